@@ -1,0 +1,29 @@
+package core
+
+import "time"
+
+// AuditAction names what an audit event records.
+type AuditAction string
+
+// Audit actions.
+const (
+	ActionCreate          AuditAction = "key.create"
+	ActionRename          AuditAction = "key.rename"
+	ActionDelete          AuditAction = "key.delete"
+	ActionDigestSent      AuditAction = "digest.sent"
+	ActionDigestEmpty     AuditAction = "digest.nothing"
+	ActionDigestFailed    AuditAction = "digest.failed"
+	ActionSettingsChanged AuditAction = "settings.changed"
+	ActionTestMail        AuditAction = "mail.test"
+)
+
+// AuditEvent is one line of the audit log. It never holds a secret.
+type AuditEvent struct {
+	Seq     uint64      `json:"seq,omitempty"`
+	Time    time.Time   `json:"time"`
+	Actor   string      `json:"actor"`
+	Action  AuditAction `json:"action"`
+	KeyID   string      `json:"keyId,omitempty"`
+	KeyName string      `json:"keyName,omitempty"`
+	Detail  string      `json:"detail,omitempty"`
+}

@@ -1,0 +1,76 @@
+package core
+
+import (
+	"fmt"
+	"time"
+)
+
+// DigestHour is the UTC hour of the daily expiration digest.
+const DigestHour = 11
+
+// DigestLookahead is how far ahead the digest looks for expiring keys.
+const DigestLookahead = 7 * 24 * time.Hour
+
+// SlotAtOrBefore returns the 11:00 UTC slot at or before t.
+func SlotAtOrBefore(t time.Time) time.Time {
+	t = t.UTC()
+	s := time.Date(t.Year(), t.Month(), t.Day(), DigestHour, 0, 0, 0, time.UTC)
+	if s.After(t) {
+		s = s.AddDate(0, 0, -1)
+	}
+	return s
+}
+
+// NextSlot returns the first 11:00 UTC slot strictly after t.
+func NextSlot(t time.Time) time.Time {
+	return SlotAtOrBefore(t).AddDate(0, 0, 1)
+}
+
+// Digest is the content of one expiration e-mail.
+type Digest struct {
+	// Slot is the 11:00 UTC time the digest is for.
+	Slot time.Time
+	// Since is the start (exclusive) of the expired window: Slot-24h, or
+	// the last delivered slot when digests were missed.
+	Since time.Time
+	// Expired lists keys whose expiry is in (Since, Slot], soonest first.
+	Expired []*Key
+	// Expiring lists keys whose expiry is in (Slot, Slot+7d], soonest first.
+	Expiring []*Key
+}
+
+// Empty reports whether there is nothing to send.
+func (d Digest) Empty() bool { return len(d.Expired) == 0 && len(d.Expiring) == 0 }
+
+// Subject is the e-mail subject: "Company API Keys: 2 expired, 5 expiring soon".
+func (d Digest) Subject() string {
+	return fmt.Sprintf("Company API Keys: %d expired, %d expiring soon", len(d.Expired), len(d.Expiring))
+}
+
+// SelectDigest reads the keys of the digest for slot from store's expiry
+// index. lastDelivered is the last slot whose digest was delivered (zero if
+// none): when it is older than slot-24h, the expired window reaches back to
+// it so that keys expiring during missed slots are not lost.
+func SelectDigest(store Store, slot, lastDelivered time.Time) (Digest, error) {
+	slot = slot.UTC()
+	d := Digest{Slot: slot, Since: slot.Add(-24 * time.Hour)}
+	if !lastDelivered.IsZero() && lastDelivered.Before(d.Since) {
+		d.Since = lastDelivered.UTC()
+	}
+	var err error
+	if d.Expired, err = store.KeysExpiring(d.Since, slot); err != nil {
+		return Digest{}, fmt.Errorf("select expired keys: %w", err)
+	}
+	if d.Expiring, err = store.KeysExpiring(slot, slot.Add(DigestLookahead)); err != nil {
+		return Digest{}, fmt.Errorf("select expiring keys: %w", err)
+	}
+	return d, nil
+}
+
+// SelectDigest is SelectDigest on the service's store.
+func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
+	return SelectDigest(s.store, slot, lastDelivered)
+}
+
+// Store returns the service's store.
+func (s *Service) Store() Store { return s.store }
