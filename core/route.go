@@ -46,11 +46,13 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
-	if u, err := url.PathUnescape(path); err == nil {
-		path = u
-	}
 	method = strings.ToUpper(method)
 	segs := splitPath(path)
+	for i, seg := range segs {
+		if u, err := url.PathUnescape(seg); err == nil {
+			segs[i] = u
+		}
+	}
 	var best *route
 	for _, r := range c.routes {
 		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {

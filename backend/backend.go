@@ -1,0 +1,228 @@
+// Package backend opens a Keydesk data folder: the bbolt store, the signing
+// material from the OS keyring and the key service over them. The window, the
+// command line and the HTTP server all start here.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/zalando/go-keyring"
+)
+
+// Options say which data folder to open and how.
+type Options struct {
+	// Dir is the data folder; empty means DefaultDir().
+	Dir string
+	// Now fixes the clock (--now); zero means the real clock.
+	Now time.Time
+	// Demo opens a throw-away store in a temporary folder with an
+	// in-memory keyring, seeded with sample keys.
+	Demo bool
+	// CatalogFile replaces the embedded catalog; empty means the default.
+	CatalogFile string
+	// Timeout is how long to wait for another process to release the data
+	// folder before failing with storage.ErrAlreadyOpen; zero means
+	// storage.DefaultOpenTimeout.
+	Timeout time.Duration
+}
+
+// Backend is an opened data folder.
+type Backend struct {
+	Dir     string
+	Store   *storage.Store
+	Keyring *storage.Keyring
+	Service *core.Service
+	Clock   core.Clock
+	// Demo reports whether this is a throw-away demo store (its folder is
+	// removed by Close).
+	Demo bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DefaultDir returns the per-OS default data folder: on Linux and other
+// Unix systems $XDG_DATA_HOME/keydesk or ~/.local/share/keydesk; on Windows
+// %AppData%\Keydesk; on macOS ~/Library/Application Support/Keydesk.
+func DefaultDir() (string, error) {
+	switch runtime.GOOS {
+	case "windows", "darwin", "ios", "plan9":
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("find the default data folder: %w", err)
+		}
+		return filepath.Join(dir, "Keydesk"), nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "keydesk"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the default data folder: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "keydesk"), nil
+}
+
+// Actor returns the OS user name recorded in the audit log.
+func Actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, v := range []string{"USER", "USERNAME", "LOGNAME"} {
+		if s := os.Getenv(v); s != "" {
+			return s
+		}
+	}
+	return "unknown"
+}
+
+// Open opens the data folder of opts, creating it on first run. On first
+// run the master key is created in the OS keyring before anything is
+// written, so a missing or locked keyring (storage.ErrKeyringUnavailable)
+// leaves no trace on disk. A folder held by another process fails with
+// storage.ErrAlreadyOpen.
+func Open(opts Options) (*Backend, error) {
+	catalog := core.DefaultCatalog()
+	if opts.CatalogFile != "" {
+		c, err := core.LoadCatalogFile(opts.CatalogFile)
+		if err != nil {
+			return nil, err
+		}
+		catalog = c
+	}
+	var clock core.Clock = core.SystemClock{}
+	if !opts.Now.IsZero() {
+		clock = core.FixedClock(opts.Now)
+	}
+	if opts.Demo {
+		return openDemo(opts, clock, catalog)
+	}
+	dir := opts.Dir
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	store, kr, err := openFolder(dir, opts.Timeout, clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	return assemble(dir, store, kr, clock, catalog, false)
+}
+
+// openFolder opens (or creates) the store in dir and its keyring entry.
+func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Store, *storage.Keyring, error) {
+	exists, err := storage.Exists(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if exists {
+		store, err := storage.Open(dir, storage.Options{Timeout: timeout, MustExist: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		kr, err := storage.OpenKeyring(store.StoreID())
+		if err != nil {
+			store.Close()
+			return nil, nil, err
+		}
+		return store, kr, nil
+	}
+	// First run: the keyring first, so that a keyring failure writes
+	// nothing; then the folder and the database.
+	id, err := storage.NewStoreID()
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := storage.CreateKeyring(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := storage.Open(dir, storage.Options{Timeout: timeout, NewStoreID: id, Now: now})
+	if err != nil {
+		kr.Forget()
+		return nil, nil, err
+	}
+	if store.StoreID() != id {
+		// Another process created the store between our check and our
+		// open: use its keyring entry, drop ours.
+		kr.Forget()
+		if kr, err = storage.OpenKeyring(store.StoreID()); err != nil {
+			store.Close()
+			return nil, nil, err
+		}
+	}
+	return store, kr, nil
+}
+
+func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Backend, error) {
+	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	svc.Actor = Actor()
+	return &Backend{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
+}
+
+// openDemo makes a throw-away store in a temporary folder, with the
+// in-memory keyring, seeded with sample keys.
+func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Backend, error) {
+	keyring.MockInit()
+	dir, err := os.MkdirTemp("", "keydesk-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("create demo folder: %w", err)
+	}
+	fail := func(err error) (*Backend, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	store, kr, err := openFolder(dir, opts.Timeout, clock.Now())
+	if err != nil {
+		return fail(err)
+	}
+	if err := SeedDemo(store, kr.Signer(), catalog, clock.Now(), Actor()); err != nil {
+		store.Close()
+		return fail(fmt.Errorf("seed demo keys: %w", err))
+	}
+	b, err := assemble(dir, store, kr, clock, catalog, true)
+	if err != nil {
+		return fail(err)
+	}
+	return b, nil
+}
+
+// Close writes pending last-used times, closes the store and, for a demo,
+// removes its folder. Calling it again returns the first result.
+func (b *Backend) Close() error {
+	b.closeOnce.Do(func() {
+		var errs []error
+		if b.Service != nil {
+			errs = append(errs, b.Service.FlushLastUsed())
+		}
+		if b.Store != nil {
+			errs = append(errs, b.Store.Close())
+		}
+		if b.Demo && b.Dir != "" {
+			if err := os.RemoveAll(b.Dir); err != nil {
+				errs = append(errs, fmt.Errorf("remove demo folder: %w", err))
+			}
+		}
+		b.closeErr = errors.Join(errs...)
+	})
+	return b.closeErr
+}
