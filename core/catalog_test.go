@@ -170,7 +170,7 @@ func TestMatchRoute(t *testing.T) {
 	c := DefaultCatalog()
 	tests := []struct {
 		method, uri, want string
-		params          map[string]string
+		params            map[string]string
 	}{
 		{"GET", "/v2/conversations/channels", "messaging.channels.list", nil},
 		{"GET", "/v2/conversations/channels/", "messaging.channels.list", nil},
