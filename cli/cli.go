@@ -180,7 +180,13 @@ func run(args []string, env *Env) error {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: keydesk [--data DIR] [--now RFC3339] [--catalog FILE] [--demo] [COMMAND ...]")
-	fmt.Fprintln(w, "\nWith no command, opens the Company API Keys window.\n\nCommands:")
+	fmt.Fprintln(w, "\nWith no command, opens the Company API Keys window.")
+	fmt.Fprintln(w, "\nGlobal flags:")
+	fmt.Fprintln(w, "  --data DIR       data folder (default: $KEYDESK_DATA, else the OS's per-user data folder)")
+	fmt.Fprintln(w, "  --now RFC3339    run with the clock set to this time (demos and tests)")
+	fmt.Fprintln(w, "  --catalog FILE   a JSON permission catalog replacing the embedded one (see keydesk catalog --json)")
+	fmt.Fprintln(w, "  --demo           a throw-away store with sample keys and an in-memory keyring")
+	fmt.Fprintln(w, "\nCommands (keydesk COMMAND --help for details):")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

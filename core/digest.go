@@ -52,24 +52,74 @@ func (d Digest) Subject() string {
 // none): when it is older than slot-24h, the expired window reaches back to
 // it so that keys expiring during missed slots are not lost.
 func SelectDigest(store Store, slot, lastDelivered time.Time) (Digest, error) {
+	return selectDigest(store.KeysExpiring, slot, lastDelivered)
+}
+
+// selectDigest builds the digest for slot with keys, which returns the
+// records expiring in (after, until], soonest first.
+func selectDigest(keys func(after, until time.Time) ([]*Key, error), slot, lastDelivered time.Time) (Digest, error) {
 	slot = slot.UTC()
 	d := Digest{Slot: slot, Since: slot.Add(-24 * time.Hour)}
 	if !lastDelivered.IsZero() && lastDelivered.Before(d.Since) {
 		d.Since = lastDelivered.UTC()
 	}
 	var err error
-	if d.Expired, err = store.KeysExpiring(d.Since, slot); err != nil {
+	if d.Expired, err = keys(d.Since, slot); err != nil {
 		return Digest{}, fmt.Errorf("select expired keys: %w", err)
 	}
-	if d.Expiring, err = store.KeysExpiring(slot, slot.Add(DigestLookahead)); err != nil {
+	if d.Expiring, err = keys(slot, slot.Add(DigestLookahead)); err != nil {
 		return Digest{}, fmt.Errorf("select expiring keys: %w", err)
 	}
 	return d, nil
 }
 
-// SelectDigest is SelectDigest on the service's store.
+// ExpiryIndex is implemented by stores that can list the ids in their
+// expiry index without reading the records (storage.Store does).
+type ExpiryIndex interface {
+	// KeyIDsExpiring returns the ids of the records whose ExpiresAt is in
+	// (after, until], soonest first.
+	KeyIDsExpiring(after, until time.Time) ([]string, error)
+}
+
+// SelectDigest is SelectDigest on the service's store. When the store is an
+// ExpiryIndex, the ids come from the index and the records from the
+// service's memory, so that no record is read from disk or decoded: the
+// cost is the index range and one map lookup per key in the window. The
+// returned keys are read-only: they share their slices and maps with the
+// service's records.
 func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
-	return SelectDigest(s.store, slot, lastDelivered)
+	idx, ok := s.store.(ExpiryIndex)
+	if !ok {
+		return SelectDigest(s.store, slot, lastDelivered)
+	}
+	return selectDigest(func(after, until time.Time) ([]*Key, error) {
+		ids, err := idx.KeyIDsExpiring(after, until)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Key, 0, len(ids))
+		var missing []string
+		s.mu.RLock()
+		for _, id := range ids {
+			if k, ok := s.byID[id]; ok {
+				// A shallow copy: the service replaces records
+				// instead of changing them, so the slices and
+				// maps they share are never written.
+				c := *k
+				out = append(out, &c)
+			} else {
+				missing = append(missing, id)
+			}
+		}
+		s.mu.RUnlock()
+		if len(missing) > 0 {
+			// The store holds keys this service has not loaded (it
+			// is the only writer, so this should not happen): read
+			// the window from the store instead.
+			return s.store.KeysExpiring(after, until)
+		}
+		return out, nil
+	}, slot, lastDelivered)
 }
 
 // Store returns the service's store.

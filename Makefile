@@ -1,0 +1,121 @@
+# Keydesk: `make run` opens the app, `make test` runs every test. Both install
+# the system packages they need first (scripts/install-deps.sh).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+export LANG := C.UTF-8
+export LC_ALL := C.UTF-8
+
+GO        ?= go
+TAGS      := migrated_fynedo
+CI_TAGS   := ci,$(TAGS)
+# Short fuzzing runs inside `make test`: Target:package pairs.
+FUZZ      ?= FuzzParseKey:./core FuzzVerifyHandler:./server
+FUZZTIME  ?= 10s
+BENCHTIME ?= 1s
+# Packages whose tests use the OS keyring (all but the window, whose tests use
+# an in-memory keyring); the others come from the test cache in test-keyring.
+KEYRING_PKGS ?= $$($(GO) list ./... | grep -v '/gui$$')
+# The real-window smoke test under Xvfb (real GLFW driver, cgo).
+# Its files carry the `smoke` build tag, so no other test run builds them.
+SMOKE_PKGS ?= ./e2e/...
+SMOKE_TAGS ?= smoke,$(TAGS)
+SMOKE_RUN  ?= Smoke
+# make perf-gui: the window with this many keys.
+PERF_KEYS ?= 100000
+DIST      ?= dist
+
+.PHONY: all run deps test fmt-check vet test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon
+
+all: test
+
+## run: install what is needed, then build and open the app.
+run: deps
+	$(GO) run -tags $(TAGS) .
+
+## deps: system packages (Debian/Ubuntu: apt-get, when missing) and Go modules.
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is needed: https://go.dev/dl/" >&2; exit 1; }
+	scripts/install-deps.sh
+	$(GO) mod download
+
+## test: everything — formatting, vet, headless tests, race detector, keyring
+## and end-to-end tests on a real Secret Service, fuzzing, Xvfb smoke test.
+test: deps fmt-check vet test-headless test-race test-keyring fuzz test-smoke
+	@echo "make test: all passed."
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt: these files are not formatted (run gofmt -w):" >&2; echo "$$out" >&2; exit 1; fi
+
+vet:
+	$(GO) vet -tags $(CI_TAGS) ./...
+
+## test-headless: every package, Fyne on its test driver, no cgo.
+test-headless:
+	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) ./...
+
+## test-race: the race detector (needs cgo; the ci tag keeps Fyne headless).
+test-race:
+	CGO_ENABLED=1 $(GO) test -race -tags $(CI_TAGS) ./...
+
+## test-keyring: tests that use the OS keyring (storage, backend, the CLI
+## end-to-end tests) against a real gnome-keyring Secret Service in a private
+## D-Bus session.
+test-keyring:
+	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -tags $(CI_TAGS) $(KEYRING_PKGS)
+
+## fuzz: a short run of each fuzz target in $(FUZZ).
+fuzz:
+	@for f in $(FUZZ); do \
+		name="$${f%%:*}"; pkg="$${f#*:}"; \
+		if ! grep -qs "func $$name(" $$pkg/*_test.go; then echo "fuzz: $$name not in $$pkg yet, skipped"; continue; fi; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+## test-smoke: start the real window under Xvfb and drive it (the GUI's
+## end-to-end smoke test). The first cgo build of Fyne's GLFW driver takes a
+## few minutes.
+test-smoke:
+	@if [ -z "$$($(GO) list -tags $(SMOKE_TAGS) $(SMOKE_PKGS) 2>/dev/null)" ]; then echo "test-smoke: no package in $(SMOKE_PKGS) yet, skipped"; exit 0; fi; \
+	command -v xvfb-run >/dev/null || { echo "test-smoke: xvfb-run is missing; run scripts/install-deps.sh" >&2; exit 1; }; \
+	CGO_ENABLED=1 xvfb-run -a -s "-screen 0 1280x800x24" $(GO) test -tags $(SMOKE_TAGS) -count=1 -run '$(SMOKE_RUN)' -v $(SMOKE_PKGS)
+
+## screenshot: the smoke test, saving docs/screenshot.png (the README's).
+screenshot:
+	KEYDESK_UPDATE_SCREENSHOT=1 $(MAKE) test-smoke
+
+## perf-gui: SPEC §8 for the window, with $(PERF_KEYS) keys under Xvfb and a
+## private Secret Service: start-to-table time, refilter time per keystroke
+## (in the real window, then BenchmarkFilter on the table model) and
+## resident memory.
+perf-gui: deps
+	@mkdir -p $(DIST)
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-perf .
+	CGO_ENABLED=1 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
+		$(GO) run -tags $(TAGS) ./internal/perfgui -bin $(DIST)/keydesk-perf -keys $(PERF_KEYS)
+	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run '^$$' -bench 'BenchmarkFilter$$' ./gui/
+
+## bench: the benchmarks, then the ratios they report.
+bench:
+	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
+	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... | tee "$$out"; \
+	echo; echo "Reported ratios and targets:"; \
+	awk '/^Benchmark/ { line=""; for (i = 3; i < NF; i += 2) { u=$$(i+1); if (u != "ns/op" && u != "B/op" && u != "allocs/op" && u != "MB/s") line = line sprintf("  %s %s", $$i, u) } if (line != "") printf "  %-50s%s\n", $$1, line }' "$$out"
+
+## package: the Linux installer (dist/Keydesk.tar.xz) with `fyne package`.
+package: deps
+	@mkdir -p $(DIST); cp FyneApp.toml "$(DIST)/.FyneApp.toml.orig"; \
+	trap 'cp "$(DIST)/.FyneApp.toml.orig" FyneApp.toml; rm -f "$(DIST)/.FyneApp.toml.orig"' EXIT; \
+	$(GO) tool fyne package -os linux -tags $(TAGS) --release; \
+	mv -f Keydesk.tar.xz $(DIST)/; \
+	tar -tJf $(DIST)/Keydesk.tar.xz | grep -q 'usr/local/bin/keydesk$$\|usr/bin/keydesk$$'; \
+	echo "package: $(DIST)/Keydesk.tar.xz"
+
+## icon: redraw assets/icon.png.
+icon:
+	$(GO) run ./internal/icongen -o assets/icon.png
+
+clean:
+	rm -rf $(DIST) keydesk Keydesk.tar.xz

@@ -1,0 +1,374 @@
+package backend
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/zalando/go-keyring"
+)
+
+// freshEnv names the test a re-executed test binary is running on its own.
+const freshEnv = "KEYDESK_BACKEND_FRESH_TEST"
+
+// inFreshProcess reports whether the calling test is running in its own
+// process. If not, it re-runs just that test in a new process (with env
+// added) and fails t if that run fails; the caller then returns. Tests that
+// need the real keyring use it because keyring.MockInit (demo mode, other
+// tests) replaces the keyring for the rest of a process.
+func inFreshProcess(t *testing.T, env ...string) bool {
+	t.Helper()
+	if os.Getenv(freshEnv) == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), freshEnv+"="+t.Name()), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("%s in a fresh process: %v\n%s", t.Name(), err, out)
+	}
+	return false
+}
+
+// keyringTestsEnv enables the tests that use the real OS keyring.
+const keyringTestsEnv = "KEYDESK_KEYRING_TESTS"
+
+func requireKeyring(t *testing.T) {
+	t.Helper()
+	if os.Getenv(keyringTestsEnv) != "1" {
+		t.Skip("real OS keyring test: set " + keyringTestsEnv + "=1 and run under a Secret Service (see make test)")
+	}
+}
+
+// mockKeyring replaces the OS keyring with go-keyring's in-memory one, for
+// tests about something else than the keyring.
+func mockKeyring(t *testing.T) {
+	t.Helper()
+	if os.Getenv(freshEnv) != "" {
+		t.Fatal("mockKeyring in a fresh real-keyring process")
+	}
+	keyring.MockInit()
+}
+
+func open(t *testing.T, opts Options) *Backend {
+	t.Helper()
+	b, err := Open(opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+var t0 = time.Date(2025, 6, 1, 9, 30, 0, 0, time.UTC)
+
+var sectionsReq = core.CreateRequest{
+	Name:        "Billing sync (prod)",
+	Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}},
+}
+
+func TestOpenCreatesFolderAndReopens(t *testing.T) {
+	mockKeyring(t)
+	parent := filepath.Join(t.TempDir(), "missing-parent")
+	dir := filepath.Join(parent, "keydesk")
+	b := open(t, Options{Dir: dir, Now: t0})
+	for p, want := range map[string]os.FileMode{parent: 0o700, dir: 0o700, storage.Path(dir): 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s mode %o, want %o", p, fi.Mode().Perm(), want)
+		}
+	}
+	if b.Dir != dir || b.Service.Actor == "" || b.Service.Actor != Actor() {
+		t.Fatalf("Dir %q Actor %q", b.Dir, b.Service.Actor)
+	}
+	k, secret, err := b.Service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.CreatedAt.Equal(t0) {
+		t.Fatalf("created %v with --now %v", k.CreatedAt, t0)
+	}
+	if v := b.Service.Verify(secret, core.Target{Scope: "users:read"}); v.Reason != core.ReasonOK {
+		t.Fatalf("Verify = %s", v.Reason)
+	}
+	id := b.Store.StoreID()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+
+	b2 := open(t, Options{Dir: dir, Now: t0.Add(time.Hour)})
+	if b2.Store.StoreID() != id {
+		t.Fatalf("store id changed on reopen")
+	}
+	v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
+	if v.Reason != core.ReasonOK {
+		t.Fatalf("Verify after reopen = %s: the signing material was not reused", v.Reason)
+	}
+	// The last use recorded before closing was flushed by Close.
+	if !v.Key.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("LastUsedAt = %v", v.Key.LastUsedAt)
+	}
+	got, _ := b2.Store.GetKey(k.ID)
+	if !got.LastUsedAt.Equal(t0) {
+		t.Fatalf("stored LastUsedAt = %v, want %v (flushed by Close)", got.LastUsedAt, t0)
+	}
+	evs, _ := b2.Store.Audit()
+	if len(evs) != 1 || evs[0].Action != core.ActionCreate || evs[0].Actor != Actor() {
+		t.Fatalf("audit = %+v", evs)
+	}
+}
+
+func TestOpenSecondInstance(t *testing.T) {
+	mockKeyring(t)
+	dir := t.TempDir()
+	b := open(t, Options{Dir: dir})
+	if _, _, err := b.Service.Create(sectionsReq); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(storage.Path(dir))
+	_, err := Open(Options{Dir: dir, Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, storage.ErrAlreadyOpen) || err.Error() != "Keydesk is already open on this data folder" {
+		t.Fatalf("second Open = %v", err)
+	}
+	after, _ := os.ReadFile(storage.Path(dir))
+	if !bytes.Equal(before, after) {
+		t.Fatal("the refused Open changed the database")
+	}
+}
+
+func TestOpenMissingMasterKey(t *testing.T) {
+	mockKeyring(t)
+	dir := t.TempDir()
+	b := open(t, Options{Dir: dir})
+	id := b.Store.StoreID()
+	b.Close()
+	if err := keyring.Delete(storage.KeyringService, "master:"+id); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(storage.Path(dir))
+	_, err := Open(Options{Dir: dir})
+	if !errors.Is(err, storage.ErrMasterKeyMissing) {
+		t.Fatalf("Open = %v, want ErrMasterKeyMissing", err)
+	}
+	after, _ := os.ReadFile(storage.Path(dir))
+	if !bytes.Equal(before, after) {
+		t.Fatal("the refused Open changed the database")
+	}
+	// The folder is released: a retry is not "already open".
+	if _, err := Open(Options{Dir: dir, Timeout: 100 * time.Millisecond}); !errors.Is(err, storage.ErrMasterKeyMissing) {
+		t.Fatalf("retry = %v", err)
+	}
+}
+
+func TestOpenBadCatalogWritesNothing(t *testing.T) {
+	mockKeyring(t)
+	cat := filepath.Join(t.TempDir(), "catalog.json")
+	if err := os.WriteFile(cat, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := Open(Options{Dir: dir, CatalogFile: cat}); err == nil {
+		t.Fatal("Open accepted a catalog that is not JSON")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the data folder was created: %v", err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	mockKeyring(t)
+	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	b := open(t, Options{Demo: true, Now: now})
+	if !b.Demo || !strings.Contains(filepath.Base(b.Dir), "keydesk-demo") {
+		t.Fatalf("demo dir %q", b.Dir)
+	}
+	keys := b.Service.List()
+	st := core.CountStats(keys, now)
+	if st.Total < 28 || st.Expired < 4 || st.ExpiringSoon < 4 || st.Total-st.Expired-st.ExpiringSoon < 12 {
+		t.Fatalf("demo stats %s", st)
+	}
+	kinds := map[core.PermissionKind]int{}
+	names := map[string]bool{}
+	used := 0
+	for _, k := range keys {
+		kinds[k.Permissions.Kind]++
+		names[k.Name] = true
+		if k.Tampered {
+			t.Fatalf("demo key %q is not signed", k.Name)
+		}
+		if k.Permissions.Kind == core.KindGlobal && k.ExpiresAt.Sub(k.CreatedAt) > 7*24*time.Hour {
+			t.Fatalf("global demo key %q lives longer than 7 days", k.Name)
+		}
+		if !k.LastUsedAt.IsZero() {
+			used++
+			if k.LastUsedAt.Before(k.CreatedAt) || k.LastUsedAt.After(now) {
+				t.Fatalf("demo key %q used at %v", k.Name, k.LastUsedAt)
+			}
+		}
+	}
+	for _, kind := range []core.PermissionKind{core.KindGlobal, core.KindSections, core.KindOperations} {
+		if kinds[kind] < 3 {
+			t.Errorf("only %d demo keys of kind %s", kinds[kind], kind)
+		}
+	}
+	for _, n := range []string{"Billing sync (prod)", "Zapier integration", "CI pipeline — staging", "Nightly CDR export"} {
+		if !names[n] {
+			t.Errorf("demo key %q missing", n)
+		}
+	}
+	if used < 10 {
+		t.Errorf("only %d demo keys have a last use", used)
+	}
+	// The digest's expiry index sees the demo keys too.
+	exp, err := b.Store.KeysExpiring(now, now.Add(7*24*time.Hour))
+	if err != nil || len(exp) != st.ExpiringSoon {
+		t.Fatalf("KeysExpiring = %d, %v; want %d", len(exp), err, st.ExpiringSoon)
+	}
+	if evs, _ := b.Store.Audit(); len(evs) != st.Total {
+		t.Fatalf("%d audit events for %d demo keys", len(evs), st.Total)
+	}
+	dir := b.Dir
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("demo folder left behind: %v", err)
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("checks the Linux (XDG) convention")
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	tests := []struct{ xdg, want string }{
+		{"", filepath.Join(home, ".local", "share", "keydesk")},
+		{"/srv/data", "/srv/data/keydesk"},
+		{"relative/ignored", filepath.Join(home, ".local", "share", "keydesk")},
+	}
+	for _, tt := range tests {
+		t.Setenv("XDG_DATA_HOME", tt.xdg)
+		got, err := DefaultDir()
+		if err != nil || got != tt.want {
+			t.Errorf("XDG_DATA_HOME=%q: DefaultDir = %q, %v; want %q", tt.xdg, got, err, tt.want)
+		}
+	}
+}
+
+func TestClock(t *testing.T) {
+	mockKeyring(t)
+	b := open(t, Options{Dir: t.TempDir(), Now: t0})
+	if _, ok := b.Clock.(core.FixedClock); !ok || !b.Service.Now().Equal(t0) {
+		t.Fatalf("clock %T %v, want fixed at %v", b.Clock, b.Service.Now(), t0)
+	}
+	b2 := open(t, Options{Dir: t.TempDir()})
+	if _, ok := b2.Clock.(core.SystemClock); !ok {
+		t.Fatalf("clock %T, want the system clock", b2.Clock)
+	}
+}
+
+// TestOpenKeyringUnavailableWritesNothing opens a new data folder with the
+// Secret Service client pointed at a dead D-Bus socket.
+func TestOpenKeyringUnavailableWritesNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("uses the D-Bus Secret Service")
+	}
+	dead := "unix:path=" + filepath.Join(t.TempDir(), "no-such-bus")
+	if !inFreshProcess(t, "DBUS_SESSION_BUS_ADDRESS="+dead) {
+		return
+	}
+	dir := filepath.Join(t.TempDir(), "parent", "data")
+	_, err := Open(Options{Dir: dir})
+	if !errors.Is(err, storage.ErrKeyringUnavailable) {
+		t.Fatalf("Open = %v, want ErrKeyringUnavailable", err)
+	}
+	if err.Error() != storage.ErrKeyringUnavailable.Error() {
+		t.Fatalf("message %q is not the one sentence", err)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("something was written: %v", err)
+	}
+}
+
+// TestKeyringReopenSameFolder opens one data folder twice with the real OS
+// keyring: the master key is created once and reused.
+func TestKeyringReopenSameFolder(t *testing.T) {
+	requireKeyring(t)
+	if !inFreshProcess(t) {
+		return
+	}
+	dir := t.TempDir()
+	b, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.Store.StoreID()
+	t.Cleanup(func() { keyring.Delete(storage.KeyringService, "master:"+id) })
+	master, err := keyring.Get(storage.KeyringService, "master:"+id)
+	if err != nil {
+		t.Fatalf("master key not in the keyring after first Open: %v", err)
+	}
+	_, secret, err := b.Service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := b.Keyring.Signer().DigestSecret(secret)
+	b.Close()
+
+	b2, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if d2 := b2.Keyring.Signer().DigestSecret(secret); !bytes.Equal(d1, d2) {
+		t.Fatal("two Opens of one folder digest differently")
+	}
+	if v := b2.Service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
+		t.Fatalf("Verify after reopen = %s", v.Reason)
+	}
+	if again, _ := keyring.Get(storage.KeyringService, "master:"+id); again != master {
+		t.Fatal("the master key was replaced by the second Open")
+	}
+}
+
+// TestKeyringMasterKeyGone deletes a store's master key from the real
+// keyring: Open must say the store cannot verify keys, and write nothing.
+func TestKeyringMasterKeyGone(t *testing.T) {
+	requireKeyring(t)
+	if !inFreshProcess(t) {
+		return
+	}
+	dir := t.TempDir()
+	b, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.Store.StoreID()
+	b.Close()
+	if err := keyring.Delete(storage.KeyringService, "master:"+id); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(storage.Path(dir))
+	if _, err := Open(Options{Dir: dir}); !errors.Is(err, storage.ErrMasterKeyMissing) {
+		t.Fatalf("Open = %v, want ErrMasterKeyMissing", err)
+	}
+	after, _ := os.ReadFile(storage.Path(dir))
+	if !bytes.Equal(before, after) {
+		t.Fatal("the refused Open changed the database")
+	}
+}

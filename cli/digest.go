@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/mail"
+)
+
+func init() {
+	register("digest", "preview and send the daily expiration digest", runDigest)
+}
+
+const (
+	digestPreviewUsage = "keydesk digest preview [--slot RFC3339] [--json]   (default: the next slot; --slot T names the 11:00 UTC slot at or before T)"
+	digestSendUsage    = "keydesk digest send   (delivers every due, undelivered slot up to now; idempotent: for cron, systemd timers, Task Scheduler)"
+)
+
+func runDigest(env *Env, args []string) error {
+	if len(args) == 0 {
+		return usagef("digest needs a subcommand: preview or send (see keydesk digest --help)")
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintf(env.Stdout, "Usage:\n  %s\n  %s\n", digestPreviewUsage, digestSendUsage)
+		return nil
+	case "preview":
+		return runDigestPreview(env, args[1:])
+	case "send":
+		return runDigestSend(env, args[1:])
+	}
+	return usagef("unknown digest subcommand %q: use preview or send", args[0])
+}
+
+// digestJSON is what `digest preview --json` prints.
+type digestJSON struct {
+	Slot      time.Time      `json:"slot"`
+	Since     time.Time      `json:"since"`
+	Until     time.Time      `json:"until"`
+	Subject   string         `json:"subject"`
+	MessageID string         `json:"messageId"`
+	Empty     bool           `json:"empty"`
+	Delivered bool           `json:"delivered"`
+	Expired   []mail.KeyLine `json:"expired"`
+	Expiring  []mail.KeyLine `json:"expiring"`
+}
+
+func runDigestPreview(env *Env, args []string) error {
+	fs := newFlagSet("digest preview")
+	slotFlag := fs.String("slot", "", "the 11:00 UTC slot at or before this RFC 3339 time (default: the next slot)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := noArgs(env, fs, digestPreviewUsage, args); err != nil {
+		return err
+	}
+	var at time.Time
+	if *slotFlag != "" {
+		t, err := time.Parse(time.RFC3339, *slotFlag)
+		if err != nil {
+			return usagef("--slot must be an RFC 3339 time such as 2026-11-27T11:00:00Z")
+		}
+		at = t
+	}
+	return withBackend(env, func(b *backend.Backend) error {
+		now := b.Clock.Now()
+		slot := core.NextSlot(now)
+		if !at.IsZero() {
+			slot = core.SlotAtOrBefore(at)
+		}
+		last, err := b.Store.LastDeliveredSlot()
+		if err != nil {
+			return err
+		}
+		d, err := b.Service.SelectDigest(slot, last)
+		if err != nil {
+			return err
+		}
+		delivered := !last.IsZero() && !slot.After(last)
+		if *asJSON {
+			return writeJSON(env.Stdout, digestJSON{
+				Slot: d.Slot, Since: d.Since.UTC(), Until: d.Slot.Add(core.DigestLookahead), Subject: d.Subject(),
+				MessageID: mail.DigestMessageID(b.Store.StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
+				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring),
+			})
+		}
+		return printDigest(env.Stdout, d, now, delivered)
+	})
+}
+
+// printDigest prints a digest preview for people.
+func printDigest(w io.Writer, d core.Digest, now time.Time, delivered bool) error {
+	state := "not delivered yet"
+	switch {
+	case delivered:
+		state = "already delivered"
+	case d.Slot.After(now):
+		state = "the next slot"
+	}
+	fmt.Fprintf(w, "Digest for %s (%s)\n", d.Slot.Format(mail.SlotLayout), state)
+	fmt.Fprintf(w, "Subject: %s\n", d.Subject())
+	section := func(title string, keys []*core.Key, expiryTitle string) {
+		fmt.Fprintf(w, "\n%s (%d):\n", title, len(keys))
+		if len(keys) == 0 {
+			fmt.Fprintln(w, "  none")
+			return
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  NAME\tHINT\t%s\tSCOPES\tID\n", expiryTitle)
+		for _, l := range mail.Lines(keys) {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", l.Name, l.Hint, l.Expiry(), l.Scopes, l.ID)
+		}
+		tw.Flush()
+	}
+	section(fmt.Sprintf("Expired between %s and %s", d.Since.UTC().Format(mail.SlotLayout), d.Slot.Format(mail.SlotLayout)),
+		d.Expired, "EXPIRED (UTC)")
+	section(fmt.Sprintf("Expiring between %s and %s", d.Slot.Format(mail.SlotLayout), d.Slot.Add(core.DigestLookahead).Format(mail.SlotLayout)),
+		d.Expiring, "EXPIRES (UTC)")
+	if d.Empty() {
+		fmt.Fprintln(w, "\nNothing would be sent: both lists are empty.")
+	}
+	return nil
+}
+
+func runDigestSend(env *Env, args []string) error {
+	fs := newFlagSet("digest send")
+	if err := noArgs(env, fs, digestSendUsage, args); err != nil {
+		return err
+	}
+	return withBackend(env, func(b *backend.Backend) error {
+		out, err := newDeliverer(b).DeliverDue(context.Background(), b.Clock.Now())
+		if err != nil {
+			return fmt.Errorf("the digest for %s was not sent: %w", out.Slot.Format(mail.SlotLayout), err)
+		}
+		fmt.Fprintln(env.Stdout, out.String())
+		return nil
+	})
+}

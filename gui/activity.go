@@ -1,0 +1,260 @@
+package gui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// AuditSource is where the Activity view reads the audit log, newest first.
+// *storage.Store implements it.
+type AuditSource interface {
+	Audit() ([]core.AuditEvent, error)
+}
+
+// allActions is the action filter's "no filter" choice.
+const allActions = "All actions"
+
+// activityActions are the action filter's choices, with a label each.
+var activityActions = []struct {
+	action core.AuditAction
+	label  string
+}{
+	{core.ActionCreate, "Key created"},
+	{core.ActionRename, "Key renamed"},
+	{core.ActionDelete, "Key deleted"},
+	{core.ActionDigestSent, "Digest sent"},
+	{core.ActionDigestEmpty, "Digest: nothing to send"},
+	{core.ActionDigestFailed, "Digest failed"},
+	{core.ActionSettingsChanged, "Settings changed"},
+	{core.ActionTestMail, "Test e-mail"},
+}
+
+// actionLabel returns the label of an audit action as the view shows it.
+func actionLabel(a core.AuditAction) string {
+	for _, x := range activityActions {
+		if x.action == a {
+			return x.label
+		}
+	}
+	return string(a)
+}
+
+var activityColumns = []struct {
+	title string
+	width float32
+}{
+	{"Time", 170}, {"Actor", 110}, {"Action", 170}, {"Key", 220}, {"Detail", 420},
+}
+
+// ActivityView shows the audit log, newest first, filterable by key and by
+// action. It reloads when shown and on Refresh; loading runs off the UI
+// goroutine.
+type ActivityView struct {
+	widget.BaseWidget
+
+	src AuditSource
+	win fyne.Window
+	loc *time.Location
+	bg  bgWork
+
+	loaded bool
+	all    []core.AuditEvent
+	shown  []core.AuditEvent
+
+	keyFilter    *widget.Entry
+	actionFilter *widget.Select
+	refresh      *widget.Button
+	table        *widget.Table
+	status       *widget.Label
+	detail       *widget.Label
+}
+
+// NewActivityView returns the Activity view over src; w parents its dialogs.
+// The log is loaded when the view is first drawn, each time it is shown
+// again after being hidden (its tab selected), and on Refresh or Reload.
+func NewActivityView(src AuditSource, w fyne.Window) *ActivityView {
+	v := &ActivityView{src: src, win: w, loc: time.Local}
+	v.ExtendBaseWidget(v)
+
+	v.keyFilter = widget.NewEntry()
+	v.keyFilter.SetPlaceHolder("Filter by key name or id")
+	v.keyFilter.OnChanged = func(string) { v.applyFilter() }
+	options := []string{allActions}
+	for _, a := range activityActions {
+		options = append(options, a.label)
+	}
+	v.actionFilter = widget.NewSelect(options, nil)
+	v.actionFilter.SetSelected(allActions)
+	v.actionFilter.OnChanged = func(string) { v.applyFilter() }
+	v.refresh = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), v.Reload)
+
+	v.table = widget.NewTable(
+		func() (int, int) { return len(v.shown), len(activityColumns) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row < len(v.shown) {
+				o.(*widget.Label).SetText(v.cellText(v.shown[id.Row], id.Col))
+			}
+		})
+	v.table.ShowHeaderRow = true
+	v.table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	v.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < len(activityColumns) {
+			o.(*widget.Label).SetText(activityColumns[id.Col].title)
+		}
+	}
+	for i, c := range activityColumns {
+		v.table.SetColumnWidth(i, c.width)
+	}
+	v.table.OnSelected = func(id widget.TableCellID) { v.showDetail(id.Row) }
+	v.table.OnHighlighted = func(id widget.TableCellID) { v.showDetail(id.Row) }
+
+	v.status = widget.NewLabel("")
+	v.status.Importance = widget.LowImportance
+	v.detail = widget.NewLabel("Select or hover over an event to see it in full, with its time in UTC.")
+	v.detail.Truncation = fyne.TextTruncateEllipsis
+	v.detail.Importance = widget.LowImportance
+	return v
+}
+
+// CreateRenderer lays the view out: the filters above the table, the
+// status and the selected event below it.
+func (v *ActivityView) CreateRenderer() fyne.WidgetRenderer {
+	top := container.NewBorder(nil, nil, nil,
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, v.actionFilter.MinSize().Height), v.actionFilter), v.refresh),
+		v.keyFilter)
+	bottom := container.NewVBox(widget.NewSeparator(), v.detail, v.status)
+	if !v.loaded {
+		v.Reload()
+	}
+	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, v.table))
+}
+
+// Show shows the view and, when it was hidden (another tab was selected),
+// reloads the log, so it is current whenever the user comes to it.
+func (v *ActivityView) Show() {
+	reload := !v.Visible() || !v.loaded
+	v.BaseWidget.Show()
+	if reload {
+		v.Reload()
+	}
+}
+
+// Reload reads the audit log off the UI goroutine and shows it.
+func (v *ActivityView) Reload() {
+	v.loaded = true
+	v.refresh.Disable()
+	src := v.src
+	v.bg.run(func() func() {
+		events, err := src.Audit()
+		return func() {
+			v.refresh.Enable()
+			if err != nil {
+				v.status.Importance = widget.DangerImportance
+				v.status.SetText(fmt.Sprintf("Could not read the activity log: %v.", err))
+				return
+			}
+			v.status.Importance = widget.LowImportance
+			v.all = events
+			v.applyFilter()
+		}
+	})
+}
+
+// applyFilter shows the events matching the key and action filters.
+func (v *ActivityView) applyFilter() {
+	query := strings.ToLower(strings.TrimSpace(v.keyFilter.Text))
+	var action core.AuditAction
+	for _, a := range activityActions {
+		if a.label == v.actionFilter.Selected {
+			action = a.action
+		}
+	}
+	shown := make([]core.AuditEvent, 0, len(v.all))
+	for _, ev := range v.all {
+		if action != "" && ev.Action != action {
+			continue
+		}
+		if query != "" && !strings.Contains(strings.ToLower(ev.KeyName), query) && !strings.Contains(strings.ToLower(ev.KeyID), query) {
+			continue
+		}
+		shown = append(shown, ev)
+	}
+	v.shown = shown
+	v.table.UnselectAll()
+	v.table.Refresh()
+	v.table.ScrollToTop()
+	v.status.Importance = widget.LowImportance
+	switch {
+	case len(v.all) == 0:
+		v.status.SetText("No activity yet.")
+	case len(shown) == len(v.all):
+		v.status.SetText(activityPlural(len(shown), "event"))
+	default:
+		v.status.SetText(fmt.Sprintf("%s of %d", activityPlural(len(shown), "event"), len(v.all)))
+	}
+}
+
+func activityPlural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func (v *ActivityView) cellText(ev core.AuditEvent, col int) string {
+	switch col {
+	case 0:
+		return ev.Time.In(v.loc).Format("2006-01-02 15:04:05")
+	case 1:
+		return ev.Actor
+	case 2:
+		return actionLabel(ev.Action)
+	case 3:
+		switch {
+		case ev.KeyName != "" && ev.KeyID != "":
+			return ev.KeyName + " (" + ev.KeyID + ")"
+		case ev.KeyName != "":
+			return ev.KeyName
+		}
+		return ev.KeyID
+	case 4:
+		return ev.Detail
+	}
+	return ""
+}
+
+// showDetail shows one shown event in full, with its time in local time
+// and in UTC.
+func (v *ActivityView) showDetail(row int) {
+	if row < 0 || row >= len(v.shown) {
+		return
+	}
+	ev := v.shown[row]
+	parts := []string{
+		ev.Time.In(v.loc).Format("2006-01-02 15:04:05 MST") + " (" + ev.Time.UTC().Format(time.RFC3339) + ")",
+		actionLabel(ev.Action) + " by " + ev.Actor,
+	}
+	if k := v.cellText(ev, 3); k != "" {
+		parts = append(parts, "key "+k)
+	}
+	if ev.Detail != "" {
+		parts = append(parts, ev.Detail)
+	}
+	v.detail.Importance = widget.MediumImportance
+	v.detail.SetText(strings.Join(parts, " · "))
+}

@@ -1,0 +1,138 @@
+package gui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/keydesk/keydesk/assets"
+	"github.com/keydesk/keydesk/backend"
+)
+
+// AppID is the application id, as in FyneApp.toml.
+const AppID = "io.keydesk.app"
+
+// WindowTitle is the title of the main window.
+const WindowTitle = "Company API Keys"
+
+// StartupTraceEnv names the environment variable that makes the window
+// report on stderr when the keys table is first shown and how long each
+// search refilter took (make perf-gui reads it). It never prints a key.
+const StartupTraceEnv = "KEYDESK_STARTUP_TRACE"
+
+// relativeRefresh is how often relative times ("in 3 days") are redrawn.
+const relativeRefresh = 30 * time.Second
+
+// Run opens the window on an opened backend and blocks until it is closed;
+// then it stops the background work (digest scheduler, last-used flusher)
+// and returns.
+func Run(b *backend.Backend) error {
+	a := app.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	w := a.NewWindow(WindowTitle)
+	env := newAppEnv(a, w)
+
+	settings := NewSettingsView(b, w)
+	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w), NewActivityView(b.Store, w), settings)
+	if os.Getenv(StartupTraceEnv) != "" {
+		ui.keys.onTableShown = func() {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d\n",
+				len(ui.keys.model.rows), m.HeapAlloc>>20, m.Sys>>20)
+		}
+		ui.keys.onFiltered = func(n int, d time.Duration) {
+			fmt.Fprintf(os.Stderr, "keydesk-trace: filter shown=%d ms=%.3f\n", n, float64(d)/float64(time.Millisecond))
+		}
+	}
+	w.SetContent(ui.content)
+	w.SetMainMenu(ui.menu)
+	w.Resize(env.prefs.windowSize())
+	w.SetOnClosed(func() { env.prefs.setWindowSize(w.Canvas().Size()) })
+	ui.keys.reload()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runBackground(ctx, b, settings)
+	}()
+	go func() {
+		t := time.NewTicker(relativeRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fyne.Do(ui.keys.tick)
+			}
+		}
+	}()
+
+	w.ShowAndRun()
+	cancel()
+	<-done
+	return nil
+}
+
+// mainUI is the content of the main window: a tab per screen, the menu and
+// the keyboard shortcuts.
+type mainUI struct {
+	keys    *KeysView
+	tabs    *container.AppTabs
+	keysTab *container.TabItem
+	menu    *fyne.MainMenu
+	content fyne.CanvasObject
+}
+
+// newMainUI builds the window content around the keys screen and the other
+// three screens.
+func newMainUI(env *uiEnv, svc KeysService, tryKey, activity, settings fyne.CanvasObject) *mainUI {
+	ui := &mainUI{keys: newKeysView(svc, env)}
+	ui.keysTab = container.NewTabItemWithIcon("Keys", keyIcon, ui.keys)
+	ui.tabs = container.NewAppTabs(
+		ui.keysTab,
+		container.NewTabItemWithIcon("Try a key", theme.MediaPlayIcon(), tryKey),
+		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), activity),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), settings),
+	)
+	ui.content = ui.tabs
+
+	newKey := func() {
+		ui.tabs.Select(ui.keysTab)
+		ui.keys.openCreate(nil)
+	}
+	find := func() {
+		ui.tabs.Select(ui.keysTab)
+		ui.keys.focusSearch()
+	}
+	ctrl := func(k fyne.KeyName) *desktop.CustomShortcut {
+		return &desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierShortcutDefault}
+	}
+	newItem := fyne.NewMenuItem("New API Key…", newKey)
+	newItem.Shortcut = ctrl(fyne.KeyN)
+	newItem.Icon = theme.ContentAddIcon()
+	findItem := fyne.NewMenuItem("Find Key", find)
+	findItem.Shortcut = ctrl(fyne.KeyF)
+	findItem.Icon = theme.SearchIcon()
+	quit := fyne.NewMenuItem("Quit", nil)
+	quit.IsQuit = true
+	quit.Shortcut = ctrl(fyne.KeyQ)
+	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))
+
+	// Shortcuts also work when nothing has the focus (the menu handles
+	// them when a widget does).
+	c := env.win.Canvas()
+	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
+	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })
+	return ui
+}

@@ -1,0 +1,140 @@
+package gui
+
+import (
+	"context"
+	"image/color"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"github.com/zalando/go-keyring"
+
+	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/core"
+)
+
+func init() {
+	// UI updates of background work run on the test goroutine (bgWork.wait).
+	bgDeferred = true
+}
+
+// vwNow is the fixed time of the views' tests: a Thursday morning, before
+// the 11:00 UTC digest slot.
+var vwNow = time.Date(2026, 3, 12, 9, 30, 0, 0, time.UTC)
+
+// vwZone is the fixed local time zone of the views' tests.
+var vwZone = time.FixedZone("CET", 3600)
+
+// vwBackend opens a real data folder (bbolt under t.TempDir(), the
+// in-memory keyring) with its clock fixed at now.
+func vwBackend(t *testing.T, now time.Time) *backend.Backend {
+	t.Helper()
+	keyring.MockInit()
+	b, err := backend.Open(backend.Options{Dir: t.TempDir(), Now: now})
+	if err != nil {
+		t.Fatalf("open backend: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("close backend: %v", err)
+		}
+	})
+	return b
+}
+
+// vwService returns a key service over b's store and signing material with
+// its own fixed clock and a deterministic source of secrets and ids.
+func vwService(t *testing.T, b *backend.Backend, now time.Time, seed byte) *core.Service {
+	t.Helper()
+	svc, err := core.NewService(b.Store, b.Keyring.Signer(), core.FixedClock(now), b.Service.Catalog())
+	if err != nil {
+		t.Fatalf("new service: %v", err)
+	}
+	svc.Actor = "ana"
+	svc.Rand = rand.NewChaCha8([32]byte{seed})
+	return svc
+}
+
+// vwCreate issues a key and returns it with its secret.
+func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifetime, perms core.Permissions) (*core.Key, string) {
+	t.Helper()
+	k, secret, err := svc.Create(core.CreateRequest{Name: name, Lifetime: lifetime, Permissions: perms})
+	if err != nil {
+		t.Fatalf("create %q: %v", name, err)
+	}
+	return k, secret
+}
+
+// vwTheme is the default theme forced to one variant, so golden images do
+// not depend on the desktop's preference.
+type vwTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t vwTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
+}
+
+// vwVariants are the themes every golden image is taken in.
+var vwVariants = []struct {
+	name    string
+	variant fyne.ThemeVariant
+}{
+	{"light", theme.VariantLight},
+	{"dark", theme.VariantDark},
+}
+
+// vwApp starts a test app with the default theme in variant.
+func vwApp(t *testing.T, variant fyne.ThemeVariant) fyne.App {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(vwTheme{theme.DefaultTheme(), variant})
+	return a
+}
+
+// vwWindow shows content in a test window of the given size.
+func vwWindow(t *testing.T, content fyne.CanvasObject, w, h float32) fyne.Window {
+	t.Helper()
+	win := test.NewTempWindow(t, content)
+	win.Resize(fyne.NewSize(w, h))
+	return win
+}
+
+func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	vwApp(t, theme.VariantLight)
+	_, secret := vwCreate(t, b.Service, "Flushed", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	if res := b.Service.Verify(secret, core.Target{}); !res.Allowed {
+		t.Fatalf("verify: %+v", res)
+	}
+	k := b.Service.List()[0]
+	if stored, _ := b.Store.GetKey(k.ID); !stored.LastUsedAt.IsZero() {
+		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
+	}
+
+	settings := NewSettingsView(b, nil)
+	settings.bg.wait()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runBackground(ctx, b, settings)
+	}()
+	cancel()
+	<-done
+
+	stored, err := b.Store.GetKey(k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stored.LastUsedAt.Equal(vwNow) {
+		t.Errorf("last used after runBackground = %v, want %v", stored.LastUsedAt, vwNow)
+	}
+	if settings.sched.Load() == nil {
+		t.Error("runBackground did not attach the digest scheduler to the settings view")
+	}
+}

@@ -1,0 +1,601 @@
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// customLayout is how the create dialog reads a custom expiry, in the local
+// time zone.
+const customLayout = "2006-01-02 15:04"
+
+// errCustomDate is shown when the custom expiry cannot be read.
+var errCustomDate = errors.New("enter the date and time as " + customLayout[:10] + " 17:00 (year-month-day hour:minute)")
+
+// Section access choices on the Sections tab.
+const (
+	accessNone = "None"
+	accessRead = "Read-only"
+	accessFull = "Full access"
+)
+
+// customChoice is the expiry choice index of "Custom date and time".
+const customChoice = -1
+
+// createDialog is the Create API Key dialog: name, expiration, permissions
+// on three tabs and a live summary of what will be granted. The rules are
+// core's: the dialog asks core (Plan, CleanName, Scopes, CheckExpiry) and
+// shows each reason next to the field at fault.
+type createDialog struct {
+	v   *KeysView
+	svc KeysService
+	cat *core.Catalog
+	dlg *dialog.CustomDialog
+
+	name        *widget.Entry
+	nameMsg     *widget.Label
+	nameTouched bool
+
+	presets      []*widget.Button
+	customBtn    *widget.Button
+	choice       int // index in core.Presets, or customChoice
+	beforeGlobal int
+	custom       *widget.Entry
+	expiryMsg    *widget.Label
+
+	global   *widget.Check
+	sections []sectionChoice
+	opSearch *widget.Entry
+	groups   []*opGroup
+	picked   map[string]bool
+	opCount  *widget.Label
+	opClear  *widget.Button
+	opNone   *widget.Label
+	tabs     *container.AppTabs
+	tabItems [3]*container.TabItem
+	permMsg  *widget.Label
+
+	summary *fyne.Container
+	status  *widget.Label
+	create  *widget.Button
+	cancel  *widget.Button
+
+	plan  *core.Key
+	busy  bool
+	ready bool // every widget exists; update may run
+}
+
+type sectionChoice struct {
+	sec   *core.Section
+	radio *widget.RadioGroup
+}
+
+type opGroup struct {
+	header *widget.Label
+	ops    []opChoice
+}
+
+type opChoice struct {
+	op    *core.Operation
+	check *widget.Check
+}
+
+// openCreate opens the create dialog, pre-filled from a key when duplicating.
+func (v *KeysView) openCreate(from *core.Key) *createDialog {
+	if v.creating != nil || v.secret != nil {
+		return v.creating // one at a time (Ctrl+N twice opens one dialog)
+	}
+	d := newCreateDialog(v, from)
+	v.creating = d
+	d.dlg.SetOnClosed(func() { v.creating = nil })
+	d.dlg.Resize(d.size())
+	d.dlg.Show()
+	v.env.win.Canvas().Focus(d.name)
+	return d
+}
+
+func (d *createDialog) size() fyne.Size {
+	s := d.v.env.win.Canvas().Size()
+	return fyne.NewSize(min(1000, s.Width-40), min(700, s.Height-40))
+}
+
+func newCreateDialog(v *KeysView, from *core.Key) *createDialog {
+	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}}
+	d.choice = defaultPreset()
+	d.beforeGlobal = d.choice
+
+	d.name = widget.NewEntry()
+	d.name.SetPlaceHolder("e.g. CRM sync (production)")
+	d.name.OnChanged = func(string) { d.nameTouched = true; d.update() }
+	d.name.OnSubmitted = func(string) { d.submit() }
+	d.nameMsg = widget.NewLabel("")
+	d.nameMsg.Wrapping = fyne.TextWrapWord
+
+	presetGrid := container.NewGridWithColumns(4)
+	for i, p := range core.Presets {
+		b := widget.NewButton(p.Label, func() { d.choose(i) })
+		d.presets = append(d.presets, b)
+		presetGrid.Add(b)
+	}
+	d.customBtn = widget.NewButtonWithIcon("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
+	presetGrid.Add(d.customBtn)
+	d.custom = widget.NewEntry()
+	d.custom.SetPlaceHolder("2027-01-31 17:00")
+	d.custom.OnChanged = func(string) { d.update() }
+	d.custom.Hide()
+	d.expiryMsg = widget.NewLabel("")
+	d.expiryMsg.Wrapping = fyne.TextWrapWord
+
+	d.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Global Development Access", theme.WarningIcon(), d.globalTab()),
+		container.NewTabItem("Sections", d.sectionsTab()),
+		container.NewTabItemWithIcon("Specific by Operation", theme.SearchIcon(), d.operationsTab()),
+	)
+	copy(d.tabItems[:], d.tabs.Items)
+	d.permMsg = widget.NewLabel("")
+	d.permMsg.Wrapping = fyne.TextWrapWord
+
+	d.summary = container.NewVBox()
+	d.status = widget.NewLabel("")
+	d.status.Wrapping = fyne.TextWrapWord
+
+	if from != nil {
+		d.prefill(from)
+	}
+
+	form := container.New(layout.NewFormLayout(),
+		boldLabel("Name"), container.NewVBox(d.name, d.nameMsg),
+		boldLabel("Expires"), container.NewVBox(presetGrid, d.custom, d.expiryMsg),
+	)
+	perms := container.NewBorder(boldLabel("Permissions"), d.permMsg, nil, nil, d.tabs)
+	left := container.NewBorder(form, nil, nil, nil, perms)
+	summaryTitle := boldLabel("What this key will grant")
+	summaryPanel := container.NewBorder(summaryTitle, nil, nil, nil, container.NewVScroll(d.summary))
+	split := container.NewHSplit(left, summaryPanel)
+	split.Offset = 0.68
+	content := container.NewBorder(nil, d.status, nil, nil, split)
+
+	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
+	d.create = widget.NewButtonWithIcon("Create API Key", theme.ConfirmIcon(), d.submit)
+	d.create.Importance = widget.HighImportance
+	title := "Create API Key"
+	if from != nil {
+		title = "Duplicate API Key"
+	}
+	d.dlg = dialog.NewCustomWithoutButtons(title, content, v.env.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.create})
+	d.nameTouched = from != nil
+	d.ready = true
+	d.update()
+	return d
+}
+
+func boldLabel(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+}
+
+// defaultPreset is the index of the 12-month preset, the default.
+func defaultPreset() int { return len(core.Presets) - 1 }
+
+// globalPreset is the index of the 7-day preset, Global Development Access's
+// maximum.
+func globalPreset() int {
+	for i, p := range core.Presets {
+		if p.Lifetime == (core.Lifetime{Duration: core.GlobalMaxLifetime}) {
+			return i
+		}
+	}
+	return 0
+}
+
+func (d *createDialog) globalTab() fyne.CanvasObject {
+	d.global = widget.NewCheck("Grant Global Development Access (scope *:*)", func(on bool) {
+		if on {
+			d.beforeGlobal = d.choice
+			d.choice = globalPreset()
+		} else if d.choice == globalPreset() {
+			d.choice = d.beforeGlobal
+		}
+		d.update()
+	})
+	warn := widget.NewLabel("For development only, never in production. A key with Global Development Access " +
+		"can call every operation of every API. It lasts at most 7 days: choosing it sets the expiration to 7 days.")
+	warn.Wrapping = fyne.TextWrapWord
+	warn.Importance = widget.WarningImportance
+	return container.NewVBox(d.global, container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn))
+}
+
+func (d *createDialog) sectionsTab() fyne.CanvasObject {
+	list := container.NewVBox()
+	for i, s := range d.cat.Sections {
+		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(string) { d.update() })
+		radio.Horizontal = true
+		radio.Required = true
+		radio.Selected = accessNone
+		d.sections = append(d.sections, sectionChoice{sec: s, radio: radio})
+		info := widget.NewLabel(fmt.Sprintf("%s\n%d operations · %s, %s", s.Title, len(s.Operations), s.ReadOnlyScope, s.FullAccessScope))
+		info.TextStyle.Bold = false
+		if i > 0 {
+			list.Add(widget.NewSeparator())
+		}
+		list.Add(container.NewBorder(nil, nil, nil, container.NewCenter(radio), info))
+	}
+	return container.NewVScroll(list)
+}
+
+func (d *createDialog) operationsTab() fyne.CanvasObject {
+	d.opSearch = widget.NewEntry()
+	d.opSearch.SetPlaceHolder("Search operations by id, name, summary, method or path")
+	d.opSearch.ActionItem = widget.NewIcon(theme.SearchIcon())
+	d.opSearch.OnChanged = d.filterOps
+	d.opCount = widget.NewLabel("")
+	d.opClear = widget.NewButton("Clear", func() {
+		for _, g := range d.groups {
+			for _, o := range g.ops {
+				o.check.SetChecked(false)
+			}
+		}
+	})
+	d.opClear.Importance = widget.LowImportance
+	d.opNone = widget.NewLabel("")
+	d.opNone.Hide()
+	list := container.NewVBox()
+	for _, s := range d.cat.Sections {
+		g := &opGroup{header: boldLabel(s.Title)}
+		list.Add(g.header)
+		for _, op := range s.Operations {
+			id := op.ID
+			c := widget.NewCheck(op.Method+" "+op.Path+" — "+op.Title(), func(on bool) {
+				if on {
+					d.picked[id] = true
+				} else {
+					delete(d.picked, id)
+				}
+				d.update()
+			})
+			g.ops = append(g.ops, opChoice{op: op, check: c})
+			list.Add(c)
+		}
+		d.groups = append(d.groups, g)
+	}
+	list.Add(d.opNone)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
+	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(list))
+}
+
+// filterOps shows the operations matching a search, grouped by section.
+func (d *createDialog) filterOps(q string) {
+	match := map[*core.Operation]bool{}
+	for _, op := range d.cat.Search(q) {
+		match[op] = true
+	}
+	for _, g := range d.groups {
+		any := false
+		for _, o := range g.ops {
+			o.check.Hidden = !match[o.op]
+			any = any || match[o.op]
+		}
+		g.header.Hidden = !any
+	}
+	if len(match) == 0 {
+		d.opNone.SetText(fmt.Sprintf("No operation matches “%s”.", strings.TrimSpace(q)))
+		d.opNone.Show()
+	} else {
+		d.opNone.Hide()
+	}
+	d.tabItems[2].Content.Refresh()
+}
+
+func (d *createDialog) prefill(k *core.Key) {
+	d.name.SetText(k.Name)
+	switch k.Permissions.Kind {
+	case core.KindGlobal:
+		d.global.SetChecked(true)
+		d.tabs.Select(d.tabItems[0])
+	case core.KindSections:
+		for _, s := range d.sections {
+			switch k.Permissions.Sections[s.sec.ID] {
+			case core.AccessRead:
+				s.radio.SetSelected(accessRead)
+			case core.AccessFull:
+				s.radio.SetSelected(accessFull)
+			}
+		}
+		d.tabs.Select(d.tabItems[1])
+	case core.KindOperations:
+		for _, g := range d.groups {
+			for _, o := range g.ops {
+				if slices.Contains(k.Permissions.Operations, o.op.ID) {
+					o.check.SetChecked(true)
+				}
+			}
+		}
+		d.tabs.Select(d.tabItems[2])
+	}
+}
+
+// choose selects an expiry preset, or the custom date.
+func (d *createDialog) choose(i int) {
+	d.choice = i
+	if i == customChoice && d.custom.Text == "" {
+		def := d.svc.Now().Add(30 * 24 * time.Hour)
+		if d.plan != nil {
+			def = d.plan.ExpiresAt
+		}
+		d.custom.SetText(def.In(d.v.env.loc).Format(customLayout))
+	}
+	d.update()
+}
+
+// request returns what the dialog would submit, and how many permission
+// tabs have a selection.
+func (d *createDialog) request() (core.CreateRequest, int, error) {
+	req := core.CreateRequest{Name: d.name.Text}
+	kinds := 0
+	p := &req.Permissions
+	if d.global.Checked {
+		p.Kind = core.KindGlobal
+		kinds++
+	}
+	for _, s := range d.sections {
+		var a core.Access
+		switch s.radio.Selected {
+		case accessRead:
+			a = core.AccessRead
+		case accessFull:
+			a = core.AccessFull
+		default:
+			continue
+		}
+		if p.Sections == nil {
+			p.Sections = map[string]core.Access{}
+			kinds++
+			if p.Kind == "" {
+				p.Kind = core.KindSections
+			}
+		}
+		p.Sections[s.sec.ID] = a
+	}
+	if len(d.picked) > 0 {
+		kinds++
+		if p.Kind == "" {
+			p.Kind = core.KindOperations
+		}
+		for _, g := range d.groups {
+			for _, o := range g.ops {
+				if d.picked[o.op.ID] {
+					p.Operations = append(p.Operations, o.op.ID)
+				}
+			}
+		}
+	}
+	var lifeErr error
+	if d.choice == customChoice {
+		t, err := time.ParseInLocation(customLayout, strings.TrimSpace(d.custom.Text), d.v.env.loc)
+		if err != nil {
+			lifeErr = errCustomDate
+		}
+		req.Lifetime = core.Lifetime{At: t.UTC()}
+	} else {
+		req.Lifetime = core.Presets[d.choice].Lifetime
+	}
+	return req, kinds, lifeErr
+}
+
+// update re-validates after any change: each field's message, the tab
+// titles, the summary, and whether Create API Key is enabled.
+func (d *createDialog) update() {
+	if !d.ready {
+		return
+	}
+	req, kinds, lifeErr := d.request()
+	now := d.svc.Now()
+	created := now.UTC().Truncate(time.Second)
+	loc := d.v.env.loc
+
+	// Name.
+	_, nameErr := core.CleanName(req.Name)
+	switch {
+	case nameErr != nil:
+		setMsg(d.nameMsg, sentence(nameErr), widget.DangerImportance)
+		if !d.nameTouched {
+			d.nameMsg.Importance = widget.LowImportance
+		}
+	case d.svc.NameInUse(req.Name):
+		setMsg(d.nameMsg, "Another key already has this name. Names need not be unique, but a distinct one is easier to find.", widget.WarningImportance)
+	default:
+		setMsg(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
+	}
+
+	// Expiration: presets that break a rule for this kind are disabled.
+	kind := req.Permissions.Kind
+	for i, b := range d.presets {
+		if core.Presets[i].Allowed(created, kind) {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+		imp := widget.MediumImportance
+		if i == d.choice {
+			imp = widget.HighImportance
+		}
+		b.Importance = imp
+		b.Refresh()
+	}
+	d.customBtn.Importance = widget.MediumImportance
+	if d.choice == customChoice {
+		d.customBtn.Importance = widget.HighImportance
+		d.custom.Show()
+	} else {
+		d.custom.Hide()
+	}
+	d.customBtn.Refresh()
+	expires := req.Lifetime.ExpiresAt(created, kind)
+	expErr := lifeErr
+	if expErr == nil {
+		expErr = core.CheckExpiry(created, expires, kind)
+	}
+	if expErr != nil {
+		setMsg(d.expiryMsg, sentence(expErr), widget.DangerImportance)
+	} else {
+		setMsg(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+			core.FormatRelative(expires, created)), widget.LowImportance)
+	}
+
+	// Permissions.
+	_, permErr := d.cat.Scopes(req.Permissions)
+	switch {
+	case kinds > 1:
+		setMsg(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
+	case permErr != nil:
+		setMsg(d.permMsg, sentence(permErr), widget.LowImportance)
+	default:
+		setMsg(d.permMsg, "Kind: "+kind.Label()+".", widget.LowImportance)
+	}
+	d.updateTabTitles()
+
+	// The plan is the authority: Create is enabled only when core accepts
+	// the request.
+	plan, planErr := d.svc.Plan(req, now)
+	if planErr == nil && lifeErr != nil {
+		// An unreadable custom date must not fall back to the default.
+		plan, planErr = nil, lifeErr
+	}
+	d.plan = plan
+	d.updateSummary(plan, expires)
+	if d.busy {
+		d.create.Disable()
+		return
+	}
+	if planErr != nil {
+		d.create.Disable()
+		reason := nameErr
+		if reason == nil {
+			reason = expErr
+		}
+		if reason == nil {
+			reason = permErr
+		}
+		if reason == nil {
+			reason = planErr
+		}
+		setMsg(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
+	} else {
+		d.create.Enable()
+		setMsg(d.status, "", widget.MediumImportance)
+	}
+}
+
+func (d *createDialog) updateTabTitles() {
+	g := "Global Development Access"
+	if d.global.Checked {
+		g += " ✓"
+	}
+	n := 0
+	for _, s := range d.sections {
+		if s.radio.Selected != accessNone && s.radio.Selected != "" {
+			n++
+		}
+	}
+	sec := "Sections"
+	if n > 0 {
+		sec = fmt.Sprintf("Sections (%d)", n)
+	}
+	ops := "Specific by Operation"
+	if len(d.picked) > 0 {
+		ops = fmt.Sprintf("Specific by Operation (%d)", len(d.picked))
+	}
+	switch len(d.picked) {
+	case 0:
+		d.opCount.SetText("No operations picked")
+	case 1:
+		d.opCount.SetText("1 operation picked")
+	default:
+		d.opCount.SetText(fmt.Sprintf("%d operations picked", len(d.picked)))
+	}
+	if d.tabItems[0].Text != g || d.tabItems[1].Text != sec || d.tabItems[2].Text != ops {
+		d.tabItems[0].Text, d.tabItems[1].Text, d.tabItems[2].Text = g, sec, ops
+		d.tabs.Refresh()
+	}
+}
+
+func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
+	d.summary.RemoveAll()
+	if plan == nil {
+		l := widget.NewLabel("Nothing yet: give the key a name, an expiration and permissions.")
+		l.Wrapping = fyne.TextWrapWord
+		l.Importance = widget.LowImportance
+		d.summary.Add(l)
+		d.summary.Refresh()
+		return
+	}
+	head := widget.NewLabel(fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(),
+		plan.ExpiresAt.In(d.v.env.loc).Format(dateTimeLayout)))
+	head.Wrapping = fyne.TextWrapWord
+	d.summary.Add(head)
+	for _, s := range plan.Scopes {
+		info := d.cat.Describe(s)
+		l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		desc := widget.NewLabel(info.Section + " · " + info.Access)
+		desc.Wrapping = fyne.TextWrapWord
+		d.summary.Add(container.NewVBox(l, desc))
+	}
+	d.summary.Refresh()
+}
+
+func setMsg(l *widget.Label, text string, imp widget.Importance) {
+	l.Text = text
+	l.Importance = imp
+	l.Hidden = text == ""
+	l.Refresh()
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// submit creates the key off the UI goroutine, then shows its secret.
+func (d *createDialog) submit() {
+	if d.plan == nil || d.busy {
+		return
+	}
+	req, _, _ := d.request()
+	d.busy = true
+	d.create.Disable()
+	d.cancel.Disable()
+	setMsg(d.status, "Creating the key…", widget.MediumImportance)
+	type result struct {
+		key    *core.Key
+		secret string
+		err    error
+	}
+	background(d.v.env, func() result {
+		k, secret, err := d.svc.Create(req)
+		return result{k, secret, err}
+	}, func(r result) {
+		d.busy = false
+		d.cancel.Enable()
+		if r.err != nil {
+			d.update()
+			setMsg(d.status, "The key was not created: "+lowerFirst(sentence(r.err)), widget.DangerImportance)
+			return
+		}
+		d.dlg.Hide()
+		d.v.keyCreated(r.key, r.secret)
+	})
+}

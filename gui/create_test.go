@@ -1,0 +1,394 @@
+package gui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// openCreate opens the create dialog with Ctrl+N.
+func (f *kvFixture) openCreate() *createDialog {
+	f.t.Helper()
+	f.shortcut(fyne.KeyN)
+	if f.keys.creating == nil {
+		f.t.Fatal("Ctrl+N opened no create dialog")
+	}
+	return f.keys.creating
+}
+
+func (d *createDialog) section(id string) *widget.RadioGroup {
+	for _, s := range d.sections {
+		if s.sec.ID == id {
+			return s.radio
+		}
+	}
+	return nil
+}
+
+func (d *createDialog) opCheck(id string) *widget.Check {
+	for _, g := range d.groups {
+		for _, o := range g.ops {
+			if o.op.ID == id {
+				return o.check
+			}
+		}
+	}
+	return nil
+}
+
+func (d *createDialog) presetButton(label string) *widget.Button {
+	for i, p := range core.Presets {
+		if p.Label == label {
+			return d.presets[i]
+		}
+	}
+	return nil
+}
+
+// createAndClose taps Create API Key, checks the secret dialog and closes
+// it after copying; it returns the new key and its secret.
+func (f *kvFixture) createAndClose(d *createDialog, name string) (*core.Key, string) {
+	f.t.Helper()
+	if d.create.Disabled() {
+		f.t.Fatalf("Create API Key is disabled: %q", d.status.Text)
+	}
+	before := len(f.svc.List())
+	test.Tap(d.create)
+	if got := len(f.svc.List()); got != before+1 {
+		f.t.Fatalf("keys after create = %d, want %d", got, before+1)
+	}
+	if f.keys.creating != nil {
+		f.t.Fatal("the create dialog stays open after creating")
+	}
+	s := f.keys.secret
+	if s == nil {
+		f.t.Fatal("no secret dialog after creating")
+	}
+	secret := s.field.label.Text
+	if err := core.CheckKey(secret); err != nil {
+		f.t.Fatalf("the secret dialog shows no valid key: %v", err)
+	}
+	if !f.overlayText(name) || !f.overlayText("only time") {
+		f.t.Error("the secret dialog lacks the name or the only-once warning")
+	}
+	test.Tap(s.copyBtn)
+	test.Tap(s.done)
+	if f.keys.secret != nil {
+		f.t.Fatal("Done after Copy does not close the secret dialog")
+	}
+	k := f.key(name)
+	if k == nil {
+		f.t.Fatalf("no key named %q after create", name)
+	}
+	if !slices.Contains(f.shownNames(), name) {
+		f.t.Errorf("the table does not list %q", name)
+	}
+	return k, secret
+}
+
+func TestCreateSectionsKey(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	if f.win.Canvas().Focused() != d.name {
+		t.Error("the name field has no focus")
+	}
+	if d.choice != defaultPreset() || d.presets[defaultPreset()].Importance != widget.HighImportance {
+		t.Error("12 months is not preselected")
+	}
+	test.Type(d.name, "Reporting job")
+	d.tabs.Select(d.tabItems[1])
+	d.section("users").SetSelected(accessRead)
+	d.section("messaging").SetSelected(accessFull)
+	if d.tabItems[1].Text != "Sections (2)" {
+		t.Errorf("sections tab title %q", d.tabItems[1].Text)
+	}
+	if d.plan == nil || !slices.Equal(d.plan.Scopes, []string{"messaging:*", "users:read"}) {
+		t.Fatalf("plan = %+v", d.plan)
+	}
+	var summary []string
+	kvWalk(d.summary, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok {
+			summary = append(summary, l.Text)
+		}
+	})
+	for _, want := range []string{"messaging:*", "Messaging · Full access", "users:read", "Users · Read-only"} {
+		if !slices.Contains(summary, want) {
+			t.Errorf("summary lacks %q: %q", want, summary)
+		}
+	}
+	k, _ := f.createAndClose(d, "Reporting job")
+	if k.Permissions.Kind != core.KindSections || !k.ExpiresAt.Equal(kvNow.AddDate(0, 12, 0)) {
+		t.Errorf("created %+v expiring %v", k.Permissions, k.ExpiresAt)
+	}
+}
+
+func TestCreateGlobalKeyLimitsExpiration(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	test.Type(d.name, "Local dev")
+	test.Tap(d.presetButton("90 days"))
+	test.Tap(d.global)
+	if d.choice != globalPreset() {
+		t.Fatalf("Global Development Access did not reset the expiration to 7 days (choice %d)", d.choice)
+	}
+	for _, p := range core.Presets {
+		b := d.presetButton(p.Label)
+		want := p.Lifetime.ExpiresAt(kvNow, core.KindGlobal).Sub(kvNow) <= 7*24*time.Hour
+		if b.Disabled() == want || !b.Visible() {
+			t.Errorf("with global access, preset %s: disabled %v visible %v", p.Label, b.Disabled(), b.Visible())
+		}
+	}
+	k, _ := f.createAndClose(d, "Local dev")
+	if !slices.Equal(k.Scopes, []string{"*:*"}) || !k.ExpiresAt.Equal(kvNow.Add(7*24*time.Hour)) {
+		t.Errorf("global key: scopes %q, expires %v", k.Scopes, k.ExpiresAt)
+	}
+
+	// Unchecking brings the earlier choice back.
+	d = f.openCreate()
+	test.Tap(d.presetButton("90 days"))
+	test.Tap(d.global)
+	test.Tap(d.global)
+	if d.choice != 4 || d.presetButton("12 months").Disabled() {
+		t.Errorf("unchecking global: choice %d", d.choice)
+	}
+}
+
+func TestCreateOperationsKeyWithSearch(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	test.Type(d.name, "Channel reader")
+	d.tabs.Select(d.tabItems[2])
+	test.Type(d.opSearch, "channels get")
+	var visible []string
+	var headers []string
+	for _, g := range d.groups {
+		if g.header.Visible() {
+			headers = append(headers, g.header.Text)
+		}
+		for _, o := range g.ops {
+			if o.check.Visible() {
+				visible = append(visible, o.op.ID)
+				if !strings.Contains(o.check.Text, o.op.Method+" "+o.op.Path) || !strings.Contains(o.check.Text, o.op.Title()) {
+					t.Errorf("check text %q lacks method, path or name", o.check.Text)
+				}
+			}
+		}
+	}
+	if !slices.Contains(visible, "messaging.channels.get") || slices.Contains(visible, "users.list") || len(visible) == 0 {
+		t.Fatalf("search \"channels get\" shows %q", visible)
+	}
+	if !slices.Equal(headers, []string{"Messaging"}) {
+		t.Errorf("section headers shown: %q", headers)
+	}
+	test.Tap(d.opCheck("messaging.channels.get"))
+	d.opSearch.SetText("")
+	test.Type(d.opSearch, "GET /v2/users")
+	test.Tap(d.opCheck("users.list"))
+	if d.opCount.Text != "2 operations picked" || d.tabItems[2].Text != "Specific by Operation (2)" {
+		t.Errorf("count %q, tab %q", d.opCount.Text, d.tabItems[2].Text)
+	}
+	d.opSearch.SetText("")
+	test.Type(d.opSearch, "no-such-operation")
+	if !d.opNone.Visible() {
+		t.Error("no message when no operation matches")
+	}
+	k, _ := f.createAndClose(d, "Channel reader")
+	if k.Permissions.Kind != core.KindOperations || !slices.Equal(k.Permissions.Operations, []string{"messaging.channels.get", "users.list"}) {
+		t.Errorf("operations key: %+v", k.Permissions)
+	}
+	cat := f.svc.Catalog()
+	op, _ := cat.Operation("users.list")
+	if !slices.Contains(k.Scopes, op.Scope()) {
+		t.Errorf("scopes %q lack %q", k.Scopes, op.Scope())
+	}
+
+	// Clear unpicks everything.
+	d = f.openCreate()
+	test.Tap(d.opCheck("users.list"))
+	test.Tap(d.opClear)
+	if len(d.picked) != 0 || d.opCheck("users.list").Checked {
+		t.Error("Clear keeps picked operations")
+	}
+}
+
+func TestCreateValidationMessages(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	if !d.create.Disabled() || !strings.Contains(d.status.Text, "enter a name for the key") {
+		t.Fatalf("fresh dialog: create disabled %v, status %q", d.create.Disabled(), d.status.Text)
+	}
+	if d.nameMsg.Importance == widget.DangerImportance {
+		t.Error("the untouched name is shown as an error")
+	}
+	test.Type(d.name, " ")
+	if d.nameMsg.Text != "Enter a name for the key." || d.nameMsg.Importance != widget.DangerImportance {
+		t.Errorf("blank name: %q (%v)", d.nameMsg.Text, d.nameMsg.Importance)
+	}
+	d.name.SetText(strings.Repeat("é", core.MaxNameLength+1))
+	if d.nameMsg.Text != "The name is longer than 100 characters." || !d.create.Disabled() {
+		t.Errorf("long name: %q", d.nameMsg.Text)
+	}
+	d.name.SetText("tab\there")
+	if d.nameMsg.Text != "The name contains control characters." {
+		t.Errorf("control character: %q", d.nameMsg.Text)
+	}
+	// A duplicate name is a warning, not an error.
+	d.name.SetText("CRM sync (production)")
+	if d.nameMsg.Importance != widget.WarningImportance || !strings.Contains(d.nameMsg.Text, "already has this name") {
+		t.Errorf("duplicate name: %q (%v)", d.nameMsg.Text, d.nameMsg.Importance)
+	}
+	if !strings.Contains(d.permMsg.Text, "Choose at least one permission") || !d.create.Disabled() {
+		t.Errorf("no permission: %q", d.permMsg.Text)
+	}
+	d.section("kite").SetSelected(accessRead)
+	if d.create.Disabled() {
+		t.Fatalf("valid form with a duplicate name is not creatable: %q", d.status.Text)
+	}
+
+	// Two kinds at once.
+	test.Tap(d.global)
+	if !d.create.Disabled() || d.permMsg.Importance != widget.DangerImportance || !strings.Contains(d.permMsg.Text, "exactly one kind") {
+		t.Errorf("mixed kinds: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
+	}
+	test.Tap(d.global)
+	d.section("kite").SetSelected(accessNone)
+	test.Tap(d.opCheck("users.list"))
+	if d.create.Disabled() {
+		t.Fatalf("operations only: %q", d.status.Text)
+	}
+
+	// Custom dates.
+	test.Tap(d.customBtn)
+	if !d.custom.Visible() || d.custom.Text == "" {
+		t.Fatal("Custom… shows no pre-filled date field")
+	}
+	for _, c := range []struct{ text, want string }{
+		{"31/01/2027", sentence(errCustomDate)},
+		{"2026-11-27 11:30", "A key must live at least 1 hour."},
+		{"2027-11-28 11:00", "A key can live at most 12 months."},
+	} {
+		d.custom.SetText("")
+		test.Type(d.custom, c.text)
+		if d.expiryMsg.Text != c.want || d.expiryMsg.Importance != widget.DangerImportance || !d.create.Disabled() {
+			t.Errorf("custom %q: %q (%v), create disabled %v", c.text, d.expiryMsg.Text, d.expiryMsg.Importance, d.create.Disabled())
+		}
+	}
+	d.custom.SetText("2027-01-31 17:00")
+	if d.create.Disabled() || !strings.Contains(d.expiryMsg.Text, "Sun 31 Jan 2027 17:00 UTC") {
+		t.Errorf("valid custom date: %q / %q", d.expiryMsg.Text, d.status.Text)
+	}
+	// Global access with a custom date beyond 7 days.
+	test.Tap(d.opCheck("users.list"))
+	test.Tap(d.global)
+	test.Tap(d.customBtn)
+	d.custom.SetText("2026-12-10 11:00")
+	if d.expiryMsg.Text != "A key with Global Development Access can live at most 7 days." || !d.create.Disabled() {
+		t.Errorf("global + 13 days: %q", d.expiryMsg.Text)
+	}
+	k, _ := f.createAndCloseAfter(d, "2026-12-01 09:00", "CRM sync (production)")
+	if !k.ExpiresAt.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("custom expiry = %v", k.ExpiresAt)
+	}
+}
+
+// createAndCloseAfter sets the custom date, then creates the key.
+func (f *kvFixture) createAndCloseAfter(d *createDialog, custom, name string) (*core.Key, string) {
+	f.t.Helper()
+	d.custom.SetText(custom)
+	before := map[string]bool{}
+	for _, k := range f.svc.List() {
+		before[k.ID] = true
+	}
+	f.createAndCloseNamed(d)
+	for _, k := range f.svc.List() {
+		if !before[k.ID] {
+			if k.Name != name {
+				f.t.Errorf("created %q, want %q", k.Name, name)
+			}
+			return k, ""
+		}
+	}
+	f.t.Fatal("no key created")
+	return nil, ""
+}
+
+func (f *kvFixture) createAndCloseNamed(d *createDialog) {
+	f.t.Helper()
+	if d.create.Disabled() {
+		f.t.Fatalf("Create API Key is disabled: %q", d.status.Text)
+	}
+	test.Tap(d.create)
+	if f.keys.secret == nil {
+		f.t.Fatal("no secret dialog")
+	}
+	test.Tap(f.keys.secret.copyBtn)
+	test.Tap(f.keys.secret.done)
+}
+
+func TestDuplicatePrefillsNameAndPermissions(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	src := f.key("Partner portal (read-only)")
+	test.Tap(f.cell(src.Name, colActions).dup)
+	d := f.keys.creating
+	if d == nil {
+		t.Fatal("duplicate opens no create dialog")
+	}
+	if d.name.Text != src.Name || d.section("users").Selected != accessRead || d.section("kite").Selected != accessRead ||
+		d.section("messaging").Selected != accessNone || d.tabs.Selected() != d.tabItems[1] {
+		t.Fatalf("duplicate not pre-filled: name %q", d.name.Text)
+	}
+	test.Tap(d.create)
+	test.Tap(f.keys.secret.copyBtn)
+	test.Tap(f.keys.secret.done)
+	var copies []*core.Key
+	for _, k := range f.svc.List() {
+		if k.Name == src.Name {
+			copies = append(copies, k)
+		}
+	}
+	if len(copies) != 2 || !slices.Equal(copies[0].Scopes, copies[1].Scopes) {
+		t.Fatalf("duplicate: %d keys named %q", len(copies), src.Name)
+	}
+	// Duplicating an operations key ticks its operations.
+	test.Tap(f.cell("Billing export", colActions).dup)
+	d = f.keys.creating
+	if len(d.picked) != 3 || !d.opCheck("users.list").Checked || d.tabs.Selected() != d.tabItems[2] {
+		t.Errorf("operations duplicate: picked %v", d.picked)
+	}
+}
+
+func TestCreateFailureKeepsDialogOpen(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	test.Type(d.name, "Will fail")
+	test.Tap(d.global)
+	f.svc.Rand = failingReader{}
+	test.Tap(d.create)
+	if f.keys.creating != d || f.keys.secret != nil {
+		t.Fatal("a failed create closed the dialog")
+	}
+	if d.status.Importance != widget.DangerImportance || !strings.HasPrefix(d.status.Text, "The key was not created: ") {
+		t.Errorf("failure status %q", d.status.Text)
+	}
+	if f.key("Will fail") != nil {
+		t.Error("a failed create left a key")
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errEntropy }
+
+var errEntropy = &entropyError{}
+
+type entropyError struct{}
+
+func (*entropyError) Error() string { return "no entropy" }

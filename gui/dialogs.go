@@ -1,0 +1,141 @@
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// showError shows a failed operation as one sentence.
+func (v *KeysView) showError(what string, err error) {
+	dialog.ShowError(errors.New(what+": "+lowerFirst(sentence(err))), v.env.win)
+}
+
+// keyCreated reloads the list and shows the new key's secret.
+func (v *KeysView) keyCreated(k *core.Key, secret string) {
+	v.reload()
+	v.secret = showSecret(v.env, v.svc.Catalog(), k, secret)
+	v.secret.dlg.SetOnClosed(func() { v.secret = nil })
+}
+
+// editDialog renames a key: the name is the only thing that can change.
+type editDialog struct {
+	dlg  *dialog.CustomDialog
+	name *widget.Entry
+	msg  *widget.Label
+	save *widget.Button
+}
+
+// editKey opens the rename dialog for a row.
+func (v *KeysView) editKey(r *keyRow) *editDialog {
+	if r == nil {
+		return nil
+	}
+	k := r.key
+	d := &editDialog{name: widget.NewEntry(), msg: widget.NewLabel("")}
+	d.msg.Wrapping = fyne.TextWrapWord
+	d.name.SetText(k.Name)
+	note := widget.NewLabel("Only the name can be changed. To change the expiration or the scopes, duplicate the key and delete this one.")
+	note.Wrapping = fyne.TextWrapWord
+	note.Importance = widget.LowImportance
+	validate := func() bool {
+		_, err := core.CleanName(d.name.Text)
+		if err != nil {
+			setMsg(d.msg, sentence(err), widget.DangerImportance)
+			d.save.Disable()
+			return false
+		}
+		setMsg(d.msg, "", widget.MediumImportance)
+		d.save.Enable()
+		return true
+	}
+	var busy bool
+	submit := func() {
+		if busy || !validate() {
+			return
+		}
+		busy = true
+		d.save.Disable()
+		name := d.name.Text
+		type result struct {
+			k   *core.Key
+			err error
+		}
+		background(v.env, func() result {
+			nk, err := v.svc.Rename(k.ID, name)
+			return result{nk, err}
+		}, func(res result) {
+			busy = false
+			if res.err != nil {
+				validate()
+				setMsg(d.msg, "The key was not renamed: "+lowerFirst(sentence(res.err)), widget.DangerImportance)
+				return
+			}
+			d.dlg.Hide()
+			v.reload()
+		})
+	}
+	d.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), submit)
+	d.save.Importance = widget.HighImportance
+	d.name.OnChanged = func(string) { validate() }
+	d.name.OnSubmitted = func(string) { submit() }
+	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
+	content := container.NewVBox(
+		widget.NewLabel(fmt.Sprintf("Key %s…", k.Hint)),
+		d.name, d.msg, note)
+	d.dlg = dialog.NewCustomWithoutButtons("Edit API key name", content, v.env.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.save})
+	validate()
+	d.dlg.Resize(fyne.NewSize(480, d.dlg.MinSize().Height))
+	d.dlg.Show()
+	v.env.win.Canvas().Focus(d.name)
+	return d
+}
+
+// duplicateKey opens the create dialog pre-filled with a key's name and
+// permissions.
+func (v *KeysView) duplicateKey(r *keyRow) *createDialog {
+	if r == nil {
+		return nil
+	}
+	return v.openCreate(r.key)
+}
+
+// confirmDelete asks before deleting a key; deletion is permanent and takes
+// effect for verification at once.
+func (v *KeysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
+	if r == nil {
+		return nil
+	}
+	k := r.key
+	msg := fmt.Sprintf("Delete “%s” (%s…)?\nServices using this key are refused from now on. This cannot be undone.", k.Name, k.Hint)
+	d := dialog.NewConfirm("Delete API key", msg, func(ok bool) {
+		if !ok {
+			return
+		}
+		background(v.env, func() error {
+			_, err := v.svc.Delete(k.ID)
+			return err
+		}, func(err error) {
+			if err != nil {
+				v.showError("The key was not deleted", err)
+			}
+			v.reload()
+		})
+	}, v.env.win)
+	d.SetConfirmText("Delete")
+	d.SetDismissText("Cancel")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+	return d
+}

@@ -1,0 +1,142 @@
+package gui
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// KeysService is what the keys screen and its dialogs need from the key
+// service; *core.Service satisfies it.
+type KeysService interface {
+	List() []*core.Key
+	Create(req core.CreateRequest) (*core.Key, string, error)
+	Plan(req core.CreateRequest, now time.Time) (*core.Key, error)
+	Rename(id, name string) (*core.Key, error)
+	Delete(id string) (*core.Key, error)
+	NameInUse(name string) bool
+	Catalog() *core.Catalog
+	Now() time.Time
+}
+
+var _ KeysService = (*core.Service)(nil)
+
+// uiEnv is what every screen of the window shares: the window, the
+// clipboard, the time zone dates are shown in, and the bridge between the UI
+// goroutine and background work. Tests replace the bridge and the timer so
+// that flows run synchronously and nothing sleeps.
+type uiEnv struct {
+	win       fyne.Window
+	clipboard fyne.Clipboard
+	loc       *time.Location
+	prefs     uiPrefs
+
+	// goAsync runs work off the UI goroutine (go f() in the app).
+	goAsync func(f func())
+	// afterFunc runs f on the UI goroutine after d unless stopped
+	// (time.AfterFunc + fyne.Do in the app).
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+// newAppEnv returns the environment of the real window.
+func newAppEnv(a fyne.App, w fyne.Window) *uiEnv {
+	return &uiEnv{
+		win:       w,
+		clipboard: a.Clipboard(),
+		loc:       time.Local,
+		prefs:     uiPrefs{p: a.Preferences()},
+		goAsync:   func(f func()) { go f() },
+		afterFunc: func(d time.Duration, f func()) func() bool {
+			t := time.AfterFunc(d, func() { fyne.Do(f) })
+			return t.Stop
+		},
+	}
+}
+
+// background runs work off the UI goroutine, then done with its result on
+// the UI goroutine.
+func background[T any](env *uiEnv, work func() T, done func(T)) {
+	env.goAsync(func() {
+		v := work()
+		fyne.Do(func() { done(v) })
+	})
+}
+
+// Preference keys of the window's own state (not application settings).
+const (
+	prefSortColumn   = "keys.sort.column"
+	prefSortDesc     = "keys.sort.descending"
+	prefWindowWidth  = "window.width"
+	prefWindowHeight = "window.height"
+)
+
+// Default window size: wide enough for every column of the keys table.
+const (
+	defaultWindowWidth  = 1180
+	defaultWindowHeight = 720
+)
+
+// uiPrefs is typed access to the window state kept in fyne.Preferences.
+type uiPrefs struct{ p fyne.Preferences }
+
+func (u uiPrefs) sort() (column, bool) {
+	if u.p == nil {
+		return colCreated, true
+	}
+	c := column(u.p.IntWithFallback(prefSortColumn, int(colCreated)))
+	if c < 0 || c >= colActions {
+		c = colCreated
+	}
+	return c, u.p.BoolWithFallback(prefSortDesc, true)
+}
+
+func (u uiPrefs) setSort(c column, desc bool) {
+	if u.p == nil {
+		return
+	}
+	u.p.SetInt(prefSortColumn, int(c))
+	u.p.SetBool(prefSortDesc, desc)
+}
+
+func (u uiPrefs) windowSize() fyne.Size {
+	if u.p == nil {
+		return fyne.NewSize(defaultWindowWidth, defaultWindowHeight)
+	}
+	w := u.p.FloatWithFallback(prefWindowWidth, defaultWindowWidth)
+	h := u.p.FloatWithFallback(prefWindowHeight, defaultWindowHeight)
+	if w < 640 || h < 400 {
+		w, h = defaultWindowWidth, defaultWindowHeight
+	}
+	return fyne.NewSize(float32(w), float32(h))
+}
+
+func (u uiPrefs) setWindowSize(s fyne.Size) {
+	if u.p == nil || s.Width < 640 || s.Height < 400 {
+		return
+	}
+	u.p.SetFloat(prefWindowWidth, float64(s.Width))
+	u.p.SetFloat(prefWindowHeight, float64(s.Height))
+}
+
+// sentence turns an error into one sentence for a dialog: capitalised, ending
+// with a full stop.
+func sentence(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := strings.TrimSpace(err.Error())
+	if s == "" {
+		return "Something went wrong."
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package gui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// kvVariants are the themes every golden image is taken in.
+var kvVariants = []struct {
+	name    string
+	variant fyne.ThemeVariant
+}{
+	{"light", theme.VariantLight},
+	{"dark", theme.VariantDark},
+}
+
+func TestGoldenKeysWindow(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, 1180, 720)
+			test.AssertImageMatches(t, "keys_main_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
+func TestGoldenKeysEmpty(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, nil, 1180, 720)
+	test.AssertImageMatches(t, "keys_empty_light.png", f.win.Canvas().Capture())
+}
+
+func TestGoldenCreateDialogTabs(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, 1180, 720)
+			d := f.openCreate()
+			test.Type(d.name, "Support desk integration")
+			test.AssertImageMatches(t, "create_global_"+v.name+".png", f.win.Canvas().Capture())
+
+			d.tabs.Select(d.tabItems[1])
+			d.section("messaging").SetSelected(accessFull)
+			d.section("users").SetSelected(accessRead)
+			test.AssertImageMatches(t, "create_sections_"+v.name+".png", f.win.Canvas().Capture())
+
+			d.section("messaging").SetSelected(accessNone)
+			d.section("users").SetSelected(accessNone)
+			d.tabs.Select(d.tabItems[2])
+			test.Type(d.opSearch, "channel")
+			test.Tap(d.opCheck("messaging.channels.list"))
+			test.Tap(d.opCheck("messaging.channels.get"))
+			test.AssertImageMatches(t, "create_operations_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
+func TestGoldenSecretDialog(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, 1180, 720)
+			k := f.key("CRM sync (production)")
+			// A fixed test vector, never a key issued anywhere.
+			secret := core.FormatKey([32]byte{})
+			f.keys.secret = showSecret(f.env, f.svc.Catalog(), k, secret)
+			test.AssertImageMatches(t, "secret_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}

@@ -1,0 +1,335 @@
+package gui
+
+import (
+	"fmt"
+	"image/color"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// KeysView is the main screen: the table of keys with its search box, counts
+// and the Create API Key button, and the dialogs opened from it.
+type KeysView struct {
+	widget.BaseWidget
+	env *uiEnv
+	svc KeysService
+
+	model  keyModel
+	stats  core.Stats // counts of every key at now
+	now    time.Time  // the time expiry and relative times are shown for
+	loaded bool
+
+	table   *keysTable
+	search  *widget.Entry
+	counts  *widget.Label
+	create  *widget.Button
+	empty   *fyne.Container
+	noMatch *widget.Label
+	loading *widget.Label
+	tips    *tipLayer
+	content fyne.CanvasObject
+
+	// selected is the id of the key whose row is selected.
+	selected string
+	// creating and secret are the create and secret dialogs while open.
+	creating *createDialog
+	secret   *secretDialog
+
+	// onTableShown is called once, when the first row of keys is laid out
+	// (the start-up trace of make perf-gui).
+	onTableShown func()
+	tableShown   bool
+	// onFiltered is called after each search refilter with its duration.
+	onFiltered func(shown int, d time.Duration)
+}
+
+// newKeysView returns the keys screen; call reload to load the keys.
+func newKeysView(svc KeysService, env *uiEnv) *KeysView {
+	v := &KeysView{env: env, svc: svc, tips: newTipLayer()}
+	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
+
+	v.search = widget.NewEntry()
+	v.search.SetPlaceHolder("Search by name, key or scope  (Ctrl+F)")
+	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	v.search.OnChanged = v.setQuery
+
+	v.create = widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
+	v.create.Importance = widget.HighImportance
+
+	v.counts = widget.NewLabel("")
+
+	v.table = newKeysTable(v)
+
+	v.noMatch = widget.NewLabel("")
+	v.noMatch.Alignment = fyne.TextAlignCenter
+	v.noMatch.Hide()
+	v.loading = widget.NewLabel("Loading keys…")
+	v.loading.Alignment = fyne.TextAlignCenter
+	v.empty = v.emptyState()
+	v.empty.Hide()
+
+	heading := widget.NewLabelWithStyle("Company API Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	heading.SizeName = theme.SizeNameSubHeadingText
+	top := container.NewBorder(nil, nil, heading, v.create, v.search)
+	head := container.NewVBox(top, v.counts)
+	body := container.NewStack(v.table, container.NewCenter(v.noMatch), container.NewCenter(v.loading), v.empty, v.tips)
+	v.content = container.NewBorder(head, nil, nil, nil, body)
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// CreateRenderer returns the screen's renderer.
+func (v *KeysView) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(v.content)
+}
+
+func (v *KeysView) emptyState() *fyne.Container {
+	icon := widget.NewIcon(keyIcon)
+	title := widget.NewLabelWithStyle("No API keys yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameSubHeadingText
+	text := widget.NewLabel("API keys let servers, scripts, third-party apps and background services call the " +
+		"company's APIs without a user login. Each key has a name, an expiry and exactly the permissions it needs; " +
+		"its secret is shown once, when you create it.")
+	text.Wrapping = fyne.TextWrapWord
+	text.Alignment = fyne.TextAlignCenter
+	btn := widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
+	btn.Importance = widget.HighImportance
+	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(64), icon))
+	box := container.NewVBox(iconBox, title, text, container.NewCenter(btn))
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(460, box.MinSize().Height+60), box))
+}
+
+// reload reads the keys off the UI goroutine and shows them.
+func (v *KeysView) reload() {
+	background(v.env, func() []*keyRow {
+		return newKeyRows(v.svc.List())
+	}, v.setRows)
+}
+
+func (v *KeysView) setRows(rows []*keyRow) {
+	v.loaded = true
+	v.now = v.svc.Now()
+	v.model.setRows(rows)
+	v.stats = core.CountStats(v.model.keys(), v.now)
+	v.refresh()
+}
+
+// tick re-renders relative times and expiry for the current time.
+func (v *KeysView) tick() {
+	if !v.loaded {
+		return
+	}
+	v.now = v.svc.Now()
+	v.stats = core.CountStats(v.model.keys(), v.now)
+	v.refresh()
+}
+
+func (v *KeysView) setQuery(q string) {
+	start := time.Now()
+	v.model.setQuery(q)
+	if v.selected != "" {
+		v.table.UnselectAll()
+		v.selected = ""
+	}
+	v.table.ScrollToOffset(fyne.Position{})
+	v.refresh()
+	if v.onFiltered != nil {
+		v.onFiltered(len(v.model.shown), time.Since(start))
+	}
+}
+
+func (v *KeysView) sortBy(c column) {
+	desc := false
+	if c == v.model.sortCol {
+		desc = !v.model.sortDesc
+	} else {
+		switch c {
+		case colScopes, colCreated, colLastUsed:
+			desc = true // most first, newest first
+		}
+	}
+	v.model.setSort(c, desc)
+	v.env.prefs.setSort(c, desc)
+	v.refresh()
+}
+
+// refresh shows the model: counts, empty state, table. It refreshes only
+// the widgets it changes (each keystroke in the search box comes here).
+func (v *KeysView) refresh() {
+	setVisible(v.loading, !v.loaded)
+	stats := v.stats.String()
+	if len(v.model.words) > 0 {
+		stats = fmt.Sprintf("%d shown of %s", len(v.model.shown), stats)
+	}
+	noKeys := v.loaded && len(v.model.rows) == 0
+	setVisible(v.empty, noKeys)
+	setVisible(v.table, !noKeys)
+	setVisible(v.search, !noKeys)
+	setVisible(v.counts, v.loaded && !noKeys)
+	if v.counts.Text != stats {
+		v.counts.SetText(stats)
+	}
+	if v.loaded && !noKeys && len(v.model.shown) == 0 {
+		v.noMatch.SetText(fmt.Sprintf("No key matches “%s”.", v.search.Text))
+		setVisible(v.noMatch, true)
+	} else {
+		setVisible(v.noMatch, false)
+	}
+	v.tips.hide()
+	v.table.Refresh()
+}
+
+// focusSearch puts the cursor in the search box (Ctrl+F).
+func (v *KeysView) focusSearch() {
+	if !v.search.Hidden {
+		v.env.win.Canvas().Focus(v.search)
+	}
+}
+
+// deleteSelected asks to delete the selected key (the Delete key).
+func (v *KeysView) deleteSelected() {
+	if r := v.model.find(v.selected); r != nil {
+		v.confirmDelete(r)
+	}
+}
+
+// keysTable is the table of keys; it adds the Delete key to widget.Table.
+type keysTable struct {
+	widget.Table
+	v *KeysView
+}
+
+func newKeysTable(v *KeysView) *keysTable {
+	t := &keysTable{v: v}
+	t.Length = func() (int, int) { return len(v.model.shown), int(numColumns) }
+	t.CreateCell = func() fyne.CanvasObject { return newKeyCell(v) }
+	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Row < 0 || id.Row >= len(v.model.shown) {
+			return
+		}
+		o.(*keyCell).update(v, v.model.shown[id.Row], column(id.Col))
+		if !v.tableShown && v.loaded {
+			v.tableShown = true
+			if v.onTableShown != nil {
+				v.onTableShown()
+			}
+		}
+	}
+	t.ShowHeaderRow = true
+	t.CreateHeader = func() fyne.CanvasObject { return newHeaderCell() }
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*headerCell).update(v, column(id.Col))
+		}
+	}
+	t.OnSelected = func(id widget.TableCellID) {
+		if id.Row >= 0 && id.Row < len(v.model.shown) {
+			v.selected = v.model.shown[id.Row].key.ID
+		}
+	}
+	t.ExtendBaseWidget(t)
+	for c, w := range columnWidths {
+		t.SetColumnWidth(c, w)
+	}
+	return t
+}
+
+// TypedKey asks to delete the selected key on Delete; other keys move the
+// selection as in widget.Table.
+func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyDelete {
+		t.v.deleteSelected()
+		return
+	}
+	t.Table.TypedKey(ev)
+}
+
+// headerCell is a column header: tapping it sorts by the column; the sorted
+// column shows an arrow.
+type headerCell struct {
+	widget.BaseWidget
+	label *widget.Label
+	arrow *widget.Icon
+	hover *canvas.Rectangle
+	box   *fyne.Container
+	col   column
+	onTap func()
+}
+
+var (
+	_ fyne.Tappable     = (*headerCell)(nil)
+	_ desktop.Hoverable = (*headerCell)(nil)
+)
+
+func newHeaderCell() *headerCell {
+	h := &headerCell{label: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		arrow: widget.NewIcon(nil), hover: canvas.NewRectangle(color.Transparent)}
+	h.label.Truncation = fyne.TextTruncateEllipsis
+	h.box = container.NewStack(h.hover, container.NewBorder(nil, nil, nil, h.arrow, h.label))
+	h.ExtendBaseWidget(h)
+	return h
+}
+
+func (h *headerCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.box) }
+
+func (h *headerCell) update(v *KeysView, c column) {
+	h.col = c
+	h.onTap = nil
+	h.label.Text = columnTitles[c]
+	h.arrow.Hide()
+	if c == colActions {
+		h.label.Text = "Actions"
+	} else {
+		h.onTap = func() { v.sortBy(c) }
+		if v.model.sortCol == c {
+			h.arrow.Resource = theme.MenuDropUpIcon()
+			if v.model.sortDesc {
+				h.arrow.Resource = theme.MenuDropDownIcon()
+			}
+			h.arrow.Show()
+		}
+	}
+	h.label.Refresh()
+	h.arrow.Refresh()
+	h.box.Refresh()
+}
+
+// Tapped sorts by the column.
+func (h *headerCell) Tapped(*fyne.PointEvent) {
+	if h.onTap != nil {
+		h.onTap()
+	}
+}
+
+// Cursor shows that sortable headers can be clicked.
+func (h *headerCell) Cursor() desktop.Cursor {
+	if h.onTap != nil {
+		return desktop.PointerCursor
+	}
+	return desktop.DefaultCursor
+}
+
+// MouseIn highlights a sortable header.
+func (h *headerCell) MouseIn(*desktop.MouseEvent) {
+	if h.onTap != nil {
+		h.hover.FillColor = h.Theme().Color(theme.ColorNameHover, fyne.CurrentApp().Settings().ThemeVariant())
+		h.hover.Refresh()
+	}
+}
+
+// MouseMoved does nothing.
+func (h *headerCell) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut removes the highlight.
+func (h *headerCell) MouseOut() {
+	h.hover.FillColor = color.Transparent
+	h.hover.Refresh()
+}

@@ -1,0 +1,313 @@
+package gui
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"image/color"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// kvNow is the fixed "now" of the keys screen tests.
+var kvNow = time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
+
+// kvStore is an in-memory core.Store.
+type kvStore struct {
+	mu    sync.Mutex
+	keys  map[string]*core.Key
+	audit []core.AuditEvent
+}
+
+func newKVStore() *kvStore { return &kvStore{keys: map[string]*core.Key{}} }
+
+func (s *kvStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.keys[k.ID]; dup {
+		return core.ErrDuplicate
+	}
+	s.keys[k.ID] = k.Clone()
+	s.audit = append(s.audit, ev)
+	return nil
+}
+
+func (s *kvStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[k.ID]; !ok {
+		return core.ErrNotFound
+	}
+	s.keys[k.ID] = k.Clone()
+	s.audit = append(s.audit, ev)
+	return nil
+}
+
+func (s *kvStore) DeleteKey(id string, ev core.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[id]; !ok {
+		return core.ErrNotFound
+	}
+	delete(s.keys, id)
+	s.audit = append(s.audit, ev)
+	return nil
+}
+
+func (s *kvStore) GetKey(id string) (*core.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	if !ok {
+		return nil, core.ErrNotFound
+	}
+	return k.Clone(), nil
+}
+
+func (s *kvStore) ListKeys() ([]*core.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*core.Key, 0, len(s.keys))
+	for _, k := range s.keys {
+		out = append(out, k.Clone())
+	}
+	return out, nil
+}
+
+func (s *kvStore) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
+	all, _ := s.ListKeys()
+	var out []*core.Key
+	for _, k := range all {
+		if k.ExpiresAt.After(after) && !k.ExpiresAt.After(until) {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b *core.Key) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	return out, nil
+}
+
+func (s *kvStore) SetLastUsed(times map[string]time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, t := range times {
+		if k, ok := s.keys[id]; ok {
+			k.LastUsedAt = t
+		}
+	}
+	return nil
+}
+
+func (s *kvStore) AppendAudit(ev core.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.audit = append(s.audit, ev)
+	return nil
+}
+
+// kvSigner is an HMAC signer with a fixed test key.
+type kvSigner struct{}
+
+func (kvSigner) mac(tag string, b []byte) []byte {
+	m := hmac.New(sha256.New, []byte("keydesk gui test "+tag))
+	m.Write(b)
+	return m.Sum(nil)
+}
+func (s kvSigner) DigestSecret(secret string) []byte { return s.mac("digest", []byte(secret)) }
+func (s kvSigner) SignRecord(p []byte) []byte        { return s.mac("record", p) }
+func (s kvSigner) VerifyRecord(p, mac []byte) bool   { return hmac.Equal(s.mac("record", p), mac) }
+
+// kvClock is a settable clock.
+type kvClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *kvClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *kvClock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// kvRand is a deterministic byte stream, so ids, secrets and hints are the
+// same in every run (golden images).
+type kvRand struct {
+	seed byte
+	n    uint64
+	buf  []byte
+}
+
+func (r *kvRand) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) {
+		var b [9]byte
+		b[0] = r.seed
+		binary.BigEndian.PutUint64(b[1:], r.n)
+		r.n++
+		sum := sha256.Sum256(b[:])
+		r.buf = append(r.buf, sum[:]...)
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// kvTimer is the fake of uiEnv.afterFunc: it records what is due and runs
+// it when the test says time has passed.
+type kvTimer struct {
+	pending []kvPending
+}
+
+type kvPending struct {
+	d       time.Duration
+	f       func()
+	stopped bool
+}
+
+func (t *kvTimer) afterFunc(d time.Duration, f func()) func() bool {
+	t.pending = append(t.pending, kvPending{d: d, f: f})
+	i := len(t.pending) - 1
+	return func() bool {
+		was := !t.pending[i].stopped
+		t.pending[i].stopped = true
+		return was
+	}
+}
+
+// elapse runs every pending function due within d.
+func (t *kvTimer) elapse(d time.Duration) {
+	for i := range t.pending {
+		p := &t.pending[i]
+		if !p.stopped && p.d <= d {
+			p.stopped = true
+			p.f()
+		}
+	}
+}
+
+// kvTheme is the default theme in one variant, so golden images do not
+// depend on the desktop's preference.
+type kvTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t kvTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
+}
+
+// kvFixture is a window with the keys screen over a real core.Service on an
+// in-memory store, with a fixed clock, UTC dates and synchronous background
+// work.
+type kvFixture struct {
+	t     *testing.T
+	app   fyne.App
+	win   fyne.Window
+	env   *uiEnv
+	store *kvStore
+	clock *kvClock
+	svc   *core.Service
+	timer *kvTimer
+	ui    *mainUI
+	keys  *KeysView
+}
+
+// kvSeed describes a key of the demo-like data set.
+type kvSeed struct {
+	name   string
+	age    time.Duration // created this long before kvNow
+	life   core.Lifetime
+	perms  core.Permissions
+	used   time.Duration // last used this long before kvNow; 0 = never
+	tamper bool
+}
+
+func kvSections(m map[string]core.Access) core.Permissions {
+	return core.Permissions{Kind: core.KindSections, Sections: m}
+}
+
+func kvOps(ids ...string) core.Permissions {
+	return core.Permissions{Kind: core.KindOperations, Operations: ids}
+}
+
+var kvGlobal = core.Permissions{Kind: core.KindGlobal}
+
+const day = 24 * time.Hour
+
+// kvDemo is a demo-like set of keys: every kind, expired, expiring soon,
+// used and never used, one tampered.
+var kvDemo = []kvSeed{
+	{"CRM sync (production)", 40 * day, core.Lifetime{Months: 12}, kvSections(map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}), 2 * time.Hour, false},
+	{"Billing export", 20 * day, core.Lifetime{Duration: 90 * day}, kvOps("users.list", "info.company.get", "history.conversations.query"), 26 * time.Hour, false},
+	{"Hackathon sandbox", 10 * day, core.Lifetime{Duration: 7 * day}, kvGlobal, 8 * day, false},
+	{"Old webhook relay", 100 * day, core.Lifetime{Duration: 90 * day}, kvSections(map[string]core.Access{"kite": core.AccessFull}), 0, false},
+	{"Debug session (ticket 4821)", 7*day - 4*time.Hour, core.Lifetime{Duration: 7 * day}, kvGlobal, 25 * time.Minute, false},
+	{"Status page checker", 2 * day, core.Lifetime{Duration: 30 * day}, kvOps("info.company.get"), time.Minute, false},
+	{"Partner portal (read-only)", day, core.Lifetime{Months: 6}, kvSections(map[string]core.Access{"users": core.AccessRead, "info": core.AccessRead, "kite": core.AccessRead}), 0, false},
+	{"Voice bot staging", 30 * day, core.Lifetime{Duration: 33 * day}, kvSections(map[string]core.Access{"voicebots": core.AccessFull}), 3 * day, false},
+	{"Edited in the data file", 5 * day, core.Lifetime{Duration: 90 * day}, kvOps("users.get"), 0, true},
+}
+
+// newKVFixture opens a window of w×h with the keys screen over seeds.
+func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h float32) *kvFixture {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
+	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, timer: &kvTimer{}}
+
+	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeder.Rand = &kvRand{seed: 1}
+	used := map[string]time.Time{}
+	for _, s := range seeds {
+		f.clock.set(kvNow.Add(-s.age))
+		k, _, err := seeder.Create(core.CreateRequest{Name: s.name, Lifetime: s.life, Permissions: s.perms})
+		if err != nil {
+			t.Fatalf("seed %q: %v", s.name, err)
+		}
+		if s.used > 0 {
+			used[k.ID] = kvNow.Add(-s.used)
+		}
+		if s.tamper {
+			f.store.keys[k.ID].Name += " (edited)"
+		}
+	}
+	f.store.SetLastUsed(used)
+	f.clock.set(kvNow)
+	f.svc, err = core.NewService(f.store, kvSigner{}, f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Rand = &kvRand{seed: 2}
+
+	f.win = test.NewTempWindow(t, nil)
+	f.env = &uiEnv{
+		win:       f.win,
+		clipboard: a.Clipboard(),
+		loc:       time.UTC,
+		prefs:     uiPrefs{p: a.Preferences()},
+		goAsync:   func(fn func()) { fn() },
+		afterFunc: f.timer.afterFunc,
+	}
+	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
+	f.keys = f.ui.keys
+	f.win.SetContent(f.ui.content)
+	f.win.Resize(fyne.NewSize(w, h))
+	f.keys.reload()
+	return f
+}

@@ -1,0 +1,165 @@
+package gui
+
+import (
+	"image/color"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// clipboardClearAfter is how long a copied secret may stay on the clipboard.
+const clipboardClearAfter = 60 * time.Second
+
+// secretDialog shows a new key's secret, the only time it is ever shown,
+// with a Copy button. Closing it without copying asks for confirmation.
+type secretDialog struct {
+	env     *uiEnv
+	dlg     *dialog.CustomDialog
+	secret  string
+	copied  bool
+	field   *monoField
+	copyBtn *widget.Button
+	done    *widget.Button
+	status  *widget.Label
+	confirm *dialog.ConfirmDialog
+}
+
+// showSecret opens the secret dialog for a key just created.
+func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secretDialog {
+	d := &secretDialog{env: env, secret: secret}
+	warn := widget.NewLabel("Copy the key now and keep it somewhere safe: this is the only time Keydesk shows it. " +
+		"Only its first characters are kept, so it cannot be shown again.")
+	warn.Wrapping = fyne.TextWrapWord
+	warn.Importance = widget.WarningImportance
+	warn.TextStyle.Bold = true
+
+	scopes := widget.NewLabel(describeScopes(cat, k.Scopes))
+	scopes.Wrapping = fyne.TextWrapWord
+
+	d.field = newMonoField(secret)
+	d.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copy)
+	d.copyBtn.Importance = widget.HighImportance
+	d.status = widget.NewLabel("")
+	d.status.Wrapping = fyne.TextWrapWord
+	d.status.Hide()
+
+	form := container.New(layout.NewFormLayout(),
+		boldLabel("Name"), widget.NewLabel(k.Name),
+		boldLabel("Scopes"), scopes,
+		boldLabel("Expires"), widget.NewLabel(k.ExpiresAt.In(env.loc).Format("Mon 2 Jan 2006 15:04 MST")),
+		boldLabel("API key"), container.NewBorder(nil, nil, nil, d.copyBtn, d.field),
+	)
+	content := container.NewVBox(
+		container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn),
+		widget.NewSeparator(),
+		form,
+		d.status,
+	)
+	d.done = widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), d.close)
+	d.dlg = dialog.NewCustomWithoutButtons("API key created", content, env.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.done})
+	d.dlg.Resize(fyne.NewSize(720, d.dlg.MinSize().Height+40))
+	d.dlg.Show()
+	return d
+}
+
+// describeScopes lists scopes with their meaning, one per line.
+func describeScopes(cat *core.Catalog, scopes []string) string {
+	lines := make([]string, 0, min(len(scopes), maxTipScopes+1))
+	for i, s := range scopes {
+		if i == maxTipScopes {
+			lines = append(lines, "and "+itoa(len(scopes)-maxTipScopes)+" more")
+			break
+		}
+		info := cat.Describe(s)
+		lines = append(lines, s+" — "+info.Section+" · "+info.Access)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// copy puts the key on the clipboard and clears it 60 seconds later if it
+// still holds the key.
+func (d *secretDialog) copy() {
+	d.env.clipboard.SetContent(d.secret)
+	d.copied = true
+	secret := d.secret
+	d.env.afterFunc(clipboardClearAfter, func() {
+		if d.env.clipboard.Content() == secret {
+			d.env.clipboard.SetContent("")
+		}
+	})
+	d.status.SetText("Copied. Keydesk clears the clipboard in 60 seconds if it still holds the key.")
+	d.status.Importance = widget.SuccessImportance
+	d.status.Show()
+	d.copyBtn.SetText("Copied")
+	d.copyBtn.SetIcon(theme.ConfirmIcon())
+}
+
+// close closes the dialog, asking first if the key was not copied.
+func (d *secretDialog) close() {
+	if d.copied {
+		d.dlg.Hide()
+		return
+	}
+	d.confirm = dialog.NewConfirm("Close without copying the key?",
+		"You have not copied the key. Once this window is closed it cannot be shown again:\nyou would have to create a new key.",
+		func(ok bool) {
+			if ok {
+				d.dlg.Hide()
+			}
+		}, d.env.win)
+	d.confirm.SetConfirmText("Close without copying")
+	d.confirm.SetDismissText("Go back")
+	d.confirm.SetConfirmImportance(widget.DangerImportance)
+	d.confirm.Show()
+}
+
+// monoField shows text in a monospace, selectable, read-only field.
+type monoField struct {
+	widget.BaseWidget
+	label *widget.Label
+}
+
+func newMonoField(text string) *monoField {
+	f := &monoField{label: widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})}
+	f.label.Selectable = true
+	f.ExtendBaseWidget(f)
+	return f
+}
+
+func (f *monoField) CreateRenderer() fyne.WidgetRenderer {
+	bg := canvas.NewRectangle(color.Transparent)
+	r := &monoFieldRenderer{f: f, bg: bg, box: container.NewStack(bg, f.label)}
+	r.Refresh()
+	return r
+}
+
+type monoFieldRenderer struct {
+	f   *monoField
+	bg  *canvas.Rectangle
+	box *fyne.Container
+}
+
+func (r *monoFieldRenderer) Layout(s fyne.Size)           { r.box.Resize(s) }
+func (r *monoFieldRenderer) MinSize() fyne.Size           { return r.box.MinSize() }
+func (r *monoFieldRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
+func (r *monoFieldRenderer) Destroy()                     {}
+func (r *monoFieldRenderer) Refresh() {
+	th := r.f.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	r.bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
+	r.bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
+	r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
+	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
+	r.bg.Refresh()
+	r.f.label.Refresh()
+}

@@ -1,0 +1,437 @@
+package gui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/mail"
+)
+
+// stMessage is one message the test SMTP server accepted.
+type stMessage struct {
+	from, user string
+	to         []string
+	data       []byte
+}
+
+// stSMTP is a real go-smtp server on 127.0.0.1 (plain, which Keydesk allows
+// to a loopback host) that records what it accepts. With user set, it
+// requires AUTH PLAIN.
+type stSMTP struct {
+	addr       string
+	user, pass string
+	mu         sync.Mutex
+	msgs       []stMessage
+}
+
+func (s *stSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &stSession{srv: s}, nil }
+
+type stSession struct {
+	srv           *stSMTP
+	user, from    string
+	to            []string
+	authenticated bool
+}
+
+func (s *stSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (s *stSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != s.srv.user || pass != s.srv.pass {
+			return errors.New("invalid credentials")
+		}
+		s.user, s.authenticated = user, true
+		return nil
+	}), nil
+}
+
+func (s *stSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.srv.user != "" && !s.authenticated {
+		return smtp.ErrAuthRequired
+	}
+	s.from = from
+	return nil
+}
+
+func (s *stSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+
+func (s *stSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	s.srv.msgs = append(s.srv.msgs, stMessage{from: s.from, user: s.user, to: append([]string(nil), s.to...), data: data})
+	return nil
+}
+
+func (s *stSession) Reset()        { s.from, s.to = "", nil }
+func (s *stSession) Logout() error { return nil }
+
+func startSTSMTP(t *testing.T, user, pass string) *stSMTP {
+	t.Helper()
+	s := &stSMTP{user: user, pass: pass}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtp.NewServer(s)
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.addr = ln.Addr().String()
+	return s
+}
+
+func (s *stSMTP) received() []stMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]stMessage(nil), s.msgs...)
+}
+
+func newSettings(t *testing.T, b *backend.Backend) (*SettingsView, *widget.Label) {
+	t.Helper()
+	vwApp(t, theme.VariantLight)
+	v := NewSettingsView(b, nil)
+	v.loc = vwZone
+	w := vwWindow(t, v, 900, 900)
+	v.win = w
+	v.bg.wait()
+	return v, v.formMsg
+}
+
+// stFill types settings into the form.
+func stFill(v *SettingsView, host, port, security, user, pass, from, to string) {
+	v.security.SetSelected(security)
+	for _, f := range []struct {
+		e    *widget.Entry
+		text string
+	}{{v.host, host}, {v.port, port}, {v.username, user}, {v.password, pass}, {v.from, from}, {v.to, to}} {
+		f.e.SetText("")
+		test.Type(f.e, f.text)
+	}
+}
+
+func TestSettingsValidationMessages(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, _ := newSettings(t, b)
+	cases := []struct {
+		name                                       string
+		host, port, security, user, pass, from, to string
+		field, msg                                 string
+	}{
+		{"no host", "", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com", "host", "Enter the SMTP server's host name."},
+		{"port not a number", "smtp.example.com", "five", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
+		{"port out of range", "smtp.example.com", "70000", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
+		{"plain to remote host", "smtp.example.com", "25", "None (this computer only)", "", "", "k@example.com", "ops@example.com", "security", msgSentence(mail.ErrPlainNotLoopback.Error())},
+		{"bad from", "smtp.example.com", "587", "STARTTLS", "", "", "keydesk", "ops@example.com", "from", `The From address "keydesk" is not a valid e-mail address.`},
+		{"no recipients", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", " , ", "to", "Enter at least one recipient address."},
+		{"bad recipient", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com, nobody", "to", `The recipient address "nobody" is not a valid e-mail address.`},
+		{"password without username", "smtp.example.com", "587", "STARTTLS", "", "s3cret", "k@example.com", "ops@example.com", "username", "A password needs a username; enter the username too."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stFill(v, c.host, c.port, c.security, c.user, c.pass, c.from, c.to)
+			test.Tap(v.save)
+			v.bg.wait()
+			for field, l := range v.msgs {
+				if field == c.field {
+					if !l.Visible() || l.Text != c.msg {
+						t.Errorf("%s message = %q (visible %v), want %q", field, l.Text, l.Visible(), c.msg)
+					}
+				} else if l.Visible() {
+					t.Errorf("unexpected message at %s: %q", field, l.Text)
+				}
+			}
+			if _, err := mail.LoadSettings(b.Store); !errors.Is(err, mail.ErrNotConfigured) {
+				t.Errorf("invalid settings were stored (load: %v)", err)
+			}
+		})
+	}
+}
+
+func TestSettingsSaveAndReload(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, formMsg := newSettings(t, b)
+	if v.password.PlaceHolder != "not set" || !strings.Contains(formMsg.Text, "not set up yet") {
+		t.Fatalf("fresh store: password placeholder %q, message %q", v.password.PlaceHolder, formMsg.Text)
+	}
+	const secret = "correct horse battery"
+	stFill(v, "smtp.example.com", "587", "STARTTLS", "keydesk", secret, "Keydesk <keydesk@example.com>", "ops@example.com, Ana <ana@example.com>")
+	v.security.SetSelected("TLS")
+	if v.port.Text != "465" {
+		t.Errorf("choosing TLS left the port at %q, want 465", v.port.Text)
+	}
+	test.Tap(v.save)
+	v.bg.wait()
+	if formMsg.Text != "Saved." {
+		t.Fatalf("after Save: %q", formMsg.Text)
+	}
+	got, err := mail.LoadSettings(b.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mail.Settings{Host: "smtp.example.com", Port: 465, Security: mail.SecurityTLS, Username: "keydesk",
+		From: "Keydesk <keydesk@example.com>", To: []string{"<ops@example.com>", `"Ana" <ana@example.com>`}}
+	if gj, wj := stJSON(got), stJSON(want); gj != wj {
+		t.Errorf("stored settings %s, want %s", gj, wj)
+	}
+	if pw, err := b.Keyring.MailPassword(); err != nil || pw != secret {
+		t.Errorf("keyring password = %q, %v", pw, err)
+	}
+	if v.password.Text != "" || v.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Errorf("password field after Save: text %d chars, placeholder %q", len(v.password.Text), v.password.PlaceHolder)
+	}
+	// The audit log says what changed, never the password.
+	events, err := b.Store.Audit()
+	if err != nil || len(events) == 0 || events[0].Action != core.ActionSettingsChanged {
+		t.Fatalf("audit after Save: %+v, %v", events, err)
+	}
+	if raw, _ := json.Marshal(events); bytes.Contains(raw, []byte(secret)) {
+		t.Error("the SMTP password reached the audit log")
+	}
+
+	// A new view reads the settings back, and shows only that a password
+	// is saved.
+	v2, _ := newSettings(t, b)
+	if v2.host.Text != "smtp.example.com" || v2.port.Text != "465" || v2.security.Selected != "TLS" ||
+		v2.username.Text != "keydesk" || v2.from.Text != "Keydesk <keydesk@example.com>" {
+		t.Errorf("reloaded form: %q %q %q %q %q", v2.host.Text, v2.port.Text, v2.security.Selected, v2.username.Text, v2.from.Text)
+	}
+	if v2.password.Text != "" || v2.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Errorf("reloaded password field: %d chars, placeholder %q", len(v2.password.Text), v2.password.PlaceHolder)
+	}
+	if strings.Contains(test.RenderToMarkup(v2.win.Canvas()), secret) {
+		t.Error("the saved password is shown")
+	}
+
+	// Saving again without typing a password keeps it.
+	test.Tap(v2.save)
+	v2.bg.wait()
+	if pw, _ := b.Keyring.MailPassword(); pw != secret {
+		t.Errorf("password after saving without typing it: %q", pw)
+	}
+}
+
+func stJSON(v any) string {
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
+func TestSettingsSendTestEmail(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	srv := startSTSMTP(t, "keydesk", "pw-in-keyring")
+	v, formMsg := newSettings(t, b)
+	host, port, _ := net.SplitHostPort(srv.addr)
+	stFill(v, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
+	test.Tap(v.save)
+	v.bg.wait()
+	if formMsg.Text != "Saved." {
+		t.Fatalf("save: %q", formMsg.Text)
+	}
+
+	// The saved password (from the keyring) is used.
+	test.Tap(v.test)
+	v.bg.wait()
+	if formMsg.Text != "Test e-mail sent to ops@example.com, ana@example.com." || formMsg.Importance != widget.SuccessImportance {
+		t.Fatalf("after Send test e-mail: %q", formMsg.Text)
+	}
+	msgs := srv.received()
+	if len(msgs) != 1 {
+		t.Fatalf("server received %d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.user != "keydesk" || m.from != "keydesk@example.com" || strings.Join(m.to, ",") != "ops@example.com,ana@example.com" {
+		t.Errorf("envelope: user %q from %q to %v", m.user, m.from, m.to)
+	}
+	r, err := gomail.CreateReader(bytes.NewReader(m.data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subj, _ := r.Header.Subject(); subj != mail.TestSubject {
+		t.Errorf("subject %q", subj)
+	}
+	events, _ := b.Store.Audit()
+	if events[0].Action != core.ActionTestMail || !strings.Contains(events[0].Detail, "sent to ops@example.com") {
+		t.Errorf("audit: %+v", events[0])
+	}
+
+	// A wrong typed password fails with the server's answer, nothing sent,
+	// and the failure is in the audit log.
+	test.Type(v.password, "wrong")
+	test.Tap(v.test)
+	v.bg.wait()
+	if formMsg.Importance != widget.DangerImportance || !strings.Contains(formMsg.Text, "log in as keydesk") || strings.Contains(formMsg.Text, "wrong") {
+		t.Errorf("after a failed test: %q", formMsg.Text)
+	}
+	if len(srv.received()) != 1 {
+		t.Errorf("server received %d messages, want still 1", len(srv.received()))
+	}
+	events, _ = b.Store.Audit()
+	if events[0].Action != core.ActionTestMail || !strings.Contains(events[0].Detail, "failed") {
+		t.Errorf("audit after failure: %+v", events[0])
+	}
+}
+
+func TestSettingsPreviewDigest(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	earlier := vwService(t, b, vwNow.Add(-10*24*time.Hour), 3)
+	vwCreate(t, earlier, "Old reporting cron", core.Lifetime{Duration: 10*24*time.Hour - 3*time.Hour},
+		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"analytics": core.AccessRead}}) // expired 3h ago
+	vwCreate(t, earlier, "Zapier integration", core.Lifetime{Duration: 12 * 24 * time.Hour},
+		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}}) // expires in 2 days
+	vwCreate(t, earlier, "Data warehouse loader", core.Lifetime{Months: 6},
+		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"history": core.AccessRead}}) // not in the digest
+	v, _ := newSettings(t, b)
+	// The next slot is 2026-03-12 11:00 UTC.
+	slot := core.NextSlot(vwNow)
+	d, err := b.Service.SelectDigest(slot, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(v.preview)
+	v.bg.wait()
+	top := v.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Preview digest opened no dialog")
+	}
+	var texts []string
+	for _, o := range test.LaidOutObjects(top) {
+		if l, ok := o.(*widget.Label); ok {
+			texts = append(texts, l.Text)
+		}
+	}
+	markup := strings.Join(texts, "\n")
+	for _, want := range []string{d.Subject(), "Expired since 2026-03-11 11:00 UTC (1)", "Old reporting cron", "Expiring by 2026-03-19 11:00 UTC (1)", "Zapier integration"} {
+		if !strings.Contains(markup, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	if strings.Contains(markup, "Data warehouse loader") {
+		t.Error("preview lists a key outside the digest windows")
+	}
+}
+
+func TestSettingsStatusLine(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, _ := newSettings(t, b)
+	if v.nextSlot.Text != "Next digest: 2026-03-12 11:00 UTC (12:00 CET), in 1 hour." {
+		t.Errorf("next slot = %q", v.nextSlot.Text)
+	}
+	slot := time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)
+	cases := []struct {
+		st   mail.Status
+		want string
+		imp  widget.Importance
+	}{
+		{mail.Status{}, "Last result: no digest attempted since Keydesk started.", widget.LowImportance},
+		{mail.Status{Last: mail.ResultSent, LastSlot: slot, LastTime: slot.Add(time.Minute)}, "Last result: sent the digest for 2026-03-11 11:00 UTC at 2026-03-11 12:01 CET.", widget.SuccessImportance},
+		{mail.Status{Last: mail.ResultNothing, LastSlot: slot, LastTime: slot}, "Last result: nothing to send for 2026-03-11 11:00 UTC (checked 2026-03-11 12:00 CET).", widget.MediumImportance},
+		{mail.Status{Last: mail.ResultNotConfigured}, "Last result: not sent, because e-mail is not set up yet.", widget.WarningImportance},
+		{mail.Status{Last: mail.ResultFailed, LastSlot: slot, LastTime: slot, LastError: "send e-mail through smtp.example.com:587: connect: connection refused", RetryAt: slot.Add(time.Minute)},
+			"Last result: the digest for 2026-03-11 11:00 UTC failed at 2026-03-11 12:00 CET: send e-mail through smtp.example.com:587: connect: connection refused; retrying at 12:01 CET.", widget.DangerImportance},
+	}
+	for _, c := range cases {
+		v.setStatus(c.st)
+		if v.lastResult.Text != c.want || v.lastResult.Importance != c.imp {
+			t.Errorf("status %+v:\n got %q (%v)\nwant %q (%v)", c.st, v.lastResult.Text, v.lastResult.Importance, c.want, c.imp)
+		}
+	}
+}
+
+func TestSettingsVerificationServer(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	_, secret := vwCreate(t, b.Service, "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
+	v, _ := newSettings(t, b)
+
+	v.listen.SetText("not an address")
+	test.Tap(v.serverOn)
+	v.bg.wait()
+	if v.serverOn.Checked || v.listenMsg.Text != "Enter a host and port such as 127.0.0.1:8765." {
+		t.Fatalf("bad address: checked %v, message %q", v.serverOn.Checked, v.listenMsg.Text)
+	}
+
+	v.listen.SetText("127.0.0.1:0")
+	test.Tap(v.serverOn)
+	v.bg.wait()
+	if !v.serverOn.Checked || !strings.HasPrefix(v.serverStatus.Text, "Listening on http://127.0.0.1:") || v.serverStatus.Importance != widget.SuccessImportance {
+		t.Fatalf("after enabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
+	}
+	base := strings.Fields(strings.TrimPrefix(v.serverStatus.Text, "Listening on "))[0]
+	body, _ := json.Marshal(map[string]string{"key": secret, "operation": "messaging.channels.list"})
+	resp, err := http.Post(base+"/v1/keys/verify", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Allowed bool   `json:"allowed"`
+		Reason  string `json:"reason"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !got.Allowed || got.Reason != "ok" {
+		t.Errorf("verify through the window's server: %d %+v %v", resp.StatusCode, got, err)
+	}
+
+	// A second listener on the same port fails with the error shown.
+	v2, _ := newSettings(t, b)
+	addr := strings.TrimPrefix(base, "http://")
+	v2.listen.SetText(addr)
+	test.Tap(v2.serverOn)
+	v2.bg.wait()
+	if v2.serverOn.Checked || v2.serverStatus.Importance != widget.DangerImportance || !strings.HasPrefix(v2.serverStatus.Text, "Could not listen on "+addr) {
+		t.Errorf("port in use: checked %v, status %q", v2.serverOn.Checked, v2.serverStatus.Text)
+	}
+
+	test.Tap(v.serverOn)
+	v.bg.wait()
+	if v.serverOn.Checked || v.serverStatus.Text != "Stopped." {
+		t.Errorf("after disabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("the server still answers after it was stopped")
+	}
+}
+
+func TestSettingsGolden(t *testing.T) {
+	for _, th := range vwVariants {
+		t.Run(th.name, func(t *testing.T) {
+			b := vwBackend(t, vwNow)
+			vwApp(t, th.variant)
+			v := NewSettingsView(b, nil)
+			v.loc = vwZone
+			w := vwWindow(t, v, 820, 900)
+			v.bg.wait()
+			stFill(v, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
+			test.Tap(v.save)
+			v.bg.wait()
+			v.setStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
+			w.Canvas().Unfocus()
+			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())
+		})
+	}
+}

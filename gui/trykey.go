@@ -1,0 +1,318 @@
+package gui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// TryKeyService is what the Try a key view needs: the verification the API
+// performs and the catalog of operations. *core.Service implements it.
+type TryKeyService interface {
+	Verify(secret string, t core.Target) core.Verification
+	Catalog() *core.Catalog
+}
+
+// TryKeyView is the guide's "Usage example": pick an operation, fill its
+// path parameters, paste a key into Token and see the response the API
+// would give (200, 401 or 403, with the reason).
+type TryKeyView struct {
+	widget.BaseWidget
+
+	svc TryKeyService
+	win fyne.Window
+	loc *time.Location
+	bg  bgWork
+
+	ops      []*core.Operation
+	selected *core.Operation
+
+	search  *widget.Entry
+	opList  *widget.List
+	opMsg   *widget.Label
+	opTitle *widget.Label
+	opInfo  *widget.Label
+
+	params     *fyne.Container
+	paramNames []string
+	paramEntry map[string]*widget.Entry
+	paramMsg   map[string]*widget.Label
+
+	token    *widget.Entry
+	tokenMsg *widget.Label
+	send     *widget.Button
+
+	requestLine *widget.Label
+	authLine    *widget.Label
+	status      *widget.Label
+	reason      *widget.Label
+	keyInfo     *widget.Form
+	keyName     *widget.Label
+	keyID       *widget.Label
+	keyScopes   *widget.Label
+	keyExpires  *widget.Label
+	result      *fyne.Container
+}
+
+// NewTryKeyView returns the Try a key view over svc; w parents its dialogs.
+func NewTryKeyView(svc TryKeyService, w fyne.Window) *TryKeyView {
+	v := &TryKeyView{svc: svc, win: w, loc: time.Local,
+		paramEntry: map[string]*widget.Entry{}, paramMsg: map[string]*widget.Label{}}
+	v.ExtendBaseWidget(v)
+
+	v.ops = svc.Catalog().Search("")
+	v.search = widget.NewEntry()
+	v.search.SetPlaceHolder("Search operations: name, path, method, section…")
+	v.search.OnChanged = v.filter
+
+	v.opList = widget.NewList(
+		func() int { return len(v.ops) },
+		func() fyne.CanvasObject {
+			route := widget.NewLabel("GET /path")
+			route.TextStyle = fyne.TextStyle{Monospace: true}
+			route.Truncation = fyne.TextTruncateEllipsis
+			name := widget.NewLabel("Operation · Section")
+			name.Truncation = fyne.TextTruncateEllipsis
+			return container.NewVBox(route, name)
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(v.ops) {
+				return
+			}
+			op := v.ops[id]
+			box := o.(*fyne.Container)
+			box.Objects[0].(*widget.Label).SetText(op.Method + " " + op.Path)
+			box.Objects[1].(*widget.Label).SetText(op.Title() + " · " + v.sectionTitle(op))
+		})
+	v.opList.OnSelected = func(id widget.ListItemID) {
+		if id < len(v.ops) {
+			v.selectOperation(v.ops[id])
+		}
+	}
+	v.opMsg = newFieldMessage()
+
+	v.opTitle = widget.NewLabel("No operation selected")
+	v.opTitle.TextStyle = fyne.TextStyle{Bold: true, Monospace: true}
+	v.opTitle.Wrapping = fyne.TextWrapBreak
+	v.opInfo = widget.NewLabel("Pick an operation from the list.")
+	v.opInfo.Wrapping = fyne.TextWrapWord
+	v.params = container.NewVBox()
+
+	v.token = widget.NewPasswordEntry()
+	v.token.SetPlaceHolder("kdk_…")
+	v.token.OnSubmitted = func(string) { v.Send() }
+	v.tokenMsg = newFieldMessage()
+	v.send = widget.NewButton("Send API Request", v.Send)
+	v.send.Importance = widget.HighImportance
+
+	v.requestLine = widget.NewLabel("")
+	v.requestLine.TextStyle = fyne.TextStyle{Monospace: true}
+	v.requestLine.Wrapping = fyne.TextWrapBreak
+	v.authLine = widget.NewLabel("")
+	v.authLine.TextStyle = fyne.TextStyle{Monospace: true}
+	v.status = widget.NewLabel("")
+	v.status.TextStyle = fyne.TextStyle{Bold: true}
+	v.reason = widget.NewLabel("")
+	v.reason.Wrapping = fyne.TextWrapWord
+	v.keyName, v.keyID, v.keyScopes, v.keyExpires = widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel("")
+	v.keyScopes.Wrapping = fyne.TextWrapWord
+	v.keyID.TextStyle = fyne.TextStyle{Monospace: true}
+	v.keyInfo = widget.NewForm(
+		widget.NewFormItem("Key", v.keyName),
+		widget.NewFormItem("ID", v.keyID),
+		widget.NewFormItem("Scopes", v.keyScopes),
+		widget.NewFormItem("Expires", v.keyExpires),
+	)
+	v.result = container.NewVBox(
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Request", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		v.requestLine, v.authLine,
+		widget.NewLabelWithStyle("Response", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		v.status, v.reason, v.keyInfo,
+	)
+	v.result.Hide()
+	return v
+}
+
+// CreateRenderer lays the view out: the operation picker on the left, the
+// request form and the response on the right.
+func (v *TryKeyView) CreateRenderer() fyne.WidgetRenderer {
+	left := container.NewBorder(
+		container.NewVBox(widget.NewLabelWithStyle("Operation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.search),
+		v.opMsg, nil, nil, v.opList)
+	right := container.NewVScroll(container.NewVBox(
+		v.opTitle, v.opInfo, v.params,
+		widget.NewLabelWithStyle("Token", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		v.token, v.tokenMsg,
+		container.NewHBox(v.send),
+		v.result,
+	))
+	split := container.NewHSplit(left, right)
+	split.Offset = 0.4
+	return widget.NewSimpleRenderer(split)
+}
+
+func (v *TryKeyView) sectionTitle(op *core.Operation) string {
+	if s, ok := v.svc.Catalog().Section(op.SectionID); ok {
+		return s.Title
+	}
+	return op.SectionID
+}
+
+// filter narrows the operation list to the search query, keeping the
+// selection when the selected operation is still listed.
+func (v *TryKeyView) filter(query string) {
+	v.ops = v.svc.Catalog().Search(query)
+	v.opList.UnselectAll()
+	v.opList.Refresh()
+	for i, op := range v.ops {
+		if op == v.selected {
+			v.opList.Select(i)
+			break
+		}
+	}
+}
+
+// selectOperation shows op and one entry per path parameter.
+func (v *TryKeyView) selectOperation(op *core.Operation) {
+	if op == v.selected {
+		return
+	}
+	v.selected = op
+	setFieldMessage(v.opMsg, "")
+	v.opTitle.SetText(op.Method + " " + op.Path)
+	info := op.Title() + " · " + v.sectionTitle(op) + " · needs " + strings.Join(op.Scopes, " or ")
+	v.opInfo.SetText(info)
+
+	old := v.paramEntry
+	v.paramNames = op.PathParams()
+	v.paramEntry = make(map[string]*widget.Entry, len(v.paramNames))
+	v.paramMsg = make(map[string]*widget.Label, len(v.paramNames))
+	var rows []fyne.CanvasObject
+	for _, name := range v.paramNames {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(name)
+		if prev, ok := old[name]; ok {
+			e.SetText(prev.Text)
+		}
+		e.OnSubmitted = func(string) { v.Send() }
+		msg := newFieldMessage()
+		e.OnChanged = func(string) { setFieldMessage(msg, "") }
+		v.paramEntry[name], v.paramMsg[name] = e, msg
+		rows = append(rows, widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), e, msg)
+	}
+	v.params.Objects = rows
+	v.result.Hide()
+	v.Refresh()
+}
+
+// Send checks the form and, when it is complete, verifies the token
+// against the selected operation off the UI goroutine.
+func (v *TryKeyView) Send() {
+	ok := true
+	if v.selected == nil {
+		setFieldMessage(v.opMsg, "Pick an operation from the list.")
+		ok = false
+	}
+	values := make(map[string]string, len(v.paramNames))
+	for _, name := range v.paramNames {
+		val := strings.TrimSpace(v.paramEntry[name].Text)
+		if val == "" {
+			setFieldMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name))
+			ok = false
+			continue
+		}
+		setFieldMessage(v.paramMsg[name], "")
+		values[name] = val
+	}
+	secret := strings.TrimSpace(v.token.Text)
+	if secret == "" {
+		setFieldMessage(v.tokenMsg, "Paste a key into Token.")
+		ok = false
+	} else {
+		setFieldMessage(v.tokenMsg, "")
+	}
+	if !ok {
+		v.result.Hide()
+		v.Refresh()
+		return
+	}
+
+	op := v.selected
+	base := ""
+	if s, found := v.svc.Catalog().Section(op.SectionID); found {
+		base = strings.TrimRight(s.BaseURL, "/")
+	}
+	v.requestLine.SetText(op.Method + " " + base + op.FillPath(values))
+	v.authLine.SetText("Authorization: Bearer " + tokenHint(secret))
+	v.send.Disable()
+	svc := v.svc
+	v.bg.run(func() func() {
+		res := svc.Verify(secret, core.Target{Operation: op})
+		return func() {
+			v.send.Enable()
+			v.showResult(res)
+		}
+	})
+}
+
+// tokenHint is what the view may show of a presented token: the key's hint
+// for anything shaped like a key, never the whole value.
+func tokenHint(secret string) string {
+	if strings.HasPrefix(secret, core.KeyPrefix) && len(secret) > len(core.KeyPrefix)+core.HintLength {
+		return core.KeyHint(secret) + "…"
+	}
+	return "…"
+}
+
+// httpStatus is the status the API answers a verification with.
+func httpStatus(res core.Verification) (int, string) {
+	switch {
+	case res.Allowed:
+		return 200, "200 OK"
+	case res.Reason == core.ReasonForbidden:
+		return 403, "403 Forbidden"
+	}
+	return 401, "401 Unauthorized"
+}
+
+func (v *TryKeyView) showResult(res core.Verification) {
+	code, text := httpStatus(res)
+	v.status.SetText(fmt.Sprintf("%s · %s", text, res.Reason))
+	if code == 200 {
+		v.status.Importance = widget.SuccessImportance
+	} else {
+		v.status.Importance = widget.DangerImportance
+	}
+	v.status.Refresh()
+	v.reason.SetText(res.Reason.Explain())
+	if k := res.Key; k != nil {
+		v.keyName.SetText(k.Name)
+		v.keyID.SetText(k.ID)
+		v.keyScopes.SetText(strings.Join(k.Scopes, ", "))
+		v.keyExpires.SetText(tryKeyTime(k.ExpiresAt, v.loc))
+		v.keyInfo.Show()
+	} else {
+		v.keyInfo.Hide()
+	}
+	v.result.Show()
+	v.Refresh()
+}
+
+// tryKeyTime renders t in loc with its zone, and in UTC when loc is not UTC.
+func tryKeyTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	local := t.In(loc).Format("2006-01-02 15:04 MST")
+	if _, off := t.In(loc).Zone(); off != 0 {
+		local += " (" + t.UTC().Format("15:04 UTC") + ")"
+	}
+	return local
+}

@@ -1,0 +1,262 @@
+// Command perfgui measures the window with a large store (SPEC §8): it builds
+// a data folder of -keys keys, starts the real keydesk binary on it under X,
+// and prints the time from start to the keys table shown, the search
+// refilter time per keystroke and the resident memory. make perf-gui runs it
+// under Xvfb and a private Secret Service (scripts/with-keyring.sh).
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/core"
+)
+
+// Targets of SPEC §8.
+const (
+	targetStart  = time.Second
+	targetFilter = 30 * time.Millisecond
+	targetRSSMB  = 200
+)
+
+func main() {
+	bin := flag.String("bin", "", "the keydesk binary to measure (built with cgo)")
+	n := flag.Int("keys", 100_000, "number of keys in the store")
+	flag.Parse()
+	if *bin == "" {
+		fail(errors.New("-bin is required"))
+	}
+	if os.Getenv("DISPLAY") == "" {
+		fail(errors.New("no DISPLAY: run under Xvfb (make perf-gui does)"))
+	}
+	dir, err := os.MkdirTemp("", "keydesk-perf-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+
+	t0 := time.Now()
+	if err := buildStore(dir, *n); err != nil {
+		fail(fmt.Errorf("build store: %w", err))
+	}
+	fmt.Printf("perf-gui: store of %d keys built in %v\n", *n, time.Since(t0).Round(time.Millisecond))
+
+	res, err := measure(*bin, dir)
+	if err != nil {
+		fail(err)
+	}
+	ok := true
+	check := func(good bool) string {
+		if good {
+			return "ok"
+		}
+		ok = false
+		return "MISSED"
+	}
+	fmt.Printf("  start to table shown: %6.0f ms   (target ≤ %d ms) %s\n", ms(res.start), targetStart.Milliseconds(), check(res.start <= targetStart))
+	fmt.Printf("  search refilter:      %6.2f ms median, %.2f ms max over %d keystrokes (target ≤ %d ms) %s\n",
+		ms(res.filterMedian), ms(res.filterMax), res.keystrokes, targetFilter.Milliseconds(), check(res.filterMax <= targetFilter))
+	fmt.Printf("  resident memory:      %6d MB after searching, %d MB peak (target ≤ %d MB) %s\n",
+		res.rssMB, res.peakMB, targetRSSMB, check(res.peakMB <= targetRSSMB))
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "perf-gui:", err)
+	os.Exit(1)
+}
+
+// buildStore creates a data folder (with its master key in the OS keyring)
+// holding n signed keys of every kind, some expired.
+func buildStore(dir string, n int) error {
+	now := time.Now().UTC().Truncate(time.Second)
+	b, err := backend.Open(backend.Options{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	signer := b.Keyring.Signer()
+	cat := b.Service.Catalog()
+	perms := []core.Permissions{
+		{Kind: core.KindGlobal},
+		{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}},
+		{Kind: core.KindOperations, Operations: []string{"users.list", "info.company.get", "messaging.channels.get"}},
+		{Kind: core.KindSections, Sections: map[string]core.Access{"kite": core.AccessRead}},
+	}
+	words := []string{"CRM", "billing", "export", "webhook", "relay", "portal", "voice bot", "staging", "production", "sync", "report", "partner"}
+	const batch = 10_000
+	keys := make([]*core.Key, 0, batch)
+	var random [32]byte
+	var id [8]byte
+	for i := range n {
+		rand.Read(random[:])
+		rand.Read(id[:])
+		p := perms[i%len(perms)]
+		scopes, err := cat.Scopes(p)
+		if err != nil {
+			return err
+		}
+		secret := core.FormatKey(random)
+		created := now.Add(-time.Duration(i%(400*24)) * time.Hour)
+		life := 365 * 24 * time.Hour
+		if p.Kind == core.KindGlobal {
+			life = 7 * 24 * time.Hour
+		}
+		k := &core.Key{
+			ID:          hex.EncodeToString(id[:]),
+			Name:        fmt.Sprintf("%s %s %d", words[i%len(words)], words[(i/len(words))%len(words)], i),
+			Digest:      signer.DigestSecret(secret),
+			Hint:        core.KeyHint(secret),
+			Permissions: p,
+			Scopes:      scopes,
+			CreatedAt:   created,
+			ExpiresAt:   created.Add(life),
+		}
+		k.MAC = signer.SignRecord(k.MACPayload())
+		keys = append(keys, k)
+		if len(keys) == batch || i == n-1 {
+			ev := core.AuditEvent{Time: now, Actor: "perf-gui", Action: core.ActionCreate, Detail: "perf-gui batch"}
+			if err := b.Store.InsertKeys(keys, ev); err != nil {
+				return err
+			}
+			keys = keys[:0]
+		}
+	}
+	return nil
+}
+
+type result struct {
+	start                   time.Duration
+	filterMedian, filterMax time.Duration
+	keystrokes              int
+	rssMB, peakMB           int
+}
+
+// measure starts the binary on dir and reads its start-up trace.
+func measure(bin, dir string) (*result, error) {
+	cmd := exec.Command(bin, "--data", dir)
+	cmd.Env = append(os.Environ(), "KEYDESK_STARTUP_TRACE=1", "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func(prefix string, timeout time.Duration) (string, error) {
+		deadline := time.After(timeout)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return "", fmt.Errorf("keydesk exited before %q", prefix)
+				}
+				if strings.HasPrefix(l, prefix) {
+					return l, nil
+				}
+				if !strings.HasPrefix(l, "keydesk-trace: filter") {
+					fmt.Fprintln(os.Stderr, "  keydesk:", l)
+				}
+			case <-deadline:
+				return "", fmt.Errorf("no %q within %v", prefix, timeout)
+			}
+		}
+	}
+	shown, err := next("keydesk-trace: table-shown", 60*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	res := &result{start: time.Since(start)}
+	fmt.Println("  " + strings.TrimPrefix(shown, "keydesk-trace: "))
+
+	out, err := exec.Command("xdotool", "search", "--sync", "--name", "^Company API Keys$").Output()
+	if err != nil {
+		return nil, fmt.Errorf("find the window: %w", err)
+	}
+	wid := strings.Fields(string(out))[0]
+	exec.Command("xdotool", "windowfocus", "--sync", wid).Run()
+	xdo := func(args ...string) error {
+		return exec.Command("xdotool", append([]string{"key", "--clearmodifiers", "--window", wid}, args...)...).Run()
+	}
+	if err := xdo("ctrl+f"); err != nil {
+		return nil, fmt.Errorf("ctrl+f: %w", err)
+	}
+	var times []time.Duration
+	for _, k := range []string{"b", "i", "l", "l", "i", "n", "g", "BackSpace", "BackSpace", "space", "2"} {
+		if err := xdo(k); err != nil {
+			return nil, fmt.Errorf("type %s: %w", k, err)
+		}
+		l, err := next("keydesk-trace: filter", 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		_, v, _ := strings.Cut(l, "ms=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad trace line %q", l)
+		}
+		times = append(times, time.Duration(f*float64(time.Millisecond)))
+	}
+	slices.Sort(times)
+	res.keystrokes = len(times)
+	res.filterMedian, res.filterMax = times[len(times)/2], times[len(times)-1]
+	res.rssMB, res.peakMB, err = memory(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if err := xdo("ctrl+q"); err != nil {
+		return nil, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("keydesk did not quit cleanly: %w", err)
+	}
+	return res, nil
+}
+
+// memory reads VmRSS and VmHWM (peak resident) of a process, in MB.
+func memory(pid int) (rss, peak int, err error) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read memory: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return rss, peak, nil
+}

@@ -1,0 +1,416 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// StateStore is what the Deliverer needs from the store: the keys (read
+// through the expiry index), the audit log, the store id and the last
+// delivered slot. storage.Store implements it.
+type StateStore interface {
+	core.Store
+	// StoreID is the store's fixed random id (it goes into Message-IDs).
+	StoreID() string
+	// LastDeliveredSlot returns the last slot marked delivered, zero if
+	// none.
+	LastDeliveredSlot() (time.Time, error)
+	// MarkSlotDelivered records slot as delivered together with ev.
+	MarkSlotDelivered(slot time.Time, ev core.AuditEvent) error
+}
+
+// Result is how the last delivery attempt ended.
+type Result string
+
+// Results.
+const (
+	ResultNone          Result = ""                // nothing attempted yet
+	ResultSent          Result = "sent"            // the digest was accepted by the server
+	ResultNothing       Result = "nothing to send" // both lists were empty; the slot is marked
+	ResultFailed        Result = "error"           // sending failed; retried later
+	ResultNotConfigured Result = "not set up"      // no e-mail settings; not retried until they change
+	ResultUpToDate      Result = "up to date"      // the due slot was already delivered
+)
+
+// Outcome is what one DeliverDue did.
+type Outcome struct {
+	// Slot is the due slot considered.
+	Slot time.Time
+	// Result says what happened.
+	Result Result
+	// Digest is what was (or would have been) sent; zero for
+	// ResultUpToDate.
+	Digest core.Digest
+	// MessageID and To are set when a message was sent.
+	MessageID string
+	To        []string
+}
+
+// String is one sentence for people, as `keydesk digest send` prints it.
+func (o Outcome) String() string {
+	slot := o.Slot.UTC().Format(SlotLayout)
+	switch o.Result {
+	case ResultSent:
+		return fmt.Sprintf("Sent the digest for %s (%d expired, %d expiring soon) to %s.",
+			slot, len(o.Digest.Expired), len(o.Digest.Expiring), strings.Join(o.To, ", "))
+	case ResultNothing:
+		return fmt.Sprintf("Nothing to send for %s: no key expired since %s or expires within 7 days.",
+			slot, o.Digest.Since.UTC().Format(SlotLayout))
+	case ResultUpToDate:
+		return fmt.Sprintf("The digest for %s was already delivered; the next slot is %s.",
+			slot, core.NextSlot(o.Slot).Format(SlotLayout))
+	case ResultNotConfigured:
+		return fmt.Sprintf("The digest for %s was not sent: %s.", slot, ErrNotConfigured)
+	}
+	return fmt.Sprintf("The digest for %s was not sent.", slot)
+}
+
+// Deliverer delivers the digest of the latest due slot exactly once.
+type Deliverer struct {
+	Store StateStore
+	// Keys selects the digest; nil means core.SelectDigest on Store.
+	Keys      Selector
+	Settings  SettingsStore
+	Passwords PasswordStore
+	// Actor names who acts in the audit log (the OS user).
+	Actor string
+	// TLSConfig is passed to the Sender (tests set RootCAs).
+	TLSConfig *tls.Config
+	// CommandTimeout, when set, replaces the Sender's default.
+	CommandTimeout time.Duration
+
+	mu sync.Mutex
+}
+
+// Store is everything the Deliverer needs from one store; storage.Store
+// implements it.
+type Store interface {
+	StateStore
+	SettingsStore
+}
+
+// Selector selects the keys of a slot's digest. *core.Service implements
+// it by reading the store's expiry index and its in-memory records.
+type Selector interface {
+	SelectDigest(slot, lastDelivered time.Time) (core.Digest, error)
+}
+
+// NewDeliverer returns a Deliverer for a store, its keyring and the key
+// service over them (sel may be nil: the digest is then read from the
+// store's records); actor names who acts in the audit log.
+func NewDeliverer(st Store, pw PasswordStore, sel Selector, actor string) *Deliverer {
+	return &Deliverer{Store: st, Settings: st, Passwords: pw, Keys: sel, Actor: actor}
+}
+
+// DeliverDue delivers the digest of the latest slot at or before now,
+// unless that slot was already delivered. The digest covers every key that
+// expired since the last delivered slot (core.SelectDigest), so one
+// catch-up message replaces every missed one.
+//
+//   - nothing to report: nothing is sent, the slot is marked delivered
+//     (audit digest.nothing);
+//   - sent: the slot is marked delivered (audit digest.sent);
+//   - failure: the slot is not marked; the error is audited
+//     (digest.failed) and returned, so that the caller retries.
+//   - no settings: ErrNotConfigured, nothing marked or audited.
+func (d *Deliverer) DeliverDue(ctx context.Context, now time.Time) (Outcome, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	slot := core.SlotAtOrBefore(now)
+	out := Outcome{Slot: slot}
+	last, err := d.Store.LastDeliveredSlot()
+	if err != nil {
+		return out, fmt.Errorf("read last delivered slot: %w", err)
+	}
+	if !last.IsZero() && !slot.After(last) {
+		out.Result = ResultUpToDate
+		return out, nil
+	}
+	var dg core.Digest
+	if d.Keys != nil {
+		dg, err = d.Keys.SelectDigest(slot, last)
+	} else {
+		dg, err = core.SelectDigest(d.Store, slot, last)
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Digest = dg
+	ev := core.AuditEvent{Time: now.UTC(), Actor: d.Actor}
+	if dg.Empty() {
+		out.Result = ResultNothing
+		ev.Action = core.ActionDigestEmpty
+		ev.Detail = fmt.Sprintf("slot %s: no key expired since %s or expires within 7 days",
+			slot.Format(SlotLayout), dg.Since.Format(SlotLayout))
+		if err := d.Store.MarkSlotDelivered(slot, ev); err != nil {
+			return out, fmt.Errorf("mark slot delivered: %w", err)
+		}
+		return out, nil
+	}
+	msg, err := d.send(ctx, func(s Settings) (*Message, error) {
+		return BuildDigest(s, d.Store.StoreID(), dg, now)
+	})
+	if errors.Is(err, ErrNotConfigured) {
+		out.Result = ResultNotConfigured
+		return out, err
+	}
+	if err != nil {
+		out.Result = ResultFailed
+		ev.Action = core.ActionDigestFailed
+		ev.Detail = fmt.Sprintf("slot %s: %v", slot.Format(SlotLayout), err)
+		if aerr := d.Store.AppendAudit(ev); aerr != nil {
+			return out, errors.Join(err, fmt.Errorf("audit: %w", aerr))
+		}
+		return out, err
+	}
+	out.Result = ResultSent
+	out.MessageID = msg.ID
+	out.To = msg.To
+	ev.Action = core.ActionDigestSent
+	ev.Detail = fmt.Sprintf("slot %s: %d expired, %d expiring soon, to %s, Message-ID <%s>",
+		slot.Format(SlotLayout), len(dg.Expired), len(dg.Expiring), strings.Join(msg.To, ", "), msg.ID)
+	if err := d.Store.MarkSlotDelivered(slot, ev); err != nil {
+		// The message went out but the slot is not marked: a retry
+		// resends it with the same Message-ID.
+		return out, fmt.Errorf("the digest was sent but could not be recorded (it may be sent again with the same Message-ID): %w", err)
+	}
+	return out, nil
+}
+
+// SendTest sends the test message now and records it in the audit log
+// (mail.test), whether it succeeded or not.
+func (d *Deliverer) SendTest(ctx context.Context, now time.Time) (*Message, error) {
+	msg, err := d.send(ctx, func(s Settings) (*Message, error) {
+		return BuildTest(s, d.Store.StoreID(), now)
+	})
+	if errors.Is(err, ErrNotConfigured) {
+		return nil, err
+	}
+	ev := core.AuditEvent{Time: now.UTC(), Actor: d.Actor, Action: core.ActionTestMail}
+	if err != nil {
+		ev.Detail = fmt.Sprintf("test e-mail failed: %v", err)
+	} else {
+		ev.Detail = "test e-mail sent to " + strings.Join(msg.To, ", ")
+	}
+	if aerr := d.Store.AppendAudit(ev); aerr != nil {
+		return msg, errors.Join(err, fmt.Errorf("audit: %w", aerr))
+	}
+	return msg, err
+}
+
+// send loads the settings and the password, builds a message and sends it.
+func (d *Deliverer) send(ctx context.Context, build func(Settings) (*Message, error)) (*Message, error) {
+	s, err := LoadSettings(d.Settings)
+	if err != nil {
+		return nil, err
+	}
+	var password string
+	if s.Username != "" {
+		if password, err = d.Passwords.MailPassword(); err != nil {
+			return nil, fmt.Errorf("read the SMTP password: %w", err)
+		}
+		if password == "" {
+			return nil, ErrNoPassword
+		}
+	}
+	msg, err := build(s)
+	if err != nil {
+		return nil, err
+	}
+	snd := &Sender{Settings: s, Password: password, TLSConfig: d.TLSConfig, CommandTimeout: d.CommandTimeout}
+	if err := snd.Send(ctx, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// Clock tells the time and waits; RealClock is the real one, tests inject
+// a fake.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed, and a
+	// function that releases the timer.
+	After(d time.Duration) (<-chan time.Time, func())
+}
+
+// RealClock waits with real timers. Its Now comes from Clock (the
+// backend's, so that --now applies), or time.Now when nil.
+type RealClock struct{ Clock core.Clock }
+
+// Now returns the current time.
+func (c RealClock) Now() time.Time {
+	if c.Clock == nil {
+		return time.Now()
+	}
+	return c.Clock.Now()
+}
+
+// After starts a real timer.
+func (RealClock) After(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// Backoff bounds of the retries after a failed delivery.
+const (
+	FirstRetry = time.Minute
+	MaxRetry   = time.Hour
+)
+
+// Status is what the Settings view's status line shows.
+type Status struct {
+	// NextSlot is the next 11:00 UTC slot.
+	NextSlot time.Time
+	// Last is how the last attempt ended, at LastTime, for LastSlot.
+	Last     Result
+	LastTime time.Time
+	LastSlot time.Time
+	// LastError is the error of a failed attempt (never a secret).
+	LastError string
+	// RetryAt is when a failed delivery is tried again (zero if none).
+	RetryAt time.Time
+}
+
+// String renders the status line, e.g. "Next digest 2026-11-28 11:00 UTC ·
+// last: sent at 2026-11-27 11:00 UTC".
+func (s Status) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Next digest %s", s.NextSlot.UTC().Format(SlotLayout))
+	at := s.LastTime.UTC().Format(SlotLayout)
+	switch s.Last {
+	case ResultNone:
+		b.WriteString(" · nothing sent yet")
+	case ResultSent, ResultNothing:
+		fmt.Fprintf(&b, " · last: %s at %s", s.Last, at)
+	case ResultUpToDate:
+		b.WriteString(" · up to date")
+	case ResultNotConfigured:
+		b.WriteString(" · e-mail is not set up")
+	case ResultFailed:
+		fmt.Fprintf(&b, " · last: error at %s: %s", at, s.LastError)
+		if !s.RetryAt.IsZero() {
+			fmt.Fprintf(&b, " (retrying at %s)", s.RetryAt.UTC().Format(SlotLayout))
+		}
+	}
+	return b.String()
+}
+
+// Scheduler runs the Deliverer in the app and in `keydesk serve`: it
+// delivers due slots on start, then at every 11:00 UTC slot, retrying a
+// failure with exponential backoff (1 min, 2 min, 4 min … at most 1 h)
+// until it succeeds or the next slot comes.
+type Scheduler struct {
+	Deliverer *Deliverer
+	Clock     Clock
+	// OnStatus, if set, is called (from Run's goroutine) after every
+	// attempt.
+	OnStatus func(Status)
+	// OnError, if set, receives every failed attempt's error.
+	OnError func(error)
+
+	mu      sync.Mutex
+	status  Status
+	trigger chan struct{}
+}
+
+// Status returns the current status.
+func (s *Scheduler) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// Trigger makes Run try again now (after the settings changed, or from a
+// "send now" button); it never blocks.
+func (s *Scheduler) Trigger() {
+	s.mu.Lock()
+	if s.trigger == nil {
+		s.trigger = make(chan struct{}, 1)
+	}
+	ch := s.trigger
+	s.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due slots until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.trigger == nil {
+		s.trigger = make(chan struct{}, 1)
+	}
+	trigger := s.trigger
+	s.mu.Unlock()
+	var backoff time.Duration
+	var backoffSlot time.Time
+	for {
+		now := s.Clock.Now()
+		out, err := s.Deliverer.DeliverDue(ctx, now)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !out.Slot.Equal(backoffSlot) {
+			// A new slot starts its retries from FirstRetry again.
+			backoff, backoffSlot = 0, out.Slot
+		}
+		next := core.NextSlot(now)
+		wait := next.Sub(now)
+		st := Status{NextSlot: next}
+		switch {
+		case errors.Is(err, ErrNotConfigured):
+			backoff = 0
+			st.Last, st.LastTime, st.LastSlot = ResultNotConfigured, now, out.Slot
+		case err != nil:
+			backoff = nextBackoff(backoff)
+			wait = min(wait, backoff)
+			st.Last, st.LastTime, st.LastSlot, st.LastError = ResultFailed, now, out.Slot, err.Error()
+			st.RetryAt = now.Add(wait)
+			if s.OnError != nil {
+				s.OnError(err)
+			}
+		default:
+			backoff = 0
+			st.Last, st.LastTime, st.LastSlot = out.Result, now, out.Slot
+			if out.Result == ResultUpToDate {
+				// Keep the last real result on the status line.
+				prev := s.Status()
+				if prev.Last != ResultNone {
+					st.Last, st.LastTime, st.LastSlot = prev.Last, prev.LastTime, prev.LastSlot
+				}
+			}
+		}
+		s.mu.Lock()
+		s.status = st
+		s.mu.Unlock()
+		if s.OnStatus != nil {
+			s.OnStatus(st)
+		}
+		c, stop := s.Clock.After(wait)
+		select {
+		case <-ctx.Done():
+			stop()
+			return ctx.Err()
+		case <-c:
+		case <-trigger:
+			backoff = 0
+		}
+		stop()
+	}
+}
+
+// nextBackoff doubles the previous wait, from FirstRetry up to MaxRetry.
+func nextBackoff(prev time.Duration) time.Duration {
+	if prev <= 0 {
+		return FirstRetry
+	}
+	return min(prev*2, MaxRetry)
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs the system packages Keydesk needs to build and test:
+#   - a C compiler with the GL, X11 and Wayland headers for Fyne's GLFW driver (cgo),
+#   - D-Bus and gnome-keyring for the OS keyring tests (a real Secret Service),
+#   - Xvfb, xdotool and ImageMagick for the real-window smoke test,
+#   - nginx-light for the reverse-proxy (auth_request) test of the verification API,
+#   - xz-utils for the Linux package (fyne package writes a .tar.xz).
+# On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
+# not root) and does nothing when all are present. Elsewhere it says what to
+# install.
+set -euo pipefail
+
+PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
+	dbus dbus-x11 gnome-keyring xvfb xdotool imagemagick nginx-light xz-utils)
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	case "$(uname -s)" in
+	Darwin)
+		echo "install-deps: macOS needs only the Xcode command line tools (xcode-select --install) to build Keydesk;" >&2
+		echo "install-deps: the Secret Service, Xvfb and nginx tests are skipped there." >&2 ;;
+	MINGW* | MSYS* | CYGWIN*)
+		echo "install-deps: on Windows install a C compiler for cgo (e.g. MSYS2's mingw-w64-x86_64-gcc); the Linux-only tests are skipped." >&2 ;;
+	*)
+		echo "install-deps: this is not Debian/Ubuntu. Install the equivalents of: ${PACKAGES[*]}" >&2
+		echo "install-deps: (Fedora: mesa-libGL-devel libXcursor-devel libXrandr-devel libXinerama-devel libXi-devel libXxf86vm-devel" >&2
+		echo "install-deps:  wayland-devel libxkbcommon-devel wayland-protocols-devel dbus-daemon dbus-x11 gnome-keyring" >&2
+		echo "install-deps:  xorg-x11-server-Xvfb xdotool ImageMagick nginx)" >&2 ;;
+	esac
+	exit 0
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != "installed" ]; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all system packages are installed."
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-deps: run as root or install sudo; missing packages: ${missing[*]}" >&2
+		exit 1
+	fi
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,183 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// childEnv selects a child-process mode of the test binary (see TestMain).
+const childEnv = "KEYDESK_STORAGE_TEST_CHILD"
+
+// TestMain lets tests re-execute the test binary as a separate process:
+// bbolt's file lock is per process, and a crash needs a process to kill.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// Child exit codes.
+const (
+	childOK       = 0
+	childUnwanted = 3
+	childFailed   = 4
+)
+
+func runChild(mode string) int {
+	dir := os.Getenv("KEYDESK_TEST_DIR")
+	switch mode {
+	case "open":
+		// Try to open a folder that the parent holds.
+		s, err := Open(dir, Options{Timeout: 200 * time.Millisecond})
+		if err == nil {
+			s.Close()
+			fmt.Println("opened")
+			return childUnwanted
+		}
+		fmt.Println(err)
+		if errors.Is(err, ErrAlreadyOpen) {
+			return childOK
+		}
+		return childFailed
+	case "create":
+		// Create keys until killed, printing "id secret" after each
+		// Create has returned (is committed).
+		master, err := hex.DecodeString(os.Getenv("KEYDESK_TEST_MASTER"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return childFailed
+		}
+		s, err := Open(dir, Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return childFailed
+		}
+		signer, err := NewSigner(master)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return childFailed
+		}
+		svc, err := core.NewService(s, signer, core.SystemClock{}, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return childFailed
+		}
+		svc.Actor = "crash-test"
+		for i := 0; ; i++ {
+			k, secret, err := svc.Create(sectionRequest(fmt.Sprintf("crash key %d", i)))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return childFailed
+			}
+			fmt.Printf("%s %s\n", k.ID, secret)
+		}
+	case "keyring-create":
+		// Create a master key with whatever keyring the environment gives.
+		_, err := CreateKeyring("child-" + hex.EncodeToString(randomBytes(4)))
+		fmt.Println(err)
+		if errors.Is(err, ErrKeyringUnavailable) {
+			return childOK
+		}
+		return childUnwanted
+	}
+	fmt.Fprintln(os.Stderr, "unknown child mode", mode)
+	return childFailed
+}
+
+// child returns a command running the test binary in mode with dir.
+func child(t *testing.T, mode, dir string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, "KEYDESK_TEST_DIR="+dir)
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// testMaster is a fixed master key for tests that are not about the keyring.
+var testMaster = bytes.Repeat([]byte{0x5a}, MasterKeySize)
+
+func testSigner(t *testing.T) *Signer {
+	t.Helper()
+	s, err := NewSigner(testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openStore opens a store in a fresh folder under t.TempDir().
+func openStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
+func newService(t *testing.T, s core.Store, now time.Time) *core.Service {
+	t.Helper()
+	svc, err := core.NewService(s, testSigner(t), core.FixedClock(now), nil)
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	svc.Actor = "tester"
+	return svc
+}
+
+func sectionRequest(name string) core.CreateRequest {
+	return core.CreateRequest{
+		Name:        name,
+		Lifetime:    core.Lifetime{Duration: 30 * 24 * time.Hour},
+		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}},
+	}
+}
+
+// rawKey builds a record without going through the service.
+func rawKey(id string, expires time.Time) *core.Key {
+	return &core.Key{
+		ID:          id,
+		Name:        "key " + id,
+		Digest:      []byte("digest-of-" + id),
+		Hint:        "kdk_abc",
+		Permissions: core.Permissions{Kind: core.KindGlobal},
+		Scopes:      []string{core.GlobalScope},
+		CreatedAt:   expires.Add(-time.Hour),
+		ExpiresAt:   expires,
+		MAC:         []byte("mac"),
+	}
+}
+
+func event(action core.AuditAction, id string) core.AuditEvent {
+	return core.AuditEvent{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "tester", Action: action, KeyID: id}
+}
+
+func auditLen(t *testing.T, s *Store) int {
+	t.Helper()
+	evs, err := s.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(evs)
+}

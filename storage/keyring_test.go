@@ -1,0 +1,202 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+)
+
+// keyringTestsEnv enables the tests that use the real OS keyring.
+const keyringTestsEnv = "KEYDESK_KEYRING_TESTS"
+
+// requireKeyring skips unless the real OS keyring is to be used. Run them
+// with a Secret Service, e.g.
+//
+//	dbus-run-session -- sh -c 'export HOME=$(mktemp -d); echo pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; KEYDESK_KEYRING_TESTS=1 go test -tags migrated_fynedo -run Keyring ./storage/ ./backend/'
+func requireKeyring(t *testing.T) {
+	t.Helper()
+	if os.Getenv(keyringTestsEnv) != "1" {
+		t.Skip("real OS keyring test: set " + keyringTestsEnv + "=1 and run under a Secret Service (see make test)")
+	}
+}
+
+// newStoreID returns a fresh id and removes its keyring entries at the end.
+func newStoreID(t *testing.T) string {
+	t.Helper()
+	id, err := NewStoreID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		keyring.Delete(KeyringService, masterUser(id))
+		keyring.Delete(KeyringService, smtpUser(id))
+	})
+	return id
+}
+
+func TestKeyringMasterKeyCreatedOnceAndReused(t *testing.T) {
+	requireKeyring(t)
+	id := newStoreID(t)
+	created, err := CreateKeyring(id)
+	if err != nil {
+		t.Fatalf("CreateKeyring: %v", err)
+	}
+	stored, err := keyring.Get(KeyringService, "master:"+id)
+	if err != nil {
+		t.Fatalf("master key not in the OS keyring: %v", err)
+	}
+	if m, err := base64.StdEncoding.DecodeString(stored); err != nil || len(m) != MasterKeySize {
+		t.Fatalf("stored master key is not %d bytes of base64", MasterKeySize)
+	}
+	const secret = "kdk_7FqZ0b1c2d3e4f5g6h7i8j9k0lAmBnCoDpEqFrGsHt000000"
+	want := created.Signer().DigestSecret(secret)
+	for i := range 2 {
+		kr, err := OpenKeyring(id)
+		if err != nil {
+			t.Fatalf("OpenKeyring #%d: %v", i+1, err)
+		}
+		if got := kr.Signer().DigestSecret(secret); !bytes.Equal(got, want) {
+			t.Fatalf("OpenKeyring #%d digests differently: the master key was not reused", i+1)
+		}
+		rec := []byte("record")
+		if !kr.Signer().VerifyRecord(rec, created.Signer().SignRecord(rec)) {
+			t.Fatalf("OpenKeyring #%d does not verify records signed at creation", i+1)
+		}
+	}
+	if after, _ := keyring.Get(KeyringService, "master:"+id); after != stored {
+		t.Fatal("opening the keyring replaced the master key")
+	}
+	// Another store gets another master key.
+	other, err := CreateKeyring(newStoreID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(other.Signer().DigestSecret(secret), want) {
+		t.Fatal("two stores share signing material")
+	}
+}
+
+func TestKeyringDerivedKeysDifferFromMaster(t *testing.T) {
+	requireKeyring(t)
+	id := newStoreID(t)
+	kr, err := CreateKeyring(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := keyring.Get(KeyringService, "master:"+id)
+	master, _ := base64.StdEncoding.DecodeString(stored)
+	msg := "kdk_same input for both keys"
+	digest := kr.Signer().DigestSecret(msg)
+	record := kr.Signer().SignRecord([]byte(msg))
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(msg))
+	raw := m.Sum(nil)
+	if bytes.Equal(digest, record) || bytes.Equal(digest, raw) || bytes.Equal(record, raw) {
+		t.Fatal("the digest key, the record key and the master key must be independent")
+	}
+}
+
+func TestKeyringMissingMasterKey(t *testing.T) {
+	requireKeyring(t)
+	id := newStoreID(t)
+	kr, err := CreateKeyring(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Forget(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenKeyring(id)
+	if !errors.Is(err, ErrMasterKeyMissing) || errors.Is(err, ErrKeyringUnavailable) {
+		t.Fatalf("OpenKeyring after Forget = %v, want ErrMasterKeyMissing", err)
+	}
+	if err := keyring.Set(KeyringService, "master:"+id, "not base64 of 32 bytes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenKeyring(id); !errors.Is(err, ErrMasterKeyInvalid) {
+		t.Fatalf("OpenKeyring of a damaged entry = %v, want ErrMasterKeyInvalid", err)
+	}
+}
+
+func TestKeyringMailPassword(t *testing.T) {
+	requireKeyring(t)
+	kr, err := CreateKeyring(newStoreID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct{ set, want string }{
+		{"", ""},
+		{"s3cret pass wörd", "s3cret pass wörd"},
+		{"changed", "changed"},
+		{"", ""},
+	}
+	for _, st := range steps {
+		if err := kr.SetMailPassword(st.set); err != nil {
+			t.Fatalf("SetMailPassword(%q): %v", st.set, err)
+		}
+		got, err := kr.MailPassword()
+		if err != nil || got != st.want {
+			t.Fatalf("MailPassword after setting %q = %q, %v", st.set, got, err)
+		}
+	}
+}
+
+// TestKeyringUnavailable points the Secret Service client at a dead D-Bus
+// socket in a child process: creating a master key must fail with
+// ErrKeyringUnavailable and its one sentence.
+func TestKeyringUnavailable(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("uses the D-Bus Secret Service")
+	}
+	cmd := child(t, "keyring-create", t.TempDir(), "DBUS_SESSION_BUS_ADDRESS=unix:path="+t.TempDir()+"/no-such-bus")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != ErrKeyringUnavailable.Error() {
+		t.Fatalf("error = %q, want %q", got, ErrKeyringUnavailable)
+	}
+}
+
+func TestSignerDerivation(t *testing.T) {
+	a, err := NewSigner(testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewSigner(testMaster)
+	other, _ := NewSigner(bytes.Repeat([]byte{1}, MasterKeySize))
+	const secret = "kdk_example"
+	if !bytes.Equal(a.DigestSecret(secret), b.DigestSecret(secret)) {
+		t.Fatal("the same master key must give the same digests")
+	}
+	if bytes.Equal(a.DigestSecret(secret), other.DigestSecret(secret)) {
+		t.Fatal("different master keys must give different digests")
+	}
+	if bytes.Equal(a.DigestSecret(secret), a.SignRecord([]byte(secret))) {
+		t.Fatal("digest and record keys must differ")
+	}
+	mac := a.SignRecord([]byte("payload"))
+	if !a.VerifyRecord([]byte("payload"), mac) || a.VerifyRecord([]byte("payloaD"), mac) || other.VerifyRecord([]byte("payload"), mac) {
+		t.Fatal("VerifyRecord accepts only the right payload and key")
+	}
+	if _, err := NewSigner(testMaster[:16]); err == nil {
+		t.Fatal("NewSigner accepted a 128-bit master key")
+	}
+}
+
+func BenchmarkDigestSecret(b *testing.B) {
+	s, _ := NewSigner(testMaster)
+	const secret = "kdk_7FqZ0b1c2d3e4f5g6h7i8j9k0lAmBnCoDpEqFrGsHt000000"
+	b.ReportAllocs()
+	for b.Loop() {
+		s.DigestSecret(secret)
+	}
+}
