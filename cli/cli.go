@@ -160,12 +160,7 @@ func run(args []string, env *Env) error {
 		if OpenWindow == nil {
 			return errors.New("this build has no window; use a subcommand (see keydesk --help)")
 		}
-		b, err := env.Open()
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		return OpenWindow(b)
+		return withBackend(env, OpenWindow)
 	}
 	if rest[0] == "help" {
 		printUsage(env.Stdout)

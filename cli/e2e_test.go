@@ -267,6 +267,11 @@ func TestCreateHumanOutputShowsSecretOnce(t *testing.T) {
 			t.Errorf("create output lacks %q:\n%s", want, out)
 		}
 	}
+	// A second key with the same name is created, with a note.
+	r := s.kd("", "keys", "create", "--name", "billing export", "--global")
+	if r.code != 0 || !strings.Contains(r.stderr, "also named") {
+		t.Errorf("duplicate name: exit %d, stderr %q; want success and a note", r.code, r.stderr)
+	}
 	list := s.ok("keys", "list")
 	if strings.Contains(list, secret) || !strings.Contains(list, secret[:7]+"…") {
 		t.Errorf("list must show the hint %s… and never the secret:\n%s", secret[:7], list)
@@ -623,4 +628,62 @@ func TestCatalog(t *testing.T) {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// --data wins over KEYDESK_DATA, which wins over the OS default.
+func TestDataFolderSelection(t *testing.T) {
+	needKeyring(t)
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	if r := run(t, "", []string{"KEYDESK_DATA=" + a}, "keys", "create", "--name", "In A", "--global"); r.code != 0 {
+		t.Fatalf("create with KEYDESK_DATA: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(storage.Path(a)); err != nil {
+		t.Fatalf("KEYDESK_DATA was not used: %v", err)
+	}
+	tests := []struct {
+		env  []string
+		args []string
+		want int
+	}{
+		{nil, []string{"--data", a}, 1},
+		{[]string{"KEYDESK_DATA=" + a}, nil, 1},
+		{[]string{"KEYDESK_DATA=" + a}, []string{"--data", b}, 0},
+	}
+	for _, tc := range tests {
+		r := run(t, "", tc.env, append(tc.args, "keys", "list", "--json")...)
+		var ks []listedKey
+		if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil || r.code != 0 || len(ks) != tc.want {
+			t.Errorf("env %v args %v: exit %d, %d keys (%v), want %d", tc.env, tc.args, r.code, len(ks), err, tc.want)
+		}
+	}
+}
+
+// --demo is a throw-away store with sample keys and an in-memory keyring:
+// it needs no Secret Service and leaves nothing behind.
+func TestDemoStore(t *testing.T) {
+	now := "2026-11-27T10:00:00Z"
+	r := run(t, "", nil, "--demo", "--now", now, "keys", "list", "--json")
+	if r.code != 0 {
+		t.Fatalf("--demo keys list: exit %d %s", r.code, r.stderr)
+	}
+	var ks []listedKey
+	if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil {
+		t.Fatal(err)
+	}
+	expired := 0
+	for _, k := range ks {
+		if k.Expired {
+			expired++
+		}
+	}
+	if len(ks) < 10 || expired == 0 || expired == len(ks) {
+		t.Errorf("demo store has %d keys, %d expired; want a realistic mix", len(ks), expired)
+	}
+	// Each run is a new store: a key created in one run is not in the next.
+	if r := run(t, "", nil, "--demo", "--now", now, "keys", "create", "--name", "Only here", "--global"); r.code != 0 {
+		t.Fatalf("--demo create: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "", nil, "--demo", "--now", now, "keys", "list"); strings.Contains(r.stdout, "Only here") {
+		t.Error("a demo key survived into the next run")
+	}
 }

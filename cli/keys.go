@@ -178,9 +178,13 @@ func runKeysCreate(env *Env, args []string) error {
 		if _, err := svc.Plan(req, svc.Now()); err != nil {
 			return asInput(err)
 		}
+		dup := svc.NameInUse(req.Name)
 		k, secret, err := svc.Create(req)
 		if err != nil {
 			return asInput(err)
+		}
+		if dup {
+			fmt.Fprintf(env.Stderr, "keydesk: note: another key is also named %q (names need not be unique; the ids differ).\n", k.Name)
 		}
 		if *asJSON {
 			return writeJSON(env.Stdout, createdKeyJSON{

@@ -48,8 +48,21 @@ func (k *Key) ExpiresWithin(now time.Time, d time.Duration) bool {
 // Clone returns a deep copy of k.
 func (k *Key) Clone() *Key {
 	c := *k
-	c.Digest = append([]byte(nil), k.Digest...)
-	c.MAC = append([]byte(nil), k.MAC...)
+	// Digest and MAC share one allocation (Clone is on the verification
+	// hot path); the three-index slice keeps an append to Digest from
+	// overwriting MAC.
+	c.Digest, c.MAC = nil, nil
+	if n := len(k.Digest) + len(k.MAC); n > 0 {
+		buf := make([]byte, n)
+		copy(buf, k.Digest)
+		copy(buf[len(k.Digest):], k.MAC)
+		if len(k.Digest) > 0 {
+			c.Digest = buf[:len(k.Digest):len(k.Digest)]
+		}
+		if len(k.MAC) > 0 {
+			c.MAC = buf[len(k.Digest):]
+		}
+	}
 	c.Scopes = append([]string(nil), k.Scopes...)
 	c.Permissions.Operations = append([]string(nil), k.Permissions.Operations...)
 	if k.Permissions.Sections != nil {

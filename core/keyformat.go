@@ -80,6 +80,26 @@ func checksum(s string) string {
 	return string(out)
 }
 
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+// checksumMatches reports whether the last ChecksumLength characters of the
+// KeyLength-character s are the checksum of the rest. It is checksum
+// without allocating, for the verification hot path.
+func checksumMatches(s string) bool {
+	c := ^uint32(0)
+	for i := 0; i < KeyLength-ChecksumLength; i++ {
+		c = crcTable[byte(c)^s[i]] ^ (c >> 8)
+	}
+	c = ^c
+	for i := KeyLength - 1; i >= KeyLength-ChecksumLength; i-- {
+		if s[i] != base62Alphabet[c%62] {
+			return false
+		}
+		c /= 62
+	}
+	return true
+}
+
 // FormatKey returns the key whose random part is random.
 func FormatKey(random [32]byte) string {
 	s := KeyPrefix + encodeBase62(random[:], BodyLength)
@@ -121,7 +141,7 @@ func CheckKey(s string) error {
 	if body > maxBody {
 		return ErrKeyRange
 	}
-	if checksum(s[:KeyLength-ChecksumLength]) != s[KeyLength-ChecksumLength:] {
+	if !checksumMatches(s) {
 		return ErrBadChecksum
 	}
 	return nil

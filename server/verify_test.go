@@ -2,8 +2,11 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +287,33 @@ func TestStatsEndpoint(t *testing.T) {
 	if len(st.Verifications) != len(Reasons) || st.Verifications[core.ReasonMalformed] != 1 || st.Verifications[core.ReasonOK] != 1 ||
 		st.MissingKey != 1 || st.NoRoute != 1 || st.BadRequests != 1 || st.Failed() != 3 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// panicVerifier stands for a bug in the verifier.
+type panicVerifier struct{}
+
+func (panicVerifier) Verify(string, core.Target) core.Verification { panic("bug") }
+func (panicVerifier) Catalog() *core.Catalog                       { return core.DefaultCatalog() }
+
+// TestPanicIsContained checks the last-resort recovery: a bug answers 500
+// with JSON and is logged, and the server goes on answering.
+func TestPanicIsContained(t *testing.T) {
+	var logs logBuffer
+	srv := New(panicVerifier{}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for range 2 {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("POST", PathVerify, strings.NewReader(`{"key": "x"}`)))
+		if rec.Code != 500 || !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("status %d body %s", rec.Code, rec.Body)
+		}
+	}
+	if !strings.Contains(logs.String(), "internal error") {
+		t.Fatalf("the panic was not logged: %s", logs.String())
+	}
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", PathHealthz, nil))
+	if rec.Code != 200 {
+		t.Fatalf("healthz after a panic: %d", rec.Code)
 	}
 }

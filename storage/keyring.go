@@ -219,24 +219,41 @@ func NewSigner(master []byte) (*Signer, error) {
 		return nil, fmt.Errorf("derive record key: %w", err)
 	}
 	s := &Signer{}
-	s.digest.New = func() any { return hmac.New(sha256.New, dk) }
-	s.record.New = func() any { return hmac.New(sha256.New, rk) }
+	s.digest.New = newMAC(dk)
+	s.record.New = newMAC(rk)
 	return s, nil
 }
 
+// pooledMAC is a keyed HMAC state and a scratch buffer for its input.
+type pooledMAC struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func newMAC(key []byte) func() any {
+	return func() any { return &pooledMAC{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 128)} }
+}
+
 func sum(pool *sync.Pool, data []byte) []byte {
-	h := pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write(data)
-	out := h.Sum(make([]byte, 0, sha256.Size))
-	pool.Put(h)
+	m := pool.Get().(*pooledMAC)
+	m.h.Reset()
+	m.h.Write(data)
+	out := m.h.Sum(make([]byte, 0, sha256.Size))
+	pool.Put(m)
 	return out
 }
 
 // DigestSecret returns HMAC-SHA256 of secret under the digest key.
 func (s *Signer) DigestSecret(secret string) []byte {
-	var buf [64]byte
-	return sum(&s.digest, append(buf[:0], secret...))
+	m := s.digest.Get().(*pooledMAC)
+	m.buf = append(m.buf[:0], secret...)
+	m.h.Reset()
+	m.h.Write(m.buf)
+	out := m.h.Sum(make([]byte, 0, sha256.Size))
+	if cap(m.buf) <= 1024 {
+		s.digest.Put(m)
+	}
+	return out
 }
 
 // SignRecord returns HMAC-SHA256 of payload under the record key.
