@@ -132,15 +132,19 @@ func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Stor
 	}
 	if exists {
 		store, err := storage.Open(dir, storage.Options{Timeout: timeout, MustExist: true})
-		if err != nil {
+		switch {
+		case err == nil:
+			kr, err := storage.OpenKeyring(store.StoreID())
+			if err != nil {
+				store.Close()
+				return nil, nil, err
+			}
+			return store, kr, nil
+		case !errors.Is(err, storage.ErrNoStore):
 			return nil, nil, err
 		}
-		kr, err := storage.OpenKeyring(store.StoreID())
-		if err != nil {
-			store.Close()
-			return nil, nil, err
-		}
-		return store, kr, nil
+		// A first run stopped before the store got its identity: finish
+		// it as a first run.
 	}
 	// First run: the keyring first, so that a keyring failure writes
 	// nothing; then the folder and the database.

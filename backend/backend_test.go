@@ -3,11 +3,14 @@ package backend
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,6 +174,23 @@ func TestOpenMissingMasterKey(t *testing.T) {
 	// The folder is released: a retry is not "already open".
 	if _, err := Open(Options{Dir: dir, Timeout: 100 * time.Millisecond}); !errors.Is(err, storage.ErrMasterKeyMissing) {
 		t.Fatalf("retry = %v", err)
+	}
+}
+
+// TestOpenFinishesInterruptedFirstRun opens a folder whose database file
+// exists but is empty, as a first run interrupted before its first write
+// leaves it.
+func TestOpenFinishesInterruptedFirstRun(t *testing.T) {
+	mockKeyring(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(storage.Path(dir), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, Options{Dir: dir})
+	if _, secret, err := b.Service.Create(sectionsReq); err != nil {
+		t.Fatal(err)
+	} else if v := b.Service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
+		t.Fatalf("Verify = %s", v.Reason)
 	}
 }
 
@@ -370,5 +390,75 @@ func TestKeyringMasterKeyGone(t *testing.T) {
 	after, _ := os.ReadFile(storage.Path(dir))
 	if !bytes.Equal(before, after) {
 		t.Fatal("the refused Open changed the database")
+	}
+}
+
+// tickClock advances one second on every reading.
+type tickClock struct{ n atomic.Int64 }
+
+func (c *tickClock) Now() time.Time { return t0.Add(time.Duration(c.n.Add(1)) * time.Second) }
+
+// TestConcurrentVerifyFlushRename verifies keys from several goroutines
+// while last-used times are flushed and keys renamed (run with -race): no
+// use is lost, and the stored last use is the latest verification.
+func TestConcurrentVerifyFlushRename(t *testing.T) {
+	mockKeyring(t)
+	dir := t.TempDir()
+	b := open(t, Options{Dir: dir})
+	clock := &tickClock{}
+	svc, err := core.NewService(b.Store, b.Keyring.Signer(), clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, secrets []string
+	for i := range 8 {
+		k, secret, err := svc.Create(core.CreateRequest{Name: fmt.Sprintf("key %d", i), Permissions: sectionsReq.Permissions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, secrets = append(ids, k.ID), append(secrets, secret)
+	}
+	latest := make([]time.Time, len(secrets)) // per goroutine = per key
+	var wg sync.WaitGroup
+	for g := range secrets {
+		wg.Go(func() {
+			for range 200 {
+				v := svc.Verify(secrets[g], core.Target{Scope: "users:read"})
+				if v.Reason != core.ReasonOK {
+					t.Errorf("Verify = %s", v.Reason)
+					return
+				}
+				latest[g] = v.Key.LastUsedAt
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 20 {
+			if err := svc.FlushLastUsed(); err != nil {
+				t.Error(err)
+			}
+			if _, err := svc.Rename(ids[i%len(ids)], fmt.Sprintf("renamed %d", i)); err != nil {
+				t.Error(err)
+			}
+			svc.List()
+		}
+	})
+	wg.Wait()
+	for _, k := range svc.List() {
+		if k.LastUsedAt.IsZero() {
+			t.Fatalf("key %s lost its last use", k.ID)
+		}
+	}
+	if err := svc.FlushLastUsed(); err != nil {
+		t.Fatal(err)
+	}
+	for g, id := range ids {
+		k, err := b.Store.GetKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !k.LastUsedAt.Equal(latest[g]) {
+			t.Errorf("key %d stored last use %v, want the latest verification %v", g, k.LastUsedAt, latest[g])
+		}
 	}
 }

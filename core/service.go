@@ -3,15 +3,17 @@ package core
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unique"
 )
 
 // Store persists key records and the audit log. Implementations make every
@@ -113,6 +115,8 @@ type Verification struct {
 	Allowed bool
 	Reason  Reason
 	// Key is the matched record (a copy), nil for malformed and unknown keys.
+	// Its slices and map are shared with the service: read them, do not
+	// modify them (Clone it first).
 	Key *Key
 }
 
@@ -144,11 +148,26 @@ type Service struct {
 	Rand io.Reader
 
 	mu       sync.RWMutex
-	byDigest map[string]*Key // HMAC digest (as string) -> record
+	byDigest map[string]*entry // HMAC digest (as string) -> record
 	byID     map[string]*Key
 
 	usedMu sync.Mutex
-	used   map[string]time.Time
+	dirty  []*entry // entries given a pending last use since the last flush
+
+	scopeSets map[string][]string // see internScopes; guarded by mu
+}
+
+// noUse marks an entry without a pending last use.
+const noUse = math.MinInt64
+
+// entry is what Verify reads for one key, kept together so that a
+// verification touches few cache lines: the digest (the very string that is
+// the map key, so comparing it reads memory the lookup already loaded), the
+// record, and the key's pending last use (set without a map write).
+type entry struct {
+	digest string
+	key    *Key         // replaced, never changed; guarded by Service.mu
+	used   atomic.Int64 // pending last use in Unix ns, or noUse
 }
 
 // NewService loads every record from store, checks each record's MAC, and
@@ -160,12 +179,12 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 	if catalog == nil {
 		catalog = DefaultCatalog()
 	}
-	s := &Service{store: store, signer: signer, clock: clock, catalog: catalog, used: map[string]time.Time{}}
+	s := &Service{store: store, signer: signer, clock: clock, catalog: catalog}
 	keys, err := store.ListKeys()
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
-	s.byDigest = make(map[string]*Key, len(keys))
+	s.byDigest = make(map[string]*entry, len(keys))
 	s.byID = make(map[string]*Key, len(keys))
 	for _, k := range keys {
 		s.index(k)
@@ -173,10 +192,77 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 	return s, nil
 }
 
+// index adds or replaces a record; s.mu must be held for writing. A
+// replaced record (same digest) keeps its pending last use.
 func (s *Service) index(k *Key) {
 	k.Tampered = !s.signer.VerifyRecord(k.MACPayload(), k.MAC)
-	s.byDigest[string(k.Digest)] = k
+	k.Scopes = s.internScopes(k.Scopes)
+	d := string(k.Digest)
+	if e, ok := s.byDigest[d]; ok {
+		e.key = k
+	} else {
+		e := &entry{digest: d, key: k}
+		e.used.Store(noUse)
+		s.byDigest[d] = e
+	}
 	s.byID[k.ID] = k
+}
+
+// internScopes returns a slice equal to scopes, shared by every record
+// holding the same scopes, whose strings are shared too: less memory, and
+// Verify's scope check reads memory that stays in cache instead of a slice
+// and strings per key. Records never change their Scopes in place (they are
+// replaced), so sharing is safe. s.mu must be held for writing.
+func (s *Service) internScopes(scopes []string) []string {
+	if len(scopes) == 0 {
+		return scopes
+	}
+	if s.scopeSets == nil {
+		s.scopeSets = make(map[string][]string)
+	}
+	id := strings.Join(scopes, "\x00")
+	if shared, ok := s.scopeSets[id]; ok {
+		return shared
+	}
+	shared := make([]string, len(scopes))
+	for i, sc := range scopes {
+		shared[i] = unique.Make(sc).Value()
+	}
+	s.scopeSets[id] = shared
+	return shared
+}
+
+// pendingUse returns k's last use not yet written to the store, if any;
+// s.mu must be held.
+func (s *Service) pendingUse(k *Key) (time.Time, bool) {
+	e, ok := s.byDigest[string(k.Digest)]
+	if !ok || e.key != k {
+		return time.Time{}, false
+	}
+	u := e.used.Load()
+	if u == noUse {
+		return time.Time{}, false
+	}
+	return time.Unix(0, u).UTC(), true
+}
+
+// markUsed records a pending last use at ns (Unix ns) unless a later one
+// is already pending.
+func (s *Service) markUsed(e *entry, ns int64) {
+	for {
+		old := e.used.Load()
+		if old != noUse && old >= ns {
+			return
+		}
+		if e.used.CompareAndSwap(old, ns) {
+			if old == noUse {
+				s.usedMu.Lock()
+				s.dirty = append(s.dirty, e)
+				s.usedMu.Unlock()
+			}
+			return
+		}
+	}
 }
 
 // Catalog returns the catalog the service checks permissions against.
@@ -271,16 +357,13 @@ func (s *Service) List() []*Key {
 	s.mu.RLock()
 	out := make([]*Key, 0, len(s.byID))
 	for _, k := range s.byID {
-		out = append(out, k.Clone())
+		c := k.Clone()
+		if t, ok := s.pendingUse(k); ok && t.After(c.LastUsedAt) {
+			c.LastUsedAt = t
+		}
+		out = append(out, c)
 	}
 	s.mu.RUnlock()
-	s.usedMu.Lock()
-	for _, k := range out {
-		if t, ok := s.used[k.ID]; ok && t.After(k.LastUsedAt) {
-			k.LastUsedAt = t
-		}
-	}
-	s.usedMu.Unlock()
 	slices.SortFunc(out, func(a, b *Key) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
@@ -338,10 +421,11 @@ func (s *Service) Delete(id string) (*Key, error) {
 		return nil, fmt.Errorf("delete key: %w", err)
 	}
 	delete(s.byID, id)
-	delete(s.byDigest, string(k.Digest))
-	s.usedMu.Lock()
-	delete(s.used, id)
-	s.usedMu.Unlock()
+	if e, ok := s.byDigest[string(k.Digest)]; ok && e.key == k {
+		// A pending last use of the deleted key is dropped by the
+		// store (SetLastUsed skips unknown ids).
+		delete(s.byDigest, string(k.Digest))
+	}
 	return k.Clone(), nil
 }
 
@@ -358,9 +442,13 @@ func (s *Service) Verify(secret string, target Target) Verification {
 	digest := s.signer.DigestSecret(secret)
 	now := s.clock.Now()
 	s.mu.RLock()
-	k, ok := s.byDigest[string(digest)]
-	if ok && subtle.ConstantTimeCompare(k.Digest, digest) != 1 {
+	e, ok := s.byDigest[string(digest)]
+	if ok && !constantTimeEqual(e.digest, digest) {
 		ok = false
+	}
+	var k *Key
+	if ok {
+		k = e.key
 	}
 	var v Verification
 	switch {
@@ -379,15 +467,31 @@ func (s *Service) Verify(secret string, target Target) Verification {
 			v.Reason = ReasonForbidden
 		}
 	}
-	v.Key = k.Clone()
+	// A shallow copy: records in the index are replaced, never changed,
+	// so the slices and map it shares are never written (a full Clone
+	// costs more than the HMAC on this hot path).
+	c := *k
+	v.Key = &c
 	s.mu.RUnlock()
 	if v.Allowed {
-		s.usedMu.Lock()
-		s.used[k.ID] = now.UTC()
-		s.usedMu.Unlock()
-		v.Key.LastUsedAt = now.UTC()
+		now = now.UTC()
+		s.markUsed(e, now.UnixNano())
+		v.Key.LastUsedAt = now
 	}
 	return v
+}
+
+// constantTimeEqual compares a and b in time that depends only on their
+// lengths.
+func constantTimeEqual(a string, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d byte
+	for i := range b {
+		d |= a[i] ^ b[i]
+	}
+	return d == 0
 }
 
 func (s *Service) allowed(scopes []string, t Target) bool {
@@ -404,26 +508,50 @@ func (s *Service) allowed(scopes []string, t Target) bool {
 // FlushLastUsed writes the pending last-used times in one store write.
 func (s *Service) FlushLastUsed() error {
 	s.usedMu.Lock()
-	pending := s.used
-	s.used = make(map[string]time.Time)
+	dirty := s.dirty
+	s.dirty = nil
 	s.usedMu.Unlock()
+	if len(dirty) == 0 {
+		return nil
+	}
+	pending := make(map[string]time.Time, len(dirty))
+	taken := make([]int64, len(dirty))
+	s.mu.RLock()
+	for i, e := range dirty {
+		// A use after this Swap marks the entry dirty again, for the
+		// next flush.
+		taken[i] = e.used.Swap(noUse)
+		if taken[i] == noUse {
+			continue
+		}
+		t := time.Unix(0, taken[i]).UTC()
+		if id := e.key.ID; t.After(pending[id]) {
+			pending[id] = t
+		}
+	}
+	s.mu.RUnlock()
 	if len(pending) == 0 {
 		return nil
 	}
 	if err := s.store.SetLastUsed(pending); err != nil {
-		s.usedMu.Lock()
-		for id, t := range pending {
-			if t.After(s.used[id]) {
-				s.used[id] = t
+		for i, e := range dirty {
+			if taken[i] != noUse {
+				s.markUsed(e, taken[i])
 			}
 		}
-		s.usedMu.Unlock()
 		return fmt.Errorf("save last used: %w", err)
 	}
 	s.mu.Lock()
 	for id, t := range pending {
 		if k, ok := s.byID[id]; ok && t.After(k.LastUsedAt) {
-			k.LastUsedAt = t
+			// Replace the record instead of changing it: Verify and
+			// SelectDigest hand out shallow copies sharing its parts.
+			c := *k
+			c.LastUsedAt = t
+			s.byID[id] = &c
+			if e, ok := s.byDigest[string(c.Digest)]; ok && e.key == k {
+				e.key = &c
+			}
 		}
 	}
 	s.mu.Unlock()

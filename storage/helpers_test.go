@@ -82,6 +82,9 @@ func runChild(mode string) int {
 			}
 			fmt.Printf("%s %s\n", k.ID, secret)
 		}
+	case "keyring-locked":
+		// Create a master key, lock the keyring, then use it again.
+		return lockedKeyringChild()
 	case "keyring-create":
 		// Create a master key with whatever keyring the environment gives.
 		_, err := CreateKeyring("child-" + hex.EncodeToString(randomBytes(4)))

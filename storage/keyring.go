@@ -49,7 +49,9 @@ func (e *keyringError) Error() string        { return ErrKeyringUnavailable.Erro
 func (e *keyringError) Is(target error) bool { return target == ErrKeyringUnavailable }
 func (e *keyringError) Unwrap() error        { return e.cause }
 
-// call runs one keyring operation, bounded by KeyringTimeout.
+// call runs one keyring operation, bounded by KeyringTimeout. On timeout
+// the operation is abandoned (its goroutine ends whenever the keyring
+// answers) and the caller gets ErrKeyringUnavailable.
 func call[T any](f func() (T, error)) (T, error) {
 	type result struct {
 		v   T

@@ -6,11 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
 
+	dbus "github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
 )
 
@@ -164,6 +167,75 @@ func TestKeyringUnavailable(t *testing.T) {
 	if got := strings.TrimSpace(string(out)); got != ErrKeyringUnavailable.Error() {
 		t.Fatalf("error = %q, want %q", got, ErrKeyringUnavailable)
 	}
+}
+
+// TestKeyringLocked locks the Secret Service's default collection (in a
+// private D-Bus session of its own, so other tests' keyring stays
+// unlocked) and checks that using a store's keyring entries then fails with
+// ErrKeyringUnavailable instead of hanging or succeeding.
+func TestKeyringLocked(t *testing.T) {
+	requireKeyring(t)
+	for _, cmd := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			t.Skipf("%s is not installed", cmd)
+		}
+	}
+	script := `echo pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run='^$'`
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script, os.Args[0])
+	// A daemon of its own: drop what would lead gnome-keyring-daemon to
+	// an already running one, and any display, so that the unlock prompt
+	// fails instead of opening a window.
+	home := t.TempDir()
+	runtimeDir := t.TempDir()
+	for _, kv := range os.Environ() {
+		switch name, _, _ := strings.Cut(kv, "="); name {
+		case "GNOME_KEYRING_CONTROL", "GNOME_KEYRING_PID", "SSH_AUTH_SOCK", "DISPLAY", "WAYLAND_DISPLAY",
+			"DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, childEnv+"=keyring-locked", "HOME="+home, "XDG_RUNTIME_DIR="+runtimeDir,
+		"XDG_DATA_HOME="+home+"/.local/share", "XDG_CONFIG_HOME="+home+"/.config", "XDG_CACHE_HOME="+home+"/.cache")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("locked keyring child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "locked: "+ErrKeyringUnavailable.Error()) {
+		t.Fatalf("locked keyring child said:\n%s", out)
+	}
+}
+
+// lockedKeyringChild runs inside TestKeyringLocked's private session.
+func lockedKeyringChild() int {
+	id, err := NewStoreID()
+	if err != nil {
+		fmt.Println(err)
+		return childFailed
+	}
+	if _, err := CreateKeyring(id); err != nil {
+		fmt.Println("create:", err)
+		return childFailed
+	}
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		fmt.Println(err)
+		return childFailed
+	}
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{"/org/freedesktop/secrets/aliases/default"}).
+		Store(&locked, &prompt); err != nil || len(locked) == 0 {
+		fmt.Println("lock:", err, locked)
+		return childFailed
+	}
+	kr, err := OpenKeyring(id)
+	fmt.Println("locked:", err)
+	if !errors.Is(err, ErrKeyringUnavailable) || kr != nil {
+		return childUnwanted
+	}
+	return childOK
 }
 
 func TestSignerDerivation(t *testing.T) {

@@ -177,6 +177,13 @@ func TestKeysExpiringBoundaries(t *testing.T) {
 			if !slices.Equal(ids(got), tt.want) {
 				t.Fatalf("KeysExpiring = %v, want %v", ids(got), tt.want)
 			}
+			gotIDs, err := s.KeyIDsExpiring(tt.after, tt.until)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(gotIDs, ids(got)) && (len(gotIDs) > 0 || len(tt.want) > 0) {
+				t.Fatalf("KeyIDsExpiring = %v, want %v", gotIDs, tt.want)
+			}
 		})
 	}
 }
