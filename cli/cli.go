@@ -80,9 +80,10 @@ func register(name, summary string, run func(env *Env, args []string) error) {
 	commands[name] = command{summary: summary, run: run}
 }
 
-// OpenWindow opens the desktop window on an opened backend. main sets it, so
-// that this package does not import the GUI.
-var OpenWindow func(b *backend.Backend) error
+// OpenWindow opens the desktop window; it calls open (off the UI goroutine)
+// to open the data folder and closes the folder when the window closes. main
+// sets it, so that this package does not import the GUI.
+var OpenWindow func(open func() (*backend.Backend, error)) error
 
 // Main runs the command line and returns the exit status.
 func Main(args []string, env *Env) int {
@@ -160,7 +161,7 @@ func run(args []string, env *Env) error {
 		if OpenWindow == nil {
 			return errors.New("this build has no window; use a subcommand (see keydesk --help)")
 		}
-		return withBackend(env, OpenWindow)
+		return OpenWindow(env.Open)
 	}
 	if rest[0] == "help" {
 		printUsage(env.Stdout)

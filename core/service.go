@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -125,6 +126,10 @@ type Verification struct {
 type Target struct {
 	Operation *Operation
 	Scope     string
+	// Unmatched means the request matched no catalog operation: the key is
+	// checked (so an invalid key is told apart) but nothing is allowed and
+	// no use is recorded.
+	Unmatched bool
 }
 
 // CreateRequest is what the create dialog or `keys create` submits.
@@ -186,8 +191,9 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 	}
 	s.byDigest = make(map[string]*entry, len(keys))
 	s.byID = make(map[string]*Key, len(keys))
+	s.checkRecords(keys)
 	for _, k := range keys {
-		s.index(k)
+		s.insert(k)
 	}
 	return s, nil
 }
@@ -196,6 +202,30 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 // replaced record (same digest) keeps its pending last use.
 func (s *Service) index(k *Key) {
 	k.Tampered = !s.signer.VerifyRecord(k.MACPayload(), k.MAC)
+	s.insert(k)
+}
+
+// checkRecords sets Tampered on every record whose MAC does not match,
+// checking them on all CPUs (opening a 100,000-key store is on the path to
+// the window's first paint).
+func (s *Service) checkRecords(keys []*Key) {
+	workers := min(runtime.GOMAXPROCS(0), len(keys)/1024+1)
+	var wg sync.WaitGroup
+	chunk := (len(keys) + workers - 1) / workers
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(lo+chunk, len(keys))]
+		wg.Go(func() {
+			for _, k := range part {
+				k.Tampered = !s.signer.VerifyRecord(k.MACPayload(), k.MAC)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// insert adds or replaces a record whose Tampered flag is set; s.mu must be
+// held for writing.
+func (s *Service) insert(k *Key) {
 	k.Scopes = s.internScopes(k.Scopes)
 	d := string(k.Digest)
 	if e, ok := s.byDigest[d]; ok {
@@ -351,17 +381,20 @@ func (s *Service) NameInUse(name string) bool {
 	return false
 }
 
-// List returns a copy of every key, newest first, with pending last-used
-// times applied.
+// List returns every key, newest first, with pending last-used times
+// applied. The records are shared with the service and read-only (records
+// are replaced, never changed in place): Clone one before modifying it. Not
+// copying them keeps a 100,000-key list cheap for the window.
 func (s *Service) List() []*Key {
 	s.mu.RLock()
 	out := make([]*Key, 0, len(s.byID))
 	for _, k := range s.byID {
-		c := k.Clone()
-		if t, ok := s.pendingUse(k); ok && t.After(c.LastUsedAt) {
+		if t, ok := s.pendingUse(k); ok && t.After(k.LastUsedAt) {
+			c := *k
 			c.LastUsedAt = t
+			k = &c
 		}
-		out = append(out, c)
+		out = append(out, k)
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Key) int {
@@ -496,6 +529,8 @@ func constantTimeEqual(a string, b []byte) bool {
 
 func (s *Service) allowed(scopes []string, t Target) bool {
 	switch {
+	case t.Unmatched:
+		return false
 	case t.Operation != nil:
 		sec, _ := s.catalog.Section(t.Operation.SectionID)
 		return sec != nil && Allows(scopes, t.Operation, sec)

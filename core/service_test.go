@@ -272,3 +272,15 @@ func TestStats(t *testing.T) {
 		t.Fatalf("String = %q", got)
 	}
 }
+
+func TestVerifyUnmatchedAllowsNothing(t *testing.T) {
+	svc, st, _ := newTestService(t)
+	_, secret := mustCreate(t, svc, CreateRequest{Name: "dev", Permissions: Permissions{Kind: KindGlobal}})
+	v := svc.Verify(secret, Target{Unmatched: true})
+	if !v.Valid || v.Allowed || v.Reason != ReasonForbidden {
+		t.Fatalf("global key on an unmatched request: %+v", v)
+	}
+	if err := svc.FlushLastUsed(); err != nil || st.writes != 0 {
+		t.Fatalf("an unmatched request was recorded as a use (writes %d, %v)", st.writes, err)
+	}
+}

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -10,8 +11,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
 	"github.com/keydesk/keydesk/backend"
@@ -31,15 +34,63 @@ const StartupTraceEnv = "KEYDESK_STARTUP_TRACE"
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
 
-// Run opens the window on an opened backend and blocks until it is closed;
-// then it stops the background work (digest scheduler, last-used flusher)
-// and returns.
-func Run(b *backend.Backend) error {
+// Run opens the window at once, with a "Opening …" placeholder, opens the
+// data folder with open off the UI goroutine (keyring prompts and a large
+// store must not delay the first paint), then shows the screens. It blocks
+// until the window is closed, stops the background work (digest scheduler,
+// last-used flusher) and closes the data folder. If the data folder cannot be
+// opened, the window says why in one sentence and Run returns that error
+// once the dialog is dismissed, having written nothing.
+func Run(open func() (*backend.Backend, error)) error {
 	a := app.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow(WindowTitle)
 	env := newAppEnv(a, w)
+	w.SetContent(openingPlaceholder())
+	w.Resize(env.prefs.windowSize())
 
+	var (
+		b       *backend.Backend
+		openErr error
+		stop    = func() {}
+	)
+	go func() {
+		ob, err := open()
+		fyne.Do(func() {
+			if err != nil {
+				openErr = err
+				d := dialog.NewError(errors.New(sentence(err)), w)
+				d.SetOnClosed(a.Quit)
+				d.Show()
+				return
+			}
+			b = ob
+			stop = showMainUI(a, w, env, b)
+		})
+	}()
+
+	w.ShowAndRun()
+	stop()
+	if b != nil {
+		if err := b.Close(); err != nil {
+			return fmt.Errorf("close the data folder: %w", err)
+		}
+	}
+	return openErr
+}
+
+// openingPlaceholder is the window's content while the data folder opens.
+func openingPlaceholder() fyne.CanvasObject {
+	bar := widget.NewProgressBarInfinite()
+	label := widget.NewLabel("Opening your keys…")
+	label.Alignment = fyne.TextAlignCenter
+	return container.NewCenter(container.NewVBox(label, container.NewGridWrap(fyne.NewSize(240, bar.MinSize().Height), bar)))
+}
+
+// showMainUI puts the screens into the window and starts the background
+// work. It runs on the UI goroutine and returns the function that stops the
+// background work and waits for it.
+func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *backend.Backend) (stop func()) {
 	settings := NewSettingsView(b, w)
 	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w), NewActivityView(b.Store, w), settings)
 	if os.Getenv(StartupTraceEnv) != "" {
@@ -55,7 +106,6 @@ func Run(b *backend.Backend) error {
 	}
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
-	w.Resize(env.prefs.windowSize())
 	w.SetOnClosed(func() { env.prefs.setWindowSize(w.Canvas().Size()) })
 	ui.keys.reload()
 
@@ -77,11 +127,10 @@ func Run(b *backend.Backend) error {
 			}
 		}
 	}()
-
-	w.ShowAndRun()
-	cancel()
-	<-done
-	return nil
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // mainUI is the content of the main window: a tab per screen, the menu and

@@ -109,8 +109,14 @@ func (v *KeysView) emptyState() *fyne.Container {
 
 // reload reads the keys off the UI goroutine and shows them.
 func (v *KeysView) reload() {
+	col, desc := v.model.sortCol, v.model.sortDesc
 	background(v.env, func() []*keyRow {
-		return newKeyRows(v.svc.List())
+		// Sorting 100,000 rows here keeps it off the UI goroutine; setRows
+		// sorts again, which costs little on sorted input, in case the sort
+		// order changed meanwhile.
+		m := keyModel{rows: newKeyRows(v.svc.List()), sortCol: col, sortDesc: desc}
+		m.sort()
+		return m.rows
 	}, v.setRows)
 }
 

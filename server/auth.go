@@ -34,11 +34,6 @@ type AuthResponse struct {
 	KeyID     string      `json:"keyId,omitempty"`
 }
 
-// noRoute is the target used when a request matches no catalog operation:
-// it belongs to no section, so no key is allowed it, yet the key is still
-// checked (an invalid key gets 401, not 403) and no last use is recorded.
-var noRoute = &core.Operation{ID: "", Method: "", Path: "/"}
-
 // auth answers a reverse proxy's question "may the bearer of this key make
 // this request?". envoy is set for /v1/auth/<path>, where the original
 // method and path are the request's own unless forwarded headers say more.
@@ -72,9 +67,11 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 	if matched && ambiguousPath(uri) {
 		matched = false
 	}
-	target := core.Target{Operation: noRoute}
+	// An unmatched request still has its key checked, so that an invalid
+	// key gets 401 rather than 403; nothing is allowed and no use recorded.
+	target := core.Target{Unmatched: true}
 	if matched {
-		target.Operation = op
+		target = core.Target{Operation: op}
 	}
 	v := s.v.Verify(token, target)
 	resp := AuthResponse{Allowed: v.Allowed, Reason: v.Reason, Message: v.Reason.Explain()}
