@@ -7,156 +7,29 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/storage"
 )
-
-// mailSink is an SMTP server recording the messages it accepts.
-type mailSink struct {
-	t    *testing.T
-	addr string
-	srv  *smtp.Server
-	ln   net.Listener
-	user string
-	pass string
-
-	mu   sync.Mutex
-	msgs []sunkMessage
-}
-
-type sunkMessage struct {
-	to   []string
-	user string
-	data []byte
-}
-
-func newMailSink(t *testing.T, user, pass string) *mailSink {
-	t.Helper()
-	s := &mailSink{t: t, user: user, pass: pass}
-	s.start("127.0.0.1:0")
-	return s
-}
-
-func (s *mailSink) start(addr string) {
-	s.t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.t.Fatalf("listen: %v", err)
-	}
-	s.ln, s.addr = ln, ln.Addr().String()
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true // plain SMTP is allowed to loopback only
-	srv.ErrorLog = quietLog{}
-	s.srv = srv
-	go srv.Serve(ln)
-	s.t.Cleanup(func() { srv.Close() })
-}
-
-func (s *mailSink) stop() {
-	s.ln.Close()
-	s.srv.Close()
-}
-
-func (s *mailSink) port() string {
-	_, p, _ := net.SplitHostPort(s.addr)
-	return p
-}
-
-func (s *mailSink) messages() []sunkMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sunkMessage(nil), s.msgs...)
-}
-
-type sinkSession struct {
-	sink *mailSink
-	user string
-	to   []string
-}
-
-func (s *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *sinkSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.sink.user || pass != s.sink.pass {
-			return errors.New("bad credentials")
-		}
-		s.user = user
-		return nil
-	}), nil
-}
-func (s *sinkSession) Mail(string, *smtp.MailOptions) error {
-	if s.sink.user != "" && s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	s.sink.msgs = append(s.sink.msgs, sunkMessage{to: s.to, user: s.user, data: b})
-	s.sink.mu.Unlock()
-	return nil
-}
-func (s *sinkSession) Reset()        { s.to = nil }
-func (s *sinkSession) Logout() error { return nil }
-
-type quietLog struct{}
-
-func (quietLog) Printf(string, ...any) {}
-func (quietLog) Println(...any)        {}
 
 // readMail parses a received message: its header and the text/plain part.
 func readMail(t *testing.T, data []byte) (gomail.Header, string) {
 	t.Helper()
-	r, err := gomail.CreateReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("parse message: %v", err)
-	}
-	var text string
-	var types []string
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := p.Header.(*gomail.InlineHeader).ContentType()
-		types = append(types, ct)
-		b, _ := io.ReadAll(p.Body)
-		if ct == "text/plain" {
-			text = string(b)
-		}
-	}
-	if !slices.Equal(types, []string{"text/plain", "text/html"}) {
+	p := smtptest.Parse(t, data)
+	if types := p.ContentTypes(); !slices.Equal(types, []string{"text/plain", "text/html"}) {
 		t.Errorf("parts %v, want text/plain and text/html", types)
 	}
-	return r.Header, text
+	return p.Header, p.Body("text/plain")
 }
 
 // openStore opens the data folder of s directly (no keyring needed) after
@@ -187,14 +60,15 @@ func auditActions(t *testing.T, st *storage.Store) []core.AuditAction {
 func TestMailSetShowTest(t *testing.T) {
 	needKeyring(t)
 	const password = "Sm7p-pass-ZQ93"
-	sink := newMailSink(t, "mailer", password)
+	sink := smtptest.Start(t, smtptest.Options{User: "mailer", Pass: password}) // plain SMTP is allowed to loopback only
+	port := strconv.Itoa(sink.Port())
 	s := newStore(t)
-	r := s.kd(password+"\n", "mail", "set", "--host", "127.0.0.1", "--port", sink.port(), "--security", "none",
+	r := s.kd(password+"\n", "mail", "set", "--host", "127.0.0.1", "--port", port, "--security", "none",
 		"--from", "Keydesk <keydesk@example.com>", "--to", "a@example.com, b@example.org", "--username", "mailer", "--password-stdin")
 	if r.code != 0 {
 		t.Fatalf("mail set: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "127.0.0.1:"+sink.port()+" (none)") || strings.Contains(r.stdout, password) {
+	if !strings.Contains(r.stdout, "127.0.0.1:"+port+" (none)") || strings.Contains(r.stdout, password) {
 		t.Errorf("mail set printed %q", r.stdout)
 	}
 
@@ -216,7 +90,7 @@ func TestMailSetShowTest(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &js); err != nil {
 		t.Fatalf("mail show --json printed %q: %v", out, err)
 	}
-	if !js.Configured || js.Host != "127.0.0.1" || strconv.Itoa(js.Port) != sink.port() || js.Security != "none" ||
+	if !js.Configured || js.Host != "127.0.0.1" || js.Port != sink.Port() || js.Security != "none" ||
 		js.Username != "mailer" || !js.PasswordSet || len(js.To) != 2 || js.NextSlot != "2026-03-01T11:00:00Z" {
 		t.Errorf("mail show --json = %+v", js)
 	}
@@ -228,11 +102,11 @@ func TestMailSetShowTest(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("mail test: exit %d, stderr %q", r.code, r.stderr)
 	}
-	msgs := sink.messages()
-	if len(msgs) != 1 || msgs[0].user != "mailer" || !slices.Equal(msgs[0].to, []string{"a@example.com", "b@example.org"}) {
+	msgs := sink.Messages()
+	if len(msgs) != 1 || msgs[0].AuthUser != "mailer" || !slices.Equal(msgs[0].To, []string{"a@example.com", "b@example.org"}) {
 		t.Fatalf("server received %+v", msgs)
 	}
-	h, text := readMail(t, msgs[0].data)
+	h, text := readMail(t, msgs[0].Data)
 	if subj, _ := h.Subject(); subj != "Company API Keys: test message from Keydesk" || !strings.Contains(text, "test message") {
 		t.Errorf("test message subject %q text %q", subj, text)
 	}
@@ -285,7 +159,8 @@ func TestMailSetBadInput(t *testing.T) {
 
 func TestDigestPreviewAndSend(t *testing.T) {
 	needKeyring(t)
-	sink := newMailSink(t, "", "")
+	sink := smtptest.Start(t, smtptest.Options{})
+	port := strconv.Itoa(sink.Port())
 	s := newStore(t)                                                      // clock 2026-03-01 10:00 UTC
 	soon := s.create("--name", "Soon-key", "--global", "--expires", "1h") // expires at the 11:00 slot
 	week := s.create("--name", "Week-key", "--global", "--expires", "7d") // 2026-03-08 10:00, within 7 days of the slot
@@ -332,7 +207,7 @@ func TestDigestPreviewAndSend(t *testing.T) {
 	if r := s.kdAt(after, "", "digest", "send"); r.code != 1 || !strings.Contains(r.stderr, "not set up") {
 		t.Errorf("digest send without settings: exit %d, stderr %q", r.code, r.stderr)
 	}
-	s.ok("mail", "set", "--host", "127.0.0.1", "--port", sink.port(), "--security", "none", "--from", "k@example.com", "--to", "ops@example.com,sec@example.com")
+	s.ok("mail", "set", "--host", "127.0.0.1", "--port", port, "--security", "none", "--from", "k@example.com", "--to", "ops@example.com,sec@example.com")
 
 	// Twice for the same slot: one message.
 	r := s.kdAt(after, "", "digest", "send")
@@ -343,11 +218,11 @@ func TestDigestPreviewAndSend(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "already delivered") {
 		t.Errorf("second digest send: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	msgs := sink.messages()
+	msgs := sink.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs))
 	}
-	h, body := readMail(t, msgs[0].data)
+	h, body := readMail(t, msgs[0].Data)
 	if id, _ := h.MessageID(); id != pv.MessageID {
 		t.Errorf("Message-ID %q, preview said %q", id, pv.MessageID)
 	}
@@ -364,19 +239,19 @@ func TestDigestPreviewAndSend(t *testing.T) {
 
 	// The server is down at the next slot: exit 1, not marked; then it
 	// recovers and exactly one more message arrives.
-	sink.stop()
+	sink.Close()
 	next := after.Add(24 * time.Hour)
 	if r := s.kdAt(next, "", "digest", "send"); r.code != 1 || !strings.Contains(r.stderr, "was not sent") {
 		t.Errorf("digest send with the server down: exit %d, stderr %q", r.code, r.stderr)
 	}
-	sink.start(sink.addr)
+	sink.Restart()
 	if r := s.kdAt(next, "", "digest", "send"); r.code != 0 || !strings.Contains(r.stdout, "Sent the digest for 2026-03-02 11:00 UTC") {
 		t.Errorf("digest send after recovery: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if r := s.kdAt(next, "", "digest", "send"); r.code != 0 || !strings.Contains(r.stdout, "already delivered") {
 		t.Errorf("digest send again: exit %d, stdout %q", r.code, r.stdout)
 	}
-	if n := len(sink.messages()); n != 2 {
+	if n := len(sink.Messages()); n != 2 {
 		t.Errorf("the server received %d messages in all, want 2 (one per slot)", n)
 	}
 	st := s.openStore()

@@ -3,6 +3,7 @@ package gui
 import (
 	"fmt"
 	"image/color"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -121,11 +122,18 @@ func (v *KeysView) reload() {
 }
 
 func (v *KeysView) setRows(rows []*keyRow) {
+	first := !v.loaded
 	v.loaded = true
 	v.now = v.svc.Now()
 	v.model.setRows(rows)
 	v.stats = core.CountStats(v.model.keys(), v.now)
 	v.refresh()
+	if first {
+		// Opening a large store leaves its decoding garbage behind; hand
+		// that memory back to the OS once, off the UI goroutine, rather
+		// than keep the start-up peak resident for the whole session.
+		v.env.goAsync(debug.FreeOSMemory)
+	}
 }
 
 // tick re-renders relative times and expiry for the current time.

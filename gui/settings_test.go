@@ -4,17 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
@@ -22,96 +16,9 @@ import (
 
 	"github.com/keydesk/keydesk/backend"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 )
-
-// stMessage is one message the test SMTP server accepted.
-type stMessage struct {
-	from, user string
-	to         []string
-	data       []byte
-}
-
-// stSMTP is a real go-smtp server on 127.0.0.1 (plain, which Keydesk allows
-// to a loopback host) that records what it accepts. With user set, it
-// requires AUTH PLAIN.
-type stSMTP struct {
-	addr       string
-	user, pass string
-	mu         sync.Mutex
-	msgs       []stMessage
-}
-
-func (s *stSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &stSession{srv: s}, nil }
-
-type stSession struct {
-	srv           *stSMTP
-	user, from    string
-	to            []string
-	authenticated bool
-}
-
-func (s *stSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *stSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.srv.user || pass != s.srv.pass {
-			return errors.New("invalid credentials")
-		}
-		s.user, s.authenticated = user, true
-		return nil
-	}), nil
-}
-
-func (s *stSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.srv.user != "" && !s.authenticated {
-		return smtp.ErrAuthRequired
-	}
-	s.from = from
-	return nil
-}
-
-func (s *stSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *stSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.srv.msgs = append(s.srv.msgs, stMessage{from: s.from, user: s.user, to: append([]string(nil), s.to...), data: data})
-	return nil
-}
-
-func (s *stSession) Reset()        { s.from, s.to = "", nil }
-func (s *stSession) Logout() error { return nil }
-
-func startSTSMTP(t *testing.T, user, pass string) *stSMTP {
-	t.Helper()
-	s := &stSMTP{user: user, pass: pass}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s.addr = ln.Addr().String()
-	return s
-}
-
-func (s *stSMTP) received() []stMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]stMessage(nil), s.msgs...)
-}
 
 func newSettings(t *testing.T, b *backend.Backend) (*SettingsView, *widget.Label) {
 	t.Helper()
@@ -244,9 +151,9 @@ func stJSON(v any) string {
 
 func TestSettingsSendTestEmail(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	srv := startSTSMTP(t, "keydesk", "pw-in-keyring")
+	srv := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "pw-in-keyring"}) // plain, which Keydesk allows to a loopback host
 	v, formMsg := newSettings(t, b)
-	host, port, _ := net.SplitHostPort(srv.addr)
+	host, port, _ := net.SplitHostPort(srv.Addr())
 	stFill(v, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
 	test.Tap(v.save)
 	v.bg.wait()
@@ -260,19 +167,16 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	if formMsg.Text != "Test e-mail sent to ops@example.com, ana@example.com." || formMsg.Importance != widget.SuccessImportance {
 		t.Fatalf("after Send test e-mail: %q", formMsg.Text)
 	}
-	msgs := srv.received()
+	msgs := srv.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs))
 	}
 	m := msgs[0]
-	if m.user != "keydesk" || m.from != "keydesk@example.com" || strings.Join(m.to, ",") != "ops@example.com,ana@example.com" {
-		t.Errorf("envelope: user %q from %q to %v", m.user, m.from, m.to)
+	if m.AuthUser != "keydesk" || m.From != "keydesk@example.com" || strings.Join(m.To, ",") != "ops@example.com,ana@example.com" {
+		t.Errorf("envelope: user %q from %q to %v", m.AuthUser, m.From, m.To)
 	}
-	r, err := gomail.CreateReader(bytes.NewReader(m.data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if subj, _ := r.Header.Subject(); subj != mail.TestSubject {
+	parsed := smtptest.Parse(t, m.Data)
+	if subj, _ := parsed.Header.Subject(); subj != mail.TestSubject {
 		t.Errorf("subject %q", subj)
 	}
 	events, _ := b.Store.Audit()
@@ -288,8 +192,8 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	if formMsg.Importance != widget.DangerImportance || !strings.Contains(formMsg.Text, "log in as keydesk") || strings.Contains(formMsg.Text, "wrong") {
 		t.Errorf("after a failed test: %q", formMsg.Text)
 	}
-	if len(srv.received()) != 1 {
-		t.Errorf("server received %d messages, want still 1", len(srv.received()))
+	if len(srv.Messages()) != 1 {
+		t.Errorf("server received %d messages, want still 1", len(srv.Messages()))
 	}
 	events, _ = b.Store.Audit()
 	if events[0].Action != core.ActionTestMail || !strings.Contains(events[0].Detail, "failed") {

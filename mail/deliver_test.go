@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -20,7 +21,7 @@ var slotT = time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
 
 func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 	e := newEnv(t)
-	srv := newServer(t).start()
+	srv := smtptest.Start(t, smtptest.Options{})
 	e.configure(t, srv, mail.SecurityNone, "Admin One <admin1@example.com>", "admin2@example.com", "admin3@example.org")
 	day := 24 * time.Hour
 	// Boundaries of (T-24h, T] and (T, T+7d].
@@ -39,7 +40,7 @@ func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 	if out.Result != mail.ResultSent || !out.Slot.Equal(slotT) {
 		t.Fatalf("outcome = %v %v, want sent for %v", out.Result, out.Slot, slotT)
 	}
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(msgs))
 	}
@@ -77,13 +78,13 @@ func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 	if !slices.Equal(toAddrs, wantRcpt) {
 		t.Errorf("To header = %v, want %v", toAddrs, wantRcpt)
 	}
-	if !slices.Equal(p.Order, []string{"text/plain", "text/html"}) {
-		t.Fatalf("parts = %v, want text/plain then text/html", p.Order)
+	if !slices.Equal(p.ContentTypes(), []string{"text/plain", "text/html"}) {
+		t.Fatalf("parts = %v, want text/plain then text/html", p.ContentTypes())
 	}
 	all := []string{"Out-before-window", "Expired-first-second", "Expired-at-slot", "Expiring-next-second", "Expiring-at-horizon", "Out-after-horizon"}
 	want := []string{"Expired-first-second", "Expired-at-slot", "Expiring-next-second", "Expiring-at-horizon"}
-	for _, ct := range p.Order {
-		body := p.Parts[ct]
+	for _, ct := range p.ContentTypes() {
+		body := p.Body(ct)
 		if got := keyNamesIn(body, all...); !slices.Equal(got, want) {
 			t.Errorf("%s lists %v, want %v (expired first, soonest first)", ct, got, want)
 		}
@@ -94,11 +95,11 @@ func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(p.Parts["text/plain"], "EXPIRED (2) - keys that expired between 2026-11-26 11:00 UTC and 2026-11-27 11:00 UTC") {
-		t.Errorf("text part does not state the expired window:\n%s", p.Parts["text/plain"])
+	if !strings.Contains(p.Body("text/plain"), "EXPIRED (2) - keys that expired between 2026-11-26 11:00 UTC and 2026-11-27 11:00 UTC") {
+		t.Errorf("text part does not state the expired window:\n%s", p.Body("text/plain"))
 	}
-	if strings.Contains(p.Parts["text/plain"], "<") {
-		t.Errorf("text part contains markup:\n%s", p.Parts["text/plain"])
+	if strings.Contains(p.Body("text/plain"), "<") {
+		t.Errorf("text part contains markup:\n%s", p.Body("text/plain"))
 	}
 	if got := e.lastDelivered(t); !got.Equal(slotT) {
 		t.Errorf("last delivered = %v, want %v", got, slotT)
@@ -113,14 +114,14 @@ func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 	if err != nil || out.Result != mail.ResultUpToDate {
 		t.Fatalf("second DeliverDue = %v, %v; want up to date", out.Result, err)
 	}
-	if n := len(srv.messages()); n != 1 {
+	if n := len(srv.Messages()); n != 1 {
 		t.Errorf("server has %d messages after a second DeliverDue, want 1", n)
 	}
 }
 
 func TestDeliverDueNothingToSend(t *testing.T) {
 	e := newEnv(t)
-	srv := newServer(t).start()
+	srv := smtptest.Start(t, smtptest.Options{})
 	e.configure(t, srv, mail.SecurityNone)
 	e.addKey(t, "Far-future", slotT.Add(30*24*time.Hour), 1)
 	e.addKey(t, "Long-expired", slotT.Add(-48*time.Hour), 1)
@@ -129,7 +130,7 @@ func TestDeliverDueNothingToSend(t *testing.T) {
 	if err != nil || out.Result != mail.ResultNothing {
 		t.Fatalf("DeliverDue = %v, %v; want nothing to send", out.Result, err)
 	}
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("server received %d messages, want none", n)
 	}
 	if got := e.lastDelivered(t); !got.Equal(slotT) {
@@ -155,10 +156,7 @@ func TestDeliverDueNotConfigured(t *testing.T) {
 
 func TestAuthPlainOverStartTLS(t *testing.T) {
 	serverTLS, clientTLS := testCert(t)
-	srv := newServer(t)
-	srv.tlsConfig = serverTLS
-	srv.user, srv.pass = "keydesk-user", "s3cret-Pa55word"
-	srv.start()
+	srv := smtptest.Start(t, smtptest.Options{TLS: serverTLS, User: "keydesk-user", Pass: "s3cret-Pa55word"})
 
 	e := newEnv(t)
 	e.d.TLSConfig = clientTLS
@@ -171,7 +169,7 @@ func TestAuthPlainOverStartTLS(t *testing.T) {
 	if _, err := e.d.DeliverDue(context.Background(), slotT); err != nil {
 		t.Fatalf("DeliverDue over STARTTLS with AUTH: %v", err)
 	}
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("received %d messages, want 1", len(msgs))
 	}
@@ -188,11 +186,11 @@ func TestAuthPlainOverStartTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("DeliverDue with a wrong password succeeded")
 	}
-	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), srv.pass) {
+	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), srv.Password()) {
 		t.Errorf("error reveals a password: %v", err)
 	}
 	for _, ev := range e.audits(t) {
-		if strings.Contains(ev.Detail, wrong) || strings.Contains(ev.Detail, srv.pass) {
+		if strings.Contains(ev.Detail, wrong) || strings.Contains(ev.Detail, srv.Password()) {
 			t.Errorf("audit entry reveals a password: %+v", ev)
 		}
 	}
@@ -203,11 +201,8 @@ func TestAuthPlainOverStartTLS(t *testing.T) {
 
 func TestPasswordRedactedFromServerReplies(t *testing.T) {
 	serverTLS, clientTLS := testCert(t)
-	srv := newServer(t)
-	srv.tlsConfig = serverTLS
-	srv.user, srv.pass, srv.echoAuth = "u", "right-password", true
-	srv.start()
-	s := mail.Settings{Host: srv.host(), Port: srv.port(), Security: mail.SecurityStartTLS, Username: "u", From: "k@example.com", To: []string{"a@example.com"}}
+	srv := smtptest.Start(t, smtptest.Options{TLS: serverTLS, User: "u", Pass: "right-password", EchoCredentials: true})
+	s := mail.Settings{Host: srv.Host(), Port: srv.Port(), Security: mail.SecurityStartTLS, Username: "u", From: "k@example.com", To: []string{"a@example.com"}}
 	msg, err := mail.BuildTest(s, "store", slotT)
 	if err != nil {
 		t.Fatal(err)
@@ -228,9 +223,7 @@ func TestPasswordRedactedFromServerReplies(t *testing.T) {
 
 func TestStartTLSRejectsUntrustedCertificate(t *testing.T) {
 	serverTLS, _ := testCert(t)
-	srv := newServer(t)
-	srv.tlsConfig = serverTLS
-	srv.start()
+	srv := smtptest.Start(t, smtptest.Options{TLS: serverTLS})
 	e := newEnv(t) // no RootCAs: the self-signed certificate is not trusted
 	e.configure(t, srv, mail.SecurityStartTLS)
 	e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
@@ -238,13 +231,13 @@ func TestStartTLSRejectsUntrustedCertificate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("DeliverDue to an untrusted certificate = %v, want a certificate error", err)
 	}
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("server received %d messages", n)
 	}
 }
 
 func TestStartTLSRequiredWhenServerLacksIt(t *testing.T) {
-	srv := newServer(t).start() // no TLS config: no STARTTLS offered
+	srv := smtptest.Start(t, smtptest.Options{}) // no TLS config: no STARTTLS offered
 	e := newEnv(t)
 	e.configure(t, srv, mail.SecurityStartTLS)
 	e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
@@ -252,18 +245,14 @@ func TestStartTLSRequiredWhenServerLacksIt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("DeliverDue = %v, want a STARTTLS error", err)
 	}
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("server received %d messages in plain text", n)
 	}
 }
 
 func TestImplicitTLS(t *testing.T) {
 	serverTLS, clientTLS := testCert(t)
-	srv := newServer(t)
-	srv.tlsConfig = serverTLS
-	srv.implicitTLS = true
-	srv.user, srv.pass = "u", "implicit-pass"
-	srv.start()
+	srv := smtptest.Start(t, smtptest.Options{TLS: serverTLS, ImplicitTLS: true, User: "u", Pass: "implicit-pass"})
 	e := newEnv(t)
 	e.d.TLSConfig = clientTLS
 	e.configure(t, srv, mail.SecurityTLS, "ops@example.com")
@@ -271,7 +260,7 @@ func TestImplicitTLS(t *testing.T) {
 	if _, err := e.d.DeliverDue(context.Background(), slotT); err != nil {
 		t.Fatalf("DeliverDue over implicit TLS: %v", err)
 	}
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 1 || !msgs[0].TLS || msgs[0].AuthUser != "u" {
 		t.Fatalf("received %+v, want one message over TLS from user u", msgs)
 	}
@@ -330,8 +319,8 @@ func TestServerErrorsNotMarked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			srv := newServer(t).start()
-			srv.setFail(tc.fail)
+			srv := smtptest.Start(t, smtptest.Options{})
+			srv.SetFail(tc.fail)
 			e.configure(t, srv, mail.SecurityNone)
 			e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
 			out, err := e.d.DeliverDue(context.Background(), slotT)
@@ -345,11 +334,11 @@ func TestServerErrorsNotMarked(t *testing.T) {
 			if last := evs[len(evs)-1]; last.Action != core.ActionDigestFailed || !strings.Contains(last.Detail, tc.fail.(*smtp.SMTPError).Message) {
 				t.Errorf("last audit = %+v, want digest.failed with the error", last)
 			}
-			srv.setFail(nil)
+			srv.SetFail(nil)
 			if out, err := e.d.DeliverDue(context.Background(), slotT.Add(time.Minute)); err != nil || out.Result != mail.ResultSent {
 				t.Fatalf("retry = %v, %v; want sent", out.Result, err)
 			}
-			if n := len(srv.messages()); n != 1 {
+			if n := len(srv.Messages()); n != 1 {
 				t.Errorf("server has %d messages, want exactly 1", n)
 			}
 		})
@@ -358,13 +347,13 @@ func TestServerErrorsNotMarked(t *testing.T) {
 
 func TestSendTest(t *testing.T) {
 	e := newEnv(t)
-	srv := newServer(t).start()
+	srv := smtptest.Start(t, smtptest.Options{})
 	e.configure(t, srv, mail.SecurityNone, "a@example.com", "b@example.com")
 	msg, err := e.d.SendTest(context.Background(), slotT)
 	if err != nil {
 		t.Fatalf("SendTest: %v", err)
 	}
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"a@example.com", "b@example.com"}) {
 		t.Fatalf("received %+v", msgs)
 	}
@@ -375,7 +364,7 @@ func TestSendTest(t *testing.T) {
 	if id, _ := p.Header.MessageID(); id != msg.ID || !strings.HasPrefix(id, "test-") {
 		t.Errorf("Message-ID = %q, want %q", id, msg.ID)
 	}
-	if !strings.Contains(p.Parts["text/plain"], "test message from Keydesk") || !strings.Contains(p.Parts["text/html"], "test message from Keydesk") {
+	if !strings.Contains(p.Body("text/plain"), "test message from Keydesk") || !strings.Contains(p.Body("text/html"), "test message from Keydesk") {
 		t.Errorf("parts = %v", p.Parts)
 	}
 	evs := e.audits(t)

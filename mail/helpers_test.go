@@ -1,199 +1,26 @@
 package mail_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/zalando/go-keyring"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/storage"
 )
-
-// received is one message the test server accepted.
-type received struct {
-	From     string
-	To       []string
-	Data     []byte
-	TLS      bool
-	AuthUser string
-}
-
-// smtpServer is a real go-smtp server on 127.0.0.1 recording what it
-// accepts.
-type smtpServer struct {
-	t    *testing.T
-	srv  *smtp.Server
-	addr string
-	ln   net.Listener
-
-	// Options, set before start.
-	implicitTLS bool        // listener is TLS from the first byte
-	tlsConfig   *tls.Config // enables STARTTLS (or implicit TLS)
-	user, pass  string      // when set, AUTH PLAIN is required
-	echoAuth    bool        // a bad login is answered with the credentials it got
-
-	mu       sync.Mutex
-	msgs     []received
-	fail     error // returned at the end of DATA when non-nil
-	attempts int   // DATA commands seen
-}
-
-func (s *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	_, isTLS := c.TLSConnectionState()
-	return &session{srv: s, conn: c, tls: isTLS}, nil
-}
-
-type session struct {
-	srv  *smtpServer
-	conn *smtp.Conn
-	tls  bool
-	user string
-	from string
-	to   []string
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != s.srv.user || password != s.srv.pass {
-			if s.srv.echoAuth {
-				return fmt.Errorf("invalid login %s/%s", username, password)
-			}
-			return errors.New("invalid username or password")
-		}
-		s.user = username
-		return nil
-	}), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if s.srv.user != "" && s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.from = from
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	_, isTLS := s.conn.TLSConnectionState()
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.srv.attempts++
-	if s.srv.fail != nil {
-		return s.srv.fail
-	}
-	s.srv.msgs = append(s.srv.msgs, received{From: s.from, To: append([]string(nil), s.to...), Data: data, TLS: isTLS || s.tls, AuthUser: s.user})
-	return nil
-}
-
-func (s *session) Reset()        { s.from, s.to = "", nil }
-func (s *session) Logout() error { return nil }
-
-// newServer returns an unstarted server; call start.
-func newServer(t *testing.T) *smtpServer {
-	t.Helper()
-	return &smtpServer{t: t}
-}
-
-// start listens on 127.0.0.1 (on addr if set, else a free port) and serves
-// until the test ends.
-func (s *smtpServer) start() *smtpServer {
-	s.t.Helper()
-	addr := s.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.t.Fatalf("listen: %v", err)
-	}
-	if s.implicitTLS {
-		ln = tls.NewListener(ln, s.tlsConfig)
-	}
-	s.ln = ln
-	s.addr = ln.Addr().String()
-	s.srv = smtp.NewServer(s)
-	s.srv.Domain = "localhost"
-	s.srv.ErrorLog = nopLogger{}
-	if !s.implicitTLS {
-		s.srv.TLSConfig = s.tlsConfig
-	}
-	s.srv.ReadTimeout = 10 * time.Second
-	s.srv.WriteTimeout = 10 * time.Second
-	srv := s.srv
-	go srv.Serve(ln)
-	s.t.Cleanup(func() { srv.Close() })
-	return s
-}
-
-// stop closes the listener: connections are refused until start again.
-func (s *smtpServer) stop() {
-	s.t.Helper()
-	// Close the listener directly too: Serve may not have registered it
-	// with the server yet.
-	s.ln.Close()
-	if err := s.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		s.t.Logf("close server: %v", err)
-	}
-}
-
-func (s *smtpServer) setFail(err error) {
-	s.mu.Lock()
-	s.fail = err
-	s.mu.Unlock()
-}
-
-func (s *smtpServer) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
-func (s *smtpServer) host() string {
-	h, _, _ := net.SplitHostPort(s.addr)
-	return h
-}
-
-func (s *smtpServer) port() int {
-	_, p, _ := net.SplitHostPort(s.addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
-func (nopLogger) Println(...any)        {}
 
 // testCert makes a self-signed certificate for 127.0.0.1 and localhost and
 // returns the server config and a client config trusting it.
@@ -230,47 +57,17 @@ func testCert(t *testing.T) (server, client *tls.Config) {
 	return server, client
 }
 
-// parsed is a received message read back with go-message.
-type parsed struct {
-	Header gomail.Header
-	Parts  map[string]string // content type -> decoded body
-	Order  []string          // content types in order
-}
-
-func parse(t *testing.T, data []byte) parsed {
+// parse reads a received message back with go-message and checks what
+// every Keydesk message has: multipart/alternative with UTF-8 parts.
+func parse(t *testing.T, data []byte) smtptest.Parsed {
 	t.Helper()
-	r, err := gomail.CreateReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("parse message: %v", err)
+	p := smtptest.Parse(t, data)
+	for _, part := range p.Parts {
+		if part.Params["charset"] != "utf-8" {
+			t.Errorf("part %s charset = %q, want utf-8", part.ContentType, part.Params["charset"])
+		}
 	}
-	p := parsed{Header: r.Header, Parts: map[string]string{}}
-	for {
-		part, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("parse message part: %v", err)
-		}
-		ih, ok := part.Header.(*gomail.InlineHeader)
-		if !ok {
-			t.Fatalf("unexpected non-inline part %T", part.Header)
-		}
-		ct, params, err := ih.ContentType()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if params["charset"] != "utf-8" {
-			t.Errorf("part %s charset = %q, want utf-8", ct, params["charset"])
-		}
-		body, err := io.ReadAll(part.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Parts[ct] = string(body)
-		p.Order = append(p.Order, ct)
-	}
-	if mt, _, _ := r.Header.ContentType(); mt != "multipart/alternative" {
+	if mt, _, _ := p.Header.ContentType(); mt != "multipart/alternative" {
 		t.Errorf("Content-Type = %q, want multipart/alternative", mt)
 	}
 	return p
@@ -315,16 +112,17 @@ func (l loadingSelector) SelectDigest(slot, last time.Time) (core.Digest, error)
 }
 
 // configure saves settings pointing at srv.
-func (e *env) configure(t *testing.T, srv *smtpServer, sec mail.Security, to ...string) mail.Settings {
+func (e *env) configure(t *testing.T, srv *smtptest.Server, sec mail.Security, to ...string) mail.Settings {
 	t.Helper()
 	if len(to) == 0 {
 		to = []string{"admin@example.com"}
 	}
-	s := mail.Settings{Host: srv.host(), Port: srv.port(), Security: sec, From: "Keydesk <keydesk@example.com>", To: to}
+	s := mail.Settings{Host: srv.Host(), Port: srv.Port(), Security: sec, From: "Keydesk <keydesk@example.com>", To: to}
 	var pw *string
-	if srv.user != "" {
-		s.Username = srv.user
-		pw = &srv.pass
+	if srv.User() != "" {
+		s.Username = srv.User()
+		pass := srv.Password()
+		pw = &pass
 	}
 	if err := mail.SaveSettings(e.store, e.kr, mail.Change{Settings: s, Password: pw, Actor: "tester", Time: time.Now()}); err != nil {
 		t.Fatalf("save settings: %v", err)

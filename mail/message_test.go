@@ -47,18 +47,18 @@ func TestDigestMessageEscapesAndNeverHoldsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := parse(t, m.Data)
-	if strings.Contains(p.Parts["text/html"], "<script>") || !strings.Contains(p.Parts["text/html"], "&lt;script&gt;") {
+	if strings.Contains(p.Body("text/html"), "<script>") || !strings.Contains(p.Body("text/html"), "&lt;script&gt;") {
 		t.Errorf("HTML part does not escape the key name")
 	}
-	if !strings.Contains(p.Parts["text/plain"], k.Name) || !strings.Contains(p.Parts["text/plain"], "1 scope ") && !strings.Contains(p.Parts["text/plain"], "1 scope\r\n") {
-		t.Errorf("text part:\n%s", p.Parts["text/plain"])
+	if !strings.Contains(p.Body("text/plain"), k.Name) || !strings.Contains(p.Body("text/plain"), "1 scope ") && !strings.Contains(p.Body("text/plain"), "1 scope\r\n") {
+		t.Errorf("text part:\n%s", p.Body("text/plain"))
 	}
 	for _, secret := range []string{"DIGESTBYTES", "MACBYTES"} {
 		if strings.Contains(string(m.Data), secret) {
 			t.Errorf("message contains record material %q", secret)
 		}
 	}
-	if !strings.Contains(p.Parts["text/plain"], "No key expires between 2026-11-27 11:00 UTC and 2026-12-04 11:00 UTC.") {
-		t.Errorf("text part does not say the expiring list is empty:\n%s", p.Parts["text/plain"])
+	if !strings.Contains(p.Body("text/plain"), "No key expires between 2026-11-27 11:00 UTC and 2026-12-04 11:00 UTC.") {
+		t.Errorf("text part does not say the expiring list is empty:\n%s", p.Body("text/plain"))
 	}
 }

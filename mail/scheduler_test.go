@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -107,12 +108,12 @@ func TestSchedulerRetriesWithBackoffUntilServerRecovers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			srv := newServer(t).start()
+			srv := smtptest.Start(t, smtptest.Options{})
 			e.configure(t, srv, mail.SecurityNone)
 			if tc.down {
-				srv.stop()
+				srv.Close()
 			} else {
-				srv.setFail(tc.fail)
+				srv.SetFail(tc.fail)
 			}
 			e.addKey(t, "Expiring-soon", slotT.Add(5*time.Hour), 2)
 
@@ -147,25 +148,25 @@ func TestSchedulerRetriesWithBackoffUntilServerRecovers(t *testing.T) {
 					clk.Advance(want)
 				}
 			}
-			if n := len(srv.messages()); n != 0 {
+			if n := len(srv.Messages()); n != 0 {
 				t.Fatalf("server accepted %d messages while failing", n)
 			}
 			// The server recovers; the next retry delivers.
 			if tc.down {
-				srv.start()
+				srv.Restart()
 			} else {
-				srv.setFail(nil)
+				srv.SetFail(nil)
 			}
 			clk.Advance(4 * time.Minute)
 			d := clk.nextWait(t)
 			if want := slotT.Add(24 * time.Hour).Sub(clk.Now()); d != want {
 				t.Errorf("wait after success = %v, want %v (until the next slot)", d, want)
 			}
-			msgs := srv.messages()
+			msgs := srv.Messages()
 			if len(msgs) != 1 {
 				t.Fatalf("server has %d messages after recovery, want exactly 1", len(msgs))
 			}
-			if got := keyNamesIn(parse(t, msgs[0].Data).Parts["text/plain"], "Expiring-soon"); len(got) != 1 {
+			if got := keyNamesIn(parse(t, msgs[0].Data).Body("text/plain"), "Expiring-soon"); len(got) != 1 {
 				t.Errorf("the digest does not list the key")
 			}
 			if got := e.lastDelivered(t); !got.Equal(slotT) {
@@ -199,7 +200,7 @@ func TestSchedulerRetriesWithBackoffUntilServerRecovers(t *testing.T) {
 
 func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 	e := newEnv(t)
-	srv := newServer(t).start()
+	srv := smtptest.Start(t, smtptest.Options{})
 	e.configure(t, srv, mail.SecurityNone)
 	h := time.Hour
 	e.addKey(t, "Reported-already", slotT.Add(-2*h), 1)
@@ -219,7 +220,7 @@ func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 	if d := clk.nextWait(t); d != 20*h {
 		t.Errorf("wait after catch-up = %v, want 20h", d)
 	}
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("server has %d messages, want 2 (one before, one catch-up)", len(msgs))
 	}
@@ -232,13 +233,13 @@ func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 	}
 	all := []string{"Reported-already", "Missed-day-1", "Missed-day-2", "Missed-day-3", "Missed-last-second", "Still-ahead"}
 	want := []string{"Missed-day-1", "Missed-day-2", "Missed-day-3", "Missed-last-second", "Still-ahead"}
-	for ct, body := range p.Parts {
-		if got := keyNamesIn(body, all...); strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("%s lists %v, want %v", ct, got, want)
+	for _, part := range p.Parts {
+		if got := keyNamesIn(part.Body, all...); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s lists %v, want %v", part.ContentType, got, want)
 		}
 	}
-	if !strings.Contains(p.Parts["text/plain"], "expired between 2026-11-27 11:00 UTC and 2026-11-30 11:00 UTC") {
-		t.Errorf("text part does not state the catch-up window:\n%s", p.Parts["text/plain"])
+	if !strings.Contains(p.Body("text/plain"), "expired between 2026-11-27 11:00 UTC and 2026-11-30 11:00 UTC") {
+		t.Errorf("text part does not state the catch-up window:\n%s", p.Body("text/plain"))
 	}
 	if got := e.lastDelivered(t); !got.Equal(slotT.Add(72 * h)) {
 		t.Errorf("last delivered = %v", got)
@@ -247,7 +248,7 @@ func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 
 func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	e := newEnv(t)
-	srv := newServer(t).start()
+	srv := smtptest.Start(t, smtptest.Options{})
 	e.configure(t, srv, mail.SecurityNone)
 	h := time.Hour
 	// Nothing to report at slotT: marked without a message.
@@ -262,7 +263,7 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	if d := clk.nextWait(t); d != 23*h {
 		t.Fatalf("first wait = %v, want 23h", d)
 	}
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("sent %d messages before the slot", n)
 	}
 	// A trigger (settings saved) re-checks without sending twice.
@@ -271,14 +272,14 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 		t.Fatalf("wait after trigger = %v, want 23h", d)
 	}
 	clk.Advance(23*h - time.Second)
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("sent %d messages a second before the slot", n)
 	}
 	clk.Advance(time.Second)
 	if d := clk.nextWait(t); d != 24*h {
 		t.Fatalf("wait after the slot = %v, want 24h", d)
 	}
-	if n := len(srv.messages()); n != 1 {
+	if n := len(srv.Messages()); n != 1 {
 		t.Fatalf("sent %d messages at the slot, want 1", n)
 	}
 	st := s.Status()

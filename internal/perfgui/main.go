@@ -230,9 +230,11 @@ func measure(bin, dir string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := xdo("ctrl+q"); err != nil {
-		return nil, err
-	}
+	// The window is gone before xdotool sends the key releases (X answers
+	// BadWindow), so send Ctrl+Q through XTEST to the focused window and
+	// judge the quit by the process's exit.
+	exec.Command("xdotool", "windowfocus", "--sync", wid).Run()
+	exec.Command("xdotool", "key", "--clearmodifiers", "ctrl+q").Run()
 	if err := cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("keydesk did not quit cleanly: %w", err)
 	}
