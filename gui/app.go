@@ -56,6 +56,7 @@ func Run(open func() (*backend.Backend, error)) error {
 	)
 	go func() {
 		ob, err := open()
+		trace("opened")
 		fyne.Do(func() {
 			if err != nil {
 				openErr = err
@@ -79,6 +80,17 @@ func Run(open func() (*backend.Backend, error)) error {
 	return openErr
 }
 
+// processStart approximates the process's start, for the start-up trace.
+var processStart = time.Now()
+
+// trace prints a start-up milestone with the time since the process started
+// when StartupTraceEnv is set. It never prints a key.
+func trace(what string) {
+	if os.Getenv(StartupTraceEnv) != "" {
+		fmt.Fprintf(os.Stderr, "keydesk-trace: %s at-ms=%d\n", what, time.Since(processStart).Milliseconds())
+	}
+}
+
 // openingPlaceholder is the window's content while the data folder opens.
 func openingPlaceholder() fyne.CanvasObject {
 	bar := widget.NewProgressBarInfinite()
@@ -97,8 +109,8 @@ func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *backend.Backend) (stop
 		ui.keys.onTableShown = func() {
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
-			fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d\n",
-				len(ui.keys.model.rows), m.HeapAlloc>>20, m.Sys>>20)
+			fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d at-ms=%d\n",
+				len(ui.keys.model.rows), m.HeapAlloc>>20, m.Sys>>20, time.Since(processStart).Milliseconds())
 		}
 		ui.keys.onFiltered = func(n int, d time.Duration) {
 			fmt.Fprintf(os.Stderr, "keydesk-trace: filter shown=%d ms=%.3f\n", n, float64(d)/float64(time.Millisecond))

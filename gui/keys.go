@@ -117,6 +117,7 @@ func (v *KeysView) reload() {
 		// order changed meanwhile.
 		m := keyModel{rows: newKeyRows(v.svc.List()), sortCol: col, sortDesc: desc}
 		m.sort()
+		trace("rows-ready")
 		return m.rows
 	}, v.setRows)
 }

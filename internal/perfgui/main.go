@@ -181,6 +181,7 @@ func measure(bin, dir string) (*result, error) {
 					return l, nil
 				}
 				if !strings.HasPrefix(l, "keydesk-trace: filter") {
+					// Start-up milestones and anything keydesk says.
 					fmt.Fprintln(os.Stderr, "  keydesk:", l)
 				}
 			case <-deadline:
@@ -258,6 +259,8 @@ func memory(pid int) (rss, peak int, err error) {
 			rss = kb / 1024
 		case "VmHWM:":
 			peak = kb / 1024
+		case "RssAnon:", "RssFile:", "RssShmem:":
+			fmt.Printf("  %s %d MB\n", f[0], kb/1024)
 		}
 	}
 	return rss, peak, nil
