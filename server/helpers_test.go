@@ -161,16 +161,12 @@ func tamperRecord(t testing.TB, dir, id string) {
 		if data == nil {
 			return errors.New("record not found")
 		}
-		var rec map[string]any
-		if err := json.Unmarshal(data, &rec); err != nil {
-			return err
-		}
-		rec["name"] = "tampered (renamed by hand)"
-		out, err := json.Marshal(rec)
+		rec, err := storage.DecodeRecord(data)
 		if err != nil {
 			return err
 		}
-		return bk.Put([]byte(id), out)
+		rec.Name = "tampered (renamed by hand)"
+		return bk.Put([]byte(id), storage.EncodeRecord(rec))
 	})
 	if err != nil {
 		t.Fatalf("tamper with record: %v", err)

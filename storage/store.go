@@ -38,7 +38,7 @@ var (
 	// ErrSchemaTooNew means the database was written by a newer Keydesk.
 	ErrSchemaTooNew = errors.New("this data folder was written by a newer version of Keydesk; update Keydesk to open it")
 	// ErrCorrupt means the database's contents are inconsistent (an index
-	// points at a missing record, a record is not valid JSON, ...).
+	// points at a missing record, a key record does not decode, ...).
 	ErrCorrupt = errors.New("the Keydesk database is damaged")
 	// ErrNoStore means the data folder holds no Keydesk database.
 	ErrNoStore = errors.New("the data folder holds no Keydesk database")
@@ -77,6 +77,35 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// v1 -> v2: key records move from JSON to the binary encoding of
+	// record.go (decoding JSON dominated opening a large store). Only the
+	// pre-release builds wrote v1; the index buckets are unchanged.
+	migrateKeysToBinary,
+}
+
+// migrateKeysToBinary re-encodes every JSON key record of a schema v1
+// database in the binary record format. Records are collected first:
+// bbolt forbids changing a bucket while iterating over it.
+func migrateKeysToBinary(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketKeys)
+	var ids, recs [][]byte
+	if err := b.ForEach(func(id, v []byte) error {
+		var k core.Key
+		if err := json.Unmarshal(v, &k); err != nil {
+			return fmt.Errorf("%w: key record %q is not valid JSON", ErrCorrupt, id)
+		}
+		ids = append(ids, bytes.Clone(id))
+		recs = append(recs, encodeKey(&k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if err := b.Put(id, recs[i]); err != nil {
+			return fmt.Errorf("rewrite key record %q: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -288,14 +317,6 @@ func expiryKey(t time.Time, id string) []byte {
 	return append(b, id...)
 }
 
-func decodeKey(data []byte) (*core.Key, error) {
-	k := new(core.Key)
-	if err := json.Unmarshal(data, k); err != nil {
-		return nil, fmt.Errorf("%w: a key record is not valid JSON: %v", ErrCorrupt, err)
-	}
-	return k, nil
-}
-
 func appendAudit(tx *bolt.Tx, ev core.AuditEvent) error {
 	b := tx.Bucket(bucketAudit)
 	seq, err := b.NextSequence()
@@ -327,11 +348,7 @@ func putNewKey(tx *bolt.Tx, k *core.Key) error {
 	if dig.Get(k.Digest) != nil {
 		return core.ErrDuplicate
 	}
-	data, err := json.Marshal(k)
-	if err != nil {
-		return fmt.Errorf("encode key: %w", err)
-	}
-	if err := keys.Put([]byte(k.ID), data); err != nil {
+	if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
 		return err
 	}
 	if err := dig.Put(k.Digest, []byte(k.ID)); err != nil {
@@ -385,7 +402,7 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 		if oldData == nil {
 			return fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
 		}
-		old, err := decodeKey(oldData)
+		old, err := decodeKeyAt([]byte(k.ID), oldData)
 		if err != nil {
 			return err
 		}
@@ -408,11 +425,7 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 				return err
 			}
 		}
-		data, err := json.Marshal(k)
-		if err != nil {
-			return fmt.Errorf("encode key: %w", err)
-		}
-		if err := keys.Put([]byte(k.ID), data); err != nil {
+		if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
 			return err
 		}
 		return appendAudit(tx, ev)
@@ -432,7 +445,7 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 		if data == nil {
 			return fmt.Errorf("%w %q", core.ErrNotFound, id)
 		}
-		k, err := decodeKey(data)
+		k, err := decodeKeyAt([]byte(id), data)
 		if err != nil {
 			return err
 		}
@@ -464,7 +477,7 @@ func (s *Store) GetKey(id string) (*core.Key, error) {
 			return fmt.Errorf("%w %q", core.ErrNotFound, id)
 		}
 		var err error
-		k, err = decodeKey(data) // decoding copies out of the transaction
+		k, err = decodeKeyAt([]byte(id), data) // decoding copies out of the transaction
 		return err
 	})
 	if err != nil {
@@ -480,21 +493,24 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// The values stay valid until the transaction ends; the decoders
 		// copy everything out of them before it does.
-		var raw [][]byte
-		if err := tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			raw = append(raw, v)
+		// Stats (page headers only) sizes the slice up front.
+		b := tx.Bucket(bucketKeys)
+		type record struct{ id, data []byte }
+		recs := make([]record, 0, b.Stats().KeyN)
+		if err := b.ForEach(func(id, v []byte) error {
+			recs = append(recs, record{id, v})
 			return nil
 		}); err != nil {
 			return err
 		}
-		out = make([]*core.Key, len(raw))
-		workers := min(runtime.GOMAXPROCS(0), max(1, len(raw)/1024))
+		out = make([]*core.Key, len(recs))
+		workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/1024))
 		errs := make([]error, workers)
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
-				for i := w; i < len(raw); i += workers {
-					k, err := decodeKey(raw[i])
+				for i := w; i < len(recs); i += workers {
+					k, err := decodeKeyAt(recs[i].id, recs[i].data)
 					if err != nil {
 						errs[w] = err
 						return
@@ -541,7 +557,7 @@ func (s *Store) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
 			if data == nil {
 				return fmt.Errorf("%w: the expiry index names missing key %q", ErrCorrupt, id)
 			}
-			k, err := decodeKey(data)
+			k, err := decodeKeyAt(id, data)
 			if err != nil {
 				return err
 			}
@@ -569,7 +585,7 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 			if data == nil {
 				continue
 			}
-			k, err := decodeKey(data)
+			k, err := decodeKeyAt([]byte(id), data)
 			if err != nil {
 				return err
 			}
@@ -577,11 +593,7 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 				continue
 			}
 			k.LastUsedAt = t.UTC()
-			data, err = json.Marshal(k)
-			if err != nil {
-				return fmt.Errorf("encode key: %w", err)
-			}
-			if err := keys.Put([]byte(id), data); err != nil {
+			if err := keys.Put([]byte(id), encodeKey(k)); err != nil {
 				return err
 			}
 		}
@@ -713,7 +725,7 @@ func (s *Store) Check() error {
 		n := 0
 		if err := keys.ForEach(func(id, v []byte) error {
 			n++
-			k, err := decodeKey(v)
+			k, err := decodeKeyAt(id, v)
 			if err != nil {
 				return err
 			}

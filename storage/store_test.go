@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -428,12 +427,12 @@ func rawUpdate(t *testing.T, dir string, fn func(tx *bolt.Tx) error) {
 func TestEditedRecordIsTampered(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(k map[string]any)
+		edit func(k *core.Key)
 	}{
-		{"name", func(k map[string]any) { k["name"] = "Innocent looking name" }},
-		{"expiry extended", func(k map[string]any) { k["expiresAt"] = t0.AddDate(5, 0, 0).Format(time.RFC3339) }},
-		{"scopes widened", func(k map[string]any) { k["scopes"] = []string{core.GlobalScope} }},
-		{"permission kind", func(k map[string]any) { k["permissions"] = map[string]any{"kind": "global"} }},
+		{"name", func(k *core.Key) { k.Name = "Innocent looking name" }},
+		{"expiry extended", func(k *core.Key) { k.ExpiresAt = t0.AddDate(5, 0, 0) }},
+		{"scopes widened", func(k *core.Key) { k.Scopes = []string{core.GlobalScope} }},
+		{"permission kind", func(k *core.Key) { k.Permissions = core.Permissions{Kind: core.KindGlobal} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -450,16 +449,12 @@ func TestEditedRecordIsTampered(t *testing.T) {
 			s.Close()
 			rawUpdate(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketKeys)
-				var rec map[string]any
-				if err := json.Unmarshal(b.Get([]byte(k.ID)), &rec); err != nil {
-					return err
-				}
-				tt.edit(rec)
-				data, err := json.Marshal(rec)
+				rec, err := decodeKey(b.Get([]byte(k.ID)))
 				if err != nil {
 					return err
 				}
-				return b.Put([]byte(k.ID), data)
+				tt.edit(rec)
+				return b.Put([]byte(k.ID), encodeKey(rec))
 			})
 			s2, err := Open(dir, Options{})
 			if err != nil {
