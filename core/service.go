@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,7 +160,8 @@ type Service struct {
 	usedMu sync.Mutex
 	dirty  []*entry // entries given a pending last use since the last flush
 
-	scopeSets map[string][]string // see internScopes; guarded by mu
+	scopeSets map[string][]string    // see internScopes; guarded by mu
+	permSets  map[string]Permissions // see internPermissions; guarded by mu
 }
 
 // noUse marks an entry without a pending last use.
@@ -227,6 +229,7 @@ func (s *Service) checkRecords(keys []*Key) {
 // held for writing.
 func (s *Service) insert(k *Key) {
 	k.Scopes = s.internScopes(k.Scopes)
+	k.Permissions = s.internPermissions(k.Permissions)
 	d := string(k.Digest)
 	if e, ok := s.byDigest[d]; ok {
 		e.key = k
@@ -260,6 +263,31 @@ func (s *Service) internScopes(scopes []string) []string {
 	}
 	s.scopeSets[id] = shared
 	return shared
+}
+
+// internPermissions returns permissions equal to p whose section map and
+// operation list are shared by every record with the same permissions (most
+// keys share a handful of permission sets; a map per key costs hundreds of
+// bytes). Records never change their Permissions in place. s.mu must be
+// held for writing.
+func (s *Service) internPermissions(p Permissions) Permissions {
+	if len(p.Sections) == 0 && len(p.Operations) == 0 {
+		return p
+	}
+	secs := make([]string, 0, len(p.Sections))
+	for id, a := range p.Sections {
+		secs = append(secs, id+"="+string(a))
+	}
+	sort.Strings(secs)
+	id := string(p.Kind) + "\x00" + strings.Join(secs, ",") + "\x00" + strings.Join(p.Operations, ",")
+	if s.permSets == nil {
+		s.permSets = make(map[string]Permissions)
+	}
+	if shared, ok := s.permSets[id]; ok {
+		return shared
+	}
+	s.permSets[id] = p
+	return p
 }
 
 // pendingUse returns k's last use not yet written to the store, if any;
