@@ -111,30 +111,55 @@ func (v *KeysView) emptyState() *fyne.Container {
 // reload reads the keys off the UI goroutine and shows them.
 func (v *KeysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
-	background(v.env, func() []*keyRow {
-		// Sorting 100,000 rows here keeps it off the UI goroutine; setRows
-		// sorts again, which costs little on sorted input, in case the sort
-		// order changed meanwhile.
-		m := keyModel{rows: newKeyRows(v.svc.List()), sortCol: col, sortDesc: desc}
-		m.sort()
+	background(v.env, func() loadedKeys {
+		l := v.loadRows(col, desc)
 		trace("rows-ready")
-		return m.rows
+		return l
 	}, v.setRows)
 }
 
-func (v *KeysView) setRows(rows []*keyRow) {
+// loadedKeys is what reload reads off the UI goroutine.
+type loadedKeys struct {
+	rows  []*keyRow
+	now   time.Time
+	stats core.Stats
+}
+
+// loadRows reads the keys, sorts their rows and counts them; it runs off
+// the UI goroutine. The search strings are computed after the table is
+// shown (setRows). setRows sorts again in case the sort order changed
+// meanwhile; that only checks the order when it did not.
+func (v *KeysView) loadRows(col column, desc bool) loadedKeys {
+	keys := v.svc.List()
+	m := keyModel{rows: newKeyRows(keys), sortCol: col, sortDesc: desc}
+	m.sort()
+	now := v.svc.Now()
+	return loadedKeys{rows: m.rows, now: now, stats: core.CountStats(keys, now)}
+}
+
+func (v *KeysView) setRows(l loadedKeys) {
 	first := !v.loaded
 	v.loaded = true
-	v.now = v.svc.Now()
-	v.model.setRows(rows)
-	v.stats = core.CountStats(v.model.keys(), v.now)
+	v.now, v.stats = l.now, l.stats
+	// The search strings, off the UI goroutine; a search typed (or already
+	// in the box) before they are ready helps to finish them.
+	job := newSearchJob(l.rows)
+	v.model.search = job
+	background(v.env, func() struct{} { job.run(); return struct{}{} }, func(struct{}) {
+		job.apply()
+		if v.model.search == job {
+			v.model.search = nil
+		}
+		if first {
+			// Opening a large store leaves its decoding garbage behind;
+			// hand that memory back to the OS once, off the UI goroutine,
+			// rather than keep the start-up peak resident for the whole
+			// session.
+			v.env.goAsync(debug.FreeOSMemory)
+		}
+	})
+	v.model.setRows(l.rows)
 	v.refresh()
-	if first {
-		// Opening a large store leaves its decoding garbage behind; hand
-		// that memory back to the OS once, off the UI goroutine, rather
-		// than keep the start-up peak resident for the whole session.
-		v.env.goAsync(debug.FreeOSMemory)
-	}
 }
 
 // tick re-renders relative times and expiry for the current time.
@@ -274,9 +299,21 @@ type headerCell struct {
 	label *widget.Label
 	arrow *widget.Icon
 	hover *canvas.Rectangle
+	inner *fyne.Container // the label beside the arrow
 	box   *fyne.Container
 	col   column
 	onTap func()
+	// shown is what the header shows once updated is set.
+	shown   headerState
+	updated bool
+}
+
+// headerState is what a header cell shows: its column and whether and
+// which way the table is sorted by it.
+type headerState struct {
+	col          column
+	sorted, desc bool
+	width        float32
 }
 
 var (
@@ -288,30 +325,46 @@ func newHeaderCell() *headerCell {
 	h := &headerCell{label: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		arrow: widget.NewIcon(nil), hover: canvas.NewRectangle(color.Transparent)}
 	h.label.Truncation = fyne.TextTruncateEllipsis
-	h.box = container.NewStack(h.hover, container.NewBorder(nil, nil, nil, h.arrow, h.label))
+	h.inner = container.NewBorder(nil, nil, nil, h.arrow, h.label)
+	h.box = container.NewStack(h.hover, h.inner)
 	h.ExtendBaseWidget(h)
 	return h
 }
 
 func (h *headerCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.box) }
 
+// update shows the header of column c. It refreshes the header only when
+// its column or the sort changed: the table updates every header on each
+// refresh, one per keystroke in the search box.
 func (h *headerCell) update(v *KeysView, c column) {
+	state := headerState{col: c, sorted: v.model.sortCol == c, desc: v.model.sortDesc, width: h.Size().Width}
+	if !state.sorted {
+		state.desc = false
+	}
+	if h.updated && h.shown == state {
+		return
+	}
+	h.shown, h.updated = state, true
 	h.col = c
 	h.onTap = nil
-	h.label.Text = columnTitles[c]
+	title := columnTitles[c]
 	h.arrow.Hide()
 	if c == colActions {
-		h.label.Text = "Actions"
+		title = "Actions"
 	} else {
 		h.onTap = func() { v.sortBy(c) }
-		if v.model.sortCol == c {
+		if state.sorted {
 			h.arrow.Resource = theme.MenuDropUpIcon()
-			if v.model.sortDesc {
+			if state.desc {
 				h.arrow.Resource = theme.MenuDropDownIcon()
 			}
 			h.arrow.Show()
 		}
 	}
+	// Lay out the label beside the arrow before measuring it.
+	h.inner.Layout.Layout(h.inner.Objects, h.inner.Size())
+	h.label.Text = title
+	h.label.Truncation = fitTruncation(h.label, title, h.label.TextStyle)
 	h.label.Refresh()
 	h.arrow.Refresh()
 	h.box.Refresh()

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -17,8 +18,8 @@ import (
 const maxTipScopes = 12
 
 // keyCell is the template of every cell of the keys table. The table
-// recycles cells across columns and rows, so update sets every property each
-// time.
+// recycles cells across columns and rows, so update computes every property
+// each time (and refreshes only those that changed).
 type keyCell struct {
 	widget.BaseWidget
 	text    *tipLabel
@@ -42,7 +43,7 @@ func newKeyCell(v *KeysView) *keyCell {
 		expired: newBadge("Expired", theme.ColorNameError),
 		flag:    newBadge("Tampered", theme.ColorNameWarning),
 	}
-	c.text.Truncation = fyne.TextTruncateEllipsis
+	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag)
 	c.edit = &widget.Button{Icon: theme.DocumentCreateIcon(), Importance: widget.LowImportance,
 		OnTapped: func() { v.editKey(c.row) }}
@@ -59,29 +60,29 @@ func newKeyCell(v *KeysView) *keyCell {
 
 func (c *keyCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(c.content) }
 
-// update shows column col of row r.
+// update shows column col of row r. It changes and refreshes only what
+// differs from what the cell shows: each keystroke in the search box updates
+// every visible cell, and the table updates them again when it scrolls back
+// to the top.
 func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 	c.row, c.col = r, col
 	k := r.key
 	now := v.now
 	expired := k.Expired(now)
 
-	c.text.Importance = widget.MediumImportance
+	importance := widget.MediumImportance
 	if expired {
-		c.text.Importance = widget.DangerImportance
+		importance = widget.DangerImportance
 	}
-	c.text.TextStyle = fyne.TextStyle{}
-	c.text.Alignment = fyne.TextAlignLeading
+	style := fyne.TextStyle{}
+	align := fyne.TextAlignLeading
 	var tip func() fyne.CanvasObject
 	showBadges := false
-	showActions := false
 	text := ""
 
 	switch col {
 	case colName:
 		text = k.Name
-		setVisible(c.expired, expired)
-		setVisible(c.flag, k.Tampered)
 		showBadges = expired || k.Tampered
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
@@ -89,20 +90,20 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 			}
 		}
 	case colScopes:
-		text = fmt.Sprint(len(k.Scopes))
-		c.text.Alignment = fyne.TextAlignCenter
+		text = strconv.Itoa(len(k.Scopes))
+		align = fyne.TextAlignCenter
 		cat := v.svc.Catalog()
 		tip = func() fyne.CanvasObject { return scopesTip(cat, k.Scopes) }
 	case colKey:
 		text = k.Hint + "…"
-		c.text.TextStyle = fyne.TextStyle{Monospace: true}
+		style = fyne.TextStyle{Monospace: true}
 	case colCreated:
 		text = formatDate(k.CreatedAt, v.env.loc)
 		tip = timeTip("Created", k.CreatedAt, v.env.loc)
 	case colExpires:
 		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + core.FormatRelative(k.ExpiresAt, now)
 		if !expired && k.ExpiresWithin(now, core.ExpiringSoonWindow) {
-			c.text.Importance = widget.WarningImportance
+			importance = widget.WarningImportance
 		}
 		tip = timeTip("Expires", k.ExpiresAt, v.env.loc)
 	case colLastUsed:
@@ -111,10 +112,10 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 			text = core.FormatRelative(k.LastUsedAt, now)
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		} else if !expired {
-			c.text.Importance = widget.LowImportance
+			importance = widget.LowImportance
 		}
 	case colActions:
-		showActions = true
+		c.text.setTip(nil)
 		if k.Tampered != c.edit.Disabled() {
 			if k.Tampered {
 				c.edit.Disable()
@@ -122,19 +123,59 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 				c.edit.Enable()
 			}
 		}
+		setVisible(c.badges, false)
+		setVisible(c.text, false)
+		setVisible(c.actions, true)
+		return
 	}
-	c.text.Text = text
 	c.text.setTip(tip)
-	// Only what changed is refreshed: a keystroke in the search box
-	// updates every visible cell, and refreshing the icon buttons each time
-	// would cost more than the filtering itself.
-	setVisible(c.badges, showBadges)
-	setVisible(c.actions, showActions)
-	setVisible(c.text, !showActions)
-	if !showActions {
-		// Lays out the label beside the badges again and redraws both.
-		c.nameBox.Refresh()
+	setVisible(c.actions, false)
+	setVisible(c.text, true)
+
+	// The badges beside the name: when they change, lay out the label
+	// beside them again before measuring it.
+	relayout := false
+	if col == colName {
+		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered
+		setVisible(c.expired, expired)
+		setVisible(c.flag, k.Tampered)
+		if changed && showBadges {
+			c.badges.Refresh()
+		}
+		relayout = changed
 	}
+	if c.badges.Visible() != showBadges {
+		setVisible(c.badges, showBadges)
+		relayout = true
+	}
+	if relayout {
+		c.nameBox.Layout.Layout(c.nameBox.Objects, c.nameBox.Size())
+	}
+
+	l := &c.text.Label
+	trunc := fitTruncation(l, text, style)
+	if l.Text == text && l.Importance == importance && l.TextStyle == style && l.Alignment == align && l.Truncation == trunc {
+		return
+	}
+	l.Text, l.Importance, l.TextStyle, l.Alignment, l.Truncation = text, importance, style, align, trunc
+	l.Refresh()
+}
+
+// fitTruncation returns how label l truncates text: with an ellipsis only
+// when the text is wider than the label. Both show a text that fits the
+// same, but the ellipsis check shapes the whole text on every refresh, which
+// costs far more than measuring it (measurements are cached); the table
+// refreshes every visible cell and header on each keystroke in the search
+// box.
+func fitTruncation(l *widget.Label, text string, style fyne.TextStyle) fyne.TextTruncation {
+	th := l.Theme()
+	room := l.Size().Width - 2*th.Size(theme.SizeNameInnerPadding)
+	// The margin keeps rounding in the ellipsis check from ever cutting
+	// a text measured here as fitting.
+	if fyne.MeasureText(text, th.Size(theme.SizeNameText), style).Width+1 <= room {
+		return fyne.TextTruncateOff
+	}
+	return fyne.TextTruncateEllipsis
 }
 
 // setVisible shows or hides o, refreshing it only when that changes.

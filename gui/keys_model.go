@@ -2,9 +2,13 @@ package gui
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -30,34 +34,153 @@ var columnTitles = [numColumns]string{"Name", "Scopes", "Key", "Created", "Expir
 var columnWidths = [numColumns]float32{300, 84, 110, 120, 220, 130, 124}
 
 // keyRow is one key as the table shows it, with what filtering and sorting
-// need computed once.
+// need computed at most once.
 type keyRow struct {
 	key *core.Key
-	// sortName is the lower-case name, for sorting.
-	sortName string
 	// search is the lower-case name, hint and scopes, separated by NUL so a
-	// word never matches across two of them.
+	// word never matches across two of them; "" until computed (see text).
+	// It starts with the lower-case name, which sorting by name uses.
 	search string
 }
 
-// newKeyRows builds the rows of keys. It allocates one string per key and is
-// meant to run off the UI goroutine.
-func newKeyRows(keys []*core.Key) []*keyRow {
-	rows := make([]*keyRow, len(keys))
+// text returns the row's search string, building it on first use.
+// Rows the UI shows are only written on the UI goroutine.
+func (r *keyRow) text() string {
+	if r.search == "" {
+		r.search = searchString(r.key)
+	}
+	return r.search
+}
+
+// sortName returns the lower-case name, for sorting.
+func (r *keyRow) sortName() string {
+	s := r.text()
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// searchString is the lower-case name, hint and scopes of k separated by
+// NUL; it is never "" (it holds at least the NUL after the name).
+func searchString(k *core.Key) string {
+	n := len(k.Name) + 1 + len(k.Hint)
+	for _, s := range k.Scopes {
+		n += 1 + len(s)
+	}
 	var b strings.Builder
-	for i, k := range keys {
-		name := strings.ToLower(k.Name)
-		b.Reset()
-		b.WriteString(name)
+	b.Grow(n)
+	lowerInto(&b, k.Name)
+	b.WriteByte(0)
+	lowerInto(&b, k.Hint)
+	for _, s := range k.Scopes {
 		b.WriteByte(0)
-		b.WriteString(strings.ToLower(k.Hint))
-		for _, s := range k.Scopes {
-			b.WriteByte(0)
+		lowerInto(&b, s)
+	}
+	return b.String()
+}
+
+// lowerInto writes the lower case of s to b without an intermediate string
+// for ASCII text (names, hints and scopes nearly always are).
+func lowerInto(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
 			b.WriteString(strings.ToLower(s))
+			return
 		}
-		rows[i] = &keyRow{key: k, sortName: name, search: b.String()}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+}
+
+// newKeyRows builds the rows of keys, in one allocation. The search strings
+// are left to be computed later (searchJob) or on first use.
+func newKeyRows(keys []*core.Key) []*keyRow {
+	backing := make([]keyRow, len(keys))
+	rows := make([]*keyRow, len(keys))
+	for i, k := range keys {
+		backing[i].key = k
+		rows[i] = &backing[i]
 	}
 	return rows
+}
+
+// searchJob computes the search strings of rows in chunks that background
+// goroutines and the UI goroutine claim in turn: a search typed before the
+// background is done helps finish the job instead of starting over, and
+// never waits for work nobody has started.
+type searchJob struct {
+	rows    []*keyRow // a copy: sorting the model's rows does not move these
+	out     []string  // out[i] is the search string of rows[i]
+	chunks  int64
+	next    atomic.Int64 // the next chunk to claim
+	left    atomic.Int64 // chunks not finished
+	done    chan struct{}
+	applied bool // the strings are in the rows (UI goroutine only)
+}
+
+// searchChunk is how many rows a claim computes.
+const searchChunk = 2048
+
+func newSearchJob(rows []*keyRow) *searchJob {
+	j := &searchJob{rows: slices.Clone(rows), out: make([]string, len(rows)), done: make(chan struct{})}
+	j.chunks = int64((len(rows) + searchChunk - 1) / searchChunk)
+	j.left.Store(j.chunks)
+	if j.chunks == 0 {
+		close(j.done)
+	}
+	return j
+}
+
+// work computes chunks until none is left to claim. It only reads the rows,
+// so it may run on any goroutine.
+func (j *searchJob) work() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(c) * searchChunk
+		for i := lo; i < min(lo+searchChunk, len(j.rows)); i++ {
+			j.out[i] = searchString(j.rows[i].key)
+		}
+		if j.left.Add(-1) == 0 {
+			close(j.done)
+		}
+	}
+}
+
+// run computes the strings on every CPU and returns when all are computed.
+func (j *searchJob) run() {
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), int(j.chunks)) {
+		wg.Go(j.work)
+	}
+	wg.Wait()
+	<-j.done
+}
+
+// apply stores the computed strings in the rows, helping to compute the rest
+// first; rows that computed theirs meanwhile keep them. It runs on the UI
+// goroutine.
+func (j *searchJob) apply() {
+	if j.applied {
+		return
+	}
+	j.work()
+	<-j.done // every chunk is claimed: the others are being computed
+	for i, r := range j.rows {
+		if r.search == "" {
+			r.search = j.out[i]
+		}
+	}
+	j.applied = true
+	j.out = nil
 }
 
 // keyModel is the keys table's data: every row in the current sort order and
@@ -69,6 +192,18 @@ type keyModel struct {
 
 	sortCol  column
 	sortDesc bool
+
+	// search, while not nil, is computing the rows' search strings.
+	search *searchJob
+}
+
+// searchReady makes sure every row has its search string: it finishes the
+// background job (if any) rather than compute the strings one by one.
+func (m *keyModel) searchReady() {
+	if m.search != nil {
+		m.search.apply()
+		m.search = nil
+	}
 }
 
 // setRows replaces the rows, sorts and filters them.
@@ -81,8 +216,28 @@ func (m *keyModel) setRows(rows []*keyRow) {
 // setQuery filters the rows by a search query: every word must occur in the
 // name, hint or a scope (case-insensitive).
 func (m *keyModel) setQuery(q string) {
+	prev := m.words
 	m.words = strings.Fields(strings.ToLower(q))
+	if len(m.words) > 0 {
+		m.searchReady()
+	}
+	if len(prev) > 0 && refines(m.words, prev) {
+		// Typing on: only rows that matched can still match.
+		m.shown = matching(m.shown, m.words)
+		return
+	}
 	m.filter()
+}
+
+// refines reports whether every row matching words also matches prev: each
+// word of prev occurs in some word of words.
+func refines(words, prev []string) bool {
+	for _, p := range prev {
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, p) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // setSort sorts by a column.
@@ -97,24 +252,33 @@ func (m *keyModel) filter() {
 		m.shown = m.rows
 		return
 	}
-	// A new slice: the previous one may be m.rows.
-	shown := make([]*keyRow, 0, min(len(m.rows), 1024))
+	m.searchReady()
+	m.shown = matching(m.rows, m.words)
+}
+
+// matching returns, in a new slice, the rows whose search string contains
+// every word.
+func matching(rows []*keyRow, words []string) []*keyRow {
+	out := make([]*keyRow, 0, min(len(rows), 1024))
 next:
-	for _, r := range m.rows {
-		for _, w := range m.words {
-			if !strings.Contains(r.search, w) {
+	for _, r := range rows {
+		s := r.text()
+		for _, w := range words {
+			if !strings.Contains(s, w) {
 				continue next
 			}
 		}
-		shown = append(shown, r)
+		out = append(out, r)
 	}
-	m.shown = shown
+	return out
 }
 
+// sort sorts the rows unless they are in order already (core.Service.List
+// returns them newest first, the default order).
 func (m *keyModel) sort() {
 	cmpCol := columnCompare(m.sortCol)
 	desc := m.sortDesc
-	slices.SortFunc(m.rows, func(a, b *keyRow) int {
+	less := func(a, b *keyRow) int {
 		c := cmpCol(a, b)
 		if desc {
 			c = -c
@@ -127,13 +291,23 @@ func (m *keyModel) sort() {
 			return c
 		}
 		return strings.Compare(a.key.ID, b.key.ID)
-	})
+	}
+	if slices.IsSortedFunc(m.rows, less) {
+		return
+	}
+	if m.sortCol == colName {
+		m.searchReady()
+		for _, r := range m.rows {
+			r.text()
+		}
+	}
+	slices.SortFunc(m.rows, less)
 }
 
 func columnCompare(c column) func(a, b *keyRow) int {
 	switch c {
 	case colName:
-		return func(a, b *keyRow) int { return strings.Compare(a.sortName, b.sortName) }
+		return func(a, b *keyRow) int { return strings.Compare(a.sortName(), b.sortName()) }
 	case colScopes:
 		return func(a, b *keyRow) int { return cmp.Compare(len(a.key.Scopes), len(b.key.Scopes)) }
 	case colKey:
@@ -147,9 +321,11 @@ func columnCompare(c column) func(a, b *keyRow) int {
 }
 
 // keys returns every key (not only the shown ones).
-func (m *keyModel) keys() []*core.Key {
-	out := make([]*core.Key, len(m.rows))
-	for i, r := range m.rows {
+func (m *keyModel) keys() []*core.Key { return rowKeys(m.rows) }
+
+func rowKeys(rows []*keyRow) []*core.Key {
+	out := make([]*core.Key, len(rows))
+	for i, r := range rows {
 		out[i] = r.key
 	}
 	return out

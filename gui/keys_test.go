@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -461,5 +462,155 @@ func TestKeysRenameDeleteFromRowActions(t *testing.T) {
 	}
 	if slices.Contains(f.shownNames(), "Old webhook relay") || f.keys.counts.Text != "8 keys · 1 expired · 2 expiring within 7 days" {
 		t.Errorf("after delete: rows %q, counts %q", f.shownNames(), f.keys.counts.Text)
+	}
+}
+
+// kvFilterNames is the brute-force search: the names of keys whose name,
+// hint or a scope contains every word, case-insensitively, in rows' order.
+func kvFilterNames(rows []*keyRow, q string) []string {
+	words := strings.Fields(strings.ToLower(q))
+	var out []string
+next:
+	for _, r := range rows {
+		fields := append([]string{r.key.Name, r.key.Hint}, r.key.Scopes...)
+		for _, w := range words {
+			if !slices.ContainsFunc(fields, func(f string) bool { return strings.Contains(strings.ToLower(f), w) }) {
+				continue next
+			}
+		}
+		out = append(out, r.key.Name)
+	}
+	return out
+}
+
+func TestKeyModelSearchBeforeAndAfterSearchStrings(t *testing.T) {
+	keys := kvManyKeys(30_000)
+	keys[7].Name = "ÉCOLE Billing" // not ASCII: lower-cased by strings.ToLower
+	typing := []string{"b", "bi", "bil", "billing", "billing p", "billing po", "billing", "po billing", "kdk_1a",
+		"USERS:READ", "users:read 12", "école", "zzz", "", "crm 1"}
+	for _, mode := range []string{"ready before typing", "background not started", "background running"} {
+		t.Run(mode, func(t *testing.T) {
+			var m keyModel
+			m.sortCol, m.sortDesc = colCreated, true
+			m.setRows(newKeyRows(keys))
+			job := newSearchJob(m.rows)
+			m.search = job
+			var bg sync.WaitGroup
+			switch mode {
+			case "ready before typing":
+				job.run()
+				job.apply()
+			case "background running":
+				bg.Go(job.run)
+			}
+			for _, q := range typing {
+				m.setQuery(q)
+				var got []string
+				for _, r := range m.shown {
+					got = append(got, r.key.Name)
+				}
+				if want := kvFilterNames(m.rows, q); !slices.Equal(got, want) {
+					t.Fatalf("query %q: %d rows, want %d (%.3q…)", q, len(got), len(want), want[:min(3, len(want))])
+				}
+			}
+			bg.Wait()
+			if m.search != nil || !job.applied {
+				t.Error("typing did not finish the search strings")
+			}
+			job.apply() // the background's own apply comes later: harmless
+			for _, r := range m.rows {
+				if r.search != searchString(r.key) {
+					t.Fatalf("row %q: search %q", r.key.Name, r.search)
+				}
+			}
+		})
+	}
+}
+
+func TestKeyModelSortsOnlyWhenNeeded(t *testing.T) {
+	keys := kvManyKeys(500) // newest first, as core.Service.List returns them
+	for _, c := range []struct {
+		col  column
+		desc bool
+	}{{colCreated, true}, {colCreated, false}, {colName, false}, {colName, true}, {colScopes, true}, {colExpires, false}, {colKey, false}} {
+		m := keyModel{rows: newKeyRows(keys), sortCol: c.col, sortDesc: c.desc}
+		m.sort()
+		got := m.keys()
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(a, b *core.Key) int {
+			var x int
+			switch c.col {
+			case colName:
+				x = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+			case colScopes:
+				x = len(a.Scopes) - len(b.Scopes)
+			case colKey:
+				x = strings.Compare(a.Hint, b.Hint)
+			case colExpires:
+				x = a.ExpiresAt.Compare(b.ExpiresAt)
+			default:
+				x = a.CreatedAt.Compare(b.CreatedAt)
+			}
+			if c.desc {
+				x = -x
+			}
+			return x // ties keep List's order: newest first, then id
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("sort by %d desc %v: order differs from the reference", c.col, c.desc)
+		}
+		if c.col == colCreated && c.desc && !slices.Equal(got, keys) {
+			t.Error("the default sort changed List's order")
+		}
+	}
+}
+
+func TestKeysCellsFollowTheSearch(t *testing.T) {
+	long := "A very long key name that cannot fit in the name column of the table at all"
+	seeds := append(slices.Clone(kvDemo), kvSeed{long, 3 * day, core.Lifetime{Duration: day}, kvOps("users.list"), 0, false})
+	f := newKVFixture(t, theme.VariantLight, seeds, 1180, 720)
+	check := func(when string) {
+		t.Helper()
+		cells := f.cells()
+		if len(cells) == 0 {
+			t.Fatalf("%s: no cells", when)
+		}
+		for _, c := range cells {
+			if c.col != colName {
+				continue
+			}
+			k := c.row.key
+			if c.text.Text != k.Name {
+				t.Errorf("%s: name cell shows %q for %q", when, c.text.Text, k.Name)
+			}
+			expired := k.Expired(kvNow)
+			if c.expired.Visible() != expired || c.badges.Visible() != (expired || k.Tampered) {
+				t.Errorf("%s: %q: Expired badge %v, want %v", when, k.Name, c.expired.Visible(), expired)
+			}
+			if (c.text.Importance == widget.DangerImportance) != expired {
+				t.Errorf("%s: %q: importance %v", when, k.Name, c.text.Importance)
+			}
+			// A name that does not fit ends in an ellipsis.
+			wantTrunc := fyne.TextTruncateOff
+			if k.Name == long {
+				wantTrunc = fyne.TextTruncateEllipsis
+			}
+			if c.text.Truncation != wantTrunc {
+				t.Errorf("%s: %q: truncation %v, want %v", when, k.Name, c.text.Truncation, wantTrunc)
+			}
+		}
+	}
+	check("all keys")
+	for _, q := range []string{"a", "a ver", "hackathon", "e", "edited", "", "o"} {
+		f.keys.search.SetText(q)
+		if want := kvFilterNames(f.keys.model.rows, q); !slices.Equal(f.shownNames(), want) {
+			t.Fatalf("search %q shows %q, want %q", q, f.shownNames(), want)
+		}
+		check(fmt.Sprintf("search %q", q))
+	}
+	// Narrowing the name column makes short names end in an ellipsis too.
+	f.keys.table.SetColumnWidth(int(colName), 90)
+	if c := f.cell("Billing export", colName); c.text.Truncation != fyne.TextTruncateEllipsis {
+		t.Errorf("a 90-wide name column does not truncate %q", c.text.Text)
 	}
 }
