@@ -180,6 +180,10 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
 	svc.Actor = Actor()
+	// Every record is in the service's memory now: let the kernel drop the
+	// database pages the load mapped in (a memory saving only; a failure
+	// changes nothing, so it is not an error for the caller).
+	_ = store.ReleaseMappedPages()
 	return &Backend{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
 }
 
