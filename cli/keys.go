@@ -12,6 +12,7 @@ import (
 
 	"github.com/keydesk/keydesk/backend"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/server"
 )
 
 func init() {
@@ -397,22 +398,6 @@ func runKeysDelete(env *Env, args []string) error {
 	})
 }
 
-// verifyJSON is what `keys verify --json` prints: the HTTP API's answer.
-type verifyJSON struct {
-	Valid   bool           `json:"valid"`
-	Allowed bool           `json:"allowed"`
-	Reason  core.Reason    `json:"reason"`
-	Message string         `json:"message"`
-	Key     *verifyKeyJSON `json:"key,omitempty"`
-}
-
-type verifyKeyJSON struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	ExpiresAt string   `json:"expiresAt"`
-}
-
 // maxKeyLine bounds how much of stdin verify reads: a key is 53 characters.
 const maxKeyLine = 4096
 
@@ -483,10 +468,9 @@ func runKeysVerify(env *Env, args []string) error {
 		v := b.Service.Verify(secret, target)
 		msg := verifyMessage(v, what, b.Service.Now())
 		if *asJSON {
-			j := verifyJSON{Valid: v.Valid, Allowed: v.Allowed, Reason: v.Reason, Message: msg}
-			if v.Key != nil {
-				j.Key = &verifyKeyJSON{ID: v.Key.ID, Name: v.Key.Name, Scopes: nonNil(v.Key.Scopes), ExpiresAt: utcTime(v.Key.ExpiresAt)}
-			}
+			// The HTTP API's answer, with the command line's fuller message.
+			j := server.NewVerifyResponse(v)
+			j.Message = msg
 			if err := writeJSON(env.Stdout, j); err != nil {
 				return err
 			}

@@ -91,7 +91,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.v.Verify(*req.Key, target)
 	s.stats.count(v.Reason)
-	writeJSON(w, http.StatusOK, verifyResponse(v))
+	writeJSON(w, http.StatusOK, NewVerifyResponse(v))
 }
 
 // decodeVerifyRequest reads one JSON object with no unknown fields and a
@@ -147,7 +147,9 @@ func describeJSONError(err error) string {
 	return "The request body is not valid JSON."
 }
 
-func verifyResponse(v core.Verification) VerifyResponse {
+// NewVerifyResponse is the API's answer for a verification; the command
+// line's `keys verify --json` prints the same shape.
+func NewVerifyResponse(v core.Verification) VerifyResponse {
 	resp := VerifyResponse{Valid: v.Valid, Allowed: v.Allowed, Reason: v.Reason, Message: v.Reason.Explain()}
 	if v.Key != nil {
 		resp.Key = &KeyInfo{ID: v.Key.ID, Name: v.Key.Name, Scopes: v.Key.Scopes, ExpiresAt: v.Key.ExpiresAt.UTC()}
