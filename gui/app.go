@@ -91,6 +91,17 @@ func trace(what string) {
 	}
 }
 
+// traceMemory prints the Go heap in use (after a GC) on the start-up trace.
+func traceMemory(when string) {
+	if os.Getenv(StartupTraceEnv) == "" {
+		return
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	fmt.Fprintf(os.Stderr, "keydesk-trace: memory %s go-heap-alloc-mb=%d go-heap-inuse-mb=%d go-heap-released-mb=%d go-sys-mb=%d\n",
+		when, m.HeapAlloc>>20, m.HeapInuse>>20, m.HeapReleased>>20, m.Sys>>20)
+}
+
 // openingPlaceholder is the window's content while the data folder opens.
 func openingPlaceholder() fyne.CanvasObject {
 	bar := widget.NewProgressBarInfinite()

@@ -155,7 +155,10 @@ func (v *KeysView) setRows(l loadedKeys) {
 			// hand that memory back to the OS once, off the UI goroutine,
 			// rather than keep the start-up peak resident for the whole
 			// session.
-			v.env.goAsync(debug.FreeOSMemory)
+			v.env.goAsync(func() {
+				debug.FreeOSMemory()
+				traceMemory("after-load")
+			})
 		}
 	})
 	v.model.setRows(l.rows)
