@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -46,38 +47,69 @@ func Run(open func() (*backend.Backend, error)) error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow(WindowTitle)
 	env := newAppEnv(a, w)
-	w.SetContent(openingPlaceholder())
 	w.Resize(env.prefs.windowSize())
+	s := startSession(a, w, env, open)
+	w.ShowAndRun()
+	return s.finish()
+}
 
-	var (
-		b       *backend.Backend
-		openErr error
-		stop    = func() {}
-	)
+// session is one run of the window over one data folder.
+type session struct {
+	opened chan struct{} // closed once open has returned (b and err are set)
+	shown  chan struct{} // closed once the screens or the error are shown
+	b      *backend.Backend
+	err    error
+
+	mu     sync.Mutex
+	stop   func() // stops the background work started with the screens
+	closed bool   // finish has run: show nothing more
+}
+
+// startSession shows the placeholder in w and opens the data folder in the
+// background; the screens (or the error dialog, whose dismissal quits the
+// app) follow on the UI goroutine.
+func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*backend.Backend, error)) *session {
+	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}}
+	w.SetContent(openingPlaceholder())
 	go func() {
-		ob, err := open()
+		s.b, s.err = open()
 		trace("opened")
+		close(s.opened)
 		fyne.Do(func() {
-			if err != nil {
-				openErr = err
-				d := dialog.NewError(errors.New(sentence(err)), w)
+			defer close(s.shown)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.closed {
+				return
+			}
+			if s.err != nil {
+				d := dialog.NewError(errors.New(sentence(s.err)), w)
 				d.SetOnClosed(a.Quit)
 				d.Show()
 				return
 			}
-			b = ob
-			stop = showMainUI(a, w, env, b)
+			s.stop = showMainUI(a, w, env, s.b)
 		})
 	}()
+	return s
+}
 
-	w.ShowAndRun()
+// finish runs after the window has closed: it waits for open to return,
+// stops the background work, closes the data folder and returns open's
+// error, if any.
+func (s *session) finish() error {
+	<-s.opened
+	s.mu.Lock()
+	s.closed = true
+	stop := s.stop
+	s.mu.Unlock()
 	stop()
-	if b != nil {
-		if err := b.Close(); err != nil {
+	if s.b != nil {
+		if err := s.b.Close(); err != nil {
 			return fmt.Errorf("close the data folder: %w", err)
 		}
 	}
-	return openErr
+	return s.err
 }
 
 // processStart approximates the process's start, for the start-up trace.

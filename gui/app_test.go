@@ -1,0 +1,96 @@
+package gui
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"github.com/zalando/go-keyring"
+
+	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// overlayTexts returns the text of every label in the window's top overlay.
+func overlayTexts(w fyne.Window) []string {
+	top := w.Canvas().Overlays().Top()
+	if top == nil {
+		return nil
+	}
+	var out []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *widget.Label:
+			out = append(out, v.Text)
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			r := test.WidgetRenderer(v)
+			for _, c := range r.Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(top)
+	return out
+}
+
+func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	s := startSession(a, w, env, func() (*backend.Backend, error) { return nil, storage.ErrAlreadyOpen })
+	<-s.shown
+	found := false
+	for _, text := range overlayTexts(w) {
+		if text == "Keydesk is already open on this data folder." {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("error dialog texts = %q, want the already-open sentence", overlayTexts(w))
+	}
+	if _, ok := w.Content().(*container.AppTabs); ok {
+		t.Fatal("the screens are shown although the data folder did not open")
+	}
+	if err := s.finish(); !errors.Is(err, storage.ErrAlreadyOpen) {
+		t.Fatalf("finish = %v, want ErrAlreadyOpen", err)
+	}
+}
+
+func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
+	keyring.MockInit()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme()) // the test theme has no bold monospace face
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	env.goAsync = func(f func()) { f() } // the keys screen loads before shown is closed
+	var b *backend.Backend
+	s := startSession(a, w, env, func() (*backend.Backend, error) {
+		var err error
+		b, err = backend.Open(backend.Options{Demo: true})
+		return b, err
+	})
+	if _, ok := w.Content().(*container.AppTabs); ok {
+		t.Fatal("the screens were shown before the data folder was opened")
+	}
+	<-s.shown
+	tabs, ok := w.Content().(*container.AppTabs)
+	if !ok || len(tabs.Items) != 4 {
+		t.Fatalf("window content = %T, want the four screens", w.Content())
+	}
+	if err := s.finish(); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if _, err := os.Stat(b.Dir); !os.IsNotExist(err) {
+		t.Fatalf("the demo data folder %s is still there after finish (%v)", b.Dir, err)
+	}
+}
