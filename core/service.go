@@ -44,6 +44,8 @@ type Store interface {
 }
 
 // Signer holds the signing material derived from the store's master key.
+// Implementations must be safe for concurrent use: verifications run in
+// parallel and NewService checks records on every CPU.
 type Signer interface {
 	// DigestSecret returns HMAC-SHA256 of a key's secret.
 	DigestSecret(secret string) []byte
