@@ -2,7 +2,7 @@
 # Installs the system packages Keydesk needs to build and test:
 #   - a C compiler with the GL, X11 and Wayland headers for Fyne's GLFW driver (cgo),
 #   - D-Bus and gnome-keyring for the OS keyring tests (a real Secret Service),
-#   - Xvfb, xdotool and ImageMagick for the real-window smoke test,
+#   - Xvfb (with xauth, which xvfb-run needs), xdotool and ImageMagick for the real-window smoke test,
 #   - nginx-light for the reverse-proxy (auth_request) test of the verification API,
 #   - xz-utils for the Linux package (fyne package writes a .tar.xz).
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
-	dbus dbus-x11 gnome-keyring xvfb xdotool imagemagick nginx-light xz-utils)
+	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
