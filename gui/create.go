@@ -542,7 +542,7 @@ func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
 		return
 	}
 	head := widget.NewLabel(fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(),
-		plan.ExpiresAt.In(d.v.env.loc).Format(dateTimeLayout)))
+		formatDateTime(plan.ExpiresAt, d.v.env.loc)))
 	head.Wrapping = fyne.TextWrapWord
 	d.summary.Add(head)
 	for _, s := range plan.Scopes {
