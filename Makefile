@@ -25,7 +25,7 @@ SMOKE_RUN  ?= Smoke
 PERF_KEYS ?= 100000
 DIST      ?= dist
 
-.PHONY: all run deps test fmt-check vet test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon
+.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon
 
 all: test
 
@@ -41,7 +41,7 @@ deps:
 
 ## test: everything — formatting, vet, headless tests, race detector, keyring
 ## and end-to-end tests on a real Secret Service, fuzzing, Xvfb smoke test.
-test: deps fmt-check vet test-headless test-race test-keyring fuzz test-smoke
+test: deps fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke
 	@echo "make test: all passed."
 
 fmt-check:
@@ -51,6 +51,10 @@ fmt-check:
 vet:
 	$(GO) vet -tags $(CI_TAGS) ./...
 
+## lint: staticcheck (honnef.co/go/tools, a tool in go.mod).
+lint:
+	CGO_ENABLED=0 $(GO) tool staticcheck -tags $(CI_TAGS) ./...
+
 ## test-headless: every package, Fyne on its test driver, no cgo.
 test-headless:
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) ./...
@@ -59,7 +63,7 @@ test-headless:
 test-race:
 	CGO_ENABLED=1 $(GO) test -race -tags $(CI_TAGS) ./...
 
-## test-keyring: tests that use the OS keyring (storage, backend, the CLI
+## test-keyring: tests that use the OS keyring (storage, workspace, the CLI
 ## end-to-end tests) against a real gnome-keyring Secret Service in a private
 ## D-Bus session.
 test-keyring:
@@ -94,7 +98,7 @@ perf-gui: deps
 	@mkdir -p $(DIST)
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-perf .
 	CGO_ENABLED=1 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-		$(GO) run -tags $(TAGS) ./internal/perfgui -bin $(DIST)/keydesk-perf -keys $(PERF_KEYS)
+		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -keys $(PERF_KEYS)
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run '^$$' -bench 'BenchmarkFilter$$' ./gui/
 
 ## bench: the benchmarks, then the ratios they report.
@@ -115,7 +119,7 @@ package: deps
 
 ## icon: redraw assets/icon.png.
 icon:
-	$(GO) run ./internal/icongen -o assets/icon.png
+	$(GO) run ./cmd/icongen -o assets/icon.png
 
 clean:
 	rm -rf $(DIST) keydesk Keydesk.tar.xz

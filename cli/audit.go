@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -34,7 +34,7 @@ func runAudit(env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("audit takes no arguments, got %q (usage: %s)", pos[0], auditUsage)
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		events, err := b.Store.Audit()
 		if err != nil {
 			return fmt.Errorf("read the audit log: %w", err)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // Exit statuses.
@@ -54,8 +54,8 @@ type Env struct {
 }
 
 // Options returns the backend options for this run.
-func (e *Env) Options() backend.Options {
-	o := backend.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile}
+func (e *Env) Options() workspace.Options {
+	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile}
 	if e.Now != nil {
 		o.Now = *e.Now
 	}
@@ -63,7 +63,7 @@ func (e *Env) Options() backend.Options {
 }
 
 // Open opens the data folder (or the demo store) for a command.
-func (e *Env) Open() (*backend.Backend, error) { return backend.Open(e.Options()) }
+func (e *Env) Open() (*workspace.Workspace, error) { return workspace.Open(e.Options()) }
 
 type command struct {
 	summary string
@@ -83,7 +83,7 @@ func register(name, summary string, run func(env *Env, args []string) error) {
 // OpenWindow opens the desktop window; it calls open (off the UI goroutine)
 // to open the data folder and closes the folder when the window closes. main
 // sets it, so that this package does not import the GUI.
-var OpenWindow func(open func() (*backend.Backend, error)) error
+var OpenWindow func(open func() (*workspace.Workspace, error)) error
 
 // Main runs the command line and returns the exit status.
 func Main(args []string, env *Env) int {
@@ -244,7 +244,7 @@ func (l *listFlag) Set(v string) error {
 
 // withBackend opens the data folder, runs fn and closes the folder again
 // (which flushes last-used times), reporting the first error.
-func withBackend(env *Env, fn func(b *backend.Backend) error) (err error) {
+func withBackend(env *Env, fn func(b *workspace.Workspace) error) (err error) {
 	b, err := env.Open()
 	if err != nil {
 		return err

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 )
@@ -65,7 +65,7 @@ func runDigestPreview(env *Env, args []string) error {
 		}
 		at = t
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		now := b.Clock.Now()
 		slot := core.NextSlot(now)
 		if !at.IsZero() {
@@ -130,7 +130,7 @@ func runDigestSend(env *Env, args []string) error {
 	if err := noArgs(env, fs, digestSendUsage, args); err != nil {
 		return err
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		out, err := newDeliverer(b).DeliverDue(context.Background(), b.Clock.Now())
 		if err != nil {
 			return fmt.Errorf("the digest for %s was not sent: %w", out.Slot.Format(mail.SlotLayout), err)

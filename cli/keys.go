@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/server"
 )
@@ -173,7 +173,7 @@ func runKeysCreate(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		svc := b.Service
 		// Plan first: every error it finds is the request's fault.
 		if _, err := svc.Plan(req, svc.Now()); err != nil {
@@ -240,7 +240,7 @@ func runKeysList(env *Env, args []string) error {
 	if *expired && *active {
 		return usagef("use either --expired or --active, not both")
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		now := b.Service.Now()
 		all := b.Service.List()
 		keys := make([]*core.Key, 0, len(all))
@@ -318,7 +318,7 @@ func runKeysRename(env *Env, args []string) error {
 	if _, err := core.CleanName(name); err != nil {
 		return asInput(err)
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		old, err := b.Service.Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
@@ -364,7 +364,7 @@ func runKeysDelete(env *Env, args []string) error {
 		return usagef("keys delete needs exactly one key id (usage: %s)", deleteUsage)
 	}
 	id := pos[0]
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		k, err := b.Service.Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
@@ -451,7 +451,7 @@ func runKeysVerify(env *Env, args []string) error {
 	if secret == "" {
 		return usagef("no key on standard input: pipe the key in, e.g. keydesk keys verify < key.txt")
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		var target core.Target
 		what := "this operation"
 		if *opID != "" {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 )
@@ -88,7 +88,7 @@ func runMailSet(env *Env, args []string) error {
 		password = &p
 	}
 
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 
 		s, err := mail.LoadSettings(b.Store)
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {
@@ -178,7 +178,7 @@ func runMailShow(env *Env, args []string) error {
 	if err := noArgs(env, fs, mailShowUsage, args); err != nil {
 		return err
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		s, err := mail.LoadSettings(b.Store)
 		configured := err == nil
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {
@@ -231,7 +231,7 @@ func runMailTest(env *Env, args []string) error {
 	if err := noArgs(env, fs, mailTestUsage, args); err != nil {
 		return err
 	}
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		d := newDeliverer(b)
 		msg, err := d.SendTest(context.Background(), b.Clock.Now())
 		if err != nil {
@@ -242,7 +242,7 @@ func runMailTest(env *Env, args []string) error {
 	})
 }
 
-// newDeliverer is the digest deliverer of an opened backend.
-func newDeliverer(b *backend.Backend) *mail.Deliverer {
+// newDeliverer is the digest deliverer of an opened workspace.
+func newDeliverer(b *workspace.Workspace) *mail.Deliverer {
 	return mail.NewDeliverer(b.Store, b.Keyring, b.Service, b.Service.Actor)
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
 )
@@ -47,7 +47,7 @@ func runServe(env *Env, args []string) error {
 	}
 	ctx, stop := serveContext()
 	defer stop()
-	return withBackend(env, func(b *backend.Backend) error {
+	return withBackend(env, func(b *workspace.Workspace) error {
 		ln, err := net.Listen("tcp", *listen)
 		if err != nil {
 			return fmt.Errorf("could not listen on %s (is another program using that port?): %w", *listen, err)

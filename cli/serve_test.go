@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/zalando/go-keyring"
 )
@@ -85,7 +85,7 @@ func TestServeCommand(t *testing.T) {
 	keyring.MockInit()
 	dir := filepath.Join(t.TempDir(), "data")
 	created := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	b, err := backend.Open(backend.Options{Dir: dir, Now: created})
+	b, err := workspace.Open(workspace.Options{Dir: dir, Now: created})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestServeCommand(t *testing.T) {
 	}
 
 	// The use was saved on shutdown.
-	b, err = backend.Open(backend.Options{Dir: dir})
+	b, err = workspace.Open(workspace.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

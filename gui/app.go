@@ -18,7 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // AppID is the application id, as in FyneApp.toml.
@@ -42,7 +42,7 @@ const relativeRefresh = 30 * time.Second
 // last-used flusher) and closes the data folder. If the data folder cannot be
 // opened, the window says why in one sentence and Run returns that error
 // once the dialog is dismissed, having written nothing.
-func Run(open func() (*backend.Backend, error)) error {
+func Run(open func() (*workspace.Workspace, error)) error {
 	a := app.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow(WindowTitle)
@@ -57,7 +57,7 @@ func Run(open func() (*backend.Backend, error)) error {
 type session struct {
 	opened chan struct{} // closed once open has returned (b and err are set)
 	shown  chan struct{} // closed once the screens or the error are shown
-	b      *backend.Backend
+	b      *workspace.Workspace
 	err    error
 
 	mu     sync.Mutex
@@ -68,7 +68,7 @@ type session struct {
 // startSession shows the placeholder in w and opens the data folder in the
 // background; the screens (or the error dialog, whose dismissal quits the
 // app) follow on the UI goroutine.
-func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*backend.Backend, error)) *session {
+func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
 	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}}
 	w.SetContent(openingPlaceholder())
 	go func() {
@@ -145,7 +145,7 @@ func openingPlaceholder() fyne.CanvasObject {
 // showMainUI puts the screens into the window and starts the background
 // work. It runs on the UI goroutine and returns the function that stops the
 // background work and waits for it.
-func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *backend.Backend) (stop func()) {
+func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
 	settings := NewSettingsView(b, w)
 	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w), NewActivityView(b.Store, w), settings)
 	if os.Getenv(StartupTraceEnv) != "" {

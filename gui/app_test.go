@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/zalando/go-keyring"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -47,7 +47,7 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 	a := test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
-	s := startSession(a, w, env, func() (*backend.Backend, error) { return nil, storage.ErrAlreadyOpen })
+	s := startSession(a, w, env, func() (*workspace.Workspace, error) { return nil, storage.ErrAlreadyOpen })
 	<-s.shown
 	found := false
 	for _, text := range overlayTexts(w) {
@@ -73,10 +73,10 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
 	env.goAsync = func(f func()) { f() } // the keys screen loads before shown is closed
-	var b *backend.Backend
-	s := startSession(a, w, env, func() (*backend.Backend, error) {
+	var b *workspace.Workspace
+	s := startSession(a, w, env, func() (*workspace.Workspace, error) {
 		var err error
-		b, err = backend.Open(backend.Options{Demo: true})
+		b, err = workspace.Open(workspace.Options{Demo: true})
 		return b, err
 	})
 	if _, ok := w.Content().(*container.AppTabs); ok {

@@ -8,7 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 )
@@ -89,9 +89,9 @@ func setFieldMessage(l *widget.Label, msg string) {
 // daily digest scheduler (its status shown in settings), the last-used
 // flusher of the key service, and the verification API when started from
 // settings. It returns after the last flush and the server's shutdown.
-func runBackground(ctx context.Context, b *backend.Backend, settings *SettingsView) {
+func runBackground(ctx context.Context, b *workspace.Workspace, settings *SettingsView) {
 	sched := &mail.Scheduler{
-		Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, backend.Actor()),
+		Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, workspace.Actor()),
 		Clock:     mail.RealClock{Clock: b.Clock},
 		OnError: func(err error) {
 			slog.Warn("expiration digest not delivered", "error", err)

@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"github.com/zalando/go-keyring"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -30,16 +30,16 @@ var vwZone = time.FixedZone("CET", 3600)
 
 // vwBackend opens a real data folder (bbolt under t.TempDir(), the
 // in-memory keyring) with its clock fixed at now.
-func vwBackend(t *testing.T, now time.Time) *backend.Backend {
+func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 	t.Helper()
 	keyring.MockInit()
-	b, err := backend.Open(backend.Options{Dir: t.TempDir(), Now: now})
+	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now})
 	if err != nil {
-		t.Fatalf("open backend: %v", err)
+		t.Fatalf("open workspace: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := b.Close(); err != nil {
-			t.Errorf("close backend: %v", err)
+			t.Errorf("close workspace: %v", err)
 		}
 	})
 	return b
@@ -47,7 +47,7 @@ func vwBackend(t *testing.T, now time.Time) *backend.Backend {
 
 // vwService returns a key service over b's store and signing material with
 // its own fixed clock and a deterministic source of secrets and ids.
-func vwService(t *testing.T, b *backend.Backend, now time.Time, seed byte) *core.Service {
+func vwService(t *testing.T, b *workspace.Workspace, now time.Time, seed byte) *core.Service {
 	t.Helper()
 	svc, err := core.NewService(b.Store, b.Keyring.Signer(), core.FixedClock(now), b.Service.Catalog())
 	if err != nil {

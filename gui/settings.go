@@ -19,7 +19,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
@@ -67,7 +67,7 @@ func securityOf(label string) mail.Security {
 type SettingsView struct {
 	widget.BaseWidget
 
-	b   *backend.Backend
+	b   *workspace.Workspace
 	win fyne.Window
 	loc *time.Location
 	bg  bgWork
@@ -98,7 +98,7 @@ type SettingsView struct {
 
 // NewSettingsView returns the Settings view for b; w parents its dialogs.
 // The saved settings are read off the UI goroutine.
-func NewSettingsView(b *backend.Backend, w fyne.Window) *SettingsView {
+func NewSettingsView(b *workspace.Workspace, w fyne.Window) *SettingsView {
 	v := &SettingsView{b: b, win: w, loc: time.Local, msgs: map[string]*widget.Label{}}
 	v.ExtendBaseWidget(v)
 
@@ -361,7 +361,7 @@ func (v *SettingsView) Save() {
 	}
 	v.setBusy(true)
 	b := v.b
-	change := mail.Change{Settings: s, Password: pw, Actor: backend.Actor(), Time: b.Clock.Now()}
+	change := mail.Change{Settings: s, Password: pw, Actor: workspace.Actor(), Time: b.Clock.Now()}
 	v.bg.run(func() func() {
 		err := mail.SaveSettings(b.Store, b.Keyring, change)
 		var has bool
@@ -413,12 +413,12 @@ func (v *SettingsView) SendTest() {
 // sendTestMail sends the test message through mail.Deliverer.SendTest (which
 // records it in the audit log) with the settings of the form rather than the
 // saved ones, and the typed password, else the one in the keyring.
-func sendTestMail(b *backend.Backend, s mail.Settings, typed string) error {
+func sendTestMail(b *workspace.Workspace, s mail.Settings, typed string) error {
 	d := &mail.Deliverer{
 		Store:     b.Store,
 		Settings:  formSettings{s},
 		Passwords: formPassword{typed: typed, saved: b.Keyring},
-		Actor:     backend.Actor(),
+		Actor:     workspace.Actor(),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

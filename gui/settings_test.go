@@ -14,13 +14,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 )
 
-func newSettings(t *testing.T, b *backend.Backend) (*SettingsView, *widget.Label) {
+func newSettings(t *testing.T, b *workspace.Workspace) (*SettingsView, *widget.Label) {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
 	v := NewSettingsView(b, nil)

@@ -241,7 +241,7 @@ type Clock interface {
 }
 
 // RealClock waits with real timers. Its Now comes from Clock (the
-// backend's, so that --now applies), or time.Now when nil.
+// workspace's, so that --now applies), or time.Now when nil.
 type RealClock struct{ Clock core.Clock }
 
 // Now returns the current time.

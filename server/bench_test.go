@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -33,7 +33,7 @@ var benchStore = sync.OnceValues(func() (*benchData, error) {
 		return nil, err
 	}
 	benchCleanup = append(benchCleanup, func() { os.RemoveAll(dir) })
-	b, err := backend.Open(backend.Options{Dir: dir})
+	b, err := workspace.Open(workspace.Options{Dir: dir})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func BenchmarkHTTPVerify(b *testing.B) {
 	if err != nil {
 		b.Fatalf("build the %d-key store: %v", benchKeys, err)
 	}
-	bk, err := backend.Open(backend.Options{Dir: data.dir})
+	bk, err := workspace.Open(workspace.Options{Dir: data.dir})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/zalando/go-keyring"
@@ -59,7 +59,7 @@ type issued struct {
 // of every kind, and the server running over it on 127.0.0.1:0.
 type fixture struct {
 	dir   string
-	b     *backend.Backend
+	b     *workspace.Workspace
 	svc   *core.Service
 	clock *testClock
 	srv   *Server
@@ -124,9 +124,9 @@ func newFixture(t testing.TB) *fixture {
 // createKeys opens a new data folder at t0, issues fixtureKeys and closes it.
 func createKeys(t testing.TB, dir string) map[string]issued {
 	t.Helper()
-	b, err := backend.Open(backend.Options{Dir: dir, Now: t0})
+	b, err := workspace.Open(workspace.Options{Dir: dir, Now: t0})
 	if err != nil {
-		t.Fatalf("open backend: %v", err)
+		t.Fatalf("open workspace: %v", err)
 	}
 	defer b.Close()
 	keys := map[string]issued{}
@@ -177,9 +177,9 @@ func tamperRecord(t testing.TB, dir, id string) {
 // loopback listener through Serve.
 func (f *fixture) start(t testing.TB, now time.Time) {
 	t.Helper()
-	b, err := backend.Open(backend.Options{Dir: f.dir})
+	b, err := workspace.Open(workspace.Options{Dir: f.dir})
 	if err != nil {
-		t.Fatalf("open backend: %v", err)
+		t.Fatalf("open workspace: %v", err)
 	}
 	f.b = b
 	f.clock = newTestClock(now)
@@ -208,7 +208,7 @@ func (f *fixture) start(t testing.TB, now time.Time) {
 				t.Errorf("Serve: %v", err)
 			}
 			if err := b.Close(); err != nil {
-				t.Errorf("close backend: %v", err)
+				t.Errorf("close workspace: %v", err)
 			}
 		})
 	}

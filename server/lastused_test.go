@@ -12,7 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -36,7 +36,7 @@ func TestLastUsedSurvivesRestart(t *testing.T) {
 		t.Fatalf("%d store writes at shutdown, want 1", n)
 	}
 
-	b, err := backend.Open(backend.Options{Dir: f.dir})
+	b, err := workspace.Open(workspace.Options{Dir: f.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func (s *timedStore) SetLastUsed(times map[string]time.Time) error {
 func TestLastUsedBatchedUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	keys := createKeys(t, dir)
-	b, err := backend.Open(backend.Options{Dir: dir})
+	b, err := workspace.Open(workspace.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

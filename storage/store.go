@@ -117,7 +117,7 @@ type Options struct {
 	// database; zero means DefaultOpenTimeout.
 	Timeout time.Duration
 	// NewStoreID is the id given to the store if Open creates it; empty
-	// means a random one. The backend creates the keyring entry for this id
+	// means a random one. The workspace creates the keyring entry for this id
 	// before the database exists, so that a missing keyring writes nothing.
 	NewStoreID string
 	// MustExist makes Open fail with ErrNoStore instead of creating a

@@ -1,7 +1,7 @@
 // Command icongen draws Keydesk's application icon, a gold key on a
 // rounded-square indigo-to-teal gradient, and writes it as a 512×512 PNG:
 //
-//	go run ./internal/icongen -o assets/icon.png
+//	go run ./cmd/icongen -o assets/icon.png
 //
 // The drawing is made of signed distance functions, so edges are
 // anti-aliased analytically and the key stays legible at 32 px.

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keydesk/keydesk/backend"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -86,7 +86,7 @@ func fail(err error) {
 // holding n signed keys of every kind, some expired.
 func buildStore(dir string, n int) error {
 	now := time.Now().UTC().Truncate(time.Second)
-	b, err := backend.Open(backend.Options{Dir: dir})
+	b, err := workspace.Open(workspace.Options{Dir: dir})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
-// Package backend opens a Keydesk data folder: the bbolt store, the signing
+// Package workspace opens a Keydesk data folder: the bbolt store, the signing
 // material from the OS keyring and the key service over them. The window, the
 // command line and the HTTP server all start here.
-package backend
+package workspace
 
 import (
 	"errors"
@@ -35,8 +35,8 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Backend is an opened data folder.
-type Backend struct {
+// Workspace is an opened data folder.
+type Workspace struct {
 	Dir     string
 	Store   *storage.Store
 	Keyring *storage.Keyring
@@ -90,7 +90,7 @@ func Actor() string {
 // written, so a missing or locked keyring (storage.ErrKeyringUnavailable)
 // leaves no trace on disk. A folder held by another process fails with
 // storage.ErrAlreadyOpen.
-func Open(opts Options) (*Backend, error) {
+func Open(opts Options) (*Workspace, error) {
 	catalog := core.DefaultCatalog()
 	if opts.CatalogFile != "" {
 		c, err := core.LoadCatalogFile(opts.CatalogFile)
@@ -173,7 +173,7 @@ func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Stor
 	return store, kr, nil
 }
 
-func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Backend, error) {
+func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Workspace, error) {
 	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
 	if err != nil {
 		store.Close()
@@ -184,18 +184,18 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
-	return &Backend{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
+	return &Workspace{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
 }
 
 // openDemo makes a throw-away store in a temporary folder, with the
 // in-memory keyring, seeded with sample keys.
-func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Backend, error) {
+func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
 	keyring.MockInit()
 	dir, err := os.MkdirTemp("", "keydesk-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("create demo folder: %w", err)
 	}
-	fail := func(err error) (*Backend, error) {
+	fail := func(err error) (*Workspace, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Backend, 
 
 // Close writes pending last-used times, closes the store and, for a demo,
 // removes its folder. Calling it again returns the first result.
-func (b *Backend) Close() error {
+func (b *Workspace) Close() error {
 	b.closeOnce.Do(func() {
 		var errs []error
 		if b.Service != nil {

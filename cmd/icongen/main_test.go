@@ -23,7 +23,7 @@ func TestCommittedIconIsCurrent(t *testing.T) {
 	want := toNRGBA(committed)
 	got := Draw(Size)
 	if !bytes.Equal(got.Pix, want.Pix) {
-		t.Fatal("assets/icon.png differs from what internal/icongen draws; run make icon")
+		t.Fatal("assets/icon.png differs from what cmd/icongen draws; run make icon")
 	}
 }
 

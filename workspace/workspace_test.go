@@ -1,4 +1,4 @@
-package backend
+package workspace
 
 import (
 	"bytes"
@@ -61,7 +61,7 @@ func mockKeyring(t *testing.T) {
 	keyring.MockInit()
 }
 
-func open(t *testing.T, opts Options) *Backend {
+func open(t *testing.T, opts Options) *Workspace {
 	t.Helper()
 	b, err := Open(opts)
 	if err != nil {

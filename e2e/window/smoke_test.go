@@ -1,9 +1,9 @@
 //go:build smoke
 
-// Package e2e holds the end-to-end smoke test of the desktop window: the real
+// Package window holds the end-to-end smoke test of the desktop window: the real
 // binary, built with cgo and Fyne's GLFW driver, run under X (Xvfb) and driven
 // with xdotool. Run it with `make test-smoke` (go test -tags smoke,...).
-package e2e
+package window
 
 import (
 	"bufio"
@@ -25,11 +25,11 @@ import (
 
 const windowTitle = "Company API Keys"
 
-// repoRoot is the module root (this file is in e2e/).
+// repoRoot is the module root (this file is in e2e/window/).
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
 // display returns an X display: $DISPLAY, or a new Xvfb on :99.

@@ -1,4 +1,4 @@
-package backend
+package workspace
 
 import (
 	"crypto/hmac"
