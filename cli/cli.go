@@ -51,7 +51,16 @@ type Env struct {
 	CatalogFile string
 	// Getenv reads the environment (os.Getenv outside tests).
 	Getenv func(string) string
+	// Terminal is standard input as an interactive terminal (nil: never
+	// a terminal): questions are asked and secrets read without echo
+	// only there.
+	Terminal Terminal
 }
+
+// AllowNowEnv is the environment variable that lets --now work on a real
+// data folder (tests set it to 1); otherwise --now needs --demo, so that
+// nobody backdates the audit log or stretches a key's lifetime.
+const AllowNowEnv = "KEYDESK_ALLOW_NOW"
 
 // Options returns the backend options for this run.
 func (e *Env) Options() workspace.Options {
@@ -144,6 +153,9 @@ func run(args []string, env *Env) error {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
 			return usagef("--now must be an RFC 3339 time such as 2026-11-27T11:00:00Z")
+		}
+		if !*demo && env.Getenv(AllowNowEnv) != "1" {
+			return usagef("--now works only with --demo (a throw-away store), so that it cannot backdate the audit log or stretch a key's lifetime")
 		}
 		env.Now = &t
 	}

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/server"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 func init() {
@@ -336,18 +335,6 @@ func runKeysRename(env *Env, args []string) error {
 	})
 }
 
-// stdinIsTerminal reports whether r is an interactive terminal. Reading an
-// answer still treats end of input as "not a terminal", so /dev/null (also
-// a character device) never deletes anything.
-var stdinIsTerminal = func(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 // errNeedYes is the refusal to delete without confirmation.
 func errNeedYes(k *core.Key) error {
 	return usagef("not deleting key %q (%s) without confirmation: pass --yes to delete it from a script", k.Name, k.ID)
@@ -372,7 +359,9 @@ func runKeysDelete(env *Env, args []string) error {
 			return err
 		}
 		if !*yes {
-			if !stdinIsTerminal(env.Stdin) {
+			// End of input still counts as "no", so nothing is
+			// deleted without an answer.
+			if !env.isTerminal() {
 				return errNeedYes(k)
 			}
 			fmt.Fprintf(env.Stderr, "Delete key %q (%s)? [y/N] ", k.Name, k.ID)
@@ -441,10 +430,14 @@ func runKeysVerify(env *Env, args []string) error {
 			return usagef("%s %q (see keydesk catalog)", core.ErrUnknownOperation, *opID)
 		}
 	}
-	if stdinIsTerminal(env.Stdin) {
-		fmt.Fprint(env.Stderr, "Paste the key and press Enter: ")
+	var secret string
+	if env.isTerminal() {
+		// No echo: the key stays off the screen and the scrollback.
+		secret, err = env.readSecret("Paste the key and press Enter: ")
+		secret = strings.TrimSpace(secret)
+	} else {
+		secret, err = readKey(env.Stdin)
 	}
-	secret, err := readKey(env.Stdin)
 	if err != nil {
 		return err
 	}

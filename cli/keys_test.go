@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +27,8 @@ type harness struct {
 	t   *testing.T
 	dir string
 	now time.Time
+	// term is standard input's terminal, nil for none.
+	term Terminal
 }
 
 func newHarness(t *testing.T) *harness {
@@ -36,7 +40,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) main(stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	h.t.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdin: stdin, Stdout: &out, Stderr: &errb}
+	env := &Env{Stdin: stdin, Stdout: &out, Stderr: &errb, Getenv: allowNow, Terminal: h.term}
 	code = Main(append([]string{"--data", h.dir, "--now", h.now.Format(time.RFC3339)}, args...), env)
 	return out.String(), errb.String(), code
 }
@@ -67,12 +71,23 @@ func (h *harness) count() int {
 	return len(ks)
 }
 
-// fakeTerminal makes delete treat stdin as a terminal for one test.
-func fakeTerminal(t *testing.T) {
-	t.Helper()
-	old := stdinIsTerminal
-	stdinIsTerminal = func(io.Reader) bool { return true }
-	t.Cleanup(func() { stdinIsTerminal = old })
+// allowNow is the environment of the in-process tests: --now is allowed.
+func allowNow(name string) string {
+	if name == AllowNowEnv {
+		return "1"
+	}
+	return ""
+}
+
+// lineTerminal is a Terminal whose secrets are the lines of r (the echo is
+// the real terminal's business, tested with a pty in terminal_test.go).
+type lineTerminal struct{ r *bufio.Reader }
+
+func (lineTerminal) IsTerminal() bool { return true }
+
+func (l lineTerminal) ReadSecret() (string, error) {
+	s, err := l.r.ReadString('\n')
+	return strings.TrimRight(s, "\r\n"), err
 }
 
 func TestDeleteAsksOnATerminal(t *testing.T) {
@@ -92,7 +107,7 @@ func TestDeleteAsksOnATerminal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
 			h := newHarness(t)
-			fakeTerminal(t)
+			h.term = lineTerminal{}
 			id, _ := h.create("Prompted")
 			out, errs, code := h.main(strings.NewReader(tc.answer), "keys", "delete", id)
 			if !strings.Contains(errs, `Delete key "Prompted" (`+id+`)? [y/N]`) {
@@ -265,5 +280,30 @@ func TestAuditInProcess(t *testing.T) {
 	}
 	if !strings.Contains(out, `"Audited twice" (`+id+`)`) || !strings.Contains(out, h.now.Local().Format("2006-01-02 15:04")) {
 		t.Errorf("audit lacks the key or the local time:\n%s", out)
+	}
+}
+
+// --now changes the clock of every rule and audit entry: on a real data
+// folder it is refused unless the environment allows it (the tests do).
+func TestNowNeedsDemoOrTestEnvironment(t *testing.T) {
+	h := newHarness(t)
+	run := func(getenv func(string) string, args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: getenv})
+		return out.String(), errb.String(), code
+	}
+	noEnv := func(string) string { return "" }
+	_, errs, code := run(noEnv, "--data", h.dir, "--now", "2200-01-01T00:00:00Z", "keys", "create", "--name", "Forever", "--global")
+	if code != ExitUsage || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "--demo") {
+		t.Fatalf("--now on a data folder: exit %d, stderr %q; want exit 2 and one sentence", code, errs)
+	}
+	if _, err := os.Stat(h.dir); !os.IsNotExist(err) {
+		t.Fatalf("the refused run touched the data folder (stat: %v)", err)
+	}
+	if _, errs, code := run(noEnv, "--demo", "--now", "2200-01-01T00:00:00Z", "keys", "list"); code != 0 {
+		t.Errorf("--now with --demo: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(allowNow, "--data", h.dir, "--now", "2200-01-01T00:00:00Z", "keys", "list"); code != 0 {
+		t.Errorf("--now with %s=1: exit %d %s", AllowNowEnv, code, errs)
 	}
 }

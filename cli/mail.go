@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 func init() {
@@ -81,7 +81,7 @@ func runMailSet(env *Env, args []string) error {
 
 	var password *string
 	if *passwordStdin {
-		p, err := readPassword(env.Stdin)
+		p, err := readPassword(env)
 		if err != nil {
 			return err
 		}
@@ -142,12 +142,19 @@ func runMailSet(env *Env, args []string) error {
 	})
 }
 
-// readPassword reads the first line of r, without its line end.
-func readPassword(r io.Reader) (string, error) {
-	if r == nil {
+// readPassword reads the first line of stdin, without its line end; from a
+// terminal, without echo.
+func readPassword(env *Env) (string, error) {
+	var line string
+	var err error
+	switch {
+	case env.isTerminal():
+		line, err = env.readSecret("SMTP password: ")
+	case env.Stdin == nil:
 		return "", usagef("--password-stdin needs the password on stdin")
+	default:
+		line, err = bufio.NewReader(env.Stdin).ReadString('\n')
 	}
-	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the password from stdin: %w", err)
 	}

@@ -11,9 +11,9 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 func init() {

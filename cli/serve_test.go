@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
 )
 
@@ -61,7 +61,7 @@ func startServe(t *testing.T, args ...string) *serving {
 	pr, pw := io.Pipe()
 	s := &serving{stop: cancel, code: make(chan int, 1), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	go func() {
-		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: s.stderr})
+		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: s.stderr, Getenv: allowNow})
 		pw.Close()
 		s.code <- code
 	}()
