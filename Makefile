@@ -25,7 +25,7 @@ SMOKE_RUN  ?= Smoke
 PERF_KEYS ?= 100000
 DIST      ?= dist
 
-.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon
+.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon man
 
 all: test
 
@@ -116,6 +116,11 @@ package: deps
 	mv -f Keydesk.tar.xz $(DIST)/; \
 	tar -tJf $(DIST)/Keydesk.tar.xz | grep -q 'usr/local/bin/keydesk$$\|usr/bin/keydesk$$'; \
 	echo "package: $(DIST)/Keydesk.tar.xz"
+
+## man: the command line's man pages, one per command, in $(DIST)/man
+## (generated from the cobra command tree by cmd/mangen).
+man:
+	$(GO) run -tags $(TAGS) ./cmd/mangen -o $(DIST)/man
 
 ## icon: redraw assets/icon.png.
 icon:

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,34 +162,35 @@ func TestVerifyReadsFirstLineOnly(t *testing.T) {
 	}
 }
 
-func TestParseFlagsInterspersed(t *testing.T) {
-	tests := []struct {
-		args []string
-		pos  []string
-		json bool
-	}{
-		{[]string{"a", "b"}, []string{"a", "b"}, false},
-		{[]string{"--json", "a", "b"}, []string{"a", "b"}, true},
-		{[]string{"a", "--json", "b"}, []string{"a", "b"}, true},
-		{[]string{"a", "b", "--json"}, []string{"a", "b"}, true},
-		{[]string{"a", "--", "--json"}, []string{"a", "--json"}, false},
-		{[]string{"--", "-x", "y"}, []string{"-x", "y"}, false},
+// Flags go before or after the positional arguments; everything after
+// "--" is positional; -h prints the usage (exit 0); an unknown flag is bad
+// usage (exit 2).
+func TestFlagsInterspersed(t *testing.T) {
+	h := newHarness(t)
+	a, _ := h.create("First")
+	if out, errs, code := h.main(nil, "keys", "rename", a, "--", "--json"); code != 0 || !strings.Contains(out, `to "--json"`) {
+		t.Errorf("rename ID -- --json: exit %d, %q %q; want the name --json", code, out, errs)
 	}
-	for _, tc := range tests {
-		fs := newFlagSet("t")
-		j := fs.Bool("json", false, "")
-		pos, err := parseFlags(&Env{Stdout: io.Discard}, fs, "t", tc.args)
-		if err != nil || strings.Join(pos, "|") != strings.Join(tc.pos, "|") || *j != tc.json {
-			t.Errorf("parseFlags(%q) = %q, json=%v, %v; want %q json=%v", tc.args, pos, *j, err, tc.pos, tc.json)
+	if out, errs, code := h.main(nil, "--json", "keys", "rename", a, "x"); code != ExitUsage || out != "" || !strings.Contains(errs, "lag provided but not defined") {
+		t.Errorf("unknown global flag: exit %d, %q %q", code, out, errs)
+	}
+	if _, errs, code := h.main(nil, "keys", "delete", "--yes", a); code != 0 || h.count() != 0 {
+		t.Errorf("delete --yes ID: exit %d %s", code, errs)
+	}
+	b, _ := h.create("Second")
+	if _, errs, code := h.main(nil, "keys", "delete", b, "--yes"); code != 0 || h.count() != 0 {
+		t.Errorf("delete ID --yes: exit %d %s", code, errs)
+	}
+	for _, help := range [][]string{{"keys", "delete", "-h"}, {"help", "keys", "delete"}, {"keys", "delete", "--help"}} {
+		out, errs, code := h.main(nil, help...)
+		if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "keydesk keys delete ID") || !strings.Contains(out, "--yes") || errs != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", help, code, out, errs)
 		}
 	}
-	fs := newFlagSet("t")
-	var help bytes.Buffer
-	if _, err := parseFlags(&Env{Stdout: &help}, fs, "keydesk t", []string{"-h"}); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "Usage: keydesk t") {
-		t.Errorf("-h: %v, printed %q", err, help.String())
-	}
 	var ue *UsageError
-	if _, err := parseFlags(&Env{Stdout: io.Discard}, newFlagSet("t"), "t", []string{"--nope"}); !errors.As(err, &ue) {
+	root := NewCommand(&Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: allowNow})
+	root.SetArgs([]string{"keys", "list", "--nope"})
+	if err := root.Execute(); !errors.As(err, &ue) {
 		t.Errorf("unknown flag: %v, want a UsageError", err)
 	}
 }
