@@ -11,11 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -124,14 +122,8 @@ func Main(args []string, env *Env) int {
 
 // sentence makes an error message read as one sentence.
 func sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "unknown error."
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, ")") {
-		s += "."
+	if s = msg.Sentence(s); s == "" {
+		return "Unknown error."
 	}
 	return s
 }

@@ -19,9 +19,6 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-// DefaultListen is where `keydesk serve` listens unless told otherwise.
-const DefaultListen = netaddr.DefaultListen
-
 const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote]   (runs until Ctrl+C / SIGTERM)"
 
 // newServeCommand is `keydesk serve`.
@@ -40,9 +37,9 @@ func newServeCommand(env *Env) *cobra.Command {
 			return runServe(env, listen, allowRemote)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
+	cmd.Flags().StringVar(&listen, "listen", netaddr.DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
-	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(DefaultListen, "localhost:8765", "[::1]:8765"))
+	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(netaddr.DefaultListen, "localhost:8765", "[::1]:8765"))
 	return cmd
 }
 
@@ -61,9 +58,9 @@ func runServe(env *Env, listen string, allowRemote bool) error {
 		if err != nil {
 			return fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
 		}
-		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && loopback && !tcp.IP.IsLoopback() {
+		if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
 			ln.Close()
-			return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, tcp.IP)
+			return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
 		}
 		if !loopback {
 			fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
@@ -106,7 +103,7 @@ func runServe(env *Env, listen string, allowRemote bool) error {
 func loopbackAddress(hostport string) (bool, error) {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return false, usagef("--listen must be host:port, such as %s", DefaultListen)
+		return false, usagef("--listen must be host:port, such as %s", netaddr.DefaultListen)
 	}
 	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
 		return false, usagef("--listen %s has no valid port", hostport)

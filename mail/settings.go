@@ -1,4 +1,4 @@
-// Package mail delivers Keydesk's daily expiration digest (SPEC §6): the
+// Package mail delivers Keydesk's daily expiration digest: the
 // SMTP settings (stored in the store, the password in the OS keyring), the
 // MIME message built with go-message, sending with go-smtp, and the
 // scheduler that delivers exactly one digest per 11:00 UTC slot, retrying
