@@ -655,6 +655,32 @@ func TestDataFolderSelection(t *testing.T) {
 	}
 }
 
+// Shell completion (as the scripts of `keydesk completion SHELL` ask for
+// it) offers the stored keys' ids with their names, read through the real
+// keyring, and the catalog's operation ids.
+func TestCompletionOfKeyIDs(t *testing.T) {
+	needKeyring(t)
+	s := newStore(t)
+	a := s.create("--name", "CRM sync", "--section", "users=read")
+	b := s.create("--name", "Billing export", "--global")
+	r := run(t, "", nil, "__complete", "--data", s.dir, "keys", "delete", "")
+	if r.code != 0 || !strings.Contains(r.stdout, a.ID+"\tCRM sync\n") || !strings.Contains(r.stdout, b.ID+"\tBilling export\n") {
+		t.Errorf("__complete keys delete: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, a.Key) || strings.Contains(r.stdout, b.Key) {
+		t.Error("completion printed a secret")
+	}
+	r = run(t, "", nil, "__complete", "keys", "create", "--op", "users.li")
+	if r.code != 0 || !strings.Contains(r.stdout, "users.list\t") {
+		t.Errorf("__complete --op: exit %d, stdout %q", r.code, r.stdout)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if r := run(t, "", nil, "completion", shell); r.code != 0 || !strings.Contains(r.stdout, "keydesk") {
+			t.Errorf("completion %s: exit %d, %d bytes, stderr %q", shell, r.code, len(r.stdout), r.stderr)
+		}
+	}
+}
+
 // --now on a real data folder (a Global key living until 2200, a made-up
 // audit time) is refused without KEYDESK_ALLOW_NOW=1, touching nothing.
 func TestNowRefusedOnRealData(t *testing.T) {

@@ -307,3 +307,21 @@ func TestNowNeedsDemoOrTestEnvironment(t *testing.T) {
 		t.Errorf("--now with %s=1: exit %d %s", AllowNowEnv, code, errs)
 	}
 }
+
+// An argument where none belongs is bad usage, named in one sentence.
+func TestPositionalArgumentsRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{"launch"}, {"keys", "create", "--name", "x", "--global", "extra"}, {"keys", "list", "extra"},
+		{"keys", "verify", "extra"}, {"keys", "rename", "only-id"}, {"keys", "delete"}, {"keys", "nope"},
+		{"catalog", "extra"}, {"audit", "extra"}, {"digest", "preview", "extra"}, {"digest", "send", "extra"},
+		{"digest"}, {"mail", "show", "extra"}, {"mail", "test", "extra"}, {"mail", "nope"}, {"serve", "extra"},
+		{"completion", "tcsh"},
+	} {
+		out, errs, code := h.main(strings.NewReader(""), args...)
+		lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+		if code != ExitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "keydesk: ") || strings.Contains(errs, "%!") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one sentence", args, code, out, errs)
+		}
+	}
+}

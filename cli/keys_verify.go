@@ -39,7 +39,12 @@ func newKeysVerifyCommand(env *Env, c *completer) *cobra.Command {
 			"allowed, 1 denied.",
 		Example: `  keydesk keys verify --op messaging.channels.list < key.txt && echo allowed
   printf '%s\n' "$KEY" | keydesk keys verify --scope messaging:read --json`,
-		Args:              argsNone("keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: " + verifyUsage + ")"),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: %s)", verifyUsage)
+			}
+			return nil
+		},
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
 			return runKeysVerify(env, opID, scope, asJSON)
