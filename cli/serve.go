@@ -69,13 +69,9 @@ func runServe(env *Env, listen string, allowRemote bool) error {
 		srv := server.New(b.Service, server.Options{Logger: logger})
 
 		// The daily expiration digest, delivered while serve runs.
-		sched := &mail.Scheduler{
-			Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, b.Service.Actor),
-			Clock:     mail.RealClock{Clock: b.Clock},
-			OnError: func(err error) {
-				logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
-			},
-		}
+		sched := mail.NewScheduler(b.Store, b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
+			logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
+		})
 		schedCtx, stopSched := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() {

@@ -325,6 +325,14 @@ type Scheduler struct {
 	trigger chan struct{}
 }
 
+// NewScheduler is the digest scheduler of one data folder, as the window
+// and `keydesk serve` run it: it delivers through NewDeliverer(st, pw, sel,
+// actor) on real timers with clock's time, and hands every failed attempt
+// (retried later) to onError.
+func NewScheduler(st Store, pw PasswordStore, sel Selector, actor string, clock core.Clock, onError func(error)) *Scheduler {
+	return &Scheduler{Deliverer: NewDeliverer(st, pw, sel, actor), Clock: RealClock{Clock: clock}, OnError: onError}
+}
+
 // Status returns the current status.
 func (s *Scheduler) Status() Status {
 	s.mu.Lock()

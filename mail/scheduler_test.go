@@ -314,3 +314,33 @@ func TestStatusLastResult(t *testing.T) {
 		}
 	}
 }
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+// NewScheduler wires one data folder's deliverer, the workspace's clock
+// and the error hook, as the window and `keydesk serve` both use it.
+func TestNewScheduler(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	e := newEnv(t)
+	e.configure(t, srv, mail.SecurityNone)
+	e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
+	var errs []error
+	s := mail.NewScheduler(e.store, e.kr, loadingSelector{e}, "alice", fixedClock{slotT.Add(time.Minute)}, func(err error) { errs = append(errs, err) })
+	if got := s.Clock.Now(); !got.Equal(slotT.Add(time.Minute)) {
+		t.Errorf("scheduler clock = %v, want the given clock's time", got)
+	}
+	out, err := s.Deliverer.DeliverDue(context.Background(), s.Clock.Now())
+	if err != nil || out.Result != mail.ResultSent || len(srv.Messages()) != 1 {
+		t.Fatalf("DeliverDue = %+v, %v; %d messages", out, err, len(srv.Messages()))
+	}
+	evs := e.audits(t)
+	if len(evs) == 0 || evs[len(evs)-1].Action != core.ActionDigestSent || evs[len(evs)-1].Actor != "alice" {
+		t.Errorf("audit %+v, want the digest by alice", evs)
+	}
+	s.OnError(errors.New("x"))
+	if len(errs) != 1 {
+		t.Error("OnError is not the given hook")
+	}
+}
