@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // benchKeys is the size of the store the benchmark verifies against (SPEC §8).
