@@ -118,9 +118,7 @@ func (c *Catalog) shadowed(best *route, method string, segs []string) bool {
 // laxest upstreams do: ignoring case and Unicode compatibility forms, after
 // dropping trailing dots.
 func looseEqual(lit, seg string) bool {
-	if !norm.NFKC.IsNormalString(seg) {
-		seg = norm.NFKC.String(seg)
-	}
+	seg, _ = nfkc(seg)
 	return strings.EqualFold(lit, strings.TrimRight(seg, "."))
 }
 
@@ -165,7 +163,7 @@ func requestSegments(uri string) ([]string, bool) {
 		if err != nil || !safeSegment(seg) {
 			return nil, false
 		}
-		if !norm.NFKC.IsNormalString(seg) && !safeSegment(norm.NFKC.String(seg)) {
+		if folded, changed := nfkc(seg); changed && !safeSegment(folded) {
 			return nil, false
 		}
 		segs[i] = seg
@@ -190,6 +188,20 @@ func safeSegment(seg string) bool {
 		}
 	}
 	return true
+}
+
+// nfkc returns s in Unicode compatibility form (NFKC) and whether that
+// differs from s. ASCII, the usual case, is already in that form.
+func nfkc(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			if norm.NFKC.IsNormalString(s) {
+				return s, false
+			}
+			return norm.NFKC.String(s), true
+		}
+	}
+	return s, false
 }
 
 // FillPath returns the operation's path with its parameters replaced by the
