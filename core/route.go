@@ -40,8 +40,10 @@ func splitPath(p string) []string {
 }
 
 // MatchRoute finds the operation for an HTTP method and request URI (a path,
-// optionally with a query string, as reverse proxies forward it). A single
-// trailing slash is ignored, a HEAD request matches a GET operation, and
+// optionally with a query string, as reverse proxies forward it). The method
+// must be the operation's, in upper case as HTTP spells it ("get" is another
+// method to an upstream), except that a HEAD request matches a GET
+// operation. A single trailing slash is ignored, and
 // when several templates match, the one with the most literal segments wins
 // (/channels/direct before /channels/{channelId}). It returns the operation
 // and the (unescaped) values of its path parameters.
@@ -54,7 +56,6 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 	if !ok {
 		return nil, nil, false
 	}
-	method = strings.ToUpper(method)
 	var best *route
 	for _, r := range c.routes {
 		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {

@@ -144,7 +144,9 @@ func headerSet(h http.Header, names [2]string) (method, uri string, present, com
 	if len(mv) != 1 || len(uv) != 1 {
 		return "", "", true, false
 	}
-	method, uri = strings.TrimSpace(mv[0]), strings.TrimSpace(uv[0])
+	// No trimming: the HTTP parser has removed the spaces around a value,
+	// and the matcher refuses what is left.
+	method, uri = mv[0], uv[0]
 	return method, uri, true, method != "" && uri != ""
 }
 

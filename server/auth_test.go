@@ -115,7 +115,7 @@ func TestAuthRouteMatching(t *testing.T) {
 		{"query string holding a path", reader, "GET", "/v2/conversations/channels?next=/v2/users", 200, "messaging.channels.list"},
 		{"escaped parameter", reader, "GET", "/v2/conversations/channels/C%41123", 200, "messaging.channels.get"},
 		{"escaped space in a parameter", reader, "GET", "/v2/conversations/channels/C%20123", 403, ""},
-		{"lower-case method", reader, "get", "/v2/conversations/channels", 200, "messaging.channels.list"},
+		{"lower-case method", reader, "get", "/v2/conversations/channels", 403, ""},
 		{"HEAD is GET", reader, "HEAD", "/v2/conversations/channels", 200, "messaging.channels.list"},
 		{"literal beats template", global, "POST", "/v2/conversations/channels/direct", 200, "messaging.channels.getOrCreateDirect"},
 		{"template with the literal's method mismatch", global, "GET", "/v2/conversations/channels/direct", 200, "messaging.channels.get"},

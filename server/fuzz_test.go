@@ -103,8 +103,7 @@ func FuzzAuthHandler(f *testing.F) {
 		if rec.Header().Get(HeaderKeyID) == "" {
 			t.Fatal("200 without a key id")
 		}
-		same := strings.TrimSpace(fwdMethod) == strings.TrimSpace(method) && strings.TrimSpace(fwdURI) == strings.TrimSpace(uri)
-		if forged && !same {
+		if forged && (fwdMethod != method || fwdURI != uri) {
 			t.Fatalf("200 for X-Original %q %q with X-Forwarded %q %q", method, uri, fwdMethod, fwdURI)
 		}
 	})
