@@ -38,10 +38,11 @@ type AuthResponse struct {
 // this request?". envoy is set for /v1/auth/<path>, where the original
 // method and path are this request's own.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
-	method, uri, msg := forwardedTarget(r)
+	targetOf := forwardedTarget
 	if envoy {
-		method, uri, msg = envoyTarget(r)
+		targetOf = envoyTarget
 	}
+	method, uri, msg := targetOf(r)
 	if msg != "" {
 		s.fail(w, r, http.StatusBadRequest, msg)
 		return
