@@ -30,7 +30,7 @@ func appendAudit(tx *bolt.Tx, ev core.AuditEvent) error {
 
 // AppendAudit records an event that changes no key.
 func (s *Store) AppendAudit(ev core.AuditEvent) error {
-	if err := s.db.Update(func(tx *bolt.Tx) error { return appendAudit(tx, ev) }); err != nil {
+	if err := s.change(func(tx *bolt.Tx, _ *delta) error { return appendAudit(tx, ev) }); err != nil {
 		return fmt.Errorf("append audit event: %w", err)
 	}
 	return nil
@@ -55,4 +55,3 @@ func (s *Store) Audit() ([]core.AuditEvent, error) {
 	}
 	return out, nil
 }
-

@@ -32,7 +32,7 @@ func (s *Store) LastDeliveredSlot() (time.Time, error) {
 // with its audit event, in one transaction. A slot older than the one
 // already recorded leaves the record unchanged (the event is still logged).
 func (s *Store) MarkSlotDelivered(slot time.Time, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.change(func(tx *bolt.Tx, _ *delta) error {
 		b := tx.Bucket(bucketDigests)
 		if v := b.Get(digestLastSlotKey); v != nil {
 			var prev time.Time
@@ -54,4 +54,3 @@ func (s *Store) MarkSlotDelivered(slot time.Time, ev core.AuditEvent) error {
 	}
 	return nil
 }
-

@@ -24,7 +24,7 @@ func expiryKey(t time.Time, id string) []byte {
 
 // putNewKey writes a record and its index entries, refusing a duplicate id or
 // digest.
-func putNewKey(tx *bolt.Tx, k *core.Key) error {
+func putNewKey(tx *bolt.Tx, d *delta, k *core.Key) error {
 	if k.ID == "" || len(k.Digest) == 0 {
 		return errors.New("a key record needs an id and a digest")
 	}
@@ -41,6 +41,7 @@ func putNewKey(tx *bolt.Tx, k *core.Key) error {
 	if err := dig.Put(k.Digest, []byte(k.ID)); err != nil {
 		return err
 	}
+	d.added(k)
 	return exp.Put(expiryKey(k.ExpiresAt, k.ID), nil)
 }
 
@@ -48,8 +49,8 @@ func putNewKey(tx *bolt.Tx, k *core.Key) error {
 // its audit event, in one transaction. A duplicate id or digest fails with
 // core.ErrDuplicate.
 func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := putNewKey(tx, k); err != nil {
+	err := s.change(func(tx *bolt.Tx, d *delta) error {
+		if err := putNewKey(tx, d, k); err != nil {
 			return err
 		}
 		return appendAudit(tx, ev)
@@ -65,9 +66,9 @@ func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
 // quickly). Any duplicate id or digest fails the whole batch with
 // core.ErrDuplicate.
 func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.change(func(tx *bolt.Tx, d *delta) error {
 		for _, k := range keys {
-			if err := putNewKey(tx, k); err != nil {
+			if err := putNewKey(tx, d, k); err != nil {
 				return err
 			}
 		}
@@ -83,7 +84,7 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 // digest or expiry changed, with its audit event, in one transaction. An
 // unknown id fails with core.ErrNotFound.
 func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.change(func(tx *bolt.Tx, d *delta) error {
 		keys, dig, exp := tx.Bucket(bucketKeys), tx.Bucket(bucketDigest), tx.Bucket(bucketExpiry)
 		oldData := keys.Get([]byte(k.ID))
 		if oldData == nil {
@@ -115,6 +116,8 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 		if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
 			return err
 		}
+		d.removed(old)
+		d.added(k)
 		return appendAudit(tx, ev)
 	})
 	if err != nil {
@@ -126,7 +129,7 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 // DeleteKey removes a record and its index entries, with its audit event,
 // in one transaction. An unknown id fails with core.ErrNotFound.
 func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.change(func(tx *bolt.Tx, d *delta) error {
 		keys, dig, exp := tx.Bucket(bucketKeys), tx.Bucket(bucketDigest), tx.Bucket(bucketExpiry)
 		data := keys.Get([]byte(id))
 		if data == nil {
@@ -147,6 +150,7 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 		if err := keys.Delete([]byte(id)); err != nil {
 			return err
 		}
+		d.removed(k)
 		return appendAudit(tx, ev)
 	})
 	if err != nil {
@@ -291,4 +295,3 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 	}
 	return nil
 }
-

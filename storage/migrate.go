@@ -10,8 +10,10 @@ import (
 )
 
 // migrations[i] moves a database from schema version i to i+1; each runs in
-// the same transaction as the version bump. To add schema v2, append a
-// function and nothing else.
+// the same transaction as the version bump. To add a schema version, append
+// a function and nothing else. A migration that needs the signing material
+// (which Open does not have) belongs in Seal instead, keyed on what the
+// file lacks, as the v3 state MAC is.
 var migrations = []func(tx *bolt.Tx) error{
 	// v0 -> v1: the initial layout.
 	func(tx *bolt.Tx) error {
@@ -26,6 +28,19 @@ var migrations = []func(tx *bolt.Tx) error{
 	// record.go (decoding JSON dominated opening a large store). Only the
 	// pre-release builds wrote v1; the index buckets are unchanged.
 	migrateKeysToBinary,
+	// v2 -> v3: the store gains a generation, advanced by every change,
+	// and a state MAC over (store id, generation, record count, set of
+	// live records) in the meta bucket (see seal.go). The generation
+	// starts at 0 here; the MAC needs the signing material, so the first
+	// Seal writes it (the schema bump keeps older builds, which would
+	// change records without updating the MAC, from opening the store).
+	func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m.Get(metaGeneration) != nil {
+			return nil
+		}
+		return m.Put(metaGeneration, make([]byte, 8))
+	},
 }
 
 // migrateKeysToBinary re-encodes every JSON key record of a schema v1
@@ -55,4 +70,3 @@ func migrateKeysToBinary(tx *bolt.Tx) error {
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = uint64(len(migrations))
-

@@ -278,6 +278,12 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 	if r.err == "" && r.off != len(data) {
 		r.fail("trailing bytes")
 	}
+	if r.err == "" && id != nil && k.ID != string(id) {
+		// The record MAC covers the id: a record is only ever valid
+		// under its own id (a deleted record's bytes written back under
+		// a live record's id must not load).
+		r.fail("holds the id of another record")
+	}
 	if r.err != "" {
 		return nil, corrupt(r.err)
 	}

@@ -307,8 +307,8 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	if v, err := s2.Schema(); err != nil || v != 2 || SchemaVersion != 2 {
-		t.Fatalf("schema after migration = %d, %v; want 2 (SchemaVersion %d)", v, err, SchemaVersion)
+	if v, err := s2.Schema(); err != nil || v != 3 || SchemaVersion != 3 {
+		t.Fatalf("schema after migration = %d, %v; want 3 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {
 		t.Fatalf("Check after migration: %v", err)

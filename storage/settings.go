@@ -24,7 +24,7 @@ func (s *Store) Setting(name string) ([]byte, error) {
 // PutSetting stores a setting (nil value deletes it) together with its
 // audit event, in one transaction.
 func (s *Store) PutSetting(name string, value []byte, ev core.AuditEvent) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.change(func(tx *bolt.Tx, _ *delta) error {
 		b := tx.Bucket(bucketSettings)
 		var err error
 		if value == nil {
@@ -42,4 +42,3 @@ func (s *Store) PutSetting(name string, value []byte, ev core.AuditEvent) error 
 	}
 	return nil
 }
-

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -29,17 +30,31 @@ const FileName = "keydesk.db"
 // the database before answering ErrAlreadyOpen.
 const DefaultOpenTimeout = time.Second
 
-// Storage errors callers branch on.
+// Storage errors callers branch on. They are short and lowercase; the front
+// ends add the advice for people.
 var (
 	// ErrAlreadyOpen means another Keydesk process holds the data folder.
-	ErrAlreadyOpen = errors.New("Keydesk is already open on this data folder")
+	ErrAlreadyOpen = errors.New("data folder already open in another keydesk process")
 	// ErrSchemaTooNew means the database was written by a newer Keydesk.
-	ErrSchemaTooNew = errors.New("this data folder was written by a newer version of Keydesk; update Keydesk to open it")
+	ErrSchemaTooNew = errors.New("data folder written by a newer keydesk")
 	// ErrCorrupt means the database's contents are inconsistent (an index
-	// points at a missing record, a key record does not decode, ...).
-	ErrCorrupt = errors.New("the Keydesk database is damaged")
+	// points at a missing record, a key record does not decode or is
+	// stored under another record's id, ...).
+	ErrCorrupt = errors.New("database damaged")
 	// ErrNoStore means the data folder holds no Keydesk database.
-	ErrNoStore = errors.New("the data folder holds no Keydesk database")
+	ErrNoStore = errors.New("no keydesk database in the data folder")
+	// ErrTampered means the set of key records does not match the store's
+	// signed state: records were added, removed or replaced outside
+	// Keydesk (a deleted key written back, for one). Seal reports it.
+	ErrTampered = errors.New("key records changed outside keydesk")
+	// ErrRolledBack means the data file is older than the last change this
+	// computer made to it (it was replaced with an older copy). Seal
+	// reports it; a restore from a backup is the legitimate way back
+	// (Keyring.SetGeneration).
+	ErrRolledBack = errors.New("data file older than the last change made to it")
+	// ErrReadOnly means a change was asked of a sealed store opened
+	// without its signing material (see Store.Seal).
+	ErrReadOnly = errors.New("store opened without its signing key is read-only")
 )
 
 // Bucket names. The expiry index maps ExpiresAt (8 bytes, see expiryKey)
@@ -59,6 +74,8 @@ var (
 	metaSchema        = []byte("schema_version")
 	metaStoreID       = []byte("store_id")
 	metaCreated       = []byte("created")
+	metaGeneration    = []byte("generation")
+	metaStateMAC      = []byte("state_mac")
 	digestLastSlotKey = []byte("last_delivered_slot")
 )
 
@@ -85,6 +102,16 @@ type Store struct {
 	path    string
 	storeID string
 	created time.Time
+
+	// mu serialises the changes that advance the generation, so that the
+	// in-memory state below follows the commits in order.
+	mu sync.Mutex
+	// The following are set by Seal and guarded by mu.
+	signer    *Signer
+	keyring   *Keyring
+	state     sealState
+	mirrored  uint64 // highest generation written to the keyring
+	mirrorErr error  // the last keyring write's failure, nil after a success
 }
 
 var (
@@ -229,8 +256,12 @@ func (s *Store) init(opts Options) error {
 	return nil
 }
 
-// Close closes the database, releasing the data folder.
+// Close closes the database, releasing the data folder. A sealed store
+// first retries a failed keyring write of its generation.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	s.mirror()
+	s.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -258,4 +289,3 @@ func (s *Store) Schema() (uint64, error) {
 	})
 	return v, err
 }
-
