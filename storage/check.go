@@ -6,12 +6,17 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Check verifies the store's internal consistency: every record decodes and
-// has exactly one digest and one expiry index entry pointing at it, and
+// Check verifies the store's internal consistency: bbolt's own page checks
+// (Tx.Check), then that every record decodes under its own id and has
+// exactly one digest and one expiry index entry pointing at it, and that
 // every index entry points at a record. It reports the first problem found,
-// wrapping ErrCorrupt.
+// wrapping ErrCorrupt. It reads the whole file: tests and tools call it;
+// Seal does the record checks at open.
 func (s *Store) Check() error {
 	return s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
 		keys, dig, exp := tx.Bucket(bucketKeys), tx.Bucket(bucketDigest), tx.Bucket(bucketExpiry)
 		n := 0
 		if err := keys.ForEach(func(id, v []byte) error {
