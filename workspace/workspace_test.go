@@ -151,7 +151,7 @@ func TestOpenMissingMasterKey(t *testing.T) {
 	b := open(t, Options{Keyring: kr, Dir: dir})
 	id := b.Store.StoreID()
 	b.Close()
-	if err := kr.Delete("master:"+id); err != nil {
+	if err := kr.Delete("master:" + id); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(storage.Path(dir))
