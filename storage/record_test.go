@@ -393,5 +393,14 @@ func FuzzDecodeKey(f *testing.F) {
 		if !reflect.DeepEqual(k, k2) {
 			t.Fatalf("second decode differs:\n%+v\n%+v", k, k2)
 		}
+		// Seal's allocation-free reader agrees with the decoder.
+		id, digest, expires, mac, ok := recordFields(data)
+		wantExp := int64(zeroTime)
+		if !k.ExpiresAt.IsZero() {
+			wantExp = k.ExpiresAt.UnixNano()
+		}
+		if !ok || string(id) != k.ID || !bytes.Equal(digest, k.Digest) || expires != wantExp || !bytes.Equal(mac, k.MAC) {
+			t.Fatalf("recordFields = %q %x %d %x %v, decodeKey = %+v", id, digest, expires, mac, ok, k)
+		}
 	})
 }

@@ -255,6 +255,9 @@ func testOlderCopyRefused(t *testing.T, backend KeyringBackend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.FlushGeneration(); err != nil {
+		t.Fatal(err)
+	}
 	if kgen, ok, err := kr.Generation(); err != nil || !ok || kgen != gen {
 		t.Fatalf("keyring generation after the delete = %d, %v, %v; want %d", kgen, ok, err, gen)
 	}
@@ -324,6 +327,9 @@ func TestGenerationAdvances(t *testing.T) {
 	s, kr, _, keys, _ := sealedWithKeys(t, NewMemoryKeyring(), 1)
 	gen := func() uint64 {
 		t.Helper()
+		if err := s.FlushGeneration(); err != nil {
+			t.Fatal(err)
+		}
 		g, err := s.Generation()
 		if err != nil {
 			t.Fatal(err)

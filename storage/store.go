@@ -107,11 +107,9 @@ type Store struct {
 	// in-memory state below follows the commits in order.
 	mu sync.Mutex
 	// The following are set by Seal and guarded by mu.
-	signer    *Signer
-	keyring   *Keyring
-	state     sealState
-	mirrored  uint64 // highest generation written to the keyring
-	mirrorErr error  // the last keyring write's failure, nil after a success
+	signer *Signer
+	state  sealState
+	mirror *mirror
 }
 
 var (
@@ -257,13 +255,15 @@ func (s *Store) init(opts Options) error {
 }
 
 // Close closes the database, releasing the data folder. A sealed store
-// first retries a failed keyring write of its generation.
+// first waits for its generation to reach the keyring (FlushGeneration); a
+// keyring failure then is reported but does not keep the file open.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	s.mirror()
-	s.mu.Unlock()
+	ferr := s.FlushGeneration()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
+	}
+	if ferr != nil {
+		return fmt.Errorf("close store: record generation: %w", ferr)
 	}
 	return nil
 }
