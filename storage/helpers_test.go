@@ -159,14 +159,9 @@ func checkOnCleanup(t *testing.T, s *Store) {
 	})
 }
 
-// openSealed opens a sealed store in a fresh folder, with a keyring in
-// memory (these tests are not about the OS keyring).
-func openSealed(t *testing.T) (*Store, *Keyring, string) {
-	t.Helper()
-	return openSealedIn(t, NewMemoryKeyring())
-}
-
-// openSealedIn is openSealed with the keyring entries in backend.
+// openSealedIn opens a sealed store in a fresh folder (checked at the end
+// of the test), with its keyring entries in backend (NewMemoryKeyring for
+// tests not about the OS keyring).
 func openSealedIn(t *testing.T, backend KeyringBackend) (*Store, *Keyring, string) {
 	t.Helper()
 	s, dir := openStore(t)

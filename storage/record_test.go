@@ -53,7 +53,7 @@ func recordCases() map[string]*core.Key {
 		k.LastUsedAt = created.Add(90 * time.Minute)
 	})
 	add("unicode name", func(k *core.Key) {
-		k.Name = "Clé de facturation — 請求 🔑 ‍"
+		k.Name = "Clé de facturation — 請求 🔑 \u200d"
 		k.Permissions = core.Permissions{Kind: core.KindGlobal}
 	})
 	add("nil maps and slices", func(k *core.Key) {
