@@ -2,6 +2,13 @@
 // records, their digest and expiry indexes, settings, digest state and the
 // audit log (Store), and the per-store signing material kept in the OS keyring
 // (Keyring). Neither ever holds a key's secret.
+//
+// Files: store.go opens the database, migrate.go upgrades its schema,
+// keys.go, audit.go, settings.go and digest_state.go keep what their names
+// say, record.go encodes key records, seal.go binds the set of records to
+// the signing material and the keyring's generation (Store.Seal), check.go
+// checks a whole database, signer.go derives the HMAC keys, keyring.go and
+// keyring_backend.go keep the keyring entries.
 package storage
 
 import (

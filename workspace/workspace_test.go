@@ -495,8 +495,8 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 		b2.Close()
 		t.Fatalf("Open accepted the revived key (it verifies %q)", v.Reason)
 	}
-	if !errors.Is(err, storage.ErrTampered) {
-		t.Fatalf("Open = %v, want ErrTampered", err)
+	if !errors.Is(err, storage.ErrTampered) || !strings.HasPrefix(Advice(err), "Keys were added, removed or replaced") {
+		t.Fatalf("Open = %v (%q), want ErrTampered", err, Advice(err))
 	}
 }
 
@@ -529,7 +529,22 @@ func TestOpenRefusesOlderFile(t *testing.T) {
 		b2.Close()
 		t.Fatalf("Open accepted the older file (the deleted key verifies %q)", v.Reason)
 	}
-	if !errors.Is(err, storage.ErrRolledBack) {
-		t.Fatalf("Open = %v, want ErrRolledBack", err)
+	if !errors.Is(err, storage.ErrRolledBack) || !strings.HasPrefix(Advice(err), "This data file is older than the last change") {
+		t.Fatalf("Open = %v (%q), want ErrRolledBack", err, Advice(err))
+	}
+}
+
+// TestAdviceOneSentencePerError checks that every error a front end may get
+// from Open has its sentence, wrapped or not, and that others get none.
+func TestAdviceOneSentencePerError(t *testing.T) {
+	for _, a := range advice {
+		wrapped := fmt.Errorf("open /data: seal store: %w", a.err)
+		got := Advice(wrapped)
+		if got != a.text || !strings.HasSuffix(got, ".") || strings.Contains(got, "\n") || strings.ToUpper(got[:1]) != got[:1] {
+			t.Errorf("Advice(%v) = %q", wrapped, got)
+		}
+	}
+	if got := Advice(errors.New("disk full")); got != "" {
+		t.Errorf("Advice(other) = %q, want empty", got)
 	}
 }
