@@ -63,7 +63,7 @@ func (s *Signer) element(id, mac []byte) [sha256.Size]byte {
 	return [sha256.Size]byte(s.stateMAC([]byte("keydesk record v1"), n[:], id, mac))
 }
 
-// mac returns the state MAC of st for the store storeID.
+// sealMAC returns the state MAC of st for the store storeID.
 func (s *Signer) sealMAC(storeID string, st sealState) []byte {
 	var b []byte
 	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
