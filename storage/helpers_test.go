@@ -153,10 +153,36 @@ func checkOnCleanup(t *testing.T, s *Store) {
 		} else if err != nil {
 			t.Errorf("database check at the end of the test: %v", err)
 		}
+		if err := checkSealState(s); err != nil {
+			t.Errorf("sealed state at the end of the test: %v", err)
+		}
 		if err := s.Close(); err != nil {
 			t.Errorf("close at the end of the test: %v", err)
 		}
 	})
+}
+
+// checkSealState checks that a sealed store's in-memory state (generation,
+// record count, accumulator) is what the file's records give and that the
+// file's state MAC matches it: the O(1) updates of every change add up.
+func checkSealState(s *Store) error {
+	if !s.Sealed() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, mac, err := s.scan(s.signer)
+	if err != nil {
+		return err
+	}
+	if st != s.state {
+		return fmt.Errorf("records give generation %d, %d records, accumulator %x; the store tracked %d, %d, %x",
+			st.gen, st.count, st.acc, s.state.gen, s.state.count, s.state.acc)
+	}
+	if !bytes.Equal(mac, s.signer.sealMAC(s.storeID, st)) {
+		return errors.New("the state MAC in the file does not match the records")
+	}
+	return nil
 }
 
 // openSealedIn opens a sealed store in a fresh folder (checked at the end

@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,5 +415,48 @@ func TestSealMigratesUnsealedStore(t *testing.T) {
 	s2.Close()
 	if _, err := reseal(t, dir, kr); err != nil {
 		t.Fatalf("second Seal: %v", err)
+	}
+}
+
+// TestConcurrentChangesKeepTheSealedState creates, renames and deletes keys
+// and writes settings from several goroutines on a sealed store (run with
+// -race): the state the store tracks stays the one its records give, and
+// the store opens again.
+func TestConcurrentChangesKeepTheSealedState(t *testing.T) {
+	s, kr, dir, _, _ := sealedWithKeys(t, NewMemoryKeyring(), 0)
+	svc, err := core.NewService(s, kr.Signer(), core.FixedClock(t0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				k, _, err := svc.Create(sectionRequest(fmt.Sprintf("g%d k%d", g, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch i % 3 {
+				case 0:
+					_, err = svc.Delete(k.ID)
+				case 1:
+					_, err = svc.Rename(k.ID, "renamed")
+				default:
+					err = s.PutSetting(fmt.Sprintf("g%d", g), []byte{byte(i)}, event(core.ActionSettingsChanged, ""))
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := checkSealState(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := reseal(t, dir, kr); err != nil {
+		t.Fatalf("reopen after concurrent changes: %v", err)
 	}
 }
