@@ -460,3 +460,51 @@ func TestConcurrentChangesKeepTheSealedState(t *testing.T) {
 		t.Fatalf("reopen after concurrent changes: %v", err)
 	}
 }
+
+// TestSealMigratesSchemaV2 opens a schema v2 store (no generation, no state
+// MAC, as the previous release wrote it): Open moves it to v3 and the first
+// Seal signs its state; its keys still verify.
+func TestSealMigratesSchemaV2(t *testing.T) {
+	s, dir := openStore(t)
+	svc := newService(t, s, t0)
+	_, secret, err := svc.Create(sectionRequest("written by v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rawUpdate(t, dir, func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if err := m.Delete(metaGeneration); err != nil {
+			return err
+		}
+		return m.Put(metaSchema, []byte{0, 0, 0, 0, 0, 0, 0, 2})
+	})
+	kr, err := CreateKeyringIn(NewMemoryKeyring(), s.StoreID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr.signer = testSigner(t) // the v2 records were signed with testMaster
+	reason, err := verifyAfterOpen(t, dir, kr, secret)
+	if err != nil || reason != core.ReasonOK {
+		t.Fatalf("v2 store after migration: %q, %v", reason, err)
+	}
+	s2, err := Open(dir, Options{MustExist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if v, _ := s2.Schema(); v != 3 {
+		t.Fatalf("schema %d, want 3", v)
+	}
+	if _, ok, _ := kr.Generation(); !ok {
+		t.Fatal("the first Seal did not record the generation in the keyring")
+	}
+	if err := s2.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(metaStateMAC) == nil {
+			return errors.New("no state MAC after the first Seal")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
