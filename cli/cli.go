@@ -112,7 +112,11 @@ func Main(args []string, env *Env) int {
 	case errors.Is(err, ErrDenied):
 		return ExitFailed
 	}
-	fmt.Fprintln(env.Stderr, "keydesk: "+sentence(err.Error()))
+	text := workspace.Advice(err)
+	if text == "" {
+		text = sentence(err.Error())
+	}
+	fmt.Fprintln(env.Stderr, "keydesk: "+text)
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		return ExitUsage
