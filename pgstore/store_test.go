@@ -323,3 +323,34 @@ func TestEditedRowIsCaught(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateAgain: running the migrations on an up-to-date database
+// changes nothing and fails nothing.
+func TestMigrateAgain(t *testing.T) {
+	s, u := newStore(t)
+	insert(t, s, "aaaa")
+	ctx := context.Background()
+	for range 2 {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := migrate(ctx, tx)
+		if err != nil || found != SchemaVersion {
+			t.Fatalf("migrate again = %d, %v", found, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM schema_version`).Scan(&rows); err != nil || rows != SchemaVersion {
+		t.Fatalf("schema_version has %d rows, %v", rows, err)
+	}
+	if v := schemaOf(t, u); v != SchemaVersion {
+		t.Fatalf("schema = %d", v)
+	}
+	if keys, err := s.ListKeys(); err != nil || len(keys) != 1 {
+		t.Fatalf("after migrating again: %d keys, %v", len(keys), err)
+	}
+}
