@@ -194,6 +194,10 @@ func TestConcurrentCreates(t *testing.T) {
 // each at once: 100 whole records, all verifying.
 func TestConcurrentCreatesFromProcesses(t *testing.T) {
 	s, u := newStore(t)
+	// A follower watches the creates: it must see each of them once, in
+	// sequence order, with no gap (change numbers follow commit order).
+	_, changes, statuses := startFollower(t, s, 0, FollowOptions{})
+	expectStatus(t, statuses, true)
 	var children []*child
 	for n := range 4 {
 		children = append(children, startChild(t, "create25", u, fmt.Sprintf("KEYDESK_TEST_N=%d", n)))
@@ -213,6 +217,14 @@ func TestConcurrentCreatesFromProcesses(t *testing.T) {
 		c.wait(t)
 	}
 	checkAllVerify(t, s, secrets, 100)
+	seen := map[string]bool{}
+	for i := 1; i <= 100; i++ {
+		c := within(t, changes, wait, "a change")
+		if c.Seq != int64(i) || c.Kind != KindKey || c.Op != OpInsert || c.Key == nil || seen[c.Name] {
+			t.Fatalf("change %d: %d %s %s %s (key %v, seen %v)", i, c.Seq, c.Kind, c.Op, c.Name, c.Key != nil, seen[c.Name])
+		}
+		seen[c.Name] = true
+	}
 }
 
 // checkAllVerify checks that the store holds exactly n whole records, with n
