@@ -24,6 +24,26 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceSimpleProtocol runs the contract through the simple query
+// protocol (as behind a pooler such as PgBouncer in statement mode): rows
+// then arrive as text.
+func TestConformanceSimpleProtocol(t *testing.T) {
+	serverURL(t)
+	storetest.Run(t, func(t *testing.T) core.Store {
+		_, u := newStore(t)
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		s, err := Open(context.Background(), u+sep+"default_query_exec_mode=simple_protocol", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 func TestOpenRefusesWhatItCannotUse(t *testing.T) {
 	ctx := context.Background()
 	u := newDatabase(t)
@@ -364,5 +384,35 @@ func TestMigrateAgain(t *testing.T) {
 	}
 	if keys, err := s.ListKeys(); err != nil || len(keys) != 1 {
 		t.Fatalf("after migrating again: %d keys, %v", len(keys), err)
+	}
+}
+
+// TestColumnsForSQL: the plain columns repeat the record for SQL (reports,
+// grants, an administrator's psql): JSON permissions, scopes, times.
+func TestColumnsForSQL(t *testing.T) {
+	for _, mode := range []string{"", "default_query_exec_mode=simple_protocol"} {
+		_, u := newStore(t)
+		if mode != "" {
+			u += "&" + mode
+		}
+		s, err := Open(context.Background(), u, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		k := storetest.Key("aaaa", storetest.T0)
+		k.Permissions = core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}
+		k.Scopes = []string{"users:read"}
+		if err := s.InsertKey(k, storetest.Event(core.ActionCreate, "aaaa")); err != nil {
+			t.Fatal(err)
+		}
+		var kind, access string
+		var scopes []string
+		var expires time.Time
+		err = s.pool.QueryRow(context.Background(), `SELECT permissions->>'kind', permissions->'sections'->>'users', scopes,
+			to_timestamp(expires_ns / 1e9) FROM keys WHERE id = 'aaaa'`).Scan(&kind, &access, &scopes, &expires)
+		if err != nil || kind != "sections" || access != "read" || !slices.Equal(scopes, k.Scopes) || !expires.Equal(k.ExpiresAt) {
+			t.Fatalf("mode %q: columns = %q %q %v %v, %v", mode, kind, access, scopes, expires, err)
+		}
 	}
 }
