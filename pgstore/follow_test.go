@@ -163,6 +163,14 @@ func TestFollowerCatchesUpAfterServerRestart(t *testing.T) {
 		}
 	})
 	down := expectStatus(t, statuses, false)
+	// Writing while the server is down fails as "unavailable" and writes
+	// nothing (checked below: the changes after the restart start at 2).
+	if err := s.InsertKey(storetest.Key("lost", storetest.T0), storetest.Event(core.ActionCreate, "lost")); !IsUnavailable(err) {
+		t.Fatalf("InsertKey with the server down = %v, want IsUnavailable", err)
+	}
+	if _, err := Open(context.Background(), u, Options{}); !IsUnavailable(err) || !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Open with the server down = %v, want ErrUnreachable", err)
+	}
 	if down.Err == nil || down.LastSync.Before(synced) {
 		t.Fatalf("status while down = %+v", down)
 	}

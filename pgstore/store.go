@@ -16,11 +16,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"os"
 	"os/user"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +37,10 @@ import (
 // ChangeChannel is the LISTEN/NOTIFY channel on which every committed change
 // announces its sequence number.
 const ChangeChannel = "keydesk_changes"
+
+// DefaultConnectTimeout bounds making one connection, unless the URL sets
+// connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
 
 // DefaultTimeout bounds each operation of the core.Store methods, which take
 // no context.
@@ -181,6 +188,11 @@ func connect(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that does not answer must not hang a window or a
+		// command (connect_timeout in the URL overrides this).
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	s := &Store{timeout: opts.Timeout, osUser: opts.OSUser, host: opts.Host}
 	if s.timeout <= 0 {
@@ -890,4 +902,22 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("check store: %w", err)
 	}
 	return nil
+}
+
+// IsUnavailable reports whether err means the store could not be reached
+// (the server is down, restarting or unreachable, or the operation timed
+// out) rather than that the operation was refused. Nothing was written.
+func IsUnavailable(err error) bool {
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P0x: the server is shutting
+		// down or starting.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0")
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }
