@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -56,6 +57,17 @@ type FollowOptions struct {
 	OnStatus func(FollowStatus)
 }
 
+// FollowerApplicationName is the application_name of a follower's
+// connection (unless its configuration sets one), as pg_stat_activity
+// shows it.
+const FollowerApplicationName = "keydesk-follower"
+
+// ErrStoreChanged means the database no longer holds the store the follower
+// was following: another store's id, or fewer changes than were already
+// applied (the database was restored from an older copy). A replica must
+// stop serving its data and start again from a new snapshot.
+var ErrStoreChanged = errors.New("the database no longer holds the store this server loaded")
+
 // Follower applies every change committed to a store, in order, from a
 // given number on. It listens on ChangeChannel on a connection of its own
 // and reads the change table for every change after the last one applied:
@@ -63,9 +75,10 @@ type FollowOptions struct {
 // reconnection (listening again first), so nothing is missed across a
 // reconnect or a lost notification.
 type Follower struct {
-	cfg   *pgx.ConnConfig
-	apply func(Change)
-	opts  FollowOptions
+	cfg     *pgx.ConnConfig
+	apply   func(Change)
+	opts    FollowOptions
+	storeID string
 
 	mu     sync.Mutex
 	status FollowStatus
@@ -84,7 +97,14 @@ func (s *Store) Follower(fromSeq int64, apply func(Change), opts FollowOptions) 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 2 * time.Second
 	}
-	return &Follower{cfg: cfg, apply: apply, opts: opts, status: FollowStatus{Seq: fromSeq}}
+	cfg = cfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = FollowerApplicationName
+	}
+	return &Follower{cfg: cfg, apply: apply, opts: opts, storeID: s.storeID, status: FollowStatus{Seq: fromSeq}}
 }
 
 // Follow calls apply with every change numbered above fromSeq, in order,
@@ -101,7 +121,8 @@ func (f *Follower) Status() FollowStatus {
 }
 
 // Run follows changes until ctx is done, reconnecting with backoff when
-// the connection fails. It returns ctx's error.
+// the connection fails. It returns ctx's error, or ErrStoreChanged (for
+// good: it does not retry).
 func (f *Follower) Run(ctx context.Context) error {
 	backoff := 50 * time.Millisecond
 	for {
@@ -109,6 +130,10 @@ func (f *Follower) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			f.setConnected(false, ctx.Err())
 			return ctx.Err()
+		}
+		if errors.Is(err, ErrStoreChanged) {
+			f.setConnected(false, err)
+			return err
 		}
 		if f.Status().Connected {
 			backoff = 50 * time.Millisecond
@@ -152,6 +177,9 @@ func (f *Follower) session(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if err := f.checkStore(ctx, conn); err != nil {
+		return err
+	}
 	if err := f.catchUp(ctx, conn); err != nil {
 		return err
 	}
@@ -169,12 +197,35 @@ func (f *Follower) session(ctx context.Context) error {
 			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && seq <= f.Status().Seq {
 				continue // already applied
 			}
+		case err != nil: // a heartbeat
+			if err := f.checkStore(ctx, conn); err != nil {
+				return err
+			}
 		}
 		// A notification, or a heartbeat: read what is new.
 		if err := f.catchUp(ctx, conn); err != nil {
 			return err
 		}
 	}
+}
+
+// checkStore fails with ErrStoreChanged unless the database still holds the
+// followed store with at least the changes already applied.
+func (f *Follower) checkStore(ctx context.Context, conn *pgx.Conn) error {
+	var id string
+	var last int64
+	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT value FROM store_meta WHERE name = 'store_id'), ''),
+		coalesce((SELECT max(seq) FROM changes), 0)`).Scan(&id, &last)
+	if err != nil {
+		return fmt.Errorf("read store identity: %w", err)
+	}
+	if f.storeID != "" && id != f.storeID {
+		return fmt.Errorf("%w (it holds store %q)", ErrStoreChanged, id)
+	}
+	if seq := f.Status().Seq; last < seq {
+		return fmt.Errorf("%w (its last change is %d, this server applied %d)", ErrStoreChanged, last, seq)
+	}
+	return nil
 }
 
 // catchUpBatch is how many changes one query reads.

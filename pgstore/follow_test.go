@@ -208,10 +208,10 @@ func cluster(t *testing.T, args ...string) {
 // TestFollowerCatchesUpAfterDisconnect: the follower's connection is cut and
 // it cannot log in again while changes are made; once it can, it delivers
 // them all, in order. The follower runs as a role that may only read the
-// change table and the keys.
+// change table, the keys and the store's identity.
 func TestFollowerCatchesUpAfterDisconnect(t *testing.T) {
 	s, u := newStore(t)
-	role := newRole(t, u, "GRANT SELECT ON changes, keys TO %s")
+	role := newRole(t, u, "GRANT SELECT ON changes, keys, store_meta TO %s")
 	cfg, err := pgx.ParseConfig(withUser(t, u, role))
 	if err != nil {
 		t.Fatal(err)
@@ -273,4 +273,39 @@ func newRole(t *testing.T, u string, grants ...string) string {
 		adminExec(t, "DROP ROLE IF EXISTS "+role)
 	})
 	return role
+}
+
+// TestFollowerRefusesAReplacedStore: a follower stops for good, with
+// ErrStoreChanged, when the database goes back to fewer changes than it has
+// applied (restored from an older copy) or holds another store: its data
+// would silently go stale otherwise.
+func TestFollowerRefusesAReplacedStore(t *testing.T) {
+	for _, tc := range []struct{ name, sql string }{
+		{"restored older copy", `DELETE FROM changes WHERE seq > 1`},
+		{"another store", `UPDATE store_meta SET value = 'another' WHERE name = 'store_id'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newStore(t)
+			for _, id := range []string{"a", "b", "c"} {
+				insert(t, s, id)
+			}
+			changes := make(chan Change, 10)
+			f := s.Follower(0, func(c Change) { changes <- c }, FollowOptions{Heartbeat: 50 * time.Millisecond})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- f.Run(ctx) }()
+			expectChanges(t, changes, "1 key insert a", "2 key insert b", "3 key insert c")
+			if _, err := s.pool.Exec(ctx, tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			err := within(t, done, wait, "the follower to stop")
+			if !errors.Is(err, ErrStoreChanged) {
+				t.Fatalf("Run = %v, want ErrStoreChanged", err)
+			}
+			if st := f.Status(); st.Connected || !errors.Is(st.Err, ErrStoreChanged) {
+				t.Fatalf("status = %+v", st)
+			}
+		})
+	}
 }
