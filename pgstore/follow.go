@@ -36,7 +36,8 @@ type FollowStatus struct {
 	// LastSync is when the follower last read every committed change; the
 	// age of a replica's data is the time since. Zero until the first.
 	LastSync time.Time
-	// Seq is the number of the last change applied.
+	// Seq is the number of the last change handed to apply (whose call
+	// may still be running).
 	Seq int64
 	// Err is the last connection error while not connected.
 	Err error
@@ -262,10 +263,10 @@ func (f *Follower) catchUp(ctx context.Context, conn *pgx.Conn) error {
 			return fmt.Errorf("read changes: %w", err)
 		}
 		for _, ch := range batch {
-			f.apply(ch)
 			f.mu.Lock()
 			f.status.Seq = ch.Seq
 			f.mu.Unlock()
+			f.apply(ch)
 		}
 		if len(batch) < catchUpBatch {
 			f.mu.Lock()
