@@ -306,3 +306,32 @@ func TestFollowerRefusesAReplacedStore(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowerTooFarBehind: a follower that was away while the changes it
+// had not applied were pruned stops with ErrTooFarBehind (it must reload)
+// rather than silently skip them; one that is up to date is unaffected.
+func TestFollowerTooFarBehind(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		insert(t, s, id)
+	}
+	var now time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneChanges(ctx, now.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneChanges = %d, %v; want 2 (the latest is kept)", n, err)
+	}
+	// Up to date (applied 3): fine, and sees what comes next.
+	_, changes, statuses := startFollower(t, s, 3, FollowOptions{})
+	expectStatus(t, statuses, true)
+	insert(t, s, "d")
+	expectChanges(t, changes, "4 key insert d")
+	// Behind: it applied 1, and 2 is gone.
+	f := s.Follower(1, func(Change) { t.Error("a follower that is too far behind applied a change") }, FollowOptions{})
+	if err := f.Run(ctx); !errors.Is(err, ErrTooFarBehind) {
+		t.Fatalf("Run = %v, want ErrTooFarBehind", err)
+	}
+}
