@@ -69,6 +69,11 @@ const FollowerApplicationName = "keydesk-follower"
 // stop serving its data and start again from a new snapshot.
 var ErrStoreChanged = errors.New("the database no longer holds the store this server loaded")
 
+// ErrTooFarBehind means changes this follower had not yet applied were
+// pruned from the change table (it was disconnected for longer than they
+// are kept): it must load the store again from a snapshot.
+var ErrTooFarBehind = errors.New("this server missed changes that are no longer kept; it must load the store again")
+
 // Follower applies every change committed to a store, in order, from a
 // given number on. It listens on ChangeChannel on a connection of its own
 // and reads the change table for every change after the last one applied:
@@ -122,8 +127,8 @@ func (f *Follower) Status() FollowStatus {
 }
 
 // Run follows changes until ctx is done, reconnecting with backoff when
-// the connection fails. It returns ctx's error, or ErrStoreChanged (for
-// good: it does not retry).
+// the connection fails. It returns ctx's error, or ErrStoreChanged or
+// ErrTooFarBehind (for good: it does not retry).
 func (f *Follower) Run(ctx context.Context) error {
 	backoff := 50 * time.Millisecond
 	for {
@@ -132,7 +137,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			f.setConnected(false, ctx.Err())
 			return ctx.Err()
 		}
-		if errors.Is(err, ErrStoreChanged) {
+		if errors.Is(err, ErrStoreChanged) || errors.Is(err, ErrTooFarBehind) {
 			f.setConnected(false, err)
 			return err
 		}
@@ -214,17 +219,21 @@ func (f *Follower) session(ctx context.Context) error {
 // followed store with at least the changes already applied.
 func (f *Follower) checkStore(ctx context.Context, conn *pgx.Conn) error {
 	var id string
-	var last int64
+	var first, last int64
 	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT value FROM store_meta WHERE name = 'store_id'), ''),
-		coalesce((SELECT max(seq) FROM changes), 0)`).Scan(&id, &last)
+		coalesce((SELECT min(seq) FROM changes), 0), coalesce((SELECT max(seq) FROM changes), 0)`).Scan(&id, &first, &last)
 	if err != nil {
 		return fmt.Errorf("read store identity: %w", err)
 	}
 	if f.storeID != "" && id != f.storeID {
 		return fmt.Errorf("%w (it holds store %q)", ErrStoreChanged, id)
 	}
-	if seq := f.Status().Seq; last < seq {
+	seq := f.Status().Seq
+	if last < seq {
 		return fmt.Errorf("%w (its last change is %d, this server applied %d)", ErrStoreChanged, last, seq)
+	}
+	if first > seq+1 {
+		return fmt.Errorf("%w (the oldest change kept is %d, this server applied %d)", ErrTooFarBehind, first, seq)
 	}
 	return nil
 }
@@ -275,4 +284,15 @@ func (f *Follower) catchUp(ctx context.Context, conn *pgx.Conn) error {
 			return nil
 		}
 	}
+}
+
+// PruneChanges deletes the changes recorded before before, always keeping
+// the latest one (the sequence's position). A follower that had not yet
+// applied a pruned change stops with ErrTooFarBehind and must reload.
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune changes: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

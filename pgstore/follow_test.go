@@ -177,12 +177,9 @@ func TestFollowerCatchesUpAfterServerRestart(t *testing.T) {
 	cluster(t, "server-start", dir)
 	stopped = false
 
-	// The first store's connections died with the server: a new one writes.
-	s2, err := Open(context.Background(), u, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	// The store's pooled connections died with the server; it works again
+	// without being reopened.
+	s2 := s
 	for i := range 5 {
 		insert(t, s2, fmt.Sprintf("after%d", i))
 	}
@@ -307,5 +304,34 @@ func TestFollowerRefusesAReplacedStore(t *testing.T) {
 				t.Fatalf("status = %+v", st)
 			}
 		})
+	}
+}
+
+// TestFollowerTooFarBehind: a follower that was away while the changes it
+// had not applied were pruned stops with ErrTooFarBehind (it must reload)
+// rather than silently skip them; one that is up to date is unaffected.
+func TestFollowerTooFarBehind(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		insert(t, s, id)
+	}
+	var now time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneChanges(ctx, now.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneChanges = %d, %v; want 2 (the latest is kept)", n, err)
+	}
+	// Up to date (applied 3): fine, and sees what comes next.
+	_, changes, statuses := startFollower(t, s, 3, FollowOptions{})
+	expectStatus(t, statuses, true)
+	insert(t, s, "d")
+	expectChanges(t, changes, "4 key insert d")
+	// Behind: it applied 1, and 2 is gone.
+	f := s.Follower(1, func(Change) { t.Error("a follower that is too far behind applied a change") }, FollowOptions{})
+	if err := f.Run(ctx); !errors.Is(err, ErrTooFarBehind) {
+		t.Fatalf("Run = %v, want ErrTooFarBehind", err)
 	}
 }
