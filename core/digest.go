@@ -138,7 +138,7 @@ type ExpiryIndex interface {
 func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 	idx, ok := s.store.(ExpiryIndex)
 	if !ok {
-		return SelectDigest(s.store, slot, lastDelivered)
+		return selectDigest(s.store.KeysExpiring, s.selectIdle, slot, lastDelivered)
 	}
 	return selectDigest(func(after, until time.Time) ([]*Key, error) {
 		ids, err := idx.KeyIDsExpiring(after, until)
@@ -171,29 +171,45 @@ func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 }
 
 // selectIdle returns the service's keys that became idle in (after, until],
-// with pending last uses applied, earliest first. It reads every record in
-// memory (no index orders keys by last use); the keys are read-only.
+// with pending last uses applied, earliest first. No index orders keys by
+// last use, so it reads every record in memory, but only their times: a
+// pending use (kept per digest) is looked up only for the few keys in the
+// window and for the keys used since the last flush. The keys are
+// read-only.
 func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 	var out []*Key
-	s.mu.RLock()
-	for _, k := range s.byID {
-		kk := k
-		if t, ok := s.pendingUse(k); ok && t.After(k.LastUsedAt) {
-			c := *k
+	withPending := func(k *Key) *Key {
+		c := *k // a shallow copy: records are replaced, never changed
+		if t, ok := s.pendingUse(k); ok && t.After(c.LastUsedAt) {
 			c.LastUsedAt = t
-			kk = &c
 		}
-		if kk.BecameIdle(after, until) {
-			if kk == k {
-				// A shallow copy: records are replaced, never
-				// changed, so what it shares is never written.
-				c := *k
-				kk = &c
+		return &c
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	lo, hi := after.UnixNano(), until.UnixNano()
+	for _, r := range s.idleRows {
+		// Became idle in (after, until] and still active at until.
+		if r.since > lo && r.since <= hi && hi < r.expires {
+			// A pending use only moves IdleSince later, possibly out
+			// of the window.
+			if c := withPending(r.e.key); c.BecameIdle(after, until) {
+				out = append(out, c)
 			}
-			out = append(out, kk)
 		}
 	}
-	s.mu.RUnlock()
+	// A key outside the window by its stored last use may be in it by a
+	// pending one (a preview of a slot far ahead).
+	s.usedMu.Lock()
+	dirty := append([]*entry(nil), s.dirty...)
+	s.usedMu.Unlock()
+	for _, e := range dirty {
+		if k := e.key; s.byID[k.ID] == k && !k.BecameIdle(after, until) {
+			if c := withPending(k); c.BecameIdle(after, until) {
+				out = append(out, c)
+			}
+		}
+	}
 	sortIdle(out)
 	return out, nil
 }

@@ -256,3 +256,54 @@ func TestParseGrace(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleRowsFollowChanges checks the packed idle rows against deletes
+// (a row moved into the hole), rolls, and uses pending or flushed.
+func TestIdleRowsFollowChanges(t *testing.T) {
+	svc, _, clk := newTestService(t)
+	g := Permissions{Kind: KindSections, Sections: map[string]Access{"users": AccessRead}}
+	a, _ := mustCreate(t, svc, CreateRequest{Name: "a", Permissions: g})
+	b, _ := mustCreate(t, svc, CreateRequest{Name: "b", Permissions: g})
+	c, cSecret := mustCreate(t, svc, CreateRequest{Name: "c", Permissions: g})
+	if _, err := svc.Delete(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Roll(b.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := NextSlot(t0.Add(IdleAfter)) // 11:00, after the 09:30 of t0
+	ids := func() []string {
+		t.Helper()
+		d, err := svc.SelectDigest(slot, slot.Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range d.Idle {
+			out = append(out, k.ID)
+		}
+		return out
+	}
+	want := []string{c.ID, r.New.ID}
+	if r.New.ID < c.ID {
+		want = []string{r.New.ID, c.ID}
+	}
+	if got := ids(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("idle %v, want %v (not the deleted key, not the rolled one)", got, want)
+	}
+	// A use not yet flushed already counts, and so does a flushed one.
+	clk.Set(t0.Add(2 * time.Hour))
+	if v := svc.VerifyUse(cSecret, Target{}); !v.Allowed {
+		t.Fatalf("VerifyUse: %+v", v)
+	}
+	if got := ids(); len(got) != 1 || got[0] != r.New.ID {
+		t.Fatalf("after a pending use of c: %v", got)
+	}
+	if err := svc.FlushLastUsed(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); len(got) != 1 || got[0] != r.New.ID {
+		t.Fatalf("after a flushed use of c: %v", got)
+	}
+}
