@@ -85,13 +85,15 @@ func TestMailSetShowTest(t *testing.T) {
 		To          []string `json:"to"`
 		PasswordSet bool     `json:"passwordSet"`
 		NextSlot    string   `json:"nextSlot"`
+		SetUpAt     string   `json:"setUpAt"`
 	}
 	out := s.ok("mail", "show", "--json")
 	if err := json.Unmarshal([]byte(out), &js); err != nil {
 		t.Fatalf("mail show --json printed %q: %v", out, err)
 	}
 	if !js.Configured || js.Host != "127.0.0.1" || js.Port != sink.Port() || js.Security != "none" ||
-		js.Username != "mailer" || !js.PasswordSet || len(js.To) != 2 || js.NextSlot != "2026-03-01T11:00:00Z" {
+		js.Username != "mailer" || !js.PasswordSet || len(js.To) != 2 || js.NextSlot != "2026-03-01T11:00:00Z" ||
+		js.SetUpAt != rfc(s.now) {
 		t.Errorf("mail show --json = %+v", js)
 	}
 	if strings.Contains(out, password) {
