@@ -507,6 +507,14 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 // duplicate id or digest of new with core.ErrDuplicate; then nothing is
 // written.
 func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
+	return s.rollKey(old, new, ev, nil)
+}
+
+// rollKey is RollKey; after, when not nil, runs last in the transaction
+// with the record of old as it was stored before the roll (a store that
+// keeps a signed state over its records advances it there: the stored old
+// record leaves the set, the rolled old record and the new one join it).
+func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx context.Context, tx pgx.Tx, stored *core.Key) error) error {
 	if err := checkNewKey(new); err != nil {
 		return fmt.Errorf("roll key: %w", err)
 	}
@@ -546,7 +554,13 @@ func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
 		if err := addChange(ctx, tx, KindKey, OpUpdate, old.ID); err != nil {
 			return err
 		}
-		return addChange(ctx, tx, KindKey, OpInsert, new.ID)
+		if err := addChange(ctx, tx, KindKey, OpInsert, new.ID); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx, stored)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("roll key: %w", err)
