@@ -191,9 +191,15 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 	for _, r := range s.idleRows {
 		// Became idle in (after, until] and still active at until.
 		if r.since > lo && r.since <= hi && hi < r.expires {
+			k := r.e.key
+			if s.byID[k.ID] != k {
+				// A row whose entry left the index without
+				// removeRow: not a live key.
+				continue
+			}
 			// A pending use only moves IdleSince later, possibly out
 			// of the window.
-			if c := withPending(r.e.key); c.BecameIdle(after, until) {
+			if c := withPending(k); c.BecameIdle(after, until) {
 				out = append(out, c)
 			}
 		}
