@@ -65,6 +65,8 @@ func rollError(id string, err error) error {
 		return usagef("key %s has already been rolled: roll its replacement instead (see keydesk keys list)", id)
 	case errors.Is(err, core.ErrTampered):
 		return usagef("the stored record of key %s was altered, so it cannot be rolled: delete it and create a new key", id)
+	case errors.Is(err, core.ErrKeyChanged):
+		return fmt.Errorf("key %s was not rolled: another admin changed it meanwhile; run the command again", id)
 	case errors.Is(err, core.ErrRollUnsupported):
 		return fmt.Errorf("key %s was not rolled: %w", id, err)
 	}

@@ -25,6 +25,9 @@ var (
 	ErrAlreadyRolled   = errors.New("the key has already been rolled")
 	ErrRollUnsupported = errors.New("this store cannot roll keys")
 	ErrBadGrace        = errors.New("the grace period must be 0 or a duration such as 1h, 24h or 7d")
+	// ErrKeyChanged means the stored record is not the one the service
+	// rolled: someone else changed it meanwhile (a shared store).
+	ErrKeyChanged = errors.New("the key was changed elsewhere")
 )
 
 // KeyRoller is implemented by stores that can roll a key: every Store of
@@ -37,7 +40,9 @@ type KeyRoller interface {
 	// expiry index entry), inserts new, and appends ev. It fails with
 	// ErrNotFound when old is not stored, ErrAlreadyRolled when the stored
 	// record of old already has a RolledTo, and ErrDuplicate when new's id
-	// or digest exists; then nothing is written.
+	// or digest exists, and may fail with ErrKeyChanged when the stored
+	// record differs from old in anything but its expiry and link (another
+	// writer changed it); then nothing is written.
 	RollKey(old, new *Key, ev AuditEvent) error
 }
 
@@ -74,6 +79,20 @@ func FormatGrace(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
 	return d.String()
+}
+
+// SameBeforeRoll reports whether stored is the record old was rolled from:
+// equal in every signed field except the expiry (which a roll only
+// shortens) and the link to the replacement. Stores shared by several
+// writers check it before writing a roll.
+func SameBeforeRoll(stored, old *Key) bool {
+	if old.ExpiresAt.After(stored.ExpiresAt) {
+		return false
+	}
+	a, b := *stored, *old
+	a.ExpiresAt, a.RolledTo = time.Time{}, ""
+	b.ExpiresAt, b.RolledTo = time.Time{}, ""
+	return string(a.MACPayload()) == string(b.MACPayload())
 }
 
 // RollPlan is what a roll would do at a given time; the roll dialog shows

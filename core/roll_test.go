@@ -307,3 +307,24 @@ func TestIdleRowsFollowChanges(t *testing.T) {
 		t.Fatalf("after a flushed use of c: %v", got)
 	}
 }
+
+func TestSameBeforeRoll(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	k, _ := mustCreate(t, svc, CreateRequest{Name: "svc", Permissions: Permissions{Kind: KindGlobal}})
+	r, err := svc.Roll(k.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !SameBeforeRoll(k, r.Old) {
+		t.Fatal("the record a roll started from does not match")
+	}
+	renamed := k.Clone()
+	renamed.Name = "other"
+	longer := r.Old.Clone()
+	longer.ExpiresAt = k.ExpiresAt.Add(time.Hour)
+	for name, tc := range map[string][2]*Key{"renamed": {renamed, r.Old}, "extended": {k, longer}} {
+		if SameBeforeRoll(tc[0], tc[1]) {
+			t.Errorf("%s: matches", name)
+		}
+	}
+}

@@ -70,4 +70,24 @@ func TestRollReachesFollowers(t *testing.T) {
 	if got, _ := s.GetKey(k.ID); !got.ExpiresAt.Equal(r.Old.ExpiresAt) || got.RolledTo != r.New.ID {
 		t.Fatalf("the refused roll changed the record: %+v", got)
 	}
+	// A key renamed by one admin and rolled by another whose service
+	// still holds the old name: the roll would undo the rename, so the
+	// store refuses it.
+	other, _, err := svc.Create(sectionRequest("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale2, err := core.NewService(s, newSigner(), core.FixedClock(start), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Rename(other.ID, "renamed elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale2.Roll(other.ID, 0); !errors.Is(err, core.ErrKeyChanged) {
+		t.Fatalf("roll over another admin's rename: %v", err)
+	}
+	if got, _ := s.GetKey(other.ID); got.Name != "renamed elsewhere" || got.RolledTo != "" {
+		t.Fatalf("the refused roll changed the record: %+v", got)
+	}
 }

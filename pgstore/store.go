@@ -503,7 +503,8 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 // set), inserts new, and appends ev, in one transaction with a change for
 // each key (followers apply both at once). The stored record of old is
 // locked and checked first: a missing one fails with core.ErrNotFound, one
-// already rolled (by another admin) with core.ErrAlreadyRolled, a
+// already rolled (by another admin) with core.ErrAlreadyRolled, one
+// changed otherwise since the caller read it with core.ErrKeyChanged, a
 // duplicate id or digest of new with core.ErrDuplicate; then nothing is
 // written.
 func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
@@ -533,6 +534,11 @@ func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx c
 		}
 		if stored.RolledTo != "" {
 			return core.ErrAlreadyRolled
+		}
+		if !core.SameBeforeRoll(stored, old) {
+			// Renamed (or otherwise rewritten) by another admin since
+			// this process loaded it: writing old would undo that.
+			return core.ErrKeyChanged
 		}
 		if _, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
 			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12

@@ -146,13 +146,17 @@ func replaceKey(tx *bolt.Tx, d *delta, k *core.Key, check func(old *core.Key) er
 // set; its expiry index entry moves), inserts new with its index entries,
 // and appends ev, in one transaction that advances the sealed state like
 // any other change. A missing old fails with core.ErrNotFound, an old whose
-// stored record is already rolled with core.ErrAlreadyRolled, a duplicate
-// id or digest of new with core.ErrDuplicate; then nothing is written.
+// stored record is already rolled with core.ErrAlreadyRolled, one that
+// differs otherwise from old with core.ErrKeyChanged, a duplicate id or
+// digest of new with core.ErrDuplicate; then nothing is written.
 func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
 	err := s.change(func(tx *bolt.Tx, d *delta) error {
 		if _, err := replaceKey(tx, d, old, func(stored *core.Key) error {
 			if stored.RolledTo != "" {
 				return core.ErrAlreadyRolled
+			}
+			if !core.SameBeforeRoll(stored, old) {
+				return core.ErrKeyChanged
 			}
 			return nil
 		}); err != nil {
