@@ -138,7 +138,7 @@ func TestListIdle(t *testing.T) {
 	s := newStore(t)
 	a := s.create("--name", "Quiet", "--section", "info=read")
 	s.now = s.now.Add(24 * time.Hour)
-	s.create("--name", "Newer", "--section", "info=read")
+	newer := s.create("--name", "Newer", "--section", "info=read")
 	created := s.now.Add(-24 * time.Hour)
 	at := func(now time.Time, args ...string) []listedKey {
 		t.Helper()
@@ -175,6 +175,23 @@ func TestListIdle(t *testing.T) {
 	}
 	if ks := at(created.Add(91*24*time.Hour), "--idle"); len(ks) != 2 {
 		t.Errorf("after keys verify, idle keys %+v; want both", ks)
+	}
+	// The digest of the slot after a key became idle lists it, once: the
+	// next day's lists only the key created a day later.
+	idleSlot := time.Date(created.Year(), created.Month(), created.Day(), 11, 0, 0, 0, time.UTC).Add(90 * 24 * time.Hour)
+	for i, want := range []string{a.ID, newer.ID} {
+		slot := idleSlot.Add(time.Duration(i) * 24 * time.Hour)
+		out := s.ok("digest", "preview", "--slot", rfc(slot), "--json")
+		var pv struct {
+			Subject string
+			Idle    []struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(out), &pv); err != nil {
+			t.Fatal(err)
+		}
+		if len(pv.Idle) != 1 || pv.Idle[0].ID != want || !strings.HasSuffix(pv.Subject, ", 1 idle") {
+			t.Errorf("digest preview for %s: %s", slot, out)
+		}
 	}
 	if r := s.kd("", "keys", "list", "--idle", "--expired"); r.code != 2 {
 		t.Errorf("--idle --expired: exit %d", r.code)
