@@ -91,6 +91,7 @@ type Options struct {
 // listener with the timeouts and limits above.
 type Server struct {
 	v     Verifier
+	uv    UseVerifier // v as a UseVerifier, nil if it is not one
 	log   *slog.Logger
 	opts  Options
 	stats counters
@@ -107,13 +108,14 @@ func New(v Verifier, opts Options) *Server {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	return &Server{v: v, log: opts.Logger, opts: opts}
+	uv, _ := v.(UseVerifier)
+	return &Server{v: v, uv: uv, log: opts.Logger, opts: opts}
 }
 
 // use verifies a key presented by a client: a real use.
 func (s *Server) use(secret string, t core.Target) core.Verification {
-	if u, ok := s.v.(UseVerifier); ok {
-		return u.VerifyUse(secret, t)
+	if s.uv != nil {
+		return s.uv.VerifyUse(secret, t)
 	}
 	return s.v.Verify(secret, t)
 }
