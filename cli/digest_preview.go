@@ -26,6 +26,7 @@ type digestJSON struct {
 	Delivered bool           `json:"delivered"`
 	Expired   []mail.KeyLine `json:"expired"`
 	Expiring  []mail.KeyLine `json:"expiring"`
+	Idle      []mail.KeyLine `json:"idle"`
 }
 
 // newDigestPreviewCommand is `keydesk digest preview`.
@@ -35,9 +36,11 @@ func newDigestPreviewCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "preview [--slot RFC3339] [--json]",
 		Short: "Show the digest of a slot without sending it",
-		Long: "Show what the digest of a slot lists: the keys that expired in the 24 hours before it and the\n" +
-			"keys that expire within 7 days after it. The default is the next 11:00 UTC slot; --slot T\n" +
-			"names the slot at or before T.",
+		Long: "Show what the digest of a slot lists: the keys that expired in the 24 hours before it (or since\n" +
+			"the last delivered digest, or before the first one since e-mail was set up), the keys that\n" +
+			"expire within 7 days after it, and the keys that became idle (unused for 90 days) in the same\n" +
+			"window as the expired ones. The default is the next 11:00 UTC slot; --slot T names the slot at\n" +
+			"or before T.",
 		Args:              noArgs(digestPreviewUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
@@ -69,7 +72,11 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		if err != nil {
 			return err
 		}
-		d, err := b.Service.SelectDigest(slot, last)
+		since, err := mail.CatchUpSince(last, b.Store)
+		if err != nil {
+			return err
+		}
+		d, err := b.Service.SelectDigest(slot, since)
 		if err != nil {
 			return err
 		}
@@ -78,7 +85,7 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 			return writeJSON(env.Stdout, digestJSON{
 				Slot: d.Slot, Since: d.Since.UTC(), Until: d.Slot.Add(core.DigestLookahead), Subject: d.Subject(),
 				MessageID: mail.DigestMessageID(b.Store.StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
-				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring),
+				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring), Idle: mail.Lines(d.Idle),
 			})
 		}
 		return printDigest(env.Stdout, d, now, delivered)
@@ -113,8 +120,19 @@ func printDigest(w io.Writer, d core.Digest, now time.Time, delivered bool) erro
 		d.Expired, "EXPIRED (UTC)")
 	section(fmt.Sprintf("Expiring between %s and %s", d.Slot.Format(mail.SlotLayout), d.Slot.Add(core.DigestLookahead).Format(mail.SlotLayout)),
 		d.Expiring, "EXPIRES (UTC)")
+	fmt.Fprintf(w, "\nBecame idle between %s and %s (%d):\n", d.Since.UTC().Format(mail.SlotLayout), d.Slot.Format(mail.SlotLayout), len(d.Idle))
+	if len(d.Idle) == 0 {
+		fmt.Fprintln(w, "  none")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tHINT\tLAST USE (UTC)\tID")
+		for _, l := range mail.Lines(d.Idle) {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Name, l.Hint, l.LastUse(), l.ID)
+		}
+		tw.Flush()
+	}
 	if d.Empty() {
-		fmt.Fprintln(w, "\nNothing would be sent: both lists are empty.")
+		fmt.Fprintln(w, "\nNothing would be sent: all three lists are empty.")
 	}
 	return nil
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// newKeysCommand is `keydesk keys`: create, list, rename, delete and verify.
+// newKeysCommand is `keydesk keys`: create, list, rename, roll, delete and
+// verify.
 func newKeysCommand(env *Env, c *completer) *cobra.Command {
-	return group("keys", "Create, list, rename, delete and verify keys", "create, list, rename, delete or verify",
+	return group("keys", "Create, list, rename, roll, delete and verify keys", "create, list, rename, roll, delete or verify",
 		newKeysCreateCommand(env, c),
 		newKeysListCommand(env),
 		newKeysRenameCommand(env, c),
+		newKeysRollCommand(env, c),
 		newKeysDeleteCommand(env, c),
 		newKeysVerifyCommand(env, c),
 	)
@@ -28,6 +30,7 @@ var inputErrors = []error{
 	core.ErrNameEmpty, core.ErrNameTooLong, core.ErrNameControl,
 	core.ErrNoPermission, core.ErrMixedPermissions, core.ErrUnknownSection, core.ErrUnknownOperation, core.ErrBadAccess,
 	core.ErrLifetimeTooShort, core.ErrLifetimeTooLong, core.ErrGlobalTooLong, core.ErrBadLifetime,
+	core.ErrBadGrace,
 }
 
 // asInput turns a core input error into a usage error (exit 2); any other

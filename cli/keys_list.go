@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-const listUsage = "keydesk keys list [--json] [--expired | --active]"
+const listUsage = "keydesk keys list [--json] [--expired | --active] [--idle]"
 
 // listedKeyJSON is one element of `keys list --json`.
 type listedKeyJSON struct {
@@ -24,6 +25,13 @@ type listedKeyJSON struct {
 	ExpiresAt  string   `json:"expiresAt"`
 	Expired    bool     `json:"expired"`
 	LastUsedAt *string  `json:"lastUsedAt"`
+	// Idle marks an active key unused for 90 days (or never used and
+	// created 90 or more days ago).
+	Idle bool `json:"idle"`
+	// RolledTo is the id of the key that replaced this one by a roll;
+	// RolledFrom the id of the key this one replaced.
+	RolledTo   string `json:"rolledTo,omitempty"`
+	RolledFrom string `json:"rolledFrom,omitempty"`
 	// Tampered marks a record whose signature does not match (the data
 	// file was edited); such a key never verifies.
 	Tampered bool `json:"tampered,omitempty"`
@@ -31,44 +39,56 @@ type listedKeyJSON struct {
 
 // newKeysListCommand is `keydesk keys list`.
 func newKeysListCommand(env *Env) *cobra.Command {
-	var asJSON, expired, active bool
+	var asJSON, expired, active, idle bool
 	cmd := &cobra.Command{
-		Use:               "list [--json] [--expired | --active]",
-		Short:             "List the keys (never their secrets)",
-		Long:              "List the keys: name, id, hint, scope count, created, expires and last used, in local time;\nwith --json, an array of {id, name, hint, scopes, createdAt, expiresAt, expired, lastUsedAt} in UTC.",
+		Use:   "list [--json] [--expired | --active] [--idle]",
+		Short: "List the keys (never their secrets)",
+		Long: "List the keys: name, id, hint, scope count, created, expires and last used, in local time,\n" +
+			"marking expired, idle (unused for 90 days) and rolled keys; with --json, an array of {id, name,\n" +
+			"hint, scopes, createdAt, expiresAt, expired, lastUsedAt, idle, rolledTo, rolledFrom} in UTC.",
 		Args:              argsNone("keys list takes no arguments, got %q (usage: " + listUsage + ")"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runKeysList(env, asJSON, expired, active)
+			return runKeysList(env, listFilter{json: asJSON, expired: expired, active: active, idle: idle})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the keys as a JSON array")
 	cmd.Flags().BoolVar(&expired, "expired", false, "only expired keys")
 	cmd.Flags().BoolVar(&active, "active", false, "only keys that have not expired")
+	cmd.Flags().BoolVar(&idle, "idle", false, "only idle keys: active, and unused for 90 days (or never used and created 90+ days ago)")
 	return cmd
 }
 
-func runKeysList(env *Env, asJSON, expired, active bool) error {
-	if expired && active {
+// listFilter is the flags of `keys list`.
+type listFilter struct {
+	json, expired, active, idle bool
+}
+
+func runKeysList(env *Env, f listFilter) error {
+	if f.expired && f.active {
 		return usagef("use either --expired or --active, not both")
+	}
+	if f.expired && f.idle {
+		return usagef("use either --expired or --idle, not both: an expired key is never idle")
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
 		now := b.Service.Now()
 		all := b.Service.List()
 		keys := make([]*core.Key, 0, len(all))
 		for _, k := range all {
-			if (expired && !k.Expired(now)) || (active && k.Expired(now)) {
+			if (f.expired && !k.Expired(now)) || (f.active && k.Expired(now)) || (f.idle && !k.IsIdle(now)) {
 				continue
 			}
 			keys = append(keys, k)
 		}
-		if asJSON {
+		if f.json {
 			out := make([]listedKeyJSON, 0, len(keys))
 			for _, k := range keys {
 				j := listedKeyJSON{
 					ID: k.ID, Name: k.Name, Hint: k.Hint, Scopes: nonNil(k.Scopes),
 					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
-					Expired: k.Expired(now), Tampered: k.Tampered,
+					Expired: k.Expired(now), Idle: k.IsIdle(now), Tampered: k.Tampered,
+					RolledTo: k.RolledTo, RolledFrom: k.RolledFrom,
 				}
 				if !k.LastUsedAt.IsZero() {
 					s := utcTime(k.LastUsedAt)
@@ -78,21 +98,23 @@ func runKeysList(env *Env, asJSON, expired, active bool) error {
 			}
 			return writeJSON(env.Stdout, out)
 		}
-		return printKeys(env.Stdout, keys, all, now, expired, active)
+		return printKeys(env.Stdout, keys, all, now, f)
 	})
 }
 
-func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, expired, active bool) error {
+func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, f listFilter) error {
 	switch {
 	case len(all) == 0:
 		fmt.Fprintln(out, "No keys yet. Create one with: keydesk keys create --name NAME --section ID=read (see keydesk catalog for section ids)")
-	case len(keys) == 0 && expired:
+	case len(keys) == 0 && f.expired:
 		fmt.Fprintln(out, "No expired keys.")
-	case len(keys) == 0 && active:
+	case len(keys) == 0 && f.idle:
+		fmt.Fprintln(out, "No idle keys: every active key was used in the last 90 days.")
+	case len(keys) == 0 && f.active:
 		fmt.Fprintln(out, "No active keys.")
 	default:
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tID\tKEY\tSCOPES\tCREATED\tEXPIRES\tLAST USED")
+		fmt.Fprintln(w, "NAME\tID\tKEY\tSCOPES\tCREATED\tEXPIRES\tLAST USED\tROLLED")
 		for _, k := range keys {
 			name := k.Name
 			switch {
@@ -100,13 +122,15 @@ func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, expired, act
 				name += "  [TAMPERED]"
 			case k.Expired(now):
 				name += "  [Expired]"
+			case k.IsIdle(now):
+				name += "  [Idle]"
 			}
 			used := "never"
 			if !k.LastUsedAt.IsZero() {
 				used = localTime(k.LastUsedAt)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s…\t%d\t%s\t%s (%s)\t%s\n", name, k.ID, k.Hint, len(k.Scopes),
-				localTime(k.CreatedAt), localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now), used)
+			fmt.Fprintf(w, "%s\t%s\t%s…\t%d\t%s\t%s (%s)\t%s\t%s\n", name, k.ID, k.Hint, len(k.Scopes),
+				localTime(k.CreatedAt), localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now), used, rollNote(k, now))
 		}
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("write keys: %w", err)
@@ -115,4 +139,24 @@ func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, expired, act
 	}
 	_, err := fmt.Fprintln(out, core.CountStats(all, now).String())
 	return err
+}
+
+// rollNote is the ROLLED column: "rolled → ID · stops in 23 hours" on a
+// rolled key (while it still works), "rolled from ID" on its replacement.
+func rollNote(k *core.Key, now time.Time) string {
+	var parts []string
+	if k.RolledTo != "" {
+		note := "rolled → " + k.RolledTo
+		if !k.Expired(now) {
+			note += " · stops " + core.FormatRelative(k.ExpiresAt, now)
+		}
+		parts = append(parts, note)
+	}
+	if k.RolledFrom != "" {
+		parts = append(parts, "rolled from "+k.RolledFrom)
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -36,7 +36,8 @@ func newKeysVerifyCommand(env *Env, c *completer) *cobra.Command {
 		Short: "Check a key read from stdin (exit 0 allowed, 1 denied)",
 		Long: "Check a key, read from the first line of standard input (never from the arguments, so that\n" +
 			"it stays out of shell history; on a terminal it is read without echo). Exit status 0 means\n" +
-			"allowed, 1 denied.",
+			"allowed, 1 denied. It is an admin's test: the key's Last used does not change (only\n" +
+			"verifications through the API and the gateway endpoint count as use).",
 		Example: `  keydesk keys verify --op messaging.channels.list < key.txt && echo allowed
   printf '%s\n' "$KEY" | keydesk keys verify --scope messaging:read --json`,
 		Args: func(_ *cobra.Command, args []string) error {

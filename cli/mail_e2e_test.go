@@ -85,13 +85,15 @@ func TestMailSetShowTest(t *testing.T) {
 		To          []string `json:"to"`
 		PasswordSet bool     `json:"passwordSet"`
 		NextSlot    string   `json:"nextSlot"`
+		SetUpAt     string   `json:"setUpAt"`
 	}
 	out := s.ok("mail", "show", "--json")
 	if err := json.Unmarshal([]byte(out), &js); err != nil {
 		t.Fatalf("mail show --json printed %q: %v", out, err)
 	}
 	if !js.Configured || js.Host != "127.0.0.1" || js.Port != sink.Port() || js.Security != "none" ||
-		js.Username != "mailer" || !js.PasswordSet || len(js.To) != 2 || js.NextSlot != "2026-03-01T11:00:00Z" {
+		js.Username != "mailer" || !js.PasswordSet || len(js.To) != 2 || js.NextSlot != "2026-03-01T11:00:00Z" ||
+		js.SetUpAt != rfc(s.now) {
 		t.Errorf("mail show --json = %+v", js)
 	}
 	if strings.Contains(out, password) {
@@ -187,14 +189,14 @@ func TestDigestPreviewAndSend(t *testing.T) {
 		t.Fatalf("digest preview --json printed %q: %v", out, err)
 	}
 	if pv.Slot != "2026-03-01T11:00:00Z" || pv.Since != "2026-02-28T11:00:00Z" || pv.Until != "2026-03-08T11:00:00Z" ||
-		pv.Subject != "Company API Keys: 1 expired, 1 expiring soon" || pv.Empty || pv.Delivered ||
+		pv.Subject != "Company API Keys: 1 expired, 1 expiring soon, 0 idle" || pv.Empty || pv.Delivered ||
 		len(pv.Expired) != 1 || pv.Expired[0].ID != soon.ID || pv.Expired[0].Hint != soon.Hint || pv.Expired[0].ScopeCount != 1 ||
 		pv.Expired[0].ExpiresAt != "2026-03-01T11:00:00Z" || len(pv.Expiring) != 1 || pv.Expiring[0].ID != week.ID {
 		t.Errorf("digest preview --json = %s", out)
 	}
 	// --slot names the slot at or before the time: the day before here.
 	text := s.ok("digest", "preview", "--slot", "2026-03-01T10:59:59Z")
-	if !strings.Contains(text, "Digest for 2026-02-28 11:00 UTC") || !strings.Contains(text, "Company API Keys: 0 expired, 1 expiring soon") ||
+	if !strings.Contains(text, "Digest for 2026-02-28 11:00 UTC") || !strings.Contains(text, "Company API Keys: 0 expired, 1 expiring soon, 0 idle") ||
 		!strings.Contains(text, "Soon-key") || strings.Contains(text, "Week-key") {
 		t.Errorf("digest preview --slot printed:\n%s", text)
 	}
@@ -211,7 +213,7 @@ func TestDigestPreviewAndSend(t *testing.T) {
 
 	// Twice for the same slot: one message.
 	r := s.kdAt(after, "", "digest", "send")
-	if r.code != 0 || !strings.Contains(r.stdout, "Sent the digest for 2026-03-01 11:00 UTC (1 expired, 1 expiring soon) to ops@example.com, sec@example.com.") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Sent the digest for 2026-03-01 11:00 UTC (1 expired, 1 expiring soon, 0 idle) to ops@example.com, sec@example.com.") {
 		t.Fatalf("digest send: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = s.kdAt(after.Add(20*time.Minute), "", "digest", "send")

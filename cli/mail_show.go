@@ -27,6 +27,9 @@ type mailShowJSON struct {
 	PasswordSet       bool          `json:"passwordSet"`
 	NextSlot          time.Time     `json:"nextSlot"`
 	LastDeliveredSlot *time.Time    `json:"lastDeliveredSlot"`
+	// SetUpAt is when e-mail was first set up (the first digest reaches
+	// back to it); null when not set up or saved by an older Keydesk.
+	SetUpAt *time.Time `json:"setUpAt"`
 }
 
 // newMailShowCommand is `keydesk mail show`.
@@ -65,6 +68,13 @@ func runMailShow(env *Env, asJSON bool) error {
 		if !last.IsZero() {
 			out.LastDeliveredSlot = &last
 		}
+		setup, err := mail.SetupTime(b.Store)
+		if err != nil {
+			return err
+		}
+		if !setup.IsZero() {
+			out.SetUpAt = &setup
+		}
 		if asJSON {
 			return writeJSON(env.Stdout, out)
 		}
@@ -90,6 +100,9 @@ func runMailShow(env *Env, asJSON bool) error {
 		fmt.Fprintf(env.Stdout, "To:           %s\n", strings.Join(s.To, ", "))
 		fmt.Fprintf(env.Stdout, "Next digest:  %s\n", out.NextSlot.Format(mail.SlotLayout))
 		fmt.Fprintf(env.Stdout, "Last slot delivered: %s\n", lastText)
+		if !setup.IsZero() {
+			fmt.Fprintf(env.Stdout, "Set up:       %s (the first digest reports everything since)\n", setup.Format(mail.SlotLayout))
+		}
 		return nil
 	})
 }

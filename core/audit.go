@@ -10,6 +10,7 @@ const (
 	ActionCreate          AuditAction = "key.create"
 	ActionRename          AuditAction = "key.rename"
 	ActionDelete          AuditAction = "key.delete"
+	ActionRoll            AuditAction = "key.roll"
 	ActionDigestSent      AuditAction = "digest.sent"
 	ActionDigestEmpty     AuditAction = "digest.nothing"
 	ActionDigestFailed    AuditAction = "digest.failed"

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -37,27 +38,71 @@ type Digest struct {
 	Expired []*Key
 	// Expiring lists keys whose expiry is in (Slot, Slot+7d], soonest first.
 	Expiring []*Key
+	// Idle lists keys that became idle in (Since, Slot] and are still
+	// active at Slot (see Key.BecameIdle), earliest first: consecutive
+	// digests report each idle key once.
+	Idle []*Key
 }
 
 // Empty reports whether there is nothing to send.
-func (d Digest) Empty() bool { return len(d.Expired) == 0 && len(d.Expiring) == 0 }
+func (d Digest) Empty() bool {
+	return len(d.Expired) == 0 && len(d.Expiring) == 0 && len(d.Idle) == 0
+}
 
-// Subject is the e-mail subject: "Company API Keys: 2 expired, 5 expiring soon".
+// Subject is the e-mail subject: "Company API Keys: 2 expired, 5 expiring
+// soon, 3 idle".
 func (d Digest) Subject() string {
-	return fmt.Sprintf("Company API Keys: %d expired, %d expiring soon", len(d.Expired), len(d.Expiring))
+	return fmt.Sprintf("Company API Keys: %d expired, %d expiring soon, %d idle", len(d.Expired), len(d.Expiring), len(d.Idle))
+}
+
+// selectIdle returns the keys of all that became idle in (after, until],
+// earliest first, then by id.
+func selectIdle(all []*Key, after, until time.Time) []*Key {
+	var out []*Key
+	for _, k := range all {
+		if k.BecameIdle(after, until) {
+			out = append(out, k)
+		}
+	}
+	sortIdle(out)
+	return out
+}
+
+func sortIdle(keys []*Key) {
+	slices.SortFunc(keys, func(a, b *Key) int {
+		if c := a.IdleSince().Compare(b.IdleSince()); c != 0 {
+			return c
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
 }
 
 // SelectDigest reads the keys of the digest for slot from store's expiry
-// index. lastDelivered is the last slot whose digest was delivered (zero if
-// none): when it is older than slot-24h, the expired window reaches back to
-// it so that keys expiring during missed slots are not lost.
+// index, and the idle keys from all its records. lastDelivered is the last
+// slot whose digest was delivered (or, before the first delivery, the time
+// mail was set up; zero if unknown): when it is older than slot-24h, the
+// expired and idle windows reach back to it so that keys expiring or
+// becoming idle during missed slots are not lost.
 func SelectDigest(store Store, slot, lastDelivered time.Time) (Digest, error) {
-	return selectDigest(store.KeysExpiring, slot, lastDelivered)
+	return selectDigest(store.KeysExpiring, func(after, until time.Time) ([]*Key, error) {
+		all, err := store.ListKeys()
+		if err != nil {
+			return nil, err
+		}
+		return selectIdle(all, after, until), nil
+	}, slot, lastDelivered)
 }
 
 // selectDigest builds the digest for slot with keys, which returns the
-// records expiring in (after, until], soonest first.
-func selectDigest(keys func(after, until time.Time) ([]*Key, error), slot, lastDelivered time.Time) (Digest, error) {
+// records expiring in (after, until], soonest first, and idle, which
+// returns those that became idle in (after, until], earliest first.
+func selectDigest(keys, idle func(after, until time.Time) ([]*Key, error), slot, lastDelivered time.Time) (Digest, error) {
 	slot = slot.UTC()
 	d := Digest{Slot: slot, Since: slot.Add(-24 * time.Hour)}
 	if !lastDelivered.IsZero() && lastDelivered.Before(d.Since) {
@@ -69,6 +114,9 @@ func selectDigest(keys func(after, until time.Time) ([]*Key, error), slot, lastD
 	}
 	if d.Expiring, err = keys(slot, slot.Add(DigestLookahead)); err != nil {
 		return Digest{}, fmt.Errorf("select expiring keys: %w", err)
+	}
+	if d.Idle, err = idle(d.Since, slot); err != nil {
+		return Digest{}, fmt.Errorf("select idle keys: %w", err)
 	}
 	return d, nil
 }
@@ -90,7 +138,7 @@ type ExpiryIndex interface {
 func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 	idx, ok := s.store.(ExpiryIndex)
 	if !ok {
-		return SelectDigest(s.store, slot, lastDelivered)
+		return selectDigest(s.store.KeysExpiring, s.selectIdle, slot, lastDelivered)
 	}
 	return selectDigest(func(after, until time.Time) ([]*Key, error) {
 		ids, err := idx.KeyIDsExpiring(after, until)
@@ -119,7 +167,57 @@ func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 			return s.store.KeysExpiring(after, until)
 		}
 		return out, nil
-	}, slot, lastDelivered)
+	}, s.selectIdle, slot, lastDelivered)
+}
+
+// selectIdle returns the service's keys that became idle in (after, until],
+// with pending last uses applied, earliest first. No index orders keys by
+// last use, so it reads every record in memory, but only their times: a
+// pending use (kept per digest) is looked up only for the few keys in the
+// window and for the keys used since the last flush. The keys are
+// read-only.
+func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
+	var out []*Key
+	withPending := func(k *Key) *Key {
+		c := *k // a shallow copy: records are replaced, never changed
+		if t, ok := s.pendingUse(k); ok && t.After(c.LastUsedAt) {
+			c.LastUsedAt = t
+		}
+		return &c
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	lo, hi := after.UnixNano(), until.UnixNano()
+	for _, r := range s.idleRows {
+		// Became idle in (after, until] and still active at until.
+		if r.since > lo && r.since <= hi && hi < r.expires {
+			k := r.e.key
+			if s.byID[k.ID] != k {
+				// A row whose entry left the index without
+				// removeRow: not a live key.
+				continue
+			}
+			// A pending use only moves IdleSince later, possibly out
+			// of the window.
+			if c := withPending(k); c.BecameIdle(after, until) {
+				out = append(out, c)
+			}
+		}
+	}
+	// A key outside the window by its stored last use may be in it by a
+	// pending one (a preview of a slot far ahead).
+	s.usedMu.Lock()
+	dirty := append([]*entry(nil), s.dirty...)
+	s.usedMu.Unlock()
+	for _, e := range dirty {
+		if k := e.key; s.byID[k.ID] == k && !k.BecameIdle(after, until) {
+			if c := withPending(k); c.BecameIdle(after, until) {
+				out = append(out, c)
+			}
+		}
+	}
+	sortIdle(out)
+	return out, nil
 }
 
 // Store returns the service's store.

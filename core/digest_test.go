@@ -145,7 +145,7 @@ func TestSelectDigestWindowBoundaries(t *testing.T) {
 					if got := digestNames(d.Expiring); !slices.Equal(got, tc.soon) {
 						t.Errorf("expiring = %q, want %q", got, tc.soon)
 					}
-					want := fmt.Sprintf("Company API Keys: %d expired, %d expiring soon", len(tc.expired), len(tc.soon))
+					want := fmt.Sprintf("Company API Keys: %d expired, %d expiring soon, 0 idle", len(tc.expired), len(tc.soon))
 					if d.Subject() != want || d.Empty() {
 						t.Errorf("Subject = %q (empty %v), want %q", d.Subject(), d.Empty(), want)
 					}
@@ -172,7 +172,7 @@ func TestSelectDigestEmpty(t *testing.T) {
 			if !d.Empty() || len(d.Expired)+len(d.Expiring) != 0 {
 				t.Errorf("digest = %q / %q, want empty", digestNames(d.Expired), digestNames(d.Expiring))
 			}
-			if d.Subject() != "Company API Keys: 0 expired, 0 expiring soon" {
+			if d.Subject() != "Company API Keys: 0 expired, 0 expiring soon, 0 idle" {
 				t.Errorf("Subject = %q", d.Subject())
 			}
 		})

@@ -73,6 +73,34 @@ func (m *memStore) DeleteKey(id string, ev AuditEvent) error {
 	return nil
 }
 
+// RollKey follows KeyRoller: all or nothing.
+func (m *memStore) RollKey(old, nk *Key, ev AuditEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	cur, ok := m.keys[old.ID]
+	switch {
+	case !ok:
+		return ErrNotFound
+	case cur.RolledTo != "":
+		return ErrAlreadyRolled
+	}
+	if _, ok := m.keys[nk.ID]; ok {
+		return ErrDuplicate
+	}
+	for _, k := range m.keys {
+		if string(k.Digest) == string(nk.Digest) {
+			return ErrDuplicate
+		}
+	}
+	m.keys[old.ID] = old.Clone()
+	m.keys[nk.ID] = nk.Clone()
+	m.audit = append(m.audit, ev)
+	return nil
+}
+
 func (m *memStore) GetKey(id string) (*Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

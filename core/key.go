@@ -28,6 +28,12 @@ type Key struct {
 	// LastUsedAt is the time of the last successful verification; zero if
 	// never. It is not covered by the record MAC.
 	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
+	// RolledFrom is the id of the key this one replaced by a roll; empty
+	// if it was created. Covered by the record MAC.
+	RolledFrom string `json:"rolledFrom,omitempty"`
+	// RolledTo is the id of the key that replaced this one by a roll;
+	// empty if it was never rolled. Covered by the record MAC.
+	RolledTo string `json:"rolledTo,omitempty"`
 	// MAC authenticates every other field except LastUsedAt.
 	MAC []byte `json:"mac"`
 
@@ -98,6 +104,15 @@ func (k *Key) MACPayload() []byte {
 	str(strings.Join(k.Scopes, ","))
 	b = binary.BigEndian.AppendUint64(b, uint64(k.CreatedAt.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(k.ExpiresAt.UnixNano()))
+	if k.RolledFrom != "" || k.RolledTo != "" {
+		// Only rolled keys carry the links, so the payload (and the MAC)
+		// of every record written before rolls existed is unchanged.
+		// The fixed-size times above end the v1 payload, so the extra
+		// length-prefixed fields cannot be confused with it.
+		str("rolled")
+		str(k.RolledFrom)
+		str(k.RolledTo)
+	}
 	return b
 }
 

@@ -85,6 +85,7 @@ func (s *Service) FlushLastUsed() error {
 			s.byID[id] = &c
 			if e, ok := s.byDigest[string(c.Digest)]; ok && e.key == k {
 				e.key = &c
+				s.setRow(e)
 			}
 		}
 	}

@@ -53,6 +53,19 @@ type Service struct {
 
 	scopeSets map[string][]string    // see internScopes; guarded by mu
 	permSets  map[string]Permissions // see internPermissions; guarded by mu
+
+	// idleRows holds, for every entry, the times the digest's idle list
+	// reads, packed so that it scans 100,000 keys without touching their
+	// records (see selectIdle); entry.row is each entry's position.
+	// Guarded by mu.
+	idleRows []idleRow
+}
+
+// idleRow is an entry's idle time and expiry in Unix ns, by its stored
+// last use (pending uses are applied by selectIdle).
+type idleRow struct {
+	since, expires int64
+	e              *entry
 }
 
 // noUse marks an entry without a pending last use.
@@ -66,6 +79,23 @@ type entry struct {
 	digest string
 	key    *Key         // replaced, never changed; guarded by Service.mu
 	used   atomic.Int64 // pending last use in Unix ns, or noUse
+	row    int          // position in Service.idleRows; guarded by Service.mu
+}
+
+// setRow updates e's idle row from e.key; s.mu must be held for writing.
+func (s *Service) setRow(e *entry) {
+	s.idleRows[e.row] = idleRow{since: e.key.IdleSince().UnixNano(), expires: e.key.ExpiresAt.UnixNano(), e: e}
+}
+
+// removeRow removes e's idle row; s.mu must be held for writing.
+func (s *Service) removeRow(e *entry) {
+	last := len(s.idleRows) - 1
+	if e.row != last {
+		s.idleRows[e.row] = s.idleRows[last]
+		s.idleRows[e.row].e.row = e.row
+	}
+	s.idleRows[last] = idleRow{}
+	s.idleRows = s.idleRows[:last]
 }
 
 // NewService loads every record from store, checks each record's MAC, and
@@ -84,6 +114,7 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 	}
 	s.byDigest = make(map[string]*entry, len(keys))
 	s.byID = make(map[string]*Key, len(keys))
+	s.idleRows = make([]idleRow, 0, len(keys))
 	s.checkRecords(keys)
 	for _, k := range keys {
 		s.insert(k)
@@ -124,10 +155,13 @@ func (s *Service) insert(k *Key) {
 	d := string(k.Digest)
 	if e, ok := s.byDigest[d]; ok {
 		e.key = k
+		s.setRow(e)
 	} else {
-		e := &entry{digest: d, key: k}
+		e := &entry{digest: d, key: k, row: len(s.idleRows)}
 		e.used.Store(noUse)
 		s.byDigest[d] = e
+		s.idleRows = append(s.idleRows, idleRow{})
+		s.setRow(e)
 	}
 	s.byID[k.ID] = k
 }
@@ -344,6 +378,7 @@ func (s *Service) Delete(id string) (*Key, error) {
 		// A pending last use of the deleted key is dropped by the
 		// store (SetLastUsed skips unknown ids).
 		delete(s.byDigest, string(k.Digest))
+		s.removeRow(e)
 	}
 	return k.Clone(), nil
 }

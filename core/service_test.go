@@ -221,7 +221,7 @@ func TestLastUsedBatched(t *testing.T) {
 	k, secret := mustCreate(t, svc, CreateRequest{Name: "used", Permissions: Permissions{Kind: KindGlobal}})
 	for i := 0; i < 100; i++ {
 		clk.Set(t0.Add(time.Duration(i) * time.Second))
-		svc.Verify(secret, Target{})
+		svc.VerifyUse(secret, Target{})
 	}
 	if st.writes != 0 {
 		t.Fatalf("verification wrote to the store %d times before a flush", st.writes)
@@ -239,7 +239,7 @@ func TestLastUsedBatched(t *testing.T) {
 		t.Fatalf("an empty flush wrote: %v, %d", err, st.writes)
 	}
 	// A failed flush keeps the pending times for the next one.
-	svc.Verify(secret, Target{})
+	svc.VerifyUse(secret, Target{})
 	st.fail = errDisk
 	if err := svc.FlushLastUsed(); !errors.Is(err, errDisk) {
 		t.Fatalf("flush error = %v", err)
@@ -250,7 +250,7 @@ func TestLastUsedBatched(t *testing.T) {
 	}
 	// Denied verifications are not uses.
 	clk.Set(t0.Add(time.Hour))
-	svc.Verify("kdk_bad", Target{})
+	svc.VerifyUse("kdk_bad", Target{})
 	if err := svc.FlushLastUsed(); err != nil || st.writes != 2 {
 		t.Fatalf("malformed verification counted as a use: writes %d", st.writes)
 	}
@@ -276,7 +276,7 @@ func TestStats(t *testing.T) {
 func TestVerifyUnmatchedAllowsNothing(t *testing.T) {
 	svc, st, _ := newTestService(t)
 	_, secret := mustCreate(t, svc, CreateRequest{Name: "dev", Permissions: Permissions{Kind: KindGlobal}})
-	v := svc.Verify(secret, Target{Unmatched: true})
+	v := svc.VerifyUse(secret, Target{Unmatched: true})
 	if !v.Valid || v.Allowed || v.Reason != ReasonForbidden {
 		t.Fatalf("global key on an unmatched request: %+v", v)
 	}

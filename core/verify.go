@@ -57,9 +57,20 @@ type Target struct {
 	Unmatched bool
 }
 
-// Verify checks a presented secret against target. It never returns the
-// secret in any form, and records the key's last use when it succeeds.
+// Verify checks a presented secret against target without recording a use:
+// it is the admin's test (`keys verify`, the window's Try a key), which must
+// not make an unused key look used. It never returns the secret in any form.
 func (s *Service) Verify(secret string, target Target) Verification {
+	return s.verify(secret, target, false)
+}
+
+// VerifyUse is Verify for real use (the HTTP verification API and the
+// gateway endpoint): it also records the key's last use when it succeeds.
+func (s *Service) VerifyUse(secret string, target Target) Verification {
+	return s.verify(secret, target, true)
+}
+
+func (s *Service) verify(secret string, target Target, record bool) Verification {
 	switch err := CheckKey(secret); err {
 	case nil:
 	case ErrBadChecksum:
@@ -101,7 +112,7 @@ func (s *Service) Verify(secret string, target Target) Verification {
 	c := *k
 	v.Key = &c
 	s.mu.RUnlock()
-	if v.Allowed {
+	if v.Allowed && record {
 		now = now.UTC()
 		s.markUsed(e, now.UnixNano())
 		v.Key.LastUsedAt = now

@@ -108,7 +108,7 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	vwApp(t, theme.VariantLight)
 	_, secret := vwCreate(t, b.Service, "Flushed", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
-	if res := b.Service.Verify(secret, core.Target{}); !res.Allowed {
+	if res := b.Service.VerifyUse(secret, core.Target{}); !res.Allowed {
 		t.Fatalf("verify: %+v", res)
 	}
 	k := b.Service.List()[0]

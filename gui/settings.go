@@ -692,4 +692,10 @@ func (o verifierOnly) Verify(secret string, t core.Target) core.Verification {
 	return o.svc.Verify(secret, t)
 }
 
+// VerifyUse is what the server calls for a client's request: a real use,
+// recorded as the key's last use.
+func (o verifierOnly) VerifyUse(secret string, t core.Target) core.Verification {
+	return o.svc.VerifyUse(secret, t)
+}
+
 func (o verifierOnly) Catalog() *core.Catalog { return o.svc.Catalog() }

@@ -53,7 +53,7 @@ func TestDeliverDueSendsDigestWithExactKeys(t *testing.T) {
 		t.Errorf("RCPT TO = %v, want %v", m.To, wantRcpt)
 	}
 	p := parse(t, m.Data)
-	if subj, _ := p.Header.Subject(); subj != "Company API Keys: 2 expired, 2 expiring soon" {
+	if subj, _ := p.Header.Subject(); subj != "Company API Keys: 2 expired, 2 expiring soon, 0 idle" {
 		t.Errorf("Subject = %q", subj)
 	}
 	if id, _ := p.Header.MessageID(); id != mail.DigestMessageID(e.store.StoreID(), slotT) ||

@@ -54,6 +54,19 @@ type KeyLine struct {
 	Hint      string    `json:"hint"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	Scopes    int       `json:"scopeCount"`
+	// CreatedAt and LastUsedAt (zero if never used) say why an idle key
+	// is idle.
+	CreatedAt  time.Time `json:"createdAt"`
+	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
+}
+
+// LastUse is the key's last use for people: "last used <UTC time>" or
+// "never used (created <UTC time>)".
+func (k KeyLine) LastUse() string {
+	if k.LastUsedAt.IsZero() {
+		return "never used (created " + k.CreatedAt.UTC().Format(ExpiryLayout) + ")"
+	}
+	return "last used " + k.LastUsedAt.UTC().Format(ExpiryLayout)
 }
 
 // Expiry is the expiry time for people, in UTC.
@@ -71,20 +84,24 @@ func (k KeyLine) ScopeCount() string {
 func Lines(keys []*core.Key) []KeyLine {
 	out := make([]KeyLine, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, KeyLine{ID: k.ID, Name: k.Name, Hint: k.Hint, ExpiresAt: k.ExpiresAt.UTC(), Scopes: len(k.Scopes)})
+		l := KeyLine{ID: k.ID, Name: k.Name, Hint: k.Hint, ExpiresAt: k.ExpiresAt.UTC(), Scopes: len(k.Scopes), CreatedAt: k.CreatedAt.UTC()}
+		if !k.LastUsedAt.IsZero() {
+			l.LastUsedAt = k.LastUsedAt.UTC()
+		}
+		out = append(out, l)
 	}
 	return out
 }
 
 // templateKey is a KeyLine with its texts ready for a template.
 type templateKey struct {
-	ID, Name, Hint, ExpiresAt, ScopeCount string
+	ID, Name, Hint, ExpiresAt, ScopeCount, LastUse string
 }
 
 func templateKeys(keys []*core.Key) []templateKey {
 	out := make([]templateKey, 0, len(keys))
 	for _, l := range Lines(keys) {
-		out = append(out, templateKey{ID: l.ID, Name: l.Name, Hint: l.Hint, ExpiresAt: l.Expiry(), ScopeCount: l.ScopeCount()})
+		out = append(out, templateKey{ID: l.ID, Name: l.Name, Hint: l.Hint, ExpiresAt: l.Expiry(), ScopeCount: l.ScopeCount(), LastUse: l.LastUse()})
 	}
 	return out
 }
@@ -94,6 +111,7 @@ type digestData struct {
 	Subject            string
 	Slot, Since, Until string
 	Expired, Expiring  []templateKey
+	Idle               []templateKey
 }
 
 // keyTable is the argument of the HTML "keys" sub-template.
@@ -113,6 +131,7 @@ func newDigestData(d core.Digest) digestData {
 		Until:    d.Slot.UTC().Add(core.DigestLookahead).Format(SlotLayout),
 		Expired:  templateKeys(d.Expired),
 		Expiring: templateKeys(d.Expiring),
+		Idle:     templateKeys(d.Idle),
 	}
 }
 
@@ -125,7 +144,8 @@ type testData struct {
 
 // BuildDigest builds the digest e-mail for d: multipart/alternative with a
 // text/plain and a text/html part listing the expired keys first, then the
-// keys expiring soon, each with name, hint, expiry (UTC) and scope count.
+// keys expiring soon, each with name, hint, expiry (UTC) and scope count,
+// then the keys that became idle, each with its last use.
 // date is the Date header (the time of sending).
 func BuildDigest(s Settings, storeID string, d core.Digest, date time.Time) (*Message, error) {
 	data := newDigestData(d)

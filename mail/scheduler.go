@@ -33,7 +33,7 @@ type Result string
 const (
 	ResultNone          Result = ""                // nothing attempted yet
 	ResultSent          Result = "sent"            // the digest was accepted by the server
-	ResultNothing       Result = "nothing to send" // both lists were empty; the slot is marked
+	ResultNothing       Result = "nothing to send" // all three lists were empty; the slot is marked
 	ResultFailed        Result = "error"           // sending failed; retried later
 	ResultNotConfigured Result = "not set up"      // no e-mail settings; not retried until they change
 	ResultUpToDate      Result = "up to date"      // the due slot was already delivered
@@ -58,10 +58,10 @@ func (o Outcome) String() string {
 	slot := o.Slot.UTC().Format(SlotLayout)
 	switch o.Result {
 	case ResultSent:
-		return fmt.Sprintf("Sent the digest for %s (%d expired, %d expiring soon) to %s.",
-			slot, len(o.Digest.Expired), len(o.Digest.Expiring), strings.Join(o.To, ", "))
+		return fmt.Sprintf("Sent the digest for %s (%d expired, %d expiring soon, %d idle) to %s.",
+			slot, len(o.Digest.Expired), len(o.Digest.Expiring), len(o.Digest.Idle), strings.Join(o.To, ", "))
 	case ResultNothing:
-		return fmt.Sprintf("Nothing to send for %s: no key expired since %s or expires within 7 days.",
+		return fmt.Sprintf("Nothing to send for %s: no key expired or became idle since %s or expires within 7 days.",
 			slot, o.Digest.Since.UTC().Format(SlotLayout))
 	case ResultUpToDate:
 		return fmt.Sprintf("The digest for %s was already delivered; the next slot is %s.",
@@ -133,11 +133,15 @@ func (d *Deliverer) DeliverDue(ctx context.Context, now time.Time) (Outcome, err
 		out.Result = ResultUpToDate
 		return out, nil
 	}
+	since, err := CatchUpSince(last, d.Settings)
+	if err != nil {
+		return out, err
+	}
 	var dg core.Digest
 	if d.Keys != nil {
-		dg, err = d.Keys.SelectDigest(slot, last)
+		dg, err = d.Keys.SelectDigest(slot, since)
 	} else {
-		dg, err = core.SelectDigest(d.Store, slot, last)
+		dg, err = core.SelectDigest(d.Store, slot, since)
 	}
 	if err != nil {
 		return out, err
@@ -147,7 +151,7 @@ func (d *Deliverer) DeliverDue(ctx context.Context, now time.Time) (Outcome, err
 	if dg.Empty() {
 		out.Result = ResultNothing
 		ev.Action = core.ActionDigestEmpty
-		ev.Detail = fmt.Sprintf("slot %s: no key expired since %s or expires within 7 days",
+		ev.Detail = fmt.Sprintf("slot %s: no key expired or became idle since %s or expires within 7 days",
 			slot.Format(SlotLayout), dg.Since.Format(SlotLayout))
 		if err := d.Store.MarkSlotDelivered(slot, ev); err != nil {
 			return out, fmt.Errorf("mark slot delivered: %w", err)
@@ -174,14 +178,26 @@ func (d *Deliverer) DeliverDue(ctx context.Context, now time.Time) (Outcome, err
 	out.MessageID = msg.ID
 	out.To = msg.To
 	ev.Action = core.ActionDigestSent
-	ev.Detail = fmt.Sprintf("slot %s: %d expired, %d expiring soon, to %s, Message-ID <%s>",
-		slot.Format(SlotLayout), len(dg.Expired), len(dg.Expiring), strings.Join(msg.To, ", "), msg.ID)
+	ev.Detail = fmt.Sprintf("slot %s: %d expired, %d expiring soon, %d idle, to %s, Message-ID <%s>",
+		slot.Format(SlotLayout), len(dg.Expired), len(dg.Expiring), len(dg.Idle), strings.Join(msg.To, ", "), msg.ID)
 	if err := d.Store.MarkSlotDelivered(slot, ev); err != nil {
 		// The message went out but the slot is not marked: a retry
 		// resends it with the same Message-ID.
 		return out, fmt.Errorf("the digest was sent but could not be recorded (it may be sent again with the same Message-ID): %w", err)
 	}
 	return out, nil
+}
+
+// CatchUpSince returns where a digest's catch-up starts: the last delivered
+// slot, or, before the first delivery, the time e-mail was set up (so that
+// the first digest loses nothing that happened while the app was closed or
+// SMTP was failing). Zero when neither is known: the digest then covers the
+// last 24 hours.
+func CatchUpSince(lastDelivered time.Time, st SettingsStore) (time.Time, error) {
+	if !lastDelivered.IsZero() {
+		return lastDelivered, nil
+	}
+	return SetupTime(st)
 }
 
 // SendTest sends the test message now and records it in the audit log

@@ -225,7 +225,7 @@ func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 		t.Fatalf("server has %d messages, want 2 (one before, one catch-up)", len(msgs))
 	}
 	p := parse(t, msgs[1].Data)
-	if subj, _ := p.Header.Subject(); subj != "Company API Keys: 4 expired, 1 expiring soon" {
+	if subj, _ := p.Header.Subject(); subj != "Company API Keys: 4 expired, 1 expiring soon, 0 idle" {
 		t.Errorf("Subject = %q", subj)
 	}
 	if id, _ := p.Header.MessageID(); id != mail.DigestMessageID(e.store.StoreID(), slotT.Add(72*h)) {

@@ -197,6 +197,36 @@ func LoadSettings(st SettingsStore) (Settings, error) {
 	return s, nil
 }
 
+// storedSettings is the stored form of the settings: the settings and the
+// time they were first saved (which Settings does not carry, so that forms
+// and comparisons never see it).
+type storedSettings struct {
+	Settings
+	// SetupAt is when e-mail was first set up; zero in stores whose
+	// settings were saved before it was recorded.
+	SetupAt time.Time `json:"setupAt,omitzero"`
+}
+
+// SetupTime returns when e-mail was set up: the time the settings were
+// first saved. It is zero when e-mail is not set up, or when the settings
+// were saved only by a version that did not record it (the next save
+// records that save's time). Before the first digest is delivered, the
+// digest reports every key that expired or became idle since this time.
+func SetupTime(st SettingsStore) (time.Time, error) {
+	raw, err := st.Setting(SettingName)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read e-mail settings: %w", err)
+	}
+	if raw == nil {
+		return time.Time{}, nil
+	}
+	var ss storedSettings
+	if err := json.Unmarshal(raw, &ss); err != nil {
+		return time.Time{}, fmt.Errorf("read e-mail settings: %w", err)
+	}
+	return ss.SetupAt.UTC(), nil
+}
+
 // Change is one save of the settings from a form or `keydesk mail set`.
 type Change struct {
 	Settings Settings
@@ -235,7 +265,14 @@ func SaveSettings(st SettingsStore, pw PasswordStore, c Change) error {
 		empty := ""
 		newPw = &empty
 	}
-	value, err := json.Marshal(s)
+	setup, err := SetupTime(st)
+	if err != nil {
+		return err
+	}
+	if setup.IsZero() {
+		setup = c.Time.UTC()
+	}
+	value, err := json.Marshal(storedSettings{Settings: s, SetupAt: setup})
 	if err != nil {
 		return fmt.Errorf("save e-mail settings: %w", err)
 	}

@@ -81,6 +81,12 @@ var migrations = [][]string{
 			name text NOT NULL
 		)`,
 	},
+	// v1 -> v2: a rolled key's record is in format 2 (storage/record.go),
+	// with its roll links; other records are unchanged. The bump keeps
+	// older builds, which cannot read such records, from opening the store.
+	{
+		`COMMENT ON COLUMN keys.record IS 'signed key record, storage record format 1, or 2 for rolled keys'`,
+	},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -510,6 +510,81 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 	return nil
 }
 
+// RollKey replaces the record of old (its shortened expiry and RolledTo
+// set), inserts new, and appends ev, in one transaction with a change for
+// each key (followers apply both at once). The stored record of old is
+// locked and checked first: a missing one fails with core.ErrNotFound, one
+// already rolled (by another admin) with core.ErrAlreadyRolled, one
+// changed otherwise since the caller read it with core.ErrKeyChanged, a
+// duplicate id or digest of new with core.ErrDuplicate; then nothing is
+// written.
+func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
+	return s.rollKey(old, new, ev, nil)
+}
+
+// rollKey is RollKey; after, when not nil, runs last in the transaction
+// with the record of old as it was stored before the roll (a store that
+// keeps a signed state over its records advances it there: the stored old
+// record leaves the set, the rolled old record and the new one join it).
+func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx context.Context, tx pgx.Tx, stored *core.Key) error) error {
+	if err := checkNewKey(new); err != nil {
+		return fmt.Errorf("roll key: %w", err)
+	}
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		var rec []byte
+		err := tx.QueryRow(ctx, `SELECT record FROM keys WHERE id = $1 FOR UPDATE`, old.ID).Scan(&rec)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w %q", core.ErrNotFound, old.ID)
+		}
+		if err != nil {
+			return err
+		}
+		stored, err := decodeRow(rec, nil)
+		if err != nil {
+			return err
+		}
+		if stored.RolledTo != "" {
+			return core.ErrAlreadyRolled
+		}
+		if !core.SameBeforeRoll(stored, old) {
+			// Renamed (or otherwise rewritten) by another admin since
+			// this process loaded it: writing old would undo that.
+			return core.ErrKeyChanged
+		}
+		if _, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
+			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
+			WHERE id = $1`, keyArgs(old)...); err != nil {
+			if isUnique(err) {
+				return core.ErrDuplicate
+			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, keyArgs(new)...); err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("%w (id %s)", core.ErrDuplicate, new.ID)
+			}
+			return err
+		}
+		if err := s.appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := addChange(ctx, tx, KindKey, OpUpdate, old.ID); err != nil {
+			return err
+		}
+		if err := addChange(ctx, tx, KindKey, OpInsert, new.ID); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx, stored)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("roll key: %w", err)
+	}
+	return nil
+}
+
 // DeleteKey removes a record, with its audit event and change, in one
 // transaction. An unknown id fails with core.ErrNotFound.
 func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {

@@ -63,7 +63,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 	if matched {
 		target = core.Target{Operation: op}
 	}
-	v := s.v.Verify(token, target)
+	v := s.use(token, target)
 	resp := AuthResponse{Allowed: v.Allowed, Reason: v.Reason, Message: v.Reason.Explain()}
 	if matched {
 		resp.Operation = op.ID

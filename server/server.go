@@ -41,6 +41,15 @@ type Verifier interface {
 	Catalog() *core.Catalog
 }
 
+// UseVerifier is implemented by verifiers that tell a real use from an
+// admin's test (*core.Service does): the server, which answers real
+// clients, calls VerifyUse so that Last used counts its verifications.
+// A Verifier without it is called through Verify.
+type UseVerifier interface {
+	// VerifyUse is Verify that also records the key's last use.
+	VerifyUse(secret string, t core.Target) core.Verification
+}
+
 // LastUsedFlusher is implemented by verifiers that batch last-used times in
 // memory (*core.Service does). Serve runs the flusher alongside the HTTP
 // server and lets it flush a last time on shutdown.
@@ -82,6 +91,7 @@ type Options struct {
 // listener with the timeouts and limits above.
 type Server struct {
 	v     Verifier
+	uv    UseVerifier // v as a UseVerifier, nil if it is not one
 	log   *slog.Logger
 	opts  Options
 	stats counters
@@ -98,7 +108,16 @@ func New(v Verifier, opts Options) *Server {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	return &Server{v: v, log: opts.Logger, opts: opts}
+	uv, _ := v.(UseVerifier)
+	return &Server{v: v, uv: uv, log: opts.Logger, opts: opts}
+}
+
+// use verifies a key presented by a client: a real use.
+func (s *Server) use(secret string, t core.Target) core.Verification {
+	if s.uv != nil {
+		return s.uv.VerifyUse(secret, t)
+	}
+	return s.v.Verify(secret, t)
 }
 
 // Route paths.

@@ -89,7 +89,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		}
 		target.Scope = *req.Scope
 	}
-	v := s.v.Verify(*req.Key, target)
+	v := s.use(*req.Key, target)
 	s.stats.count(v.Reason)
 	writeJSON(w, http.StatusOK, NewVerifyResponse(v))
 }

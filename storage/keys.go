@@ -85,43 +85,90 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 // unknown id fails with core.ErrNotFound.
 func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 	err := s.change(func(tx *bolt.Tx, d *delta) error {
-		keys, dig, exp := tx.Bucket(bucketKeys), tx.Bucket(bucketDigest), tx.Bucket(bucketExpiry)
-		oldData := keys.Get([]byte(k.ID))
-		if oldData == nil {
-			return fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
-		}
-		old, err := decodeKeyAt([]byte(k.ID), oldData)
-		if err != nil {
+		if _, err := replaceKey(tx, d, k, nil); err != nil {
 			return err
 		}
-		if !bytes.Equal(old.Digest, k.Digest) {
-			if owner := dig.Get(k.Digest); owner != nil && string(owner) != k.ID {
-				return core.ErrDuplicate
-			}
-			if err := dig.Delete(old.Digest); err != nil {
-				return err
-			}
-			if err := dig.Put(k.Digest, []byte(k.ID)); err != nil {
-				return err
-			}
-		}
-		if !old.ExpiresAt.Equal(k.ExpiresAt) {
-			if err := exp.Delete(expiryKey(old.ExpiresAt, k.ID)); err != nil {
-				return err
-			}
-			if err := exp.Put(expiryKey(k.ExpiresAt, k.ID), nil); err != nil {
-				return err
-			}
-		}
-		if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
-			return err
-		}
-		d.removed(old)
-		d.added(k)
 		return appendAudit(tx, ev)
 	})
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
+	}
+	return nil
+}
+
+// replaceKey replaces the stored record of k.ID by k, moving its index
+// entries if its digest or expiry changed, and returns the record it
+// replaced. check, if not nil, vets the stored record first. An unknown id
+// fails with core.ErrNotFound.
+func replaceKey(tx *bolt.Tx, d *delta, k *core.Key, check func(old *core.Key) error) (*core.Key, error) {
+	keys, dig, exp := tx.Bucket(bucketKeys), tx.Bucket(bucketDigest), tx.Bucket(bucketExpiry)
+	oldData := keys.Get([]byte(k.ID))
+	if oldData == nil {
+		return nil, fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
+	}
+	old, err := decodeKeyAt([]byte(k.ID), oldData)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(old); err != nil {
+			return nil, err
+		}
+	}
+	if !bytes.Equal(old.Digest, k.Digest) {
+		if owner := dig.Get(k.Digest); owner != nil && string(owner) != k.ID {
+			return nil, core.ErrDuplicate
+		}
+		if err := dig.Delete(old.Digest); err != nil {
+			return nil, err
+		}
+		if err := dig.Put(k.Digest, []byte(k.ID)); err != nil {
+			return nil, err
+		}
+	}
+	if !old.ExpiresAt.Equal(k.ExpiresAt) {
+		if err := exp.Delete(expiryKey(old.ExpiresAt, k.ID)); err != nil {
+			return nil, err
+		}
+		if err := exp.Put(expiryKey(k.ExpiresAt, k.ID), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
+		return nil, err
+	}
+	d.removed(old)
+	d.added(k)
+	return old, nil
+}
+
+// RollKey replaces the record of old (its shortened expiry and RolledTo
+// set; its expiry index entry moves), inserts new with its index entries,
+// and appends ev, in one transaction that advances the sealed state like
+// any other change. A missing old fails with core.ErrNotFound, an old whose
+// stored record is already rolled with core.ErrAlreadyRolled, one that
+// differs otherwise from old with core.ErrKeyChanged, a duplicate id or
+// digest of new with core.ErrDuplicate; then nothing is written.
+func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
+	err := s.change(func(tx *bolt.Tx, d *delta) error {
+		if _, err := replaceKey(tx, d, old, func(stored *core.Key) error {
+			if stored.RolledTo != "" {
+				return core.ErrAlreadyRolled
+			}
+			if !core.SameBeforeRoll(stored, old) {
+				return core.ErrKeyChanged
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := putNewKey(tx, d, new); err != nil {
+			return err
+		}
+		return appendAudit(tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("roll key: %w", err)
 	}
 	return nil
 }

@@ -41,6 +41,11 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return m.Put(metaGeneration, make([]byte, 8))
 	},
+	// v3 -> v4: a rolled key's record is written in format v2, with its
+	// roll links (record.go). Every existing record stays valid in format
+	// v1 and its MAC unchanged, so nothing is rewritten: the bump keeps
+	// older builds, which cannot read v2 records, from opening the store.
+	func(*bolt.Tx) error { return nil },
 }
 
 // migrateKeysToBinary re-encodes every JSON key record of a schema v1

@@ -15,6 +15,13 @@ import (
 // format byte (and, for existing stores, a schema migration).
 const recordFormatV1 = 0x01
 
+// recordFormatV2 is the leading byte of a rolled key's record: the v1
+// layout with its two roll links (see below). Records without links stay
+// in v1, byte for byte, so stores and backups written before rolls existed
+// need no rewrite (schema v4 only keeps older builds from opening a store
+// that may hold v2 records).
+const recordFormatV2 = 0x02
+
 // zeroTime is how a zero time.Time is stored (a never-used key's
 // LastUsedAt): the smallest int64, an instant (1677-09-21) no record holds.
 const zeroTime = math.MinInt64
@@ -34,8 +41,12 @@ const zeroTime = math.MinInt64
 //	CreatedAt  8 bytes big-endian Unix nanoseconds (zeroTime if zero)
 //	ExpiresAt  8 bytes, likewise
 //	LastUsedAt 8 bytes, likewise
+//	RolledFrom uvarint length, bytes   (format v2 only)
+//	RolledTo   uvarint length, bytes   (format v2 only)
 //	MAC       uvarint length, bytes
 //
+// Format v2 is written exactly when RolledFrom or RolledTo is set; a v2
+// record with both empty is not canonical and fails to decode.
 // The encoding is canonical: decodeKey accepts only what encodeKey writes
 // (minimal uvarints, sorted unique section ids, no trailing bytes), so
 // encodeKey(decodeKey(b)) == b for every record that decodes. Times are
@@ -63,9 +74,13 @@ func encodeKey(k *core.Key) []byte {
 	}
 	slices.Sort(secIDs)
 
+	rolled := k.RolledFrom != "" || k.RolledTo != ""
 	size := 1 + 3*8 +
 		strLen(k.ID) + strLen(k.Name) + strLen(string(k.Digest)) + strLen(k.Hint) + strLen(string(p.Kind)) + strLen(string(k.MAC)) +
 		uvarintLen(uint64(len(secIDs))) + uvarintLen(uint64(len(p.Operations))) + uvarintLen(uint64(len(k.Scopes)))
+	if rolled {
+		size += strLen(k.RolledFrom) + strLen(k.RolledTo)
+	}
 	for _, id := range secIDs {
 		size += strLen(id) + strLen(string(p.Sections[id]))
 	}
@@ -77,7 +92,11 @@ func encodeKey(k *core.Key) []byte {
 	}
 
 	b := make([]byte, 0, size)
-	b = append(b, recordFormatV1)
+	if rolled {
+		b = append(b, recordFormatV2)
+	} else {
+		b = append(b, recordFormatV1)
+	}
 	b = appendString(b, k.ID)
 	b = appendString(b, k.Name)
 	b = appendString(b, string(k.Digest))
@@ -99,6 +118,10 @@ func encodeKey(k *core.Key) []byte {
 	b = appendTime(b, k.CreatedAt)
 	b = appendTime(b, k.ExpiresAt)
 	b = appendTime(b, k.LastUsedAt)
+	if rolled {
+		b = appendString(b, k.RolledFrom)
+		b = appendString(b, k.RolledTo)
+	}
 	b = appendString(b, string(k.MAC))
 	return b
 }
@@ -239,7 +262,7 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 	if len(data) == 0 {
 		return nil, corrupt("empty")
 	}
-	if data[0] != recordFormatV1 {
+	if data[0] != recordFormatV1 && data[0] != recordFormatV2 {
 		return nil, corrupt(fmt.Sprintf("unknown format 0x%02x", data[0]))
 	}
 	r := &recordReader{data: data, str: string(data), off: 1}
@@ -274,6 +297,13 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 	k.CreatedAt = r.time("creation time")
 	k.ExpiresAt = r.time("expiry time")
 	k.LastUsedAt = r.time("last-used time")
+	if data[0] == recordFormatV2 {
+		k.RolledFrom = r.string("rolled-from id")
+		k.RolledTo = r.string("rolled-to id")
+		if r.err == "" && k.RolledFrom == "" && k.RolledTo == "" {
+			r.fail("format 2 without roll links")
+		}
+	}
 	mi, mj := r.span("MAC")
 	if r.err == "" && r.off != len(data) {
 		r.fail("trailing bytes")
@@ -351,7 +381,7 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok
 		off += k
 		return n
 	}
-	if len(data) == 0 || data[0] != recordFormatV1 {
+	if len(data) == 0 || data[0] != recordFormatV1 && data[0] != recordFormatV2 {
 		return nil, nil, 0, nil, false
 	}
 	id = field()
@@ -373,6 +403,10 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok
 	}
 	expires = int64(binary.BigEndian.Uint64(data[off+8:]))
 	off += 3 * 8
+	if data[0] == recordFormatV2 {
+		field() // rolled from
+		field() // rolled to
+	}
 	mac = field()
 	if off != len(data) {
 		return nil, nil, 0, nil, false

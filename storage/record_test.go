@@ -76,6 +76,14 @@ func recordCases() map[string]*core.Key {
 			k.Permissions.Operations[i] = "messaging.channels.list"
 		}
 	})
+	add("rolled both ways", func(k *core.Key) {
+		k.Permissions = core.Permissions{Kind: core.KindGlobal}
+		k.RolledFrom, k.RolledTo = "fedcba9876543210", "00112233445566ff"
+	})
+	add("rolled to", func(k *core.Key) {
+		k.Permissions = core.Permissions{Kind: core.KindGlobal}
+		k.RolledTo = "00112233445566ff"
+	})
 	add("times before 1970 and zero", func(k *core.Key) {
 		k.Permissions = core.Permissions{Kind: core.KindGlobal}
 		k.CreatedAt = time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC)
@@ -115,8 +123,12 @@ func TestRecordRoundTrip(t *testing.T) {
 	for name, k := range recordCases() {
 		t.Run(name, func(t *testing.T) {
 			data := encodeKey(k)
-			if data[0] != recordFormatV1 {
-				t.Fatalf("format byte = %#x, want %#x", data[0], recordFormatV1)
+			want := byte(recordFormatV1)
+			if k.RolledFrom != "" || k.RolledTo != "" {
+				want = recordFormatV2
+			}
+			if data[0] != want {
+				t.Fatalf("format byte = %#x, want %#x", data[0], want)
 			}
 			got, err := decodeKey(data)
 			if err != nil {
@@ -198,7 +210,8 @@ func TestDecodeKeyRejects(t *testing.T) {
 		data []byte
 	}{
 		{"empty", nil},
-		{"unknown format", append([]byte{0x02}, good[1:]...)},
+		{"unknown format", append([]byte{0x03}, good[1:]...)},
+		{"format 2 with a v1 body", append([]byte{recordFormatV2}, good[1:]...)},
 		{"JSON", []byte(`{"id":"0123456789abcdef","name":"x"}`)},
 		{"truncated", good[:len(good)-1]},
 		{"trailing byte", append(bytes.Clone(good), 0)},
@@ -307,8 +320,8 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	if v, err := s2.Schema(); err != nil || v != 3 || SchemaVersion != 3 {
-		t.Fatalf("schema after migration = %d, %v; want 3 (SchemaVersion %d)", v, err, SchemaVersion)
+	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 4 {
+		t.Fatalf("schema after migration = %d, %v; want 4 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {
 		t.Fatalf("Check after migration: %v", err)
@@ -371,6 +384,7 @@ func FuzzDecodeKey(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{recordFormatV1})
+	f.Add(encodeKey(recordCases()["rolled both ways"]))
 	f.Add([]byte(`{"id":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, err := decodeKey(data)

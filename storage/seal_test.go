@@ -493,8 +493,8 @@ func TestSealMigratesSchemaV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if v, _ := s2.Schema(); v != 3 {
-		t.Fatalf("schema %d, want 3", v)
+	if v, _ := s2.Schema(); v != SchemaVersion {
+		t.Fatalf("schema %d, want %d", v, SchemaVersion)
 	}
 	if _, ok, _ := kr.Generation(); !ok {
 		t.Fatal("the first Seal did not record the generation in the keyring")

@@ -150,7 +150,7 @@ func verifyTarget(b *testing.B) core.Target {
 func verifier(b *testing.B, f *fixture) func(i int) {
 	target := verifyTarget(b)
 	return func(i int) {
-		v := f.svc.Verify(f.secrets[(i*7919)%len(f.secrets)], target)
+		v := f.svc.VerifyUse(f.secrets[(i*7919)%len(f.secrets)], target)
 		if !v.Allowed {
 			b.Fatalf("Verify = %s", v.Reason)
 		}

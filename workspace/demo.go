@@ -106,7 +106,7 @@ func SeedDemo(store core.Store, signer core.Signer, catalog *core.Catalog, now t
 		if err != nil {
 			return err
 		}
-		if v := user.Verify(secret, core.Target{}); v.Valid {
+		if v := user.VerifyUse(secret, core.Target{}); v.Valid {
 			if err := user.FlushLastUsed(); err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 	if !k.CreatedAt.Equal(t0) {
 		t.Fatalf("created %v with --now %v", k.CreatedAt, t0)
 	}
-	if v := b.Service.Verify(secret, core.Target{Scope: "users:read"}); v.Reason != core.ReasonOK {
+	if v := b.Service.VerifyUse(secret, core.Target{Scope: "users:read"}); v.Reason != core.ReasonOK {
 		t.Fatalf("Verify = %s", v.Reason)
 	}
 	id := b.Store.StoreID()
@@ -109,7 +109,7 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 	if b2.Store.StoreID() != id {
 		t.Fatalf("store id changed on reopen")
 	}
-	v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
+	v := b2.Service.VerifyUse(secret, core.Target{Scope: "users:read"})
 	if v.Reason != core.ReasonOK {
 		t.Fatalf("Verify after reopen = %s: the signing material was not reused", v.Reason)
 	}
@@ -415,7 +415,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 	for g := range secrets {
 		wg.Go(func() {
 			for range 200 {
-				v := svc.Verify(secrets[g], core.Target{Scope: "users:read"})
+				v := svc.VerifyUse(secrets[g], core.Target{Scope: "users:read"})
 				if v.Reason != core.ReasonOK {
 					t.Errorf("Verify = %s", v.Reason)
 					return

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"Settings", testSettings},
 		{"DigestState", testDigestState},
 		{"ServiceRoundTrip", testService},
+		{"RollKey", testRoll},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -117,10 +118,79 @@ func Equal(got, want *core.Key) string {
 		return fmt.Sprintf("expires %v, want %v", got.ExpiresAt, want.ExpiresAt)
 	case !got.LastUsedAt.Equal(want.LastUsedAt):
 		return fmt.Sprintf("last used %v, want %v", got.LastUsedAt, want.LastUsedAt)
+	case got.RolledFrom != want.RolledFrom || got.RolledTo != want.RolledTo:
+		return fmt.Sprintf("rolled from %q to %q, want from %q to %q", got.RolledFrom, got.RolledTo, want.RolledFrom, want.RolledTo)
 	case !bytes.Equal(got.MAC, want.MAC):
 		return "MAC differs"
 	}
 	return ""
+}
+
+// testRoll checks core.KeyRoller: the old record replaced (expiry index
+// entry moved), the new one inserted, one audit event, all or nothing.
+func testRoll(t *testing.T, s core.Store) {
+	r, ok := s.(core.KeyRoller)
+	if !ok {
+		t.Fatalf("%T does not implement core.KeyRoller", s)
+	}
+	old := Key("aaaa", T0.Add(48*time.Hour))
+	other := Key("bbbb", T0.Add(time.Hour))
+	mustInsert(t, s, old, other)
+	before := auditLen(t, s)
+	rolled := old.Clone()
+	rolled.ExpiresAt = T0.Add(time.Hour)
+	rolled.RolledTo = "cccc"
+	rolled.MAC = []byte("mac-of-rolled-aaaa")
+	nk := Key("cccc", T0.Add(49*time.Hour))
+	nk.RolledFrom = "aaaa"
+	if err := r.RollKey(rolled, nk, Event(core.ActionRoll, "aaaa")); err != nil {
+		t.Fatalf("RollKey: %v", err)
+	}
+	for _, want := range []*core.Key{rolled, nk, other} {
+		got, err := s.GetKey(want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Equal(got, want); d != "" {
+			t.Errorf("%s after the roll: %s", want.ID, d)
+		}
+	}
+	if got, err := s.KeysExpiring(T0, T0.Add(time.Hour)); err != nil || !slices.Equal(ids(got), []string{"aaaa", "bbbb"}) {
+		t.Errorf("KeysExpiring up to the grace end = %v, %v", ids(got), err)
+	}
+	if got, _ := s.KeysExpiring(T0.Add(47*time.Hour), T0.Add(48*time.Hour)); len(got) != 0 {
+		t.Errorf("the old expiry still lists %v", ids(got))
+	}
+	if n := auditLen(t, s); before >= 0 && n != before+1 {
+		t.Errorf("a roll wrote %d audit events", n-before)
+	}
+	// Refusals write nothing.
+	before = auditLen(t, s)
+	again := rolled.Clone()
+	again.ExpiresAt = T0
+	if err := r.RollKey(again, Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "aaaa")); !errors.Is(err, core.ErrAlreadyRolled) {
+		t.Errorf("second roll = %v, want ErrAlreadyRolled", err)
+	}
+	if err := r.RollKey(Key("zzzz", T0), Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "zzzz")); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("roll of a missing key = %v, want ErrNotFound", err)
+	}
+	short := other.Clone()
+	short.RolledTo = "cccc"
+	if err := r.RollKey(short, nk, Event(core.ActionRoll, "bbbb")); !errors.Is(err, core.ErrDuplicate) {
+		t.Errorf("roll onto an existing key = %v, want ErrDuplicate", err)
+	}
+	if got, _ := s.GetKey("bbbb"); Equal(got, other) != "" {
+		t.Errorf("a refused roll changed the old record: %s", Equal(got, other))
+	}
+	if got, _ := s.GetKey("aaaa"); Equal(got, rolled) != "" {
+		t.Errorf("a refused roll changed the rolled record: %s", Equal(got, rolled))
+	}
+	if _, err := s.GetKey("dddd"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("a refused roll inserted its new key: %v", err)
+	}
+	if n := auditLen(t, s); n != before {
+		t.Errorf("refused rolls wrote %d audit events", n-before)
+	}
 }
 
 func ids(keys []*core.Key) []string {

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+const rollUsage = "keydesk keys roll ID [--grace 0|1h|24h|7d|DURATION] [--json]"
+
+// rolledKeyJSON is what `keys roll --json` prints: the create shape, the
+// id of the key it replaces and that key's new expiry.
+type rolledKeyJSON struct {
+	createdKeyJSON
+	RolledFrom   string `json:"rolledFrom"`
+	OldExpiresAt string `json:"oldExpiresAt"`
+}
+
+// newKeysRollCommand is `keydesk keys roll`.
+func newKeysRollCommand(env *Env, c *completer) *cobra.Command {
+	var grace string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "roll ID [--grace 0|1h|24h|7d|DURATION] [--json]",
+		Short: "Replace a key by a new one; the old one keeps working for a grace period",
+		Long: "Roll a key: create a new key with the same name and permissions and the same lifetime\n" +
+			"length from now, print its secret once (as create does), and shorten the old key's expiry to\n" +
+			"the end of the grace period (default 24h; 0 stops it at once; never later than its own expiry).\n" +
+			"Switch every service that uses the old key to the new one before the grace period ends.",
+		Example: `  keydesk keys roll 3f2a9c0d1e4b5a69
+  keydesk keys roll 3f2a9c0d1e4b5a69 --grace 7d --json
+  keydesk keys roll 3f2a9c0d1e4b5a69 --grace 0`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("keys roll needs exactly one key id (usage: %s)", rollUsage)
+			}
+			return nil
+		},
+		ValidArgsFunction: c.keyIDFirst,
+		RunE: func(_ *cobra.Command, args []string) error {
+			return runKeysRoll(env, args[0], grace, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&grace, "grace", core.FormatGrace(core.DefaultGrace), "how long the old key keeps working: `0|1h|24h|7d|DURATION`")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new key as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("grace", fixedCompletions("0", "1h", "24h", "7d"))
+	return cmd
+}
+
+// rollError turns the errors of a roll into one sentence with exit status 2
+// when the target cannot be rolled.
+func rollError(id string, err error) error {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return notFound(id)
+	case errors.Is(err, core.ErrKeyExpired):
+		return usagef("key %s has expired and cannot be rolled: create a new key instead (keydesk keys create)", id)
+	case errors.Is(err, core.ErrAlreadyRolled):
+		return usagef("key %s has already been rolled: roll its replacement instead (see keydesk keys list)", id)
+	case errors.Is(err, core.ErrTampered):
+		return usagef("the stored record of key %s was altered, so it cannot be rolled: delete it and create a new key", id)
+	case errors.Is(err, core.ErrKeyChanged):
+		return fmt.Errorf("key %s was not rolled: another admin changed it meanwhile; run the command again", id)
+	case errors.Is(err, core.ErrRollUnsupported):
+		return fmt.Errorf("key %s was not rolled: %w", id, err)
+	}
+	return asInput(err)
+}
+
+func runKeysRoll(env *Env, id, graceText string, asJSON bool) error {
+	grace, err := core.ParseGrace(graceText)
+	if err != nil {
+		return usagef("--grace %q: %v", graceText, err)
+	}
+	return withBackend(env, func(b *workspace.Workspace) error {
+		svc := b.Service
+		r, err := svc.Roll(id, grace)
+		if err != nil {
+			return rollError(id, err)
+		}
+		k := r.New
+		if asJSON {
+			return writeJSON(env.Stdout, rolledKeyJSON{
+				createdKeyJSON: createdKeyJSON{
+					ID: k.ID, Name: k.Name, Key: r.Secret, Hint: k.Hint, Scopes: nonNil(k.Scopes),
+					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
+				},
+				RolledFrom: r.Old.ID, OldExpiresAt: utcTime(r.Old.ExpiresAt),
+			})
+		}
+		now := svc.Now()
+		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(w, "Rolled key %q: created its replacement.\n\n", k.Name)
+		fmt.Fprintf(w, "  ID:\t%s\n", k.ID)
+		fmt.Fprintf(w, "  Rolled from:\t%s\n", r.Old.ID)
+		fmt.Fprintf(w, "  Permission:\t%s\n", k.Permissions.Kind.Label())
+		fmt.Fprintf(w, "  Scopes:\t%s\n", strings.Join(k.Scopes, " "))
+		fmt.Fprintf(w, "  Created:\t%s\n", localTime(k.CreatedAt))
+		fmt.Fprintf(w, "  Expires:\t%s (%s)\n", localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now))
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("write key: %w", err)
+		}
+		fmt.Fprintf(env.Stdout, "\n  %s\n\n", r.Secret)
+		fmt.Fprintln(env.Stdout, "This is the only time the key is shown: copy it now and keep it somewhere safe. Keydesk stores only a digest of it and cannot show it again.")
+		if r.Old.Expired(now) {
+			fmt.Fprintf(env.Stdout, "The old key %s stopped working now (%s).\n", r.Old.ID, localTime(r.Old.ExpiresAt))
+		} else {
+			fmt.Fprintf(env.Stdout, "The old key %s keeps working until %s (%s): switch its services to the new key before then.\n",
+				r.Old.ID, localTime(r.Old.ExpiresAt), core.FormatRelative(r.Old.ExpiresAt, now))
+		}
+		return nil
+	})
+}
