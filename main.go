@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	attachConsole(os.Args[1:])
 	cli.OpenWindow = gui.Run
 	os.Exit(cli.Main(os.Args[1:], &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 }
