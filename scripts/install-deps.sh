@@ -4,14 +4,17 @@
 #   - D-Bus and gnome-keyring for the OS keyring tests (a real Secret Service),
 #   - Xvfb (with xauth, which xvfb-run needs), xdotool and ImageMagick for the real-window smoke test,
 #   - nginx-light for the reverse-proxy (auth_request) test of the verification API,
-#   - xz-utils for the Linux package (fyne package writes a .tar.xz).
+#   - xz-utils for the Linux package (fyne package writes a .tar.xz),
+#   - mingw-w64, NSIS, icoutils and Wine (64-bit only: no i386 architecture
+#     is needed) to build the Windows installer and test it under Wine.
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
 # not root) and does nothing when all are present. Elsewhere it says what to
 # install.
 set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
-	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils)
+	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
+	gcc-mingw-w64-x86-64 nsis icoutils wine64)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
