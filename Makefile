@@ -135,7 +135,8 @@ windows: deps
 ## the command-line suite on the installed keydesk.com, open the installed
 ## window under Xvfb (a non-blank screenshot), uninstall.
 test-windows: windows
-	CGO_ENABLED=0 xvfb-run -a -s "-screen 0 1280x800x24" $(GO) test -tags wine -count=1 -timeout 20m -v ./e2e/windows/
+	KEYDESK_WINE_SCREENSHOT=$(abspath $(DIST))/windows/wine-window.png CGO_ENABLED=0 \
+		xvfb-run -a -s "-screen 0 1280x800x24" $(GO) test -tags wine -count=1 -timeout 20m -v ./e2e/windows/
 
 ## test-darwin: every package that does not need Fyne's driver builds and
 ## vets for darwin/arm64 and darwin/amd64.

@@ -47,6 +47,6 @@ convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$out/keydesk.i
 scripts/check-winexe.sh "$out/Keydesk.exe" "$version"
 
 setup="$DIST/Keydesk-$version-setup.exe"
-makensis -V2 -DVERSION="$version" -DVERSION4="$version4" -DSRCDIR="$out" -DOUTFILE="$setup" \
+makensis -V2 -DVERSION="$version" -DVERSION4="$version4" -DSRCDIR="$(realpath "$out")" -DOUTFILE="$(realpath "$DIST")/Keydesk-$version-setup.exe" \
 	packaging/windows/keydesk.nsi
 echo "build-windows: $out/Keydesk.exe $(stat -c %s "$out/Keydesk.exe") bytes; $setup $(stat -c %s "$setup") bytes"

@@ -43,7 +43,6 @@ ManifestDPIAware true
 !include "StrFunc.nsh"
 !include "WinMessages.nsh"
 ${StrStr}
-${UnStrStr}
 ${UnStrRep}
 
 Name "${APPNAME}"
