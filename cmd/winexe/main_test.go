@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -20,7 +19,11 @@ func buildWindows(t *testing.T, mode string) []byte {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "p.exe")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-ldflags", "-H="+mode, "-o", out, src)
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build a Windows program: %v", err)
+	}
+	cmd := exec.Command(gobin, "build", "-ldflags", "-H="+mode, "-o", out, src)
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GO111MODULE=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, b)
