@@ -343,6 +343,8 @@ func TestWindows(t *testing.T) {
 		})
 	})
 
+	stage("console", func(t *testing.T) { testConsoleDelete(t, w, filepath.Join(installDir, "keydesk.com")) })
+
 	stage("window", func(t *testing.T) { testWindow(t, w, installDir) })
 
 	stage("uninstall", func(t *testing.T) {
@@ -501,4 +503,59 @@ func testWindow(t *testing.T, w *wine, installDir string) {
 		}
 	}
 	t.Logf("window screenshot: %d colours", colours)
+}
+
+// testConsoleDelete runs `keys delete` on a Windows console (Wine's console
+// on a pseudo-terminal that `script` provides): it recognises the console
+// and asks before deleting (from a pipe it refuses; see the cli stage). The
+// process is ended at the question, which must delete nothing. (Typing the
+// answer is left out: Wine 8 switches the terminal to raw mode at an
+// unobservable moment, and an answer typed before that arrives as Ctrl+J.)
+func testConsoleDelete(t *testing.T, w *wine, kdcom string) {
+	r := w.run("", kdcom, "keys", "create", "--json", "--name", "Console delete", "--section", "messaging=read")
+	var k struct{ ID string }
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &k) != nil || k.ID == "" {
+		t.Fatalf("keys create: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.ContainsAny(w.wine64+kdcom, "'") {
+		t.Fatal("a quote in a path")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qec", "'"+w.wine64+"' '"+kdcom+"' keys delete "+k.ID, "/dev/null")
+	cmd.Env = w.env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("script (util-linux): %v", err)
+	}
+	var screen []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(screen, []byte("[y/N]")) {
+		n, err := stdout.Read(buf)
+		screen = append(screen, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	// End keydesk at the question: killing script closes the terminal.
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	w.wait()
+	if !bytes.Contains(screen, []byte(`Delete key "Console delete" (`+k.ID+`)? [y/N]`)) {
+		t.Fatalf("keys delete did not ask on the console: %q", screen)
+	}
+	if out := w.run("", kdcom, "keys", "list", "--json").stdout; !strings.Contains(out, k.ID) {
+		t.Errorf("the key is gone although the question was never answered: %q", out)
+	}
+	if r := w.run("", kdcom, "keys", "delete", k.ID, "--yes"); r.code != 0 {
+		t.Errorf("keys delete --yes: exit %d, %q", r.code, r.stderr)
+	}
 }
