@@ -47,6 +47,16 @@ convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$out/keydesk.i
 scripts/check-winexe.sh "$out/Keydesk.exe" "$version"
 
 setup="$DIST/Keydesk-$version-setup.exe"
+# makensis spends most of this script's time (LZMA over two 27 MB
+# binaries): skip it when the installer's inputs are what they were.
+inputs="$(cat "$out/Keydesk.exe" "$out/keydesk.com" "$out/keydesk.ico" packaging/windows/keydesk.nsi |
+	sha256sum | cut -d' ' -f1) $version4 $(makensis -VERSION)"
+if [ -s "$setup" ] && [ "$(cat "$setup.inputs" 2>/dev/null)" = "$inputs" ]; then
+	echo "build-windows: $setup is up to date"
+	exit 0
+fi
+rm -f "$setup.inputs"
 makensis -V2 -DVERSION="$version" -DVERSION4="$version4" -DSRCDIR="$(realpath "$out")" -DOUTFILE="$(realpath "$DIST")/Keydesk-$version-setup.exe" \
 	packaging/windows/keydesk.nsi
+echo "$inputs" >"$setup.inputs"
 echo "build-windows: $out/Keydesk.exe $(stat -c %s "$out/Keydesk.exe") bytes; $setup $(stat -c %s "$setup") bytes"
