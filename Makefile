@@ -27,7 +27,8 @@ PG_PKGS ?= ./pgstore/...
 PERF_KEYS ?= 100000
 DIST      ?= dist
 
-.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man
+.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man \
+	windows test-windows test-darwin linux-packages test-linux-packages
 
 all: test
 
@@ -43,8 +44,9 @@ deps:
 
 ## test: everything — formatting, vet, headless tests, race detector, keyring
 ## and end-to-end tests on a real Secret Service, the shared store on a real
-## PostgreSQL, fuzzing, Xvfb smoke test.
-test: deps fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke
+## PostgreSQL, fuzzing, Xvfb smoke test, the macOS build, the Linux packages,
+## the Windows installer under Wine.
+test: deps fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke test-darwin test-linux-packages test-windows
 	@echo "make test: all passed."
 
 fmt-check:
@@ -119,10 +121,16 @@ bench:
 	echo; echo "Reported ratios and targets:"; \
 	awk '/^Benchmark/ { line=""; for (i = 3; i < NF; i += 2) { u=$$(i+1); if (u != "ns/op" && u != "B/op" && u != "allocs/op" && u != "MB/s") line = line sprintf("  %s %s", $$i, u) } if (line != "") printf "  %-50s%s\n", $$1, line }' "$$out"
 
-## package: the Linux installer (dist/Keydesk.tar.xz) with `fyne package`.
+## package: the Linux installer (dist/Keydesk.tar.xz) with `fyne package`;
+## on a Mac, dist/Keydesk.app.
 package: deps
 	@mkdir -p $(DIST); cp FyneApp.toml "$(DIST)/.FyneApp.toml.orig"; \
 	trap 'cp "$(DIST)/.FyneApp.toml.orig" FyneApp.toml; rm -f "$(DIST)/.FyneApp.toml.orig"' EXIT; \
+	if [ "$$(uname -s)" = Darwin ]; then \
+		$(GO) tool fyne package -os darwin -tags $(TAGS) --release; \
+		rm -rf $(DIST)/Keydesk.app; mv -f Keydesk.app $(DIST)/; \
+		echo "package: $(DIST)/Keydesk.app"; exit 0; \
+	fi; \
 	$(GO) tool fyne package -os linux -tags $(TAGS) --release; \
 	mv -f Keydesk.tar.xz $(DIST)/; \
 	tar -tJf $(DIST)/Keydesk.tar.xz | grep -q 'usr/local/bin/keydesk$$\|usr/bin/keydesk$$'; \
@@ -132,6 +140,34 @@ package: deps
 ## (generated from the cobra command tree by cmd/mangen).
 man:
 	$(GO) run -tags $(TAGS) ./cmd/mangen -o $(DIST)/man
+
+## windows: the Windows build, made on Linux: dist/windows/Keydesk.exe (the
+## window, by fyne package through mingw-w64; icon, version and manifest
+## checked), dist/windows/keydesk.com (its console copy: the command line)
+## and the per-user NSIS installer dist/Keydesk-VERSION-setup.exe.
+windows: deps
+	DIST=$(DIST) GO=$(GO) scripts/build-windows.sh
+
+## test-windows: under Wine, in a throw-away prefix: install silently, run
+## the command-line suite on the installed keydesk.com, open the installed
+## window under Xvfb (a non-blank screenshot), uninstall.
+test-windows: windows
+	KEYDESK_WINE_SCREENSHOT=$(abspath $(DIST))/windows/wine-window.png CGO_ENABLED=0 \
+		xvfb-run -a -s "-screen 0 1280x800x24" $(GO) test -tags wine -count=1 -timeout 20m -v ./e2e/windows/
+
+## test-darwin: every package that does not need Fyne's driver builds and
+## vets for darwin/arm64 and darwin/amd64.
+test-darwin:
+	GO=$(GO) scripts/test-darwin.sh
+
+## linux-packages: dist/keydesk_*.deb and .rpm with nfpm (a tool in go.mod).
+linux-packages: deps
+	DIST=$(DIST) GO=$(GO) scripts/build-linux-packages.sh
+
+## test-linux-packages: install the .deb with dpkg -i, run the installed
+## keydesk, remove it.
+test-linux-packages: linux-packages
+	DIST=$(DIST) scripts/test-linux-packages.sh
 
 ## icon: redraw assets/icon.png.
 icon:

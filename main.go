@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	attachConsole(os.Args[1:])
 	env := &cli.Env{
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,

@@ -6,7 +6,10 @@
 #   - nginx-light for the reverse-proxy (auth_request) test of the verification API,
 #   - xz-utils for the Linux package (fyne package writes a .tar.xz),
 #   - postgresql for the shared-store tests (scripts/pg-cluster.sh starts a
-#     throw-away cluster; the package's own cluster is not used).
+#     throw-away cluster; the package's own cluster is not used),
+#   - mingw-w64, NSIS, icoutils and Wine (64-bit only: no i386 architecture
+#     is needed) to build the Windows installer and test it under Wine,
+#   - desktop-file-utils to check the Linux packages' desktop entry.
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
 # not root) and does nothing when all are present. Elsewhere it says what to
 # install.
@@ -14,7 +17,7 @@ set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
-	postgresql)
+	postgresql gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
