@@ -4,11 +4,18 @@
 package main
 
 import (
+	_ "embed"
 	"os"
 
 	"github.com/keydesk/keydesk/cli"
 	"github.com/keydesk/keydesk/gui"
 )
+
+// fyneApp is the app's metadata (name, id, version), also read by fyne
+// package.
+//
+//go:embed FyneApp.toml
+var fyneApp []byte
 
 func main() {
 	attachConsole(os.Args[1:])
@@ -19,6 +26,7 @@ func main() {
 		Getenv:     os.Getenv,
 		Terminal:   cli.FileTerminal(os.Stdin),
 		OpenWindow: gui.Run,
+		Version:    cli.AppVersion(fyneApp),
 	}
 	os.Exit(cli.Main(os.Args[1:], env))
 }

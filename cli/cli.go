@@ -62,6 +62,9 @@ type Env struct {
 	// OpenWindow opens the window when no command is given; nil means
 	// this build has none.
 	OpenWindow WindowOpener
+	// Version is the program's version (FyneApp.toml's), printed by
+	// --version; empty leaves the flag out.
+	Version string
 }
 
 // context returns the run's context.

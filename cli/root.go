@@ -31,6 +31,7 @@ func NewCommand(env *Env) *cobra.Command {
 		ValidArgsFunction: cobra.NoFileCompletions,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
+		Version:           env.Version,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			return g.apply(env)
 		},
