@@ -300,7 +300,18 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	return s.lost(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }))
+}
+
+// lost returns err, first closing every pooled connection when err says the
+// server went away (it restarted, or the network failed): the next
+// operation then connects afresh instead of failing on another dead
+// connection.
+func (s *Store) lost(err error) error {
+	if err != nil && IsUnavailable(err) {
+		s.pool.Reset()
+	}
+	return err
 }
 
 // nanos returns t in Unix nanoseconds, clamped to the int64 range.
@@ -544,7 +555,7 @@ func (s *Store) GetKey(id string) (*core.Key, error) {
 		return nil, fmt.Errorf("get key: %w %q", core.ErrNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get key: %w", err)
+		return nil, fmt.Errorf("get key: %w", s.lost(err))
 	}
 	k, err := decodeRow(rec, lastUsed)
 	if err != nil {
@@ -639,11 +650,11 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT record, last_used_ns FROM keys ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
+		return nil, fmt.Errorf("list keys: %w", s.lost(err))
 	}
 	keys, err := collectKeys(rows)
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
+		return nil, fmt.Errorf("list keys: %w", s.lost(err))
 	}
 	return keys, nil
 }
@@ -733,7 +744,7 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 		FROM unnest($1::text[], $2::bigint[]) AS v(id, t)
 		WHERE k.id = v.id AND (k.last_used_ns IS NULL OR k.last_used_ns < v.t)`, ids, ns)
 	if err != nil {
-		return fmt.Errorf("save last used: %w", err)
+		return fmt.Errorf("save last used: %w", s.lost(err))
 	}
 	return nil
 }
