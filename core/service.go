@@ -22,6 +22,10 @@ var (
 	ErrNotFound  = errors.New("no key with that id")
 	ErrDuplicate = errors.New("a key with that id or secret already exists")
 	ErrTampered  = errors.New("key record does not match its signature")
+	// ErrVerifyOnly means the service holds only verification material
+	// (a server's verify-only credential): it cannot create, rename or
+	// delete keys.
+	ErrVerifyOnly = errors.New("this store was opened with verify-only material; it cannot change keys")
 )
 
 // CreateRequest is what the create dialog or `keys create` submits.
@@ -35,8 +39,10 @@ type CreateRequest struct {
 // in-memory index of every record so that verification costs one HMAC and
 // one map lookup; every change goes through the Service and the Store.
 type Service struct {
-	store   Store
-	signer  Signer
+	store  Store
+	signer Verifier
+	// admin signs records; nil for a verify-only service.
+	admin   Signer
 	clock   Clock
 	catalog *Catalog
 	// Actor names who makes changes in the audit log (the OS user).
@@ -71,6 +77,18 @@ type entry struct {
 // NewService loads every record from store, checks each record's MAC, and
 // returns a Service ready to verify.
 func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Service, error) {
+	s, err := NewVerifyService(store, signer, clock, catalog)
+	if err != nil {
+		return nil, err
+	}
+	s.admin = signer
+	return s, nil
+}
+
+// NewVerifyService is NewService with verification material only: the
+// service verifies keys, but Create, Rename and Delete fail with
+// ErrVerifyOnly.
+func NewVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalog) (*Service, error) {
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -224,6 +242,9 @@ func (s *Service) Plan(req CreateRequest, now time.Time) (*Key, error) {
 // Create issues a key and returns its record and its secret. The secret is
 // returned only here; it is not stored anywhere.
 func (s *Service) Create(req CreateRequest) (*Key, string, error) {
+	if s.admin == nil {
+		return nil, "", ErrVerifyOnly
+	}
 	k, err := s.Plan(req, s.clock.Now())
 	if err != nil {
 		return nil, "", err
@@ -243,7 +264,7 @@ func (s *Service) Create(req CreateRequest) (*Key, string, error) {
 	k.ID = hex.EncodeToString(id[:])
 	k.Digest = s.signer.DigestSecret(secret)
 	k.Hint = KeyHint(secret)
-	k.MAC = s.signer.SignRecord(k.MACPayload())
+	k.MAC = s.admin.SignRecord(k.MACPayload())
 	if err := s.store.InsertKey(k, s.event(ActionCreate, k, strings.Join(k.Scopes, " "))); err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
@@ -305,6 +326,9 @@ func (s *Service) Get(id string) (*Key, error) {
 
 // Rename changes a key's name, the only thing that can be edited.
 func (s *Service) Rename(id, name string) (*Key, error) {
+	if s.admin == nil {
+		return nil, ErrVerifyOnly
+	}
 	name, err := CleanName(name)
 	if err != nil {
 		return nil, err
@@ -320,7 +344,7 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 	}
 	k := old.Clone()
 	k.Name = name
-	k.MAC = s.signer.SignRecord(k.MACPayload())
+	k.MAC = s.admin.SignRecord(k.MACPayload())
 	if err := s.store.UpdateKey(k, s.event(ActionRename, k, fmt.Sprintf("renamed from %q", old.Name))); err != nil {
 		return nil, fmt.Errorf("rename key: %w", err)
 	}
@@ -330,6 +354,9 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 
 // Delete removes a key permanently; it stops verifying at once.
 func (s *Service) Delete(id string) (*Key, error) {
+	if s.admin == nil {
+		return nil, ErrVerifyOnly
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, ok := s.byID[id]
