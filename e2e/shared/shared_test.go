@@ -1,0 +1,238 @@
+package shared
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// One admin (the command line) and two replicas: a created key verifies on
+// both within 1 s, a deleted one is refused by both within 1 s.
+func TestAdminAndTwoReplicas(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	a := startReplica(t, storeURL, cred)
+	b := startReplica(t, storeURL, cred)
+	id, secret := createKey(t, storeURL, "shared one")
+	for _, r := range []*replica{a, b} {
+		eventually(t, time.Second, "a created key verifies on a replica", func() bool { return r.verify(t, secret) == "ok" })
+	}
+	mustKeydesk(t, nil, "--store", storeURL, "keys", "delete", id, "--yes")
+	for _, r := range []*replica{a, b} {
+		eventually(t, time.Second, "a deleted key is refused by a replica", func() bool { return r.verify(t, secret) == "unknown" })
+	}
+	if h := a.health(t); h.code != 200 || h.Status != "ok" {
+		t.Fatalf("healthz = %+v", h)
+	}
+}
+
+// PostgreSQL stopped under running replicas: they go on answering from
+// memory, /healthz says degraded (still 200) with the data's age, and once
+// it is back they catch up with changes made after the restart.
+func TestReplicasSurvivePostgresRestart(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	_, before := createKey(t, storeURL, "before the outage")
+	a := startReplica(t, storeURL, cred)
+	b := startReplica(t, storeURL, cred)
+	for _, r := range []*replica{a, b} {
+		if got := r.verify(t, before); got != "ok" {
+			t.Fatalf("before the outage: %s", got)
+		}
+	}
+	stop := exec.Command("../../scripts/pg-cluster.sh", "server-stop", clusterDir)
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("stop PostgreSQL: %v\n%s", err, out)
+	}
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			exec.Command("../../scripts/pg-cluster.sh", "server-start", clusterDir).Run()
+		}
+	})
+	for _, r := range []*replica{a, b} {
+		var h health
+		eventually(t, 10*time.Second, "a replica reports degraded", func() bool { h = r.health(t); return h.Status == "degraded" })
+		if h.code != 200 || h.DataAgeSeconds < 1 {
+			t.Fatalf("healthz while PostgreSQL is down = %+v (want 200, degraded, data age >= 1 s)", h)
+		}
+		if got := r.verify(t, before); got != "ok" {
+			t.Fatalf("a replica with PostgreSQL down answered %s", got)
+		}
+	}
+	start := exec.Command("../../scripts/pg-cluster.sh", "server-start", clusterDir)
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start PostgreSQL: %v\n%s", err, out)
+	}
+	stopped = false
+	_, after := createKey(t, storeURL, "after the outage")
+	for _, r := range []*replica{a, b} {
+		eventually(t, 10*time.Second, "a replica catches up after the restart", func() bool { return r.verify(t, after) == "ok" })
+		eventually(t, 5*time.Second, "a replica is healthy again", func() bool { return r.health(t).Status == "ok" })
+	}
+}
+
+// A replica runs under a server role that can read keys and write only
+// last-used times and digest state (the README's GRANTs).
+func TestReplicaUnderServerRole(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	db := strings.TrimPrefix(mustParsePath(t, storeURL), "/")
+	role := "kd_server_" + db
+	sqlExec(t, "", "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() {
+		sqlExec(t, db, "DROP OWNED BY "+role+" CASCADE")
+		sqlExec(t, "", "DROP ROLE IF EXISTS "+role)
+	})
+	grants := serverGrants(role)
+	sqlExec(t, db, grants...)
+	serverURL := dbURL(t, db, role)
+
+	// The role cannot write a key record.
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE keys SET name = 'x'`); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("the server role updated key names: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE store_meta SET value = 'x' WHERE name = 'signed_state'`); err == nil {
+		t.Fatal("the server role changed the signed state")
+	}
+
+	r := startReplica(t, serverURL, cred)
+	_, secret := createKey(t, storeURL, "seen by the server role")
+	eventually(t, time.Second, "a key verifies on a replica under the server role", func() bool { return r.verify(t, secret) == "ok" })
+	// It writes its last-used times (at most every 10 s; SIGTERM flushes).
+	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("the replica did not stop cleanly: %v\n%s", err, r.stderr)
+	}
+	var used *int64
+	if err := conn.QueryRow(ctx, `SELECT last_used_ns FROM keys`).Scan(&used); err != nil || used == nil {
+		t.Fatalf("last used time after the replica stopped: %v, %v\n%s", used, err, r.stderr)
+	}
+}
+
+// A database writer saves a key's signed row, the admin deletes the key,
+// and the writer puts the row back with a change notification: the key
+// never verifies again, and the replica reports why.
+func TestRevivedRowNeverVerifies(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	db := strings.TrimPrefix(mustParsePath(t, storeURL), "/")
+	r := startReplica(t, storeURL, cred)
+	id, secret := createKey(t, storeURL, "deleted, then revived")
+	eventually(t, time.Second, "the key verifies", func() bool { return r.verify(t, secret) == "ok" })
+	sqlExec(t, db, `CREATE TABLE saved AS SELECT * FROM keys`)
+	mustKeydesk(t, nil, "--store", storeURL, "keys", "delete", id, "--yes")
+	eventually(t, time.Second, "the deleted key is refused", func() bool { return r.verify(t, secret) == "unknown" })
+
+	sqlExec(t, db, `INSERT INTO keys SELECT * FROM saved`,
+		`INSERT INTO changes (kind, op, name) VALUES ('key', 'insert', '`+id+`')`,
+		`SELECT pg_notify('keydesk_changes', (SELECT max(seq) FROM changes)::text)`)
+	eventually(t, 5*time.Second, "the replica reports the mismatch", func() bool { return r.health(t).Problem != "" })
+	if got := r.verify(t, secret); got != "unknown" {
+		t.Fatalf("a revived row verifies: %s", got)
+	}
+	// A replica started now refuses to start on the tampered set.
+	out, errs, code := keydesk(t, "", nil, "--store", storeURL, "serve", "--listen", "127.0.0.1:0", "--credential", cred)
+	if code == 0 || !strings.Contains(errs, "do not match their signed state") {
+		t.Fatalf("a new replica on a tampered store: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// A verify-only credential cannot be imported as admin material, and a
+// computer that has only it cannot create keys.
+func TestVerifyOnlyCredentialCannotCreate(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	if info, err := os.Stat(cred); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("verify-only credential file: %v, %v (want mode 0600)", info.Mode(), err)
+	}
+	_, errs, code := keydesk(t, "", nil, "--store", storeURL, "credential", "import", cred)
+	if code != 2 || !strings.Contains(errs, "verify-only credential") {
+		t.Fatalf("importing a verify-only credential: exit %d, %s", code, errs)
+	}
+	// Another computer: a fresh keyring (HOME elsewhere would need its own
+	// Secret Service), so drop this store's entry the way a server lacks it.
+	admin := filepath.Join(t.TempDir(), "admin.age")
+	_, errs, code = keydesk(t, "correct horse battery\n", nil, "--store", storeURL, "credential", "export", "--out", admin, "--passphrase-stdin")
+	if code != 0 {
+		t.Fatalf("export admin credential: %s", errs)
+	}
+	if data, _ := os.ReadFile(admin); !strings.Contains(string(data), "BEGIN AGE ENCRYPTED FILE") {
+		t.Fatal("the admin credential is not age-encrypted")
+	}
+	_, errs, code = keydesk(t, "wrong passphrase!!\n", nil, "--store", storeURL, "credential", "import", admin, "--passphrase-stdin")
+	if code != 2 || !strings.Contains(errs, "passphrase does not open") {
+		t.Fatalf("import with a wrong passphrase: exit %d, %s", code, errs)
+	}
+	_, errs, code = keydesk(t, "correct horse battery\n", nil, "--store", storeURL, "credential", "import", admin, "--passphrase-stdin")
+	if code != 0 {
+		t.Fatalf("import with the right passphrase: exit %d, %s", code, errs)
+	}
+}
+
+func mustParsePath(t testing.TB, raw string) string {
+	t.Helper()
+	i := strings.Index(raw, "://")
+	rest := raw[i+3:]
+	path := rest[strings.Index(rest, "/"):]
+	if q := strings.Index(path, "?"); q >= 0 {
+		path = path[:q]
+	}
+	return path
+}
+
+// store init --from moves a data folder: a key issued there verifies on a
+// replica of the shared store; a second init is refused, changing nothing.
+func TestStoreInitFromDataFolder(t *testing.T) {
+	need(t)
+	dir := t.TempDir()
+	out := mustKeydesk(t, nil, "--data", dir, "keys", "create", "--name", "issued locally", "--section", "messaging=read", "--expires", "30d", "--json")
+	secret := jsonField(t, out, "key")
+	storeURL := dbURL(t, newDB(t), "")
+	out = mustKeydesk(t, nil, "--store", storeURL, "store", "init", "--from", dir)
+	if !strings.Contains(out, "Moved 1 keys") {
+		t.Fatalf("store init --from: %s", out)
+	}
+	_, errs, code := keydesk(t, "", nil, "--store", storeURL, "store", "init")
+	if code == 0 || !strings.Contains(errs, "already holds a Keydesk store") {
+		t.Fatalf("a second store init: exit %d, %s", code, errs)
+	}
+	cred := filepath.Join(t.TempDir(), "verify.json")
+	mustKeydesk(t, nil, "--store", storeURL, "credential", "export", "--verify-only", "--out", cred)
+	r := startReplica(t, storeURL, cred)
+	if got := r.verify(t, secret); got != "ok" {
+		t.Fatalf("a key issued by the data folder, on the shared store: %s", got)
+	}
+	// The admin command line verifies it too, from the shared store.
+	if _, errs, code := keydesk(t, secret+"\n", nil, "--store", storeURL, "keys", "verify"); code != 0 {
+		t.Fatalf("keys verify on the shared store: exit %d, %s", code, errs)
+	}
+}
+
+func jsonField(t testing.TB, out, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s, _ := m[name].(string)
+	if s == "" {
+		t.Fatalf("no %s in %s", name, out)
+	}
+	return s
+}
