@@ -72,7 +72,18 @@ type entry struct {
 	digest string
 	key    *Key         // replaced, never changed; guarded by Service.mu
 	used   atomic.Int64 // pending last use in Unix ns, or noUse
+	// sig is sigChecked once key.Tampered tells the record's signature
+	// check; a lazily loaded record (NewLazyVerifyService) starts
+	// sigPending and is checked at its first verification.
+	sig atomic.Int32
 }
+
+// Values of entry.sig.
+const (
+	sigChecked int32 = iota
+	sigPending
+	sigBad
+)
 
 // NewService loads every record from store, checks each record's MAC, and
 // returns a Service ready to verify.
@@ -89,6 +100,19 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 // service verifies keys, but Create, Rename and Delete fail with
 // ErrVerifyOnly.
 func NewVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalog) (*Service, error) {
+	return newService(store, signer, clock, catalog, false)
+}
+
+// NewLazyVerifyService is NewVerifyService that checks each record's
+// signature at the record's first verification instead of at load: a
+// server with 100,000 Ed25519-signed records answers within a second of
+// start instead of after 100,000 signature checks. List does not flag a
+// record whose signature was not checked yet.
+func NewLazyVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalog) (*Service, error) {
+	return newService(store, signer, clock, catalog, true)
+}
+
+func newService(store Store, signer Verifier, clock Clock, catalog *Catalog, lazy bool) (*Service, error) {
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -102,11 +126,34 @@ func NewVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalo
 	}
 	s.byDigest = make(map[string]*entry, len(keys))
 	s.byID = make(map[string]*Key, len(keys))
-	s.checkRecords(keys)
+	if !lazy {
+		s.checkRecords(keys)
+	}
 	for _, k := range keys {
 		s.insert(k)
+		if lazy {
+			s.byDigest[string(k.Digest)].sig.Store(sigPending)
+		}
 	}
 	return s, nil
+}
+
+// signatureOK checks a lazily loaded record's signature once (see
+// NewLazyVerifyService); s.mu must be held for reading.
+func (s *Service) signatureOK(e *entry, k *Key) bool {
+	switch e.sig.Load() {
+	case sigChecked:
+		return true
+	case sigBad:
+		return false
+	}
+	ok := s.signer.VerifyRecord(k.MACPayload(), k.MAC)
+	if ok {
+		e.sig.Store(sigChecked)
+	} else {
+		e.sig.Store(sigBad)
+	}
+	return ok
 }
 
 // index adds or replaces a record; s.mu must be held for writing. A
@@ -142,6 +189,7 @@ func (s *Service) insert(k *Key) {
 	d := string(k.Digest)
 	if e, ok := s.byDigest[d]; ok {
 		e.key = k
+		e.sig.Store(sigChecked)
 	} else {
 		e := &entry{digest: d, key: k}
 		e.used.Store(noUse)

@@ -83,7 +83,7 @@ func (s *Service) Verify(secret string, target Target) Verification {
 	case !ok:
 		s.mu.RUnlock()
 		return Verification{Reason: ReasonUnknown}
-	case k.Tampered:
+	case k.Tampered || !s.signatureOK(e, k):
 		v.Reason = ReasonTampered
 	case k.Expired(now):
 		v.Reason = ReasonExpired

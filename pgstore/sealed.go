@@ -371,6 +371,14 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, m
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
+	seen := make(map[string]struct{}, len(snap.Keys))
+	for _, k := range snap.Keys {
+		if _, dup := seen[k.ID]; dup {
+			// Two rows holding one record: a copy under another id.
+			return nil, fmt.Errorf("%w (key %s is stored twice)", ErrStateMismatch, k.ID)
+		}
+		seen[k.ID] = struct{}{}
+	}
 	switch {
 	case !ok:
 		return nil, ErrNoSignedState

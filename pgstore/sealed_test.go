@@ -239,3 +239,18 @@ func pgxExec(ctx context.Context, s *SealedStore, sql string) error {
 	_, err := s.Pool().Exec(ctx, sql)
 	return err
 }
+
+// A record copied under another id (with another digest) is refused: the
+// snapshot holds it twice.
+func TestRecordCopiedUnderAnotherIDIsRefused(t *testing.T) {
+	ss, svc, _ := newSealed(t)
+	if _, _, err := svc.Create(sectionRequest("copied")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(context.Background(), ss, `INSERT INTO keys SELECT 'copy', digest || '\x00'::bytea, name, hint, scopes, kind, permissions, created_ns, expires_ns, last_used_ns, mac, record FROM keys`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.ReadSignedSnapshot(context.Background(), ss.Signer().Verifier(), 0); !errors.Is(err, ErrStateMismatch) {
+		t.Fatalf("snapshot with a copied record: %v, want ErrStateMismatch", err)
+	}
+}

@@ -86,7 +86,7 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 		r.elems[k.ID] = e
 		r.acc.Add(e)
 	}
-	r.svc, err = core.NewVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
