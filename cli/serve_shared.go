@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/credential"
 	"github.com/keydesk/keydesk/internal/netaddr"
+	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/server"
@@ -50,6 +53,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}
 	defer st.Close()
 	var v *storage.EdVerifier
+	var passwords mail.PasswordStore = envPassword{env: env}
 	storeID := st.StoreID()
 	if cred != nil {
 		if cred.StoreID != storeID {
@@ -68,6 +72,9 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 			return err
 		}
 		v = ed.Verifier()
+		if env.Getenv(SMTPPasswordFileEnv) == "" {
+			passwords = kr
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	opts := replica.Options{OnError: func(err error) {
@@ -119,10 +126,61 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		stopAll()
 		<-done
 	}()
+	// The daily digest: whichever of the processes sharing the store
+	// claims a slot sends it, exactly once.
+	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), func(err error) {
+		logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
+	})
+	sched.Deliverer.Claim = st.ClaimSlot
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("the digest scheduler stopped", "error", err)
+		}
+	})
+	defer func() {
+		stopAll()
+		wg.Wait()
+	}()
 	fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (shared store %s, %d keys); stop with Ctrl+C.\n", ln.Addr(), workspace.RedactURL(env.StoreURL), len(svc.List()))
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "Stopped; last-used times saved.")
 	return nil
+}
+
+// SMTPPasswordFileEnv names a file holding the SMTP password for a
+// verification server that sends the digest (it has no OS keyring);
+// SMTPPasswordEnv holds the password itself.
+const (
+	SMTPPasswordFileEnv = "KEYDESK_SMTP_PASSWORD_FILE"
+	SMTPPasswordEnv     = "KEYDESK_SMTP_PASSWORD"
+)
+
+// envPassword is a server's SMTP password: from the file named by
+// KEYDESK_SMTP_PASSWORD_FILE, else KEYDESK_SMTP_PASSWORD; read-only.
+type envPassword struct{ env *Env }
+
+func (p envPassword) MailPassword() (string, error) {
+	if f := p.env.Getenv(SMTPPasswordFileEnv); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read the SMTP password from %s (%s)", f, SMTPPasswordFileEnv)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return p.env.Getenv(SMTPPasswordEnv), nil
+}
+
+func (envPassword) SetMailPassword(string) error {
+	return errors.New("a verification server does not store the SMTP password; set it with keydesk mail set on an admin's computer")
+}
+
+// clockOf returns c, or the real clock when c is nil.
+func clockOf(c core.Clock) core.Clock {
+	if c == nil {
+		return core.SystemClock{}
+	}
+	return c
 }

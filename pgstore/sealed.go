@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
@@ -145,7 +146,10 @@ type SealedStore struct {
 	signer *storage.EdSigner
 }
 
-var _ core.Store = (*SealedStore)(nil)
+var (
+	_ core.Store       = (*SealedStore)(nil)
+	_ core.ExpiryIndex = (*Preloaded)(nil)
+)
 
 // Sealed returns s with admin material signer (see SealedStore). It does
 // not check the state; LoadSigned does.
@@ -471,6 +475,23 @@ type Preloaded struct {
 // Preload returns st answering its first ListKeys with keys.
 func Preload(st core.Store, keys []*core.Key) *Preloaded {
 	return &Preloaded{Store: st, keys: keys}
+}
+
+// KeyIDsExpiring reads the wrapped store's expiry index (so that a
+// service over it selects the digest from its own, checked records).
+func (p *Preloaded) KeyIDsExpiring(after, until time.Time) ([]string, error) {
+	if idx, ok := p.Store.(core.ExpiryIndex); ok {
+		return idx.KeyIDsExpiring(after, until)
+	}
+	keys, err := p.Store.KeysExpiring(after, until)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return ids, nil
 }
 
 // ListKeys returns the preloaded records the first time, then reads the

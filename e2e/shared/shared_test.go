@@ -6,11 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/keydesk/keydesk/internal/smtptest"
 )
 
 // One admin (the command line) and two replicas: a created key verifies on
@@ -235,4 +238,47 @@ func jsonField(t testing.TB, out, name string) string {
 		t.Fatalf("no %s in %s", name, out)
 	}
 	return s
+}
+
+// The digest with two replicas running: exactly one message for the slot,
+// whichever replica claims it; an admin's digest send afterwards finds it
+// delivered.
+func TestDigestSentOnceByTwoReplicas(t *testing.T) {
+	need(t)
+	sink := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "smtp-secret"})
+	storeURL, cred := initStore(t)
+	_, errs, code := keydesk(t, "smtp-secret\n", nil, "--store", storeURL, "mail", "set", "--host", "127.0.0.1", "--port", strconv.Itoa(sink.Port()),
+		"--security", "none", "--from", "k@example.com", "--to", "ops@example.com", "--username", "keydesk", "--password-stdin")
+	if code != 0 {
+		t.Fatalf("mail set on the shared store: exit %d, %s", code, errs)
+	}
+	createKey3d(t, storeURL, "expires soon")
+	pwFile := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(pwFile, []byte("smtp-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startReplica(t, storeURL, cred, "KEYDESK_SMTP_PASSWORD_FILE="+pwFile)
+	b := startReplica(t, storeURL, cred, "KEYDESK_SMTP_PASSWORD_FILE="+pwFile)
+	eventually(t, 10*time.Second, "the digest arrives", func() bool { return len(sink.Messages()) > 0 })
+	for _, r := range []*replica{a, b} {
+		_ = r.cmd.Process.Signal(os.Interrupt)
+		if err := r.cmd.Wait(); err != nil {
+			t.Fatalf("a replica did not stop cleanly: %v\n%s", err, r.stderr)
+		}
+	}
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d digest messages for one slot, want 1", n)
+	}
+	out := mustKeydesk(t, nil, "--store", storeURL, "digest", "send")
+	if !strings.Contains(out, "already delivered") {
+		t.Fatalf("digest send after the replicas: %s", out)
+	}
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d digest messages after digest send, want 1", n)
+	}
+}
+
+func createKey3d(t testing.TB, storeURL, name string) {
+	t.Helper()
+	mustKeydesk(t, nil, "--store", storeURL, "keys", "create", "--name", name, "--section", "messaging=read", "--expires", "3d", "--json")
 }
