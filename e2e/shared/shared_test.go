@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,4 +282,58 @@ func TestDigestSentOnceByTwoReplicas(t *testing.T) {
 func createKey3d(t testing.TB, storeURL, name string) {
 	t.Helper()
 	mustKeydesk(t, nil, "--store", storeURL, "keys", "create", "--name", name, "--section", "messaging=read", "--expires", "3d", "--json")
+}
+
+// Four admin processes create 25 keys each at once: all 100 are whole, the
+// signed state matches them (a replica started afterwards accepts the set)
+// and every one verifies.
+func TestFourAdminsCreateAtOnce(t *testing.T) {
+	need(t)
+	storeURL, cred := initStore(t)
+	type result struct {
+		secrets []string
+		err     error
+	}
+	results := make(chan result, 4)
+	for a := range 4 {
+		go func() {
+			var res result
+			for i := range 25 {
+				cmd := exec.Command(binary, "--store", storeURL, "keys", "create", "--name", fmt.Sprintf("admin %d key %d", a, i),
+					"--section", "messaging=read", "--expires", "30d", "--json")
+				cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "KEYDESK_STORE=")
+				out, err := cmd.Output()
+				if err != nil {
+					res.err = fmt.Errorf("admin %d key %d: %v", a, i, err)
+					break
+				}
+				var k struct {
+					Key string `json:"key"`
+				}
+				if err := json.Unmarshal(out, &k); err != nil || k.Key == "" {
+					res.err = fmt.Errorf("admin %d key %d: %s", a, i, out)
+					break
+				}
+				res.secrets = append(res.secrets, k.Key)
+			}
+			results <- res
+		}()
+	}
+	var secrets []string
+	for range 4 {
+		res := <-results
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		secrets = append(secrets, res.secrets...)
+	}
+	if len(secrets) != 100 {
+		t.Fatalf("%d keys created, want 100", len(secrets))
+	}
+	r := startReplica(t, storeURL, cred)
+	for _, s := range secrets {
+		if got := r.verify(t, s); got != "ok" {
+			t.Fatalf("a key created concurrently: %s", got)
+		}
+	}
 }
