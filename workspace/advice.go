@@ -24,6 +24,7 @@ var advice = []struct {
 	{storage.ErrKeyringUnavailable, "The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again."},
 	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
 	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
+	{ErrSharedMaterialMissing, "This computer holds no signing material for the shared store: import an admin's credential with `keydesk credential import FILE` (written by `keydesk credential export` on an admin's computer); servers verify with `keydesk serve --credential FILE`."},
 	{pgstore.ErrBadURL, "The store URL is not a valid PostgreSQL URL; write it like postgres://user@host:5432/keydesk?sslmode=verify-full."},
 	{pgstore.ErrUnreachable, "The PostgreSQL server of the shared store cannot be reached; check the host and port in the store URL and that the server is running."},
 	{pgstore.ErrLoginRefused, "The PostgreSQL server refused the login; check the user in the store URL and its password (in the URL, PGPASSWORD or ~/.pgpass)."},

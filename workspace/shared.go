@@ -13,6 +13,10 @@ import (
 	"github.com/keydesk/keydesk/storage"
 )
 
+// ErrSharedMaterialMissing means this computer's keyring holds no signing
+// material for the shared store.
+var ErrSharedMaterialMissing = errors.New("this computer holds no signing material for the shared store")
+
 // SharedTimeout bounds opening or initialising a shared store.
 const SharedTimeout = 30 * time.Second
 
@@ -51,6 +55,9 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		backend = storage.OSKeyring(0)
 	}
 	kr, err := storage.OpenKeyringIn(backend, st.StoreID())
+	if errors.Is(err, storage.ErrMasterKeyMissing) {
+		err = fmt.Errorf("%w (store %s)", ErrSharedMaterialMissing, st.StoreID())
+	}
 	if err != nil {
 		st.Close()
 		return nil, err

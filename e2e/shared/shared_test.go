@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keydesk/keydesk/internal/smtptest"
+	"github.com/keydesk/keydesk/storage"
 )
 
 // One admin (the command line) and two replicas: a created key verifies on
@@ -336,4 +337,39 @@ func TestFourAdminsCreateAtOnce(t *testing.T) {
 			t.Fatalf("a key created concurrently: %s", got)
 		}
 	}
+}
+
+// A computer without the store's signing material (another admin's before
+// credential import) is told how to get it, in one sentence; importing the
+// admin credential makes it an admin computer.
+func TestComputerWithoutMaterialIsTold(t *testing.T) {
+	need(t)
+	storeURL, _ := initStore(t)
+	admin := filepath.Join(t.TempDir(), "admin.age")
+	if _, errs, code := keydesk(t, "correct horse battery\n", nil, "--store", storeURL, "credential", "export", "--out", admin, "--passphrase-stdin"); code != 0 {
+		t.Fatalf("export: %s", errs)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	err = conn.QueryRow(ctx, `SELECT value FROM store_meta WHERE name = 'store_id'`).Scan(&id)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other computer: its keyring has no entry for the store.
+	if err := storage.OSKeyring(0).Delete("master:" + id); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := keydesk(t, "", nil, "--store", storeURL, "keys", "list")
+	if code == 0 || !strings.Contains(errs, "credential import") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Fatalf("keys list without the material: exit %d, %q", code, errs)
+	}
+	if _, errs, code := keydesk(t, "correct horse battery\n", nil, "--store", storeURL, "credential", "import", admin, "--passphrase-stdin"); code != 0 {
+		t.Fatalf("import: exit %d, %s", code, errs)
+	}
+	createKey(t, storeURL, "after import")
 }
