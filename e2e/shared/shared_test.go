@@ -373,3 +373,36 @@ func TestComputerWithoutMaterialIsTold(t *testing.T) {
 	}
 	createKey(t, storeURL, "after import")
 }
+
+// Bad input about the store: one sentence each, nothing written.
+func TestStoreErrorsAreOneSentence(t *testing.T) {
+	need(t)
+	empty := dbURL(t, newDB(t), "")
+	newer, _ := initStore(t)
+	sqlExec(t, strings.TrimPrefix(mustParsePath(t, newer), "/"), `INSERT INTO schema_version (version) VALUES (999)`)
+	for _, c := range []struct {
+		name, url, want string
+	}{
+		{"a URL that does not parse", "postgres://[::1", "not a valid PostgreSQL URL"},
+		{"a server that is down", "postgres://keydesk@127.0.0.1:1/keydesk?connect_timeout=2", "cannot be reached"},
+		{"a login refused", dbURL(t, "postgres", "no_such_role"), "refused the login"},
+		{"a database without a store", empty, "run `keydesk --store URL store init`"},
+		{"a schema newer than this Keydesk", newer, "newer version of Keydesk"},
+	} {
+		out, errs, code := keydesk(t, "", nil, "--store", c.url, "keys", "list")
+		if code == 0 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 || out != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q (want one sentence with %q)", c.name, code, out, errs, c.want)
+		}
+	}
+	// Nothing was written to the empty database.
+	var n int
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("tables in the database that holds no store: %d (%v)", n, err)
+	}
+}
