@@ -22,7 +22,7 @@ SMOKE_PKGS ?= ./e2e/...
 SMOKE_TAGS ?= smoke,$(TAGS)
 SMOKE_RUN  ?= Smoke
 # The shared-store tests, run on a throw-away PostgreSQL cluster.
-PG_PKGS ?= ./pgstore/...
+PG_PKGS ?= ./pgstore/... ./replica/... ./e2e/shared/...
 # make perf-gui: the window with this many keys.
 PERF_KEYS ?= 100000
 DIST      ?= dist
@@ -76,10 +76,12 @@ test-keyring:
 
 ## test-pg: the shared-store tests ($(PG_PKGS)) on a real PostgreSQL, with
 ## the race detector: scripts/pg-cluster.sh starts a throw-away cluster on
-## loopback for the run and removes it afterwards (also on failure). Without
-## it (KEYDESK_TEST_PG_URL unset) those tests skip.
+## loopback for the run and removes it afterwards (also on failure), inside a
+## private Secret Service (the admin processes of ./e2e/shared keep the
+## store's signing material there). Without it (KEYDESK_TEST_PG_URL unset)
+## those tests skip.
 test-pg:
-	CGO_ENABLED=1 scripts/pg-cluster.sh run $(GO) test -race -count=1 -tags $(CI_TAGS) $(PG_PKGS)
+	CGO_ENABLED=1 scripts/pg-cluster.sh run scripts/with-keyring.sh $(GO) test -race -count=1 -tags $(CI_TAGS) $(PG_PKGS)
 
 ## fuzz: a short run of each fuzz target in $(FUZZ).
 fuzz:

@@ -48,6 +48,9 @@ type Env struct {
 	// Demo is --demo: a throw-away store with sample keys and an
 	// in-memory keyring.
 	Demo bool
+	// StoreURL is --store, else KEYDESK_STORE: the shared store in
+	// PostgreSQL instead of the data folder.
+	StoreURL string
 	// CatalogFile is --catalog: a JSON catalog replacing the embedded one.
 	CatalogFile string
 	// Getenv reads the environment (os.Getenv outside tests).
@@ -82,7 +85,7 @@ const AllowNowEnv = "KEYDESK_ALLOW_NOW"
 
 // Options returns the backend options for this run.
 func (e *Env) Options() workspace.Options {
-	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile}
+	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile, StoreURL: e.StoreURL}
 	if e.Now != nil {
 		o.Now = *e.Now
 	}

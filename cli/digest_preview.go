@@ -68,7 +68,7 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		if !at.IsZero() {
 			slot = core.SlotAtOrBefore(at)
 		}
-		last, err := b.Store.LastDeliveredSlot()
+		last, err := b.MailStore().LastDeliveredSlot()
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		if asJSON {
 			return writeJSON(env.Stdout, digestJSON{
 				Slot: d.Slot, Since: d.Since.UTC(), Until: d.Slot.Add(core.DigestLookahead), Subject: d.Subject(),
-				MessageID: mail.DigestMessageID(b.Store.StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
+				MessageID: mail.DigestMessageID(b.MailStore().StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
 				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring), Idle: mail.Lines(d.Idle),
 			})
 		}

@@ -18,5 +18,5 @@ func newMailCommand(env *Env) *cobra.Command {
 
 // newDeliverer is the digest deliverer of an opened workspace.
 func newDeliverer(b *workspace.Workspace) *mail.Deliverer {
-	return mail.NewDeliverer(b.Store, b.Keyring, b.Service, b.Service.Actor)
+	return mail.NewDeliverer(b.MailStore(), b.Keyring, b.Service, b.Service.Actor)
 }

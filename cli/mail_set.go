@@ -80,7 +80,7 @@ func runMailSet(env *Env, f *mailSetFlags, fl *pflag.FlagSet) error {
 
 	return withBackend(env, func(b *workspace.Workspace) error {
 
-		s, err := mail.LoadSettings(b.Store)
+		s, err := mail.LoadSettings(b.MailStore())
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {
 			return err
 		}
@@ -113,7 +113,7 @@ func runMailSet(env *Env, f *mailSetFlags, fl *pflag.FlagSet) error {
 		if password != nil && s.Username == "" {
 			return usagef("--password-stdin needs --username (the password is only used to log in)")
 		}
-		err = mail.SaveSettings(b.Store, b.Keyring, mail.Change{Settings: s, Password: password, Actor: b.Service.Actor, Time: b.Clock.Now()})
+		err = mail.SaveSettings(b.MailStore(), b.Keyring, mail.Change{Settings: s, Password: password, Actor: b.Service.Actor, Time: b.Clock.Now()})
 		var fe *mail.FieldError
 		if errors.As(err, &fe) {
 			return usagef("%s (%s)", fe.Msg, mailFlagOf[fe.Field])

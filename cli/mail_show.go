@@ -50,7 +50,7 @@ func newMailShowCommand(env *Env) *cobra.Command {
 
 func runMailShow(env *Env, asJSON bool) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
-		s, err := mail.LoadSettings(b.Store)
+		s, err := mail.LoadSettings(b.MailStore())
 		configured := err == nil
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {
 			return err
@@ -59,7 +59,7 @@ func runMailShow(env *Env, asJSON bool) error {
 		if err != nil {
 			return err
 		}
-		last, err := b.Store.LastDeliveredSlot()
+		last, err := b.MailStore().LastDeliveredSlot()
 		if err != nil {
 			return err
 		}

@@ -11,8 +11,8 @@ import (
 // globalFlags are the flags every command takes (before or after the
 // command's name).
 type globalFlags struct {
-	data, now, catalog string
-	demo               bool
+	data, now, catalog, store string
+	demo                      bool
 }
 
 // NewCommand returns the keydesk command tree for env: the root command
@@ -36,6 +36,9 @@ func NewCommand(env *Env) *cobra.Command {
 			return g.apply(env)
 		},
 		RunE: func(*cobra.Command, []string) error {
+			if env.StoreURL != "" {
+				return usagef("the window does not open a shared store yet; use the commands (see keydesk --help)")
+			}
 			if env.OpenWindow == nil {
 				return errors.New("this build has no window; use a subcommand (see keydesk --help)")
 			}
@@ -53,6 +56,7 @@ func NewCommand(env *Env) *cobra.Command {
 	pf.StringVar(&g.now, "now", "", "run with the clock set to this `RFC3339` time (only with --demo, or when KEYDESK_ALLOW_NOW=1)")
 	pf.StringVar(&g.catalog, "catalog", "", "a JSON permission catalog `FILE` replacing the embedded one (same shape as keydesk catalog --json)")
 	pf.BoolVar(&g.demo, "demo", false, "a throw-away store with sample keys and an in-memory keyring")
+	pf.StringVar(&g.store, "store", "", "the shared store in PostgreSQL at this libpq `URL` instead of a data folder (default: $KEYDESK_STORE)")
 	_ = root.MarkPersistentFlagFilename("data")
 	_ = root.MarkPersistentFlagFilename("catalog", "json")
 	_ = root.RegisterFlagCompletionFunc("now", cobra.NoFileCompletions)
@@ -65,6 +69,8 @@ func NewCommand(env *Env) *cobra.Command {
 		newDigestCommand(env),
 		newMailCommand(env),
 		newServeCommand(env),
+		newStoreCommand(env),
+		newCredentialCommand(env),
 	)
 	// `keydesk completion SHELL` (cobra's), with bad usage as elsewhere.
 	root.InitDefaultCompletionCmd()
@@ -105,6 +111,13 @@ func (g *globalFlags) apply(env *Env) error {
 		env.Now = &t
 	}
 	env.Demo = g.demo
+	env.StoreURL = g.store
+	if env.StoreURL == "" && !g.demo && g.data == "" {
+		env.StoreURL = env.Getenv("KEYDESK_STORE")
+	}
+	if env.StoreURL != "" && (g.demo || g.data != "") {
+		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
+	}
 	env.CatalogFile = g.catalog
 	if env.CatalogFile != "" {
 		// Check the file before anything opens the store, so that a bad

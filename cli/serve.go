@@ -23,7 +23,7 @@ const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote]   (
 
 // newServeCommand is `keydesk serve`.
 func newServeCommand(env *Env) *cobra.Command {
-	var listen string
+	var listen, cred string
 	var allowRemote bool
 	cmd := &cobra.Command{
 		Use:   "serve [--listen HOST:PORT] [--allow-remote]",
@@ -34,16 +34,18 @@ func newServeCommand(env *Env) *cobra.Command {
 		Args:              noArgs(serveUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runServe(env, listen, allowRemote)
+			return runServe(env, listen, allowRemote, cred)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", netaddr.DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
+	cmd.Flags().StringVar(&cred, "credential", "", "with --store: the verify-only credential `FILE` (default: $KEYDESK_CREDENTIAL, else this computer's keyring)")
+	_ = cmd.MarkFlagFilename("credential")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
 	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(netaddr.DefaultListen, "localhost:8765", "[::1]:8765"))
 	return cmd
 }
 
-func runServe(env *Env, listen string, allowRemote bool) error {
+func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 	loopback, err := loopbackAddress(listen)
 	if err != nil {
 		return err
@@ -53,6 +55,12 @@ func runServe(env *Env, listen string, allowRemote bool) error {
 	}
 	ctx, stop := signal.NotifyContext(env.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if env.StoreURL != "" {
+		return runSharedServe(ctx, env, listen, loopback, cred)
+	}
+	if cred != "" {
+		return usagef("--credential is for a shared store; add --store URL")
+	}
 	return withBackend(env, func(b *workspace.Workspace) error {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {

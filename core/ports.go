@@ -29,17 +29,25 @@ type Store interface {
 	AppendAudit(ev AuditEvent) error
 }
 
-// Signer holds the signing material derived from the store's master key.
+// Verifier is the part of a store's signing material that verifies: it
+// digests presented secrets and checks record signatures, but cannot sign.
+// A verification server holds only a Verifier (see NewVerifyService).
 // Implementations must be safe for concurrent use: verifications run in
 // parallel and NewService checks records on every CPU.
-type Signer interface {
+type Verifier interface {
 	// DigestSecret returns HMAC-SHA256 of a key's secret.
 	DigestSecret(secret string) []byte
-	// SignRecord returns the MAC of a record payload.
-	SignRecord(payload []byte) []byte
 	// VerifyRecord reports, in constant time, whether mac authenticates
 	// payload.
 	VerifyRecord(payload, mac []byte) bool
+}
+
+// Signer holds the signing material derived from the store's master key:
+// a Verifier that can also sign records.
+type Signer interface {
+	Verifier
+	// SignRecord returns the MAC (or signature) of a record payload.
+	SignRecord(payload []byte) []byte
 }
 
 // Clock tells the time; tests and --now inject a fixed one.

@@ -183,6 +183,9 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.admin == nil {
+		return Rolled{}, ErrVerifyOnly
+	}
 	plan, err := s.planRoll(id, grace, s.clock.Now())
 	if err != nil {
 		return Rolled{}, err
@@ -203,12 +206,12 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	nk.ID = hex.EncodeToString(rid[:])
 	nk.Digest = s.signer.DigestSecret(secret)
 	nk.Hint = KeyHint(secret)
-	nk.MAC = s.signer.SignRecord(nk.MACPayload())
+	nk.MAC = s.admin.SignRecord(nk.MACPayload())
 
 	old := s.byID[id].Clone() // keeps its stored LastUsedAt
 	old.ExpiresAt = plan.OldExpiresAt
 	old.RolledTo = nk.ID
-	old.MAC = s.signer.SignRecord(old.MACPayload())
+	old.MAC = s.admin.SignRecord(old.MACPayload())
 
 	detail := fmt.Sprintf("rolled to %s; the old key now expires %s (grace %s)",
 		nk.ID, old.ExpiresAt.UTC().Format(time.RFC3339), FormatGrace(grace))

@@ -85,6 +85,13 @@ type Deliverer struct {
 	TLSConfig *tls.Config
 	// CommandTimeout, when set, replaces the Sender's default.
 	CommandTimeout time.Duration
+	// Claim, when set, is asked for each slot before anything else, so
+	// that of several processes sharing one store exactly one delivers it
+	// (pgstore.Store.ClaimSlot). A slot not claimed (another process holds
+	// it, or delivered it) is reported as ResultUpToDate. The claim is
+	// released as delivered unless the attempt failed or e-mail is not set
+	// up.
+	Claim func(ctx context.Context, slot time.Time) (claimed bool, release func(delivered bool) error, err error)
 
 	mu sync.Mutex
 }
@@ -121,6 +128,27 @@ func NewDeliverer(st Store, pw PasswordStore, sel Selector, actor string) *Deliv
 //     (digest.failed) and returned, so that the caller retries.
 //   - no settings: ErrNotConfigured, nothing marked or audited.
 func (d *Deliverer) DeliverDue(ctx context.Context, now time.Time) (Outcome, error) {
+	if d.Claim == nil {
+		return d.deliverDue(ctx, now)
+	}
+	slot := core.SlotAtOrBefore(now)
+	claimed, release, err := d.Claim(ctx, slot)
+	if err != nil {
+		return Outcome{Slot: slot}, fmt.Errorf("claim digest slot: %w", err)
+	}
+	if !claimed {
+		return Outcome{Slot: slot, Result: ResultUpToDate}, nil
+	}
+	out, err := d.deliverDue(ctx, now)
+	delivered := err == nil && out.Result != ResultFailed && out.Result != ResultNotConfigured
+	if rerr := release(delivered); rerr != nil && err == nil {
+		err = fmt.Errorf("release digest slot: %w", rerr)
+	}
+	return out, err
+}
+
+// deliverDue is DeliverDue without the claim.
+func (d *Deliverer) deliverDue(ctx context.Context, now time.Time) (Outcome, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	slot := core.SlotAtOrBefore(now)

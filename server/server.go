@@ -20,6 +20,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,10 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful shutdown in Serve; zero means
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Health, if set, is what GET /healthz answers, as JSON, always with
+	// status 200 (a replica of a shared store reports there whether its
+	// data is current); nil answers "ok".
+	Health func() any
 }
 
 // Server is the verification API. It is an http.Handler; Serve runs it on a
@@ -160,8 +165,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.allowMethod(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		if s.opts.Health != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(s.opts.Health())
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	case p == PathStats:
 		if !s.allowMethod(w, r, http.MethodGet, http.MethodHead) {

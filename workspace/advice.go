@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -23,6 +24,17 @@ var advice = []struct {
 	{storage.ErrKeyringUnavailable, "The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again."},
 	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
 	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
+	{ErrSharedMaterialMissing, "This computer holds no signing material for the shared store: import an admin's credential with `keydesk credential import FILE` (written by `keydesk credential export` on an admin's computer); servers verify with `keydesk serve --credential FILE`."},
+	{pgstore.ErrBadURL, "The store URL is not a valid PostgreSQL URL; write it like postgres://user@host:5432/keydesk?sslmode=verify-full."},
+	{pgstore.ErrUnreachable, "The PostgreSQL server of the shared store cannot be reached; check the host and port in the store URL and that the server is running."},
+	{pgstore.ErrLoginRefused, "The PostgreSQL server refused the login; check the user in the store URL and its password (in the URL, PGPASSWORD or ~/.pgpass)."},
+	{pgstore.ErrNotInitialised, "The database holds no Keydesk store; run `keydesk --store URL store init` first."},
+	{pgstore.ErrAlreadyInitialised, "The database already holds a Keydesk store; nothing was changed (to work on it, import its signing material with `keydesk credential import`)."},
+	{pgstore.ErrSchemaTooNew, "The shared store was written by a newer version of Keydesk; update Keydesk to use it."},
+	{pgstore.ErrStateMismatch, "The keys in the shared store do not match their signed state (rows were added, removed or replaced outside Keydesk), so none of them can be trusted: restore the database from a backup."},
+	{pgstore.ErrStateRolledBack, "The shared store holds an older state than this server has already seen (the database was put back to an older copy); keys deleted since would verify again, so the older state is refused."},
+	{pgstore.ErrNoSignedState, "The shared store has no signed state (it was not created by `keydesk store init`, or the state was removed outside Keydesk): restore the database from a backup."},
+	{core.ErrVerifyOnly, "This computer holds only the verify-only credential of the shared store, so it cannot create, rename or delete keys; do that on an admin's computer."},
 	{core.ErrTampered, "The key's stored record does not match its signature (the data file was edited); delete it and create a new key."},
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -36,12 +37,21 @@ type Options struct {
 	// folder before failing with storage.ErrAlreadyOpen; zero means
 	// storage.DefaultOpenTimeout.
 	Timeout time.Duration
+	// StoreURL, when set, opens the shared store in PostgreSQL at this
+	// libpq URL instead of a data folder (see OpenShared).
+	StoreURL string
 }
 
 // Workspace is an opened data folder.
 type Workspace struct {
-	Dir     string
-	Store   *storage.Store
+	Dir string
+	// Store is the data folder's store; nil on a shared store.
+	Store *storage.Store
+	// Shared is the shared store (Options.StoreURL); nil on a data folder.
+	Shared *pgstore.SealedStore
+	// URL is the shared store's URL without its password; "" on a data
+	// folder.
+	URL     string
 	Keyring *storage.Keyring
 	Service *core.Service
 	Clock   core.Clock
@@ -108,6 +118,9 @@ func Open(opts Options) (*Workspace, error) {
 	}
 	if opts.Demo {
 		return openDemo(opts, clock, catalog)
+	}
+	if opts.StoreURL != "" {
+		return openShared(opts, clock, catalog)
 	}
 	dir := opts.Dir
 	if dir == "" {
@@ -249,6 +262,9 @@ func (b *Workspace) Close() error {
 		}
 		if b.Store != nil {
 			errs = append(errs, b.Store.Close())
+		}
+		if b.Shared != nil {
+			errs = append(errs, b.Shared.Close())
 		}
 		if b.Demo && b.Dir != "" {
 			if err := os.RemoveAll(b.Dir); err != nil {

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/credential"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+const (
+	credExportUsage = "keydesk --store URL credential export --out FILE [--verify-only] [--passphrase-stdin]"
+	credImportUsage = "keydesk [--store URL] credential import FILE [--passphrase-stdin]"
+)
+
+// newCredentialCommand is `keydesk credential`.
+func newCredentialCommand(env *Env) *cobra.Command {
+	var out string
+	var verifyOnly, exportStdin, importStdin bool
+	export := &cobra.Command{
+		Use:   "export --out FILE [--verify-only] [--passphrase-stdin]",
+		Short: "Write the shared store's signing material to a file, for another admin or for servers",
+		Long: "Write the shared store's signing material (from this computer's keyring) to FILE.\n" +
+			"Without --verify-only: the admin material, encrypted with a passphrase (age, scrypt; at least\n" +
+			"12 characters, asked twice, or one line from stdin with --passphrase-stdin), for\n" +
+			"`keydesk credential import` on another admin's computer.\n" +
+			"With --verify-only: what a verification server needs and nothing that can create, widen or\n" +
+			"extend a key, as JSON readable by its owner only (mode 0600), for `keydesk serve --credential`;\n" +
+			"keep it in a systemd credential or a Kubernetes secret.",
+		Args:              noArgs(credExportUsage),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			return runCredentialExport(env, out, verifyOnly, exportStdin)
+		},
+	}
+	export.Flags().StringVar(&out, "out", "", "the credential `FILE` to write (must not exist)")
+	export.Flags().BoolVar(&verifyOnly, "verify-only", false, "write the verify-only credential for servers")
+	export.Flags().BoolVar(&exportStdin, "passphrase-stdin", false, "read the passphrase as one line from stdin")
+	_ = export.MarkFlagFilename("out")
+
+	imp := &cobra.Command{
+		Use:   "import FILE [--passphrase-stdin]",
+		Short: "Put a shared store's admin material from a credential file into this computer's keyring",
+		Long: "Read an admin credential written by `keydesk credential export` and put the store's signing\n" +
+			"material into this computer's OS keyring, so that this computer can change the shared store's keys.\n" +
+			"With --store, the credential must belong to the store in that database.",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("credential import needs the credential file: %s", credImportUsage)
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			return runCredentialImport(env, args[0], importStdin)
+		},
+	}
+	imp.Flags().BoolVar(&importStdin, "passphrase-stdin", false, "read the passphrase as one line from stdin")
+	return group("credential", "Move a shared store's signing material between computers", "export or import", export, imp)
+}
+
+// readPassphrase reads the passphrase: one line from stdin, or from the
+// terminal (twice when confirm).
+func readPassphrase(env *Env, fromStdin, confirm bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read the passphrase: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if !env.isTerminal() {
+		return "", usagef("no terminal to ask the passphrase on; use --passphrase-stdin")
+	}
+	p, err := env.readSecret("Passphrase: ")
+	if err != nil || !confirm {
+		return p, err
+	}
+	again, err := env.readSecret("Passphrase again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != p {
+		return "", usagef("the two passphrases differ; nothing was written")
+	}
+	return p, nil
+}
+
+func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error {
+	if env.StoreURL == "" {
+		return usagef("credential export needs the shared store: %s", credExportUsage)
+	}
+	if out == "" {
+		return usagef("credential export needs --out FILE: %s", credExportUsage)
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return usagef("%s already exists; choose a new file name", out)
+	}
+	var pass string
+	if !verifyOnly {
+		p, err := readPassphrase(env, fromStdin, true)
+		if err != nil {
+			return err
+		}
+		if err := credential.CheckPassphrase(p); err != nil {
+			return &UsageError{Msg: sentence(err.Error())}
+		}
+		pass = p
+	}
+	return withBackend(env, func(b *workspace.Workspace) error {
+		ed, err := b.Keyring.EdSigner()
+		if err != nil {
+			return err
+		}
+		c := credential.VerifyOnly(b.Keyring.StoreID(), ed.Material())
+		if !verifyOnly {
+			master, err := b.Keyring.Master()
+			if err != nil {
+				return err
+			}
+			c = credential.Admin(b.Keyring.StoreID(), master)
+		}
+		data, err := credential.Encode(c, pass)
+		if err != nil {
+			return err
+		}
+		if err := writeNewFile(out, data); err != nil {
+			return err
+		}
+		if verifyOnly {
+			fmt.Fprintf(env.Stdout, "Wrote the verify-only credential of store %s to %s (mode 0600): give it to verification servers (keydesk serve --credential).\n", c.StoreID, out)
+		} else {
+			fmt.Fprintf(env.Stdout, "Wrote the admin credential of store %s to %s, encrypted with your passphrase: import it on another admin's computer (keydesk credential import).\n", c.StoreID, out)
+		}
+		return nil
+	})
+}
+
+// writeNewFile writes data to a new file, mode 0600, through a temporary
+// file in the same folder, so that nothing half-written is left.
+func writeNewFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keydesk-credential-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err == nil {
+		_, err = tmp.Write(data)
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			// Link, not rename: an existing file is never replaced.
+			err = os.Link(tmp.Name(), path)
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	tmp.Close()
+	return fmt.Errorf("write %s: %w", path, err)
+}
+
+func runCredentialImport(env *Env, path string, fromStdin bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+path+": "))
+	}
+	var pass string
+	if credential.Encrypted(data) {
+		if pass, err = readPassphrase(env, fromStdin, false); err != nil {
+			return err
+		}
+	}
+	c, err := credential.Decode(data, pass)
+	if err != nil {
+		return &UsageError{Msg: sentence(err.Error())}
+	}
+	if c.Kind != credential.KindAdmin {
+		return usagef("%s is a verify-only credential: it cannot change keys, so it is not imported; servers use it with keydesk serve --credential", path)
+	}
+	if env.StoreURL != "" {
+		ctx, cancel := context.WithTimeout(env.context(), workspace.SharedTimeout)
+		defer cancel()
+		st, err := pgstore.Open(ctx, env.StoreURL, pgstore.Options{})
+		if err != nil {
+			return err
+		}
+		id := st.StoreID()
+		st.Close()
+		if id != c.StoreID {
+			return usagef("%s is the credential of store %s, but the shared store holds store %s; nothing was imported", path, c.StoreID, id)
+		}
+	}
+	if _, err := storage.ImportKeyringIn(storage.OSKeyring(0), c.StoreID, c.Master); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Imported the signing material of store %s into this computer's keyring.\n", c.StoreID)
+	return nil
+}

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/credential"
+	"github.com/keydesk/keydesk/internal/netaddr"
+	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/replica"
+	"github.com/keydesk/keydesk/server"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+// CredentialEnv names the verify-only credential file when serve has no
+// --credential.
+const CredentialEnv = "KEYDESK_CREDENTIAL"
+
+// runSharedServe is `keydesk --store URL serve`: a replica of the shared
+// store, verifying from memory with verify-only material (the credential
+// file, else this computer's keyring), following every change.
+func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool, credFile string) error {
+	if credFile == "" {
+		credFile = env.Getenv(CredentialEnv)
+	}
+	var cred *credential.Credential
+	if credFile != "" {
+		data, err := os.ReadFile(credFile)
+		if err != nil {
+			return usagef("cannot read the credential %s", credFile)
+		}
+		if credential.Encrypted(data) {
+			return usagef("%s is an admin credential (passphrase-protected); a server takes the verify-only one: keydesk credential export --verify-only", credFile)
+		}
+		if cred, err = credential.Decode(data, ""); err != nil {
+			return usagef("%s: %s", credFile, sentence(err.Error()))
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, workspace.SharedTimeout)
+	defer cancel()
+	st, err := pgstore.Open(octx, env.StoreURL, pgstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var v *storage.EdVerifier
+	var passwords mail.PasswordStore = envPassword{env: env}
+	storeID := st.StoreID()
+	if cred != nil {
+		if cred.StoreID != storeID {
+			return usagef("%s is the credential of store %s, but the shared store holds store %s", credFile, cred.StoreID, storeID)
+		}
+		if v, err = cred.Verifier(); err != nil {
+			return err
+		}
+	} else {
+		kr, err := storage.OpenKeyring(storeID)
+		if err != nil {
+			return err
+		}
+		ed, err := kr.EdSigner()
+		if err != nil {
+			return err
+		}
+		v = ed.Verifier()
+		if env.Getenv(SMTPPasswordFileEnv) == "" {
+			passwords = kr
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	opts := replica.Options{OnError: func(err error) {
+		logger.Warn("following the shared store", "error", err)
+	}}
+	if env.Now != nil {
+		opts.Clock = core.FixedClock(*env.Now)
+	}
+	if env.CatalogFile != "" {
+		if opts.Catalog, err = loadCatalog(env); err != nil {
+			return err
+		}
+	}
+	r, err := replica.Open(octx, st, storeID, v, opts)
+	if err != nil {
+		if errors.Is(err, replica.ErrOtherStore) {
+			return usagef("the credential belongs to another store than the database holds")
+		}
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
+	}
+	if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
+		ln.Close()
+		return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
+	}
+	if !loopback {
+		fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
+	}
+	svc := r.Service()
+	svc.Actor = workspace.Actor()
+	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }})
+	// The follower stops for good only when the database holds another
+	// store: then the server stops too rather than answer from data that
+	// belongs to no store.
+	ctx, stopAll := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		err := r.Run(ctx)
+		if ctx.Err() == nil {
+			logger.Error("stopped following the shared store; the server stops", "error", err)
+			stopAll()
+		}
+		done <- err
+	}()
+	defer func() {
+		stopAll()
+		<-done
+	}()
+	// The daily digest: whichever of the processes sharing the store
+	// claims a slot sends it, exactly once.
+	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), func(err error) {
+		logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
+	})
+	sched.Deliverer.Claim = st.ClaimSlot
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("the digest scheduler stopped", "error", err)
+		}
+	})
+	defer func() {
+		stopAll()
+		wg.Wait()
+	}()
+	fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (shared store %s, %d keys); stop with Ctrl+C.\n", ln.Addr(), workspace.RedactURL(env.StoreURL), len(svc.List()))
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Stopped; last-used times saved.")
+	return nil
+}
+
+// SMTPPasswordFileEnv names a file holding the SMTP password for a
+// verification server that sends the digest (it has no OS keyring);
+// SMTPPasswordEnv holds the password itself.
+const (
+	SMTPPasswordFileEnv = "KEYDESK_SMTP_PASSWORD_FILE"
+	SMTPPasswordEnv     = "KEYDESK_SMTP_PASSWORD"
+)
+
+// envPassword is a server's SMTP password: from the file named by
+// KEYDESK_SMTP_PASSWORD_FILE, else KEYDESK_SMTP_PASSWORD; read-only.
+type envPassword struct{ env *Env }
+
+func (p envPassword) MailPassword() (string, error) {
+	if f := p.env.Getenv(SMTPPasswordFileEnv); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read the SMTP password from %s (%s)", f, SMTPPasswordFileEnv)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return p.env.Getenv(SMTPPasswordEnv), nil
+}
+
+func (envPassword) SetMailPassword(string) error {
+	return errors.New("a verification server does not store the SMTP password; set it with keydesk mail set on an admin's computer")
+}
+
+// clockOf returns c, or the real clock when c is nil.
+func clockOf(c core.Clock) core.Clock {
+	if c == nil {
+		return core.SystemClock{}
+	}
+	return c
+}

@@ -1,0 +1,183 @@
+// Package credential reads and writes the files that carry a shared
+// store's signing material between computers:
+//
+//   - The admin credential holds the store's 256-bit master key (from which
+//     every key of the store derives: see storage.NewEdSigner). It is JSON
+//     encrypted with filippo.io/age under a passphrase (scrypt), so the
+//     standard `age -d` opens it too.
+//   - The verify-only credential holds what a verification server needs
+//     and nothing that signs: the secret-digest key, the set key and the
+//     Ed25519 public key. It is plain JSON, written mode 0600: servers
+//     start unattended, so a passphrase would have to sit next to the file
+//     with the same protection; keep it in a systemd credential
+//     (LoadCredentialEncrypted=) or a Kubernetes secret instead.
+//
+// Both carry the store's id, so a credential for another store is refused.
+package credential
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// Format is the "format" field of every credential.
+const Format = "keydesk-credential"
+
+// Kinds of credential.
+const (
+	KindAdmin      = "admin"
+	KindVerifyOnly = "verify-only"
+)
+
+// MinPassphrase is the shortest passphrase accepted for an admin
+// credential, in characters.
+const MinPassphrase = 12
+
+// Errors callers branch on.
+var (
+	ErrNotCredential   = errors.New("the file is not a Keydesk credential")
+	ErrWrongPassphrase = errors.New("the passphrase does not open this credential")
+	ErrShortPassphrase = fmt.Errorf("the passphrase must have at least %d characters", MinPassphrase)
+)
+
+// Credential is the content of a credential file.
+type Credential struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Kind    string `json:"kind"`
+	StoreID string `json:"storeId"`
+	// Master is the admin credential's master key.
+	Master []byte `json:"master,omitempty"`
+	// DigestKey, SetKey and PublicKey are the verify-only material.
+	DigestKey []byte `json:"digestKey,omitempty"`
+	SetKey    []byte `json:"setKey,omitempty"`
+	PublicKey []byte `json:"publicKey,omitempty"`
+}
+
+// Admin returns the admin credential of a store.
+func Admin(storeID string, master []byte) *Credential {
+	return &Credential{Format: Format, Version: 1, Kind: KindAdmin, StoreID: storeID, Master: master}
+}
+
+// VerifyOnly returns the verify-only credential of a store.
+func VerifyOnly(storeID string, m storage.VerifyMaterial) *Credential {
+	return &Credential{Format: Format, Version: 1, Kind: KindVerifyOnly, StoreID: storeID,
+		DigestKey: m.DigestKey, SetKey: m.SetKey, PublicKey: m.PublicKey}
+}
+
+// Verifier returns the verification material of a credential of either
+// kind.
+func (c *Credential) Verifier() (*storage.EdVerifier, error) {
+	if c.Kind == KindAdmin {
+		s, err := storage.NewEdSigner(c.Master)
+		if err != nil {
+			return nil, err
+		}
+		return s.Verifier(), nil
+	}
+	return storage.NewEdVerifier(storage.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
+}
+
+// CheckPassphrase refuses a passphrase that is too short.
+func CheckPassphrase(p string) error {
+	if utf8.RuneCountInString(p) < MinPassphrase {
+		return ErrShortPassphrase
+	}
+	return nil
+}
+
+// Encode returns the file content of c: an admin credential age-encrypted
+// (ASCII-armored) under passphrase, a verify-only one as JSON.
+func Encode(c *Credential, passphrase string) ([]byte, error) {
+	plain, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode credential: %w", err)
+	}
+	plain = append(plain, '\n')
+	if c.Kind == KindVerifyOnly {
+		return plain, nil
+	}
+	if err := CheckPassphrase(passphrase); err != nil {
+		return nil, err
+	}
+	r, err := age.NewScryptRecipient(passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt credential: %w", err)
+	}
+	var buf bytes.Buffer
+	aw := armor.NewWriter(&buf)
+	w, err := age.Encrypt(aw, r)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt credential: %w", err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, fmt.Errorf("encrypt credential: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt credential: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt credential: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Encrypted reports whether data is an age-encrypted file (an admin
+// credential), which needs a passphrase to read.
+func Encrypted(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return bytes.HasPrefix(t, []byte(armor.Header)) || bytes.HasPrefix(t, []byte("age-encryption.org/"))
+}
+
+// Decode reads a credential file's content; passphrase is used only for an
+// encrypted one.
+func Decode(data []byte, passphrase string) (*Credential, error) {
+	plain := data
+	if Encrypted(data) {
+		id, err := age.NewScryptIdentity(passphrase)
+		if err != nil {
+			return nil, ErrWrongPassphrase
+		}
+		var in io.Reader = bytes.NewReader(data)
+		if strings.HasPrefix(strings.TrimLeft(string(data), " \t\r\n"), armor.Header) {
+			in = armor.NewReader(in)
+		}
+		r, err := age.Decrypt(in, id)
+		if err != nil {
+			var noMatch *age.NoIdentityMatchError
+			if errors.As(err, &noMatch) {
+				return nil, ErrWrongPassphrase
+			}
+			return nil, ErrNotCredential
+		}
+		if plain, err = io.ReadAll(io.LimitReader(r, 1<<16)); err != nil {
+			return nil, ErrNotCredential
+		}
+	}
+	var c Credential
+	if err := json.Unmarshal(plain, &c); err != nil || c.Format != Format || c.Version != 1 || c.StoreID == "" {
+		return nil, ErrNotCredential
+	}
+	switch c.Kind {
+	case KindAdmin:
+		if len(c.Master) != storage.MasterKeySize {
+			return nil, ErrNotCredential
+		}
+	case KindVerifyOnly:
+		if _, err := c.Verifier(); err != nil {
+			return nil, ErrNotCredential
+		}
+	default:
+		return nil, ErrNotCredential
+	}
+	return &c, nil
+}

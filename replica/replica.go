@@ -1,0 +1,228 @@
+// Package replica is a verification server's copy of a shared store: every
+// key in memory (core.Service with verify-only material), kept current by
+// following the store's changes (pgstore.Follower), and accepting created
+// or changed records only when the set they form matches the store's
+// Ed25519-signed state (pgstore.SealedStore). Deletions apply at once. With
+// PostgreSQL unreachable it goes on answering from memory and reports the
+// age of its data; it catches up when the server returns.
+package replica
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// DefaultHeartbeat is how often a replica reads the store when no change
+// is announced (which also measures the age of its data).
+const DefaultHeartbeat = time.Second
+
+// ErrOtherStore means the credential belongs to another store than the
+// database holds.
+var ErrOtherStore = errors.New("the credential belongs to another store than the database holds")
+
+// Options tune a Replica.
+type Options struct {
+	// Clock is the service's clock; nil means the real one.
+	Clock core.Clock
+	// Catalog is the permission catalog; nil means the default.
+	Catalog *core.Catalog
+	// Heartbeat: zero means DefaultHeartbeat.
+	Heartbeat time.Duration
+	// OnError, if set, receives errors of following the store (the
+	// replica keeps serving).
+	OnError func(error)
+}
+
+// Replica is a verification server's in-memory copy of a shared store.
+type Replica struct {
+	st   *pgstore.Store
+	v    *storage.EdVerifier
+	svc  *core.Service
+	opts Options
+	kick chan struct{}
+
+	// syncMu serialises Sync and guards what it keeps.
+	syncMu sync.Mutex
+	elems  map[string][sha256.Size]byte // accepted records' set elements
+	acc    pgstore.Accumulator
+	gen    uint64 // highest signed generation accepted
+	seq    int64  // last change number read
+
+	// mu guards the health fields (never held across a query, so that
+	// /healthz answers while the store does not).
+	mu       sync.Mutex
+	lastSync time.Time
+	problem  error // why the last read was not accepted, nil when it was
+}
+
+// Open loads every record of st (whose id must be storeID) and checks the
+// set against the signed state with v.
+func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdVerifier, opts Options) (*Replica, error) {
+	if st.StoreID() != storeID {
+		return nil, ErrOtherStore
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
+	if opts.Clock == nil {
+		opts.Clock = core.SystemClock{}
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, v, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
+		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+	for _, k := range snap.Keys {
+		e := v.SetElement(k.ID, k.MAC)
+		r.elems[k.ID] = e
+		r.acc.Add(e)
+	}
+	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("load keys: %w", err)
+	}
+	return r, nil
+}
+
+// Service returns the verify-only key service.
+func (r *Replica) Service() *core.Service { return r.svc }
+
+// Run follows the store until ctx ends. It returns ctx's error, or
+// pgstore.ErrStoreChanged when the database no longer holds the store.
+func (r *Replica) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.syncMu.Lock()
+	from := r.seq
+	r.syncMu.Unlock()
+	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat})
+	ferr := make(chan error, 1)
+	go func() { ferr <- f.Run(ctx) }()
+	t := time.NewTicker(r.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			<-ferr
+			return ctx.Err()
+		case err := <-ferr:
+			return err
+		case <-r.kick:
+		case <-t.C:
+		}
+		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+			r.opts.OnError(err)
+		}
+	}
+}
+
+// onChange is the follower's callback: a deleted key stops verifying at
+// once (that never grants anything, so it needs no signed state); every
+// key change wakes Sync.
+func (r *Replica) onChange(c pgstore.Change) {
+	if c.Kind != pgstore.KindKey {
+		return
+	}
+	if c.Key == nil {
+		r.svc.RemoveRemote(c.Name)
+	}
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Sync reads the key changes since the last accepted read, with the signed
+// state of the same snapshot, and applies them if the resulting set
+// matches that state and its generation is not older than one already
+// accepted. Otherwise only deletions apply, and the error says why
+// (pgstore.ErrStateMismatch, pgstore.ErrStateRolledBack).
+func (r *Replica) Sync(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
+	defer cancel()
+	changes, last, state, err := r.st.KeyChanges(qctx, r.seq)
+	if err != nil {
+		return fmt.Errorf("follow the shared store: %w", err)
+	}
+	a := r.acc
+	elems := make([][sha256.Size]byte, len(changes))
+	for i, ch := range changes {
+		if old, ok := r.elems[ch.ID]; ok {
+			a.Remove(old)
+		}
+		if ch.Key != nil {
+			elems[i] = r.v.SetElement(ch.ID, ch.Key.MAC)
+			a.Add(elems[i])
+		}
+	}
+	switch {
+	case state.Gen < r.gen:
+		err = fmt.Errorf("%w (generation %d, seen %d)", pgstore.ErrStateRolledBack, state.Gen, r.gen)
+	case !state.Check(r.v, r.st.StoreID(), a):
+		err = pgstore.ErrStateMismatch
+	}
+	if err != nil {
+		for _, ch := range changes {
+			if ch.Key == nil {
+				r.svc.RemoveRemote(ch.ID)
+			}
+		}
+		r.mu.Lock()
+		r.problem = err
+		r.mu.Unlock()
+		return err
+	}
+	for i, ch := range changes {
+		if ch.Key == nil {
+			r.svc.RemoveRemote(ch.ID)
+			delete(r.elems, ch.ID)
+		} else {
+			r.svc.ApplyRemote(ch.Key)
+			r.elems[ch.ID] = elems[i]
+		}
+	}
+	r.acc, r.gen, r.seq = a, state.Gen, last
+	r.mu.Lock()
+	r.lastSync, r.problem = time.Now(), nil
+	r.mu.Unlock()
+	return nil
+}
+
+// Health is what a replica's /healthz reports.
+type Health struct {
+	// Status is "ok" while the data is current, else "degraded" (the
+	// store cannot be reached, or its state was not accepted): the server
+	// still answers from memory.
+	Status string `json:"status"`
+	// DataAgeSeconds is the time since the replica last read every change.
+	DataAgeSeconds float64 `json:"dataAgeSeconds"`
+	// Problem is why the last read was not accepted, if it was not.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Health reports the freshness of the replica's data: degraded when it is
+// older than three heartbeats or the last read was not accepted.
+func (r *Replica) Health() Health {
+	r.mu.Lock()
+	age, problem := time.Since(r.lastSync), r.problem
+	r.mu.Unlock()
+	h := Health{Status: "ok", DataAgeSeconds: age.Round(time.Millisecond).Seconds()}
+	if problem != nil {
+		h.Problem = problem.Error()
+	}
+	if problem != nil || age > 3*r.opts.Heartbeat {
+		h.Status = "degraded"
+	}
+	return h
+}

@@ -1,0 +1,207 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// ErrSharedMaterialMissing means this computer's keyring holds no signing
+// material for the shared store.
+var ErrSharedMaterialMissing = errors.New("this computer holds no signing material for the shared store")
+
+// SharedTimeout bounds opening or initialising a shared store.
+const SharedTimeout = 30 * time.Second
+
+// RedactURL returns a store URL fit for messages: its password removed.
+// A URL that does not parse is not shown at all.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "the shared store"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// openShared opens the shared store at opts.StoreURL with this computer's
+// admin material (the keyring entry of the store's id), after checking its
+// records against the store's signed state.
+func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	defer cancel()
+	st, err := pgstore.Open(ctx, opts.StoreURL, pgstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	backend := opts.Keyring
+	if backend == nil {
+		backend = storage.OSKeyring(0)
+	}
+	kr, err := storage.OpenKeyringIn(backend, st.StoreID())
+	if errors.Is(err, storage.ErrMasterKeyMissing) {
+		err = fmt.Errorf("%w (store %s)", ErrSharedMaterialMissing, st.StoreID())
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ed, err := kr.EdSigner()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), 0)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
+	ss := pgstore.Sealed(st, ed)
+	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
+	svc.Actor = Actor()
+	return &Workspace{URL: RedactURL(opts.StoreURL), Shared: ss, Keyring: kr, Service: svc, Clock: clock}, nil
+}
+
+// InitResult says what InitShared did.
+type InitResult struct {
+	// StoreID is the shared store's id (its keyring entry's name).
+	StoreID string
+	// Moved is how many keys came from the local store (--from).
+	Moved int
+}
+
+// InitShared creates the shared store at opts.StoreURL: the schema, the
+// store's signing material in this computer's keyring (opts.Keyring) and
+// its first signed state. With from set it moves the local store in that
+// data folder there instead, keeping its id and signing material: its
+// records' MACs are checked (a record that fails stops the move, nothing
+// written) and re-signed with the store's Ed25519 key, so every key it
+// issued verifies on the shared store. A database that already holds a
+// store fails with pgstore.ErrAlreadyInitialised, changing nothing.
+func InitShared(opts Options, from string) (*InitResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
+	defer cancel()
+	backend := opts.Keyring
+	if backend == nil {
+		backend = storage.OSKeyring(0)
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var (
+		st  *pgstore.Store
+		ed  *storage.EdSigner
+		res = &InitResult{}
+	)
+	if from == "" {
+		id, err := storage.NewStoreID()
+		if err != nil {
+			return nil, err
+		}
+		// The keyring first: a keyring failure writes nothing.
+		kr, err := storage.CreateKeyringIn(backend, id)
+		if err != nil {
+			return nil, err
+		}
+		if ed, err = kr.EdSigner(); err != nil {
+			kr.Forget()
+			return nil, err
+		}
+		st, err = pgstore.Init(ctx, opts.StoreURL, pgstore.InitOptions{StoreID: id, Now: now})
+		if err != nil {
+			kr.Forget()
+			return nil, err
+		}
+		res.StoreID = id
+	} else {
+		local, err := Open(Options{Dir: from, Keyring: backend, Timeout: opts.Timeout, Now: opts.Now})
+		if err != nil {
+			return nil, err
+		}
+		defer local.Close()
+		if ed, err = local.Keyring.EdSigner(); err != nil {
+			return nil, err
+		}
+		keys, err := local.Store.ListKeys()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", from, err)
+		}
+		signer := local.Keyring.Signer()
+		for _, k := range keys {
+			if !signer.VerifyRecord(k.MACPayload(), k.MAC) {
+				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
+			}
+			k.MAC = ed.SignRecord(k.MACPayload())
+		}
+		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.AuditAction("store.moved"),
+			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.Dir)}
+		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.Store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
+		if err != nil {
+			return nil, err
+		}
+		res.StoreID, res.Moved = st.StoreID(), len(keys)
+	}
+	defer st.Close()
+	if err := pgstore.Sealed(st, ed).SealFromRows(ctx); err != nil {
+		if errors.Is(err, pgstore.ErrAlreadyInitialised) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (the schema was created; drop the database's tables and run store init again)", err)
+	}
+	return res, nil
+}
+
+// resigned is a local store whose records are given re-signed.
+type resigned struct {
+	*storage.Store
+	keys []*core.Key
+}
+
+func (r resigned) ListKeys() ([]*core.Key, error) { return r.keys, nil }
+
+// MailStore returns the store of mail settings and digest state: the
+// shared store's, else the data folder's.
+func (b *Workspace) MailStore() mail.Store {
+	if b.Shared != nil {
+		return b.Shared
+	}
+	return b.Store
+}
+
+// Audit returns the audit log, newest first.
+func (b *Workspace) Audit() ([]core.AuditEvent, error) {
+	if b.Shared != nil {
+		return b.Shared.Audit()
+	}
+	return b.Store.Audit()
+}
+
+// Location names what is open, for messages: the data folder, or the
+// shared store's URL without its password.
+func (b *Workspace) Location() string {
+	if b.Shared != nil {
+		return b.URL
+	}
+	return b.Dir
+}
