@@ -36,6 +36,16 @@ type Options struct {
 	// folder before failing with storage.ErrAlreadyOpen; zero means
 	// storage.DefaultOpenTimeout.
 	Timeout time.Duration
+	// KeyFile keeps the store's signing material in the data folder's
+	// passphrase-protected keydesk.key instead of the OS keyring (see
+	// keyfile.go). Passphrase supplies the passphrase.
+	KeyFile bool
+	// Passphrase returns the key file's passphrase; create is true when
+	// a new key file is about to be made (ask twice). Only KeyFile uses
+	// it.
+	Passphrase func(create bool) (string, error)
+	// KeyFileOptions tune the key file (tests lower the scrypt cost).
+	KeyFileOptions storage.KeyFileOptions
 }
 
 // Workspace is an opened data folder.
@@ -120,9 +130,9 @@ func Open(opts Options) (*Workspace, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
+	backend, err := folderBackend(dir, opts)
+	if err != nil {
+		return nil, err
 	}
 	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {
