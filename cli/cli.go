@@ -50,6 +50,12 @@ type Env struct {
 	Demo bool
 	// CatalogFile is --catalog: a JSON catalog replacing the embedded one.
 	CatalogFile string
+	// KeyFile is --keyfile: the store's signing material is in the data
+	// folder's passphrase-protected keydesk.key, not the OS keyring.
+	KeyFile bool
+	// PassphraseStdin is --passphrase-stdin: passphrases are read from
+	// standard input, one line each.
+	PassphraseStdin bool
 	// Getenv reads the environment (os.Getenv outside tests).
 	Getenv func(string) string
 	// Terminal is standard input as an interactive terminal (nil: never
@@ -80,6 +86,9 @@ const AllowNowEnv = "KEYDESK_ALLOW_NOW"
 // Options returns the backend options for this run.
 func (e *Env) Options() workspace.Options {
 	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile}
+	if e.KeyFile {
+		o.KeyFile, o.Passphrase = true, e.keyFilePassphrase
+	}
 	if e.Now != nil {
 		o.Now = *e.Now
 	}
@@ -87,7 +96,10 @@ func (e *Env) Options() workspace.Options {
 }
 
 // Open opens the data folder (or the demo store) for a command.
-func (e *Env) Open() (*workspace.Workspace, error) { return workspace.Open(e.Options()) }
+func (e *Env) Open() (*workspace.Workspace, error) {
+	w, err := workspace.Open(e.Options())
+	return w, asBadInput(err)
+}
 
 // WindowOpener opens the desktop window; it calls open (off the UI
 // goroutine) to open the data folder and closes the folder when the window

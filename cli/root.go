@@ -13,6 +13,7 @@ import (
 type globalFlags struct {
 	data, now, catalog string
 	demo               bool
+	keyfile, passStdin bool
 }
 
 // NewCommand returns the keydesk command tree for env: the root command
@@ -52,6 +53,8 @@ func NewCommand(env *Env) *cobra.Command {
 	pf.StringVar(&g.now, "now", "", "run with the clock set to this `RFC3339` time (only with --demo, or when KEYDESK_ALLOW_NOW=1)")
 	pf.StringVar(&g.catalog, "catalog", "", "a JSON permission catalog `FILE` replacing the embedded one (same shape as keydesk catalog --json)")
 	pf.BoolVar(&g.demo, "demo", false, "a throw-away store with sample keys and an in-memory keyring")
+	pf.BoolVar(&g.keyfile, "keyfile", false, "keep the store's signing key in the data folder's passphrase-protected keydesk.key instead of the OS keyring")
+	pf.BoolVar(&g.passStdin, "passphrase-stdin", false, "read passphrases (backup, restore, --keyfile) from standard input, one line each")
 	_ = root.MarkPersistentFlagFilename("data")
 	_ = root.MarkPersistentFlagFilename("catalog", "json")
 	_ = root.RegisterFlagCompletionFunc("now", cobra.NoFileCompletions)
@@ -64,6 +67,8 @@ func NewCommand(env *Env) *cobra.Command {
 		newDigestCommand(env),
 		newMailCommand(env),
 		newServeCommand(env),
+		newBackupCommand(env),
+		newRestoreCommand(env),
 	)
 	// `keydesk completion SHELL` (cobra's), with bad usage as elsewhere.
 	root.InitDefaultCompletionCmd()
@@ -104,6 +109,7 @@ func (g *globalFlags) apply(env *Env) error {
 		env.Now = &t
 	}
 	env.Demo = g.demo
+	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin
 	env.CatalogFile = g.catalog
 	if env.CatalogFile != "" {
 		// Check the file before anything opens the store, so that a bad

@@ -278,4 +278,3 @@ func WriteFileAtomic(path string, fill func(*os.File) error) error {
 	}
 	return nil
 }
-
