@@ -247,7 +247,12 @@ func Open(r io.Reader, passphrase string) (*Reader, error) {
 	rd := &Reader{plain: plain, tr: tar.NewReader(plain)}
 	hdr, err := rd.tr.Next()
 	if err != nil {
-		return nil, rd.readError(err)
+		// Either age's stream is damaged, or it is whole and holds
+		// something other than a tar archive: read it to its end to tell.
+		if _, derr := io.Copy(io.Discard, plain); derr != nil {
+			return nil, rd.readError(derr)
+		}
+		return nil, ErrNotEnvelope
 	}
 	if hdr.Name != ManifestName || hdr.Size > maxManifest || hdr.Typeflag != tar.TypeReg {
 		return nil, ErrNotEnvelope

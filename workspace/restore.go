@@ -208,7 +208,7 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 		return p, err
 	}
 	if p.old != nil {
-		if p.DeletedSince, err = deletedSince(p.old, m.TakenAt, p.restored); err != nil {
+		if p.DeletedSince, err = deletedSince(p.old, p.restored); err != nil {
 			return p, err
 		}
 	}
@@ -262,16 +262,18 @@ func (p *PendingRestore) check() error {
 	return nil
 }
 
-// deletedSince returns the key deletions in old's audit log after t of
-// keys that restored holds.
-func deletedSince(old *storage.Store, t time.Time, restored *storage.Store) ([]core.AuditEvent, error) {
+// deletedSince returns the key deletions in old's audit log of keys that
+// restored holds.
+func deletedSince(old *storage.Store, restored *storage.Store) ([]core.AuditEvent, error) {
 	events, err := old.Audit()
 	if err != nil {
 		return nil, fmt.Errorf("read the replaced store's audit log: %w", err)
 	}
 	var out []core.AuditEvent
 	for _, ev := range events {
-		if ev.Action != core.ActionDelete || ev.KeyID == "" || !ev.Time.After(t) {
+		// A key the backup holds existed when it was taken, and ids are
+		// never reused: any deletion of it came after.
+		if ev.Action != core.ActionDelete || ev.KeyID == "" {
 			continue
 		}
 		if _, err := restored.GetKey(ev.KeyID); err == nil {
