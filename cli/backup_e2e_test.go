@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -36,19 +37,59 @@ func storeID(t *testing.T, dir string) string {
 	return st.StoreID()
 }
 
-// keyringEntries is a store's entries in the OS keyring.
+// keyringOpEnv makes the test binary, re-run by osKeyring, do one OS
+// keyring operation and exit: the in-process tests of this package switch
+// go-keyring to its in-memory mock (keyring.MockInit) for the whole
+// process, so the real Secret Service is reached from a fresh process.
+const keyringOpEnv = "KEYDESK_E2E_KEYRING_OP"
+
+func init() {
+	op := os.Getenv(keyringOpEnv)
+	if op == "" {
+		return
+	}
+	user := os.Getenv(keyringOpEnv + "_USER")
+	var err error
+	switch op {
+	case "get":
+		var v string
+		v, err = keyring.Get(storage.KeyringService, user)
+		if errors.Is(err, keyring.ErrNotFound) {
+			v, err = "(none)", nil
+		}
+		fmt.Printf("%x", sha256.Sum256([]byte(v)))
+	case "delete":
+		err = keyring.Delete(storage.KeyringService, user)
+		if errors.Is(err, keyring.ErrNotFound) {
+			err = nil
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// osKeyring runs one operation on the real OS keyring in a fresh process
+// and returns its output (a hash of the value, for "get").
+func osKeyring(t *testing.T, op, user string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), keyringOpEnv+"="+op, keyringOpEnv+"_USER="+user)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("keyring %s %s: %v", op, user, err)
+	}
+	return string(out)
+}
+
+// keyringEntries is a store's entries in the OS keyring (hashed).
 func keyringEntries(t *testing.T, id string) string {
 	t.Helper()
 	var out []string
 	for _, u := range []string{"master:", "smtp:", "generation:"} {
-		v, err := keyring.Get(storage.KeyringService, u+id)
-		switch {
-		case errors.Is(err, keyring.ErrNotFound):
-			v = "(none)"
-		case err != nil:
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprintf("%s%x", u, sha256.Sum256([]byte(v))))
+		out = append(out, u+osKeyring(t, "get", u+id))
 	}
 	return strings.Join(out, " ")
 }
@@ -58,9 +99,7 @@ func keyringEntries(t *testing.T, id string) string {
 func forgetKeyring(t *testing.T, id string) {
 	t.Helper()
 	for _, u := range []string{"master:", "smtp:", "generation:"} {
-		if err := keyring.Delete(storage.KeyringService, u+id); err != nil && !errors.Is(err, keyring.ErrNotFound) {
-			t.Fatal(err)
-		}
+		osKeyring(t, "delete", u+id)
 	}
 }
 
@@ -184,8 +223,8 @@ func TestBackupRestoreOnNewComputer(t *testing.T) {
 	if out := n.ok("mail", "show"); !strings.Contains(out, "smtp.example.com") {
 		t.Errorf("mail settings not restored: %s", out)
 	}
-	if pw, err := keyring.Get(storage.KeyringService, "smtp:"+id); err != nil || pw != "smtp-password-1" {
-		t.Errorf("SMTP password not restored to the keyring: %v", err)
+	if got, want := osKeyring(t, "get", "smtp:"+id), fmt.Sprintf("%x", sha256.Sum256([]byte("smtp-password-1"))); got != want {
+		t.Error("SMTP password not restored to the keyring")
 	}
 	if !strings.Contains(n.ok("audit"), "store.restore") {
 		t.Error("the restore is not in the audit log")

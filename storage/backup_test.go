@@ -69,7 +69,6 @@ func TestSnapshotOpensAsTheStore(t *testing.T) {
 	}
 }
 
-
 // The key file keeps secrets only encrypted, reopens with its passphrase,
 // refuses a wrong one, and undoes itself when its last secret goes.
 func TestKeyFile(t *testing.T) {
