@@ -382,9 +382,17 @@ func TestKeyFileWithoutKeyring(t *testing.T) {
 	if r := kd(secret+"\n", env, "keys", "verify"); r.code != 0 {
 		t.Errorf("verify with --keyfile: exit %d %s", r.code, r.stderr)
 	}
-	// The passphrase from stdin instead of the file.
+	// The passphrase from stdin instead of the file: its first line, before
+	// what the command itself reads there.
 	if r := kd(e2ePass+"\n", []string{noBus}, "--passphrase-stdin", "keys", "list"); r.code != 0 || !strings.Contains(r.stdout, "No keyring") {
 		t.Errorf("list with --passphrase-stdin: exit %d %s", r.code, r.stderr)
+	}
+	if r := kd(e2ePass+"\n"+secret+"\n", []string{noBus}, "--passphrase-stdin", "keys", "verify"); r.code != 0 {
+		t.Errorf("verify with --passphrase-stdin (passphrase, then key): exit %d %s", r.code, r.stderr)
+	}
+	two := filepath.Join(t.TempDir(), "two.kdbackup")
+	if r := kd(e2ePass+"\nanother backup passphrase\n", []string{noBus}, "--passphrase-stdin", "backup", "--out", two); r.code != 0 {
+		t.Errorf("backup with --passphrase-stdin (key file's, then the backup's): exit %d %s", r.code, r.stderr)
 	}
 	before := tree(t, dir)
 	badPf := filepath.Join(t.TempDir(), "bad")

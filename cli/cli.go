@@ -56,6 +56,10 @@ type Env struct {
 	// PassphraseStdin is --passphrase-stdin: passphrases are read from
 	// standard input, one line each.
 	PassphraseStdin bool
+	// keyFilePass is the key file's passphrase read from the first line of
+	// standard input (--keyfile --passphrase-stdin), before the command
+	// reads anything else there.
+	keyFilePass *string
 	// Getenv reads the environment (os.Getenv outside tests).
 	Getenv func(string) string
 	// Terminal is standard input as an interactive terminal (nil: never

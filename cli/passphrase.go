@@ -107,13 +107,38 @@ func (e *Env) passphraseFromFile() (p string, ok bool, err error) {
 	return p, true, err
 }
 
+// readKeyFilePassphrase reads, for --keyfile --passphrase-stdin without
+// KEYDESK_PASSPHRASE_FILE, the key file's passphrase from the first line of
+// standard input, before the command reads its own input there (a key to
+// verify, a backup's passphrase). restore reads none: its key file takes the
+// backup's passphrase.
+func (e *Env) readKeyFilePassphrase(command string) error {
+	e.keyFilePass = nil
+	if !e.KeyFile || !e.PassphraseStdin || e.Demo || e.Getenv(PassphraseFileEnv) != "" {
+		return nil
+	}
+	switch command {
+	case "restore", "catalog", "completion", "help", "__complete", "__completeNoDesc":
+		return nil
+	}
+	p, err := readLine(e.Stdin)
+	if err != nil {
+		return err
+	}
+	e.keyFilePass = &p
+	return nil
+}
+
 // keyFilePassphrase is workspace.Options.Passphrase for --keyfile: the
-// file named by KEYDESK_PASSPHRASE_FILE, else a line of stdin with
+// file named by KEYDESK_PASSPHRASE_FILE, else the first line of stdin with
 // --passphrase-stdin, else the terminal (twice for a new key file).
 func (e *Env) keyFilePassphrase(create bool) (string, error) {
 	p, ok, err := e.passphraseFromFile()
 	if err != nil {
 		return "", err
+	}
+	if !ok && e.keyFilePass != nil {
+		p, ok = *e.keyFilePass, true
 	}
 	if !ok {
 		if !e.PassphraseStdin && !e.isTerminal() {

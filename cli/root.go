@@ -32,8 +32,11 @@ func NewCommand(env *Env) *cobra.Command {
 		ValidArgsFunction: cobra.NoFileCompletions,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return g.apply(env)
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.apply(env); err != nil {
+				return err
+			}
+			return env.readKeyFilePassphrase(cmd.Name())
 		},
 		RunE: func(*cobra.Command, []string) error {
 			if env.OpenWindow == nil {
