@@ -90,6 +90,12 @@ type PendingRestore struct {
 // material, pass the store's consistency check and hold only records that
 // verify (ErrBadBackup). On any failure nothing is left behind: not the
 // data folder, if this call created it, and nothing in the keyring.
+//
+// The data folder's store must not be open, in this process either: the
+// window closes its Workspace before restoring into its own folder and
+// opens it again after Commit (a store held open fails here with
+// storage.ErrAlreadyOpen). Between PrepareRestore and Commit the replaced
+// store is held open, so no other process can change it meanwhile.
 func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *PendingRestore, err error) {
 	dir := opts.Dir
 	if dir == "" {
