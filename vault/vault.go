@@ -54,6 +54,12 @@ const MinPassphrase = 12
 // ManifestName is the name of the first entry of every envelope.
 const ManifestName = "manifest.json"
 
+// maxWorkFactor is the largest scrypt work factor Open accepts: the one
+// Write uses by default (age's, 2^18: about a second and 256 MiB). A file
+// asking for more (age accepts up to 2^22, 4 GiB) is refused rather than
+// let a crafted file hold the memory and a CPU for tens of seconds.
+var maxWorkFactor = 18
+
 // maxManifest bounds the manifest's size.
 const maxManifest = 1 << 20
 
@@ -122,7 +128,7 @@ func Bytes(name string, b []byte) File {
 // Options tune Write.
 type Options struct {
 	// WorkFactor is the scrypt work factor's log2; zero means age's
-	// default (18). Tests lower it.
+	// default (18), which is also the most Open accepts. Tests lower it.
 	WorkFactor int
 }
 
@@ -230,6 +236,7 @@ func Open(r io.Reader, passphrase string) (*Reader, error) {
 	if err != nil {
 		return nil, ErrWrongPassphrase
 	}
+	id.SetMaxWorkFactor(maxWorkFactor)
 	plain, err := age.Decrypt(br, id)
 	if err != nil {
 		var nm *age.NoIdentityMatchError

@@ -123,6 +123,12 @@ func TestBadInput(t *testing.T) {
 	rand.Read(random)
 	flipped := bytes.Clone(data)
 	flipped[len(flipped)/2] ^= 1
+	// A header asking for more scrypt work than Keydesk writes (a crafted
+	// file holding memory and CPU) is refused before any scrypt runs.
+	costly := bytes.Replace(data, []byte(" 10\n"), []byte(" 19\n"), 1)
+	if bytes.Equal(costly, data) {
+		t.Fatal("no work factor in the header")
+	}
 	flippedEnd := bytes.Clone(data)
 	flippedEnd[len(flippedEnd)-1] ^= 0x80
 
@@ -144,6 +150,7 @@ func TestBadInput(t *testing.T) {
 		{"age file of another tar", otherTar.Bytes(), pass, ErrNotEnvelope},
 		{"age file for a public key", pub.Bytes(), pass, ErrNotEnvelope},
 		{"newer format version", newer.Bytes(), pass, ErrTooNew},
+		{"scrypt work factor above 18", costly, pass, ErrNotEnvelope},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
