@@ -22,7 +22,7 @@ type globalFlags struct {
 func NewCommand(env *Env) *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
-		Use:   "keydesk [--data DIR] [--now RFC3339] [--catalog FILE] [--demo] [COMMAND]",
+		Use:   "keydesk [--data DIR] [--now RFC3339] [--catalog FILE] [--demo] [--keyfile] [--passphrase-stdin] [COMMAND]",
 		Short: "Issue, list and verify Company API Keys",
 		Long: "Keydesk issues and manages Company API Keys.\n\n" +
 			"With no command, it opens the Company API Keys window; with a command, it runs it here.\n" +

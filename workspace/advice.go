@@ -23,7 +23,7 @@ var advice = []struct {
 	{storage.ErrReadOnly, "This data folder was opened without its signing key, so it cannot be changed."},
 	{storage.ErrKeyringUnavailable, "The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again."},
 	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore it from a backup with `keydesk restore --force BACKUP`, or use a new data folder."},
-	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
+	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore it from a backup with `keydesk restore --force BACKUP`, or use a new data folder."},
 	{ErrKeyFileFolder, "This data folder keeps its signing key in keydesk.key: add --keyfile (the passphrase comes from the terminal, --passphrase-stdin or KEYDESK_PASSPHRASE_FILE)."},
 	{ErrNotKeyFileFolder, "This data folder keeps its signing key in the OS keyring, not in keydesk.key: run without --keyfile, or move it with `keydesk backup` and `keydesk restore --force --keyfile`."},
 	{storage.ErrNoKeyFile, "This data folder has no keydesk.key: run without --keyfile."},
