@@ -1,6 +1,8 @@
 // Package workspace opens a Keydesk data folder: the bbolt store, the signing
 // material from the OS keyring and the key service over them. The window, the
-// command line and the HTTP server all start here.
+// command line and the HTTP server all start here. backup.go and restore.go
+// write and restore encrypted backups (Backup, PrepareRestore); keyfile.go
+// keeps the signing material in keydesk.key instead of the OS keyring.
 package workspace
 
 import (
