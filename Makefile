@@ -10,7 +10,7 @@ GO        ?= go
 TAGS      := migrated_fynedo
 CI_TAGS   := ci,$(TAGS)
 # Short fuzzing runs inside `make test`: Target:package pairs.
-FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./storage
+FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./storage FuzzOpen:./vault
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 # Packages whose tests use the OS keyring (all but the window, whose tests use

@@ -53,6 +53,16 @@ type Env struct {
 	StoreURL string
 	// CatalogFile is --catalog: a JSON catalog replacing the embedded one.
 	CatalogFile string
+	// KeyFile is --keyfile: the store's signing material is in the data
+	// folder's passphrase-protected keydesk.key, not the OS keyring.
+	KeyFile bool
+	// PassphraseStdin is --passphrase-stdin: passphrases are read from
+	// standard input, one line each.
+	PassphraseStdin bool
+	// keyFilePass is the key file's passphrase read from the first line of
+	// standard input (--keyfile --passphrase-stdin), before the command
+	// reads anything else there.
+	keyFilePass *string
 	// Getenv reads the environment (os.Getenv outside tests).
 	Getenv func(string) string
 	// Terminal is standard input as an interactive terminal (nil: never
@@ -86,6 +96,9 @@ const AllowNowEnv = "KEYDESK_ALLOW_NOW"
 // Options returns the backend options for this run.
 func (e *Env) Options() workspace.Options {
 	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile, StoreURL: e.StoreURL}
+	if e.KeyFile {
+		o.KeyFile, o.Passphrase = true, e.keyFilePassphrase
+	}
 	if e.Now != nil {
 		o.Now = *e.Now
 	}
@@ -93,7 +106,10 @@ func (e *Env) Options() workspace.Options {
 }
 
 // Open opens the data folder (or the demo store) for a command.
-func (e *Env) Open() (*workspace.Workspace, error) { return workspace.Open(e.Options()) }
+func (e *Env) Open() (*workspace.Workspace, error) {
+	w, err := workspace.Open(e.Options())
+	return w, asBadInput(err)
+}
 
 // WindowOpener opens the desktop window; it calls open (off the UI
 // goroutine) to open the data folder and closes the folder when the window

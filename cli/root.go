@@ -13,6 +13,7 @@ import (
 type globalFlags struct {
 	data, now, catalog, store string
 	demo                      bool
+	keyfile, passStdin        bool
 }
 
 // NewCommand returns the keydesk command tree for env: the root command
@@ -21,7 +22,7 @@ type globalFlags struct {
 func NewCommand(env *Env) *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
-		Use:   "keydesk [--data DIR] [--now RFC3339] [--catalog FILE] [--demo] [COMMAND]",
+		Use:   "keydesk [--data DIR] [--now RFC3339] [--catalog FILE] [--demo] [--keyfile] [--passphrase-stdin] [COMMAND]",
 		Short: "Issue, list and verify Company API Keys",
 		Long: "Keydesk issues and manages Company API Keys.\n\n" +
 			"With no command, it opens the Company API Keys window; with a command, it runs it here.\n" +
@@ -32,8 +33,11 @@ func NewCommand(env *Env) *cobra.Command {
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		Version:           env.Version,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return g.apply(env)
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.apply(env); err != nil {
+				return err
+			}
+			return env.readKeyFilePassphrase(cmd.Name())
 		},
 		RunE: func(*cobra.Command, []string) error {
 			if env.StoreURL != "" {
@@ -57,6 +61,8 @@ func NewCommand(env *Env) *cobra.Command {
 	pf.StringVar(&g.catalog, "catalog", "", "a JSON permission catalog `FILE` replacing the embedded one (same shape as keydesk catalog --json)")
 	pf.BoolVar(&g.demo, "demo", false, "a throw-away store with sample keys and an in-memory keyring")
 	pf.StringVar(&g.store, "store", "", "the shared store in PostgreSQL at this libpq `URL` instead of a data folder (default: $KEYDESK_STORE)")
+	pf.BoolVar(&g.keyfile, "keyfile", false, "keep the store's signing key in the data folder's passphrase-protected keydesk.key instead of the OS keyring")
+	pf.BoolVar(&g.passStdin, "passphrase-stdin", false, "read passphrases (backup, restore, --keyfile) from standard input, one line each")
 	_ = root.MarkPersistentFlagFilename("data")
 	_ = root.MarkPersistentFlagFilename("catalog", "json")
 	_ = root.RegisterFlagCompletionFunc("now", cobra.NoFileCompletions)
@@ -71,6 +77,8 @@ func NewCommand(env *Env) *cobra.Command {
 		newServeCommand(env),
 		newStoreCommand(env),
 		newCredentialCommand(env),
+		newBackupCommand(env),
+		newRestoreCommand(env),
 	)
 	// `keydesk completion SHELL` (cobra's), with bad usage as elsewhere.
 	root.InitDefaultCompletionCmd()
@@ -118,6 +126,7 @@ func (g *globalFlags) apply(env *Env) error {
 	if env.StoreURL != "" && (g.demo || g.data != "") {
 		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
 	}
+	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin
 	env.CatalogFile = g.catalog
 	if env.CatalogFile != "" {
 		// Check the file before anything opens the store, so that a bad

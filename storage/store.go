@@ -8,7 +8,10 @@
 // say, record.go encodes key records, seal.go binds the set of records to
 // the signing material and the keyring's generation (Store.Seal), check.go
 // checks a whole database, signer.go derives the HMAC keys, keyring.go and
-// keyring_backend.go keep the keyring entries.
+// keyring_backend.go keep the keyring entries. For backups: snapshot.go
+// copies the database inside one read transaction, keyring_material.go
+// exports and installs the keyring entries, keyfile.go is the keyring
+// backend kept in the data folder's passphrase-protected keydesk.key.
 package storage
 
 import (

@@ -6,6 +6,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/vault"
 )
 
 // advice is the sentence for people of each error Open and the store
@@ -22,8 +23,8 @@ var advice = []struct {
 	{storage.ErrCorrupt, "The Keydesk database is damaged: restore a backup of the data folder with `keydesk restore`, or use a new data folder."},
 	{storage.ErrReadOnly, "This data folder was opened without its signing key, so it cannot be changed."},
 	{storage.ErrKeyringUnavailable, "The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again."},
-	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
-	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder."},
+	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore it from a backup with `keydesk restore --force BACKUP`, or use a new data folder."},
+	{storage.ErrMasterKeyInvalid, "This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore it from a backup with `keydesk restore --force BACKUP`, or use a new data folder."},
 	{ErrSharedMaterialMissing, "This computer holds no signing material for the shared store: import an admin's credential with `keydesk credential import FILE` (written by `keydesk credential export` on an admin's computer); servers verify with `keydesk serve --credential FILE`."},
 	{pgstore.ErrBadURL, "The store URL is not a valid PostgreSQL URL; write it like postgres://user@host:5432/keydesk?sslmode=verify-full."},
 	{pgstore.ErrUnreachable, "The PostgreSQL server of the shared store cannot be reached; check the host and port in the store URL and that the server is running."},
@@ -35,6 +36,18 @@ var advice = []struct {
 	{pgstore.ErrStateRolledBack, "The shared store holds an older state than this server has already seen (the database was put back to an older copy); keys deleted since would verify again, so the older state is refused."},
 	{pgstore.ErrNoSignedState, "The shared store has no signed state (it was not created by `keydesk store init`, or the state was removed outside Keydesk): restore the database from a backup."},
 	{core.ErrVerifyOnly, "This computer holds only the verify-only credential of the shared store, so it cannot create, rename or delete keys; do that on an admin's computer."},
+	{ErrKeyFileFolder, "This data folder keeps its signing key in keydesk.key: add --keyfile (the passphrase comes from the terminal, --passphrase-stdin or KEYDESK_PASSPHRASE_FILE)."},
+	{ErrNotKeyFileFolder, "This data folder keeps its signing key in the OS keyring, not in keydesk.key: run without --keyfile, or move it with `keydesk backup` and `keydesk restore --force --keyfile`."},
+	{storage.ErrNoKeyFile, "This data folder has no keydesk.key: run without --keyfile."},
+	{ErrNoPassphrase, "The key file keydesk.key needs its passphrase: type it on a terminal, or give it with --passphrase-stdin or KEYDESK_PASSPHRASE_FILE."},
+	{vault.ErrWrongPassphrase, "The passphrase is wrong."},
+	{vault.ErrShortPassphrase, "The passphrase must be at least 12 characters long."},
+	{vault.ErrTooNew, "This backup was written by a newer version of Keydesk; update Keydesk to restore it."},
+	{vault.ErrDamaged, "The file is truncated or was altered, so it cannot be trusted; use another copy of the backup."},
+	{vault.ErrNotEnvelope, "The file is not a Keydesk backup."},
+	{ErrStoreExists, "The data folder already holds a store: add --force to replace it (its file is kept as keydesk.db.replaced-<time>), or restore into another folder with --data."},
+	{ErrBadBackup, "The backup decrypted but its contents fail their checks, so nothing was restored; use another backup."},
+	{ErrNoFolder, "The folder to write the backup into does not exist."},
 	{core.ErrTampered, "The key's stored record does not match its signature (the data file was edited); delete it and create a new key."},
 }
 

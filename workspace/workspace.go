@@ -1,6 +1,8 @@
 // Package workspace opens a Keydesk data folder: the bbolt store, the signing
 // material from the OS keyring and the key service over them. The window, the
-// command line and the HTTP server all start here.
+// command line and the HTTP server all start here. backup.go and restore.go
+// write and restore encrypted backups (Backup, PrepareRestore); keyfile.go
+// keeps the signing material in keydesk.key instead of the OS keyring.
 package workspace
 
 import (
@@ -40,6 +42,16 @@ type Options struct {
 	// StoreURL, when set, opens the shared store in PostgreSQL at this
 	// libpq URL instead of a data folder (see OpenShared).
 	StoreURL string
+	// KeyFile keeps the store's signing material in the data folder's
+	// passphrase-protected keydesk.key instead of the OS keyring (see
+	// keyfile.go). Passphrase supplies the passphrase.
+	KeyFile bool
+	// Passphrase returns the key file's passphrase; create is true when
+	// a new key file is about to be made (ask twice). Only KeyFile uses
+	// it.
+	Passphrase func(create bool) (string, error)
+	// KeyFileOptions tune the key file (tests lower the scrypt cost).
+	KeyFileOptions storage.KeyFileOptions
 }
 
 // Workspace is an opened data folder.
@@ -133,9 +145,9 @@ func Open(opts Options) (*Workspace, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
+	backend, err := folderBackend(dir, opts)
+	if err != nil {
+		return nil, err
 	}
 	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {

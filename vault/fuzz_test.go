@@ -1,0 +1,57 @@
+package vault
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+// FuzzOpen feeds arbitrary files to Open and Reader.Next: an attacker
+// chooses the backup file. Whatever the bytes, reading ends with io.EOF or
+// one of the package's errors, never a panic, and a file that reads to its
+// end matches its manifest.
+func FuzzOpen(f *testing.F) {
+	var good bytes.Buffer
+	if err := Write(&good, pass, Manifest{Kind: "backup", StoreID: "s"}, []File{Bytes("keydesk.db", []byte("db")), Bytes("master.key", make([]byte, 32))}, fast); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good.Bytes())
+	f.Add(good.Bytes()[:len(good.Bytes())-3])
+	f.Add([]byte(ageMagic))
+	f.Add([]byte(ageMagic + "-> scrypt AAAA 99\n"))
+	// Keep each guess cheap: the fuzzer would otherwise spend a second of
+	// scrypt on every input that names a work factor near the maximum.
+	defer func(w int) { maxWorkFactor = w }(maxWorkFactor)
+	maxWorkFactor = fast.WorkFactor
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Open(bytes.NewReader(data), pass)
+		if err != nil {
+			if !errors.Is(err, ErrNotEnvelope) && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrWrongPassphrase) && !errors.Is(err, ErrTooNew) {
+				t.Fatalf("Open: unclassified error %v", err)
+			}
+			return
+		}
+		n := 0
+		for {
+			fi, body, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if !errors.Is(err, ErrDamaged) {
+					t.Fatalf("Next: unclassified error %v", err)
+				}
+				return
+			}
+			if fi != r.Manifest.Files[n] {
+				t.Fatalf("file %d is %+v, the manifest says %+v", n, fi, r.Manifest.Files[n])
+			}
+			io.Copy(io.Discard, body)
+			n++
+		}
+		if n != len(r.Manifest.Files) {
+			t.Fatalf("%d files read, the manifest lists %d", n, len(r.Manifest.Files))
+		}
+	})
+}

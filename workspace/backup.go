@@ -1,0 +1,186 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/vault"
+)
+
+// Version is this Keydesk's version, recorded in backups.
+var Version = "0.1.0"
+
+// Audit actions of backups and restores.
+const (
+	ActionBackup  core.AuditAction = "store.backup"
+	ActionRestore core.AuditAction = "store.restore"
+)
+
+// SettingLastBackup is the setting holding when the last backup was taken
+// (RFC 3339, UTC); unset means never.
+const SettingLastBackup = "backup.last"
+
+// BackupKind is the manifest kind of a backup (see package vault).
+const BackupKind = "backup"
+
+// The files of a backup (see package vault for the layout).
+const (
+	backupDB       = "keydesk.db"
+	backupMaster   = "master.key"
+	backupSMTPPass = "smtp.password"
+)
+
+// ErrNoFolder means the folder a backup is to be written to does not
+// exist.
+var ErrNoFolder = errors.New("folder does not exist")
+
+// BackupInfo is what a backup holds.
+type BackupInfo struct {
+	// Path is the file written (empty for WriteBackup).
+	Path string
+	// TakenAt is when the copy was taken.
+	TakenAt time.Time
+	// KeyCount is the number of keys in the copy.
+	KeyCount int
+	// Generation is the copy's generation.
+	Generation uint64
+}
+
+// WriteBackup writes an encrypted backup of w's store (a consistent copy
+// taken inside one read transaction, so that the window or the server may
+// keep changing the store meanwhile), its signing material and the SMTP
+// password to out under passphrase (at least vault.MinPassphrase
+// characters). It records nothing; Backup does. ctx cancels the writing.
+func WriteBackup(ctx context.Context, w *Workspace, out io.Writer, passphrase string) (BackupInfo, error) {
+	if err := vault.CheckPassphrase(passphrase); err != nil {
+		return BackupInfo{}, err
+	}
+	mat, err := w.Keyring.Material()
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("back up: %w", err)
+	}
+	info := BackupInfo{TakenAt: w.Clock.Now().UTC()}
+	err = w.Store.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
+		info.KeyCount, info.Generation = s.KeyCount, s.Generation
+		m := vault.Manifest{
+			Kind: BackupKind, KeydeskVersion: Version, StoreID: s.StoreID, TakenAt: info.TakenAt,
+			KeyCount: s.KeyCount, Generation: s.Generation,
+		}
+		// The copy streams through a pipe; the transaction stays open
+		// until the writer is done with it.
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, err := copy.WriteTo(pw)
+			pw.CloseWithError(err)
+		}()
+		files := []vault.File{
+			{Name: backupDB, Size: s.Size, Body: pr},
+			vault.Bytes(backupMaster, mat.Master),
+		}
+		if mat.MailPassword != "" {
+			files = append(files, vault.Bytes(backupSMTPPass, []byte(mat.MailPassword)))
+		}
+		err := vault.Write(ctxWriter{ctx, out}, passphrase, m, files, vault.Options{})
+		pr.CloseWithError(errors.New("backup stopped"))
+		<-done
+		return err
+	})
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("back up: %w", err)
+	}
+	return info, nil
+}
+
+// ctxWriter fails writes once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// Backup writes an encrypted backup of w (see WriteBackup) to the file
+// path: through a temporary file in the same folder, mode 0600, renamed
+// over path once complete, so that path never holds half a backup. Then
+// it records the backup in the audit log and the last-backup setting
+// (LastBackup). A folder that does not exist fails with ErrNoFolder; a
+// short passphrase with vault.ErrShortPassphrase; nothing is written then.
+func Backup(ctx context.Context, w *Workspace, path, passphrase string) (BackupInfo, error) {
+	if err := vault.CheckPassphrase(passphrase); err != nil {
+		return BackupInfo{}, err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return BackupInfo{}, fmt.Errorf("back up to %s: %w", filepath.Dir(path), ErrNoFolder)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return BackupInfo{}, fmt.Errorf("back up to %s: it is a folder; name a file", path)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return BackupInfo{}, fmt.Errorf("back up: %w", err)
+	}
+	if same, _ := sameFile(path, storage.Path(w.Dir)); same {
+		return BackupInfo{}, fmt.Errorf("back up to %s: that is the store itself", path)
+	}
+	var info BackupInfo
+	err := storage.WriteFileAtomic(path, func(f *os.File) error {
+		var err error
+		info, err = WriteBackup(ctx, w, f, passphrase)
+		return err
+	})
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	info.Path = path
+	text, _ := info.TakenAt.MarshalText()
+	ev := core.AuditEvent{
+		Time: w.Clock.Now(), Actor: w.Service.Actor, Action: ActionBackup,
+		Detail: fmt.Sprintf("encrypted backup of %d keys (generation %d) written to %s", info.KeyCount, info.Generation, filepath.Base(path)),
+	}
+	if err := w.Store.PutSetting(SettingLastBackup, text, ev); err != nil {
+		return info, fmt.Errorf("record the backup: %w", err)
+	}
+	return info, nil
+}
+
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
+}
+
+// LastBackup returns when the last backup of w was taken, or the zero time
+// when none was (the window's Settings shows "never").
+func LastBackup(w *Workspace) (time.Time, error) {
+	v, err := w.Store.Setting(SettingLastBackup)
+	if err != nil || v == nil {
+		return time.Time{}, err
+	}
+	var t time.Time
+	if err := t.UnmarshalText(v); err != nil {
+		return time.Time{}, fmt.Errorf("%w: bad last backup time", storage.ErrCorrupt)
+	}
+	return t, nil
+}
