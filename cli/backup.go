@@ -42,6 +42,9 @@ func runBackup(env *Env, out string) error {
 	if env.Demo {
 		return usagef("the demo store is thrown away; there is nothing to back up")
 	}
+	if env.StoreURL != "" {
+		return usagef("backup copies a data folder; back up a shared store with PostgreSQL's own tools (pg_dump) and its signing material with keydesk credential export")
+	}
 	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 		return usagef("the folder %s does not exist; create it first or choose another --out", filepath.Dir(out))
 	}

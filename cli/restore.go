@@ -48,6 +48,9 @@ func runRestore(env *Env, file string, force bool) error {
 	if env.Demo {
 		return usagef("restore into a data folder, not the demo store")
 	}
+	if env.StoreURL != "" {
+		return usagef("restore writes a data folder, not a shared store; to move a restored folder into PostgreSQL, use keydesk --store URL store init --from DIR")
+	}
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return usagef("the backup file %s does not exist", file)

@@ -42,6 +42,11 @@ const (
 // exist.
 var ErrNoFolder = errors.New("folder does not exist")
 
+// ErrNotDataFolder means a backup was asked of a workspace that is not a
+// data folder (a shared store is backed up with PostgreSQL's tools and
+// keydesk credential export).
+var ErrNotDataFolder = errors.New("not a data folder")
+
 // BackupInfo is what a backup holds.
 type BackupInfo struct {
 	// Path is the file written (empty for WriteBackup).
@@ -62,6 +67,9 @@ type BackupInfo struct {
 func WriteBackup(ctx context.Context, w *Workspace, out io.Writer, passphrase string) (BackupInfo, error) {
 	if err := vault.CheckPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
+	}
+	if w.Store == nil || w.Keyring == nil {
+		return BackupInfo{}, ErrNotDataFolder
 	}
 	mat, err := w.Keyring.Material()
 	if err != nil {

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Backup and restore work on data folders: on a shared store they are
+// refused before anything is opened, in one sentence naming the right tool.
+func TestBackupAndRestoreRefuseASharedStore(t *testing.T) {
+	dir := t.TempDir()
+	backupFile := filepath.Join(dir, "some.backup")
+	if err := os.WriteFile(backupFile, []byte("not opened"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Port 1 on loopback: nothing listens there, so a command that tried
+	// to open the store would fail differently (exit 1, "cannot be reached").
+	url := "postgres://keydesk@127.0.0.1:1/keydesk"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--store", url, "--passphrase-stdin", "backup", "--out", filepath.Join(dir, "out.backup")}, "pg_dump"},
+		{[]string{"--store", url, "--passphrase-stdin", "restore", backupFile}, "store init --from"},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(tc.args, &Env{Stdin: strings.NewReader("a long enough passphrase\n"), Stdout: &out, Stderr: &errb})
+		msg := strings.TrimSpace(errb.String())
+		if code != ExitUsage || strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one sentence naming %q", tc.args, code, msg, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "out.backup")); !os.IsNotExist(err) {
+			t.Errorf("%v wrote a backup file (stat: %v)", tc.args, err)
+		}
+	}
+}
