@@ -2,11 +2,13 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/pgstore"
 )
 
 // settableClock is the replica's clock, moved by the test.
@@ -136,5 +138,73 @@ func TestRollReachesARunningReplica(t *testing.T) {
 	}
 	if h := r.Health(); h.Status != "ok" {
 		t.Fatalf("health after the rolls: %+v", h)
+	}
+}
+
+// While a database writer's revived row makes the replica refuse the set
+// (no signed state covers it), a roll made meanwhile still restricts the
+// old key there, as a deletion would: the old key of a leaked secret is
+// refused at the end of its grace, not kept until its own expiry. Only a
+// validly signed roll of the record the replica holds applies; the new key
+// waits for a signed set, and a pre-roll row written back never replaces
+// a rolled record.
+func TestRollAppliesWhileTheSetIsRefused(t *testing.T) {
+	ss, admin, _ := sharedStore(t, 0)
+	ctx := context.Background()
+	long := req
+	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
+	victim, _, err := admin.Create(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaked, leakedSecret, err := admin.Create(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier, earlierSecret, err := admin.Create(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, ss, `CREATE TABLE saved AS SELECT * FROM keys`)
+	rolledEarlier, err := admin.Roll(earlier.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(secret string) core.Verification { return r.Service().Verify(secret, core.Target{}) }
+	if _, err := admin.Delete(victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The writer revives the deleted row, and puts back the pre-roll row
+	// of the key rolled earlier (its longer expiry, no link).
+	exec(t, ss, `INSERT INTO keys SELECT * FROM saved WHERE id = $1`, victim.ID)
+	exec(t, ss, `UPDATE keys SET expires_ns = s.expires_ns, mac = s.mac, record = s.record FROM saved s WHERE keys.id = s.id AND keys.id = $1`, earlier.ID)
+	exec(t, ss, `INSERT INTO changes (kind, op, name) VALUES ('key', 'insert', $1), ('key', 'update', $2)`, victim.ID, earlier.ID)
+	rolled, err := admin.Roll(leaked.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); !errors.Is(err, pgstore.ErrStateMismatch) {
+		t.Fatalf("sync with a revived row: %v, want ErrStateMismatch", err)
+	}
+	if v := verify(leakedSecret); v.Reason != core.ReasonExpired || v.Key.RolledTo != rolled.New.ID {
+		t.Fatalf("the old key rolled with grace 0, on a replica refusing the set: %s (rolled to %q)", v.Reason, v.Key.RolledTo)
+	}
+	if v := verify(rolled.Secret); v.Reason != core.ReasonUnknown {
+		t.Fatalf("the new key without a signed set: %s, want unknown", v.Reason)
+	}
+	if v := verify(earlierSecret); !v.Key.ExpiresAt.Equal(rolledEarlier.Old.ExpiresAt) || v.Key.RolledTo != rolledEarlier.New.ID {
+		t.Fatalf("the pre-roll row written back replaced the rolled record: expires %v (want %v), rolled to %q",
+			v.Key.ExpiresAt, rolledEarlier.Old.ExpiresAt, v.Key.RolledTo)
+	}
+	if h := r.Health(); h.Status != "degraded" || h.Problem == "" {
+		t.Fatalf("health while the set is refused: %+v", h)
 	}
 }
