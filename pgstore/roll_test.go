@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -89,5 +90,136 @@ func TestRollReachesFollowers(t *testing.T) {
 	}
 	if got, _ := s.GetKey(other.ID); got.Name != "renamed elsewhere" || got.RolledTo != "" {
 		t.Fatalf("the refused roll changed the record: %+v", got)
+	}
+}
+
+// A roll on a sealed store advances the signed state in its own
+// transaction: the state stays valid for every reader (a fresh snapshot, an
+// admin opening the store, the next admin change built on it), and the old
+// key's pre-roll row written back by a database writer (its longer expiry,
+// no link to the new key) never verifies: a database writer cannot undo a
+// roll to extend the old key.
+func TestSealedRollKeepsTheSignedState(t *testing.T) {
+	ss, svc, u := newSealed(t)
+	ctx := context.Background()
+	v := ss.Signer().Verifier()
+	k, oldSecret, err := svc.Create(sectionRequest("billing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Create(sectionRequest("bystander")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(ctx, ss, `CREATE TABLE saved AS SELECT * FROM keys`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(ctx, ss, `CREATE TABLE saved_state AS SELECT * FROM store_meta WHERE name = 'signed_state'`); err != nil {
+		t.Fatal(err)
+	}
+	_, before := snapshotIDs(t, ss.Store, v, 0)
+
+	r, err := svc.Roll(k.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Old.ExpiresAt.Before(k.ExpiresAt) {
+		t.Fatalf("the roll did not shorten the old key: %v, was %v", r.Old.ExpiresAt, k.ExpiresAt)
+	}
+	keys, after := snapshotIDs(t, ss.Store, v, before.State.Gen)
+	if after.State.Gen != before.State.Gen+1 || len(keys) != 3 {
+		t.Fatalf("after the roll: generation %d (was %d), %d keys", after.State.Gen, before.State.Gen, len(keys))
+	}
+	if d := storetest.Equal(keys[k.ID], r.Old); d != "" {
+		t.Fatalf("the old record in the signed snapshot: %s", d)
+	}
+	if d := storetest.Equal(keys[r.New.ID], r.New); d != "" {
+		t.Fatalf("the new record in the signed snapshot: %s", d)
+	}
+	// An admin opening the store accepts it, and a verify-only service
+	// over the checked records verifies both keys, linked both ways.
+	reopened, snap, err := OpenSealed(ctx, u, ss.Signer(), Options{})
+	if err != nil {
+		t.Fatalf("opening the store after a roll: %v", err)
+	}
+	defer reopened.Close()
+	vs, err := core.NewVerifyService(Preload(reopened, snap.Keys), v, core.SystemClock{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ov, nv := vs.Verify(oldSecret, core.Target{}), vs.Verify(r.Secret, core.Target{}); ov.Reason != core.ReasonOK || nv.Reason != core.ReasonOK ||
+		ov.Key.RolledTo != r.New.ID || nv.Key.RolledFrom != k.ID {
+		t.Fatalf("after the roll: old %s (→%q), new %s (←%q)", ov.Reason, ov.Key.RolledTo, nv.Reason, nv.Key.RolledFrom)
+	}
+	// The next admin change (another admin, the store just reopened)
+	// builds on the rolled state: rolling the new key, renaming the old.
+	admin2, err := core.NewService(Preload(reopened, snap.Keys), reopened.Signer(), core.SystemClock{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := admin2.Roll(r.New.ID, 0)
+	if err != nil {
+		t.Fatalf("rolling the new key: %v", err)
+	}
+	if _, err := admin2.Rename(k.ID, "billing (old)"); err != nil {
+		t.Fatal(err)
+	}
+	keys, latest := snapshotIDs(t, ss.Store, v, after.State.Gen)
+	if latest.State.Gen != after.State.Gen+2 || len(keys) != 4 || keys[r.New.ID].RolledTo != r2.New.ID {
+		t.Fatalf("after a second roll and a rename: generation %d, %d keys", latest.State.Gen, len(keys))
+	}
+	// store init on the rolled store is refused and changes nothing.
+	if err := ss.SealFromRows(ctx); !errors.Is(err, ErrAlreadyInitialised) {
+		t.Fatalf("sealing a rolled store again: %v, want ErrAlreadyInitialised", err)
+	}
+
+	// A database writer puts the old key's pre-roll row back (with a
+	// change row, so that followers look at it).
+	if err := pgxExec(ctx, ss, `UPDATE keys SET digest = s.digest, name = s.name, hint = s.hint, scopes = s.scopes, kind = s.kind,
+		permissions = s.permissions, created_ns = s.created_ns, expires_ns = s.expires_ns, mac = s.mac, record = s.record
+		FROM saved s WHERE keys.id = s.id AND keys.id = '`+k.ID+`'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(ctx, ss, `INSERT INTO changes (kind, op, name) VALUES ('key', 'update', '`+k.ID+`')`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.GetKey(k.ID); err != nil || !got.ExpiresAt.Equal(k.ExpiresAt) || got.RolledTo != "" {
+		t.Fatalf("the writer did not put the pre-roll row back: %+v, %v", got, err)
+	}
+	if _, err := ss.ReadSignedSnapshot(ctx, v, 0); !errors.Is(err, ErrStateMismatch) {
+		t.Fatalf("a snapshot with the pre-roll row: %v, want ErrStateMismatch", err)
+	}
+	if _, _, err := OpenSealed(ctx, u, ss.Signer(), Options{}); !errors.Is(err, ErrStateMismatch) {
+		t.Fatalf("an admin opening the store with the pre-roll row: %v, want ErrStateMismatch", err)
+	}
+	changes, _, state, err := ss.KeyChanges(ctx, latest.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Accumulate(v, latest.Keys)
+	for _, ch := range changes {
+		if held, ok := keys[ch.ID]; ok {
+			a.Remove(v.SetElement(ch.ID, held.MAC))
+		}
+		if ch.Key != nil {
+			a.Add(v.SetElement(ch.ID, ch.Key.MAC))
+		}
+	}
+	if len(changes) != 1 || state.Check(v, ss.StoreID(), a) {
+		t.Fatalf("a follower's set with the pre-roll row matches the signed state (%d changes)", len(changes))
+	}
+
+	// The whole store put back to before the roll (rows and signed
+	// state): a reader that has seen the roll refuses it.
+	if err := pgxExec(ctx, ss, `DELETE FROM keys`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(ctx, ss, `INSERT INTO keys SELECT * FROM saved`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgxExec(ctx, ss, `UPDATE store_meta SET value = (SELECT value FROM saved_state) WHERE name = 'signed_state'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.ReadSignedSnapshot(ctx, v, latest.State.Gen); !errors.Is(err, ErrStateRolledBack) {
+		t.Fatalf("the store put back to before the roll: %v, want ErrStateRolledBack", err)
 	}
 }

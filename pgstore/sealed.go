@@ -148,7 +148,9 @@ type SealedStore struct {
 
 var (
 	_ core.Store       = (*SealedStore)(nil)
+	_ core.KeyRoller   = (*SealedStore)(nil)
 	_ core.ExpiryIndex = (*Preloaded)(nil)
+	_ core.KeyRoller   = (*Preloaded)(nil)
 )
 
 // Sealed returns s with admin material signer (see SealedStore). It does
@@ -492,6 +494,16 @@ func (p *Preloaded) KeyIDsExpiring(after, until time.Time) ([]string, error) {
 		ids[i] = k.ID
 	}
 	return ids, nil
+}
+
+// RollKey rolls through the wrapped store (an admin's service over a
+// checked snapshot of a sealed store rolls keys like one over the store
+// itself); a store that cannot roll fails with core.ErrRollUnsupported.
+func (p *Preloaded) RollKey(old, new *core.Key, ev core.AuditEvent) error {
+	if r, ok := p.Store.(core.KeyRoller); ok {
+		return r.RollKey(old, new, ev)
+	}
+	return core.ErrRollUnsupported
 }
 
 // ListKeys returns the preloaded records the first time, then reads the

@@ -305,3 +305,54 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 	b.ReportMetric(lr/rounds, "local-req/s")
 	b.ReportMetric(rr/lr, "replica/local")
 }
+
+// BenchmarkRollPropagation: a roll with grace 0 made by an admin until a
+// running replica refuses the old key and accepts the new one (the rule: a
+// rolled key stops verifying on every replica within 1 s). Run with
+// -benchtime=200x for the p50/p99 over 200 rolls.
+func BenchmarkRollPropagation(b *testing.B) {
+	ss, admin, _ := sharedStore(b, 0)
+	r, err := Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	req := core.CreateRequest{Name: "rolled", Lifetime: core.Lifetime{Duration: 24 * time.Hour},
+		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}}
+	verify := func(secret string) core.Reason { return r.Service().Verify(secret, core.Target{}).Reason }
+	waitFor := func(i int, cond func() bool) time.Duration {
+		start := time.Now()
+		for !cond() {
+			if time.Since(start) > 5*time.Second {
+				b.Fatalf("roll %d did not reach the replica in 5 s", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return time.Since(start)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		k, oldSecret, err := admin.Create(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitFor(i, func() bool { return verify(oldSecret) == core.ReasonOK })
+		b.StartTimer()
+		rolled, err := admin.Roll(k.ID, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, waitFor(i, func() bool {
+			return verify(oldSecret) == core.ReasonExpired && verify(rolled.Secret) == core.ReasonOK
+		}))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+}

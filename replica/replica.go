@@ -144,7 +144,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 // Sync reads the key changes since the last accepted read, with the signed
 // state of the same snapshot, and applies them if the resulting set
 // matches that state and its generation is not older than one already
-// accepted. Otherwise only deletions apply, and the error says why
+// accepted. Otherwise only deletions and rolls of records held here apply
+// (they only restrict), and the error says why
 // (pgstore.ErrStateMismatch, pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
@@ -173,9 +174,16 @@ func (r *Replica) Sync(ctx context.Context) error {
 		err = pgstore.ErrStateMismatch
 	}
 	if err != nil {
+		// Only what restricts applies without a signed set: deletions,
+		// and rolls of the records held here (else a database writer
+		// who breaks the set keeps a leaked key working on every
+		// replica after an admin rolled it).
 		for _, ch := range changes {
-			if ch.Key == nil {
+			switch {
+			case ch.Key == nil:
 				r.svc.RemoveRemote(ch.ID)
+			case r.rollOfHeld(ch.Key):
+				r.svc.ApplyRemote(ch.Key)
 			}
 		}
 		r.mu.Lock()
@@ -197,6 +205,19 @@ func (r *Replica) Sync(ctx context.Context) error {
 	r.lastSync, r.problem = time.Now(), nil
 	r.mu.Unlock()
 	return nil
+}
+
+// rollOfHeld reports whether k is a roll of the record held for its id:
+// signed, and the held record (signed, not rolled) with its expiry
+// shortened and a link to the new key added, nothing else changed. Applying
+// it only ever shortens what the held record grants, so it needs no signed
+// state; an older record written back (longer, or without the link) is
+// never one.
+func (r *Replica) rollOfHeld(k *core.Key) bool {
+	held, err := r.svc.Get(k.ID)
+	return err == nil && held.RolledTo == "" && k.RolledTo != "" &&
+		core.SameBeforeRoll(held, k) &&
+		r.v.VerifyRecord(held.MACPayload(), held.MAC) && r.v.VerifyRecord(k.MACPayload(), k.MAC)
 }
 
 // Health is what a replica's /healthz reports.
