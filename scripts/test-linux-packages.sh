@@ -41,7 +41,10 @@ if command -v desktop-file-validate >/dev/null; then
 	desktop-file-validate /usr/share/applications/io.keydesk.app.desktop || fail "the desktop entry is not valid"
 fi
 home="$(mktemp -d)"
-/usr/bin/keydesk --help | grep -q '^Usage: keydesk' || fail "keydesk --help printed no usage"
+want_version="$(sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)"
+got_version="$(/usr/bin/keydesk --version)"
+[ "$got_version" = "keydesk version $want_version" ] || fail "keydesk --version printed \"$got_version\", want version $want_version"
+/usr/bin/keydesk --help | grep -q '^  keydesk \[' || fail "keydesk --help printed no usage"
 out="$(HOME="$home" KEYDESK_DATA= /usr/bin/keydesk --demo keys list)"
 rm -rf "$home"
 [ "$(grep -c . <<<"$out")" -ge 3 ] || fail "keydesk --demo keys list printed $out"
@@ -49,4 +52,4 @@ rm -rf "$home"
 trap - EXIT
 [ ! -e /usr/bin/keydesk ] || fail "dpkg -r left /usr/bin/keydesk"
 [ ! -e /usr/share/applications/io.keydesk.app.desktop ] || fail "dpkg -r left the desktop entry"
-echo "test-linux-packages: $deb installed, ran (--help, --demo keys list) and removed; $(stat -c %s "$deb") bytes; $rpm $(stat -c %s "$rpm") bytes"
+echo "test-linux-packages: $deb installed, ran (--version, --help, --demo keys list) and removed; $(stat -c %s "$deb") bytes; $rpm $(stat -c %s "$rpm") bytes"
