@@ -130,11 +130,14 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 	}
 	c.text.setTip(tip)
 	setVisible(c.actions, false)
+	// A label hidden while the table resized the cell (it last showed the
+	// actions) kept the width of an earlier column: the layout skips hidden
+	// objects. Lay it out again before measuring it.
+	relayout := !c.text.Visible()
 	setVisible(c.text, true)
 
 	// The badges beside the name: when they change, lay out the label
 	// beside them again before measuring it.
-	relayout := false
 	if col == colName {
 		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered
 		setVisible(c.expired, expired)
@@ -142,7 +145,7 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 		if changed && showBadges {
 			c.badges.Refresh()
 		}
-		relayout = changed
+		relayout = relayout || changed
 	}
 	if c.badges.Visible() != showBadges {
 		setVisible(c.badges, showBadges)

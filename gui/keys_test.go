@@ -614,3 +614,26 @@ func TestKeysCellsFollowTheSearch(t *testing.T) {
 		t.Errorf("a 90-wide name column does not truncate %q", c.text.Text)
 	}
 }
+
+// A cell that last showed the actions had its label hidden when the table
+// resized it for another column; the layout skips hidden objects, so the
+// label kept an earlier column's width. Shown again, it must be laid out at
+// the cell's width before it is measured (it was measured narrow and cut
+// with an ellipsis about one run in 25, as the table recycles cells in map
+// order).
+func TestKeysCellRecycledFromActionsMeasuresAtItsNewWidth(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	r := f.keys.model.find(f.key("Voice bot staging").ID)
+	c := newKeyCell(f.keys)
+	c.Resize(fyne.NewSize(columnWidths[colScopes], 36))
+	c.update(f.keys, r, colName) // too narrow here: no badges, an ellipsis
+	c.update(f.keys, r, colActions)
+	c.Resize(fyne.NewSize(columnWidths[colName], 36))
+	c.update(f.keys, r, colName)
+	if got, want := c.text.Size().Width, c.nameBox.Size().Width; got != want {
+		t.Errorf("name label is %v wide in a %v-wide cell", got, want)
+	}
+	if c.text.Truncation != fyne.TextTruncateOff {
+		t.Errorf("%q: truncation %v, want off: it fits its column", c.text.Text, c.text.Truncation)
+	}
+}
