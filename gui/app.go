@@ -161,7 +161,6 @@ func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (
 	}
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
-	w.SetOnClosed(func() { env.prefs.setWindowSize(w.Canvas().Size()) })
 	ui.keys.reload()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,13 +227,23 @@ func newMainUI(env *uiEnv, svc KeysService, tryKey, activity, settings fyne.Canv
 	findItem := fyne.NewMenuItem("Find Key", find)
 	findItem.Shortcut = ctrl(fyne.KeyF)
 	findItem.Icon = theme.SearchIcon()
-	quit := fyne.NewMenuItem("Quit", nil)
+	// Quit (and closing the window) takes a copied key off the clipboard
+	// rather than leave it there for the rest of its 60 seconds.
+	quit := fyne.NewMenuItem("Quit", func() {
+		env.clearCopiedSecrets()
+		env.quit()
+	})
 	quit.IsQuit = true
 	quit.Shortcut = ctrl(fyne.KeyQ)
 	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))
 
 	// Shortcuts also work when nothing has the focus (the menu handles
 	// them when a widget does).
+	env.win.SetOnClosed(func() {
+		env.clearCopiedSecrets()
+		env.prefs.setWindowSize(env.win.Canvas().Size())
+	})
+
 	c := env.win.Canvas()
 	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })

@@ -41,6 +41,12 @@ type uiEnv struct {
 	// afterFunc runs f on the UI goroutine after d unless stopped
 	// (time.AfterFunc + fyne.Do in the app).
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	// quit ends the app (fyne.App.Quit in the app).
+	quit func()
+
+	// copied holds the secrets put on the clipboard and not yet taken off
+	// it (UI goroutine only).
+	copied map[string]struct{}
 }
 
 // newAppEnv returns the environment of the real window.
@@ -55,6 +61,7 @@ func newAppEnv(a fyne.App, w fyne.Window) *uiEnv {
 			t := time.AfterFunc(d, func() { fyne.Do(f) })
 			return t.Stop
 		},
+		quit: a.Quit,
 	}
 }
 

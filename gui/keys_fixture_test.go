@@ -213,16 +213,24 @@ func (t kvTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 // in-memory store, with a fixed clock, UTC dates and synchronous background
 // work.
 type kvFixture struct {
-	t     *testing.T
-	app   fyne.App
-	win   fyne.Window
-	env   *uiEnv
-	store *kvStore
-	clock *kvClock
-	svc   *core.Service
-	timer *kvTimer
-	ui    *mainUI
-	keys  *KeysView
+	t      *testing.T
+	app    fyne.App
+	win    fyne.Window
+	env    *uiEnv
+	store  *kvStore
+	clock  *kvClock
+	svc    *core.Service
+	timer  *kvTimer
+	ui     *mainUI
+	keys   *KeysView
+	quits  int  // times the window asked the app to quit
+	closed bool // closeWindow closed the window
+}
+
+// closeWindow closes the window, as its close button does.
+func (f *kvFixture) closeWindow() {
+	f.closed = true
+	f.win.Close()
 }
 
 // kvSeed describes a key of the demo-like data set.
@@ -295,7 +303,14 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	}
 	f.svc.Rand = &kvRand{seed: 2}
 
-	f.win = test.NewTempWindow(t, nil)
+	// Not a temp window: closeWindow closes it, and the test driver
+	// panics on a second Close.
+	f.win = test.NewWindow(nil)
+	t.Cleanup(func() {
+		if !f.closed {
+			f.win.Close()
+		}
+	})
 	f.env = &uiEnv{
 		win:       f.win,
 		clipboard: a.Clipboard(),
@@ -303,6 +318,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 		prefs:     uiPrefs{p: a.Preferences()},
 		goAsync:   func(fn func()) { fn() },
 		afterFunc: f.timer.afterFunc,
+		quit:      func() { f.quits++ },
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
 	f.keys = f.ui.keys

@@ -86,22 +86,45 @@ func describeScopes(cat *core.Catalog, scopes []string) string {
 	return strings.Join(lines, "\n")
 }
 
-// copy puts the key on the clipboard and clears it 60 seconds later if it
-// still holds the key.
+// copy puts the key on the clipboard and clears it 60 seconds later, or
+// when the window closes first, if it still holds the key.
 func (d *secretDialog) copy() {
-	d.env.clipboard.SetContent(d.secret)
+	d.env.copySecret(d.secret)
 	d.copied = true
-	secret := d.secret
-	d.env.afterFunc(clipboardClearAfter, func() {
-		if d.env.clipboard.Content() == secret {
-			d.env.clipboard.SetContent("")
-		}
-	})
 	d.status.SetText("Copied. Keydesk clears the clipboard in 60 seconds if it still holds the key.")
 	d.status.Importance = widget.SuccessImportance
 	d.status.Show()
 	d.copyBtn.SetText("Copied")
 	d.copyBtn.SetIcon(theme.ConfirmIcon())
+}
+
+// copySecret puts secret on the clipboard and takes it off again after
+// clipboardClearAfter if the clipboard still holds it.
+func (env *uiEnv) copySecret(secret string) {
+	env.clipboard.SetContent(secret)
+	if env.copied == nil {
+		env.copied = map[string]struct{}{}
+	}
+	env.copied[secret] = struct{}{}
+	env.afterFunc(clipboardClearAfter, func() {
+		delete(env.copied, secret)
+		if env.clipboard.Content() == secret {
+			env.clipboard.SetContent("")
+		}
+	})
+}
+
+// clearCopiedSecrets takes a copied secret off the clipboard now, if the
+// clipboard still holds one; the window calls it when it closes or the app
+// quits, before the 60 seconds are up.
+func (env *uiEnv) clearCopiedSecrets() {
+	if len(env.copied) == 0 {
+		return
+	}
+	if _, held := env.copied[env.clipboard.Content()]; held {
+		env.clipboard.SetContent("")
+	}
+	clear(env.copied)
 }
 
 // close closes the dialog, asking first if the key was not copied.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 )
@@ -70,5 +71,69 @@ func TestSecretDialogCloseWithoutCopyAsks(t *testing.T) {
 	}
 	if f.app.Clipboard().Content() != "" {
 		t.Error("the clipboard was touched without Copy")
+	}
+}
+
+// copyNewSecret creates a key, copies its secret and returns the secret.
+func (f *kvFixture) copyNewSecret(name string) string {
+	f.t.Helper()
+	d := f.openCreate()
+	test.Type(d.name, name)
+	test.Tap(d.global)
+	test.Tap(d.create)
+	s := f.keys.secret
+	test.Tap(s.copyBtn)
+	if got := f.app.Clipboard().Content(); got != s.secret {
+		f.t.Fatal("Copy did not put the key on the clipboard")
+	}
+	return s.secret
+}
+
+// quitItem returns the File ▸ Quit menu item.
+func (f *kvFixture) quitItem() *fyne.MenuItem {
+	f.t.Helper()
+	for _, m := range f.ui.menu.Items {
+		for _, it := range m.Items {
+			if it.IsQuit {
+				return it
+			}
+		}
+	}
+	f.t.Fatal("the menu has no Quit item")
+	return nil
+}
+
+func TestSecretClipboardClearedOnQuit(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Quit within a minute")
+	quit := f.quitItem()
+	if quit.Action == nil {
+		t.Fatal("Quit leaves the key on the clipboard: it has no action of its own")
+	}
+	quit.Action()
+	if f.app.Clipboard().Content() != "" {
+		t.Error("the clipboard still holds the key after Quit")
+	}
+	if f.quits != 1 {
+		t.Errorf("Quit quit the app %d times, want 1", f.quits)
+	}
+}
+
+func TestSecretClipboardClearedOnWindowClose(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Closed within a minute")
+	f.closeWindow()
+	if f.app.Clipboard().Content() != "" {
+		t.Error("the clipboard still holds the key after the window closed")
+	}
+}
+
+func TestSecretClipboardQuitKeepsWhatWasCopiedAfter(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Copied over")
+	f.app.Clipboard().SetContent("something else")
+	f.closeWindow()
+	if got := f.app.Clipboard().Content(); got != "something else" {
+		t.Errorf("closing erased what the user copied afterwards: clipboard = %q", got)
 	}
 }
