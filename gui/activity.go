@@ -63,7 +63,7 @@ type ActivityView struct {
 	src AuditSource
 	win fyne.Window
 	loc *time.Location
-	bg  bgWork
+	bg  runner
 
 	loaded bool
 	all    []core.AuditEvent
@@ -77,11 +77,12 @@ type ActivityView struct {
 	detail       *widget.Label
 }
 
-// NewActivityView returns the Activity view over src; w parents its dialogs.
+// NewActivityView returns the Activity view over src; w parents its dialogs
+// and bg runs its loading.
 // The log is loaded when the view is first drawn, each time it is shown
 // again after being hidden (its tab selected), and on Refresh or Reload.
-func NewActivityView(src AuditSource, w fyne.Window) *ActivityView {
-	v := &ActivityView{src: src, win: w, loc: time.Local}
+func NewActivityView(src AuditSource, w fyne.Window, bg runner) *ActivityView {
+	v := &ActivityView{src: src, win: w, loc: time.Local, bg: bg}
 	v.ExtendBaseWidget(v)
 
 	v.keyFilter = widget.NewEntry()

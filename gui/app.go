@@ -48,7 +48,7 @@ func Run(open func() (*workspace.Workspace, error)) error {
 	w := a.NewWindow(WindowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
-	s := startSession(a, w, env, open)
+	s := startSession(w, env, open)
 	w.ShowAndRun()
 	return s.finish()
 }
@@ -68,14 +68,14 @@ type session struct {
 // startSession shows the placeholder in w and opens the data folder in the
 // background; the screens (or the error dialog, whose dismissal quits the
 // app) follow on the UI goroutine.
-func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
+func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
 	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}}
 	w.SetContent(openingPlaceholder())
-	go func() {
+	env.bg.run(func() func() {
 		s.b, s.err = open()
 		trace("opened")
 		close(s.opened)
-		fyne.Do(func() {
+		return func() {
 			defer close(s.shown)
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -84,13 +84,13 @@ func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*workspace
 			}
 			if s.err != nil {
 				d := dialog.NewError(errors.New(sentence(s.err)), w)
-				d.SetOnClosed(a.Quit)
+				d.SetOnClosed(env.quit)
 				d.Show()
 				return
 			}
-			s.stop = showMainUI(a, w, env, s.b)
-		})
-	}()
+			s.stop = showMainUI(w, env, s.b)
+		}
+	})
 	return s
 }
 
@@ -145,9 +145,9 @@ func openingPlaceholder() fyne.CanvasObject {
 // showMainUI puts the screens into the window and starts the background
 // work. It runs on the UI goroutine and returns the function that stops the
 // background work and waits for it.
-func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
-	settings := NewSettingsView(b, w)
-	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w), NewActivityView(b.Store, w), settings)
+func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
+	settings := NewSettingsView(b, w, env.bg)
+	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w, env.bg), NewActivityView(b.Store, w, env.bg), settings)
 	if os.Getenv(StartupTraceEnv) != "" {
 		ui.keys.onTableShown = func() {
 			var m runtime.MemStats
@@ -167,20 +167,9 @@ func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runBackground(ctx, b, settings)
+		runBackground(ctx, env.bg, b, settings)
 	}()
-	go func() {
-		t := time.NewTicker(relativeRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				fyne.Do(ui.keys.tick)
-			}
-		}
-	}()
+	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
 	return func() {
 		cancel()
 		<-done

@@ -12,14 +12,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"github.com/zalando/go-keyring"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
-
-func init() {
-	// UI updates of background work run on the test goroutine (bgWork.wait).
-	bgDeferred = true
-}
 
 // vwNow is the fixed time of the views' tests: a Thursday morning, before
 // the 11:00 UTC digest slot.
@@ -116,13 +111,13 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
 	}
 
-	settings := NewSettingsView(b, nil)
-	settings.bg.wait()
+	settings := NewSettingsView(b, nil, &testRunner{})
+	bgWait(settings.bg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runBackground(ctx, b, settings)
+		runBackground(ctx, settings.bg, b, settings)
 	}()
 	cancel()
 	<-done

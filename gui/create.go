@@ -579,23 +579,18 @@ func (d *createDialog) submit() {
 	d.create.Disable()
 	d.cancel.Disable()
 	setMsg(d.status, "Creating the key…", widget.MediumImportance)
-	type result struct {
-		key    *core.Key
-		secret string
-		err    error
-	}
-	background(d.v.env, func() result {
+	d.v.env.bg.run(func() func() {
 		k, secret, err := d.svc.Create(req)
-		return result{k, secret, err}
-	}, func(r result) {
-		d.busy = false
-		d.cancel.Enable()
-		if r.err != nil {
-			d.update()
-			setMsg(d.status, "The key was not created: "+lowerFirst(sentence(r.err)), widget.DangerImportance)
-			return
+		return func() {
+			d.busy = false
+			d.cancel.Enable()
+			if err != nil {
+				d.update()
+				setMsg(d.status, "The key was not created: "+lowerFirst(sentence(err)), widget.DangerImportance)
+				return
+			}
+			d.dlg.Hide()
+			d.v.keyCreated(k, secret)
 		}
-		d.dlg.Hide()
-		d.v.keyCreated(r.key, r.secret)
 	})
 }

@@ -67,22 +67,18 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 		busy = true
 		d.save.Disable()
 		name := d.name.Text
-		type result struct {
-			k   *core.Key
-			err error
-		}
-		background(v.env, func() result {
-			nk, err := v.svc.Rename(k.ID, name)
-			return result{nk, err}
-		}, func(res result) {
-			busy = false
-			if res.err != nil {
-				validate()
-				setMsg(d.msg, "The key was not renamed: "+lowerFirst(sentence(res.err)), widget.DangerImportance)
-				return
+		v.env.bg.run(func() func() {
+			_, err := v.svc.Rename(k.ID, name)
+			return func() {
+				busy = false
+				if err != nil {
+					validate()
+					setMsg(d.msg, "The key was not renamed: "+lowerFirst(sentence(err)), widget.DangerImportance)
+					return
+				}
+				d.dlg.Hide()
+				v.reload()
 			}
-			d.dlg.Hide()
-			v.reload()
 		})
 	}
 	d.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), submit)
@@ -123,14 +119,14 @@ func (v *KeysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 		if !ok {
 			return
 		}
-		background(v.env, func() error {
+		v.env.bg.run(func() func() {
 			_, err := v.svc.Delete(k.ID)
-			return err
-		}, func(err error) {
-			if err != nil {
-				v.showError("The key was not deleted", err)
+			return func() {
+				if err != nil {
+					v.showError("The key was not deleted", err)
+				}
+				v.reload()
 			}
-			v.reload()
 		})
 	}, v.env.win)
 	d.SetConfirmText("Delete")

@@ -28,19 +28,16 @@ var _ KeysService = (*core.Service)(nil)
 
 // uiEnv is what every screen of the window shares: the window, the
 // clipboard, the time zone dates are shown in, and the bridge between the UI
-// goroutine and background work. Tests replace the bridge and the timer so
-// that flows run synchronously and nothing sleeps.
+// goroutine and background work. Tests inject their own bridge so that
+// flows run deterministically and nothing sleeps.
 type uiEnv struct {
 	win       fyne.Window
 	clipboard fyne.Clipboard
 	loc       *time.Location
 	prefs     uiPrefs
 
-	// goAsync runs work off the UI goroutine (go f() in the app).
-	goAsync func(f func())
-	// afterFunc runs f on the UI goroutine after d unless stopped
-	// (time.AfterFunc + fyne.Do in the app).
-	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	// bg runs background work and brings its results to the widgets.
+	bg runner
 	// quit ends the app (fyne.App.Quit in the app).
 	quit func()
 
@@ -56,22 +53,9 @@ func newAppEnv(a fyne.App, w fyne.Window) *uiEnv {
 		clipboard: a.Clipboard(),
 		loc:       time.Local,
 		prefs:     uiPrefs{p: a.Preferences()},
-		goAsync:   func(f func()) { go f() },
-		afterFunc: func(d time.Duration, f func()) func() bool {
-			t := time.AfterFunc(d, func() { fyne.Do(f) })
-			return t.Stop
-		},
-		quit: a.Quit,
+		bg:        fyneRunner{},
+		quit:      a.Quit,
 	}
-}
-
-// background runs work off the UI goroutine, then done with its result on
-// the UI goroutine.
-func background[T any](env *uiEnv, work func() T, done func(T)) {
-	env.goAsync(func() {
-		v := work()
-		fyne.Do(func() { done(v) })
-	})
 }
 
 // Preference keys of the window's own state (not application settings).

@@ -111,11 +111,11 @@ func (v *KeysView) emptyState() *fyne.Container {
 // reload reads the keys off the UI goroutine and shows them.
 func (v *KeysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
-	background(v.env, func() loadedKeys {
+	v.env.bg.run(func() func() {
 		l := v.loadRows(col, desc)
 		trace("rows-ready")
-		return l
-	}, v.setRows)
+		return func() { v.setRows(l) }
+	})
 }
 
 // loadedKeys is what reload reads off the UI goroutine.
@@ -145,20 +145,24 @@ func (v *KeysView) setRows(l loadedKeys) {
 	// in the box) before they are ready helps to finish them.
 	job := newSearchJob(l.rows)
 	v.model.search = job
-	background(v.env, func() struct{} { job.run(); return struct{}{} }, func(struct{}) {
-		job.apply()
-		if v.model.search == job {
-			v.model.search = nil
-		}
-		if first {
-			// Opening a large store leaves its decoding garbage behind;
-			// hand that memory back to the OS once, off the UI goroutine,
-			// rather than keep the start-up peak resident for the whole
-			// session.
-			v.env.goAsync(func() {
-				debug.FreeOSMemory()
-				traceMemory("after-load")
-			})
+	v.env.bg.run(func() func() {
+		job.run()
+		return func() {
+			job.apply()
+			if v.model.search == job {
+				v.model.search = nil
+			}
+			if first {
+				// Opening a large store leaves its decoding garbage
+				// behind; hand that memory back to the OS once, off
+				// the UI goroutine, rather than keep the start-up peak
+				// resident for the whole session.
+				v.env.bg.run(func() func() {
+					debug.FreeOSMemory()
+					traceMemory("after-load")
+					return nil
+				})
+			}
 		}
 	})
 	v.model.setRows(l.rows)

@@ -104,8 +104,7 @@ func kvBenchView(b *testing.B, keys []*core.Key) *KeysView {
 		clipboard: a.Clipboard(),
 		loc:       time.UTC,
 		prefs:     uiPrefs{p: a.Preferences()},
-		goAsync:   func(fn func()) { fn() },
-		afterFunc: (&kvTimer{}).afterFunc,
+		bg:        &testRunner{inline: true},
 	}
 	ui := newMainUI(env, &kvListService{keys: keys, cat: core.DefaultCatalog()},
 		widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))

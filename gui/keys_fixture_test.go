@@ -165,39 +165,6 @@ func (r *kvRand) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// kvTimer is the fake of uiEnv.afterFunc: it records what is due and runs
-// it when the test says time has passed.
-type kvTimer struct {
-	pending []kvPending
-}
-
-type kvPending struct {
-	d       time.Duration
-	f       func()
-	stopped bool
-}
-
-func (t *kvTimer) afterFunc(d time.Duration, f func()) func() bool {
-	t.pending = append(t.pending, kvPending{d: d, f: f})
-	i := len(t.pending) - 1
-	return func() bool {
-		was := !t.pending[i].stopped
-		t.pending[i].stopped = true
-		return was
-	}
-}
-
-// elapse runs every pending function due within d.
-func (t *kvTimer) elapse(d time.Duration) {
-	for i := range t.pending {
-		p := &t.pending[i]
-		if !p.stopped && p.d <= d {
-			p.stopped = true
-			p.f()
-		}
-	}
-}
-
 // kvTheme is the default theme in one variant, so golden images do not
 // depend on the desktop's preference.
 type kvTheme struct {
@@ -220,7 +187,7 @@ type kvFixture struct {
 	store  *kvStore
 	clock  *kvClock
 	svc    *core.Service
-	timer  *kvTimer
+	bg     *testRunner
 	ui     *mainUI
 	keys   *KeysView
 	quits  int  // times the window asked the app to quit
@@ -274,7 +241,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
-	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, timer: &kvTimer{}}
+	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
 	if err != nil {
@@ -316,8 +283,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 		clipboard: a.Clipboard(),
 		loc:       time.UTC,
 		prefs:     uiPrefs{p: a.Preferences()},
-		goAsync:   func(fn func()) { fn() },
-		afterFunc: f.timer.afterFunc,
+		bg:        f.bg,
 		quit:      func() { f.quits++ },
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))

@@ -106,7 +106,7 @@ func (env *uiEnv) copySecret(secret string) {
 		env.copied = map[string]struct{}{}
 	}
 	env.copied[secret] = struct{}{}
-	env.afterFunc(clipboardClearAfter, func() {
+	env.bg.after(clipboardClearAfter, func() {
 		delete(env.copied, secret)
 		if env.clipboard.Content() == secret {
 			env.clipboard.SetContent("")

@@ -27,11 +27,11 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	if !strings.Contains(s.status.Text, "60 seconds") {
 		t.Errorf("copy status %q", s.status.Text)
 	}
-	f.timer.elapse(clipboardClearAfter - 1)
+	f.bg.elapse(clipboardClearAfter - 1)
 	if f.app.Clipboard().Content() != secret {
 		t.Fatal("the clipboard was cleared before 60 seconds")
 	}
-	f.timer.elapse(clipboardClearAfter)
+	f.bg.elapse(clipboardClearAfter)
 	if f.app.Clipboard().Content() != "" {
 		t.Fatal("the clipboard still holds the key after 60 seconds")
 	}
@@ -39,7 +39,7 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	// Something else copied meanwhile is left alone.
 	test.Tap(s.copyBtn)
 	f.app.Clipboard().SetContent("something else")
-	f.timer.elapse(clipboardClearAfter)
+	f.bg.elapse(clipboardClearAfter)
 	if f.app.Clipboard().Content() != "something else" {
 		t.Error("clearing erased what the user copied afterwards")
 	}

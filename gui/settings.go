@@ -19,10 +19,10 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // DefaultListenAddr is where the verification API listens when run from the
@@ -70,7 +70,7 @@ type SettingsView struct {
 	b   *workspace.Workspace
 	win fyne.Window
 	loc *time.Location
-	bg  bgWork
+	bg  runner
 
 	host, port, username, password, from, to *widget.Entry
 	security                                 *widget.Select
@@ -98,8 +98,8 @@ type SettingsView struct {
 
 // NewSettingsView returns the Settings view for b; w parents its dialogs.
 // The saved settings are read off the UI goroutine.
-func NewSettingsView(b *workspace.Workspace, w fyne.Window) *SettingsView {
-	v := &SettingsView{b: b, win: w, loc: time.Local, msgs: map[string]*widget.Label{}}
+func NewSettingsView(b *workspace.Workspace, w fyne.Window, bg runner) *SettingsView {
+	v := &SettingsView{b: b, win: w, loc: time.Local, bg: bg, msgs: map[string]*widget.Label{}}
 	v.ExtendBaseWidget(v)
 
 	v.host = widget.NewEntry()
@@ -631,7 +631,7 @@ func (v *SettingsView) startServer() {
 			defer close(done)
 			err := srv.Serve(ctx, ln)
 			if err != nil {
-				fyne.Do(func() {
+				v.bg.do(func() {
 					v.uncheckServer()
 					v.setServerStatus(msgSentence(err.Error()), widget.DangerImportance)
 				})

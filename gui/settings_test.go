@@ -14,20 +14,20 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 func newSettings(t *testing.T, b *workspace.Workspace) (*SettingsView, *widget.Label) {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
-	v := NewSettingsView(b, nil)
+	v := NewSettingsView(b, nil, &testRunner{})
 	v.loc = vwZone
 	w := vwWindow(t, v, 900, 900)
 	v.win = w
-	v.bg.wait()
+	bgWait(v.bg)
 	return v, v.formMsg
 }
 
@@ -64,7 +64,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			stFill(v, c.host, c.port, c.security, c.user, c.pass, c.from, c.to)
 			test.Tap(v.save)
-			v.bg.wait()
+			bgWait(v.bg)
 			for field, l := range v.msgs {
 				if field == c.field {
 					if !l.Visible() || l.Text != c.msg {
@@ -94,7 +94,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 		t.Errorf("choosing TLS left the port at %q, want 465", v.port.Text)
 	}
 	test.Tap(v.save)
-	v.bg.wait()
+	bgWait(v.bg)
 	if formMsg.Text != "Saved." {
 		t.Fatalf("after Save: %q", formMsg.Text)
 	}
@@ -138,7 +138,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 
 	// Saving again without typing a password keeps it.
 	test.Tap(v2.save)
-	v2.bg.wait()
+	bgWait(v2.bg)
 	if pw, _ := b.Keyring.MailPassword(); pw != secret {
 		t.Errorf("password after saving without typing it: %q", pw)
 	}
@@ -156,14 +156,14 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	host, port, _ := net.SplitHostPort(srv.Addr())
 	stFill(v, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
 	test.Tap(v.save)
-	v.bg.wait()
+	bgWait(v.bg)
 	if formMsg.Text != "Saved." {
 		t.Fatalf("save: %q", formMsg.Text)
 	}
 
 	// The saved password (from the keyring) is used.
 	test.Tap(v.test)
-	v.bg.wait()
+	bgWait(v.bg)
 	if formMsg.Text != "Test e-mail sent to ops@example.com, ana@example.com." || formMsg.Importance != widget.SuccessImportance {
 		t.Fatalf("after Send test e-mail: %q", formMsg.Text)
 	}
@@ -188,7 +188,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	// and the failure is in the audit log.
 	test.Type(v.password, "wrong")
 	test.Tap(v.test)
-	v.bg.wait()
+	bgWait(v.bg)
 	if formMsg.Importance != widget.DangerImportance || !strings.Contains(formMsg.Text, "log in as keydesk") || strings.Contains(formMsg.Text, "wrong") {
 		t.Errorf("after a failed test: %q", formMsg.Text)
 	}
@@ -218,7 +218,7 @@ func TestSettingsPreviewDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	test.Tap(v.preview)
-	v.bg.wait()
+	bgWait(v.bg)
 	top := v.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("Preview digest opened no dialog")
@@ -274,14 +274,14 @@ func TestSettingsVerificationServer(t *testing.T) {
 
 	v.listen.SetText("not an address")
 	test.Tap(v.serverOn)
-	v.bg.wait()
+	bgWait(v.bg)
 	if v.serverOn.Checked || v.listenMsg.Text != "Enter a host and port such as 127.0.0.1:8765." {
 		t.Fatalf("bad address: checked %v, message %q", v.serverOn.Checked, v.listenMsg.Text)
 	}
 
 	v.listen.SetText("127.0.0.1:0")
 	test.Tap(v.serverOn)
-	v.bg.wait()
+	bgWait(v.bg)
 	if !v.serverOn.Checked || !strings.HasPrefix(v.serverStatus.Text, "Listening on http://127.0.0.1:") || v.serverStatus.Importance != widget.SuccessImportance {
 		t.Fatalf("after enabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
 	}
@@ -306,13 +306,13 @@ func TestSettingsVerificationServer(t *testing.T) {
 	addr := strings.TrimPrefix(base, "http://")
 	v2.listen.SetText(addr)
 	test.Tap(v2.serverOn)
-	v2.bg.wait()
+	bgWait(v2.bg)
 	if v2.serverOn.Checked || v2.serverStatus.Importance != widget.DangerImportance || !strings.HasPrefix(v2.serverStatus.Text, "Could not listen on "+addr) {
 		t.Errorf("port in use: checked %v, status %q", v2.serverOn.Checked, v2.serverStatus.Text)
 	}
 
 	test.Tap(v.serverOn)
-	v.bg.wait()
+	bgWait(v.bg)
 	if v.serverOn.Checked || v.serverStatus.Text != "Stopped." {
 		t.Errorf("after disabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
 	}
@@ -326,13 +326,13 @@ func TestSettingsGolden(t *testing.T) {
 		t.Run(th.name, func(t *testing.T) {
 			b := vwBackend(t, vwNow)
 			vwApp(t, th.variant)
-			v := NewSettingsView(b, nil)
+			v := NewSettingsView(b, nil, &testRunner{})
 			v.loc = vwZone
 			w := vwWindow(t, v, 820, 900)
-			v.bg.wait()
+			bgWait(v.bg)
 			stFill(v, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
 			test.Tap(v.save)
-			v.bg.wait()
+			bgWait(v.bg)
 			v.setStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())

@@ -28,7 +28,7 @@ type TryKeyView struct {
 	svc TryKeyService
 	win fyne.Window
 	loc *time.Location
-	bg  bgWork
+	bg  runner
 
 	ops      []*core.Operation
 	selected *core.Operation
@@ -60,9 +60,10 @@ type TryKeyView struct {
 	result      *fyne.Container
 }
 
-// NewTryKeyView returns the Try a key view over svc; w parents its dialogs.
-func NewTryKeyView(svc TryKeyService, w fyne.Window) *TryKeyView {
-	v := &TryKeyView{svc: svc, win: w, loc: time.Local,
+// NewTryKeyView returns the Try a key view over svc; w parents its dialogs
+// and bg runs its verifications.
+func NewTryKeyView(svc TryKeyService, w fyne.Window, bg runner) *TryKeyView {
+	v := &TryKeyView{svc: svc, win: w, loc: time.Local, bg: bg,
 		paramEntry: map[string]*widget.Entry{}, paramMsg: map[string]*widget.Label{}}
 	v.ExtendBaseWidget(v)
 
