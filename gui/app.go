@@ -146,7 +146,7 @@ func openingPlaceholder() fyne.CanvasObject {
 // work. It runs on the UI goroutine and returns the function that stops the
 // background work and waits for it.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
-	settings := NewSettingsView(b, w, env.bg)
+	settings := NewSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
 	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w, env.bg), NewActivityView(b.Store, w, env.bg), settings)
 	if os.Getenv(StartupTraceEnv) != "" {
 		ui.keys.onTableShown = func() {
@@ -162,6 +162,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func())
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
+	settings.load()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -23,14 +23,17 @@ func newFieldMessage() *widget.Label {
 	return l
 }
 
-// setFieldMessage shows msg under a field, or hides the label when msg is "".
-func setFieldMessage(l *widget.Label, msg string) {
-	l.SetText(msg)
-	if msg == "" {
+// setMessage shows text in the message label l with importance imp, or
+// hides l when text is "".
+func setMessage(l *widget.Label, text string, imp widget.Importance) {
+	l.Text = text
+	l.Importance = imp
+	if text == "" {
 		l.Hide()
 	} else {
 		l.Show()
 	}
+	l.Refresh()
 }
 
 // runBackground runs the window's background work until ctx ends: the

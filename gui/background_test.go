@@ -63,6 +63,14 @@ func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifeti
 	return k, secret
 }
 
+// vwSettings returns the Settings view over b, its dates in vwZone, with a
+// test runner; w parents its dialogs.
+func vwSettings(b *workspace.Workspace, w fyne.Window) *SettingsView {
+	v := NewSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, &testRunner{})
+	v.setLocation(vwZone)
+	return v
+}
+
 // vwTheme is the default theme forced to one variant, so golden images do
 // not depend on the desktop's preference.
 type vwTheme struct {
@@ -111,8 +119,7 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
 	}
 
-	settings := NewSettingsView(b, nil, &testRunner{})
-	bgWait(settings.bg)
+	settings := vwSettings(b, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

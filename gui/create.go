@@ -409,14 +409,14 @@ func (d *createDialog) update() {
 	_, nameErr := core.CleanName(req.Name)
 	switch {
 	case nameErr != nil:
-		setMsg(d.nameMsg, sentence(nameErr), widget.DangerImportance)
+		setMessage(d.nameMsg, sentence(nameErr), widget.DangerImportance)
 		if !d.nameTouched {
 			d.nameMsg.Importance = widget.LowImportance
 		}
 	case d.svc.NameInUse(req.Name):
-		setMsg(d.nameMsg, "Another key already has this name. Names need not be unique, but a distinct one is easier to find.", widget.WarningImportance)
+		setMessage(d.nameMsg, "Another key already has this name. Names need not be unique, but a distinct one is easier to find.", widget.WarningImportance)
 	default:
-		setMsg(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
+		setMessage(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
 	}
 
 	// Expiration: presets that break a rule for this kind are disabled.
@@ -448,9 +448,9 @@ func (d *createDialog) update() {
 		expErr = core.CheckExpiry(created, expires, kind)
 	}
 	if expErr != nil {
-		setMsg(d.expiryMsg, sentence(expErr), widget.DangerImportance)
+		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
-		setMsg(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
 			core.FormatRelative(expires, created)), widget.LowImportance)
 	}
 
@@ -458,11 +458,11 @@ func (d *createDialog) update() {
 	_, permErr := d.cat.Scopes(req.Permissions)
 	switch {
 	case kinds > 1:
-		setMsg(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
+		setMessage(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
 	case permErr != nil:
-		setMsg(d.permMsg, sentence(permErr), widget.LowImportance)
+		setMessage(d.permMsg, sentence(permErr), widget.LowImportance)
 	default:
-		setMsg(d.permMsg, "Kind: "+kind.Label()+".", widget.LowImportance)
+		setMessage(d.permMsg, "Kind: "+kind.Label()+".", widget.LowImportance)
 	}
 	d.updateTabTitles()
 
@@ -491,10 +491,10 @@ func (d *createDialog) update() {
 		if reason == nil {
 			reason = planErr
 		}
-		setMsg(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
+		setMessage(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
 	} else {
 		d.create.Enable()
-		setMsg(d.status, "", widget.MediumImportance)
+		setMessage(d.status, "", widget.MediumImportance)
 	}
 }
 
@@ -555,13 +555,6 @@ func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
 	d.summary.Refresh()
 }
 
-func setMsg(l *widget.Label, text string, imp widget.Importance) {
-	l.Text = text
-	l.Importance = imp
-	l.Hidden = text == ""
-	l.Refresh()
-}
-
 func lowerFirst(s string) string {
 	if s == "" {
 		return s
@@ -578,7 +571,7 @@ func (d *createDialog) submit() {
 	d.busy = true
 	d.create.Disable()
 	d.cancel.Disable()
-	setMsg(d.status, "Creating the key…", widget.MediumImportance)
+	setMessage(d.status, "Creating the key…", widget.MediumImportance)
 	d.v.env.bg.run(func() func() {
 		k, secret, err := d.svc.Create(req)
 		return func() {
@@ -586,7 +579,7 @@ func (d *createDialog) submit() {
 			d.cancel.Enable()
 			if err != nil {
 				d.update()
-				setMsg(d.status, "The key was not created: "+lowerFirst(sentence(err)), widget.DangerImportance)
+				setMessage(d.status, "The key was not created: "+lowerFirst(sentence(err)), widget.DangerImportance)
 				return
 			}
 			d.dlg.Hide()

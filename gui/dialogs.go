@@ -51,11 +51,11 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 	validate := func() bool {
 		_, err := core.CleanName(d.name.Text)
 		if err != nil {
-			setMsg(d.msg, sentence(err), widget.DangerImportance)
+			setMessage(d.msg, sentence(err), widget.DangerImportance)
 			d.save.Disable()
 			return false
 		}
-		setMsg(d.msg, "", widget.MediumImportance)
+		setMessage(d.msg, "", widget.MediumImportance)
 		d.save.Enable()
 		return true
 	}
@@ -73,7 +73,7 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 				busy = false
 				if err != nil {
 					validate()
-					setMsg(d.msg, "The key was not renamed: "+lowerFirst(sentence(err)), widget.DangerImportance)
+					setMessage(d.msg, "The key was not renamed: "+lowerFirst(sentence(err)), widget.DangerImportance)
 					return
 				}
 				d.dlg.Hide()

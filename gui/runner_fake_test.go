@@ -12,8 +12,8 @@ import (
 // goroutine, as the window's UI goroutine would run them. Work runs on its
 // own goroutine, as in the window; with inline set it runs at once on the
 // caller's goroutine, UI update included (the keys screen's tests read the
-// result right after the action). Timers and the ticker never fire by
-// themselves: elapse and tick run them.
+// result right after the action). Timers and tickers never fire by
+// themselves: elapse runs the timers due; tickers are only recorded.
 type testRunner struct {
 	inline bool
 
@@ -102,16 +102,6 @@ func (r *testRunner) elapse(d time.Duration) {
 	}
 	r.mu.Unlock()
 	for _, f := range due {
-		f()
-	}
-}
-
-// tick runs every ticker once.
-func (r *testRunner) tick() {
-	r.mu.Lock()
-	ts := append([]func(){}, r.tickers...)
-	r.mu.Unlock()
-	for _, f := range ts {
 		f()
 	}
 }

@@ -186,7 +186,7 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 		return
 	}
 	v.selected = op
-	setFieldMessage(v.opMsg, "")
+	setMessage(v.opMsg, "", widget.DangerImportance)
 	v.opTitle.SetText(op.Method + " " + op.Path)
 	info := op.Title() + " · " + v.sectionTitle(op) + " · needs " + strings.Join(op.Scopes, " or ")
 	v.opInfo.SetText(info)
@@ -204,7 +204,7 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 		}
 		e.OnSubmitted = func(string) { v.Send() }
 		msg := newFieldMessage()
-		e.OnChanged = func(string) { setFieldMessage(msg, "") }
+		e.OnChanged = func(string) { setMessage(msg, "", widget.DangerImportance) }
 		v.paramEntry[name], v.paramMsg[name] = e, msg
 		rows = append(rows, widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), e, msg)
 	}
@@ -218,26 +218,26 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 func (v *TryKeyView) Send() {
 	ok := true
 	if v.selected == nil {
-		setFieldMessage(v.opMsg, "Pick an operation from the list.")
+		setMessage(v.opMsg, "Pick an operation from the list.", widget.DangerImportance)
 		ok = false
 	}
 	values := make(map[string]string, len(v.paramNames))
 	for _, name := range v.paramNames {
 		val := strings.TrimSpace(v.paramEntry[name].Text)
 		if val == "" {
-			setFieldMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name))
+			setMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name), widget.DangerImportance)
 			ok = false
 			continue
 		}
-		setFieldMessage(v.paramMsg[name], "")
+		setMessage(v.paramMsg[name], "", widget.DangerImportance)
 		values[name] = val
 	}
 	secret := strings.TrimSpace(v.token.Text)
 	if secret == "" {
-		setFieldMessage(v.tokenMsg, "Paste a key into Token.")
+		setMessage(v.tokenMsg, "Paste a key into Token.", widget.DangerImportance)
 		ok = false
 	} else {
-		setFieldMessage(v.tokenMsg, "")
+		setMessage(v.tokenMsg, "", widget.DangerImportance)
 	}
 	if !ok {
 		v.result.Hide()
