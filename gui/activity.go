@@ -78,9 +78,9 @@ type ActivityView struct {
 }
 
 // NewActivityView returns the Activity view over src; w parents its dialogs
-// and bg runs its loading.
-// The log is loaded when the view is first drawn, each time it is shown
-// again after being hidden (its tab selected), and on Refresh or Reload.
+// and bg runs its loading. It reads nothing: the log is loaded each time
+// the view is shown after being hidden (its tab selected), and on Refresh
+// or Reload.
 func NewActivityView(src AuditSource, w fyne.Window, bg runner) *ActivityView {
 	v := &ActivityView{src: src, win: w, loc: time.Local, bg: bg}
 	v.ExtendBaseWidget(v)
@@ -139,9 +139,6 @@ func (v *ActivityView) CreateRenderer() fyne.WidgetRenderer {
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, v.actionFilter.MinSize().Height), v.actionFilter), v.refresh),
 		v.keyFilter)
 	bottom := container.NewVBox(widget.NewSeparator(), v.detail, v.status)
-	if !v.loaded {
-		v.Reload()
-	}
 	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, v.table))
 }
 

@@ -55,6 +55,7 @@ func newActivity(t *testing.T, src AuditSource) *ActivityView {
 	v := NewActivityView(src, nil, &testRunner{})
 	v.loc = vwZone
 	vwWindow(t, v, 1100, 500)
+	v.Reload()
 	bgWait(v.bg)
 	return v
 }
@@ -186,6 +187,7 @@ func TestActivityGolden(t *testing.T) {
 			v := NewActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
 			v.loc = vwZone
 			w := vwWindow(t, v, 1100, 460)
+			v.Reload()
 			bgWait(v.bg)
 			v.table.Select(widget.TableCellID{Row: 2, Col: 0})
 			w.Canvas().Unfocus()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"sync"
 	"time"
 
@@ -27,10 +25,6 @@ const AppID = "io.keydesk.app"
 // WindowTitle is the title of the main window.
 const WindowTitle = "Company API Keys"
 
-// StartupTraceEnv names the environment variable that makes the window
-// report on stderr when the keys table is first shown and how long each
-// search refilter took (make perf-gui reads it). It never prints a key.
-const StartupTraceEnv = "KEYDESK_STARTUP_TRACE"
 
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
@@ -112,27 +106,6 @@ func (s *session) finish() error {
 	return s.err
 }
 
-// processStart approximates the process's start, for the start-up trace.
-var processStart = time.Now()
-
-// trace prints a start-up milestone with the time since the process started
-// when StartupTraceEnv is set. It never prints a key.
-func trace(what string) {
-	if os.Getenv(StartupTraceEnv) != "" {
-		fmt.Fprintf(os.Stderr, "keydesk-trace: %s at-ms=%d\n", what, time.Since(processStart).Milliseconds())
-	}
-}
-
-// traceMemory prints the Go heap in use (after a GC) on the start-up trace.
-func traceMemory(when string) {
-	if os.Getenv(StartupTraceEnv) == "" {
-		return
-	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	fmt.Fprintf(os.Stderr, "keydesk-trace: memory %s go-heap-alloc-mb=%d go-heap-inuse-mb=%d go-heap-released-mb=%d go-sys-mb=%d\n",
-		when, m.HeapAlloc>>20, m.HeapInuse>>20, m.HeapReleased>>20, m.Sys>>20)
-}
 
 // openingPlaceholder is the window's content while the data folder opens.
 func openingPlaceholder() fyne.CanvasObject {
@@ -148,17 +121,7 @@ func openingPlaceholder() fyne.CanvasObject {
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
 	settings := NewSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
 	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w, env.bg), NewActivityView(b.Store, w, env.bg), settings)
-	if os.Getenv(StartupTraceEnv) != "" {
-		ui.keys.onTableShown = func() {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d at-ms=%d\n",
-				len(ui.keys.model.rows), m.HeapAlloc>>20, m.Sys>>20, time.Since(processStart).Milliseconds())
-		}
-		ui.keys.onFiltered = func(n int, d time.Duration) {
-			fmt.Fprintf(os.Stderr, "keydesk-trace: filter shown=%d ms=%.3f\n", n, float64(d)/float64(time.Millisecond))
-		}
-	}
+	traceKeysView(ui.keys)
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
