@@ -25,7 +25,6 @@ const AppID = "io.keydesk.app"
 // WindowTitle is the title of the main window.
 const WindowTitle = "Company API Keys"
 
-
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
 
@@ -105,7 +104,6 @@ func (s *session) finish() error {
 	}
 	return s.err
 }
-
 
 // openingPlaceholder is the window's content while the data folder opens.
 func openingPlaceholder() fyne.CanvasObject {
