@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -394,8 +395,9 @@ func (d *createDialog) request() (core.CreateRequest, int, error) {
 	return req, kinds, lifeErr
 }
 
-// update re-validates after any change: each field's message, the tab
-// titles, the summary, and whether Create API Key is enabled.
+// update re-validates after any change: each section's message (name,
+// expiration, permissions), the tab titles, the summary, and whether Create
+// API Key is enabled.
 func (d *createDialog) update() {
 	if !d.ready {
 		return
@@ -403,9 +405,38 @@ func (d *createDialog) update() {
 	req, kinds, lifeErr := d.request()
 	now := d.svc.Now()
 	created := now.UTC().Truncate(time.Second)
-	loc := d.v.env.loc
 
-	// Name.
+	nameErr := d.updateName(req)
+	expires, expErr := d.updateExpiration(req, created, lifeErr)
+	permErr := d.updatePermissions(req, kinds)
+	d.updateTabTitles()
+
+	// The plan is the authority: Create is enabled only when core accepts
+	// the request.
+	plan, planErr := d.svc.Plan(req, now)
+	if planErr == nil && lifeErr != nil {
+		// An unreadable custom date must not fall back to the default.
+		plan, planErr = nil, lifeErr
+	}
+	d.plan = plan
+	d.updateSummary(plan, expires)
+	if d.busy {
+		d.create.Disable()
+		return
+	}
+	if planErr != nil {
+		d.create.Disable()
+		reason := cmp.Or(nameErr, expErr, permErr, planErr)
+		setMessage(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
+	} else {
+		d.create.Enable()
+		setMessage(d.status, "", widget.MediumImportance)
+	}
+}
+
+// updateName shows the name's message: what is wrong with it, that another
+// key has it, or how many characters it has. It returns the name's error.
+func (d *createDialog) updateName(req core.CreateRequest) error {
 	_, nameErr := core.CleanName(req.Name)
 	switch {
 	case nameErr != nil:
@@ -418,8 +449,14 @@ func (d *createDialog) update() {
 	default:
 		setMessage(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
 	}
+	return nameErr
+}
 
-	// Expiration: presets that break a rule for this kind are disabled.
+// updateExpiration enables the presets allowed for the permissions' kind
+// (a preset that breaks a rule is disabled), highlights the chosen one and
+// shows when the key would expire. It returns that time and the
+// expiration's error (lifeErr: the custom date could not be read).
+func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Time, lifeErr error) (time.Time, error) {
 	kind := req.Permissions.Kind
 	for i, b := range d.presets {
 		if core.Presets[i].Allowed(created, kind) {
@@ -450,11 +487,16 @@ func (d *createDialog) update() {
 	if expErr != nil {
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
-		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(d.v.env.loc).Format("Mon 2 Jan 2006 15:04 MST"),
 			core.FormatRelative(expires, created)), widget.LowImportance)
 	}
+	return expires, expErr
+}
 
-	// Permissions.
+// updatePermissions shows the permissions' message: their kind, or why
+// they cannot be used (kinds is how many tabs have a selection). It returns
+// the permissions' error.
+func (d *createDialog) updatePermissions(req core.CreateRequest, kinds int) error {
 	_, permErr := d.cat.Scopes(req.Permissions)
 	switch {
 	case kinds > 1:
@@ -462,40 +504,9 @@ func (d *createDialog) update() {
 	case permErr != nil:
 		setMessage(d.permMsg, sentence(permErr), widget.LowImportance)
 	default:
-		setMessage(d.permMsg, "Kind: "+kind.Label()+".", widget.LowImportance)
+		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
 	}
-	d.updateTabTitles()
-
-	// The plan is the authority: Create is enabled only when core accepts
-	// the request.
-	plan, planErr := d.svc.Plan(req, now)
-	if planErr == nil && lifeErr != nil {
-		// An unreadable custom date must not fall back to the default.
-		plan, planErr = nil, lifeErr
-	}
-	d.plan = plan
-	d.updateSummary(plan, expires)
-	if d.busy {
-		d.create.Disable()
-		return
-	}
-	if planErr != nil {
-		d.create.Disable()
-		reason := nameErr
-		if reason == nil {
-			reason = expErr
-		}
-		if reason == nil {
-			reason = permErr
-		}
-		if reason == nil {
-			reason = planErr
-		}
-		setMessage(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
-	} else {
-		d.create.Enable()
-		setMessage(d.status, "", widget.MediumImportance)
-	}
+	return permErr
 }
 
 func (d *createDialog) updateTabTitles() {
