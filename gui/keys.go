@@ -2,18 +2,16 @@ package gui
 
 import (
 	"fmt"
-	"image/color"
 	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // KeysView is the main screen: the table of keys with its search box, counts
@@ -35,7 +33,7 @@ type KeysView struct {
 	empty   *fyne.Container
 	noMatch *widget.Label
 	loading *widget.Label
-	tips    *tipLayer
+	tips    *widgets.TipLayer
 	content fyne.CanvasObject
 
 	// selected is the id of the key whose row is selected.
@@ -54,7 +52,7 @@ type KeysView struct {
 
 // newKeysView returns the keys screen; call reload to load the keys.
 func newKeysView(svc KeysService, env *uiEnv) *KeysView {
-	v := &KeysView{env: env, svc: svc, tips: newTipLayer()}
+	v := &KeysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
@@ -230,7 +228,7 @@ func (v *KeysView) refresh() {
 	} else {
 		setVisible(v.noMatch, false)
 	}
-	v.tips.hide()
+	v.tips.HideTip()
 	v.table.Refresh()
 }
 
@@ -299,17 +297,10 @@ func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
 	t.Table.TypedKey(ev)
 }
 
-// headerCell is a column header: tapping it sorts by the column; the sorted
-// column shows an arrow.
+// headerCell is a column header of the keys table.
 type headerCell struct {
-	widget.BaseWidget
-	label *widget.Label
-	arrow *widget.Icon
-	hover *canvas.Rectangle
-	inner *fyne.Container // the label beside the arrow
-	box   *fyne.Container
-	col   column
-	onTap func()
+	widgets.HeaderCell
+	col column
 	// shown is what the header shows once updated is set.
 	shown   headerState
 	updated bool
@@ -323,22 +314,11 @@ type headerState struct {
 	width        float32
 }
 
-var (
-	_ fyne.Tappable     = (*headerCell)(nil)
-	_ desktop.Hoverable = (*headerCell)(nil)
-)
-
 func newHeaderCell() *headerCell {
-	h := &headerCell{label: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		arrow: widget.NewIcon(nil), hover: canvas.NewRectangle(color.Transparent)}
-	h.label.Truncation = fyne.TextTruncateEllipsis
-	h.inner = container.NewBorder(nil, nil, nil, h.arrow, h.label)
-	h.box = container.NewStack(h.hover, h.inner)
+	h := &headerCell{}
 	h.ExtendBaseWidget(h)
 	return h
 }
-
-func (h *headerCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.box) }
 
 // update shows the header of column c. It refreshes the header only when
 // its column or the sort changed: the table updates every header on each
@@ -353,58 +333,13 @@ func (h *headerCell) update(v *KeysView, c column) {
 	}
 	h.shown, h.updated = state, true
 	h.col = c
-	h.onTap = nil
+	h.OnTap = nil
 	title := columnTitles[c]
-	h.arrow.Hide()
 	if c == colActions {
 		title = "Actions"
+		state.sorted = false
 	} else {
-		h.onTap = func() { v.sortBy(c) }
-		if state.sorted {
-			h.arrow.Resource = theme.MenuDropUpIcon()
-			if state.desc {
-				h.arrow.Resource = theme.MenuDropDownIcon()
-			}
-			h.arrow.Show()
-		}
+		h.OnTap = func() { v.sortBy(c) }
 	}
-	// Lay out the label beside the arrow before measuring it.
-	h.inner.Layout.Layout(h.inner.Objects, h.inner.Size())
-	h.label.Text = title
-	h.label.Truncation = fitTruncation(h.label, title, h.label.TextStyle)
-	h.label.Refresh()
-	h.arrow.Refresh()
-	h.box.Refresh()
-}
-
-// Tapped sorts by the column.
-func (h *headerCell) Tapped(*fyne.PointEvent) {
-	if h.onTap != nil {
-		h.onTap()
-	}
-}
-
-// Cursor shows that sortable headers can be clicked.
-func (h *headerCell) Cursor() desktop.Cursor {
-	if h.onTap != nil {
-		return desktop.PointerCursor
-	}
-	return desktop.DefaultCursor
-}
-
-// MouseIn highlights a sortable header.
-func (h *headerCell) MouseIn(*desktop.MouseEvent) {
-	if h.onTap != nil {
-		h.hover.FillColor = h.Theme().Color(theme.ColorNameHover, fyne.CurrentApp().Settings().ThemeVariant())
-		h.hover.Refresh()
-	}
-}
-
-// MouseMoved does nothing.
-func (h *headerCell) MouseMoved(*desktop.MouseEvent) {}
-
-// MouseOut removes the highlight.
-func (h *headerCell) MouseOut() {
-	h.hover.FillColor = color.Transparent
-	h.hover.Refresh()
+	h.Set(title, state.sorted, state.desc)
 }

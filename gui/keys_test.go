@@ -288,14 +288,14 @@ func TestKeysSortByColumnHeaders(t *testing.T) {
 	if !slices.IsSortedFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
 		t.Fatalf("sorted by name ascending: %q", names)
 	}
-	if !f.headerButton(colName).arrow.Visible() || f.headerButton(colName).arrow.Resource != theme.MenuDropUpIcon() {
+	if !f.headerButton(colName).Arrow().Visible() || f.headerButton(colName).Arrow().Resource != theme.MenuDropUpIcon() {
 		t.Error("no ascending arrow on the sorted column")
 	}
 	test.Tap(f.headerButton(colName))
-	if got := f.shownNames(); got[0] != "Voice bot staging" || f.headerButton(colName).arrow.Resource != theme.MenuDropDownIcon() {
+	if got := f.shownNames(); got[0] != "Voice bot staging" || f.headerButton(colName).Arrow().Resource != theme.MenuDropDownIcon() {
 		t.Fatalf("sorted by name descending: %q", got)
 	}
-	if f.headerButton(colCreated).arrow.Visible() {
+	if f.headerButton(colCreated).Arrow().Visible() {
 		t.Error("an unsorted column shows an arrow")
 	}
 
@@ -330,7 +330,7 @@ func TestKeysScopesHoverShowsDetails(t *testing.T) {
 	c := f.cell("CRM sync (production)", colScopes)
 	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.text).Add(fyne.NewPos(5, 5))
 	test.MoveMouse(f.win.Canvas(), pos)
-	tip := f.keys.tips.shown()
+	tip := f.keys.tips.Tip()
 	if tip == nil {
 		t.Fatal("hovering the scope count shows no tooltip")
 	}
@@ -346,13 +346,13 @@ func TestKeysScopesHoverShowsDetails(t *testing.T) {
 		}
 	}
 	test.MoveMouse(f.win.Canvas(), fyne.NewPos(5, 5))
-	if f.keys.tips.shown() != nil {
+	if f.keys.tips.Tip() != nil {
 		t.Error("the tooltip stays after the mouse left")
 	}
 	// Dates show UTC on hover.
 	e := f.cell("CRM sync (production)", colExpires)
 	test.MoveMouse(f.win.Canvas(), fyne.CurrentApp().Driver().AbsolutePositionForObject(e.text).Add(fyne.NewPos(5, 5)))
-	if tip := f.keys.tips.shown(); tip == nil || !strings.Contains(tip.(*widget.Label).Text, "2027-10-18 11:00:00 UTC") {
+	if tip := f.keys.tips.Tip(); tip == nil || !strings.Contains(tip.(*widget.Label).Text, "2027-10-18 11:00:00 UTC") {
 		t.Errorf("expiry tooltip = %v", tip)
 	}
 }

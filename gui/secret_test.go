@@ -16,8 +16,8 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	test.Tap(d.global)
 	test.Tap(d.create)
 	s := f.keys.secret
-	secret := s.field.label.Text
-	if !s.field.label.TextStyle.Monospace || !s.field.label.Selectable {
+	secret := s.field.Label().Text
+	if !s.field.Label().TextStyle.Monospace || !s.field.Label().Selectable {
 		t.Error("the key is not in a selectable monospace field")
 	}
 	test.Tap(s.copyBtn)
