@@ -144,4 +144,3 @@ func (d *secretDialog) close() {
 	d.confirm.SetConfirmImportance(widget.DangerImportance)
 	d.confirm.Show()
 }
-
