@@ -14,7 +14,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// fakeAudit is an AuditSource whose events and error tests set.
+// fakeAudit is an auditSource whose events and error tests set.
 type fakeAudit struct {
 	mu     sync.Mutex
 	events []core.AuditEvent
@@ -49,10 +49,10 @@ func actEvents() []core.AuditEvent {
 	}
 }
 
-func newActivity(t *testing.T, src AuditSource) *ActivityView {
+func newActivity(t *testing.T, src auditSource) *activityView {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
-	v := NewActivityView(src, nil, &testRunner{})
+	v := newActivityView(src, nil, &testRunner{})
 	v.loc = vwZone
 	vwWindow(t, v, 1100, 500)
 	v.Reload()
@@ -60,7 +60,7 @@ func newActivity(t *testing.T, src AuditSource) *ActivityView {
 	return v
 }
 
-func actShownSeqs(v *ActivityView) []uint64 {
+func actShownSeqs(v *activityView) []uint64 {
 	var out []uint64
 	for _, ev := range v.shown {
 		out = append(out, ev.Seq)
@@ -184,7 +184,7 @@ func TestActivityGolden(t *testing.T) {
 	for _, th := range vwVariants {
 		t.Run(th.name, func(t *testing.T) {
 			vwApp(t, th.variant)
-			v := NewActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
+			v := newActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
 			v.loc = vwZone
 			w := vwWindow(t, v, 1100, 460)
 			v.Reload()

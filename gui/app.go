@@ -19,11 +19,11 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-// AppID is the application id, as in FyneApp.toml.
-const AppID = "io.keydesk.app"
+// appID is the application id, as in FyneApp.toml.
+const appID = "io.keydesk.app"
 
-// WindowTitle is the title of the main window.
-const WindowTitle = "Company API Keys"
+// windowTitle is the title of the main window.
+const windowTitle = "Company API Keys"
 
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
@@ -36,9 +36,9 @@ const relativeRefresh = 30 * time.Second
 // opened, the window says why in one sentence and Run returns that error
 // once the dialog is dismissed, having written nothing.
 func Run(open func() (*workspace.Workspace, error)) error {
-	a := app.NewWithID(AppID)
+	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := a.NewWindow(WindowTitle)
+	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
 	s := startSession(w, env, open)
@@ -117,8 +117,8 @@ func openingPlaceholder() fyne.CanvasObject {
 // work. It runs on the UI goroutine and returns the function that stops the
 // background work and waits for it.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
-	settings := NewSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
-	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w, env.bg), NewActivityView(b.Store, w, env.bg), settings)
+	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
+	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b.Store, w, env.bg), settings)
 	traceKeysView(ui.keys)
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
@@ -141,7 +141,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func())
 // mainUI is the content of the main window: a tab per screen, the menu and
 // the keyboard shortcuts.
 type mainUI struct {
-	keys    *KeysView
+	keys    *keysView
 	tabs    *container.AppTabs
 	keysTab *container.TabItem
 	menu    *fyne.MainMenu
@@ -150,7 +150,7 @@ type mainUI struct {
 
 // newMainUI builds the window content around the keys screen and the other
 // three screens.
-func newMainUI(env *uiEnv, svc KeysService, tryKey, activity, settings fyne.CanvasObject) *mainUI {
+func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.CanvasObject) *mainUI {
 	ui := &mainUI{keys: newKeysView(svc, env)}
 	ui.keysTab = container.NewTabItemWithIcon("Keys", keyIcon, ui.keys)
 	ui.tabs = container.NewAppTabs(

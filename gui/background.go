@@ -40,7 +40,7 @@ func setMessage(l *widget.Label, text string, imp widget.Importance) {
 // daily digest scheduler (its status shown in settings), the last-used
 // flusher of the key service, and the verification API when started from
 // settings. It returns after the last flush and the server's shutdown.
-func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *SettingsView) {
+func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *settingsView) {
 	sched := &mail.Scheduler{
 		Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, workspace.Actor()),
 		Clock:     mail.RealClock{Clock: b.Clock},

@@ -40,8 +40,8 @@ const customChoice = -1
 // core's: the dialog asks core (Plan, CleanName, Scopes, CheckExpiry) and
 // shows each reason next to the field at fault.
 type createDialog struct {
-	v   *KeysView
-	svc KeysService
+	v   *keysView
+	svc keysService
 	cat *core.Catalog
 	dlg *dialog.CustomDialog
 
@@ -94,7 +94,7 @@ type opChoice struct {
 }
 
 // openCreate opens the create dialog, pre-filled from a key when duplicating.
-func (v *KeysView) openCreate(from *core.Key) *createDialog {
+func (v *keysView) openCreate(from *core.Key) *createDialog {
 	if v.creating != nil || v.secret != nil {
 		return v.creating // one at a time (Ctrl+N twice opens one dialog)
 	}
@@ -112,7 +112,7 @@ func (d *createDialog) size() fyne.Size {
 	return fyne.NewSize(min(1000, s.Width-40), min(700, s.Height-40))
 }
 
-func newCreateDialog(v *KeysView, from *core.Key) *createDialog {
+func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}}
 	d.choice = defaultPreset()
 	d.beforeGlobal = d.choice

@@ -17,12 +17,12 @@ import (
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // showError shows a failed operation as one sentence.
-func (v *KeysView) showError(what string, err error) {
+func (v *keysView) showError(what string, err error) {
 	dialog.ShowError(errors.New(what+": "+lowerFirst(sentence(err))), v.env.win)
 }
 
 // keyCreated reloads the list and shows the new key's secret.
-func (v *KeysView) keyCreated(k *core.Key, secret string) {
+func (v *keysView) keyCreated(k *core.Key, secret string) {
 	v.reload()
 	v.secret = showSecret(v.env, v.svc.Catalog(), k, secret)
 	v.secret.dlg.SetOnClosed(func() { v.secret = nil })
@@ -37,7 +37,7 @@ type editDialog struct {
 }
 
 // editKey opens the rename dialog for a row.
-func (v *KeysView) editKey(r *keyRow) *editDialog {
+func (v *keysView) editKey(r *keyRow) *editDialog {
 	if r == nil {
 		return nil
 	}
@@ -100,7 +100,7 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 
 // duplicateKey opens the create dialog pre-filled with a key's name and
 // permissions.
-func (v *KeysView) duplicateKey(r *keyRow) *createDialog {
+func (v *keysView) duplicateKey(r *keyRow) *createDialog {
 	if r == nil {
 		return nil
 	}
@@ -109,7 +109,7 @@ func (v *KeysView) duplicateKey(r *keyRow) *createDialog {
 
 // confirmDelete asks before deleting a key; deletion is permanent and takes
 // effect for verification at once.
-func (v *KeysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
+func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 	if r == nil {
 		return nil
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// KeysService is what the keys screen and its dialogs need from the key
+// keysService is what the keys screen and its dialogs need from the key
 // service; *core.Service satisfies it.
-type KeysService interface {
+type keysService interface {
 	List() []*core.Key
 	Create(req core.CreateRequest) (*core.Key, string, error)
 	Plan(req core.CreateRequest, now time.Time) (*core.Key, error)
@@ -24,7 +24,7 @@ type KeysService interface {
 	Now() time.Time
 }
 
-var _ KeysService = (*core.Service)(nil)
+var _ keysService = (*core.Service)(nil)
 
 // uiEnv is what every screen of the window shares: the window, the
 // clipboard, the time zone dates are shown in, and the bridge between the UI

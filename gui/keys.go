@@ -14,12 +14,12 @@ import (
 	"github.com/keydesk/keydesk/gui/widgets"
 )
 
-// KeysView is the main screen: the table of keys with its search box, counts
+// keysView is the main screen: the table of keys with its search box, counts
 // and the Create API Key button, and the dialogs opened from it.
-type KeysView struct {
+type keysView struct {
 	widget.BaseWidget
 	env *uiEnv
-	svc KeysService
+	svc keysService
 
 	model  keyModel
 	stats  core.Stats // counts of every key at now
@@ -51,8 +51,8 @@ type KeysView struct {
 }
 
 // newKeysView returns the keys screen; call reload to load the keys.
-func newKeysView(svc KeysService, env *uiEnv) *KeysView {
-	v := &KeysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
+func newKeysView(svc keysService, env *uiEnv) *keysView {
+	v := &keysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
@@ -86,11 +86,11 @@ func newKeysView(svc KeysService, env *uiEnv) *KeysView {
 }
 
 // CreateRenderer returns the screen's renderer.
-func (v *KeysView) CreateRenderer() fyne.WidgetRenderer {
+func (v *keysView) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(v.content)
 }
 
-func (v *KeysView) emptyState() *fyne.Container {
+func (v *keysView) emptyState() *fyne.Container {
 	icon := widget.NewIcon(keyIcon)
 	title := widget.NewLabelWithStyle("No API keys yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameSubHeadingText
@@ -107,7 +107,7 @@ func (v *KeysView) emptyState() *fyne.Container {
 }
 
 // reload reads the keys off the UI goroutine and shows them.
-func (v *KeysView) reload() {
+func (v *keysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
 	v.env.bg.run(func() func() {
 		l := v.loadRows(col, desc)
@@ -127,7 +127,7 @@ type loadedKeys struct {
 // the UI goroutine. The search strings are computed after the table is
 // shown (setRows). setRows sorts again in case the sort order changed
 // meanwhile; that only checks the order when it did not.
-func (v *KeysView) loadRows(col column, desc bool) loadedKeys {
+func (v *keysView) loadRows(col column, desc bool) loadedKeys {
 	keys := v.svc.List()
 	m := keyModel{rows: newKeyRows(keys), sortCol: col, sortDesc: desc}
 	m.sort()
@@ -135,7 +135,7 @@ func (v *KeysView) loadRows(col column, desc bool) loadedKeys {
 	return loadedKeys{rows: m.rows, now: now, stats: core.CountStats(keys, now)}
 }
 
-func (v *KeysView) setRows(l loadedKeys) {
+func (v *keysView) setRows(l loadedKeys) {
 	first := !v.loaded
 	v.loaded = true
 	v.now, v.stats = l.now, l.stats
@@ -168,7 +168,7 @@ func (v *KeysView) setRows(l loadedKeys) {
 }
 
 // tick re-renders relative times and expiry for the current time.
-func (v *KeysView) tick() {
+func (v *keysView) tick() {
 	if !v.loaded {
 		return
 	}
@@ -177,7 +177,7 @@ func (v *KeysView) tick() {
 	v.refresh()
 }
 
-func (v *KeysView) setQuery(q string) {
+func (v *keysView) setQuery(q string) {
 	start := time.Now()
 	v.model.setQuery(q)
 	if v.selected != "" {
@@ -191,7 +191,7 @@ func (v *KeysView) setQuery(q string) {
 	}
 }
 
-func (v *KeysView) sortBy(c column) {
+func (v *keysView) sortBy(c column) {
 	desc := false
 	if c == v.model.sortCol {
 		desc = !v.model.sortDesc
@@ -208,7 +208,7 @@ func (v *KeysView) sortBy(c column) {
 
 // refresh shows the model: counts, empty state, table. It refreshes only
 // the widgets it changes (each keystroke in the search box comes here).
-func (v *KeysView) refresh() {
+func (v *keysView) refresh() {
 	setVisible(v.loading, !v.loaded)
 	stats := v.stats.String()
 	if len(v.model.words) > 0 {
@@ -233,14 +233,14 @@ func (v *KeysView) refresh() {
 }
 
 // focusSearch puts the cursor in the search box (Ctrl+F).
-func (v *KeysView) focusSearch() {
+func (v *keysView) focusSearch() {
 	if !v.search.Hidden {
 		v.env.win.Canvas().Focus(v.search)
 	}
 }
 
 // deleteSelected asks to delete the selected key (the Delete key).
-func (v *KeysView) deleteSelected() {
+func (v *keysView) deleteSelected() {
 	if r := v.model.find(v.selected); r != nil {
 		v.confirmDelete(r)
 	}
@@ -249,10 +249,10 @@ func (v *KeysView) deleteSelected() {
 // keysTable is the table of keys; it adds the Delete key to widget.Table.
 type keysTable struct {
 	widget.Table
-	v *KeysView
+	v *keysView
 }
 
-func newKeysTable(v *KeysView) *keysTable {
+func newKeysTable(v *keysView) *keysTable {
 	t := &keysTable{v: v}
 	t.Length = func() (int, int) { return len(v.model.shown), int(numColumns) }
 	t.CreateCell = func() fyne.CanvasObject { return newKeyCell(v) }
@@ -323,7 +323,7 @@ func newHeaderCell() *headerCell {
 // update shows the header of column c. It refreshes the header only when
 // its column or the sort changed: the table updates every header on each
 // refresh, one per keystroke in the search box.
-func (h *headerCell) update(v *KeysView, c column) {
+func (h *headerCell) update(v *keysView, c column) {
 	state := headerState{col: c, sorted: v.model.sortCol == c, desc: v.model.sortDesc, width: h.Size().Width}
 	if !state.sorted {
 		state.desc = false

@@ -38,7 +38,7 @@ type keyCell struct {
 	col column
 }
 
-func newKeyCell(v *KeysView) *keyCell {
+func newKeyCell(v *keysView) *keyCell {
 	c := &keyCell{
 		text:    widgets.NewTipLabel(v.tips),
 		expired: widgets.NewBadge("Expired", theme.ColorNameError),
@@ -65,7 +65,7 @@ func (c *keyCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimple
 // differs from what the cell shows: each keystroke in the search box updates
 // every visible cell, and the table updates them again when it scrolls back
 // to the top.
-func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
+func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	c.row, c.col = r, col
 	k := r.key
 	now := v.now

@@ -189,7 +189,7 @@ type kvFixture struct {
 	svc    *core.Service
 	bg     *testRunner
 	ui     *mainUI
-	keys   *KeysView
+	keys   *keysView
 	quits  int  // times the window asked the app to quit
 	closed bool // closeWindow closed the window
 }

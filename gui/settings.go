@@ -13,19 +13,19 @@ import (
 	"github.com/keydesk/keydesk/server"
 )
 
-// SettingsSource is what the Settings screen needs besides the verifier:
+// settingsSource is what the Settings screen needs besides the verifier:
 // the e-mail settings and the digest. workspaceSettings implements it over
 // an opened data folder.
-type SettingsSource interface {
+type settingsSource interface {
 	mailConfig
 	digestSource
 }
 
-// SettingsView is the Settings screen: the expiration digest's e-mail
+// settingsView is the Settings screen: the expiration digest's e-mail
 // settings (mailForm) with the digest's status and preview (digestPanel),
 // and the option to run the verification API while the window is open
 // (apiSwitch).
-type SettingsView struct {
+type settingsView struct {
 	widget.BaseWidget
 
 	mail   *mailForm
@@ -36,11 +36,11 @@ type SettingsView struct {
 	sched atomic.Pointer[mail.Scheduler]
 }
 
-// NewSettingsView returns the Settings view over src, running the
+// newSettingsView returns the Settings view over src, running the
 // verification API with v; w parents its dialogs and bg runs its work. It
 // reads nothing: call load to fill the form.
-func NewSettingsView(src SettingsSource, v server.Verifier, w fyne.Window, bg runner) *SettingsView {
-	s := &SettingsView{bg: bg}
+func newSettingsView(src settingsSource, v server.Verifier, w fyne.Window, bg runner) *settingsView {
+	s := &settingsView{bg: bg}
 	s.ExtendBaseWidget(s)
 	s.mail = newMailForm(src, bg)
 	s.digest = newDigestPanel(src, w, bg)
@@ -57,18 +57,18 @@ func NewSettingsView(src SettingsSource, v server.Verifier, w fyne.Window, bg ru
 }
 
 // setLocation sets the time zone dates are shown in.
-func (s *SettingsView) setLocation(loc *time.Location) {
+func (s *settingsView) setLocation(loc *time.Location) {
 	s.digest.loc = loc
 	s.digest.render()
 }
 
 // load reads the saved e-mail settings off the UI goroutine and fills the
 // form.
-func (s *SettingsView) load() { s.mail.load() }
+func (s *settingsView) load() { s.mail.load() }
 
 // CreateRenderer lays the view out: the e-mail form, its buttons and
 // status, then the verification API option.
-func (s *SettingsView) CreateRenderer() fyne.WidgetRenderer {
+func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 	bold := fyne.TextStyle{Bold: true}
 	content := container.NewVBox(
 		widget.NewLabelWithStyle("Expiration digest e-mail", fyne.TextAlignLeading, bold),
@@ -94,15 +94,15 @@ func (s *SettingsView) CreateRenderer() fyne.WidgetRenderer {
 
 // setStatus shows the digest scheduler's status; call it on the UI
 // goroutine (runBackground does, through the runner).
-func (s *SettingsView) setStatus(st mail.Status) { s.digest.setStatus(st) }
+func (s *settingsView) setStatus(st mail.Status) { s.digest.setStatus(st) }
 
 // attachScheduler lets Save wake the digest scheduler, so that new settings
 // apply at once.
-func (s *SettingsView) attachScheduler(sched *mail.Scheduler) { s.sched.Store(sched) }
+func (s *settingsView) attachScheduler(sched *mail.Scheduler) { s.sched.Store(sched) }
 
 // stopServer stops the verification API, if it runs, and waits for it to
 // finish. It blocks: never call it on the UI goroutine.
-func (s *SettingsView) stopServer() { s.api.srv.shutdown() }
+func (s *settingsView) stopServer() { s.api.srv.shutdown() }
 
 // verifierOnly hides the service's last-used flusher from the server: the
 // window's background work flushes last-used times.

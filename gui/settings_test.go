@@ -20,7 +20,7 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-func newSettings(t *testing.T, b *workspace.Workspace) (*SettingsView, *widget.Label) {
+func newSettings(t *testing.T, b *workspace.Workspace) (*settingsView, *widget.Label) {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
 	v := vwSettings(b, nil)

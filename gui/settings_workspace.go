@@ -15,7 +15,7 @@ import (
 // folder: the store, the OS keyring and the key service.
 type workspaceSettings struct{ ws *workspace.Workspace }
 
-var _ SettingsSource = workspaceSettings{}
+var _ settingsSource = workspaceSettings{}
 
 func (w workspaceSettings) LoadMail() (mail.Settings, error) { return mail.LoadSettings(w.ws.Store) }
 

@@ -36,7 +36,7 @@ func traceMemory(when string) {
 
 // traceKeysView makes the keys screen report on the start-up trace when the
 // table is first shown and how long each search refilter took.
-func traceKeysView(v *KeysView) {
+func traceKeysView(v *keysView) {
 	if os.Getenv(startupTraceEnv) == "" {
 		return
 	}

@@ -12,20 +12,20 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// TryKeyService is what the Try a key view needs: the verification the API
+// tryKeyService is what the Try a key view needs: the verification the API
 // performs and the catalog of operations. *core.Service implements it.
-type TryKeyService interface {
+type tryKeyService interface {
 	Verify(secret string, t core.Target) core.Verification
 	Catalog() *core.Catalog
 }
 
-// TryKeyView is the guide's "Usage example": pick an operation, fill its
+// tryKeyView is the guide's "Usage example": pick an operation, fill its
 // path parameters, paste a key into Token and see the response the API
 // would give (200, 401 or 403, with the reason).
-type TryKeyView struct {
+type tryKeyView struct {
 	widget.BaseWidget
 
-	svc TryKeyService
+	svc tryKeyService
 	win fyne.Window
 	loc *time.Location
 	bg  runner
@@ -60,10 +60,10 @@ type TryKeyView struct {
 	result      *fyne.Container
 }
 
-// NewTryKeyView returns the Try a key view over svc; w parents its dialogs
+// newTryKeyView returns the Try a key view over svc; w parents its dialogs
 // and bg runs its verifications.
-func NewTryKeyView(svc TryKeyService, w fyne.Window, bg runner) *TryKeyView {
-	v := &TryKeyView{svc: svc, win: w, loc: time.Local, bg: bg,
+func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
+	v := &tryKeyView{svc: svc, win: w, loc: time.Local, bg: bg,
 		paramEntry: map[string]*widget.Entry{}, paramMsg: map[string]*widget.Label{}}
 	v.ExtendBaseWidget(v)
 
@@ -143,7 +143,7 @@ func NewTryKeyView(svc TryKeyService, w fyne.Window, bg runner) *TryKeyView {
 
 // CreateRenderer lays the view out: the operation picker on the left, the
 // request form and the response on the right.
-func (v *TryKeyView) CreateRenderer() fyne.WidgetRenderer {
+func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	left := container.NewBorder(
 		container.NewVBox(widget.NewLabelWithStyle("Operation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.search),
 		v.opMsg, nil, nil, v.opList)
@@ -159,7 +159,7 @@ func (v *TryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(split)
 }
 
-func (v *TryKeyView) sectionTitle(op *core.Operation) string {
+func (v *tryKeyView) sectionTitle(op *core.Operation) string {
 	if s, ok := v.svc.Catalog().Section(op.SectionID); ok {
 		return s.Title
 	}
@@ -168,7 +168,7 @@ func (v *TryKeyView) sectionTitle(op *core.Operation) string {
 
 // filter narrows the operation list to the search query, keeping the
 // selection when the selected operation is still listed.
-func (v *TryKeyView) filter(query string) {
+func (v *tryKeyView) filter(query string) {
 	v.ops = v.svc.Catalog().Search(query)
 	v.opList.UnselectAll()
 	v.opList.Refresh()
@@ -181,7 +181,7 @@ func (v *TryKeyView) filter(query string) {
 }
 
 // selectOperation shows op and one entry per path parameter.
-func (v *TryKeyView) selectOperation(op *core.Operation) {
+func (v *tryKeyView) selectOperation(op *core.Operation) {
 	if op == v.selected {
 		return
 	}
@@ -215,7 +215,7 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 
 // Send checks the form and, when it is complete, verifies the token
 // against the selected operation off the UI goroutine.
-func (v *TryKeyView) Send() {
+func (v *tryKeyView) Send() {
 	ok := true
 	if v.selected == nil {
 		setMessage(v.opMsg, "Pick an operation from the list.", widget.DangerImportance)
@@ -283,7 +283,7 @@ func httpStatus(res core.Verification) (int, string) {
 	return 401, "401 Unauthorized"
 }
 
-func (v *TryKeyView) showResult(res core.Verification) {
+func (v *tryKeyView) showResult(res core.Verification) {
 	code, text := httpStatus(res)
 	v.status.SetText(fmt.Sprintf("%s · %s", text, res.Reason))
 	if code == 200 {
