@@ -2,6 +2,7 @@ package gui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -337,5 +338,71 @@ func TestSettingsGolden(t *testing.T) {
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())
 		})
+	}
+}
+
+// stSource is a settingsSource held in memory that records what the view
+// asks of it.
+type stSource struct {
+	saved    mail.Settings
+	hasPw    bool
+	sentWith []mail.Settings
+	sentPw   []string
+}
+
+func (s *stSource) LoadMail() (mail.Settings, error) {
+	if s.saved.Host == "" {
+		return mail.Settings{}, mail.ErrNotConfigured
+	}
+	return s.saved, nil
+}
+func (s *stSource) HasMailPassword() (bool, error) { return s.hasPw, nil }
+func (s *stSource) SaveMail(c mail.Change) (bool, error) {
+	s.saved = c.Settings
+	s.hasPw = s.hasPw || c.Password != nil
+	return s.hasPw, nil
+}
+func (s *stSource) SendTestMail(_ context.Context, m mail.Settings, password string) error {
+	s.sentWith = append(s.sentWith, m)
+	s.sentPw = append(s.sentPw, password)
+	return nil
+}
+func (s *stSource) Now() time.Time { return vwNow }
+func (s *stSource) Actor() string  { return "ana" }
+func (s *stSource) NextDigest() (core.Digest, error) {
+	return core.Digest{Slot: core.NextSlot(vwNow)}, nil
+}
+
+// Send test e-mail hands the form's settings and the typed password to the
+// source as values; nothing is saved by it.
+func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
+	vwApp(t, theme.VariantLight)
+	src := &stSource{saved: mail.Settings{Host: "smtp.example.com", Port: 587, Security: mail.SecurityStartTLS,
+		Username: "keydesk", From: "keydesk@example.com", To: []string{"ops@example.com"}}, hasPw: true}
+	bg := &testRunner{}
+	v := newSettingsView(src, nil, nil, bg)
+	vwWindow(t, v, 900, 900)
+	v.load()
+	bg.wait()
+	if v.mail.host.Text != "smtp.example.com" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Fatalf("loaded form: host %q, password placeholder %q", v.mail.host.Text, v.mail.password.PlaceHolder)
+	}
+	v.mail.host.SetText("mail.example.org")
+	test.Tap(v.mail.test)
+	bg.wait()
+	test.Type(v.mail.password, "typed")
+	test.Tap(v.mail.test)
+	bg.wait()
+	if len(src.sentWith) != 2 || src.sentWith[0].Host != "mail.example.org" || src.sentWith[1].Host != "mail.example.org" {
+		t.Fatalf("SendTestMail got %+v, want the form's host twice", src.sentWith)
+	}
+	if src.sentPw[0] != "" || src.sentPw[1] != "typed" {
+		t.Errorf("SendTestMail passwords = %q, want the saved one (empty) then the typed one", src.sentPw)
+	}
+	if src.saved.Host != "smtp.example.com" {
+		t.Errorf("Send test e-mail saved the form: stored host %q", src.saved.Host)
+	}
+	if v.mail.formMsg.Text != "Test e-mail sent to ops@example.com." {
+		t.Errorf("form message %q", v.mail.formMsg.Text)
 	}
 }
