@@ -62,4 +62,3 @@ func TestTipLayerShowsAndHidesTheTipOfALabel(t *testing.T) {
 		t.Error("the tip of a label's former content stays shown")
 	}
 }
-
