@@ -178,12 +178,10 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	findItem := fyne.NewMenuItem("Find Key", find)
 	findItem.Shortcut = ctrl(fyne.KeyF)
 	findItem.Icon = theme.SearchIcon()
-	// Quit (and closing the window) takes a copied key off the clipboard
-	// rather than leave it there for the rest of its 60 seconds.
-	quit := fyne.NewMenuItem("Quit", func() {
-		env.clearCopiedSecrets()
-		env.quit()
-	})
+	// Quit closes the window, as Fyne's own Quit item does, which quits
+	// the app: the window's close handler takes a copied key off the
+	// clipboard and saves the window's size.
+	quit := fyne.NewMenuItem("Quit", env.win.Close)
 	quit.IsQuit = true
 	quit.Shortcut = ctrl(fyne.KeyQ)
 	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))

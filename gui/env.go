@@ -38,7 +38,8 @@ type uiEnv struct {
 
 	// bg runs background work and brings its results to the widgets.
 	bg runner
-	// quit ends the app (fyne.App.Quit in the app).
+	// quit ends the app (fyne.App.Quit in the app): dismissing the error
+	// shown when the data folder cannot be opened.
 	quit func()
 
 	// copied holds the secrets put on the clipboard and not yet taken off

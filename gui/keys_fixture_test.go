@@ -190,7 +190,6 @@ type kvFixture struct {
 	bg     *testRunner
 	ui     *mainUI
 	keys   *keysView
-	quits  int  // times the window asked the app to quit
 	closed bool // closeWindow closed the window
 }
 
@@ -284,7 +283,6 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 		loc:       time.UTC,
 		prefs:     uiPrefs{p: a.Preferences()},
 		bg:        f.bg,
-		quit:      func() { f.quits++ },
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
 	f.keys = f.ui.keys
