@@ -10,7 +10,7 @@ GO        ?= go
 TAGS      := migrated_fynedo
 CI_TAGS   := ci,$(TAGS)
 # Short fuzzing runs inside `make test`: Target:package pairs.
-FUZZ      ?= FuzzParseKey:./core FuzzVerifyHandler:./server FuzzDecodeKey:./storage
+FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./storage
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 # Packages whose tests use the OS keyring (all but the window, whose tests use
@@ -21,11 +21,13 @@ KEYRING_PKGS ?= $$($(GO) list ./... | grep -v '/gui$$')
 SMOKE_PKGS ?= ./e2e/...
 SMOKE_TAGS ?= smoke,$(TAGS)
 SMOKE_RUN  ?= Smoke
+# The shared-store tests, run on a throw-away PostgreSQL cluster.
+PG_PKGS ?= ./pgstore/...
 # make perf-gui: the window with this many keys.
 PERF_KEYS ?= 100000
 DIST      ?= dist
 
-.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke screenshot perf-gui bench package clean icon
+.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man
 
 all: test
 
@@ -40,8 +42,9 @@ deps:
 	$(GO) mod download
 
 ## test: everything — formatting, vet, headless tests, race detector, keyring
-## and end-to-end tests on a real Secret Service, fuzzing, Xvfb smoke test.
-test: deps fmt-check vet lint test-headless test-race test-keyring fuzz test-smoke
+## and end-to-end tests on a real Secret Service, the shared store on a real
+## PostgreSQL, fuzzing, Xvfb smoke test.
+test: deps fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke
 	@echo "make test: all passed."
 
 fmt-check:
@@ -68,6 +71,13 @@ test-race:
 ## D-Bus session.
 test-keyring:
 	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -tags $(CI_TAGS) $(KEYRING_PKGS)
+
+## test-pg: the shared-store tests ($(PG_PKGS)) on a real PostgreSQL, with
+## the race detector: scripts/pg-cluster.sh starts a throw-away cluster on
+## loopback for the run and removes it afterwards (also on failure). Without
+## it (KEYDESK_TEST_PG_URL unset) those tests skip.
+test-pg:
+	CGO_ENABLED=1 scripts/pg-cluster.sh run $(GO) test -race -count=1 -tags $(CI_TAGS) $(PG_PKGS)
 
 ## fuzz: a short run of each fuzz target in $(FUZZ).
 fuzz:
@@ -101,10 +111,11 @@ perf-gui: deps
 		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -keys $(PERF_KEYS)
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run '^$$' -bench 'BenchmarkFilter$$' ./gui/
 
-## bench: the benchmarks, then the ratios they report.
+## bench: the benchmarks (those of the shared store on a throw-away
+## PostgreSQL cluster), then the ratios they report.
 bench:
 	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
-	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... | tee "$$out"; \
+	CGO_ENABLED=0 scripts/pg-cluster.sh run $(GO) test -tags $(CI_TAGS) -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./... | tee "$$out"; \
 	echo; echo "Reported ratios and targets:"; \
 	awk '/^Benchmark/ { line=""; for (i = 3; i < NF; i += 2) { u=$$(i+1); if (u != "ns/op" && u != "B/op" && u != "allocs/op" && u != "MB/s") line = line sprintf("  %s %s", $$i, u) } if (line != "") printf "  %-50s%s\n", $$1, line }' "$$out"
 
@@ -116,6 +127,11 @@ package: deps
 	mv -f Keydesk.tar.xz $(DIST)/; \
 	tar -tJf $(DIST)/Keydesk.tar.xz | grep -q 'usr/local/bin/keydesk$$\|usr/bin/keydesk$$'; \
 	echo "package: $(DIST)/Keydesk.tar.xz"
+
+## man: the command line's man pages, one per command, in $(DIST)/man
+## (generated from the cobra command tree by cmd/mangen).
+man:
+	$(GO) run -tags $(TAGS) ./cmd/mangen -o $(DIST)/man
 
 ## icon: redraw assets/icon.png.
 icon:

@@ -11,6 +11,13 @@ import (
 )
 
 func main() {
-	cli.OpenWindow = gui.Run
-	os.Exit(cli.Main(os.Args[1:], &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	env := &cli.Env{
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Getenv:     os.Getenv,
+		Terminal:   cli.FileTerminal(os.Stdin),
+		OpenWindow: gui.Run,
+	}
+	os.Exit(cli.Main(os.Args[1:], env))
 }

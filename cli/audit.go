@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/keydesk/keydesk/workspace"
-	"github.com/keydesk/keydesk/core"
-)
+	"github.com/spf13/cobra"
 
-func init() {
-	register("audit", "show the audit log, newest first", runAudit)
-}
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
+)
 
 const auditUsage = "keydesk audit [--json]"
 
@@ -24,22 +22,30 @@ type auditJSON struct {
 	Detail  string           `json:"detail,omitempty"`
 }
 
-func runAudit(env *Env, args []string) error {
-	fs := newFlagSet("audit")
-	asJSON := fs.Bool("json", false, "print the events as a JSON array")
-	pos, err := parseFlags(env, fs, auditUsage, args)
-	if err != nil {
-		return err
+// newAuditCommand is `keydesk audit`.
+func newAuditCommand(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:               "audit [--json]",
+		Short:             "Show the audit log, newest first",
+		Long:              "Show who created, renamed and deleted which key, and the e-mail events, newest first.",
+		Args:              argsNone("audit takes no arguments, got %q (usage: " + auditUsage + ")"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			return runAudit(env, asJSON)
+		},
 	}
-	if len(pos) > 0 {
-		return usagef("audit takes no arguments, got %q (usage: %s)", pos[0], auditUsage)
-	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events as a JSON array")
+	return cmd
+}
+
+func runAudit(env *Env, asJSON bool) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
 		events, err := b.Store.Audit()
 		if err != nil {
 			return fmt.Errorf("read the audit log: %w", err)
 		}
-		if *asJSON {
+		if asJSON {
 			out := make([]auditJSON, 0, len(events))
 			for _, e := range events {
 				out = append(out, auditJSON{Time: utcTime(e.Time), Actor: e.Actor, Action: e.Action, KeyID: e.KeyID, KeyName: e.KeyName, Detail: e.Detail})

@@ -8,12 +8,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/keydesk/keydesk/core"
 )
-
-func init() {
-	register("catalog", "list the API sections, operations and scopes keys can be given", runCatalog)
-}
 
 const catalogUsage = "keydesk catalog [--search TEXT] [--json]"
 
@@ -40,26 +38,34 @@ func loadCatalog(env *Env) (*core.Catalog, error) {
 	return c, nil
 }
 
-func runCatalog(env *Env, args []string) error {
-	fs := newFlagSet("catalog")
-	search := fs.String("search", "", "show only operations whose id, name, summary, method, path or section contain every word of `TEXT`")
-	asJSON := fs.Bool("json", false, "print the catalog as JSON (the shape --catalog reads)")
-	pos, err := parseFlags(env, fs, catalogUsage, args)
-	if err != nil {
-		return err
+// newCatalogCommand is `keydesk catalog`.
+func newCatalogCommand(env *Env) *cobra.Command {
+	var search string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "catalog [--search TEXT] [--json]",
+		Short: "List the API sections, operations and scopes keys can be given",
+		Long: "List the permission catalog: each section with its read-only and full-access scopes and its\n" +
+			"operations. It needs no data folder. --json prints the shape that --catalog reads.",
+		Example:           `  keydesk catalog --search "list channels"`,
+		Args:              argsNone("catalog takes no arguments, got %q (usage: " + catalogUsage + ")"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			cat, err := loadCatalog(env)
+			if err != nil {
+				return err
+			}
+			sections := filterCatalog(cat, search)
+			if asJSON {
+				return writeJSON(env.Stdout, catalogJSON{Version: cat.Version, GlobalScope: cat.GlobalScope, Sections: sections})
+			}
+			return printCatalog(env, cat, sections, search)
+		},
 	}
-	if len(pos) > 0 {
-		return usagef("catalog takes no arguments, got %q (usage: %s)", pos[0], catalogUsage)
-	}
-	cat, err := loadCatalog(env)
-	if err != nil {
-		return err
-	}
-	sections := filterCatalog(cat, *search)
-	if *asJSON {
-		return writeJSON(env.Stdout, catalogJSON{Version: cat.Version, GlobalScope: cat.GlobalScope, Sections: sections})
-	}
-	return printCatalog(env, cat, sections, *search)
+	cmd.Flags().StringVar(&search, "search", "", "show only operations whose id, name, summary, method, path or section contain every word of `TEXT`")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the catalog as JSON (the shape --catalog reads)")
+	_ = cmd.RegisterFlagCompletionFunc("search", cobra.NoFileCompletions)
+	return cmd
 }
 
 // catalogJSON is the catalog file shape, so that `keydesk catalog --json`

@@ -44,11 +44,8 @@ func buildAndRun(m *testing.M) int {
 	if runtime.GOOS == "windows" {
 		binary += ".exe"
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		gobin = "go"
-	}
-	cmd := exec.Command(gobin, "build", "-tags", "ci,migrated_fynedo", "-o", binary, "..")
+	// go test puts its own Go's bin folder first on PATH.
+	cmd := exec.Command("go", "build", "-tags", "ci,migrated_fynedo", "-o", binary, "..")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build keydesk: %v\n%s", err, out)
@@ -82,7 +79,7 @@ func run(t *testing.T, stdin string, env []string, args ...string) result {
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "TZ=UTC", "LANG=C.UTF-8", "KEYDESK_DATA=")
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LANG=C.UTF-8", "KEYDESK_DATA=", "KEYDESK_ALLOW_NOW=1")
 	cmd.Env = append(cmd.Env, env...)
 	err := cmd.Run()
 	if ctx.Err() != nil {
@@ -655,6 +652,46 @@ func TestDataFolderSelection(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil || r.code != 0 || len(ks) != tc.want {
 			t.Errorf("env %v args %v: exit %d, %d keys (%v), want %d", tc.env, tc.args, r.code, len(ks), err, tc.want)
 		}
+	}
+}
+
+// Shell completion (as the scripts of `keydesk completion SHELL` ask for
+// it) offers the stored keys' ids with their names, read through the real
+// keyring, and the catalog's operation ids.
+func TestCompletionOfKeyIDs(t *testing.T) {
+	needKeyring(t)
+	s := newStore(t)
+	a := s.create("--name", "CRM sync", "--section", "users=read")
+	b := s.create("--name", "Billing export", "--global")
+	r := run(t, "", nil, "__complete", "--data", s.dir, "keys", "delete", "")
+	if r.code != 0 || !strings.Contains(r.stdout, a.ID+"\tCRM sync\n") || !strings.Contains(r.stdout, b.ID+"\tBilling export\n") {
+		t.Errorf("__complete keys delete: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, a.Key) || strings.Contains(r.stdout, b.Key) {
+		t.Error("completion printed a secret")
+	}
+	r = run(t, "", nil, "__complete", "keys", "create", "--op", "users.li")
+	if r.code != 0 || !strings.Contains(r.stdout, "users.list\t") {
+		t.Errorf("__complete --op: exit %d, stdout %q", r.code, r.stdout)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if r := run(t, "", nil, "completion", shell); r.code != 0 || !strings.Contains(r.stdout, "keydesk") {
+			t.Errorf("completion %s: exit %d, %d bytes, stderr %q", shell, r.code, len(r.stdout), r.stderr)
+		}
+	}
+}
+
+// --now on a real data folder (a Global key living until 2200, a made-up
+// audit time) is refused without KEYDESK_ALLOW_NOW=1, touching nothing.
+func TestNowRefusedOnRealData(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := run(t, "", []string{"KEYDESK_ALLOW_NOW="}, "--data", dir, "--now", "2200-01-01T00:00:00Z", "keys", "create", "--name", "Forever", "--global")
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "keydesk: ") || !strings.Contains(lines[0], "--demo") || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one sentence", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the refused run touched the data folder (stat: %v)", err)
 	}
 }
 

@@ -1,11 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,8 @@ type harness struct {
 	t   *testing.T
 	dir string
 	now time.Time
+	// term is standard input's terminal, nil for none.
+	term Terminal
 }
 
 func newHarness(t *testing.T) *harness {
@@ -36,7 +39,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) main(stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	h.t.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdin: stdin, Stdout: &out, Stderr: &errb}
+	env := &Env{Stdin: stdin, Stdout: &out, Stderr: &errb, Getenv: allowNow, Terminal: h.term}
 	code = Main(append([]string{"--data", h.dir, "--now", h.now.Format(time.RFC3339)}, args...), env)
 	return out.String(), errb.String(), code
 }
@@ -67,12 +70,23 @@ func (h *harness) count() int {
 	return len(ks)
 }
 
-// fakeTerminal makes delete treat stdin as a terminal for one test.
-func fakeTerminal(t *testing.T) {
-	t.Helper()
-	old := stdinIsTerminal
-	stdinIsTerminal = func(io.Reader) bool { return true }
-	t.Cleanup(func() { stdinIsTerminal = old })
+// allowNow is the environment of the in-process tests: --now is allowed.
+func allowNow(name string) string {
+	if name == AllowNowEnv {
+		return "1"
+	}
+	return ""
+}
+
+// lineTerminal is a Terminal whose secrets are the lines of r (the echo is
+// the real terminal's business, tested with a pty in terminal_test.go).
+type lineTerminal struct{ r *bufio.Reader }
+
+func (lineTerminal) IsTerminal() bool { return true }
+
+func (l lineTerminal) ReadSecret() (string, error) {
+	s, err := l.r.ReadString('\n')
+	return strings.TrimRight(s, "\r\n"), err
 }
 
 func TestDeleteAsksOnATerminal(t *testing.T) {
@@ -92,7 +106,7 @@ func TestDeleteAsksOnATerminal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
 			h := newHarness(t)
-			fakeTerminal(t)
+			h.term = lineTerminal{}
 			id, _ := h.create("Prompted")
 			out, errs, code := h.main(strings.NewReader(tc.answer), "keys", "delete", id)
 			if !strings.Contains(errs, `Delete key "Prompted" (`+id+`)? [y/N]`) {
@@ -148,34 +162,35 @@ func TestVerifyReadsFirstLineOnly(t *testing.T) {
 	}
 }
 
-func TestParseFlagsInterspersed(t *testing.T) {
-	tests := []struct {
-		args []string
-		pos  []string
-		json bool
-	}{
-		{[]string{"a", "b"}, []string{"a", "b"}, false},
-		{[]string{"--json", "a", "b"}, []string{"a", "b"}, true},
-		{[]string{"a", "--json", "b"}, []string{"a", "b"}, true},
-		{[]string{"a", "b", "--json"}, []string{"a", "b"}, true},
-		{[]string{"a", "--", "--json"}, []string{"a", "--json"}, false},
-		{[]string{"--", "-x", "y"}, []string{"-x", "y"}, false},
+// Flags go before or after the positional arguments; everything after
+// "--" is positional; -h prints the usage (exit 0); an unknown flag is bad
+// usage (exit 2).
+func TestFlagsInterspersed(t *testing.T) {
+	h := newHarness(t)
+	a, _ := h.create("First")
+	if out, errs, code := h.main(nil, "keys", "rename", a, "--", "--json"); code != 0 || !strings.Contains(out, `to "--json"`) {
+		t.Errorf("rename ID -- --json: exit %d, %q %q; want the name --json", code, out, errs)
 	}
-	for _, tc := range tests {
-		fs := newFlagSet("t")
-		j := fs.Bool("json", false, "")
-		pos, err := parseFlags(&Env{Stdout: io.Discard}, fs, "t", tc.args)
-		if err != nil || strings.Join(pos, "|") != strings.Join(tc.pos, "|") || *j != tc.json {
-			t.Errorf("parseFlags(%q) = %q, json=%v, %v; want %q json=%v", tc.args, pos, *j, err, tc.pos, tc.json)
+	if out, errs, code := h.main(nil, "--json", "keys", "rename", a, "x"); code != ExitUsage || out != "" || !strings.Contains(errs, "lag provided but not defined") {
+		t.Errorf("unknown global flag: exit %d, %q %q", code, out, errs)
+	}
+	if _, errs, code := h.main(nil, "keys", "delete", "--yes", a); code != 0 || h.count() != 0 {
+		t.Errorf("delete --yes ID: exit %d %s", code, errs)
+	}
+	b, _ := h.create("Second")
+	if _, errs, code := h.main(nil, "keys", "delete", b, "--yes"); code != 0 || h.count() != 0 {
+		t.Errorf("delete ID --yes: exit %d %s", code, errs)
+	}
+	for _, help := range [][]string{{"keys", "delete", "-h"}, {"help", "keys", "delete"}, {"keys", "delete", "--help"}} {
+		out, errs, code := h.main(nil, help...)
+		if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "keydesk keys delete ID") || !strings.Contains(out, "--yes") || errs != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", help, code, out, errs)
 		}
 	}
-	fs := newFlagSet("t")
-	var help bytes.Buffer
-	if _, err := parseFlags(&Env{Stdout: &help}, fs, "keydesk t", []string{"-h"}); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "Usage: keydesk t") {
-		t.Errorf("-h: %v, printed %q", err, help.String())
-	}
 	var ue *UsageError
-	if _, err := parseFlags(&Env{Stdout: io.Discard}, newFlagSet("t"), "t", []string{"--nope"}); !errors.As(err, &ue) {
+	root := NewCommand(&Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: allowNow})
+	root.SetArgs([]string{"keys", "list", "--nope"})
+	if err := root.Execute(); !errors.As(err, &ue) {
 		t.Errorf("unknown flag: %v, want a UsageError", err)
 	}
 }
@@ -265,5 +280,48 @@ func TestAuditInProcess(t *testing.T) {
 	}
 	if !strings.Contains(out, `"Audited twice" (`+id+`)`) || !strings.Contains(out, h.now.Local().Format("2006-01-02 15:04")) {
 		t.Errorf("audit lacks the key or the local time:\n%s", out)
+	}
+}
+
+// --now changes the clock of every rule and audit entry: on a real data
+// folder it is refused unless the environment allows it (the tests do).
+func TestNowNeedsDemoOrTestEnvironment(t *testing.T) {
+	h := newHarness(t)
+	run := func(getenv func(string) string, args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: getenv})
+		return out.String(), errb.String(), code
+	}
+	noEnv := func(string) string { return "" }
+	_, errs, code := run(noEnv, "--data", h.dir, "--now", "2200-01-01T00:00:00Z", "keys", "create", "--name", "Forever", "--global")
+	if code != ExitUsage || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "--demo") {
+		t.Fatalf("--now on a data folder: exit %d, stderr %q; want exit 2 and one sentence", code, errs)
+	}
+	if _, err := os.Stat(h.dir); !os.IsNotExist(err) {
+		t.Fatalf("the refused run touched the data folder (stat: %v)", err)
+	}
+	if _, errs, code := run(noEnv, "--demo", "--now", "2200-01-01T00:00:00Z", "keys", "list"); code != 0 {
+		t.Errorf("--now with --demo: exit %d %s", code, errs)
+	}
+	if _, errs, code := run(allowNow, "--data", h.dir, "--now", "2200-01-01T00:00:00Z", "keys", "list"); code != 0 {
+		t.Errorf("--now with %s=1: exit %d %s", AllowNowEnv, code, errs)
+	}
+}
+
+// An argument where none belongs is bad usage, named in one sentence.
+func TestPositionalArgumentsRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{"launch"}, {"keys", "create", "--name", "x", "--global", "extra"}, {"keys", "list", "extra"},
+		{"keys", "verify", "extra"}, {"keys", "rename", "only-id"}, {"keys", "delete"}, {"keys", "nope"},
+		{"catalog", "extra"}, {"audit", "extra"}, {"digest", "preview", "extra"}, {"digest", "send", "extra"},
+		{"digest"}, {"mail", "show", "extra"}, {"mail", "test", "extra"}, {"mail", "nope"}, {"serve", "extra"},
+		{"completion", "tcsh"},
+	} {
+		out, errs, code := h.main(strings.NewReader(""), args...)
+		lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+		if code != ExitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "keydesk: ") || strings.Contains(errs, "%!") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and one sentence", args, code, out, errs)
+		}
 	}
 }

@@ -11,50 +11,56 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/keydesk/keydesk/workspace"
+	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/internal/netaddr"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
+	"github.com/keydesk/keydesk/workspace"
 )
-
-func init() {
-	register("serve", "run the verification API and the daily digest e-mail until stopped", runServe)
-}
-
-// DefaultListen is where `keydesk serve` listens unless told otherwise.
-const DefaultListen = "127.0.0.1:8765"
 
 const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote]   (runs until Ctrl+C / SIGTERM)"
 
-// serveContext returns the context `keydesk serve` runs in: it ends on
-// SIGINT or SIGTERM. Tests replace it.
-var serveContext = func() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// newServeCommand is `keydesk serve`.
+func newServeCommand(env *Env) *cobra.Command {
+	var listen string
+	var allowRemote bool
+	cmd := &cobra.Command{
+		Use:   "serve [--listen HOST:PORT] [--allow-remote]",
+		Short: "Run the verification API and the daily digest e-mail until stopped",
+		Long: "Run the HTTP verification API (POST /v1/keys/verify, GET /v1/auth for gateways) and deliver\n" +
+			"the daily expiration digest, until Ctrl+C or SIGTERM; last-used times are saved on the way out.\n" +
+			"It listens on loopback unless --allow-remote.",
+		Args:              noArgs(serveUsage),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			return runServe(env, listen, allowRemote)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", netaddr.DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
+	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
+	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(netaddr.DefaultListen, "localhost:8765", "[::1]:8765"))
+	return cmd
 }
 
-func runServe(env *Env, args []string) error {
-	fs := newFlagSet("serve")
-	listen := fs.String("listen", DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
-	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
-	if err := noArgs(env, fs, serveUsage, args); err != nil {
-		return err
-	}
-	loopback, err := loopbackAddress(*listen)
+func runServe(env *Env, listen string, allowRemote bool) error {
+	loopback, err := loopbackAddress(listen)
 	if err != nil {
 		return err
 	}
-	if !loopback && !*allowRemote {
-		return usagef("%s is not a loopback address; listening there makes the verification API reachable from the network, so add --allow-remote if that is intended", *listen)
+	if !loopback && !allowRemote {
+		return usagef("%s is not a loopback address; listening there makes the verification API reachable from the network, so add --allow-remote if that is intended", listen)
 	}
-	ctx, stop := serveContext()
+	ctx, stop := signal.NotifyContext(env.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return withBackend(env, func(b *workspace.Workspace) error {
-		ln, err := net.Listen("tcp", *listen)
+		ln, err := net.Listen("tcp", listen)
 		if err != nil {
-			return fmt.Errorf("could not listen on %s (is another program using that port?): %w", *listen, err)
+			return fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
 		}
-		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && loopback && !tcp.IP.IsLoopback() {
+		if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
 			ln.Close()
-			return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", *listen, tcp.IP)
+			return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
 		}
 		if !loopback {
 			fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
@@ -63,13 +69,9 @@ func runServe(env *Env, args []string) error {
 		srv := server.New(b.Service, server.Options{Logger: logger})
 
 		// The daily expiration digest, delivered while serve runs.
-		sched := &mail.Scheduler{
-			Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, b.Service.Actor),
-			Clock:     mail.RealClock{Clock: b.Clock},
-			OnError: func(err error) {
-				logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
-			},
-		}
+		sched := mail.NewScheduler(b.Store, b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
+			logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
+		})
 		schedCtx, stopSched := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -97,14 +99,10 @@ func runServe(env *Env, args []string) error {
 func loopbackAddress(hostport string) (bool, error) {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return false, usagef("--listen must be host:port, such as %s", DefaultListen)
+		return false, usagef("--listen must be host:port, such as %s", netaddr.DefaultListen)
 	}
 	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
 		return false, usagef("--listen %s has no valid port", hostport)
 	}
-	if host == "localhost" {
-		return true, nil
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback(), nil
+	return netaddr.IsLoopbackHost(host), nil
 }

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
 )
 
@@ -49,19 +49,15 @@ type serving struct {
 }
 
 // startServe runs Main with args (which end in serve ...) and waits for the
-// line announcing the address. The serve context is the test's, not the
-// process's signals.
+// line announcing the address. The test stops it through Env.Context.
 func startServe(t *testing.T, args ...string) *serving {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	old := serveContext
-	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
-	t.Cleanup(func() { serveContext = old })
 
 	pr, pw := io.Pipe()
 	s := &serving{stop: cancel, code: make(chan int, 1), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	go func() {
-		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: s.stderr})
+		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: s.stderr, Getenv: allowNow, Context: ctx})
 		pw.Close()
 		s.code <- code
 	}()

@@ -38,36 +38,11 @@ func TestSlotAtOrBefore(t *testing.T) {
 	}
 }
 
-// digestMemStore is a minimal in-memory core.Store: KeysExpiring filters every
-// record by (after, until], the contract the bbolt expiry index implements.
-type digestMemStore struct{ keys []*core.Key }
-
-func (m *digestMemStore) InsertKey(k *core.Key, _ core.AuditEvent) error {
-	m.keys = append(m.keys, k.Clone())
-	return nil
-}
-func (m *digestMemStore) UpdateKey(*core.Key, core.AuditEvent) error { return nil }
-func (m *digestMemStore) DeleteKey(string, core.AuditEvent) error    { return nil }
-func (m *digestMemStore) GetKey(string) (*core.Key, error)           { return nil, core.ErrNotFound }
-func (m *digestMemStore) ListKeys() ([]*core.Key, error)             { return m.keys, nil }
-func (m *digestMemStore) SetLastUsed(map[string]time.Time) error     { return nil }
-func (m *digestMemStore) AppendAudit(core.AuditEvent) error          { return nil }
-func (m *digestMemStore) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
-	var out []*core.Key
-	for _, k := range m.keys {
-		if k.ExpiresAt.After(after) && !k.ExpiresAt.After(until) {
-			out = append(out, k.Clone())
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ExpiresAt.Before(out[j].ExpiresAt) })
-	return out, nil
-}
-
-// stores returns both store implementations the digest selection is
+// digestStores returns both store implementations the digest selection is
 // checked against: the in-memory one and the real bbolt store.
 func digestStores(t *testing.T) map[string]func(t *testing.T) core.Store {
 	return map[string]func(t *testing.T) core.Store{
-		"memory": func(*testing.T) core.Store { return &digestMemStore{} },
+		"memory": func(*testing.T) core.Store { return core.NewMemStore() },
 		"bbolt": func(t *testing.T) core.Store {
 			st, err := storage.Open(t.TempDir(), storage.Options{})
 			if err != nil {

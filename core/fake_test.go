@@ -10,8 +10,10 @@ import (
 	"time"
 )
 
-// memStore is an in-memory Store for core's unit tests; the bbolt store has
-// its own tests on a real file.
+// memStore is the one in-memory Store of core's tests (package core and,
+// through MemStore, package core_test); the bbolt store has its own tests on
+// a real file. KeysExpiring follows the contract the bbolt expiry index
+// implements: (after, until], soonest first, then by id.
 type memStore struct {
 	mu     sync.Mutex
 	keys   map[string]*Key
@@ -21,6 +23,13 @@ type memStore struct {
 }
 
 func newMemStore() *memStore { return &memStore{keys: map[string]*Key{}} }
+
+// MemStore and NewMemStore give the external test package (core_test) the
+// same in-memory store; they exist only in test builds.
+type MemStore = memStore
+
+// NewMemStore returns an empty in-memory store.
+func NewMemStore() *MemStore { return newMemStore() }
 
 func (m *memStore) InsertKey(k *Key, ev AuditEvent) error {
 	m.mu.Lock()
@@ -93,7 +102,12 @@ func (m *memStore) KeysExpiring(after, until time.Time) ([]*Key, error) {
 			out = append(out, k.Clone())
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ExpiresAt.Before(out[j].ExpiresAt) })
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].ExpiresAt.Compare(out[j].ExpiresAt); c != 0 {
+			return c < 0
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Lifetime limits of SPEC §1.
+// Lifetime limits: every key lives at least an hour and at most 12 months;
+// a key with Global Development Access at most 7 days.
 const (
 	MinLifetime       = time.Hour
 	GlobalMaxLifetime = 7 * 24 * time.Hour

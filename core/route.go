@@ -3,6 +3,10 @@ package core
 import (
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // route is an operation's method and path template split into segments.
@@ -36,22 +40,21 @@ func splitPath(p string) []string {
 }
 
 // MatchRoute finds the operation for an HTTP method and request URI (a path,
-// optionally with a query string, as reverse proxies forward it). Trailing
-// slashes are ignored, a HEAD request matches a GET operation, and when
-// several templates match, the one with the most literal segments wins
+// optionally with a query string, as reverse proxies forward it). The method
+// must be the operation's, in upper case as HTTP spells it ("get" is another
+// method to an upstream), except that a HEAD request matches a GET
+// operation. A single trailing slash is ignored, and
+// when several templates match, the one with the most literal segments wins
 // (/channels/direct before /channels/{channelId}). It returns the operation
-// and the values of its path parameters.
+// and the (unescaped) values of its path parameters.
+//
+// A path that an upstream service could read as another path never matches,
+// whatever the catalog holds (see requestSegments): a key allowed one
+// operation cannot reach another through path normalisation.
 func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string, bool) {
-	path := uri
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	method = strings.ToUpper(method)
-	segs := splitPath(path)
-	for i, seg := range segs {
-		if u, err := url.PathUnescape(seg); err == nil {
-			segs[i] = u
-		}
+	segs, ok := requestSegments(uri)
+	if !ok {
+		return nil, nil, false
 	}
 	var best *route
 	for _, r := range c.routes {
@@ -63,7 +66,7 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 		}
 		ok := true
 		for i, s := range r.segments {
-			if s != "" && s != segs[i] || s == "" && segs[i] == "" {
+			if s != "" && s != segs[i] {
 				ok = false
 				break
 			}
@@ -72,7 +75,7 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 			best = r
 		}
 	}
-	if best == nil {
+	if best == nil || c.shadowed(best, method, segs) {
 		return nil, nil, false
 	}
 	params := make(map[string]string, len(best.params))
@@ -84,6 +87,122 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 		}
 	}
 	return best.op, params, true
+}
+
+// shadowed reports whether a more specific operation than best would take
+// the request at an upstream that ignores letter case (ASP.NET, Windows
+// servers) or drops trailing dots (IIS): with a users.get key,
+// "/v2/users/BOTS" or "/v2/users/bots." must not reach users.bots.list.
+func (c *Catalog) shadowed(best *route, method string, segs []string) bool {
+	for _, r := range c.routes {
+		if r == best || r.literals <= best.literals || len(r.segments) != len(segs) {
+			continue
+		}
+		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {
+			continue
+		}
+		loose := true
+		for i, s := range r.segments {
+			if s != "" && !looseEqual(s, segs[i]) {
+				loose = false
+				break
+			}
+		}
+		if loose {
+			return true
+		}
+	}
+	return false
+}
+
+// looseEqual compares a template literal with a request segment as the
+// laxest upstreams do: ignoring case and Unicode compatibility forms, after
+// dropping trailing dots.
+func looseEqual(lit, seg string) bool {
+	seg, _ = nfkc(seg)
+	return strings.EqualFold(lit, strings.TrimRight(seg, "."))
+}
+
+// requestSegments splits a request URI's path into unescaped segments. It
+// refuses (false) every path that servers, frameworks and proxies do not all
+// read the same way, so that the path Keydesk checks is the path the
+// upstream serves:
+//
+//   - a path not starting with "/" (an absolute URL, "*"), a fragment ("#"
+//     anywhere, raw or escaped), empty segments ("//", except one trailing
+//     slash);
+//   - ";" (Tomcat and Spring read "..;" as ".."), "?", a backslash,
+//     whitespace, control or invisible formatting characters, raw or
+//     percent-encoded;
+//   - a malformed escape ("%zz"), an escape of "/" or "%" ("%2F", "%25":
+//     decoded twice by some upstreams), escapes that decode to invalid UTF-8
+//     (overlong "%C0%AE" is "." to some decoders);
+//   - dot segments, raw or encoded ("..", "%2e%2E", or any segment made of
+//     dots only);
+//   - any of the above after Unicode compatibility folding (NFKC), which
+//     turns "．．" (fullwidth) into ".." for upstreams that normalise.
+//
+// The query string is not part of the match and is not examined.
+func requestSegments(uri string) ([]string, bool) {
+	if strings.IndexByte(uri, '#') >= 0 {
+		return nil, false
+	}
+	path, _, _ := strings.Cut(uri, "?")
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") {
+		return nil, false
+	}
+	path = strings.TrimSuffix(path[1:], "/")
+	if path == "" {
+		return nil, true // "/"
+	}
+	segs := strings.Split(path, "/")
+	for i, raw := range segs {
+		if raw == "" {
+			return nil, false
+		}
+		seg, err := url.PathUnescape(raw)
+		if err != nil || !safeSegment(seg) {
+			return nil, false
+		}
+		if folded, changed := nfkc(seg); changed && !safeSegment(folded) {
+			return nil, false
+		}
+		segs[i] = seg
+	}
+	return segs, true
+}
+
+// safeSegment reports whether an unescaped path segment means the same to
+// every reader: valid UTF-8, not made of dots only, and free of separators
+// ("/", "\", ";", "#", "?"), "%" and whitespace, control or invisible
+// formatting characters.
+func safeSegment(seg string) bool {
+	if seg == "" || !utf8.ValidString(seg) || strings.Trim(seg, ".") == "" {
+		return false
+	}
+	for _, r := range seg {
+		switch {
+		case r == '/', r == '\\', r == ';', r == '#', r == '?', r == '%':
+			return false
+		case unicode.IsSpace(r), unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+			return false
+		}
+	}
+	return true
+}
+
+// nfkc returns s in Unicode compatibility form (NFKC) and whether that
+// differs from s. ASCII, the usual case, is already in that form.
+func nfkc(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			if norm.NFKC.IsNormalString(s) {
+				return s, false
+			}
+			return norm.NFKC.String(s), true
+		}
+	}
+	return s, false
 }
 
 // FillPath returns the operation's path with its parameters replaced by the

@@ -288,6 +288,61 @@ func TestPlainToNonLoopbackRefused(t *testing.T) {
 	}
 }
 
+// nonLoopbackIP returns an IP address of this computer that is not a
+// loopback address, or skips the test.
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	t.Skip("this computer has no non-loopback IPv4 address")
+	return ""
+}
+
+// A resolver can answer "localhost" with any address. Plain SMTP (with the
+// password in clear text) goes out only when the connection really ended
+// on this computer: the name passing Validate is not enough.
+func TestPlainLoginOnlyOverALoopbackConnection(t *testing.T) {
+	const password = "Plain-Pass-4711"
+	remote := smtptest.Start(t, smtptest.Options{Addr: nonLoopbackIP(t) + ":0", User: "u", Pass: password})
+	local := smtptest.Start(t, smtptest.Options{User: "u", Pass: password})
+	s := mail.Settings{Host: "localhost", Port: 25, Security: mail.SecurityNone, Username: "u", From: "k@example.com", To: []string{"a@example.com"}}
+	msg, err := mail.BuildTest(s, "store", slotT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// resolveTo plays a resolver answering "localhost" with srv's address.
+	resolveTo := func(srv *smtptest.Server) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr != net.JoinHostPort("localhost", "25") {
+				t.Errorf("dialled %q, want localhost:25", addr)
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Addr())
+		}
+	}
+
+	err = (&mail.Sender{Settings: s, Password: password, DialContext: resolveTo(remote)}).Send(context.Background(), msg)
+	if !errors.Is(err, mail.ErrPlainNotLoopback) || strings.Contains(err.Error(), password) {
+		t.Fatalf("Send to a spoofed localhost = %v, want ErrPlainNotLoopback without the password", err)
+	}
+	if msgs := remote.Messages(); len(msgs) != 0 {
+		t.Fatalf("the non-loopback server received %+v", msgs)
+	}
+
+	if err := (&mail.Sender{Settings: s, Password: password, DialContext: resolveTo(local)}).Send(context.Background(), msg); err != nil {
+		t.Fatalf("Send to localhost on 127.0.0.1: %v", err)
+	}
+	if msgs := local.Messages(); len(msgs) != 1 || msgs[0].AuthUser != "u" {
+		t.Fatalf("the loopback server received %+v, want one message from u", msgs)
+	}
+}
+
 func TestCommandTimeout(t *testing.T) {
 	// A server that accepts connections and never greets.
 	ln := listenAt(t, "127.0.0.1:0")

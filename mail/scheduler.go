@@ -278,28 +278,33 @@ type Status struct {
 	RetryAt time.Time
 }
 
-// String renders the status line, e.g. "Next digest 2026-11-28 11:00 UTC ·
-// last: sent at 2026-11-27 11:00 UTC".
-func (s Status) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Next digest %s", s.NextSlot.UTC().Format(SlotLayout))
-	at := s.LastTime.UTC().Format(SlotLayout)
+// String is the status in UTC: LastResult(time.UTC).
+func (s Status) String() string { return s.LastResult(time.UTC) }
+
+// LastResult is the one sentence that says how the last delivery attempt
+// ended, with times in loc, e.g. "Last result: sent the digest for
+// 2026-11-27 11:00 UTC at 2026-11-27 12:00 CET.". The window's Settings
+// view shows it; the text never holds a secret.
+func (s Status) LastResult(loc *time.Location) string {
+	slot := s.LastSlot.UTC().Format(SlotLayout)
+	at := s.LastTime.In(loc).Format("2006-01-02 15:04 MST")
 	switch s.Last {
-	case ResultNone:
-		b.WriteString(" · nothing sent yet")
-	case ResultSent, ResultNothing:
-		fmt.Fprintf(&b, " · last: %s at %s", s.Last, at)
+	case ResultSent:
+		return fmt.Sprintf("Last result: sent the digest for %s at %s.", slot, at)
+	case ResultNothing:
+		return fmt.Sprintf("Last result: nothing to send for %s (checked %s).", slot, at)
 	case ResultUpToDate:
-		b.WriteString(" · up to date")
+		return fmt.Sprintf("Last result: the digest for %s was already delivered.", slot)
 	case ResultNotConfigured:
-		b.WriteString(" · e-mail is not set up")
+		return "Last result: not sent, because e-mail is not set up yet."
 	case ResultFailed:
-		fmt.Fprintf(&b, " · last: error at %s: %s", at, s.LastError)
+		text := fmt.Sprintf("Last result: the digest for %s failed at %s: %s", slot, at, strings.TrimSuffix(s.LastError, "."))
 		if !s.RetryAt.IsZero() {
-			fmt.Fprintf(&b, " (retrying at %s)", s.RetryAt.UTC().Format(SlotLayout))
+			text += fmt.Sprintf("; retrying at %s", s.RetryAt.In(loc).Format("15:04 MST"))
 		}
+		return text + "."
 	}
-	return b.String()
+	return "Last result: no digest attempted since Keydesk started."
 }
 
 // Scheduler runs the Deliverer in the app and in `keydesk serve`: it
@@ -318,6 +323,14 @@ type Scheduler struct {
 	mu      sync.Mutex
 	status  Status
 	trigger chan struct{}
+}
+
+// NewScheduler is the digest scheduler of one data folder, as the window
+// and `keydesk serve` run it: it delivers through NewDeliverer(st, pw, sel,
+// actor) on real timers with clock's time, and hands every failed attempt
+// (retried later) to onError.
+func NewScheduler(st Store, pw PasswordStore, sel Selector, actor string, clock core.Clock, onError func(error)) *Scheduler {
+	return &Scheduler{Deliverer: NewDeliverer(st, pw, sel, actor), Clock: RealClock{Clock: clock}, OnError: onError}
 }
 
 // Status returns the current status.

@@ -138,7 +138,7 @@ func TestSchedulerRetriesWithBackoffUntilServerRecovers(t *testing.T) {
 					!st.RetryAt.Equal(clk.Now().Add(want)) || !st.NextSlot.Equal(slotT.Add(24*time.Hour)) {
 					t.Fatalf("status = %+v", st)
 				}
-				if !strings.Contains(st.String(), "last: error") {
+				if !strings.Contains(st.String(), "failed at") || !strings.Contains(st.String(), "retrying at") {
 					t.Errorf("status line = %q", st.String())
 				}
 				if !e.lastDelivered(t).IsZero() {
@@ -286,7 +286,61 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	if st.Last != mail.ResultSent || !st.LastSlot.Equal(slotT.Add(24*h)) || !st.NextSlot.Equal(slotT.Add(48*h)) {
 		t.Errorf("status = %+v", st)
 	}
-	if want := "Next digest 2026-11-29 11:00 UTC · last: sent at 2026-11-28 11:00 UTC"; st.String() != want {
+	if want := "Last result: sent the digest for 2026-11-28 11:00 UTC at 2026-11-28 11:00 UTC."; st.String() != want {
 		t.Errorf("status line = %q, want %q", st.String(), want)
+	}
+}
+
+// LastResult is one sentence per result, times in the given zone, the
+// error without a doubled full stop.
+func TestStatusLastResult(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	slot := time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
+	at := slot.Add(5 * time.Minute)
+	for _, tc := range []struct {
+		st   mail.Status
+		want string
+	}{
+		{mail.Status{}, "Last result: no digest attempted since Keydesk started."},
+		{mail.Status{Last: mail.ResultSent, LastSlot: slot, LastTime: at}, "Last result: sent the digest for 2026-11-27 11:00 UTC at 2026-11-27 12:05 CET."},
+		{mail.Status{Last: mail.ResultNothing, LastSlot: slot, LastTime: at}, "Last result: nothing to send for 2026-11-27 11:00 UTC (checked 2026-11-27 12:05 CET)."},
+		{mail.Status{Last: mail.ResultUpToDate, LastSlot: slot}, "Last result: the digest for 2026-11-27 11:00 UTC was already delivered."},
+		{mail.Status{Last: mail.ResultNotConfigured}, "Last result: not sent, because e-mail is not set up yet."},
+		{mail.Status{Last: mail.ResultFailed, LastSlot: slot, LastTime: at, LastError: "connection refused.", RetryAt: at.Add(time.Minute)},
+			"Last result: the digest for 2026-11-27 11:00 UTC failed at 2026-11-27 12:05 CET: connection refused; retrying at 12:06 CET."},
+	} {
+		if got := tc.st.LastResult(cet); got != tc.want {
+			t.Errorf("LastResult = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+// NewScheduler wires one data folder's deliverer, the workspace's clock
+// and the error hook, as the window and `keydesk serve` both use it.
+func TestNewScheduler(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	e := newEnv(t)
+	e.configure(t, srv, mail.SecurityNone)
+	e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
+	var errs []error
+	s := mail.NewScheduler(e.store, e.kr, loadingSelector{e}, "alice", fixedClock{slotT.Add(time.Minute)}, func(err error) { errs = append(errs, err) })
+	if got := s.Clock.Now(); !got.Equal(slotT.Add(time.Minute)) {
+		t.Errorf("scheduler clock = %v, want the given clock's time", got)
+	}
+	out, err := s.Deliverer.DeliverDue(context.Background(), s.Clock.Now())
+	if err != nil || out.Result != mail.ResultSent || len(srv.Messages()) != 1 {
+		t.Fatalf("DeliverDue = %+v, %v; %d messages", out, err, len(srv.Messages()))
+	}
+	evs := e.audits(t)
+	if len(evs) == 0 || evs[len(evs)-1].Action != core.ActionDigestSent || evs[len(evs)-1].Actor != "alice" {
+		t.Errorf("audit %+v, want the digest by alice", evs)
+	}
+	s.OnError(errors.New("x"))
+	if len(errs) != 1 {
+		t.Error("OnError is not the given hook")
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/keydesk/keydesk/internal/netaddr"
 )
 
 // Default timeouts of a Sender.
@@ -39,6 +41,10 @@ type Sender struct {
 	DialTimeout       time.Duration
 	CommandTimeout    time.Duration
 	SubmissionTimeout time.Duration
+	// DialContext, when set, opens the TCP connection instead of a
+	// net.Dialer (tests use it to play a resolver that answers a name
+	// with another computer's address).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Send delivers m: connects (STARTTLS, implicit TLS, or plain to a loopback
@@ -90,19 +96,31 @@ func (s *Sender) send(ctx context.Context, m *Message) error {
 
 func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
 	set := s.Settings
-	dialer := &net.Dialer{Timeout: orDefault(s.DialTimeout, DefaultDialTimeout)}
-	tlsConfig := s.tlsConfig()
-	var conn net.Conn
-	var err error
-	switch set.Security {
-	case SecurityTLS:
-		td := &tls.Dialer{NetDialer: dialer, Config: tlsConfig}
-		conn, err = td.DialContext(ctx, "tcp", set.Addr())
-	default:
-		conn, err = dialer.DialContext(ctx, "tcp", set.Addr())
+	dialCtx := s.DialContext
+	if dialCtx == nil {
+		dialCtx = (&net.Dialer{}).DialContext
 	}
+	dctx, cancel := context.WithTimeout(ctx, orDefault(s.DialTimeout, DefaultDialTimeout))
+	defer cancel()
+	conn, err := dialCtx(dctx, "tcp", set.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
+	}
+	// Plain SMTP carries the login in clear text: send nothing unless
+	// the connection really ended on this computer, whatever a resolver
+	// answered for the name.
+	if set.Security == SecurityNone && !netaddr.IsLoopbackAddr(conn.RemoteAddr()) {
+		conn.Close()
+		return nil, fmt.Errorf("%s connected to %s: %w", set.Host, conn.RemoteAddr(), ErrPlainNotLoopback)
+	}
+	tlsConfig := s.tlsConfig()
+	if set.Security == SecurityTLS {
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		conn = tc
 	}
 	cmdTimeout := orDefault(s.CommandTimeout, DefaultCommandTimeout)
 	var c *smtp.Client

@@ -1,4 +1,4 @@
-// Package mail delivers Keydesk's daily expiration digest (SPEC §6): the
+// Package mail delivers Keydesk's daily expiration digest: the
 // SMTP settings (stored in the store, the password in the OS keyring), the
 // MIME message built with go-message, sending with go-smtp, and the
 // scheduler that delivers exactly one digest per 11:00 UTC slot, retrying
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/netaddr"
 )
 
 // SettingName is the name under which the settings are stored.
@@ -150,16 +151,11 @@ func SplitAddresses(s string) []string {
 	return out
 }
 
-// IsLoopback reports whether host names this computer: localhost, an
-// address in 127.0.0.0/8, or ::1.
-func IsLoopback(host string) bool {
-	h := strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
+// IsLoopback reports whether host names this computer without asking DNS:
+// "localhost" or a loopback IP literal (127.0.0.0/8, ::1). Plain SMTP is
+// allowed only to such a host, and Sender also checks the address it
+// connected to.
+func IsLoopback(host string) bool { return netaddr.IsLoopbackHost(host) }
 
 // SettingsStore keeps named settings; storage.Store implements it.
 type SettingsStore interface {

@@ -27,6 +27,8 @@ func TestValidate(t *testing.T) {
 		{"plain to localhost", func(s *mail.Settings) { s.Host, s.Security, s.Port = "localhost", mail.SecurityNone, 25 }, "", ""},
 		{"plain to 127.1.2.3", func(s *mail.Settings) { s.Host, s.Security = "127.1.2.3", mail.SecurityNone }, "", ""},
 		{"plain to ::1", func(s *mail.Settings) { s.Host, s.Security = "::1", mail.SecurityNone }, "", ""},
+		{"plain to a .localhost name", func(s *mail.Settings) { s.Host, s.Security = "evil.localhost", mail.SecurityNone }, "security", "allowed only to this computer"},
+		{"plain to localhost.", func(s *mail.Settings) { s.Host, s.Security = "localhost.", mail.SecurityNone }, "security", "allowed only to this computer"},
 		{"plain to remote host", func(s *mail.Settings) { s.Security = mail.SecurityNone }, "security", "allowed only to this computer"},
 		{"plain to LAN address", func(s *mail.Settings) { s.Host, s.Security = "192.168.1.10", mail.SecurityNone }, "security", "allowed only to this computer"},
 		{"no host", func(s *mail.Settings) { s.Host = "" }, "host", "enter the SMTP server's host name"},

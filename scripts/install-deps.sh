@@ -4,14 +4,17 @@
 #   - D-Bus and gnome-keyring for the OS keyring tests (a real Secret Service),
 #   - Xvfb (with xauth, which xvfb-run needs), xdotool and ImageMagick for the real-window smoke test,
 #   - nginx-light for the reverse-proxy (auth_request) test of the verification API,
-#   - xz-utils for the Linux package (fyne package writes a .tar.xz).
+#   - xz-utils for the Linux package (fyne package writes a .tar.xz),
+#   - postgresql for the shared-store tests (scripts/pg-cluster.sh starts a
+#     throw-away cluster; the package's own cluster is not used).
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
 # not root) and does nothing when all are present. Elsewhere it says what to
 # install.
 set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
-	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils)
+	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
+	postgresql)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
@@ -24,7 +27,7 @@ if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>
 		echo "install-deps: this is not Debian/Ubuntu. Install the equivalents of: ${PACKAGES[*]}" >&2
 		echo "install-deps: (Fedora: mesa-libGL-devel libXcursor-devel libXrandr-devel libXinerama-devel libXi-devel libXxf86vm-devel" >&2
 		echo "install-deps:  wayland-devel libxkbcommon-devel wayland-protocols-devel dbus-daemon dbus-x11 gnome-keyring" >&2
-		echo "install-deps:  xorg-x11-server-Xvfb xdotool ImageMagick nginx)" >&2 ;;
+		echo "install-deps:  xorg-x11-server-Xvfb xdotool ImageMagick nginx postgresql-server)" >&2 ;;
 	esac
 	exit 0
 fi

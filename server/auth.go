@@ -36,22 +36,15 @@ type AuthResponse struct {
 
 // auth answers a reverse proxy's question "may the bearer of this key make
 // this request?". envoy is set for /v1/auth/<path>, where the original
-// method and path are the request's own unless forwarded headers say more.
+// method and path are this request's own.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
-	method, uri := forwardedTarget(r)
+	targetOf := forwardedTarget
 	if envoy {
-		if method == "" {
-			method = r.Method
-		}
-		if uri == "" {
-			uri = strings.TrimPrefix(r.URL.EscapedPath(), PathAuth)
-			if r.URL.RawQuery != "" {
-				uri += "?" + r.URL.RawQuery
-			}
-		}
+		targetOf = envoyTarget
 	}
-	if method == "" || uri == "" {
-		s.fail(w, r, http.StatusBadRequest, "The proxy must send the original request's method and URI: X-Forwarded-Method and X-Forwarded-Uri (Traefik) or X-Original-Method and X-Original-URI (nginx).")
+	method, uri, msg := targetOf(r)
+	if msg != "" {
+		s.fail(w, r, http.StatusBadRequest, msg)
 		return
 	}
 	h := w.Header()
@@ -64,9 +57,6 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 		return
 	}
 	op, _, matched := s.v.Catalog().MatchRoute(method, uri)
-	if matched && ambiguousPath(uri) {
-		matched = false
-	}
 	// An unmatched request still has its key checked, so that an invalid
 	// key gets 401 rather than 403; nothing is allowed and no use recorded.
 	target := core.Target{Unmatched: true}
@@ -106,20 +96,71 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 	writeJSON(w, status, resp)
 }
 
-// forwardedTarget returns the original request's method and URI as a proxy
-// forwards them: X-Forwarded-Method/-Uri (Traefik, Caddy) first, then
-// X-Original-Method/-URI (nginx auth_request, by convention).
-func forwardedTarget(r *http.Request) (method, uri string) {
-	method = firstNonEmpty(r.Header.Get("X-Forwarded-Method"), r.Header.Get("X-Original-Method"))
-	uri = firstNonEmpty(r.Header.Get("X-Forwarded-Uri"), r.Header.Get("X-Original-Uri"))
-	return strings.TrimSpace(method), strings.TrimSpace(uri)
+// The two sets of headers gateways use to tell /v1/auth the original
+// request: Traefik and Caddy send X-Forwarded-*, nginx is configured to send
+// X-Original-*.
+var (
+	traefikHeaders = [2]string{"X-Forwarded-Method", "X-Forwarded-Uri"}
+	nginxHeaders   = [2]string{"X-Original-Method", "X-Original-Uri"}
+)
+
+// Answers to a request whose forwarded headers cannot be trusted.
+const (
+	msgNoTarget       = "The gateway must send the original method and URI: X-Forwarded-Method and X-Forwarded-Uri (Traefik, Caddy) or X-Original-Method and X-Original-URI (nginx)."
+	msgPartialTarget  = "The gateway must send X-Forwarded-Method with X-Forwarded-Uri, or X-Original-Method with X-Original-URI, each once and not empty."
+	msgConflictTarget = "The X-Forwarded-* and X-Original-* headers name different requests, so the gateway must remove the set it does not send (see the README)."
+	msgEnvoyTarget    = "The original path must follow /v1/auth in the request line."
+)
+
+// forwardedTarget returns the original request's method and URI as a
+// gateway forwards them, or a message for a 400 answer. A gateway passes the
+// client's own headers along with the ones it sets, so a client can add
+// either set: each set is taken whole or not at all (a set with one header
+// missing, empty or repeated is refused), and when both sets are present
+// they must name the same request, or the request is refused.
+func forwardedTarget(r *http.Request) (method, uri, msg string) {
+	tm, tu, traefik, tok := headerSet(r.Header, traefikHeaders)
+	nm, nu, nginx, nok := headerSet(r.Header, nginxHeaders)
+	switch {
+	case !traefik && !nginx:
+		return "", "", msgNoTarget
+	case traefik && !tok, nginx && !nok:
+		return "", "", msgPartialTarget
+	case traefik && nginx && (tm != nm || tu != nu):
+		return "", "", msgConflictTarget
+	case traefik:
+		return tm, tu, ""
+	}
+	return nm, nu, ""
 }
 
-func firstNonEmpty(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
+// headerSet reads one set of forwarded headers: present is whether any of
+// them is in h, complete whether both are, each exactly once and not empty.
+func headerSet(h http.Header, names [2]string) (method, uri string, present, complete bool) {
+	mv, hasMethod := h[names[0]]
+	uv, hasURI := h[names[1]]
+	if !hasMethod && !hasURI {
+		return "", "", false, false
 	}
-	return b
+	if len(mv) != 1 || len(uv) != 1 {
+		return "", "", true, false
+	}
+	// No trimming: the HTTP parser has removed the spaces around a value,
+	// and the matcher refuses what is left.
+	method, uri = mv[0], uv[0]
+	return method, uri, true, method != "" && uri != ""
+}
+
+// envoyTarget returns the method and URI of /v1/auth/<path> requests (Envoy
+// ext_authz over HTTP): the request's own method, and its request line with
+// the /v1/auth prefix removed, exactly as received. Forwarded headers are
+// ignored there: they would be the client's own.
+func envoyTarget(r *http.Request) (method, uri, msg string) {
+	uri, ok := strings.CutPrefix(r.RequestURI, PathAuth)
+	if !ok || !strings.HasPrefix(uri, "/") {
+		return "", "", msgEnvoyTarget
+	}
+	return r.Method, uri, ""
 }
 
 // bearerToken reads "Bearer <key>" (the scheme in any case).
@@ -130,25 +171,4 @@ func bearerToken(h string) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, tok != ""
-}
-
-// ambiguousPath reports whether a URI's path could mean different things to
-// Keydesk and to the upstream: dot segments ("/a/../b"), encoded slashes,
-// backslashes or dots. Such requests match no operation (403), so a key for
-// one operation cannot reach another through path normalisation.
-func ambiguousPath(uri string) bool {
-	path := uri
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	lower := strings.ToLower(path)
-	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%2e") || strings.Contains(path, `\`) || strings.Contains(lower, "%25") {
-		return true
-	}
-	for _, seg := range strings.Split(path, "/") {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
 }

@@ -113,8 +113,9 @@ func TestAuthRouteMatching(t *testing.T) {
 		{"query string", reader, "GET", "/v2/conversations/channels?limit=10&cursor=abc", 200, "messaging.channels.list"},
 		{"query string after trailing slash", reader, "GET", "/v2/conversations/channels/C0123/?fields=name", 200, "messaging.channels.get"},
 		{"query string holding a path", reader, "GET", "/v2/conversations/channels?next=/v2/users", 200, "messaging.channels.list"},
-		{"escaped parameter", reader, "GET", "/v2/conversations/channels/C%20123", 200, "messaging.channels.get"},
-		{"lower-case method", reader, "get", "/v2/conversations/channels", 200, "messaging.channels.list"},
+		{"escaped parameter", reader, "GET", "/v2/conversations/channels/C%41123", 200, "messaging.channels.get"},
+		{"escaped space in a parameter", reader, "GET", "/v2/conversations/channels/C%20123", 403, ""},
+		{"lower-case method", reader, "get", "/v2/conversations/channels", 403, ""},
 		{"HEAD is GET", reader, "HEAD", "/v2/conversations/channels", 200, "messaging.channels.list"},
 		{"literal beats template", global, "POST", "/v2/conversations/channels/direct", 200, "messaging.channels.getOrCreateDirect"},
 		{"template with the literal's method mismatch", global, "GET", "/v2/conversations/channels/direct", 200, "messaging.channels.get"},
@@ -164,17 +165,12 @@ func TestAuthRequestShapes(t *testing.T) {
 			t.Fatalf("HEAD: %d %v", r.Status, r.Header)
 		}
 	})
-	t.Run("traefik headers win over nginx headers", func(t *testing.T) {
-		r := do(t, "GET", f.url+PathAuth, nil, map[string]string{"Authorization": "Bearer " + reader,
-			"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/v2/users",
-			"X-Original-Method": "GET", "X-Original-URI": "/v2/conversations/channels"})
-		checkAuth(t, f, r, 403, core.ReasonForbidden, "")
-	})
 	for _, h := range []map[string]string{
 		{},
 		{"X-Original-Method": "GET"},
 		{"X-Forwarded-Uri": "/v2/users"},
 		{"X-Original-Method": " ", "X-Original-URI": "/v2/users"},
+		{"X-Forwarded-Method": "GET", "X-Original-URI": "/v2/users"},
 	} {
 		t.Run("missing forwarded headers", func(t *testing.T) {
 			h["Authorization"] = "Bearer " + reader
@@ -195,6 +191,8 @@ func TestAuthRequestShapes(t *testing.T) {
 		r = do(t, "POST", f.url+PathAuth+"/v2/conversations/channels", strings.NewReader(`{"name":"x"}`), map[string]string{"Authorization": "Bearer " + secretOf(t, f, "global")})
 		checkAuth(t, f, r, 200, core.ReasonOK, "messaging.channels.create")
 		r = do(t, "GET", f.url+PathAuth+"/v2/conversations/channels/%2e%2e/x", nil, map[string]string{"Authorization": "Bearer " + secretOf(t, f, "global")})
+		checkAuth(t, f, r, 403, ReasonNoRoute, "")
+		r = do(t, "GET", f.url+PathAuth+"/v2/users/..;", nil, map[string]string{"Authorization": "Bearer " + secretOf(t, f, "usersget")})
 		checkAuth(t, f, r, 403, ReasonNoRoute, "")
 	})
 }
@@ -223,4 +221,103 @@ func TestAuthLastUsed(t *testing.T) {
 	if got := lastUsed("reader"); !got.Equal(now) {
 		t.Fatalf("last used %v, want %v", got, now)
 	}
+}
+
+// TestAuthForwardedHeadersSpoofing plays a client behind a gateway that adds
+// forwarded headers of its own, which nginx (and Traefik, for X-Original-*)
+// pass into the auth request next to the ones the gateway sets. The real
+// request is DELETE /v2/users/42 and the key may only GET a user: no
+// combination of headers may get it a 200.
+func TestAuthForwardedHeadersSpoofing(t *testing.T) {
+	f := newFixture(t)
+	key := secretOf(t, f, "usersget")
+	h := func(kv ...string) http.Header {
+		out := http.Header{"Authorization": {"Bearer " + key}}
+		for i := 0; i < len(kv); i += 2 {
+			out.Add(kv[i], kv[i+1])
+		}
+		return out
+	}
+	realNginx := []string{"X-Original-Method", "DELETE", "X-Original-URI", "/v2/users/42"}
+	realTraefik := []string{"X-Forwarded-Method", "DELETE", "X-Forwarded-Uri", "/v2/users/42"}
+	tests := []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"nginx, client adds both X-Forwarded headers", h(append(realNginx, "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/v2/users/42")...), 400},
+		{"nginx, client adds X-Forwarded-Method only", h(append(realNginx, "X-Forwarded-Method", "GET")...), 400},
+		{"nginx, client adds X-Forwarded-Uri only", h("X-Original-Method", "GET", "X-Original-URI", "/v2/users", "X-Forwarded-Uri", "/v2/users/42"), 400},
+		{"nginx, client adds empty X-Forwarded headers", h(append(realNginx, "X-Forwarded-Method", "", "X-Forwarded-Uri", "")...), 400},
+		{"traefik, client adds both X-Original headers", h(append(realTraefik, "X-Original-Method", "GET", "X-Original-URI", "/v2/users/42")...), 400},
+		{"traefik, client adds X-Original-Method only", h(append(realTraefik, "X-Original-Method", "GET")...), 400},
+		{"nginx, client repeats X-Original-Method", h("X-Original-Method", "GET", "X-Original-Method", "DELETE", "X-Original-URI", "/v2/users/42"), 400},
+		{"nginx, client repeats X-Original-URI", h("X-Original-Method", "GET", "X-Original-URI", "/v2/users/42", "X-Original-URI", "/v2/users"), 400},
+		{"both sets naming the same request", h(append(realNginx, realTraefik...)...), 403},
+		{"nginx, no forged header", h(realNginx...), 403},
+		{"traefik, no forged header", h(realTraefik...), 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := doHeader(t, http.MethodGet, f.url+PathAuth, nil, tc.header)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
+			}
+			if tc.status == 403 {
+				checkAuth(t, f, r, 403, core.ReasonForbidden, "")
+				return
+			}
+			var e ErrorResponse
+			r.json(t, &e)
+			if !strings.Contains(e.Error, "X-Forwarded") || r.Header.Get(HeaderKeyID) != "" {
+				t.Errorf("answer %v %s", r.Header, r.Body)
+			}
+		})
+	}
+	t.Run("both sets naming the same allowed request", func(t *testing.T) {
+		r := doHeader(t, http.MethodGet, f.url+PathAuth, nil, h("X-Original-Method", "GET", "X-Original-URI", "/v2/users/42", "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/v2/users/42"))
+		checkAuth(t, f, r, 200, core.ReasonOK, "users.get")
+	})
+	// Envoy puts the original method and path in the request line; headers
+	// there are the client's and are ignored.
+	t.Run("envoy, client adds both sets", func(t *testing.T) {
+		r := doHeader(t, http.MethodDelete, f.url+PathAuth+"/v2/users/42", nil, h("X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/v2/users/42", "X-Original-Method", "GET", "X-Original-URI", "/v2/users/42"))
+		checkAuth(t, f, r, 403, core.ReasonForbidden, "")
+	})
+	t.Run("envoy, client adds a path the key may use", func(t *testing.T) {
+		r := doHeader(t, http.MethodGet, f.url+PathAuth+"/v2/users", nil, h("X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/v2/users/42"))
+		checkAuth(t, f, r, 403, core.ReasonForbidden, "")
+	})
+	if n := f.srv.Stats().Verifications[core.ReasonOK]; n != 1 {
+		t.Errorf("%d requests allowed, want 1", n)
+	}
+}
+
+// TestAuthAmbiguousPaths sends the path forms that upstreams read as another
+// path, with a key that may get a user, as nginx, Traefik and Envoy would
+// forward them: none is allowed (the matcher's own table is in core).
+func TestAuthAmbiguousPaths(t *testing.T) {
+	f := newFixture(t)
+	key := secretOf(t, f, "usersget")
+	for _, uri := range []string{
+		"/v2/users/..;",
+		"/v2/users/42#/../../company",
+		"/v2/users/%C0%AE%C0%AE",
+		"/v2/users/..%09",
+		"/v2/users/%20..",
+		"/v2/users/..%3B",
+		"/v2/users/%2e%2e",
+		"/v2/users/a%2Fb",
+		"/v2/users/a%5Cb",
+		"/v2/users/BOTS",
+	} {
+		for _, traefik := range []bool{false, true} {
+			r := f.getAuth(t, key, "GET", uri, traefik)
+			if r.Status != 403 || r.Header.Get(HeaderReason) != string(ReasonNoRoute) {
+				t.Errorf("GET %q (traefik %v): %d %s, want 403 no_route", uri, traefik, r.Status, r.Body)
+			}
+		}
+	}
+	// The same key is allowed the plain form.
+	checkAuth(t, f, f.getAuth(t, key, "GET", "/v2/users/42", false), 200, core.ReasonOK, "users.get")
 }

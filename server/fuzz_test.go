@@ -66,29 +66,45 @@ func FuzzVerifyHandler(f *testing.F) {
 	})
 }
 
-// FuzzAuthHandler feeds arbitrary forwarded methods, URIs and Authorization
-// headers to GET /v1/auth: the answer is always 200, 400, 401 or 403.
+// FuzzAuthHandler feeds arbitrary forwarded methods, URIs (in one or both
+// sets of headers) and Authorization headers to GET /v1/auth: the answer is
+// always 200, 400, 401 or 403, and a 200 names a key and comes only when
+// the two sets, if both are sent, name the same request.
 func FuzzAuthHandler(f *testing.F) {
 	fx := newFixture(f)
 	reader := fx.keys["reader"].Secret
-	f.Add("GET", "/v2/conversations/channels", "Bearer "+reader)
-	f.Add("POST", "/v2/conversations/channels/direct?x=1", "Bearer "+fx.keys["global"].Secret)
-	f.Add("GET", "/v2/conversations/channels/%2e%2e/", "bearer "+reader)
-	f.Add("", "", "")
-	f.Add("DELETE", "/v2/users/{userId}", "Basic x")
-	f.Add("GET", "%zz/..//", "Bearer kdk_")
-	f.Fuzz(func(t *testing.T, method, uri, authz string) {
+	f.Add("GET", "/v2/conversations/channels", "", "", "Bearer "+reader)
+	f.Add("POST", "/v2/conversations/channels/direct?x=1", "", "", "Bearer "+fx.keys["global"].Secret)
+	f.Add("GET", "/v2/conversations/channels/%2e%2e/", "", "", "bearer "+reader)
+	f.Add("", "", "", "", "")
+	f.Add("DELETE", "/v2/users/{userId}", "", "", "Basic x")
+	f.Add("GET", "%zz/..//", "", "", "Bearer kdk_")
+	f.Add("DELETE", "/v2/users/42", "GET", "/v2/users/42", "Bearer "+fx.keys["usersget"].Secret)
+	f.Add("GET", "/v2/users/42", "GET", "/v2/users/42", "Bearer "+fx.keys["usersget"].Secret)
+	f.Add("GET", "/v2/users", "", "/v2/users/42", "Bearer "+fx.keys["usersget"].Secret)
+	f.Fuzz(func(t *testing.T, method, uri, fwdMethod, fwdURI, authz string) {
 		req := httptest.NewRequest(http.MethodGet, PathAuth, nil)
 		req.Header.Set("X-Original-Method", method)
 		req.Header.Set("X-Original-URI", uri)
+		forged := fwdMethod != "" || fwdURI != ""
+		if forged {
+			req.Header.Set("X-Forwarded-Method", fwdMethod)
+			req.Header.Set("X-Forwarded-Uri", fwdURI)
+		}
 		req.Header.Set("Authorization", authz)
 		rec := httptest.NewRecorder()
 		fx.srv.ServeHTTP(rec, req)
 		if !slices.Contains([]int{200, 400, 401, 403}, rec.Code) || !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("status %d for %q %q: %s", rec.Code, method, uri, rec.Body)
 		}
-		if rec.Code == 200 && rec.Header().Get(HeaderKeyID) == "" {
+		if rec.Code != 200 {
+			return
+		}
+		if rec.Header().Get(HeaderKeyID) == "" {
 			t.Fatal("200 without a key id")
+		}
+		if forged && (fwdMethod != method || fwdURI != uri) {
+			t.Fatalf("200 for X-Original %q %q with X-Forwarded %q %q", method, uri, fwdMethod, fwdURI)
 		}
 	})
 }

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
 	bolt "go.etcd.io/bbolt"
 )
@@ -101,13 +101,15 @@ type keySpec struct {
 
 // fixtureKeys: "reader" may list and get channels (specific operations),
 // "msgread" has messaging read-only, "global" has *:*, "expired" lived one
-// hour, "tampered" has its record edited in the bbolt file afterwards.
+// hour, "tampered" has its record edited in the bbolt file afterwards,
+// "usersget" may only get a user (GET /v2/users/{userId}).
 var fixtureKeys = []keySpec{
 	{"reader", core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list", "messaging.channels.get"}}, core.Lifetime{Duration: 30 * 24 * time.Hour}},
 	{"msgread", core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}, core.Lifetime{Months: 6}},
 	{"global", core.Permissions{Kind: core.KindGlobal}, core.Lifetime{}},
 	{"expired", core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list"}}, core.Lifetime{Duration: time.Hour}},
 	{"tampered", core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list"}}, core.Lifetime{Duration: 30 * 24 * time.Hour}},
+	{"usersget", core.Permissions{Kind: core.KindOperations, Operations: []string{"users.get"}}, core.Lifetime{Duration: 30 * 24 * time.Hour}},
 }
 
 // newFixture builds the data folder and starts the server.
@@ -284,13 +286,21 @@ func (r response) json(t testing.TB, v any) {
 // do sends a request and reads the whole answer.
 func do(t testing.TB, method, url string, body io.Reader, header map[string]string) response {
 	t.Helper()
+	h := http.Header{}
+	for k, v := range header {
+		h.Set(k, v)
+	}
+	return doHeader(t, method, url, body, h)
+}
+
+// doHeader is do with a header that may repeat fields or hold empty values.
+func doHeader(t testing.TB, method, url string, body io.Reader, header http.Header) response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
+	req.Header = header
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)

@@ -12,8 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // TestLastUsedSurvivesRestart verifies over HTTP, stops the server (which

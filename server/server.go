@@ -1,4 +1,4 @@
-// Package server is Keydesk's verification API (SPEC §5):
+// Package server is Keydesk's verification API:
 //
 //	POST /v1/keys/verify   services ask "is this key allowed to do that?"
 //	GET  /v1/auth          reverse proxies (nginx auth_request, Traefik
@@ -11,6 +11,11 @@
 // The server never logs or echoes a key: failed verifications are counted per
 // reason, not logged. No input yields a 500: bad requests get a 4xx with one
 // sentence in {"error": "..."}.
+//
+// A client behind a gateway must never choose what /v1/auth checks: the two
+// sets of forwarded headers are never mixed and must agree when both are
+// sent, the Envoy form trusts only its request line, and paths an upstream
+// could read as another path match no operation (core.Catalog.MatchRoute).
 package server
 
 import (

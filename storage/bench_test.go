@@ -35,7 +35,7 @@ func benchKey(b *testing.B, i int, created time.Time) *core.Key {
 
 // BenchmarkListKeys100k measures Store.ListKeys on a real bbolt store
 // holding 100,000 records (written through InsertKeys in batches of
-// 10,000), the bulk of opening a large store (SPEC §8).
+// 10,000), the bulk of opening a large store (README, "Performance").
 func BenchmarkListKeys100k(b *testing.B) {
 	const total, batch = 100_000, 10_000
 	s, err := Open(filepath.Join(b.TempDir(), "data"), Options{})

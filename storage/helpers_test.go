@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // childEnv selects a child-process mode of the test binary (see TestMain).
@@ -127,7 +128,10 @@ func testSigner(t *testing.T) *Signer {
 	return s
 }
 
-// openStore opens a store in a fresh folder under t.TempDir().
+// openStore opens a store in a fresh folder under t.TempDir(). At the end
+// of the test it checks the database (bbolt's page checks and the store's
+// own, Store.Check) unless the test closed it, then closes it, as bbolt's
+// btesting does.
 func openStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -135,8 +139,67 @@ func openStore(t *testing.T) (*Store, string) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	checkOnCleanup(t, s)
 	return s, dir
+}
+
+// checkOnCleanup checks s at the end of the test (if still open) and
+// closes it.
+func checkOnCleanup(t *testing.T, s *Store) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := s.Check(); errors.Is(err, berrors.ErrDatabaseNotOpen) {
+			return // the test closed it
+		} else if err != nil {
+			t.Errorf("database check at the end of the test: %v", err)
+		}
+		if err := checkSealState(s); err != nil {
+			t.Errorf("sealed state at the end of the test: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("close at the end of the test: %v", err)
+		}
+	})
+}
+
+// checkSealState checks that a sealed store's in-memory state (generation,
+// record count, accumulator) is what the file's records give and that the
+// file's state MAC matches it: the O(1) updates of every change add up.
+func checkSealState(s *Store) error {
+	if !s.Sealed() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, mac, err := s.scan(s.signer)
+	if err != nil {
+		return err
+	}
+	if st != s.state {
+		return fmt.Errorf("records give generation %d, %d records, accumulator %x; the store tracked %d, %d, %x",
+			st.gen, st.count, st.acc, s.state.gen, s.state.count, s.state.acc)
+	}
+	if !bytes.Equal(mac, s.signer.sealMAC(s.storeID, st)) {
+		return errors.New("the state MAC in the file does not match the records")
+	}
+	return nil
+}
+
+// openSealedIn opens a sealed store in a fresh folder (checked at the end
+// of the test), with its keyring entries in backend (NewMemoryKeyring for
+// tests not about the OS keyring).
+func openSealedIn(t *testing.T, backend KeyringBackend) (*Store, *Keyring, string) {
+	t.Helper()
+	s, dir := openStore(t)
+	kr, err := CreateKeyringIn(backend, s.StoreID())
+	if err != nil {
+		t.Fatalf("CreateKeyringIn: %v", err)
+	}
+	t.Cleanup(func() { kr.Forget() })
+	if err := s.Seal(kr); err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	return s, kr, dir
 }
 
 func newService(t *testing.T, s core.Store, now time.Time) *core.Service {

@@ -1,44 +1,36 @@
 package storage
 
 import (
-	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
-	"sync"
-	"time"
+	"strconv"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/zalando/go-keyring"
 )
 
 // KeyringService is the service name of every Keydesk entry in the OS
 // keyring. Entries are per store: "master:<storeID>" holds the master key,
-// "smtp:<storeID>" the SMTP password.
+// "smtp:<storeID>" the SMTP password and "generation:<storeID>" the store's
+// generation as of the last change this computer made (see Store.Seal).
 const KeyringService = "keydesk"
 
 // MasterKeySize is the size of a store's master key in bytes (256 bits).
 const MasterKeySize = 32
 
-// KeyringTimeout bounds each OS keyring call, which may wait for the user
-// to answer an unlock prompt.
-var KeyringTimeout = 2 * time.Minute
-
-// Keyring errors callers branch on.
+// Keyring errors callers branch on. Front ends add the advice for people
+// (unlock the keyring, restore the entry, use a new data folder).
 var (
 	// ErrKeyringUnavailable means the OS keyring cannot be reached or is
 	// locked.
-	ErrKeyringUnavailable = errors.New("The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again")
+	ErrKeyringUnavailable = errors.New("os keyring unavailable or locked")
 	// ErrMasterKeyMissing means the store exists but its master key is not
 	// in the OS keyring, so its keys can neither be verified nor changed.
-	ErrMasterKeyMissing = errors.New("This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder")
+	ErrMasterKeyMissing = errors.New("signing key missing from the os keyring")
 	// ErrMasterKeyInvalid means the keyring entry exists but does not hold
 	// a Keydesk master key.
-	ErrMasterKeyInvalid = errors.New("This data folder's signing key in the OS keyring is damaged, so its keys cannot be verified or changed: restore the keyring entry or use a new data folder")
+	ErrMasterKeyInvalid = errors.New("signing key in the os keyring is damaged")
 )
 
 // keyringError reports an OS keyring failure as ErrKeyringUnavailable while
@@ -49,44 +41,6 @@ func (e *keyringError) Error() string        { return ErrKeyringUnavailable.Erro
 func (e *keyringError) Is(target error) bool { return target == ErrKeyringUnavailable }
 func (e *keyringError) Unwrap() error        { return e.cause }
 
-// call runs one keyring operation, bounded by KeyringTimeout. On timeout
-// the operation is abandoned (its goroutine ends whenever the keyring
-// answers) and the caller gets ErrKeyringUnavailable.
-func call[T any](f func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	t := time.NewTimer(KeyringTimeout)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-t.C:
-		var zero T
-		return zero, &keyringError{cause: errors.New("the keyring did not answer in time")}
-	}
-}
-
-func kget(user string) (string, error) {
-	return call(func() (string, error) { return keyring.Get(KeyringService, user) })
-}
-
-func kset(user, value string) error {
-	_, err := call(func() (struct{}, error) { return struct{}{}, keyring.Set(KeyringService, user, value) })
-	return err
-}
-
-func kdelete(user string) error {
-	_, err := call(func() (struct{}, error) { return struct{}{}, keyring.Delete(KeyringService, user) })
-	return err
-}
-
 func unavailable(err error) error {
 	var ke *keyringError
 	if errors.As(err, &ke) {
@@ -95,36 +49,49 @@ func unavailable(err error) error {
 	return &keyringError{cause: err}
 }
 
-// Keyring is a store's signing material and secrets in the OS keyring.
+// Keyring is a store's signing material and secrets in a keyring backend
+// (the OS keyring in production).
 type Keyring struct {
 	storeID string
 	signer  *Signer
+	backend KeyringBackend
 }
 
-func masterUser(storeID string) string { return "master:" + storeID }
-func smtpUser(storeID string) string   { return "smtp:" + storeID }
+func masterUser(storeID string) string     { return "master:" + storeID }
+func smtpUser(storeID string) string       { return "smtp:" + storeID }
+func generationUser(storeID string) string { return "generation:" + storeID }
 
-// CreateKeyring generates a random 256-bit master key for a new store and
-// saves it in the OS keyring. A missing or locked keyring fails with
-// ErrKeyringUnavailable.
+// CreateKeyring is CreateKeyringIn with the OS keyring.
 func CreateKeyring(storeID string) (*Keyring, error) {
+	return CreateKeyringIn(OSKeyring(0), storeID)
+}
+
+// OpenKeyring is OpenKeyringIn with the OS keyring.
+func OpenKeyring(storeID string) (*Keyring, error) {
+	return OpenKeyringIn(OSKeyring(0), storeID)
+}
+
+// CreateKeyringIn generates a random 256-bit master key for a new store and
+// saves it in backend. A backend that cannot be used fails with
+// ErrKeyringUnavailable.
+func CreateKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
 	master := make([]byte, MasterKeySize)
 	if _, err := rand.Read(master); err != nil {
 		return nil, fmt.Errorf("generate master key: %w", err)
 	}
-	if err := kset(masterUser(storeID), base64.StdEncoding.EncodeToString(master)); err != nil {
+	if err := backend.Set(masterUser(storeID), base64.StdEncoding.EncodeToString(master)); err != nil {
 		return nil, unavailable(err)
 	}
-	return newKeyring(storeID, master)
+	return newKeyring(backend, storeID, master)
 }
 
-// OpenKeyring fetches an existing store's master key from the OS keyring.
-// It fails with ErrKeyringUnavailable when the keyring cannot be used and
-// with ErrMasterKeyMissing when the entry is absent.
-func OpenKeyring(storeID string) (*Keyring, error) {
-	enc, err := kget(masterUser(storeID))
+// OpenKeyringIn fetches an existing store's master key from backend. It
+// fails with ErrKeyringUnavailable when the backend cannot be used and with
+// ErrMasterKeyMissing when the entry is absent.
+func OpenKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
+	enc, err := backend.Get(masterUser(storeID))
 	switch {
-	case errors.Is(err, keyring.ErrNotFound):
+	case errors.Is(err, ErrNoEntry):
 		return nil, fmt.Errorf("%w (keyring service %q, entry %q)", ErrMasterKeyMissing, KeyringService, masterUser(storeID))
 	case err != nil:
 		return nil, unavailable(err)
@@ -133,15 +100,15 @@ func OpenKeyring(storeID string) (*Keyring, error) {
 	if err != nil || len(master) != MasterKeySize {
 		return nil, fmt.Errorf("%w (keyring service %q, entry %q)", ErrMasterKeyInvalid, KeyringService, masterUser(storeID))
 	}
-	return newKeyring(storeID, master)
+	return newKeyring(backend, storeID, master)
 }
 
-func newKeyring(storeID string, master []byte) (*Keyring, error) {
+func newKeyring(backend KeyringBackend, storeID string, master []byte) (*Keyring, error) {
 	s, err := NewSigner(master)
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{storeID: storeID, signer: s}, nil
+	return &Keyring{storeID: storeID, signer: s, backend: backend}, nil
 }
 
 // StoreID returns the id of the store the keyring entries belong to.
@@ -150,12 +117,13 @@ func (k *Keyring) StoreID() string { return k.storeID }
 // Signer returns the signing material derived from the master key.
 func (k *Keyring) Signer() core.Signer { return k.signer }
 
-// Forget deletes the store's entries (master key and SMTP password) from the
-// OS keyring. Open uses it to undo a first run that could not create its
-// database; after Forget the store's keys can no longer be verified.
+// Forget deletes the store's entries (master key, SMTP password and
+// generation) from the keyring. Open uses it to undo a first run that could
+// not create its database; after Forget the store's keys can no longer be
+// verified.
 func (k *Keyring) Forget() error {
-	for _, user := range []string{masterUser(k.storeID), smtpUser(k.storeID)} {
-		if err := kdelete(user); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+	for _, user := range []string{masterUser(k.storeID), smtpUser(k.storeID), generationUser(k.storeID)} {
+		if err := k.backend.Delete(user); err != nil && !errors.Is(err, ErrNoEntry) {
 			return unavailable(err)
 		}
 	}
@@ -164,9 +132,9 @@ func (k *Keyring) Forget() error {
 
 // MailPassword returns the SMTP password, or "" when none is set.
 func (k *Keyring) MailPassword() (string, error) {
-	p, err := kget(smtpUser(k.storeID))
+	p, err := k.backend.Get(smtpUser(k.storeID))
 	switch {
-	case errors.Is(err, keyring.ErrNotFound):
+	case errors.Is(err, ErrNoEntry):
 		return "", nil
 	case err != nil:
 		return "", unavailable(err)
@@ -178,12 +146,12 @@ func (k *Keyring) MailPassword() (string, error) {
 func (k *Keyring) SetMailPassword(p string) error {
 	var err error
 	if p == "" {
-		err = kdelete(smtpUser(k.storeID))
-		if errors.Is(err, keyring.ErrNotFound) {
+		err = k.backend.Delete(smtpUser(k.storeID))
+		if errors.Is(err, ErrNoEntry) {
 			err = nil
 		}
 	} else {
-		err = kset(smtpUser(k.storeID), p)
+		err = k.backend.Set(smtpUser(k.storeID), p)
 	}
 	if err != nil {
 		return unavailable(err)
@@ -191,77 +159,33 @@ func (k *Keyring) SetMailPassword(p string) error {
 	return nil
 }
 
-// HKDF labels of the two keys derived from a master key.
-const (
-	infoDigest = "keydesk v1 secret digest"
-	infoRecord = "keydesk v1 record mac"
-)
-
-// Signer implements core.Signer with two keys derived by HKDF-SHA256 from a
-// store's master key: one HMACs secrets, the other MACs records. It is safe
-// for concurrent use. HMAC states are pooled so that DigestSecret, which is
-// on the verification hot path, costs only the HMAC itself.
-type Signer struct {
-	digest, record sync.Pool
-}
-
-var _ core.Signer = (*Signer)(nil)
-
-// NewSigner derives the digest and record keys from a 256-bit master key.
-func NewSigner(master []byte) (*Signer, error) {
-	if len(master) != MasterKeySize {
-		return nil, fmt.Errorf("master key must be %d bytes", MasterKeySize)
+// Generation returns the store generation recorded in the keyring after the
+// last change this computer made to the store; ok is false when none is
+// recorded (a store sealed for the first time, or a crash between its first
+// commit and the keyring write).
+func (k *Keyring) Generation() (gen uint64, ok bool, err error) {
+	v, err := k.backend.Get(generationUser(k.storeID))
+	switch {
+	case errors.Is(err, ErrNoEntry):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, unavailable(err)
 	}
-	dk, err := hkdf.Key(sha256.New, master, nil, infoDigest, sha256.Size)
+	gen, err = strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("derive digest key: %w", err)
+		return 0, false, fmt.Errorf("%w: keyring entry %q is not a generation", ErrCorrupt, generationUser(k.storeID))
 	}
-	rk, err := hkdf.Key(sha256.New, master, nil, infoRecord, sha256.Size)
-	if err != nil {
-		return nil, fmt.Errorf("derive record key: %w", err)
+	return gen, true, nil
+}
+
+// SetGeneration records gen as the store's generation in the keyring. A
+// sealed Store calls it after each committed change. It is also the one
+// legitimate way back to an older state of the data file: a restore from a
+// backup writes the backup's file and then calls SetGeneration with the
+// restored file's generation (Store.Generation), so that Seal accepts it.
+func (k *Keyring) SetGeneration(gen uint64) error {
+	if err := k.backend.Set(generationUser(k.storeID), strconv.FormatUint(gen, 10)); err != nil {
+		return unavailable(err)
 	}
-	s := &Signer{}
-	s.digest.New = newMAC(dk)
-	s.record.New = newMAC(rk)
-	return s, nil
-}
-
-// pooledMAC is a keyed HMAC state and a scratch buffer for its input.
-type pooledMAC struct {
-	h   hash.Hash
-	buf []byte
-}
-
-func newMAC(key []byte) func() any {
-	return func() any { return &pooledMAC{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 128)} }
-}
-
-func sum(pool *sync.Pool, data []byte) []byte {
-	m := pool.Get().(*pooledMAC)
-	m.h.Reset()
-	m.h.Write(data)
-	out := m.h.Sum(make([]byte, 0, sha256.Size))
-	pool.Put(m)
-	return out
-}
-
-// DigestSecret returns HMAC-SHA256 of secret under the digest key.
-func (s *Signer) DigestSecret(secret string) []byte {
-	m := s.digest.Get().(*pooledMAC)
-	m.buf = append(m.buf[:0], secret...)
-	m.h.Reset()
-	m.h.Write(m.buf)
-	out := m.h.Sum(make([]byte, 0, sha256.Size))
-	if cap(m.buf) <= 1024 {
-		s.digest.Put(m)
-	}
-	return out
-}
-
-// SignRecord returns HMAC-SHA256 of payload under the record key.
-func (s *Signer) SignRecord(payload []byte) []byte { return sum(&s.record, payload) }
-
-// VerifyRecord reports, in constant time, whether mac authenticates payload.
-func (s *Signer) VerifyRecord(payload, mac []byte) bool {
-	return hmac.Equal(sum(&s.record, payload), mac)
+	return nil
 }

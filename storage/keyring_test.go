@@ -255,6 +255,9 @@ func TestSignerDerivation(t *testing.T) {
 	if bytes.Equal(a.DigestSecret(secret), a.SignRecord([]byte(secret))) {
 		t.Fatal("digest and record keys must differ")
 	}
+	if st := a.stateMAC([]byte(secret)); bytes.Equal(st, a.SignRecord([]byte(secret))) || bytes.Equal(st, a.DigestSecret(secret)) {
+		t.Fatal("the state key must differ from the digest and record keys")
+	}
 	mac := a.SignRecord([]byte("payload"))
 	if !a.VerifyRecord([]byte("payload"), mac) || a.VerifyRecord([]byte("payloaD"), mac) || other.VerifyRecord([]byte("payload"), mac) {
 		t.Fatal("VerifyRecord accepts only the right payload and key")

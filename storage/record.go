@@ -278,6 +278,12 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 	if r.err == "" && r.off != len(data) {
 		r.fail("trailing bytes")
 	}
+	if r.err == "" && id != nil && k.ID != string(id) {
+		// The record MAC covers the id: a record is only ever valid
+		// under its own id (a deleted record's bytes written back under
+		// a live record's id must not load).
+		r.fail("holds the id of another record")
+	}
 	if r.err != "" {
 		return nil, corrupt(r.err)
 	}
@@ -311,4 +317,65 @@ func (r *recordReader) strings(what string) []string {
 		return nil
 	}
 	return out
+}
+
+// recordFields returns, without copying or allocating, the fields of a
+// binary record that Seal checks: its id, digest, expiry (Unix ns, or
+// zeroTime) and MAC, all slices of data. ok is false for a record that
+// does not parse; decodeKeyAt then says why. It checks the framing only
+// (decodeKey checks the rest when the records are loaded).
+func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok bool) {
+	off := 1
+	field := func() []byte {
+		if off < 0 {
+			return nil
+		}
+		n, k := binary.Uvarint(data[off:])
+		if k <= 0 || n > uint64(len(data)-off-k) {
+			off = -1
+			return nil
+		}
+		start := off + k
+		off = start + int(n)
+		return data[start:off]
+	}
+	count := func() uint64 {
+		if off < 0 {
+			return 0
+		}
+		n, k := binary.Uvarint(data[off:])
+		if k <= 0 || n > uint64(len(data)-off-k) {
+			off = -1
+			return 0
+		}
+		off += k
+		return n
+	}
+	if len(data) == 0 || data[0] != recordFormatV1 {
+		return nil, nil, 0, nil, false
+	}
+	id = field()
+	field() // name
+	digest = field()
+	field() // hint
+	field() // permission kind
+	for n := count(); n > 0 && off >= 0; n-- {
+		field()
+		field()
+	}
+	for range 2 { // operations, scopes
+		for n := count(); n > 0 && off >= 0; n-- {
+			field()
+		}
+	}
+	if off < 0 || len(data)-off < 3*8 {
+		return nil, nil, 0, nil, false
+	}
+	expires = int64(binary.BigEndian.Uint64(data[off+8:]))
+	off += 3 * 8
+	mac = field()
+	if off != len(data) {
+		return nil, nil, 0, nil, false
+	}
+	return id, digest, expires, mac, true
 }

@@ -53,7 +53,7 @@ func recordCases() map[string]*core.Key {
 		k.LastUsedAt = created.Add(90 * time.Minute)
 	})
 	add("unicode name", func(k *core.Key) {
-		k.Name = "Clé de facturation — 請求 🔑 ‍"
+		k.Name = "Clé de facturation — 請求 🔑 \u200d"
 		k.Permissions = core.Permissions{Kind: core.KindGlobal}
 	})
 	add("nil maps and slices", func(k *core.Key) {
@@ -307,8 +307,8 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	if v, err := s2.Schema(); err != nil || v != 2 || SchemaVersion != 2 {
-		t.Fatalf("schema after migration = %d, %v; want 2 (SchemaVersion %d)", v, err, SchemaVersion)
+	if v, err := s2.Schema(); err != nil || v != 3 || SchemaVersion != 3 {
+		t.Fatalf("schema after migration = %d, %v; want 3 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {
 		t.Fatalf("Check after migration: %v", err)
@@ -392,6 +392,15 @@ func FuzzDecodeKey(f *testing.F) {
 		}
 		if !reflect.DeepEqual(k, k2) {
 			t.Fatalf("second decode differs:\n%+v\n%+v", k, k2)
+		}
+		// Seal's allocation-free reader agrees with the decoder.
+		id, digest, expires, mac, ok := recordFields(data)
+		wantExp := int64(zeroTime)
+		if !k.ExpiresAt.IsZero() {
+			wantExp = k.ExpiresAt.UnixNano()
+		}
+		if !ok || string(id) != k.ID || !bytes.Equal(digest, k.Digest) || expires != wantExp || !bytes.Equal(mac, k.MAC) {
+			t.Fatalf("recordFields = %q %x %d %x %v, decodeKey = %+v", id, digest, expires, mac, ok, k)
 		}
 	})
 }

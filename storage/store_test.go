@@ -327,7 +327,7 @@ func TestAlreadyOpenSameProcess(t *testing.T) {
 	}
 	before, _ := os.ReadFile(Path(dir))
 	_, err := Open(dir, Options{Timeout: 100 * time.Millisecond})
-	if !errors.Is(err, ErrAlreadyOpen) || err.Error() != "Keydesk is already open on this data folder" {
+	if !errors.Is(err, ErrAlreadyOpen) || err.Error() != "data folder already open in another keydesk process" {
 		t.Fatalf("second Open = %v, want ErrAlreadyOpen", err)
 	}
 	after, _ := os.ReadFile(Path(dir))

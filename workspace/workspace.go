@@ -15,7 +15,6 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/zalando/go-keyring"
 )
 
 // Options say which data folder to open and how.
@@ -27,6 +26,10 @@ type Options struct {
 	// Demo opens a throw-away store in a temporary folder with an
 	// in-memory keyring, seeded with sample keys.
 	Demo bool
+	// Keyring holds the store's keyring entries; nil means the OS keyring
+	// (storage.OSKeyring) for a data folder and a fresh
+	// storage.MemoryKeyring for the demo.
+	Keyring storage.KeyringBackend
 	// CatalogFile replaces the embedded catalog; empty means the default.
 	CatalogFile string
 	// Timeout is how long to wait for another process to release the data
@@ -117,15 +120,34 @@ func Open(opts Options) (*Workspace, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	store, kr, err := openFolder(dir, opts.Timeout, clock.Now())
+	backend := opts.Keyring
+	if backend == nil {
+		backend = storage.OSKeyring(0)
+	}
+	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	return assemble(dir, store, kr, clock, catalog, false)
 }
 
-// openFolder opens (or creates) the store in dir and its keyring entry.
-func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Store, *storage.Keyring, error) {
+// openFolder opens (or creates) the store in dir and its keyring entries,
+// and seals the store with them (storage.Store.Seal: a store whose records
+// were changed outside Keydesk, or an older copy of the file, is refused).
+func openFolder(dir string, backend storage.KeyringBackend, timeout time.Duration, now time.Time) (*storage.Store, *storage.Keyring, error) {
+	store, kr, err := openUnsealed(dir, backend, timeout, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.Seal(kr); err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	return store, kr, nil
+}
+
+// openUnsealed opens (or creates) the store in dir and its keyring entries.
+func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Duration, now time.Time) (*storage.Store, *storage.Keyring, error) {
 	exists, err := storage.Exists(dir)
 	if err != nil {
 		return nil, nil, err
@@ -134,7 +156,7 @@ func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Stor
 		store, err := storage.Open(dir, storage.Options{Timeout: timeout, MustExist: true})
 		switch {
 		case err == nil:
-			kr, err := storage.OpenKeyring(store.StoreID())
+			kr, err := storage.OpenKeyringIn(backend, store.StoreID())
 			if err != nil {
 				store.Close()
 				return nil, nil, err
@@ -152,7 +174,7 @@ func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	kr, err := storage.CreateKeyring(id)
+	kr, err := storage.CreateKeyringIn(backend, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,7 +187,7 @@ func openFolder(dir string, timeout time.Duration, now time.Time) (*storage.Stor
 		// Another process created the store between our check and our
 		// open: use its keyring entry, drop ours.
 		kr.Forget()
-		if kr, err = storage.OpenKeyring(store.StoreID()); err != nil {
+		if kr, err = storage.OpenKeyringIn(backend, store.StoreID()); err != nil {
 			store.Close()
 			return nil, nil, err
 		}
@@ -187,10 +209,13 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	return &Workspace{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
 }
 
-// openDemo makes a throw-away store in a temporary folder, with the
+// openDemo makes a throw-away store in a temporary folder, with an
 // in-memory keyring, seeded with sample keys.
 func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
-	keyring.MockInit()
+	backend := opts.Keyring
+	if backend == nil {
+		backend = storage.NewMemoryKeyring()
+	}
 	dir, err := os.MkdirTemp("", "keydesk-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("create demo folder: %w", err)
@@ -199,7 +224,7 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	store, kr, err := openFolder(dir, opts.Timeout, clock.Now())
+	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {
 		return fail(err)
 	}

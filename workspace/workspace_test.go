@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/zalando/go-keyring"
+	bolt "go.etcd.io/bbolt"
 )
 
 // freshEnv names the test a re-executed test binary is running on its own.
@@ -25,8 +27,8 @@ const freshEnv = "KEYDESK_BACKEND_FRESH_TEST"
 // inFreshProcess reports whether the calling test is running in its own
 // process. If not, it re-runs just that test in a new process (with env
 // added) and fails t if that run fails; the caller then returns. Tests that
-// need the real keyring use it because keyring.MockInit (demo mode, other
-// tests) replaces the keyring for the rest of a process.
+// need a dead D-Bus or the real keyring use it, so that nothing else in the
+// process has touched the Secret Service client first.
 func inFreshProcess(t *testing.T, env ...string) bool {
 	t.Helper()
 	if os.Getenv(freshEnv) == t.Name() {
@@ -51,16 +53,6 @@ func requireKeyring(t *testing.T) {
 	}
 }
 
-// mockKeyring replaces the OS keyring with go-keyring's in-memory one, for
-// tests about something else than the keyring.
-func mockKeyring(t *testing.T) {
-	t.Helper()
-	if os.Getenv(freshEnv) != "" {
-		t.Fatal("mockKeyring in a fresh real-keyring process")
-	}
-	keyring.MockInit()
-}
-
 func open(t *testing.T, opts Options) *Workspace {
 	t.Helper()
 	b, err := Open(opts)
@@ -79,10 +71,10 @@ var sectionsReq = core.CreateRequest{
 }
 
 func TestOpenCreatesFolderAndReopens(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	parent := filepath.Join(t.TempDir(), "missing-parent")
 	dir := filepath.Join(parent, "keydesk")
-	b := open(t, Options{Dir: dir, Now: t0})
+	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
 	for p, want := range map[string]os.FileMode{parent: 0o700, dir: 0o700, storage.Path(dir): 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -113,7 +105,7 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 
-	b2 := open(t, Options{Dir: dir, Now: t0.Add(time.Hour)})
+	b2 := open(t, Options{Keyring: kr, Dir: dir, Now: t0.Add(time.Hour)})
 	if b2.Store.StoreID() != id {
 		t.Fatalf("store id changed on reopen")
 	}
@@ -136,15 +128,15 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 }
 
 func TestOpenSecondInstance(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
-	b := open(t, Options{Dir: dir})
+	b := open(t, Options{Keyring: kr, Dir: dir})
 	if _, _, err := b.Service.Create(sectionsReq); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(storage.Path(dir))
-	_, err := Open(Options{Dir: dir, Timeout: 100 * time.Millisecond})
-	if !errors.Is(err, storage.ErrAlreadyOpen) || err.Error() != "Keydesk is already open on this data folder" {
+	_, err := Open(Options{Keyring: kr, Dir: dir, Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, storage.ErrAlreadyOpen) || err.Error() != storage.ErrAlreadyOpen.Error() {
 		t.Fatalf("second Open = %v", err)
 	}
 	after, _ := os.ReadFile(storage.Path(dir))
@@ -154,16 +146,16 @@ func TestOpenSecondInstance(t *testing.T) {
 }
 
 func TestOpenMissingMasterKey(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
-	b := open(t, Options{Dir: dir})
+	b := open(t, Options{Keyring: kr, Dir: dir})
 	id := b.Store.StoreID()
 	b.Close()
-	if err := keyring.Delete(storage.KeyringService, "master:"+id); err != nil {
+	if err := kr.Delete("master:" + id); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(storage.Path(dir))
-	_, err := Open(Options{Dir: dir})
+	_, err := Open(Options{Keyring: kr, Dir: dir})
 	if !errors.Is(err, storage.ErrMasterKeyMissing) {
 		t.Fatalf("Open = %v, want ErrMasterKeyMissing", err)
 	}
@@ -172,7 +164,7 @@ func TestOpenMissingMasterKey(t *testing.T) {
 		t.Fatal("the refused Open changed the database")
 	}
 	// The folder is released: a retry is not "already open".
-	if _, err := Open(Options{Dir: dir, Timeout: 100 * time.Millisecond}); !errors.Is(err, storage.ErrMasterKeyMissing) {
+	if _, err := Open(Options{Keyring: kr, Dir: dir, Timeout: 100 * time.Millisecond}); !errors.Is(err, storage.ErrMasterKeyMissing) {
 		t.Fatalf("retry = %v", err)
 	}
 }
@@ -181,12 +173,12 @@ func TestOpenMissingMasterKey(t *testing.T) {
 // exists but is empty, as a first run interrupted before its first write
 // leaves it.
 func TestOpenFinishesInterruptedFirstRun(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	if err := os.WriteFile(storage.Path(dir), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := open(t, Options{Dir: dir})
+	b := open(t, Options{Keyring: kr, Dir: dir})
 	if _, secret, err := b.Service.Create(sectionsReq); err != nil {
 		t.Fatal(err)
 	} else if v := b.Service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
@@ -195,13 +187,13 @@ func TestOpenFinishesInterruptedFirstRun(t *testing.T) {
 }
 
 func TestOpenBadCatalogWritesNothing(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	cat := filepath.Join(t.TempDir(), "catalog.json")
 	if err := os.WriteFile(cat, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := Open(Options{Dir: dir, CatalogFile: cat}); err == nil {
+	if _, err := Open(Options{Keyring: kr, Dir: dir, CatalogFile: cat}); err == nil {
 		t.Fatal("Open accepted a catalog that is not JSON")
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -210,9 +202,9 @@ func TestOpenBadCatalogWritesNothing(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	b := open(t, Options{Demo: true, Now: now})
+	b := open(t, Options{Keyring: kr, Demo: true, Now: now})
 	if !b.Demo || !strings.Contains(filepath.Base(b.Dir), "keydesk-demo") {
 		t.Fatalf("demo dir %q", b.Dir)
 	}
@@ -291,12 +283,12 @@ func TestDefaultDir(t *testing.T) {
 }
 
 func TestClock(t *testing.T) {
-	mockKeyring(t)
-	b := open(t, Options{Dir: t.TempDir(), Now: t0})
+	kr := storage.NewMemoryKeyring()
+	b := open(t, Options{Keyring: kr, Dir: t.TempDir(), Now: t0})
 	if _, ok := b.Clock.(core.FixedClock); !ok || !b.Service.Now().Equal(t0) {
 		t.Fatalf("clock %T %v, want fixed at %v", b.Clock, b.Service.Now(), t0)
 	}
-	b2 := open(t, Options{Dir: t.TempDir()})
+	b2 := open(t, Options{Keyring: kr, Dir: t.TempDir()})
 	if _, ok := b2.Clock.(core.SystemClock); !ok {
 		t.Fatalf("clock %T, want the system clock", b2.Clock)
 	}
@@ -402,9 +394,9 @@ func (c *tickClock) Now() time.Time { return t0.Add(time.Duration(c.n.Add(1)) * 
 // while last-used times are flushed and keys renamed (run with -race): no
 // use is lost, and the stored last use is the latest verification.
 func TestConcurrentVerifyFlushRename(t *testing.T) {
-	mockKeyring(t)
+	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
-	b := open(t, Options{Dir: dir})
+	b := open(t, Options{Keyring: kr, Dir: dir})
 	clock := &tickClock{}
 	svc, err := core.NewService(b.Store, b.Keyring.Signer(), clock, nil)
 	if err != nil {
@@ -460,5 +452,99 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 		if !k.LastUsedAt.Equal(latest[g]) {
 			t.Errorf("key %d stored last use %v, want the latest verification %v", g, k.LastUsedAt, latest[g])
 		}
+	}
+}
+
+// TestOpenRefusesRevivedKey deletes a key, then writes its record and index
+// entries back into keydesk.db (bbolt leaves a deleted record's bytes in the
+// file): Open must refuse the folder, so the key never verifies again.
+func TestOpenRefusesRevivedKey(t *testing.T) {
+	kr := storage.NewMemoryKeyring()
+	dir := t.TempDir()
+	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
+	k, secret, err := b.Service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := b.Store.GetKey(k.ID)
+	if _, err := b.Service.Delete(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	db, err := bolt.Open(storage.Path(dir), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), storage.EncodeRecord(rec)); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {
+			return err
+		}
+		ek := binary.BigEndian.AppendUint64(nil, uint64(k.ExpiresAt.UnixNano())^(1<<63))
+		return tx.Bucket([]byte("idx_expiry")).Put(append(ek, k.ID...), nil)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
+	if err == nil {
+		v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
+		b2.Close()
+		t.Fatalf("Open accepted the revived key (it verifies %q)", v.Reason)
+	}
+	if !errors.Is(err, storage.ErrTampered) || !strings.HasPrefix(Advice(err), "Keys were added, removed or replaced") {
+		t.Fatalf("Open = %v (%q), want ErrTampered", err, Advice(err))
+	}
+}
+
+// TestOpenRefusesOlderFile puts back a copy of keydesk.db taken before a key
+// was deleted: Open must refuse it (ErrRolledBack).
+func TestOpenRefusesOlderFile(t *testing.T) {
+	kr := storage.NewMemoryKeyring()
+	dir := t.TempDir()
+	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
+	k, secret, err := b.Service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	older, err := os.ReadFile(storage.Path(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, Options{Keyring: kr, Dir: dir, Now: t0})
+	if _, err := b.Service.Delete(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if err := os.WriteFile(storage.Path(dir), older, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
+	if err == nil {
+		v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
+		b2.Close()
+		t.Fatalf("Open accepted the older file (the deleted key verifies %q)", v.Reason)
+	}
+	if !errors.Is(err, storage.ErrRolledBack) || !strings.HasPrefix(Advice(err), "This data file is older than the last change") {
+		t.Fatalf("Open = %v (%q), want ErrRolledBack", err, Advice(err))
+	}
+}
+
+// TestAdviceOneSentencePerError checks that every error a front end may get
+// from Open has its sentence, wrapped or not, and that others get none.
+func TestAdviceOneSentencePerError(t *testing.T) {
+	for _, a := range advice {
+		wrapped := fmt.Errorf("open /data: seal store: %w", a.err)
+		got := Advice(wrapped)
+		if got != a.text || !strings.HasSuffix(got, ".") || strings.Contains(got, "\n") || strings.ToUpper(got[:1]) != got[:1] {
+			t.Errorf("Advice(%v) = %q", wrapped, got)
+		}
+	}
+	if got := Advice(errors.New("disk full")); got != "" {
+		t.Errorf("Advice(other) = %q, want empty", got)
 	}
 }

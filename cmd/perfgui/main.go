@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // Targets of SPEC §8.

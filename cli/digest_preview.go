@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+const digestPreviewUsage = "keydesk digest preview [--slot RFC3339] [--json]   (default: the next slot; --slot T names the 11:00 UTC slot at or before T)"
+
+// digestJSON is what `digest preview --json` prints.
+type digestJSON struct {
+	Slot      time.Time      `json:"slot"`
+	Since     time.Time      `json:"since"`
+	Until     time.Time      `json:"until"`
+	Subject   string         `json:"subject"`
+	MessageID string         `json:"messageId"`
+	Empty     bool           `json:"empty"`
+	Delivered bool           `json:"delivered"`
+	Expired   []mail.KeyLine `json:"expired"`
+	Expiring  []mail.KeyLine `json:"expiring"`
+}
+
+// newDigestPreviewCommand is `keydesk digest preview`.
+func newDigestPreviewCommand(env *Env) *cobra.Command {
+	var slot string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "preview [--slot RFC3339] [--json]",
+		Short: "Show the digest of a slot without sending it",
+		Long: "Show what the digest of a slot lists: the keys that expired in the 24 hours before it and the\n" +
+			"keys that expire within 7 days after it. The default is the next 11:00 UTC slot; --slot T\n" +
+			"names the slot at or before T.",
+		Args:              noArgs(digestPreviewUsage),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(*cobra.Command, []string) error {
+			return runDigestPreview(env, slot, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&slot, "slot", "", "the 11:00 UTC slot at or before this RFC 3339 time (default: the next slot)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	_ = cmd.RegisterFlagCompletionFunc("slot", cobra.NoFileCompletions)
+	return cmd
+}
+
+func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
+	var at time.Time
+	if slotFlag != "" {
+		t, err := time.Parse(time.RFC3339, slotFlag)
+		if err != nil {
+			return usagef("--slot must be an RFC 3339 time such as 2026-11-27T11:00:00Z")
+		}
+		at = t
+	}
+	return withBackend(env, func(b *workspace.Workspace) error {
+		now := b.Clock.Now()
+		slot := core.NextSlot(now)
+		if !at.IsZero() {
+			slot = core.SlotAtOrBefore(at)
+		}
+		last, err := b.Store.LastDeliveredSlot()
+		if err != nil {
+			return err
+		}
+		d, err := b.Service.SelectDigest(slot, last)
+		if err != nil {
+			return err
+		}
+		delivered := !last.IsZero() && !slot.After(last)
+		if asJSON {
+			return writeJSON(env.Stdout, digestJSON{
+				Slot: d.Slot, Since: d.Since.UTC(), Until: d.Slot.Add(core.DigestLookahead), Subject: d.Subject(),
+				MessageID: mail.DigestMessageID(b.Store.StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
+				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring),
+			})
+		}
+		return printDigest(env.Stdout, d, now, delivered)
+	})
+}
+
+// printDigest prints a digest preview for people.
+func printDigest(w io.Writer, d core.Digest, now time.Time, delivered bool) error {
+	state := "not delivered yet"
+	switch {
+	case delivered:
+		state = "already delivered"
+	case d.Slot.After(now):
+		state = "the next slot"
+	}
+	fmt.Fprintf(w, "Digest for %s (%s)\n", d.Slot.Format(mail.SlotLayout), state)
+	fmt.Fprintf(w, "Subject: %s\n", d.Subject())
+	section := func(title string, keys []*core.Key, expiryTitle string) {
+		fmt.Fprintf(w, "\n%s (%d):\n", title, len(keys))
+		if len(keys) == 0 {
+			fmt.Fprintln(w, "  none")
+			return
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  NAME\tHINT\t%s\tSCOPES\tID\n", expiryTitle)
+		for _, l := range mail.Lines(keys) {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", l.Name, l.Hint, l.Expiry(), l.Scopes, l.ID)
+		}
+		tw.Flush()
+	}
+	section(fmt.Sprintf("Expired between %s and %s", d.Since.UTC().Format(mail.SlotLayout), d.Slot.Format(mail.SlotLayout)),
+		d.Expired, "EXPIRED (UTC)")
+	section(fmt.Sprintf("Expiring between %s and %s", d.Slot.Format(mail.SlotLayout), d.Slot.Add(core.DigestLookahead).Format(mail.SlotLayout)),
+		d.Expiring, "EXPIRES (UTC)")
+	if d.Empty() {
+		fmt.Fprintln(w, "\nNothing would be sent: both lists are empty.")
+	}
+	return nil
+}

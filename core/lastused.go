@@ -1,0 +1,116 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// pendingUse returns k's last use not yet written to the store, if any;
+// s.mu must be held.
+func (s *Service) pendingUse(k *Key) (time.Time, bool) {
+	e, ok := s.byDigest[string(k.Digest)]
+	if !ok || e.key != k {
+		return time.Time{}, false
+	}
+	u := e.used.Load()
+	if u == noUse {
+		return time.Time{}, false
+	}
+	return time.Unix(0, u).UTC(), true
+}
+
+// markUsed records a pending last use at ns (Unix ns) unless a later one
+// is already pending.
+func (s *Service) markUsed(e *entry, ns int64) {
+	for {
+		old := e.used.Load()
+		if old != noUse && old >= ns {
+			return
+		}
+		if e.used.CompareAndSwap(old, ns) {
+			if old == noUse {
+				s.usedMu.Lock()
+				s.dirty = append(s.dirty, e)
+				s.usedMu.Unlock()
+			}
+			return
+		}
+	}
+}
+
+// FlushLastUsed writes the pending last-used times in one store write.
+func (s *Service) FlushLastUsed() error {
+	s.usedMu.Lock()
+	dirty := s.dirty
+	s.dirty = nil
+	s.usedMu.Unlock()
+	if len(dirty) == 0 {
+		return nil
+	}
+	pending := make(map[string]time.Time, len(dirty))
+	taken := make([]int64, len(dirty))
+	s.mu.RLock()
+	for i, e := range dirty {
+		// A use after this Swap marks the entry dirty again, for the
+		// next flush.
+		taken[i] = e.used.Swap(noUse)
+		if taken[i] == noUse {
+			continue
+		}
+		t := time.Unix(0, taken[i]).UTC()
+		if id := e.key.ID; t.After(pending[id]) {
+			pending[id] = t
+		}
+	}
+	s.mu.RUnlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	if err := s.store.SetLastUsed(pending); err != nil {
+		for i, e := range dirty {
+			if taken[i] != noUse {
+				s.markUsed(e, taken[i])
+			}
+		}
+		return fmt.Errorf("save last used: %w", err)
+	}
+	s.mu.Lock()
+	for id, t := range pending {
+		if k, ok := s.byID[id]; ok && t.After(k.LastUsedAt) {
+			// Replace the record instead of changing it: Verify and
+			// SelectDigest hand out shallow copies sharing its parts.
+			c := *k
+			c.LastUsedAt = t
+			s.byID[id] = &c
+			if e, ok := s.byDigest[string(c.Digest)]; ok && e.key == k {
+				e.key = &c
+			}
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// LastUsedFlushInterval is how often pending last-used times are written.
+const LastUsedFlushInterval = 10 * time.Second
+
+// RunLastUsedFlusher flushes last-used times every interval until ctx ends,
+// then once more. Errors go to report (may be nil).
+func (s *Service) RunLastUsedFlusher(ctx context.Context, interval time.Duration, report func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.FlushLastUsed(); err != nil && report != nil {
+				report(err)
+			}
+			return
+		case <-t.C:
+			if err := s.FlushLastUsed(); err != nil && report != nil {
+				report(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/keydesk/keydesk/core"
+)
+
+// Change is one committed change to the store.
+type Change struct {
+	// Seq is the change's number; numbers follow commit order.
+	Seq int64
+	// Time is when the change was written (the server's clock).
+	Time time.Time
+	// Kind is KindKey, KindSetting or KindDigest; Op is OpInsert,
+	// OpUpdate or OpDelete; Name is the key id or setting name.
+	Kind, Op, Name string
+	// Key is the key's current record for a key insert or update, read
+	// when the change was delivered; nil for other changes. For a key
+	// change it is nil when the key was deleted since (a later change says
+	// so) or its row does not decode: either way the key must no longer
+	// verify, so a replica drops it.
+	Key *core.Key
+}
+
+// FollowStatus is what a follower knows of its connection and data.
+type FollowStatus struct {
+	// Connected is true while the follower is listening and caught up.
+	Connected bool
+	// LastSync is when the follower last read every committed change; the
+	// age of a replica's data is the time since. Zero until the first.
+	LastSync time.Time
+	// Seq is the number of the last change handed to apply (whose call
+	// may still be running).
+	Seq int64
+	// Err is the last connection error while not connected.
+	Err error
+}
+
+// FollowOptions tune a Follower.
+type FollowOptions struct {
+	// ConnConfig is the follower's connection; nil means the store's.
+	ConnConfig *pgx.ConnConfig
+	// Heartbeat is how often a quiet follower checks its connection and
+	// reads the change table (also refreshing LastSync); zero means 1 s.
+	Heartbeat time.Duration
+	// MaxBackoff caps the wait between reconnection attempts; zero means
+	// 2 s. The first retry waits 50 ms.
+	MaxBackoff time.Duration
+	// OnStatus, if set, is called from the follower's goroutine whenever
+	// Connected changes.
+	OnStatus func(FollowStatus)
+}
+
+// FollowerApplicationName is the application_name of a follower's
+// connection (unless its configuration sets one), as pg_stat_activity
+// shows it.
+const FollowerApplicationName = "keydesk-follower"
+
+// ErrStoreChanged means the database no longer holds the store the follower
+// was following: another store's id, or fewer changes than were already
+// applied (the database was restored from an older copy). A replica must
+// stop serving its data and start again from a new snapshot.
+var ErrStoreChanged = errors.New("the database no longer holds the store this server loaded")
+
+// ErrTooFarBehind means changes this follower had not yet applied were
+// pruned from the change table (it was disconnected for longer than they
+// are kept): it must load the store again from a snapshot.
+var ErrTooFarBehind = errors.New("this server missed changes that are no longer kept; it must load the store again")
+
+// Follower applies every change committed to a store, in order, from a
+// given number on. It listens on ChangeChannel on a connection of its own
+// and reads the change table for every change after the last one applied:
+// on start, on each notification, on each heartbeat and after each
+// reconnection (listening again first), so nothing is missed across a
+// reconnect or a lost notification.
+type Follower struct {
+	cfg     *pgx.ConnConfig
+	apply   func(Change)
+	opts    FollowOptions
+	storeID string
+
+	mu     sync.Mutex
+	status FollowStatus
+}
+
+// Follower returns a follower of s that calls apply with every change
+// numbered above fromSeq (0: every change; see Snapshot). Start it with Run.
+func (s *Store) Follower(fromSeq int64, apply func(Change), opts FollowOptions) *Follower {
+	cfg := opts.ConnConfig
+	if cfg == nil {
+		cfg = s.pool.Config().ConnConfig
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 2 * time.Second
+	}
+	cfg = cfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = FollowerApplicationName
+	}
+	return &Follower{cfg: cfg, apply: apply, opts: opts, storeID: s.storeID, status: FollowStatus{Seq: fromSeq}}
+}
+
+// Follow calls apply with every change numbered above fromSeq, in order,
+// until ctx is done (see Follower).
+func (s *Store) Follow(ctx context.Context, fromSeq int64, apply func(Change)) error {
+	return s.Follower(fromSeq, apply, FollowOptions{}).Run(ctx)
+}
+
+// Status returns the follower's current status.
+func (f *Follower) Status() FollowStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+// Run follows changes until ctx is done, reconnecting with backoff when
+// the connection fails. It returns ctx's error, or ErrStoreChanged or
+// ErrTooFarBehind (for good: it does not retry).
+func (f *Follower) Run(ctx context.Context) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := f.session(ctx)
+		if ctx.Err() != nil {
+			f.setConnected(false, ctx.Err())
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrStoreChanged) || errors.Is(err, ErrTooFarBehind) {
+			f.setConnected(false, err)
+			return err
+		}
+		if f.Status().Connected {
+			backoff = 50 * time.Millisecond
+		}
+		f.setConnected(false, err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, f.opts.MaxBackoff)
+	}
+}
+
+func (f *Follower) setConnected(c bool, err error) {
+	f.mu.Lock()
+	changed := f.status.Connected != c
+	f.status.Connected = c
+	if c {
+		f.status.Err = nil
+	} else if err != nil {
+		f.status.Err = err
+	}
+	st := f.status
+	f.mu.Unlock()
+	if changed && f.opts.OnStatus != nil {
+		f.opts.OnStatus(st)
+	}
+}
+
+// session connects, listens, catches up and then waits for notifications
+// until the connection fails or ctx is done.
+func (f *Follower) session(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, f.cfg.Copy())
+	if err != nil {
+		return connectError(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangeChannel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := f.checkStore(ctx, conn); err != nil {
+		return err
+	}
+	if err := f.catchUp(ctx, conn); err != nil {
+		return err
+	}
+	f.setConnected(true, nil)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, f.opts.Heartbeat)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && wctx.Err() == nil:
+			return fmt.Errorf("wait for changes: %w", err)
+		case err == nil && n.Channel == ChangeChannel:
+			if seq, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && seq <= f.Status().Seq {
+				continue // already applied
+			}
+		case err != nil: // a heartbeat
+			if err := f.checkStore(ctx, conn); err != nil {
+				return err
+			}
+		}
+		// A notification, or a heartbeat: read what is new.
+		if err := f.catchUp(ctx, conn); err != nil {
+			return err
+		}
+	}
+}
+
+// checkStore fails with ErrStoreChanged unless the database still holds the
+// followed store with at least the changes already applied.
+func (f *Follower) checkStore(ctx context.Context, conn *pgx.Conn) error {
+	var id string
+	var first, last int64
+	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT value FROM store_meta WHERE name = 'store_id'), ''),
+		coalesce((SELECT min(seq) FROM changes), 0), coalesce((SELECT max(seq) FROM changes), 0)`).Scan(&id, &first, &last)
+	if err != nil {
+		return fmt.Errorf("read store identity: %w", err)
+	}
+	if f.storeID != "" && id != f.storeID {
+		return fmt.Errorf("%w (it holds store %q)", ErrStoreChanged, id)
+	}
+	seq := f.Status().Seq
+	if last < seq {
+		return fmt.Errorf("%w (its last change is %d, this server applied %d)", ErrStoreChanged, last, seq)
+	}
+	if first > seq+1 {
+		return fmt.Errorf("%w (the oldest change kept is %d, this server applied %d)", ErrTooFarBehind, first, seq)
+	}
+	return nil
+}
+
+// catchUpBatch is how many changes one query reads.
+const catchUpBatch = 1000
+
+// catchUp applies every change after the last one applied.
+func (f *Follower) catchUp(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		from := f.Status().Seq
+		rows, err := conn.Query(ctx, `SELECT c.seq, c.at, c.kind, c.op, c.name, k.record, k.last_used_ns
+			FROM changes c LEFT JOIN keys k ON c.kind = 'key' AND c.op <> 'delete' AND k.id = c.name
+			WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`, from, catchUpBatch)
+		if err != nil {
+			return fmt.Errorf("read changes: %w", err)
+		}
+		var batch []Change
+		var c Change
+		var rec []byte
+		var lastUsed *int64
+		_, err = pgx.ForEachRow(rows, []any{&c.Seq, &c.Time, &c.Kind, &c.Op, &c.Name, &rec, &lastUsed}, func() error {
+			ch := c
+			ch.Time = ch.Time.UTC()
+			if rec != nil {
+				// An undecodable row reads as a deleted key (fail closed)
+				// rather than stopping the follower.
+				if k, err := decodeRow(rec, lastUsed); err == nil {
+					ch.Key = k
+				}
+			}
+			batch = append(batch, ch)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read changes: %w", err)
+		}
+		for _, ch := range batch {
+			f.mu.Lock()
+			f.status.Seq = ch.Seq
+			f.mu.Unlock()
+			f.apply(ch)
+		}
+		if len(batch) < catchUpBatch {
+			f.mu.Lock()
+			f.status.LastSync = time.Now()
+			f.mu.Unlock()
+			return nil
+		}
+	}
+}
+
+// PruneChanges deletes the changes recorded before before, always keeping
+// the latest one (the sequence's position). A follower that had not yet
+// applied a pruned change stops with ErrTooFarBehind and must reload.
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune changes: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,72 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/keydesk/keydesk/core"
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrations[i] moves a database from schema version i to i+1; each runs in
+// the same transaction as the version bump. To add a schema version, append
+// a function and nothing else. A migration that needs the signing material
+// (which Open does not have) belongs in Seal instead, keyed on what the
+// file lacks, as the v3 state MAC is.
+var migrations = []func(tx *bolt.Tx) error{
+	// v0 -> v1: the initial layout.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketKeys, bucketDigest, bucketExpiry, bucketSettings, bucketDigests, bucketAudit, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	},
+	// v1 -> v2: key records move from JSON to the binary encoding of
+	// record.go (decoding JSON dominated opening a large store). Only the
+	// pre-release builds wrote v1; the index buckets are unchanged.
+	migrateKeysToBinary,
+	// v2 -> v3: the store gains a generation, advanced by every change,
+	// and a state MAC over (store id, generation, record count, set of
+	// live records) in the meta bucket (see seal.go). The generation
+	// starts at 0 here; the MAC needs the signing material, so the first
+	// Seal writes it (the schema bump keeps older builds, which would
+	// change records without updating the MAC, from opening the store).
+	func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m.Get(metaGeneration) != nil {
+			return nil
+		}
+		return m.Put(metaGeneration, make([]byte, 8))
+	},
+}
+
+// migrateKeysToBinary re-encodes every JSON key record of a schema v1
+// database in the binary record format. Records are collected first:
+// bbolt forbids changing a bucket while iterating over it.
+func migrateKeysToBinary(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketKeys)
+	var ids, recs [][]byte
+	if err := b.ForEach(func(id, v []byte) error {
+		var k core.Key
+		if err := json.Unmarshal(v, &k); err != nil {
+			return fmt.Errorf("%w: key record %q is not valid JSON", ErrCorrupt, id)
+		}
+		ids = append(ids, bytes.Clone(id))
+		recs = append(recs, encodeKey(&k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if err := b.Put(id, recs[i]); err != nil {
+			return fmt.Errorf("rewrite key record %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = uint64(len(migrations))
