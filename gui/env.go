@@ -1,14 +1,13 @@
 package gui
 
 import (
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/msg"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // keysService is what the keys screen and its dialogs need from the key
@@ -115,20 +114,18 @@ func (u uiPrefs) setWindowSize(s fyne.Size) {
 	u.p.SetFloat(prefWindowHeight, float64(s.Height))
 }
 
-// sentence turns an error into one sentence for a dialog: capitalised, ending
-// with a full stop.
+// sentence turns an error into one sentence for a dialog: the advice the
+// command line gives for it too (workspace.Advice), else its text
+// capitalised and ending with a full stop (msg.Sentence).
 func sentence(err error) string {
 	if err == nil {
 		return ""
 	}
-	s := strings.TrimSpace(err.Error())
-	if s == "" {
-		return "Something went wrong."
+	if a := workspace.Advice(err); a != "" {
+		return a
 	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
-		s += "."
+	if s := msg.Sentence(err.Error()); s != "" {
+		return s
 	}
-	return s
+	return "Something went wrong."
 }

@@ -11,12 +11,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/internal/msg"
+	"github.com/keydesk/keydesk/internal/netaddr"
 	"github.com/keydesk/keydesk/server"
 )
-
-// defaultListenAddr is where the verification API listens when run from the
-// window.
-const defaultListenAddr = "127.0.0.1:8765"
 
 // errSuperseded means the API was switched off (or on again) while it was
 // starting.
@@ -105,7 +103,7 @@ func newAPISwitch(srv *apiServer, bg runner) *apiSwitch {
 	s := &apiSwitch{srv: srv, bg: bg, relayout: func() {}}
 	s.serverOn = widget.NewCheck("Run verification API while Keydesk is open", s.toggled)
 	s.listen = widget.NewEntry()
-	s.listen.SetText(defaultListenAddr)
+	s.listen.SetText(netaddr.DefaultListen)
 	s.listenMsg = newFieldMessage()
 	s.listen.OnChanged = func(string) { setMessage(s.listenMsg, "", widget.DangerImportance) }
 	s.serverStatus = widget.NewLabel("Stopped.")
@@ -149,7 +147,7 @@ func (s *apiSwitch) start(gen int) {
 		bound, err := srv.start(gen, addr, func(err error) {
 			s.bg.do(func() {
 				s.uncheck()
-				s.setStatus(msgSentence(err.Error()), widget.DangerImportance)
+				s.setStatus(msg.Sentence(err.Error()), widget.DangerImportance)
 			})
 		})
 		switch {
@@ -158,27 +156,19 @@ func (s *apiSwitch) start(gen int) {
 		case err != nil:
 			return func() {
 				s.uncheck()
-				s.setStatus(msgSentence(err.Error()), widget.DangerImportance)
+				s.setStatus(msg.Sentence(err.Error()), widget.DangerImportance)
 			}
 		}
 		return func() {
 			text := "Listening on http://" + bound + " (POST " + server.PathVerify + ", GET " + server.PathAuth + ")."
 			imp := widget.SuccessImportance
-			if !isLoopbackHost(host) {
+			if !netaddr.IsLoopbackHost(host) {
 				text += " Warning: this address is reachable from other computers."
 				imp = widget.WarningImportance
 			}
 			s.setStatus(text, imp)
 		}
 	})
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // setStatus shows the verification API's state.

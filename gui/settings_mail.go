@@ -6,13 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -154,20 +153,6 @@ func (v *mailForm) form() *widget.Form {
 	return form
 }
 
-// msgSentence turns a message such as "enter the host" into "Enter the host.".
-func msgSentence(msg string) string {
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		return msg
-	}
-	r, n := utf8.DecodeRuneInString(msg)
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
-}
-
 func (v *mailForm) setBusy(busy bool) {
 	for _, b := range append([]*widget.Button{v.save, v.test}, v.busyAlso...) {
 		if busy {
@@ -210,13 +195,13 @@ func (v *mailForm) load() {
 			case errors.Is(err, mail.ErrNotConfigured):
 				v.showFormMessage("E-mail is not set up yet: fill in the server and recipients, then Save.", widget.LowImportance)
 			case err != nil:
-				v.showFormMessage(msgSentence(err.Error()), widget.DangerImportance)
+				v.showFormMessage(msg.Sentence(err.Error()), widget.DangerImportance)
 				return
 			default:
 				v.fill(s)
 			}
 			if pwErr != nil {
-				v.showFormMessage(msgSentence(pwErr.Error()), widget.DangerImportance)
+				v.showFormMessage(msg.Sentence(pwErr.Error()), widget.DangerImportance)
 			}
 			v.setHasPassword(hasPw)
 		}
@@ -296,12 +281,12 @@ func (v *mailForm) showError(err error) {
 	var fe *mail.FieldError
 	if errors.As(err, &fe) {
 		if m, ok := v.msgs[fe.Field]; ok {
-			setMessage(m, msgSentence(fe.Msg), widget.DangerImportance)
+			setMessage(m, msg.Sentence(fe.Msg), widget.DangerImportance)
 			v.relayout()
 			return
 		}
 	}
-	v.showFormMessage(msgSentence(err.Error()), widget.DangerImportance)
+	v.showFormMessage(msg.Sentence(err.Error()), widget.DangerImportance)
 }
 
 // Save validates the form and stores it: the settings in the store (with an
@@ -356,7 +341,7 @@ func (v *mailForm) SendTest() {
 		return func() {
 			v.setBusy(false)
 			if err != nil {
-				v.showFormMessage(msgSentence(err.Error()), widget.DangerImportance)
+				v.showFormMessage(msg.Sentence(err.Error()), widget.DangerImportance)
 				return
 			}
 			v.showFormMessage("Test e-mail sent to "+displayAddresses(s.To)+".", widget.SuccessImportance)

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/workspace"
@@ -55,7 +56,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 		{"no host", "", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com", "host", "Enter the SMTP server's host name."},
 		{"port not a number", "smtp.example.com", "five", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
 		{"port out of range", "smtp.example.com", "70000", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
-		{"plain to remote host", "smtp.example.com", "25", "None (this computer only)", "", "", "k@example.com", "ops@example.com", "security", msgSentence(mail.ErrPlainNotLoopback.Error())},
+		{"plain to remote host", "smtp.example.com", "25", "None (this computer only)", "", "", "k@example.com", "ops@example.com", "security", msg.Sentence(mail.ErrPlainNotLoopback.Error())},
 		{"bad from", "smtp.example.com", "587", "STARTTLS", "", "", "keydesk", "ops@example.com", "from", `The From address "keydesk" is not a valid e-mail address.`},
 		{"no recipients", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", " , ", "to", "Enter at least one recipient address."},
 		{"bad recipient", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com, nobody", "to", `The recipient address "nobody" is not a valid e-mail address.`},
