@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	"github.com/zalando/go-keyring"
 
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
@@ -70,7 +69,6 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 }
 
 func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
-	keyring.MockInit()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(theme.DefaultTheme()) // the test theme has no bold monospace face
 	w := test.NewTempWindow(t, nil)

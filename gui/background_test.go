@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"github.com/zalando/go-keyring"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -27,8 +27,7 @@ var vwZone = time.FixedZone("CET", 3600)
 // in-memory keyring) with its clock fixed at now.
 func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 	t.Helper()
-	keyring.MockInit()
-	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now})
+	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: storage.NewMemoryKeyring()})
 	if err != nil {
 		t.Fatalf("open workspace: %v", err)
 	}
