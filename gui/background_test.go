@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/software"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
@@ -95,8 +96,18 @@ func vwApp(t *testing.T, variant fyne.ThemeVariant) fyne.App {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(vwTheme{theme.DefaultTheme(), variant})
+	syncCacheClock()
 	return a
 }
+
+// syncCacheClock brings Fyne's render cache clock to now. The cache stamps
+// every object it sees with that clock, which only a paint advances, and in
+// the test driver only Capture paints: after more than a minute without
+// one (a slow or -race run), a new window's objects are stamped as already
+// expired, and the next Capture destroys their renderers before drawing
+// them (TestSettingsGolden/light captured a blank window that way, in long
+// runs only). Capturing an empty canvas advances the clock.
+func syncCacheClock() { software.NewCanvas().Capture() }
 
 // vwWindow shows content in a test window of the given size.
 func vwWindow(t *testing.T, content fyne.CanvasObject, w, h float32) fyne.Window {

@@ -239,6 +239,7 @@ var kvDemo = []kvSeed{
 func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h float32) *kvFixture {
 	t.Helper()
 	a := test.NewTempApp(t)
+	syncCacheClock()
 	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
 	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
 
