@@ -13,9 +13,9 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// AuditSource is where the Activity view reads the audit log, newest first.
+// auditSource is where the Activity view reads the audit log, newest first.
 // *storage.Store implements it.
-type AuditSource interface {
+type auditSource interface {
 	Audit() ([]core.AuditEvent, error)
 }
 
@@ -54,16 +54,16 @@ var activityColumns = []struct {
 	{"Time", 170}, {"Actor", 110}, {"Action", 170}, {"Key", 220}, {"Detail", 420},
 }
 
-// ActivityView shows the audit log, newest first, filterable by key and by
+// activityView shows the audit log, newest first, filterable by key and by
 // action. It reloads when shown and on Refresh; loading runs off the UI
 // goroutine.
-type ActivityView struct {
+type activityView struct {
 	widget.BaseWidget
 
-	src AuditSource
+	src auditSource
 	win fyne.Window
 	loc *time.Location
-	bg  bgWork
+	bg  runner
 
 	loaded bool
 	all    []core.AuditEvent
@@ -77,11 +77,12 @@ type ActivityView struct {
 	detail       *widget.Label
 }
 
-// NewActivityView returns the Activity view over src; w parents its dialogs.
-// The log is loaded when the view is first drawn, each time it is shown
-// again after being hidden (its tab selected), and on Refresh or Reload.
-func NewActivityView(src AuditSource, w fyne.Window) *ActivityView {
-	v := &ActivityView{src: src, win: w, loc: time.Local}
+// newActivityView returns the Activity view over src; w parents its dialogs
+// and bg runs its loading. It reads nothing: the log is loaded each time
+// the view is shown after being hidden (its tab selected), and on Refresh
+// or Reload.
+func newActivityView(src auditSource, w fyne.Window, bg runner) *activityView {
+	v := &activityView{src: src, win: w, loc: time.Local, bg: bg}
 	v.ExtendBaseWidget(v)
 
 	v.keyFilter = widget.NewEntry()
@@ -133,20 +134,17 @@ func NewActivityView(src AuditSource, w fyne.Window) *ActivityView {
 
 // CreateRenderer lays the view out: the filters above the table, the
 // status and the selected event below it.
-func (v *ActivityView) CreateRenderer() fyne.WidgetRenderer {
+func (v *activityView) CreateRenderer() fyne.WidgetRenderer {
 	top := container.NewBorder(nil, nil, nil,
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, v.actionFilter.MinSize().Height), v.actionFilter), v.refresh),
 		v.keyFilter)
 	bottom := container.NewVBox(widget.NewSeparator(), v.detail, v.status)
-	if !v.loaded {
-		v.Reload()
-	}
 	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, v.table))
 }
 
 // Show shows the view and, when it was hidden (another tab was selected),
 // reloads the log, so it is current whenever the user comes to it.
-func (v *ActivityView) Show() {
+func (v *activityView) Show() {
 	reload := !v.Visible() || !v.loaded
 	v.BaseWidget.Show()
 	if reload {
@@ -155,7 +153,7 @@ func (v *ActivityView) Show() {
 }
 
 // Reload reads the audit log off the UI goroutine and shows it.
-func (v *ActivityView) Reload() {
+func (v *activityView) Reload() {
 	v.loaded = true
 	v.refresh.Disable()
 	src := v.src
@@ -176,7 +174,7 @@ func (v *ActivityView) Reload() {
 }
 
 // applyFilter shows the events matching the key and action filters.
-func (v *ActivityView) applyFilter() {
+func (v *activityView) applyFilter() {
 	query := strings.ToLower(strings.TrimSpace(v.keyFilter.Text))
 	var action core.AuditAction
 	for _, a := range activityActions {
@@ -216,7 +214,7 @@ func activityPlural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func (v *ActivityView) cellText(ev core.AuditEvent, col int) string {
+func (v *activityView) cellText(ev core.AuditEvent, col int) string {
 	switch col {
 	case 0:
 		return ev.Time.In(v.loc).Format("2006-01-02 15:04:05")
@@ -240,7 +238,7 @@ func (v *ActivityView) cellText(ev core.AuditEvent, col int) string {
 
 // showDetail shows one shown event in full, with its time in local time
 // and in UTC.
-func (v *ActivityView) showDetail(row int) {
+func (v *activityView) showDetail(row int) {
 	if row < 0 || row >= len(v.shown) {
 		return
 	}

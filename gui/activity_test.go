@@ -14,7 +14,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// fakeAudit is an AuditSource whose events and error tests set.
+// fakeAudit is an auditSource whose events and error tests set.
 type fakeAudit struct {
 	mu     sync.Mutex
 	events []core.AuditEvent
@@ -49,17 +49,18 @@ func actEvents() []core.AuditEvent {
 	}
 }
 
-func newActivity(t *testing.T, src AuditSource) *ActivityView {
+func newActivity(t *testing.T, src auditSource) *activityView {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
-	v := NewActivityView(src, nil)
+	v := newActivityView(src, nil, &testRunner{})
 	v.loc = vwZone
 	vwWindow(t, v, 1100, 500)
-	v.bg.wait()
+	v.Reload()
+	bgWait(v.bg)
 	return v
 }
 
-func actShownSeqs(v *ActivityView) []uint64 {
+func actShownSeqs(v *activityView) []uint64 {
 	var out []uint64
 	for _, ev := range v.shown {
 		out = append(out, ev.Seq)
@@ -97,7 +98,7 @@ func TestActivityLoadsWhenShownNewestFirst(t *testing.T) {
 	src.set(actEvents()[1:], nil)
 	v.Hide()
 	v.Show()
-	v.bg.wait()
+	bgWait(v.bg)
 	if src.reads != 2 || len(v.shown) != 6 {
 		t.Errorf("after showing again: %d reads, %d rows", src.reads, len(v.shown))
 	}
@@ -111,7 +112,7 @@ func TestActivityRefreshButton(t *testing.T) {
 	}
 	src.set(actEvents(), nil)
 	test.Tap(v.refresh)
-	v.bg.wait()
+	bgWait(v.bg)
 	if got := actShownSeqs(v); len(got) != 7 || got[0] != 7 {
 		t.Errorf("after Refresh rows = %v", got)
 	}
@@ -183,10 +184,11 @@ func TestActivityGolden(t *testing.T) {
 	for _, th := range vwVariants {
 		t.Run(th.name, func(t *testing.T) {
 			vwApp(t, th.variant)
-			v := NewActivityView(&fakeAudit{events: actEvents()}, nil)
+			v := newActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
 			v.loc = vwZone
 			w := vwWindow(t, v, 1100, 460)
-			v.bg.wait()
+			v.Reload()
+			bgWait(v.bg)
 			v.table.Select(widget.TableCellID{Row: 2, Col: 0})
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "activity_"+th.name+".png", w.Canvas().Capture())

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"sync"
 	"time"
 
@@ -21,16 +19,11 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-// AppID is the application id, as in FyneApp.toml.
-const AppID = "io.keydesk.app"
+// appID is the application id, as in FyneApp.toml.
+const appID = "io.keydesk.app"
 
-// WindowTitle is the title of the main window.
-const WindowTitle = "Company API Keys"
-
-// StartupTraceEnv names the environment variable that makes the window
-// report on stderr when the keys table is first shown and how long each
-// search refilter took (make perf-gui reads it). It never prints a key.
-const StartupTraceEnv = "KEYDESK_STARTUP_TRACE"
+// windowTitle is the title of the main window.
+const windowTitle = "Company API Keys"
 
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
@@ -43,12 +36,12 @@ const relativeRefresh = 30 * time.Second
 // opened, the window says why in one sentence and Run returns that error
 // once the dialog is dismissed, having written nothing.
 func Run(open func() (*workspace.Workspace, error)) error {
-	a := app.NewWithID(AppID)
+	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := a.NewWindow(WindowTitle)
+	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
-	s := startSession(a, w, env, open)
+	s := startSession(w, env, open)
 	w.ShowAndRun()
 	return s.finish()
 }
@@ -68,14 +61,14 @@ type session struct {
 // startSession shows the placeholder in w and opens the data folder in the
 // background; the screens (or the error dialog, whose dismissal quits the
 // app) follow on the UI goroutine.
-func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
+func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
 	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}}
 	w.SetContent(openingPlaceholder())
-	go func() {
+	env.bg.run(func() func() {
 		s.b, s.err = open()
 		trace("opened")
 		close(s.opened)
-		fyne.Do(func() {
+		return func() {
 			defer close(s.shown)
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -84,13 +77,13 @@ func startSession(a fyne.App, w fyne.Window, env *uiEnv, open func() (*workspace
 			}
 			if s.err != nil {
 				d := dialog.NewError(errors.New(sentence(s.err)), w)
-				d.SetOnClosed(a.Quit)
+				d.SetOnClosed(env.quit)
 				d.Show()
 				return
 			}
-			s.stop = showMainUI(a, w, env, s.b)
-		})
-	}()
+			s.stop = showMainUI(w, env, s.b)
+		}
+	})
 	return s
 }
 
@@ -112,28 +105,6 @@ func (s *session) finish() error {
 	return s.err
 }
 
-// processStart approximates the process's start, for the start-up trace.
-var processStart = time.Now()
-
-// trace prints a start-up milestone with the time since the process started
-// when StartupTraceEnv is set. It never prints a key.
-func trace(what string) {
-	if os.Getenv(StartupTraceEnv) != "" {
-		fmt.Fprintf(os.Stderr, "keydesk-trace: %s at-ms=%d\n", what, time.Since(processStart).Milliseconds())
-	}
-}
-
-// traceMemory prints the Go heap in use (after a GC) on the start-up trace.
-func traceMemory(when string) {
-	if os.Getenv(StartupTraceEnv) == "" {
-		return
-	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	fmt.Fprintf(os.Stderr, "keydesk-trace: memory %s go-heap-alloc-mb=%d go-heap-inuse-mb=%d go-heap-released-mb=%d go-sys-mb=%d\n",
-		when, m.HeapAlloc>>20, m.HeapInuse>>20, m.HeapReleased>>20, m.Sys>>20)
-}
-
 // openingPlaceholder is the window's content while the data folder opens.
 func openingPlaceholder() fyne.CanvasObject {
 	bar := widget.NewProgressBarInfinite()
@@ -145,43 +116,22 @@ func openingPlaceholder() fyne.CanvasObject {
 // showMainUI puts the screens into the window and starts the background
 // work. It runs on the UI goroutine and returns the function that stops the
 // background work and waits for it.
-func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
-	settings := NewSettingsView(b, w)
-	ui := newMainUI(env, b.Service, NewTryKeyView(b.Service, w), NewActivityView(b.Store, w), settings)
-	if os.Getenv(StartupTraceEnv) != "" {
-		ui.keys.onTableShown = func() {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d at-ms=%d\n",
-				len(ui.keys.model.rows), m.HeapAlloc>>20, m.Sys>>20, time.Since(processStart).Milliseconds())
-		}
-		ui.keys.onFiltered = func(n int, d time.Duration) {
-			fmt.Fprintf(os.Stderr, "keydesk-trace: filter shown=%d ms=%.3f\n", n, float64(d)/float64(time.Millisecond))
-		}
-	}
+func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
+	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
+	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b.Store, w, env.bg), settings)
+	traceKeysView(ui.keys)
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
-	w.SetOnClosed(func() { env.prefs.setWindowSize(w.Canvas().Size()) })
 	ui.keys.reload()
+	settings.load()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runBackground(ctx, b, settings)
+		runBackground(ctx, env.bg, b, settings)
 	}()
-	go func() {
-		t := time.NewTicker(relativeRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				fyne.Do(ui.keys.tick)
-			}
-		}
-	}()
+	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
 	return func() {
 		cancel()
 		<-done
@@ -191,7 +141,7 @@ func showMainUI(a fyne.App, w fyne.Window, env *uiEnv, b *workspace.Workspace) (
 // mainUI is the content of the main window: a tab per screen, the menu and
 // the keyboard shortcuts.
 type mainUI struct {
-	keys    *KeysView
+	keys    *keysView
 	tabs    *container.AppTabs
 	keysTab *container.TabItem
 	menu    *fyne.MainMenu
@@ -200,7 +150,7 @@ type mainUI struct {
 
 // newMainUI builds the window content around the keys screen and the other
 // three screens.
-func newMainUI(env *uiEnv, svc KeysService, tryKey, activity, settings fyne.CanvasObject) *mainUI {
+func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.CanvasObject) *mainUI {
 	ui := &mainUI{keys: newKeysView(svc, env)}
 	ui.keysTab = container.NewTabItemWithIcon("Keys", keyIcon, ui.keys)
 	ui.tabs = container.NewAppTabs(
@@ -228,13 +178,21 @@ func newMainUI(env *uiEnv, svc KeysService, tryKey, activity, settings fyne.Canv
 	findItem := fyne.NewMenuItem("Find Key", find)
 	findItem.Shortcut = ctrl(fyne.KeyF)
 	findItem.Icon = theme.SearchIcon()
-	quit := fyne.NewMenuItem("Quit", nil)
+	// Quit closes the window, as Fyne's own Quit item does, which quits
+	// the app: the window's close handler takes a copied key off the
+	// clipboard and saves the window's size.
+	quit := fyne.NewMenuItem("Quit", env.win.Close)
 	quit.IsQuit = true
 	quit.Shortcut = ctrl(fyne.KeyQ)
 	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))
 
 	// Shortcuts also work when nothing has the focus (the menu handles
 	// them when a widget does).
+	env.win.SetOnClosed(func() {
+		env.clearCopiedSecrets()
+		env.prefs.setWindowSize(env.win.Canvas().Size())
+	})
+
 	c := env.win.Canvas()
 	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })

@@ -10,10 +10,9 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	"github.com/zalando/go-keyring"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // overlayTexts returns the text of every label in the window's top overlay.
@@ -47,7 +46,10 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 	a := test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
-	s := startSession(a, w, env, func() (*workspace.Workspace, error) { return nil, storage.ErrAlreadyOpen })
+	bg := &testRunner{}
+	env.bg = bg
+	s := startSession(w, env, func() (*workspace.Workspace, error) { return nil, storage.ErrAlreadyOpen })
+	bg.wait()
 	<-s.shown
 	found := false
 	for _, text := range overlayTexts(w) {
@@ -67,14 +69,14 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 }
 
 func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
-	keyring.MockInit()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(theme.DefaultTheme()) // the test theme has no bold monospace face
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
-	env.goAsync = func(f func()) { f() } // the keys screen loads before shown is closed
+	bg := &testRunner{}
+	env.bg = bg
 	var b *workspace.Workspace
-	s := startSession(a, w, env, func() (*workspace.Workspace, error) {
+	s := startSession(w, env, func() (*workspace.Workspace, error) {
 		var err error
 		b, err = workspace.Open(workspace.Options{Demo: true})
 		return b, err
@@ -82,6 +84,7 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 	if _, ok := w.Content().(*container.AppTabs); ok {
 		t.Fatal("the screens were shown before the data folder was opened")
 	}
+	bg.wait()
 	<-s.shown
 	tabs, ok := w.Content().(*container.AppTabs)
 	if !ok || len(tabs.Items) != 4 {

@@ -8,18 +8,14 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/software"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"github.com/zalando/go-keyring"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
 )
-
-func init() {
-	// UI updates of background work run on the test goroutine (bgWork.wait).
-	bgDeferred = true
-}
 
 // vwNow is the fixed time of the views' tests: a Thursday morning, before
 // the 11:00 UTC digest slot.
@@ -32,8 +28,7 @@ var vwZone = time.FixedZone("CET", 3600)
 // in-memory keyring) with its clock fixed at now.
 func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 	t.Helper()
-	keyring.MockInit()
-	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now})
+	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: storage.NewMemoryKeyring()})
 	if err != nil {
 		t.Fatalf("open workspace: %v", err)
 	}
@@ -68,6 +63,14 @@ func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifeti
 	return k, secret
 }
 
+// vwSettings returns the Settings view over b, its dates in vwZone, with a
+// test runner; w parents its dialogs.
+func vwSettings(b *workspace.Workspace, w fyne.Window) *settingsView {
+	v := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, &testRunner{})
+	v.setLocation(vwZone)
+	return v
+}
+
 // vwTheme is the default theme forced to one variant, so golden images do
 // not depend on the desktop's preference.
 type vwTheme struct {
@@ -93,8 +96,18 @@ func vwApp(t *testing.T, variant fyne.ThemeVariant) fyne.App {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(vwTheme{theme.DefaultTheme(), variant})
+	syncCacheClock()
 	return a
 }
+
+// syncCacheClock brings Fyne's render cache clock to now. The cache stamps
+// every object it sees with that clock, which only a paint advances, and in
+// the test driver only Capture paints: after more than a minute without
+// one (a slow or -race run), a new window's objects are stamped as already
+// expired, and the next Capture destroys their renderers before drawing
+// them (TestSettingsGolden/light captured a blank window that way, in long
+// runs only). Capturing an empty canvas advances the clock.
+func syncCacheClock() { software.NewCanvas().Capture() }
 
 // vwWindow shows content in a test window of the given size.
 func vwWindow(t *testing.T, content fyne.CanvasObject, w, h float32) fyne.Window {
@@ -116,13 +129,12 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
 	}
 
-	settings := NewSettingsView(b, nil)
-	settings.bg.wait()
+	settings := vwSettings(b, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runBackground(ctx, b, settings)
+		runBackground(ctx, settings.bg, b, settings)
 	}()
 	cancel()
 	<-done

@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,8 +40,8 @@ const customChoice = -1
 // core's: the dialog asks core (Plan, CleanName, Scopes, CheckExpiry) and
 // shows each reason next to the field at fault.
 type createDialog struct {
-	v   *KeysView
-	svc KeysService
+	v   *keysView
+	svc keysService
 	cat *core.Catalog
 	dlg *dialog.CustomDialog
 
@@ -93,7 +94,7 @@ type opChoice struct {
 }
 
 // openCreate opens the create dialog, pre-filled from a key when duplicating.
-func (v *KeysView) openCreate(from *core.Key) *createDialog {
+func (v *keysView) openCreate(from *core.Key) *createDialog {
 	if v.creating != nil || v.secret != nil {
 		return v.creating // one at a time (Ctrl+N twice opens one dialog)
 	}
@@ -111,7 +112,7 @@ func (d *createDialog) size() fyne.Size {
 	return fyne.NewSize(min(1000, s.Width-40), min(700, s.Height-40))
 }
 
-func newCreateDialog(v *KeysView, from *core.Key) *createDialog {
+func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}}
 	d.choice = defaultPreset()
 	d.beforeGlobal = d.choice
@@ -394,8 +395,9 @@ func (d *createDialog) request() (core.CreateRequest, int, error) {
 	return req, kinds, lifeErr
 }
 
-// update re-validates after any change: each field's message, the tab
-// titles, the summary, and whether Create API Key is enabled.
+// update re-validates after any change: each section's message (name,
+// expiration, permissions), the tab titles, the summary, and whether Create
+// API Key is enabled.
 func (d *createDialog) update() {
 	if !d.ready {
 		return
@@ -403,23 +405,58 @@ func (d *createDialog) update() {
 	req, kinds, lifeErr := d.request()
 	now := d.svc.Now()
 	created := now.UTC().Truncate(time.Second)
-	loc := d.v.env.loc
 
-	// Name.
+	nameErr := d.updateName(req)
+	expires, expErr := d.updateExpiration(req, created, lifeErr)
+	permErr := d.updatePermissions(req, kinds)
+	d.updateTabTitles()
+
+	// The plan is the authority: Create is enabled only when core accepts
+	// the request.
+	plan, planErr := d.svc.Plan(req, now)
+	if planErr == nil && lifeErr != nil {
+		// An unreadable custom date must not fall back to the default.
+		plan, planErr = nil, lifeErr
+	}
+	d.plan = plan
+	d.updateSummary(plan, expires)
+	if d.busy {
+		d.create.Disable()
+		return
+	}
+	if planErr != nil {
+		d.create.Disable()
+		reason := cmp.Or(nameErr, expErr, permErr, planErr)
+		setMessage(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
+	} else {
+		d.create.Enable()
+		setMessage(d.status, "", widget.MediumImportance)
+	}
+}
+
+// updateName shows the name's message: what is wrong with it, that another
+// key has it, or how many characters it has. It returns the name's error.
+func (d *createDialog) updateName(req core.CreateRequest) error {
 	_, nameErr := core.CleanName(req.Name)
 	switch {
 	case nameErr != nil:
-		setMsg(d.nameMsg, sentence(nameErr), widget.DangerImportance)
+		setMessage(d.nameMsg, sentence(nameErr), widget.DangerImportance)
 		if !d.nameTouched {
 			d.nameMsg.Importance = widget.LowImportance
 		}
 	case d.svc.NameInUse(req.Name):
-		setMsg(d.nameMsg, "Another key already has this name. Names need not be unique, but a distinct one is easier to find.", widget.WarningImportance)
+		setMessage(d.nameMsg, "Another key already has this name. Names need not be unique, but a distinct one is easier to find.", widget.WarningImportance)
 	default:
-		setMsg(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
+		setMessage(d.nameMsg, fmt.Sprintf("%d of %d characters.", len([]rune(strings.TrimSpace(req.Name))), core.MaxNameLength), widget.LowImportance)
 	}
+	return nameErr
+}
 
-	// Expiration: presets that break a rule for this kind are disabled.
+// updateExpiration enables the presets allowed for the permissions' kind
+// (a preset that breaks a rule is disabled), highlights the chosen one and
+// shows when the key would expire. It returns that time and the
+// expiration's error (lifeErr: the custom date could not be read).
+func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Time, lifeErr error) (time.Time, error) {
 	kind := req.Permissions.Kind
 	for i, b := range d.presets {
 		if core.Presets[i].Allowed(created, kind) {
@@ -448,54 +485,28 @@ func (d *createDialog) update() {
 		expErr = core.CheckExpiry(created, expires, kind)
 	}
 	if expErr != nil {
-		setMsg(d.expiryMsg, sentence(expErr), widget.DangerImportance)
+		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
-		setMsg(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(d.v.env.loc).Format("Mon 2 Jan 2006 15:04 MST"),
 			core.FormatRelative(expires, created)), widget.LowImportance)
 	}
+	return expires, expErr
+}
 
-	// Permissions.
+// updatePermissions shows the permissions' message: their kind, or why
+// they cannot be used (kinds is how many tabs have a selection). It returns
+// the permissions' error.
+func (d *createDialog) updatePermissions(req core.CreateRequest, kinds int) error {
 	_, permErr := d.cat.Scopes(req.Permissions)
 	switch {
 	case kinds > 1:
-		setMsg(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
+		setMessage(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
 	case permErr != nil:
-		setMsg(d.permMsg, sentence(permErr), widget.LowImportance)
+		setMessage(d.permMsg, sentence(permErr), widget.LowImportance)
 	default:
-		setMsg(d.permMsg, "Kind: "+kind.Label()+".", widget.LowImportance)
+		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
 	}
-	d.updateTabTitles()
-
-	// The plan is the authority: Create is enabled only when core accepts
-	// the request.
-	plan, planErr := d.svc.Plan(req, now)
-	if planErr == nil && lifeErr != nil {
-		// An unreadable custom date must not fall back to the default.
-		plan, planErr = nil, lifeErr
-	}
-	d.plan = plan
-	d.updateSummary(plan, expires)
-	if d.busy {
-		d.create.Disable()
-		return
-	}
-	if planErr != nil {
-		d.create.Disable()
-		reason := nameErr
-		if reason == nil {
-			reason = expErr
-		}
-		if reason == nil {
-			reason = permErr
-		}
-		if reason == nil {
-			reason = planErr
-		}
-		setMsg(d.status, "To create the key: "+lowerFirst(sentence(reason)), widget.MediumImportance)
-	} else {
-		d.create.Enable()
-		setMsg(d.status, "", widget.MediumImportance)
-	}
+	return permErr
 }
 
 func (d *createDialog) updateTabTitles() {
@@ -555,13 +566,6 @@ func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
 	d.summary.Refresh()
 }
 
-func setMsg(l *widget.Label, text string, imp widget.Importance) {
-	l.Text = text
-	l.Importance = imp
-	l.Hidden = text == ""
-	l.Refresh()
-}
-
 func lowerFirst(s string) string {
 	if s == "" {
 		return s
@@ -578,24 +582,19 @@ func (d *createDialog) submit() {
 	d.busy = true
 	d.create.Disable()
 	d.cancel.Disable()
-	setMsg(d.status, "Creating the key…", widget.MediumImportance)
-	type result struct {
-		key    *core.Key
-		secret string
-		err    error
-	}
-	background(d.v.env, func() result {
+	setMessage(d.status, "Creating the key…", widget.MediumImportance)
+	d.v.env.bg.run(func() func() {
 		k, secret, err := d.svc.Create(req)
-		return result{k, secret, err}
-	}, func(r result) {
-		d.busy = false
-		d.cancel.Enable()
-		if r.err != nil {
-			d.update()
-			setMsg(d.status, "The key was not created: "+lowerFirst(sentence(r.err)), widget.DangerImportance)
-			return
+		return func() {
+			d.busy = false
+			d.cancel.Enable()
+			if err != nil {
+				d.update()
+				setMessage(d.status, "The key was not created: "+lowerFirst(sentence(err)), widget.DangerImportance)
+				return
+			}
+			d.dlg.Hide()
+			d.v.keyCreated(k, secret)
 		}
-		d.dlg.Hide()
-		d.v.keyCreated(r.key, r.secret)
 	})
 }

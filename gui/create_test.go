@@ -72,7 +72,7 @@ func (f *kvFixture) createAndClose(d *createDialog, name string) (*core.Key, str
 	if s == nil {
 		f.t.Fatal("no secret dialog after creating")
 	}
-	secret := s.field.label.Text
+	secret := s.field.Label().Text
 	if err := core.CheckKey(secret); err != nil {
 		f.t.Fatalf("the secret dialog shows no valid key: %v", err)
 	}

@@ -17,12 +17,12 @@ import (
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // showError shows a failed operation as one sentence.
-func (v *KeysView) showError(what string, err error) {
+func (v *keysView) showError(what string, err error) {
 	dialog.ShowError(errors.New(what+": "+lowerFirst(sentence(err))), v.env.win)
 }
 
 // keyCreated reloads the list and shows the new key's secret.
-func (v *KeysView) keyCreated(k *core.Key, secret string) {
+func (v *keysView) keyCreated(k *core.Key, secret string) {
 	v.reload()
 	v.secret = showSecret(v.env, v.svc.Catalog(), k, secret)
 	v.secret.dlg.SetOnClosed(func() { v.secret = nil })
@@ -37,7 +37,7 @@ type editDialog struct {
 }
 
 // editKey opens the rename dialog for a row.
-func (v *KeysView) editKey(r *keyRow) *editDialog {
+func (v *keysView) editKey(r *keyRow) *editDialog {
 	if r == nil {
 		return nil
 	}
@@ -51,11 +51,11 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 	validate := func() bool {
 		_, err := core.CleanName(d.name.Text)
 		if err != nil {
-			setMsg(d.msg, sentence(err), widget.DangerImportance)
+			setMessage(d.msg, sentence(err), widget.DangerImportance)
 			d.save.Disable()
 			return false
 		}
-		setMsg(d.msg, "", widget.MediumImportance)
+		setMessage(d.msg, "", widget.MediumImportance)
 		d.save.Enable()
 		return true
 	}
@@ -67,22 +67,18 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 		busy = true
 		d.save.Disable()
 		name := d.name.Text
-		type result struct {
-			k   *core.Key
-			err error
-		}
-		background(v.env, func() result {
-			nk, err := v.svc.Rename(k.ID, name)
-			return result{nk, err}
-		}, func(res result) {
-			busy = false
-			if res.err != nil {
-				validate()
-				setMsg(d.msg, "The key was not renamed: "+lowerFirst(sentence(res.err)), widget.DangerImportance)
-				return
+		v.env.bg.run(func() func() {
+			_, err := v.svc.Rename(k.ID, name)
+			return func() {
+				busy = false
+				if err != nil {
+					validate()
+					setMessage(d.msg, "The key was not renamed: "+lowerFirst(sentence(err)), widget.DangerImportance)
+					return
+				}
+				d.dlg.Hide()
+				v.reload()
 			}
-			d.dlg.Hide()
-			v.reload()
 		})
 	}
 	d.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), submit)
@@ -104,7 +100,7 @@ func (v *KeysView) editKey(r *keyRow) *editDialog {
 
 // duplicateKey opens the create dialog pre-filled with a key's name and
 // permissions.
-func (v *KeysView) duplicateKey(r *keyRow) *createDialog {
+func (v *keysView) duplicateKey(r *keyRow) *createDialog {
 	if r == nil {
 		return nil
 	}
@@ -113,7 +109,7 @@ func (v *KeysView) duplicateKey(r *keyRow) *createDialog {
 
 // confirmDelete asks before deleting a key; deletion is permanent and takes
 // effect for verification at once.
-func (v *KeysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
+func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 	if r == nil {
 		return nil
 	}
@@ -123,14 +119,14 @@ func (v *KeysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 		if !ok {
 			return
 		}
-		background(v.env, func() error {
+		v.env.bg.run(func() func() {
 			_, err := v.svc.Delete(k.ID)
-			return err
-		}, func(err error) {
-			if err != nil {
-				v.showError("The key was not deleted", err)
+			return func() {
+				if err != nil {
+					v.showError("The key was not deleted", err)
+				}
+				v.reload()
 			}
-			v.reload()
 		})
 	}, v.env.win)
 	d.SetConfirmText("Delete")

@@ -1,9 +1,12 @@
 // Package gui is Keydesk's desktop window (Fyne): the keys table, the create,
 // secret, rename and delete dialogs, and the Try a key, Activity and Settings
-// views, wired to an opened workspace by Run.
+// views, wired to an opened workspace by Run, the package's only export.
 //
 // Each screen is a custom widget that depends on a small interface declared
-// here (KeysService, ...), so tests drive it with fakes or an in-memory
-// service. Work that touches disk or the keyring runs off the UI goroutine;
-// widgets change only on the UI goroutine, via fyne.Do.
+// here (keysService, tryKeyService, auditSource, settingsSource), so tests
+// drive it with fakes or an in-memory service. Work that touches disk, the
+// keyring or the network runs off the UI goroutine; widgets change only on
+// the UI goroutine. The runner (runner.go) is the one bridge between the two
+// and the only caller of fyne.Do; tests inject their own. Generic widgets
+// live in gui/widgets.
 package gui

@@ -1,19 +1,18 @@
 package gui
 
 import (
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/msg"
+	"github.com/keydesk/keydesk/workspace"
 )
 
-// KeysService is what the keys screen and its dialogs need from the key
+// keysService is what the keys screen and its dialogs need from the key
 // service; *core.Service satisfies it.
-type KeysService interface {
+type keysService interface {
 	List() []*core.Key
 	Create(req core.CreateRequest) (*core.Key, string, error)
 	Plan(req core.CreateRequest, now time.Time) (*core.Key, error)
@@ -24,23 +23,27 @@ type KeysService interface {
 	Now() time.Time
 }
 
-var _ KeysService = (*core.Service)(nil)
+var _ keysService = (*core.Service)(nil)
 
 // uiEnv is what every screen of the window shares: the window, the
 // clipboard, the time zone dates are shown in, and the bridge between the UI
-// goroutine and background work. Tests replace the bridge and the timer so
-// that flows run synchronously and nothing sleeps.
+// goroutine and background work. Tests inject their own bridge so that
+// flows run deterministically and nothing sleeps.
 type uiEnv struct {
 	win       fyne.Window
 	clipboard fyne.Clipboard
 	loc       *time.Location
 	prefs     uiPrefs
 
-	// goAsync runs work off the UI goroutine (go f() in the app).
-	goAsync func(f func())
-	// afterFunc runs f on the UI goroutine after d unless stopped
-	// (time.AfterFunc + fyne.Do in the app).
-	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	// bg runs background work and brings its results to the widgets.
+	bg runner
+	// quit ends the app (fyne.App.Quit in the app): dismissing the error
+	// shown when the data folder cannot be opened.
+	quit func()
+
+	// copied holds the secrets put on the clipboard and not yet taken off
+	// it (UI goroutine only).
+	copied map[string]struct{}
 }
 
 // newAppEnv returns the environment of the real window.
@@ -50,21 +53,9 @@ func newAppEnv(a fyne.App, w fyne.Window) *uiEnv {
 		clipboard: a.Clipboard(),
 		loc:       time.Local,
 		prefs:     uiPrefs{p: a.Preferences()},
-		goAsync:   func(f func()) { go f() },
-		afterFunc: func(d time.Duration, f func()) func() bool {
-			t := time.AfterFunc(d, func() { fyne.Do(f) })
-			return t.Stop
-		},
+		bg:        fyneRunner{},
+		quit:      a.Quit,
 	}
-}
-
-// background runs work off the UI goroutine, then done with its result on
-// the UI goroutine.
-func background[T any](env *uiEnv, work func() T, done func(T)) {
-	env.goAsync(func() {
-		v := work()
-		fyne.Do(func() { done(v) })
-	})
 }
 
 // Preference keys of the window's own state (not application settings).
@@ -123,20 +114,18 @@ func (u uiPrefs) setWindowSize(s fyne.Size) {
 	u.p.SetFloat(prefWindowHeight, float64(s.Height))
 }
 
-// sentence turns an error into one sentence for a dialog: capitalised, ending
-// with a full stop.
+// sentence turns an error into one sentence for a dialog: the advice the
+// command line gives for it too (workspace.Advice), else its text
+// capitalised and ending with a full stop (msg.Sentence).
 func sentence(err error) string {
 	if err == nil {
 		return ""
 	}
-	s := strings.TrimSpace(err.Error())
-	if s == "" {
-		return "Something went wrong."
+	if a := workspace.Advice(err); a != "" {
+		return a
 	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
-		s += "."
+	if s := msg.Sentence(err.Error()); s != "" {
+		return s
 	}
-	return s
+	return "Something went wrong."
 }

@@ -2,26 +2,24 @@ package gui
 
 import (
 	"fmt"
-	"image/color"
 	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
-// KeysView is the main screen: the table of keys with its search box, counts
+// keysView is the main screen: the table of keys with its search box, counts
 // and the Create API Key button, and the dialogs opened from it.
-type KeysView struct {
+type keysView struct {
 	widget.BaseWidget
 	env *uiEnv
-	svc KeysService
+	svc keysService
 
 	model  keyModel
 	stats  core.Stats // counts of every key at now
@@ -35,7 +33,7 @@ type KeysView struct {
 	empty   *fyne.Container
 	noMatch *widget.Label
 	loading *widget.Label
-	tips    *tipLayer
+	tips    *widgets.TipLayer
 	content fyne.CanvasObject
 
 	// selected is the id of the key whose row is selected.
@@ -53,8 +51,8 @@ type KeysView struct {
 }
 
 // newKeysView returns the keys screen; call reload to load the keys.
-func newKeysView(svc KeysService, env *uiEnv) *KeysView {
-	v := &KeysView{env: env, svc: svc, tips: newTipLayer()}
+func newKeysView(svc keysService, env *uiEnv) *keysView {
+	v := &keysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
@@ -88,11 +86,11 @@ func newKeysView(svc KeysService, env *uiEnv) *KeysView {
 }
 
 // CreateRenderer returns the screen's renderer.
-func (v *KeysView) CreateRenderer() fyne.WidgetRenderer {
+func (v *keysView) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(v.content)
 }
 
-func (v *KeysView) emptyState() *fyne.Container {
+func (v *keysView) emptyState() *fyne.Container {
 	icon := widget.NewIcon(keyIcon)
 	title := widget.NewLabelWithStyle("No API keys yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameSubHeadingText
@@ -109,13 +107,13 @@ func (v *KeysView) emptyState() *fyne.Container {
 }
 
 // reload reads the keys off the UI goroutine and shows them.
-func (v *KeysView) reload() {
+func (v *keysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
-	background(v.env, func() loadedKeys {
+	v.env.bg.run(func() func() {
 		l := v.loadRows(col, desc)
 		trace("rows-ready")
-		return l
-	}, v.setRows)
+		return func() { v.setRows(l) }
+	})
 }
 
 // loadedKeys is what reload reads off the UI goroutine.
@@ -129,7 +127,7 @@ type loadedKeys struct {
 // the UI goroutine. The search strings are computed after the table is
 // shown (setRows). setRows sorts again in case the sort order changed
 // meanwhile; that only checks the order when it did not.
-func (v *KeysView) loadRows(col column, desc bool) loadedKeys {
+func (v *keysView) loadRows(col column, desc bool) loadedKeys {
 	keys := v.svc.List()
 	m := keyModel{rows: newKeyRows(keys), sortCol: col, sortDesc: desc}
 	m.sort()
@@ -137,7 +135,7 @@ func (v *KeysView) loadRows(col column, desc bool) loadedKeys {
 	return loadedKeys{rows: m.rows, now: now, stats: core.CountStats(keys, now)}
 }
 
-func (v *KeysView) setRows(l loadedKeys) {
+func (v *keysView) setRows(l loadedKeys) {
 	first := !v.loaded
 	v.loaded = true
 	v.now, v.stats = l.now, l.stats
@@ -145,20 +143,24 @@ func (v *KeysView) setRows(l loadedKeys) {
 	// in the box) before they are ready helps to finish them.
 	job := newSearchJob(l.rows)
 	v.model.search = job
-	background(v.env, func() struct{} { job.run(); return struct{}{} }, func(struct{}) {
-		job.apply()
-		if v.model.search == job {
-			v.model.search = nil
-		}
-		if first {
-			// Opening a large store leaves its decoding garbage behind;
-			// hand that memory back to the OS once, off the UI goroutine,
-			// rather than keep the start-up peak resident for the whole
-			// session.
-			v.env.goAsync(func() {
-				debug.FreeOSMemory()
-				traceMemory("after-load")
-			})
+	v.env.bg.run(func() func() {
+		job.run()
+		return func() {
+			job.apply()
+			if v.model.search == job {
+				v.model.search = nil
+			}
+			if first {
+				// Opening a large store leaves its decoding garbage
+				// behind; hand that memory back to the OS once, off
+				// the UI goroutine, rather than keep the start-up peak
+				// resident for the whole session.
+				v.env.bg.run(func() func() {
+					debug.FreeOSMemory()
+					traceMemory("after-load")
+					return nil
+				})
+			}
 		}
 	})
 	v.model.setRows(l.rows)
@@ -166,7 +168,7 @@ func (v *KeysView) setRows(l loadedKeys) {
 }
 
 // tick re-renders relative times and expiry for the current time.
-func (v *KeysView) tick() {
+func (v *keysView) tick() {
 	if !v.loaded {
 		return
 	}
@@ -175,7 +177,7 @@ func (v *KeysView) tick() {
 	v.refresh()
 }
 
-func (v *KeysView) setQuery(q string) {
+func (v *keysView) setQuery(q string) {
 	start := time.Now()
 	v.model.setQuery(q)
 	if v.selected != "" {
@@ -189,7 +191,7 @@ func (v *KeysView) setQuery(q string) {
 	}
 }
 
-func (v *KeysView) sortBy(c column) {
+func (v *keysView) sortBy(c column) {
 	desc := false
 	if c == v.model.sortCol {
 		desc = !v.model.sortDesc
@@ -206,7 +208,7 @@ func (v *KeysView) sortBy(c column) {
 
 // refresh shows the model: counts, empty state, table. It refreshes only
 // the widgets it changes (each keystroke in the search box comes here).
-func (v *KeysView) refresh() {
+func (v *keysView) refresh() {
 	setVisible(v.loading, !v.loaded)
 	stats := v.stats.String()
 	if len(v.model.words) > 0 {
@@ -226,19 +228,19 @@ func (v *KeysView) refresh() {
 	} else {
 		setVisible(v.noMatch, false)
 	}
-	v.tips.hide()
+	v.tips.HideTip()
 	v.table.Refresh()
 }
 
 // focusSearch puts the cursor in the search box (Ctrl+F).
-func (v *KeysView) focusSearch() {
+func (v *keysView) focusSearch() {
 	if !v.search.Hidden {
 		v.env.win.Canvas().Focus(v.search)
 	}
 }
 
 // deleteSelected asks to delete the selected key (the Delete key).
-func (v *KeysView) deleteSelected() {
+func (v *keysView) deleteSelected() {
 	if r := v.model.find(v.selected); r != nil {
 		v.confirmDelete(r)
 	}
@@ -247,10 +249,10 @@ func (v *KeysView) deleteSelected() {
 // keysTable is the table of keys; it adds the Delete key to widget.Table.
 type keysTable struct {
 	widget.Table
-	v *KeysView
+	v *keysView
 }
 
-func newKeysTable(v *KeysView) *keysTable {
+func newKeysTable(v *keysView) *keysTable {
 	t := &keysTable{v: v}
 	t.Length = func() (int, int) { return len(v.model.shown), int(numColumns) }
 	t.CreateCell = func() fyne.CanvasObject { return newKeyCell(v) }
@@ -295,17 +297,10 @@ func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
 	t.Table.TypedKey(ev)
 }
 
-// headerCell is a column header: tapping it sorts by the column; the sorted
-// column shows an arrow.
+// headerCell is a column header of the keys table.
 type headerCell struct {
-	widget.BaseWidget
-	label *widget.Label
-	arrow *widget.Icon
-	hover *canvas.Rectangle
-	inner *fyne.Container // the label beside the arrow
-	box   *fyne.Container
-	col   column
-	onTap func()
+	widgets.HeaderCell
+	col column
 	// shown is what the header shows once updated is set.
 	shown   headerState
 	updated bool
@@ -319,27 +314,16 @@ type headerState struct {
 	width        float32
 }
 
-var (
-	_ fyne.Tappable     = (*headerCell)(nil)
-	_ desktop.Hoverable = (*headerCell)(nil)
-)
-
 func newHeaderCell() *headerCell {
-	h := &headerCell{label: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		arrow: widget.NewIcon(nil), hover: canvas.NewRectangle(color.Transparent)}
-	h.label.Truncation = fyne.TextTruncateEllipsis
-	h.inner = container.NewBorder(nil, nil, nil, h.arrow, h.label)
-	h.box = container.NewStack(h.hover, h.inner)
+	h := &headerCell{}
 	h.ExtendBaseWidget(h)
 	return h
 }
 
-func (h *headerCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(h.box) }
-
 // update shows the header of column c. It refreshes the header only when
 // its column or the sort changed: the table updates every header on each
 // refresh, one per keystroke in the search box.
-func (h *headerCell) update(v *KeysView, c column) {
+func (h *headerCell) update(v *keysView, c column) {
 	state := headerState{col: c, sorted: v.model.sortCol == c, desc: v.model.sortDesc, width: h.Size().Width}
 	if !state.sorted {
 		state.desc = false
@@ -349,58 +333,13 @@ func (h *headerCell) update(v *KeysView, c column) {
 	}
 	h.shown, h.updated = state, true
 	h.col = c
-	h.onTap = nil
+	h.OnTap = nil
 	title := columnTitles[c]
-	h.arrow.Hide()
 	if c == colActions {
 		title = "Actions"
+		state.sorted = false
 	} else {
-		h.onTap = func() { v.sortBy(c) }
-		if state.sorted {
-			h.arrow.Resource = theme.MenuDropUpIcon()
-			if state.desc {
-				h.arrow.Resource = theme.MenuDropDownIcon()
-			}
-			h.arrow.Show()
-		}
+		h.OnTap = func() { v.sortBy(c) }
 	}
-	// Lay out the label beside the arrow before measuring it.
-	h.inner.Layout.Layout(h.inner.Objects, h.inner.Size())
-	h.label.Text = title
-	h.label.Truncation = fitTruncation(h.label, title, h.label.TextStyle)
-	h.label.Refresh()
-	h.arrow.Refresh()
-	h.box.Refresh()
-}
-
-// Tapped sorts by the column.
-func (h *headerCell) Tapped(*fyne.PointEvent) {
-	if h.onTap != nil {
-		h.onTap()
-	}
-}
-
-// Cursor shows that sortable headers can be clicked.
-func (h *headerCell) Cursor() desktop.Cursor {
-	if h.onTap != nil {
-		return desktop.PointerCursor
-	}
-	return desktop.DefaultCursor
-}
-
-// MouseIn highlights a sortable header.
-func (h *headerCell) MouseIn(*desktop.MouseEvent) {
-	if h.onTap != nil {
-		h.hover.FillColor = h.Theme().Color(theme.ColorNameHover, fyne.CurrentApp().Settings().ThemeVariant())
-		h.hover.Refresh()
-	}
-}
-
-// MouseMoved does nothing.
-func (h *headerCell) MouseMoved(*desktop.MouseEvent) {}
-
-// MouseOut removes the highlight.
-func (h *headerCell) MouseOut() {
-	h.hover.FillColor = color.Transparent
-	h.hover.Refresh()
+	h.Set(title, state.sorted, state.desc)
 }

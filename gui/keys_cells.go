@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // maxTipScopes is how many scopes a tooltip lists before "and N more".
@@ -22,9 +23,9 @@ const maxTipScopes = 12
 // each time (and refreshes only those that changed).
 type keyCell struct {
 	widget.BaseWidget
-	text    *tipLabel
-	expired *badge
-	flag    *badge
+	text    *widgets.TipLabel
+	expired *widgets.Badge
+	flag    *widgets.Badge
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	actions *fyne.Container
@@ -37,11 +38,11 @@ type keyCell struct {
 	col column
 }
 
-func newKeyCell(v *KeysView) *keyCell {
+func newKeyCell(v *keysView) *keyCell {
 	c := &keyCell{
-		text:    newTipLabel(v.tips),
-		expired: newBadge("Expired", theme.ColorNameError),
-		flag:    newBadge("Tampered", theme.ColorNameWarning),
+		text:    widgets.NewTipLabel(v.tips),
+		expired: widgets.NewBadge("Expired", theme.ColorNameError),
+		flag:    widgets.NewBadge("Tampered", theme.ColorNameWarning),
 	}
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag)
@@ -64,7 +65,7 @@ func (c *keyCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimple
 // differs from what the cell shows: each keystroke in the search box updates
 // every visible cell, and the table updates them again when it scrolls back
 // to the top.
-func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
+func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	c.row, c.col = r, col
 	k := r.key
 	now := v.now
@@ -115,7 +116,7 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 			importance = widget.LowImportance
 		}
 	case colActions:
-		c.text.setTip(nil)
+		c.text.SetTip(nil)
 		if k.Tampered != c.edit.Disabled() {
 			if k.Tampered {
 				c.edit.Disable()
@@ -128,13 +129,16 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 		setVisible(c.actions, true)
 		return
 	}
-	c.text.setTip(tip)
+	c.text.SetTip(tip)
 	setVisible(c.actions, false)
+	// A label hidden while the table resized the cell (it last showed the
+	// actions) kept the width of an earlier column: the layout skips hidden
+	// objects. Lay it out again before measuring it.
+	relayout := !c.text.Visible()
 	setVisible(c.text, true)
 
 	// The badges beside the name: when they change, lay out the label
 	// beside them again before measuring it.
-	relayout := false
 	if col == colName {
 		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered
 		setVisible(c.expired, expired)
@@ -142,7 +146,7 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 		if changed && showBadges {
 			c.badges.Refresh()
 		}
-		relayout = changed
+		relayout = relayout || changed
 	}
 	if c.badges.Visible() != showBadges {
 		setVisible(c.badges, showBadges)
@@ -153,29 +157,12 @@ func (c *keyCell) update(v *KeysView, r *keyRow, col column) {
 	}
 
 	l := &c.text.Label
-	trunc := fitTruncation(l, text, style)
+	trunc := widgets.FitTruncation(l, text, style)
 	if l.Text == text && l.Importance == importance && l.TextStyle == style && l.Alignment == align && l.Truncation == trunc {
 		return
 	}
 	l.Text, l.Importance, l.TextStyle, l.Alignment, l.Truncation = text, importance, style, align, trunc
 	l.Refresh()
-}
-
-// fitTruncation returns how label l truncates text: with an ellipsis only
-// when the text is wider than the label. Both show a text that fits the
-// same, but the ellipsis check shapes the whole text on every refresh, which
-// costs far more than measuring it (measurements are cached); the table
-// refreshes every visible cell and header on each keystroke in the search
-// box.
-func fitTruncation(l *widget.Label, text string, style fyne.TextStyle) fyne.TextTruncation {
-	th := l.Theme()
-	room := l.Size().Width - 2*th.Size(theme.SizeNameInnerPadding)
-	// The margin keeps rounding in the ellipsis check from ever cutting
-	// a text measured here as fitting.
-	if fyne.MeasureText(text, th.Size(theme.SizeNameText), style).Width+1 <= room {
-		return fyne.TextTruncateOff
-	}
-	return fyne.TextTruncateEllipsis
 }
 
 // setVisible shows or hides o, refreshing it only when that changes.

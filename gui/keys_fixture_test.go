@@ -165,39 +165,6 @@ func (r *kvRand) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// kvTimer is the fake of uiEnv.afterFunc: it records what is due and runs
-// it when the test says time has passed.
-type kvTimer struct {
-	pending []kvPending
-}
-
-type kvPending struct {
-	d       time.Duration
-	f       func()
-	stopped bool
-}
-
-func (t *kvTimer) afterFunc(d time.Duration, f func()) func() bool {
-	t.pending = append(t.pending, kvPending{d: d, f: f})
-	i := len(t.pending) - 1
-	return func() bool {
-		was := !t.pending[i].stopped
-		t.pending[i].stopped = true
-		return was
-	}
-}
-
-// elapse runs every pending function due within d.
-func (t *kvTimer) elapse(d time.Duration) {
-	for i := range t.pending {
-		p := &t.pending[i]
-		if !p.stopped && p.d <= d {
-			p.stopped = true
-			p.f()
-		}
-	}
-}
-
 // kvTheme is the default theme in one variant, so golden images do not
 // depend on the desktop's preference.
 type kvTheme struct {
@@ -213,16 +180,23 @@ func (t kvTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 // in-memory store, with a fixed clock, UTC dates and synchronous background
 // work.
 type kvFixture struct {
-	t     *testing.T
-	app   fyne.App
-	win   fyne.Window
-	env   *uiEnv
-	store *kvStore
-	clock *kvClock
-	svc   *core.Service
-	timer *kvTimer
-	ui    *mainUI
-	keys  *KeysView
+	t      *testing.T
+	app    fyne.App
+	win    fyne.Window
+	env    *uiEnv
+	store  *kvStore
+	clock  *kvClock
+	svc    *core.Service
+	bg     *testRunner
+	ui     *mainUI
+	keys   *keysView
+	closed bool // closeWindow closed the window
+}
+
+// closeWindow closes the window, as its close button does.
+func (f *kvFixture) closeWindow() {
+	f.closed = true
+	f.win.Close()
 }
 
 // kvSeed describes a key of the demo-like data set.
@@ -265,8 +239,9 @@ var kvDemo = []kvSeed{
 func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h float32) *kvFixture {
 	t.Helper()
 	a := test.NewTempApp(t)
+	syncCacheClock()
 	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
-	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, timer: &kvTimer{}}
+	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
 	if err != nil {
@@ -295,14 +270,20 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	}
 	f.svc.Rand = &kvRand{seed: 2}
 
-	f.win = test.NewTempWindow(t, nil)
+	// Not a temp window: closeWindow closes it, and the test driver
+	// panics on a second Close.
+	f.win = test.NewWindow(nil)
+	t.Cleanup(func() {
+		if !f.closed {
+			f.win.Close()
+		}
+	})
 	f.env = &uiEnv{
 		win:       f.win,
 		clipboard: a.Clipboard(),
 		loc:       time.UTC,
 		prefs:     uiPrefs{p: a.Preferences()},
-		goAsync:   func(fn func()) { fn() },
-		afterFunc: f.timer.afterFunc,
+		bg:        f.bg,
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
 	f.keys = f.ui.keys

@@ -288,14 +288,14 @@ func TestKeysSortByColumnHeaders(t *testing.T) {
 	if !slices.IsSortedFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }) {
 		t.Fatalf("sorted by name ascending: %q", names)
 	}
-	if !f.headerButton(colName).arrow.Visible() || f.headerButton(colName).arrow.Resource != theme.MenuDropUpIcon() {
+	if !f.headerButton(colName).Arrow().Visible() || f.headerButton(colName).Arrow().Resource != theme.MenuDropUpIcon() {
 		t.Error("no ascending arrow on the sorted column")
 	}
 	test.Tap(f.headerButton(colName))
-	if got := f.shownNames(); got[0] != "Voice bot staging" || f.headerButton(colName).arrow.Resource != theme.MenuDropDownIcon() {
+	if got := f.shownNames(); got[0] != "Voice bot staging" || f.headerButton(colName).Arrow().Resource != theme.MenuDropDownIcon() {
 		t.Fatalf("sorted by name descending: %q", got)
 	}
-	if f.headerButton(colCreated).arrow.Visible() {
+	if f.headerButton(colCreated).Arrow().Visible() {
 		t.Error("an unsorted column shows an arrow")
 	}
 
@@ -330,7 +330,7 @@ func TestKeysScopesHoverShowsDetails(t *testing.T) {
 	c := f.cell("CRM sync (production)", colScopes)
 	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.text).Add(fyne.NewPos(5, 5))
 	test.MoveMouse(f.win.Canvas(), pos)
-	tip := f.keys.tips.shown()
+	tip := f.keys.tips.Tip()
 	if tip == nil {
 		t.Fatal("hovering the scope count shows no tooltip")
 	}
@@ -346,13 +346,13 @@ func TestKeysScopesHoverShowsDetails(t *testing.T) {
 		}
 	}
 	test.MoveMouse(f.win.Canvas(), fyne.NewPos(5, 5))
-	if f.keys.tips.shown() != nil {
+	if f.keys.tips.Tip() != nil {
 		t.Error("the tooltip stays after the mouse left")
 	}
 	// Dates show UTC on hover.
 	e := f.cell("CRM sync (production)", colExpires)
 	test.MoveMouse(f.win.Canvas(), fyne.CurrentApp().Driver().AbsolutePositionForObject(e.text).Add(fyne.NewPos(5, 5)))
-	if tip := f.keys.tips.shown(); tip == nil || !strings.Contains(tip.(*widget.Label).Text, "2027-10-18 11:00:00 UTC") {
+	if tip := f.keys.tips.Tip(); tip == nil || !strings.Contains(tip.(*widget.Label).Text, "2027-10-18 11:00:00 UTC") {
 		t.Errorf("expiry tooltip = %v", tip)
 	}
 }
@@ -612,5 +612,28 @@ func TestKeysCellsFollowTheSearch(t *testing.T) {
 	f.keys.table.SetColumnWidth(int(colName), 90)
 	if c := f.cell("Billing export", colName); c.text.Truncation != fyne.TextTruncateEllipsis {
 		t.Errorf("a 90-wide name column does not truncate %q", c.text.Text)
+	}
+}
+
+// A cell that last showed the actions had its label hidden when the table
+// resized it for another column; the layout skips hidden objects, so the
+// label kept an earlier column's width. Shown again, it must be laid out at
+// the cell's width before it is measured (it was measured narrow and cut
+// with an ellipsis about one run in 25, as the table recycles cells in map
+// order).
+func TestKeysCellRecycledFromActionsMeasuresAtItsNewWidth(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	r := f.keys.model.find(f.key("Voice bot staging").ID)
+	c := newKeyCell(f.keys)
+	c.Resize(fyne.NewSize(columnWidths[colScopes], 36))
+	c.update(f.keys, r, colName) // too narrow here: no badges, an ellipsis
+	c.update(f.keys, r, colActions)
+	c.Resize(fyne.NewSize(columnWidths[colName], 36))
+	c.update(f.keys, r, colName)
+	if got, want := c.text.Size().Width, c.nameBox.Size().Width; got != want {
+		t.Errorf("name label is %v wide in a %v-wide cell", got, want)
+	}
+	if c.text.Truncation != fyne.TextTruncateOff {
+		t.Errorf("%q: truncation %v, want off: it fits its column", c.text.Text, c.text.Truncation)
 	}
 }

@@ -1,12 +1,10 @@
 package gui
 
 import (
-	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -14,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // clipboardClearAfter is how long a copied secret may stay on the clipboard.
@@ -26,7 +25,7 @@ type secretDialog struct {
 	dlg     *dialog.CustomDialog
 	secret  string
 	copied  bool
-	field   *monoField
+	field   *widgets.MonoField
 	copyBtn *widget.Button
 	done    *widget.Button
 	status  *widget.Label
@@ -45,7 +44,7 @@ func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secr
 	scopes := widget.NewLabel(describeScopes(cat, k.Scopes))
 	scopes.Wrapping = fyne.TextWrapWord
 
-	d.field = newMonoField(secret)
+	d.field = widgets.NewMonoField(secret)
 	d.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copy)
 	d.copyBtn.Importance = widget.HighImportance
 	d.status = widget.NewLabel("")
@@ -86,22 +85,45 @@ func describeScopes(cat *core.Catalog, scopes []string) string {
 	return strings.Join(lines, "\n")
 }
 
-// copy puts the key on the clipboard and clears it 60 seconds later if it
-// still holds the key.
+// copy puts the key on the clipboard and clears it 60 seconds later, or
+// when the window closes first, if it still holds the key.
 func (d *secretDialog) copy() {
-	d.env.clipboard.SetContent(d.secret)
+	d.env.copySecret(d.secret)
 	d.copied = true
-	secret := d.secret
-	d.env.afterFunc(clipboardClearAfter, func() {
-		if d.env.clipboard.Content() == secret {
-			d.env.clipboard.SetContent("")
-		}
-	})
 	d.status.SetText("Copied. Keydesk clears the clipboard in 60 seconds if it still holds the key.")
 	d.status.Importance = widget.SuccessImportance
 	d.status.Show()
 	d.copyBtn.SetText("Copied")
 	d.copyBtn.SetIcon(theme.ConfirmIcon())
+}
+
+// copySecret puts secret on the clipboard and takes it off again after
+// clipboardClearAfter if the clipboard still holds it.
+func (env *uiEnv) copySecret(secret string) {
+	env.clipboard.SetContent(secret)
+	if env.copied == nil {
+		env.copied = map[string]struct{}{}
+	}
+	env.copied[secret] = struct{}{}
+	env.bg.after(clipboardClearAfter, func() {
+		delete(env.copied, secret)
+		if env.clipboard.Content() == secret {
+			env.clipboard.SetContent("")
+		}
+	})
+}
+
+// clearCopiedSecrets takes a copied secret off the clipboard now, if the
+// clipboard still holds one; the window calls it when it closes or the app
+// quits, before the 60 seconds are up.
+func (env *uiEnv) clearCopiedSecrets() {
+	if len(env.copied) == 0 {
+		return
+	}
+	if _, held := env.copied[env.clipboard.Content()]; held {
+		env.clipboard.SetContent("")
+	}
+	clear(env.copied)
 }
 
 // close closes the dialog, asking first if the key was not copied.
@@ -121,45 +143,4 @@ func (d *secretDialog) close() {
 	d.confirm.SetDismissText("Go back")
 	d.confirm.SetConfirmImportance(widget.DangerImportance)
 	d.confirm.Show()
-}
-
-// monoField shows text in a monospace, selectable, read-only field.
-type monoField struct {
-	widget.BaseWidget
-	label *widget.Label
-}
-
-func newMonoField(text string) *monoField {
-	f := &monoField{label: widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})}
-	f.label.Selectable = true
-	f.ExtendBaseWidget(f)
-	return f
-}
-
-func (f *monoField) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.Transparent)
-	r := &monoFieldRenderer{f: f, bg: bg, box: container.NewStack(bg, f.label)}
-	r.Refresh()
-	return r
-}
-
-type monoFieldRenderer struct {
-	f   *monoField
-	bg  *canvas.Rectangle
-	box *fyne.Container
-}
-
-func (r *monoFieldRenderer) Layout(s fyne.Size)           { r.box.Resize(s) }
-func (r *monoFieldRenderer) MinSize() fyne.Size           { return r.box.MinSize() }
-func (r *monoFieldRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
-func (r *monoFieldRenderer) Destroy()                     {}
-func (r *monoFieldRenderer) Refresh() {
-	th := r.f.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	r.bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
-	r.bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
-	r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
-	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
-	r.bg.Refresh()
-	r.f.label.Refresh()
 }

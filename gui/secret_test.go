@@ -1,9 +1,11 @@
 package gui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 )
@@ -15,8 +17,8 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	test.Tap(d.global)
 	test.Tap(d.create)
 	s := f.keys.secret
-	secret := s.field.label.Text
-	if !s.field.label.TextStyle.Monospace || !s.field.label.Selectable {
+	secret := s.field.Label().Text
+	if !s.field.Label().TextStyle.Monospace || !s.field.Label().Selectable {
 		t.Error("the key is not in a selectable monospace field")
 	}
 	test.Tap(s.copyBtn)
@@ -26,11 +28,11 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	if !strings.Contains(s.status.Text, "60 seconds") {
 		t.Errorf("copy status %q", s.status.Text)
 	}
-	f.timer.elapse(clipboardClearAfter - 1)
+	f.bg.elapse(clipboardClearAfter - 1)
 	if f.app.Clipboard().Content() != secret {
 		t.Fatal("the clipboard was cleared before 60 seconds")
 	}
-	f.timer.elapse(clipboardClearAfter)
+	f.bg.elapse(clipboardClearAfter)
 	if f.app.Clipboard().Content() != "" {
 		t.Fatal("the clipboard still holds the key after 60 seconds")
 	}
@@ -38,7 +40,7 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	// Something else copied meanwhile is left alone.
 	test.Tap(s.copyBtn)
 	f.app.Clipboard().SetContent("something else")
-	f.timer.elapse(clipboardClearAfter)
+	f.bg.elapse(clipboardClearAfter)
 	if f.app.Clipboard().Content() != "something else" {
 		t.Error("clearing erased what the user copied afterwards")
 	}
@@ -70,5 +72,70 @@ func TestSecretDialogCloseWithoutCopyAsks(t *testing.T) {
 	}
 	if f.app.Clipboard().Content() != "" {
 		t.Error("the clipboard was touched without Copy")
+	}
+}
+
+// copyNewSecret creates a key, copies its secret and returns the secret.
+func (f *kvFixture) copyNewSecret(name string) string {
+	f.t.Helper()
+	d := f.openCreate()
+	test.Type(d.name, name)
+	test.Tap(d.global)
+	test.Tap(d.create)
+	s := f.keys.secret
+	test.Tap(s.copyBtn)
+	if got := f.app.Clipboard().Content(); got != s.secret {
+		f.t.Fatal("Copy did not put the key on the clipboard")
+	}
+	return s.secret
+}
+
+// quitItem returns the File ▸ Quit menu item.
+func (f *kvFixture) quitItem() *fyne.MenuItem {
+	f.t.Helper()
+	for _, m := range f.ui.menu.Items {
+		for _, it := range m.Items {
+			if it.IsQuit {
+				return it
+			}
+		}
+	}
+	f.t.Fatal("the menu has no Quit item")
+	return nil
+}
+
+func TestSecretClipboardClearedOnQuit(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Quit within a minute")
+	quit := f.quitItem()
+	if quit.Action == nil {
+		t.Fatal("Quit leaves the key on the clipboard: it has no action of its own")
+	}
+	f.closed = true // by Quit
+	quit.Action()
+	if f.app.Clipboard().Content() != "" {
+		t.Error("the clipboard still holds the key after Quit")
+	}
+	if slices.Contains(f.app.Driver().AllWindows(), f.win) {
+		t.Error("Quit left the window open")
+	}
+}
+
+func TestSecretClipboardClearedOnWindowClose(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Closed within a minute")
+	f.closeWindow()
+	if f.app.Clipboard().Content() != "" {
+		t.Error("the clipboard still holds the key after the window closed")
+	}
+}
+
+func TestSecretClipboardQuitKeepsWhatWasCopiedAfter(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	f.copyNewSecret("Copied over")
+	f.app.Clipboard().SetContent("something else")
+	f.closeWindow()
+	if got := f.app.Clipboard().Content(); got != "something else" {
+		t.Errorf("closing erased what the user copied afterwards: clipboard = %q", got)
 	}
 }

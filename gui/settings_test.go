@@ -2,6 +2,7 @@ package gui
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -14,25 +15,26 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/workspace"
 )
 
-func newSettings(t *testing.T, b *workspace.Workspace) (*SettingsView, *widget.Label) {
+func newSettings(t *testing.T, b *workspace.Workspace) (*settingsView, *widget.Label) {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
-	v := NewSettingsView(b, nil)
-	v.loc = vwZone
+	v := vwSettings(b, nil)
 	w := vwWindow(t, v, 900, 900)
-	v.win = w
-	v.bg.wait()
-	return v, v.formMsg
+	v.digest.win = w
+	v.load()
+	bgWait(v.bg)
+	return v, v.mail.formMsg
 }
 
 // stFill types settings into the form.
-func stFill(v *SettingsView, host, port, security, user, pass, from, to string) {
+func stFill(v *mailForm, host, port, security, user, pass, from, to string) {
 	v.security.SetSelected(security)
 	for _, f := range []struct {
 		e    *widget.Entry
@@ -54,7 +56,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 		{"no host", "", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com", "host", "Enter the SMTP server's host name."},
 		{"port not a number", "smtp.example.com", "five", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
 		{"port out of range", "smtp.example.com", "70000", "STARTTLS", "", "", "k@example.com", "ops@example.com", "port", "The port must be a number from 1 to 65535."},
-		{"plain to remote host", "smtp.example.com", "25", "None (this computer only)", "", "", "k@example.com", "ops@example.com", "security", msgSentence(mail.ErrPlainNotLoopback.Error())},
+		{"plain to remote host", "smtp.example.com", "25", "None (this computer only)", "", "", "k@example.com", "ops@example.com", "security", msg.Sentence(mail.ErrPlainNotLoopback.Error())},
 		{"bad from", "smtp.example.com", "587", "STARTTLS", "", "", "keydesk", "ops@example.com", "from", `The From address "keydesk" is not a valid e-mail address.`},
 		{"no recipients", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", " , ", "to", "Enter at least one recipient address."},
 		{"bad recipient", "smtp.example.com", "587", "STARTTLS", "", "", "k@example.com", "ops@example.com, nobody", "to", `The recipient address "nobody" is not a valid e-mail address.`},
@@ -62,10 +64,10 @@ func TestSettingsValidationMessages(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			stFill(v, c.host, c.port, c.security, c.user, c.pass, c.from, c.to)
-			test.Tap(v.save)
-			v.bg.wait()
-			for field, l := range v.msgs {
+			stFill(v.mail, c.host, c.port, c.security, c.user, c.pass, c.from, c.to)
+			test.Tap(v.mail.save)
+			bgWait(v.bg)
+			for field, l := range v.mail.msgs {
 				if field == c.field {
 					if !l.Visible() || l.Text != c.msg {
 						t.Errorf("%s message = %q (visible %v), want %q", field, l.Text, l.Visible(), c.msg)
@@ -84,17 +86,17 @@ func TestSettingsValidationMessages(t *testing.T) {
 func TestSettingsSaveAndReload(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	v, formMsg := newSettings(t, b)
-	if v.password.PlaceHolder != "not set" || !strings.Contains(formMsg.Text, "not set up yet") {
-		t.Fatalf("fresh store: password placeholder %q, message %q", v.password.PlaceHolder, formMsg.Text)
+	if v.mail.password.PlaceHolder != "not set" || !strings.Contains(formMsg.Text, "not set up yet") {
+		t.Fatalf("fresh store: password placeholder %q, message %q", v.mail.password.PlaceHolder, formMsg.Text)
 	}
 	const secret = "correct horse battery"
-	stFill(v, "smtp.example.com", "587", "STARTTLS", "keydesk", secret, "Keydesk <keydesk@example.com>", "ops@example.com, Ana <ana@example.com>")
-	v.security.SetSelected("TLS")
-	if v.port.Text != "465" {
-		t.Errorf("choosing TLS left the port at %q, want 465", v.port.Text)
+	stFill(v.mail, "smtp.example.com", "587", "STARTTLS", "keydesk", secret, "Keydesk <keydesk@example.com>", "ops@example.com, Ana <ana@example.com>")
+	v.mail.security.SetSelected("TLS")
+	if v.mail.port.Text != "465" {
+		t.Errorf("choosing TLS left the port at %q, want 465", v.mail.port.Text)
 	}
-	test.Tap(v.save)
-	v.bg.wait()
+	test.Tap(v.mail.save)
+	bgWait(v.bg)
 	if formMsg.Text != "Saved." {
 		t.Fatalf("after Save: %q", formMsg.Text)
 	}
@@ -110,8 +112,8 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	if pw, err := b.Keyring.MailPassword(); err != nil || pw != secret {
 		t.Errorf("keyring password = %q, %v", pw, err)
 	}
-	if v.password.Text != "" || v.password.PlaceHolder != savedPasswordPlaceholder {
-		t.Errorf("password field after Save: text %d chars, placeholder %q", len(v.password.Text), v.password.PlaceHolder)
+	if v.mail.password.Text != "" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Errorf("password field after Save: text %d chars, placeholder %q", len(v.mail.password.Text), v.mail.password.PlaceHolder)
 	}
 	// The audit log says what changed, never the password.
 	events, err := b.Store.Audit()
@@ -125,20 +127,20 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	// A new view reads the settings back, and shows only that a password
 	// is saved.
 	v2, _ := newSettings(t, b)
-	if v2.host.Text != "smtp.example.com" || v2.port.Text != "465" || v2.security.Selected != "TLS" ||
-		v2.username.Text != "keydesk" || v2.from.Text != "Keydesk <keydesk@example.com>" {
-		t.Errorf("reloaded form: %q %q %q %q %q", v2.host.Text, v2.port.Text, v2.security.Selected, v2.username.Text, v2.from.Text)
+	if v2.mail.host.Text != "smtp.example.com" || v2.mail.port.Text != "465" || v2.mail.security.Selected != "TLS" ||
+		v2.mail.username.Text != "keydesk" || v2.mail.from.Text != "Keydesk <keydesk@example.com>" {
+		t.Errorf("reloaded form: %q %q %q %q %q", v2.mail.host.Text, v2.mail.port.Text, v2.mail.security.Selected, v2.mail.username.Text, v2.mail.from.Text)
 	}
-	if v2.password.Text != "" || v2.password.PlaceHolder != savedPasswordPlaceholder {
-		t.Errorf("reloaded password field: %d chars, placeholder %q", len(v2.password.Text), v2.password.PlaceHolder)
+	if v2.mail.password.Text != "" || v2.mail.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Errorf("reloaded password field: %d chars, placeholder %q", len(v2.mail.password.Text), v2.mail.password.PlaceHolder)
 	}
-	if strings.Contains(test.RenderToMarkup(v2.win.Canvas()), secret) {
+	if strings.Contains(test.RenderToMarkup(v2.digest.win.Canvas()), secret) {
 		t.Error("the saved password is shown")
 	}
 
 	// Saving again without typing a password keeps it.
-	test.Tap(v2.save)
-	v2.bg.wait()
+	test.Tap(v2.mail.save)
+	bgWait(v2.bg)
 	if pw, _ := b.Keyring.MailPassword(); pw != secret {
 		t.Errorf("password after saving without typing it: %q", pw)
 	}
@@ -154,16 +156,16 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "pw-in-keyring"}) // plain, which Keydesk allows to a loopback host
 	v, formMsg := newSettings(t, b)
 	host, port, _ := net.SplitHostPort(srv.Addr())
-	stFill(v, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
-	test.Tap(v.save)
-	v.bg.wait()
+	stFill(v.mail, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
+	test.Tap(v.mail.save)
+	bgWait(v.bg)
 	if formMsg.Text != "Saved." {
 		t.Fatalf("save: %q", formMsg.Text)
 	}
 
 	// The saved password (from the keyring) is used.
-	test.Tap(v.test)
-	v.bg.wait()
+	test.Tap(v.mail.test)
+	bgWait(v.bg)
 	if formMsg.Text != "Test e-mail sent to ops@example.com, ana@example.com." || formMsg.Importance != widget.SuccessImportance {
 		t.Fatalf("after Send test e-mail: %q", formMsg.Text)
 	}
@@ -186,9 +188,9 @@ func TestSettingsSendTestEmail(t *testing.T) {
 
 	// A wrong typed password fails with the server's answer, nothing sent,
 	// and the failure is in the audit log.
-	test.Type(v.password, "wrong")
-	test.Tap(v.test)
-	v.bg.wait()
+	test.Type(v.mail.password, "wrong")
+	test.Tap(v.mail.test)
+	bgWait(v.bg)
 	if formMsg.Importance != widget.DangerImportance || !strings.Contains(formMsg.Text, "log in as keydesk") || strings.Contains(formMsg.Text, "wrong") {
 		t.Errorf("after a failed test: %q", formMsg.Text)
 	}
@@ -217,9 +219,9 @@ func TestSettingsPreviewDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	test.Tap(v.preview)
-	v.bg.wait()
-	top := v.win.Canvas().Overlays().Top()
+	test.Tap(v.digest.preview)
+	bgWait(v.bg)
+	top := v.digest.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("Preview digest opened no dialog")
 	}
@@ -243,8 +245,8 @@ func TestSettingsPreviewDigest(t *testing.T) {
 func TestSettingsStatusLine(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	v, _ := newSettings(t, b)
-	if v.nextSlot.Text != "Next digest: 2026-03-12 11:00 UTC (12:00 CET), in 1 hour." {
-		t.Errorf("next slot = %q", v.nextSlot.Text)
+	if v.digest.nextSlot.Text != "Next digest: 2026-03-12 11:00 UTC (12:00 CET), in 1 hour." {
+		t.Errorf("next slot = %q", v.digest.nextSlot.Text)
 	}
 	slot := time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -261,8 +263,8 @@ func TestSettingsStatusLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		v.setStatus(c.st)
-		if v.lastResult.Text != c.want || v.lastResult.Importance != c.imp {
-			t.Errorf("status %+v:\n got %q (%v)\nwant %q (%v)", c.st, v.lastResult.Text, v.lastResult.Importance, c.want, c.imp)
+		if v.digest.lastResult.Text != c.want || v.digest.lastResult.Importance != c.imp {
+			t.Errorf("status %+v:\n got %q (%v)\nwant %q (%v)", c.st, v.digest.lastResult.Text, v.digest.lastResult.Importance, c.want, c.imp)
 		}
 	}
 }
@@ -272,20 +274,20 @@ func TestSettingsVerificationServer(t *testing.T) {
 	_, secret := vwCreate(t, b.Service, "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
 	v, _ := newSettings(t, b)
 
-	v.listen.SetText("not an address")
-	test.Tap(v.serverOn)
-	v.bg.wait()
-	if v.serverOn.Checked || v.listenMsg.Text != "Enter a host and port such as 127.0.0.1:8765." {
-		t.Fatalf("bad address: checked %v, message %q", v.serverOn.Checked, v.listenMsg.Text)
+	v.api.listen.SetText("not an address")
+	test.Tap(v.api.serverOn)
+	bgWait(v.bg)
+	if v.api.serverOn.Checked || v.api.listenMsg.Text != "Enter a host and port such as 127.0.0.1:8765." {
+		t.Fatalf("bad address: checked %v, message %q", v.api.serverOn.Checked, v.api.listenMsg.Text)
 	}
 
-	v.listen.SetText("127.0.0.1:0")
-	test.Tap(v.serverOn)
-	v.bg.wait()
-	if !v.serverOn.Checked || !strings.HasPrefix(v.serverStatus.Text, "Listening on http://127.0.0.1:") || v.serverStatus.Importance != widget.SuccessImportance {
-		t.Fatalf("after enabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
+	v.api.listen.SetText("127.0.0.1:0")
+	test.Tap(v.api.serverOn)
+	bgWait(v.bg)
+	if !v.api.serverOn.Checked || !strings.HasPrefix(v.api.serverStatus.Text, "Listening on http://127.0.0.1:") || v.api.serverStatus.Importance != widget.SuccessImportance {
+		t.Fatalf("after enabling: checked %v, status %q", v.api.serverOn.Checked, v.api.serverStatus.Text)
 	}
-	base := strings.Fields(strings.TrimPrefix(v.serverStatus.Text, "Listening on "))[0]
+	base := strings.Fields(strings.TrimPrefix(v.api.serverStatus.Text, "Listening on "))[0]
 	body, _ := json.Marshal(map[string]string{"key": secret, "operation": "messaging.channels.list"})
 	resp, err := http.Post(base+"/v1/keys/verify", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -304,17 +306,17 @@ func TestSettingsVerificationServer(t *testing.T) {
 	// A second listener on the same port fails with the error shown.
 	v2, _ := newSettings(t, b)
 	addr := strings.TrimPrefix(base, "http://")
-	v2.listen.SetText(addr)
-	test.Tap(v2.serverOn)
-	v2.bg.wait()
-	if v2.serverOn.Checked || v2.serverStatus.Importance != widget.DangerImportance || !strings.HasPrefix(v2.serverStatus.Text, "Could not listen on "+addr) {
-		t.Errorf("port in use: checked %v, status %q", v2.serverOn.Checked, v2.serverStatus.Text)
+	v2.api.listen.SetText(addr)
+	test.Tap(v2.api.serverOn)
+	bgWait(v2.bg)
+	if v2.api.serverOn.Checked || v2.api.serverStatus.Importance != widget.DangerImportance || !strings.HasPrefix(v2.api.serverStatus.Text, "Could not listen on "+addr) {
+		t.Errorf("port in use: checked %v, status %q", v2.api.serverOn.Checked, v2.api.serverStatus.Text)
 	}
 
-	test.Tap(v.serverOn)
-	v.bg.wait()
-	if v.serverOn.Checked || v.serverStatus.Text != "Stopped." {
-		t.Errorf("after disabling: checked %v, status %q", v.serverOn.Checked, v.serverStatus.Text)
+	test.Tap(v.api.serverOn)
+	bgWait(v.bg)
+	if v.api.serverOn.Checked || v.api.serverStatus.Text != "Stopped." {
+		t.Errorf("after disabling: checked %v, status %q", v.api.serverOn.Checked, v.api.serverStatus.Text)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the server still answers after it was stopped")
@@ -326,16 +328,82 @@ func TestSettingsGolden(t *testing.T) {
 		t.Run(th.name, func(t *testing.T) {
 			b := vwBackend(t, vwNow)
 			vwApp(t, th.variant)
-			v := NewSettingsView(b, nil)
-			v.loc = vwZone
+			v := vwSettings(b, nil)
 			w := vwWindow(t, v, 820, 900)
-			v.bg.wait()
-			stFill(v, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
-			test.Tap(v.save)
-			v.bg.wait()
+			v.load()
+			bgWait(v.bg)
+			stFill(v.mail, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
+			test.Tap(v.mail.save)
+			bgWait(v.bg)
 			v.setStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())
 		})
+	}
+}
+
+// stSource is a settingsSource held in memory that records what the view
+// asks of it.
+type stSource struct {
+	saved    mail.Settings
+	hasPw    bool
+	sentWith []mail.Settings
+	sentPw   []string
+}
+
+func (s *stSource) LoadMail() (mail.Settings, error) {
+	if s.saved.Host == "" {
+		return mail.Settings{}, mail.ErrNotConfigured
+	}
+	return s.saved, nil
+}
+func (s *stSource) HasMailPassword() (bool, error) { return s.hasPw, nil }
+func (s *stSource) SaveMail(c mail.Change) (bool, error) {
+	s.saved = c.Settings
+	s.hasPw = s.hasPw || c.Password != nil
+	return s.hasPw, nil
+}
+func (s *stSource) SendTestMail(_ context.Context, m mail.Settings, password string) error {
+	s.sentWith = append(s.sentWith, m)
+	s.sentPw = append(s.sentPw, password)
+	return nil
+}
+func (s *stSource) Now() time.Time { return vwNow }
+func (s *stSource) Actor() string  { return "ana" }
+func (s *stSource) NextDigest() (core.Digest, error) {
+	return core.Digest{Slot: core.NextSlot(vwNow)}, nil
+}
+
+// Send test e-mail hands the form's settings and the typed password to the
+// source as values; nothing is saved by it.
+func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
+	vwApp(t, theme.VariantLight)
+	src := &stSource{saved: mail.Settings{Host: "smtp.example.com", Port: 587, Security: mail.SecurityStartTLS,
+		Username: "keydesk", From: "keydesk@example.com", To: []string{"ops@example.com"}}, hasPw: true}
+	bg := &testRunner{}
+	v := newSettingsView(src, nil, nil, bg)
+	vwWindow(t, v, 900, 900)
+	v.load()
+	bg.wait()
+	if v.mail.host.Text != "smtp.example.com" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
+		t.Fatalf("loaded form: host %q, password placeholder %q", v.mail.host.Text, v.mail.password.PlaceHolder)
+	}
+	v.mail.host.SetText("mail.example.org")
+	test.Tap(v.mail.test)
+	bg.wait()
+	test.Type(v.mail.password, "typed")
+	test.Tap(v.mail.test)
+	bg.wait()
+	if len(src.sentWith) != 2 || src.sentWith[0].Host != "mail.example.org" || src.sentWith[1].Host != "mail.example.org" {
+		t.Fatalf("SendTestMail got %+v, want the form's host twice", src.sentWith)
+	}
+	if src.sentPw[0] != "" || src.sentPw[1] != "typed" {
+		t.Errorf("SendTestMail passwords = %q, want the saved one (empty) then the typed one", src.sentPw)
+	}
+	if src.saved.Host != "smtp.example.com" {
+		t.Errorf("Send test e-mail saved the form: stored host %q", src.saved.Host)
+	}
+	if v.mail.formMsg.Text != "Test e-mail sent to ops@example.com." {
+		t.Errorf("form message %q", v.mail.formMsg.Text)
 	}
 }

@@ -12,23 +12,23 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// TryKeyService is what the Try a key view needs: the verification the API
+// tryKeyService is what the Try a key view needs: the verification the API
 // performs and the catalog of operations. *core.Service implements it.
-type TryKeyService interface {
+type tryKeyService interface {
 	Verify(secret string, t core.Target) core.Verification
 	Catalog() *core.Catalog
 }
 
-// TryKeyView is the guide's "Usage example": pick an operation, fill its
+// tryKeyView is the guide's "Usage example": pick an operation, fill its
 // path parameters, paste a key into Token and see the response the API
 // would give (200, 401 or 403, with the reason).
-type TryKeyView struct {
+type tryKeyView struct {
 	widget.BaseWidget
 
-	svc TryKeyService
+	svc tryKeyService
 	win fyne.Window
 	loc *time.Location
-	bg  bgWork
+	bg  runner
 
 	ops      []*core.Operation
 	selected *core.Operation
@@ -60,9 +60,10 @@ type TryKeyView struct {
 	result      *fyne.Container
 }
 
-// NewTryKeyView returns the Try a key view over svc; w parents its dialogs.
-func NewTryKeyView(svc TryKeyService, w fyne.Window) *TryKeyView {
-	v := &TryKeyView{svc: svc, win: w, loc: time.Local,
+// newTryKeyView returns the Try a key view over svc; w parents its dialogs
+// and bg runs its verifications.
+func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
+	v := &tryKeyView{svc: svc, win: w, loc: time.Local, bg: bg,
 		paramEntry: map[string]*widget.Entry{}, paramMsg: map[string]*widget.Label{}}
 	v.ExtendBaseWidget(v)
 
@@ -142,7 +143,7 @@ func NewTryKeyView(svc TryKeyService, w fyne.Window) *TryKeyView {
 
 // CreateRenderer lays the view out: the operation picker on the left, the
 // request form and the response on the right.
-func (v *TryKeyView) CreateRenderer() fyne.WidgetRenderer {
+func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	left := container.NewBorder(
 		container.NewVBox(widget.NewLabelWithStyle("Operation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.search),
 		v.opMsg, nil, nil, v.opList)
@@ -158,7 +159,7 @@ func (v *TryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(split)
 }
 
-func (v *TryKeyView) sectionTitle(op *core.Operation) string {
+func (v *tryKeyView) sectionTitle(op *core.Operation) string {
 	if s, ok := v.svc.Catalog().Section(op.SectionID); ok {
 		return s.Title
 	}
@@ -167,7 +168,7 @@ func (v *TryKeyView) sectionTitle(op *core.Operation) string {
 
 // filter narrows the operation list to the search query, keeping the
 // selection when the selected operation is still listed.
-func (v *TryKeyView) filter(query string) {
+func (v *tryKeyView) filter(query string) {
 	v.ops = v.svc.Catalog().Search(query)
 	v.opList.UnselectAll()
 	v.opList.Refresh()
@@ -180,12 +181,12 @@ func (v *TryKeyView) filter(query string) {
 }
 
 // selectOperation shows op and one entry per path parameter.
-func (v *TryKeyView) selectOperation(op *core.Operation) {
+func (v *tryKeyView) selectOperation(op *core.Operation) {
 	if op == v.selected {
 		return
 	}
 	v.selected = op
-	setFieldMessage(v.opMsg, "")
+	setMessage(v.opMsg, "", widget.DangerImportance)
 	v.opTitle.SetText(op.Method + " " + op.Path)
 	info := op.Title() + " · " + v.sectionTitle(op) + " · needs " + strings.Join(op.Scopes, " or ")
 	v.opInfo.SetText(info)
@@ -203,7 +204,7 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 		}
 		e.OnSubmitted = func(string) { v.Send() }
 		msg := newFieldMessage()
-		e.OnChanged = func(string) { setFieldMessage(msg, "") }
+		e.OnChanged = func(string) { setMessage(msg, "", widget.DangerImportance) }
 		v.paramEntry[name], v.paramMsg[name] = e, msg
 		rows = append(rows, widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), e, msg)
 	}
@@ -214,29 +215,29 @@ func (v *TryKeyView) selectOperation(op *core.Operation) {
 
 // Send checks the form and, when it is complete, verifies the token
 // against the selected operation off the UI goroutine.
-func (v *TryKeyView) Send() {
+func (v *tryKeyView) Send() {
 	ok := true
 	if v.selected == nil {
-		setFieldMessage(v.opMsg, "Pick an operation from the list.")
+		setMessage(v.opMsg, "Pick an operation from the list.", widget.DangerImportance)
 		ok = false
 	}
 	values := make(map[string]string, len(v.paramNames))
 	for _, name := range v.paramNames {
 		val := strings.TrimSpace(v.paramEntry[name].Text)
 		if val == "" {
-			setFieldMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name))
+			setMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name), widget.DangerImportance)
 			ok = false
 			continue
 		}
-		setFieldMessage(v.paramMsg[name], "")
+		setMessage(v.paramMsg[name], "", widget.DangerImportance)
 		values[name] = val
 	}
 	secret := strings.TrimSpace(v.token.Text)
 	if secret == "" {
-		setFieldMessage(v.tokenMsg, "Paste a key into Token.")
+		setMessage(v.tokenMsg, "Paste a key into Token.", widget.DangerImportance)
 		ok = false
 	} else {
-		setFieldMessage(v.tokenMsg, "")
+		setMessage(v.tokenMsg, "", widget.DangerImportance)
 	}
 	if !ok {
 		v.result.Hide()
@@ -282,7 +283,7 @@ func httpStatus(res core.Verification) (int, string) {
 	return 401, "401 Unauthorized"
 }
 
-func (v *TryKeyView) showResult(res core.Verification) {
+func (v *tryKeyView) showResult(res core.Verification) {
 	code, text := httpStatus(res)
 	v.status.SetText(fmt.Sprintf("%s · %s", text, res.Reason))
 	if code == 200 {

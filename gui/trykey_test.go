@@ -40,17 +40,17 @@ func newTKFixture(t *testing.T) *tkFixture {
 
 // countingService counts verifications.
 type countingService struct {
-	TryKeyService
+	tryKeyService
 	calls atomic.Int32
 }
 
 func (c *countingService) Verify(secret string, t core.Target) core.Verification {
 	c.calls.Add(1)
-	return c.TryKeyService.Verify(secret, t)
+	return c.tryKeyService.Verify(secret, t)
 }
 
 // tkPick searches the operation list and selects the operation with id.
-func tkPick(t *testing.T, v *TryKeyView, query, id string) {
+func tkPick(t *testing.T, v *tryKeyView, query, id string) {
 	t.Helper()
 	test.Type(v.search, query)
 	for i, op := range v.ops {
@@ -66,7 +66,7 @@ func tkPick(t *testing.T, v *TryKeyView, query, id string) {
 }
 
 // tkSend fills the form, taps Send API Request and waits for the answer.
-func tkSend(t *testing.T, v *TryKeyView, params map[string]string, token string) {
+func tkSend(t *testing.T, v *tryKeyView, params map[string]string, token string) {
 	t.Helper()
 	for name, val := range params {
 		e, ok := v.paramEntry[name]
@@ -78,7 +78,7 @@ func tkSend(t *testing.T, v *TryKeyView, params map[string]string, token string)
 	v.token.SetText("")
 	test.Type(v.token, token)
 	test.Tap(v.send)
-	v.bg.wait()
+	bgWait(v.bg)
 }
 
 func TestTryKeyResponses(t *testing.T) {
@@ -108,7 +108,7 @@ func TestTryKeyResponses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			vwApp(t, theme.VariantLight)
-			v := NewTryKeyView(f.svc, nil)
+			v := newTryKeyView(f.svc, nil, &testRunner{})
 			w := vwWindow(t, v, 1000, 700)
 			tkPick(t, v, c.query, c.op)
 			tkSend(t, v, map[string]string{"channelId": "123"}, c.token)
@@ -154,7 +154,7 @@ func TestTryKeyResponses(t *testing.T) {
 func TestTryKeyShowsScopesOfMatchedKey(t *testing.T) {
 	f := newTKFixture(t)
 	vwApp(t, theme.VariantLight)
-	v := NewTryKeyView(f.svc, nil)
+	v := newTryKeyView(f.svc, nil, &testRunner{})
 	v.loc = vwZone
 	vwWindow(t, v, 1000, 700)
 	tkPick(t, v, "ListChannels", "messaging.channels.list")
@@ -180,8 +180,8 @@ func TestTryKeyShowsScopesOfMatchedKey(t *testing.T) {
 func TestTryKeyMissingPathParameter(t *testing.T) {
 	f := newTKFixture(t)
 	vwApp(t, theme.VariantLight)
-	svc := &countingService{TryKeyService: f.svc}
-	v := NewTryKeyView(svc, nil)
+	svc := &countingService{tryKeyService: f.svc}
+	v := newTryKeyView(svc, nil, &testRunner{})
 	vwWindow(t, v, 1000, 700)
 	tkPick(t, v, "messages get", "messaging.messages.get")
 	if len(v.paramNames) != 2 || v.paramNames[0] != "channelId" || v.paramNames[1] != "messageId" {
@@ -205,7 +205,7 @@ func TestTryKeyMissingPathParameter(t *testing.T) {
 		t.Error("typing a value did not clear the message")
 	}
 	test.Tap(v.send)
-	v.bg.wait()
+	bgWait(v.bg)
 	if svc.calls.Load() != 1 || v.requestLine.Text != "GET https://api.x-bees.com/v2/conversations/channels/123/messages/m-9" {
 		t.Errorf("after filling: %d verifications, request %q", svc.calls.Load(), v.requestLine.Text)
 	}
@@ -214,11 +214,11 @@ func TestTryKeyMissingPathParameter(t *testing.T) {
 func TestTryKeyRequiresOperationAndToken(t *testing.T) {
 	f := newTKFixture(t)
 	vwApp(t, theme.VariantLight)
-	svc := &countingService{TryKeyService: f.svc}
-	v := NewTryKeyView(svc, nil)
+	svc := &countingService{tryKeyService: f.svc}
+	v := newTryKeyView(svc, nil, &testRunner{})
 	vwWindow(t, v, 1000, 700)
 	test.Tap(v.send)
-	v.bg.wait()
+	bgWait(v.bg)
 	if v.opMsg.Text != "Pick an operation from the list." || !v.opMsg.Visible() {
 		t.Errorf("operation message = %q (visible %v)", v.opMsg.Text, v.opMsg.Visible())
 	}
@@ -237,7 +237,7 @@ func TestTryKeyRequiresOperationAndToken(t *testing.T) {
 func TestTryKeySearchFiltersOperations(t *testing.T) {
 	f := newTKFixture(t)
 	vwApp(t, theme.VariantLight)
-	v := NewTryKeyView(f.svc, nil)
+	v := newTryKeyView(f.svc, nil, &testRunner{})
 	vwWindow(t, v, 1000, 700)
 	all := len(v.ops)
 	if all != f.svc.Catalog().OperationCount() {
@@ -275,7 +275,7 @@ func TestTryKeyGolden(t *testing.T) {
 		for _, th := range vwVariants {
 			t.Run(tc.name+"_"+th.name, func(t *testing.T) {
 				vwApp(t, th.variant)
-				v := NewTryKeyView(f.svc, nil)
+				v := newTryKeyView(f.svc, nil, &testRunner{})
 				v.loc = vwZone
 				w := vwWindow(t, v, 1000, 680)
 				tkPick(t, v, tc.query, tc.op)

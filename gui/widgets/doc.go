@@ -1,0 +1,5 @@
+// Package widgets holds Keydesk's generic Fyne widgets, which know nothing
+// of keys: a layer of tooltips and the labels that show them, a coloured
+// badge, a read-only monospace field, a sortable table header and the
+// truncation check that keeps large tables fast.
+package widgets

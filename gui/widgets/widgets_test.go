@@ -1,0 +1,64 @@
+package widgets
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+func TestFitTruncationOnlyWhenTheTextDoesNotFit(t *testing.T) {
+	test.NewTempApp(t)
+	l := widget.NewLabel("")
+	l.Resize(fyne.NewSize(300, 36))
+	if got := FitTruncation(l, "Short name", fyne.TextStyle{}); got != fyne.TextTruncateOff {
+		t.Errorf("a text that fits: truncation %v, want off", got)
+	}
+	long := "A very long key name that cannot fit in a 300-wide label at all, not even close"
+	if got := FitTruncation(l, long, fyne.TextStyle{}); got != fyne.TextTruncateEllipsis {
+		t.Errorf("a text that does not fit: truncation %v, want an ellipsis", got)
+	}
+}
+
+func TestHeaderCellShowsTheSortAndTaps(t *testing.T) {
+	test.NewTempApp(t)
+	h := NewHeaderCell()
+	h.Resize(fyne.NewSize(200, 36))
+	h.Set("Expires", true, true)
+	if !h.Arrow().Visible() || h.Arrow().Resource != theme.MenuDropDownIcon() || h.Label().Text != "Expires" {
+		t.Errorf("sorted descending: arrow %v %v, title %q", h.Arrow().Visible(), h.Arrow().Resource, h.Label().Text)
+	}
+	h.Set("Name", false, false)
+	if h.Arrow().Visible() {
+		t.Error("an unsorted column shows an arrow")
+	}
+	tapped := 0
+	test.Tap(h)
+	h.OnTap = func() { tapped++ }
+	test.Tap(h)
+	if tapped != 1 {
+		t.Errorf("OnTap ran %d times, want 1", tapped)
+	}
+}
+
+func TestTipLayerShowsAndHidesTheTipOfALabel(t *testing.T) {
+	test.NewTempApp(t)
+	layer := NewTipLayer()
+	l := NewTipLabel(layer)
+	l.SetText("3")
+	w := test.NewTempWindow(t, container.NewStack(l, layer))
+	w.Resize(fyne.NewSize(300, 200))
+	tip := widget.NewLabel("3 scopes")
+	l.SetTip(func() fyne.CanvasObject { return tip })
+	test.MoveMouse(w.Canvas(), fyne.NewPos(5, 5))
+	if layer.Tip() != tip {
+		t.Fatal("hovering the label shows no tip")
+	}
+	l.SetTip(nil) // a recycled cell
+	if layer.Tip() != nil {
+		t.Error("the tip of a label's former content stays shown")
+	}
+}
