@@ -2,8 +2,7 @@ package gui
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -32,17 +31,19 @@ func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
 	return err == nil && pw != "", nil
 }
 
-// SendTestMail sends the test message through mail.Deliverer.SendTest,
+// SendTestMail sends the test message (mail.TestMail),
 // which records it in the audit log, with the form's settings rather than
 // the saved ones, and password, else the one in the keyring.
 func (w workspaceSettings) SendTestMail(ctx context.Context, s mail.Settings, password string) error {
-	d := &mail.Deliverer{
-		Store:     w.ws.Store,
-		Settings:  settingsValue{s},
-		Passwords: passwordValue{typed: password, saved: w.ws.Keyring},
-		Actor:     workspace.Actor(),
+	if password == "" && s.Username != "" {
+		saved, err := w.ws.Keyring.MailPassword()
+		if err != nil {
+			return fmt.Errorf("read the SMTP password: %w", err)
+		}
+		password = saved
 	}
-	_, err := d.SendTest(ctx, w.ws.Clock.Now())
+	t := mail.TestMail{Settings: s, Password: password}
+	_, err := t.Send(ctx, w.ws.Store, w.ws.Store.StoreID(), workspace.Actor(), w.ws.Clock.Now())
 	return err
 }
 
@@ -58,34 +59,3 @@ func (w workspaceSettings) NextDigest() (core.Digest, error) {
 	}
 	return w.ws.Service.SelectDigest(slot, last)
 }
-
-// errValueOnly refuses a write to settingsValue or passwordValue.
-var errValueOnly = errors.New("the settings of the form are not stored from here")
-
-// settingsValue serves settings held as a value to mail.Deliverer (which
-// reads them through mail.SettingsStore); it stores nothing.
-type settingsValue struct{ s mail.Settings }
-
-func (v settingsValue) Setting(name string) ([]byte, error) {
-	if name != mail.SettingName {
-		return nil, nil
-	}
-	return json.Marshal(v.s)
-}
-
-func (settingsValue) PutSetting(string, []byte, core.AuditEvent) error { return errValueOnly }
-
-// passwordValue serves the typed password, else the saved one.
-type passwordValue struct {
-	typed string
-	saved mail.PasswordStore
-}
-
-func (p passwordValue) MailPassword() (string, error) {
-	if p.typed != "" {
-		return p.typed, nil
-	}
-	return p.saved.MailPassword()
-}
-
-func (passwordValue) SetMailPassword(string) error { return errValueOnly }

@@ -430,3 +430,35 @@ func TestSendTest(t *testing.T) {
 		t.Error("a test message marked a slot delivered")
 	}
 }
+
+// A test e-mail built from values (the window's form, not yet saved) goes
+// out with exactly those settings and password, and is audited.
+func TestTestMailSendsTheGivenValues(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	var audit []core.AuditEvent
+	log := auditFunc(func(ev core.AuditEvent) error { audit = append(audit, ev); return nil })
+	s := mail.Settings{Host: srv.Host(), Port: srv.Port(), Security: mail.SecurityNone, From: "keydesk@example.com", To: []string{"form@example.com"}}
+	if _, err := (mail.TestMail{Settings: s}).Send(context.Background(), log, "store-x", "alice", slotT); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"form@example.com"}) {
+		t.Fatalf("received %+v, want one message to the form's address", msgs)
+	}
+	if len(audit) != 1 || audit[0].Action != core.ActionTestMail || audit[0].Actor != "alice" {
+		t.Fatalf("audit %+v", audit)
+	}
+	// A username without a password: refused before connecting, audited.
+	s.Username = "someone"
+	audit = nil
+	if _, err := (mail.TestMail{Settings: s}).Send(context.Background(), log, "store-x", "alice", slotT); !errors.Is(err, mail.ErrNoPassword) {
+		t.Fatalf("no password: %v, want ErrNoPassword", err)
+	}
+	if len(audit) != 1 || !strings.Contains(audit[0].Detail, "failed") || len(srv.Messages()) != 1 {
+		t.Fatalf("the failed attempt: audit %+v, %d messages", audit, len(srv.Messages()))
+	}
+}
+
+type auditFunc func(core.AuditEvent) error
+
+func (f auditFunc) AppendAudit(ev core.AuditEvent) error { return f(ev) }

@@ -228,25 +228,75 @@ func CatchUpSince(lastDelivered time.Time, st SettingsStore) (time.Time, error) 
 	return SetupTime(st)
 }
 
-// SendTest sends the test message now and records it in the audit log
-// (mail.test), whether it succeeded or not.
+// SendTest sends the test message now, with the saved settings and
+// password, and records it in the audit log (mail.test), whether it
+// succeeded or not.
 func (d *Deliverer) SendTest(ctx context.Context, now time.Time) (*Message, error) {
-	msg, err := d.send(ctx, func(s Settings) (*Message, error) {
-		return BuildTest(s, d.Store.StoreID(), now)
-	})
-	if errors.Is(err, ErrNotConfigured) {
+	s, err := LoadSettings(d.Settings)
+	if err != nil {
 		return nil, err
 	}
-	ev := core.AuditEvent{Time: now.UTC(), Actor: d.Actor, Action: core.ActionTestMail}
+	t := TestMail{Settings: s, TLSConfig: d.TLSConfig, CommandTimeout: d.CommandTimeout}
+	if s.Username != "" {
+		if t.Password, err = d.Passwords.MailPassword(); err != nil {
+			return record(d.Store, d.Actor, now, nil, fmt.Errorf("read the SMTP password: %w", err))
+		}
+	}
+	return t.Send(ctx, d.Store, d.Store.StoreID(), d.Actor, now)
+}
+
+// AuditLog is where a test e-mail's attempt is recorded.
+type AuditLog interface {
+	AppendAudit(ev core.AuditEvent) error
+}
+
+// TestMail is a test e-mail built from values: the settings and password
+// as given (the window sends the form's, before they are saved).
+type TestMail struct {
+	Settings Settings
+	// Password is the SMTP password; needed when Settings has a Username.
+	Password string
+	// TLSConfig is passed to the Sender (tests set RootCAs).
+	TLSConfig *tls.Config
+	// CommandTimeout, when set, replaces the Sender's default.
+	CommandTimeout time.Duration
+}
+
+// Send sends the test message now and records it in log (mail.test, by
+// actor), whether it succeeded or not. storeID goes into the Message-ID.
+func (t TestMail) Send(ctx context.Context, log AuditLog, storeID, actor string, now time.Time) (*Message, error) {
+	msg, err := t.send(ctx, storeID, now)
+	return record(log, actor, now, msg, err)
+}
+
+// record writes a test e-mail's audit entry (mail.test): sent to whom, or
+// why it failed.
+func record(log AuditLog, actor string, now time.Time, msg *Message, err error) (*Message, error) {
+	ev := core.AuditEvent{Time: now.UTC(), Actor: actor, Action: core.ActionTestMail}
 	if err != nil {
 		ev.Detail = fmt.Sprintf("test e-mail failed: %v", err)
 	} else {
 		ev.Detail = "test e-mail sent to " + strings.Join(msg.To, ", ")
 	}
-	if aerr := d.Store.AppendAudit(ev); aerr != nil {
+	if aerr := log.AppendAudit(ev); aerr != nil {
 		return msg, errors.Join(err, fmt.Errorf("audit: %w", aerr))
 	}
 	return msg, err
+}
+
+func (t TestMail) send(ctx context.Context, storeID string, now time.Time) (*Message, error) {
+	if t.Settings.Username != "" && t.Password == "" {
+		return nil, ErrNoPassword
+	}
+	msg, err := BuildTest(t.Settings, storeID, now)
+	if err != nil {
+		return nil, err
+	}
+	snd := &Sender{Settings: t.Settings, Password: t.Password, TLSConfig: t.TLSConfig, CommandTimeout: t.CommandTimeout}
+	if err := snd.Send(ctx, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
 
 // send loads the settings and the password, builds a message and sends it.
