@@ -41,13 +41,9 @@ func setMessage(l *widget.Label, text string, imp widget.Importance) {
 // flusher of the key service, and the verification API when started from
 // settings. It returns after the last flush and the server's shutdown.
 func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *settingsView) {
-	sched := &mail.Scheduler{
-		Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, workspace.Actor()),
-		Clock:     mail.RealClock{Clock: b.Clock},
-		OnError: func(err error) {
-			slog.Warn("expiration digest not delivered", "error", err)
-		},
-	}
+	sched := mail.NewScheduler(b.Store, b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
+		slog.Warn("expiration digest not delivered", "error", err)
+	})
 	if settings != nil {
 		sched.OnStatus = func(st mail.Status) { bg.do(func() { settings.setStatus(st) }) }
 		settings.attachScheduler(sched)
