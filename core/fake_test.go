@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keydesk/keydesk/internal/clocktest"
 )
 
 // memStore is the one in-memory Store of core's tests (package core and,
@@ -182,30 +184,12 @@ func (s hmacSigner) SignRecord(p []byte) []byte {
 
 func (s hmacSigner) VerifyRecord(p, mac []byte) bool { return hmac.Equal(s.SignRecord(p), mac) }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 var t0 = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
-func newTestService(t *testing.T) (*Service, *memStore, *testClock) {
+func newTestService(t *testing.T) (*Service, *memStore, *clocktest.Clock) {
 	t.Helper()
 	st := newMemStore()
-	clk := &testClock{t: t0}
+	clk := clocktest.New(t0)
 	svc, err := NewService(st, newSigner(), clk, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,35 +2,17 @@ package core_test
 
 import (
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/storage"
 )
 
-// setClock is a clock tests move by hand.
-type setClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *setClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *setClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // bboltService returns a service over a real bbolt store in a temporary
 // folder, with a settable clock at start.
-func bboltService(t *testing.T, start time.Time) (*core.Service, *storage.Store, *setClock) {
+func bboltService(t *testing.T, start time.Time) (*core.Service, *storage.Store, *clocktest.Clock) {
 	t.Helper()
 	st, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
@@ -41,7 +23,7 @@ func bboltService(t *testing.T, start time.Time) (*core.Service, *storage.Store,
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &setClock{t: start}
+	clk := clocktest.New(start)
 	svc, err := core.NewService(st, signer, clk, nil)
 	if err != nil {
 		t.Fatal(err)

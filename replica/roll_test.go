@@ -3,31 +3,13 @@ package replica
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/pgstore"
 )
-
-// settableClock is the replica's clock, moved by the test.
-type settableClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *settableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *settableClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // within polls cond until it holds and returns how long that took, failing
 // the test after d (the bound the rule sets: 1 s for a change to reach a
@@ -75,7 +57,7 @@ func TestRollReachesARunningReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &settableClock{t: time.Now()}
+	clk := clocktest.New(time.Now())
 	r := runReplica(t, func() (*Replica, error) {
 		return Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{Clock: clk})
 	})
