@@ -118,7 +118,7 @@ func openingPlaceholder() fyne.CanvasObject {
 // background work and waits for it.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
-	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b.Store, w, env.bg), settings)
+	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b, w, env.bg), settings)
 	traceKeysView(ui.keys)
 	w.SetContent(ui.content)
 	w.SetMainMenu(ui.menu)
@@ -132,9 +132,11 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func())
 		runBackground(ctx, env.bg, b, settings)
 	}()
 	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
+	followed := followShared(ctx, env, b, ui.keys.reload)
 	return func() {
 		cancel()
 		<-done
+		<-followed
 	}
 }
 

@@ -42,11 +42,16 @@ func setMessage(l *widget.Label, text string, imp widget.Importance) {
 // settings. It returns after the last flush and the server's shutdown.
 func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *settingsView) {
 	sched := &mail.Scheduler{
-		Deliverer: mail.NewDeliverer(b.Store, b.Keyring, b.Service, workspace.Actor()),
+		Deliverer: mail.NewDeliverer(b.MailStore(), b.Keyring, b.Service, workspace.Actor()),
 		Clock:     mail.RealClock{Clock: b.Clock},
 		OnError: func(err error) {
 			slog.Warn("expiration digest not delivered", "error", err)
 		},
+	}
+	if b.Shared != nil {
+		// Whichever window or server sharing the store claims a slot
+		// sends its digest, exactly once.
+		sched.Deliverer.Claim = b.Shared.ClaimSlot
 	}
 	if settings != nil {
 		sched.OnStatus = func(st mail.Status) { bg.do(func() { settings.setStatus(st) }) }

@@ -17,7 +17,9 @@ type workspaceSettings struct{ ws *workspace.Workspace }
 
 var _ settingsSource = workspaceSettings{}
 
-func (w workspaceSettings) LoadMail() (mail.Settings, error) { return mail.LoadSettings(w.ws.Store) }
+func (w workspaceSettings) LoadMail() (mail.Settings, error) {
+	return mail.LoadSettings(w.ws.MailStore())
+}
 
 func (w workspaceSettings) HasMailPassword() (bool, error) {
 	pw, err := w.ws.Keyring.MailPassword()
@@ -25,7 +27,7 @@ func (w workspaceSettings) HasMailPassword() (bool, error) {
 }
 
 func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
-	if err := mail.SaveSettings(w.ws.Store, w.ws.Keyring, c); err != nil {
+	if err := mail.SaveSettings(w.ws.MailStore(), w.ws.Keyring, c); err != nil {
 		return false, err
 	}
 	pw, err := w.ws.Keyring.MailPassword()
@@ -37,7 +39,7 @@ func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
 // the saved ones, and password, else the one in the keyring.
 func (w workspaceSettings) SendTestMail(ctx context.Context, s mail.Settings, password string) error {
 	d := &mail.Deliverer{
-		Store:     w.ws.Store,
+		Store:     w.ws.MailStore(),
 		Settings:  settingsValue{s},
 		Passwords: passwordValue{typed: password, saved: w.ws.Keyring},
 		Actor:     workspace.Actor(),
@@ -52,7 +54,7 @@ func (w workspaceSettings) Actor() string { return workspace.Actor() }
 
 func (w workspaceSettings) NextDigest() (core.Digest, error) {
 	slot := core.NextSlot(w.ws.Clock.Now())
-	last, err := w.ws.Store.LastDeliveredSlot()
+	last, err := w.ws.MailStore().LastDeliveredSlot()
 	if err != nil {
 		return core.Digest{}, err
 	}

@@ -1,0 +1,171 @@
+package gui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+// newSharedDatabase creates an empty database on the test cluster
+// (KEYDESK_TEST_PG_URL, set by scripts/pg-cluster.sh run) and returns its
+// URL; the test is skipped without a cluster.
+func newSharedDatabase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("KEYDESK_TEST_PG_URL")
+	if base == "" {
+		t.Skip("KEYDESK_TEST_PG_URL is not set: run `make test-pg`")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := "kdgui_" + hex.EncodeToString([]byte(rand.Text()[:6]))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// sharedWindow initialises a shared store, opens another admin's
+// workspace on it (with a key already there) and a window session on it,
+// and returns the other admin's workspace, the window, its runner and the
+// session.
+func sharedWindow(t *testing.T) (*workspace.Workspace, fyne.Window, *testRunner, *session, string) {
+	t.Helper()
+	u := newSharedDatabase(t)
+	kr := storage.NewMemoryKeyring()
+	opts := workspace.Options{StoreURL: u, Keyring: kr}
+	if _, err := workspace.InitShared(opts, ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := workspace.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if _, _, err := other.Service.Create(sharedReq("before the window")); err != nil {
+		t.Fatal(err)
+	}
+
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	s := startSession(w, env, func() (*workspace.Workspace, error) { return workspace.Open(opts) })
+	bg.wait()
+	<-s.shown
+	if s.err != nil {
+		t.Fatalf("open the shared store in the window: %v", s.err)
+	}
+	t.Cleanup(func() {
+		if err := s.finish(); err != nil {
+			t.Errorf("finish: %v", err)
+		}
+	})
+	return other, w, bg, s, u
+}
+
+func sharedReq(name string) core.CreateRequest {
+	return core.CreateRequest{Name: name, Lifetime: core.Lifetime{Duration: 24 * time.Hour},
+		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}}
+}
+
+// tableNames returns the names in the window's keys table.
+func tableNames(t *testing.T, w fyne.Window) []string {
+	t.Helper()
+	tabs, ok := w.Content().(*container.AppTabs)
+	if !ok {
+		t.Fatalf("window content = %T, want the screens", w.Content())
+	}
+	kv := tabs.Items[0].Content.(*keysView)
+	var names []string
+	for _, r := range kv.model.rows {
+		names = append(names, r.key.Name)
+	}
+	return names
+}
+
+// waitTable runs the window's UI updates until the keys table satisfies
+// ok, failing after a second (the time another admin's change may take to
+// show).
+func waitTable(t *testing.T, w fyne.Window, bg *testRunner, what string, ok func([]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		bg.wait()
+		names := tableNames(t, w)
+		if ok(names) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 1 s the keys table shows %q: %s", names, what)
+		}
+		time.Sleep(5 * time.Millisecond) // poll the condition; the deadline bounds it
+	}
+}
+
+// The window opened on a shared store lists its keys and names the store
+// (host and database, never the password) in its title.
+func TestSharedWindowListsTheStoresKeys(t *testing.T) {
+	_, w, bg, _, u := sharedWindow(t)
+	waitTable(t, w, bg, "want the key created before the window opened", func(n []string) bool {
+		return slices.Contains(n, "before the window")
+	})
+	p, _ := url.Parse(u)
+	if want := "Shared store: " + p.Host + p.Path; !strings.Contains(w.Title(), want) {
+		t.Fatalf("title %q, want it to contain %q", w.Title(), want)
+	}
+	if strings.Contains(w.Title(), "out of date") {
+		t.Fatalf("title %q says the data is stale while PostgreSQL is up", w.Title())
+	}
+}
+
+// Another admin's created key appears in the table within a second, and
+// one it deletes disappears.
+func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
+	other, w, bg, _, _ := sharedWindow(t)
+	waitTable(t, w, bg, "want the first key", func(n []string) bool { return len(n) == 1 })
+
+	k, _, err := other.Service.Create(sharedReq("from another admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitTable(t, w, bg, "want the key another admin created", func(n []string) bool {
+		return slices.Contains(n, "from another admin")
+	})
+
+	if _, err := other.Service.Delete(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitTable(t, w, bg, "want the key another admin deleted gone", func(n []string) bool {
+		return !slices.Contains(n, "from another admin") && slices.Contains(n, "before the window")
+	})
+}
