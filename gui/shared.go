@@ -150,6 +150,7 @@ func (f *sharedFollower) apply() bool {
 // following has stopped.
 func followShared(ctx context.Context, env *uiEnv, b *workspace.Workspace, reload func()) <-chan struct{} {
 	if b.Shared == nil {
+		env.win.SetTitle(windowTitle)
 		d := make(chan struct{})
 		close(d)
 		return d

@@ -169,3 +169,134 @@ func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
 		return !slices.Contains(n, "from another admin") && slices.Contains(n, "before the window")
 	})
 }
+
+// menuItem returns the File menu's item labelled label, or nil.
+func menuItem(w fyne.Window, label string) *fyne.MenuItem {
+	m := w.MainMenu()
+	if m == nil || len(m.Items) == 0 {
+		return nil
+	}
+	for _, it := range m.Items[0].Items {
+		if it.Label == label {
+			return it
+		}
+	}
+	return nil
+}
+
+// From a data folder, File → Open Shared Store opens the shared store in
+// the same window (its keys, its title); the URL is remembered without its
+// password, which goes into the keyring; a URL that does not parse or a
+// server that is down is one sentence and the window stays where it was;
+// Local Data Folder goes back.
+func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
+	u := newSharedDatabase(t)
+	kr := storage.NewMemoryKeyring()
+	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if _, _, err := other.Service.Create(sharedReq("shared key")); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	local := func() (*workspace.Workspace, error) {
+		b, err := workspace.Open(workspace.Options{Dir: dir, Keyring: kr})
+		if err == nil && len(b.Service.List()) == 0 {
+			_, _, err = b.Service.Create(sharedReq("local key"))
+		}
+		return b, err
+	}
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	env.stores = &storeSwitcher{keyring: kr, initial: local}
+	s := startSession(w, env, local)
+	env.stores.s = s
+	t.Cleanup(func() {
+		if err := s.finish(); err != nil {
+			t.Errorf("finish: %v", err)
+		}
+	})
+	bg.wait()
+	<-s.shown
+	waitTable(t, w, bg, "want the local key", func(n []string) bool { return slices.Equal(n, []string{"local key"}) })
+	if it := menuItem(w, "Open Shared Store…"); it == nil {
+		t.Fatal("no Open Shared Store… in the File menu")
+	}
+	if it := menuItem(w, "Local Data Folder"); it == nil || !it.Disabled {
+		t.Fatalf("Local Data Folder on a data folder: %+v, want it disabled", it)
+	}
+
+	for _, bad := range []struct{ url, want string }{
+		{"not a url", "The store URL is not a valid PostgreSQL URL"},
+		{"postgres://127.0.0.1:1/keydesk?sslmode=disable&connect_timeout=2", "cannot be reached"},
+	} {
+		env.stores.openShared(env, bad.url, "")
+		bg.wait()
+		texts := strings.Join(overlayTexts(w), " ")
+		if !strings.Contains(texts, bad.want) {
+			t.Fatalf("opening %q: dialog %q, want %q", bad.url, texts, bad.want)
+		}
+		w.Canvas().Overlays().Top().Hide()
+		w.Canvas().Overlays().Remove(w.Canvas().Overlays().Top())
+		if n := tableNames(t, w); !slices.Equal(n, []string{"local key"}) {
+			t.Fatalf("after a failed open the table shows %q", n)
+		}
+		if p := env.prefs.sharedStoreURL(); p != "" {
+			t.Fatalf("a store that did not open was remembered: %q", p)
+		}
+	}
+
+	p, _ := url.Parse(u)
+	p.User = url.UserPassword(p.User.Username(), "in-the-url")
+	env.stores.openShared(env, p.String(), "typed-secret")
+	bg.wait()
+	waitTable(t, w, bg, "want the shared store's key", func(n []string) bool { return slices.Equal(n, []string{"shared key"}) })
+	if !strings.Contains(w.Title(), "Shared store: "+p.Host+p.Path) {
+		t.Fatalf("title %q on the shared store", w.Title())
+	}
+	saved := env.prefs.sharedStoreURL()
+	if saved == "" || strings.Contains(saved, "typed-secret") || strings.Contains(saved, "in-the-url") {
+		t.Fatalf("remembered URL %q: want the URL without any password", saved)
+	}
+	if pw, err := kr.Get(storePasswordEntry(saved)); err != nil || pw != "typed-secret" {
+		t.Fatalf("keyring entry for %q = %q, %v; want the typed password", saved, pw, err)
+	}
+	if it := menuItem(w, "Local Data Folder"); it == nil || it.Disabled {
+		t.Fatalf("Local Data Folder on a shared store: %+v, want it enabled", it)
+	}
+
+	env.stores.switchTo(env, env.stores.local, nil)
+	bg.wait()
+	waitTable(t, w, bg, "want the local key again", func(n []string) bool { return slices.Equal(n, []string{"local key"}) })
+	if w.Title() != windowTitle {
+		t.Fatalf("title %q back on the data folder, want %q", w.Title(), windowTitle)
+	}
+}
+
+func TestSplitPasswordKeepsNoPassword(t *testing.T) {
+	clean, pw, err := splitPassword(" postgres://admin:s3cret@db.example:5432/keydesk?sslmode=verify-full&password=other ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw != "s3cret" || strings.Contains(clean, "s3cret") || strings.Contains(clean, "other") {
+		t.Fatalf("splitPassword = %q, %q", clean, pw)
+	}
+	if got := withPassword(clean, "s3cret"); got != "postgres://admin:s3cret@db.example:5432/keydesk?sslmode=verify-full" {
+		t.Fatalf("withPassword = %q", got)
+	}
+	for _, bad := range []string{"", "db.example/keydesk", "mysql://db/keydesk", "postgres://%zz"} {
+		if _, _, err := splitPassword(bad); err == nil {
+			t.Errorf("splitPassword(%q) accepted", bad)
+		}
+	}
+}
