@@ -2,6 +2,7 @@ package gui
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -65,11 +66,8 @@ func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace,
 	d := make(chan struct{})
 	go func() {
 		defer close(d)
-		f, err := newSharedFollower(ctx, b)
-		if err != nil {
-			if ctx.Err() == nil {
-				bg.do(func() { status(true) })
-			}
+		f := openSharedFollower(ctx, b, func() { bg.do(func() { status(true) }) })
+		if f == nil {
 			return
 		}
 		runErr := make(chan error, 1)
@@ -102,6 +100,32 @@ func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace,
 	return d
 }
 
+// openSharedFollower opens the follower, retrying while PostgreSQL cannot
+// be reached (calling unreachable once, the first time) until ctx ends,
+// when it returns nil.
+func openSharedFollower(ctx context.Context, b *workspace.Workspace, unreachable func()) *sharedFollower {
+	wait := sharedPoll
+	for told := false; ; told = true {
+		f, err := newSharedFollower(ctx, b)
+		if err == nil {
+			return f
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		slog.Warn("cannot follow the shared store; retrying", "error", err)
+		if !told {
+			unreachable()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
 // newSharedFollower opens a replica of b's shared store with the store's
 // verifying key.
 func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFollower, error) {
@@ -116,7 +140,9 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 	if err != nil {
 		return nil, err
 	}
-	f := &sharedFollower{svc: b.Service, r: r, seen: map[string]string{}}
+	// stale is true so that the first look clears a stale title set
+	// while the follower could not open.
+	f := &sharedFollower{svc: b.Service, r: r, seen: map[string]string{}, stale: true}
 	f.apply()
 	return f, nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -299,4 +302,147 @@ func TestSplitPasswordKeepsNoPassword(t *testing.T) {
 			t.Errorf("splitPassword(%q) accepted", bad)
 		}
 	}
+}
+
+// tcpProxy forwards loopback connections to a PostgreSQL server; down cuts
+// every connection and refuses new ones (the window's view of a server
+// that cannot be reached), up listens again on the same address.
+type tcpProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{t: t, target: target}
+	p.listen("127.0.0.1:0")
+	p.addr = p.ln.Addr().String()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *tcpProxy) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *tcpProxy) up() { p.listen(p.addr) }
+
+// waitTitle runs the window's UI updates until its title satisfies ok,
+// failing after limit.
+func waitTitle(t *testing.T, w fyne.Window, bg *testRunner, limit time.Duration, what string, ok func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		bg.wait()
+		if ok(w.Title()) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the title is %q: %s", limit, w.Title(), what)
+		}
+		time.Sleep(5 * time.Millisecond) // poll the condition; the deadline bounds it
+	}
+}
+
+// With PostgreSQL unreachable the window keeps its keys and its title says
+// they may be out of date; once the server is back it catches up with what
+// another admin did meanwhile and the title says so no more.
+func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
+	u := newSharedDatabase(t)
+	kr := storage.NewMemoryKeyring()
+	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if _, _, err := other.Service.Create(sharedReq("before the outage")); err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(u)
+	proxy := newTCPProxy(t, pu.Host)
+	pu.Host = proxy.addr
+	viaProxy := pu.String()
+
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	s := startSession(w, env, func() (*workspace.Workspace, error) {
+		return workspace.Open(workspace.Options{StoreURL: viaProxy, Keyring: kr})
+	})
+	t.Cleanup(func() {
+		proxy.down()
+		if err := s.finish(); err != nil {
+			t.Errorf("finish: %v", err)
+		}
+	})
+	bg.wait()
+	<-s.shown
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	waitTable(t, w, bg, "want the first key", func(n []string) bool { return slices.Equal(n, []string{"before the outage"}) })
+	stale := func(title string) bool { return strings.Contains(title, "PostgreSQL unreachable") }
+	if stale(w.Title()) {
+		t.Fatalf("title %q while the server is up", w.Title())
+	}
+
+	proxy.down()
+	waitTitle(t, w, bg, 5*time.Second, "want it to say the data may be stale", stale)
+	if n := tableNames(t, w); !slices.Equal(n, []string{"before the outage"}) {
+		t.Fatalf("keys while the server is unreachable: %q", n)
+	}
+	if _, _, err := other.Service.Create(sharedReq("during the outage")); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.up()
+	waitTitle(t, w, bg, 10*time.Second, "want the stale note gone", func(s string) bool { return !stale(s) })
+	waitTable(t, w, bg, "want the key created during the outage", func(n []string) bool { return slices.Contains(n, "during the outage") })
 }
