@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -241,13 +242,21 @@ func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 
 	for _, bad := range []struct{ url, want string }{
 		{"not a url", "The store URL is not a valid PostgreSQL URL"},
-		{"postgres://127.0.0.1:1/keydesk?sslmode=disable&connect_timeout=2", "cannot be reached"},
+		{"postgres://admin:leaked-pw@127.0.0.1:1/keydesk?sslmode=disable&connect_timeout=2", "cannot be reached"},
 	} {
-		env.stores.openShared(env, bad.url, "")
+		env.stores.openShared(env, bad.url, "typed-pw")
 		bg.wait()
 		texts := strings.Join(overlayTexts(w), " ")
 		if !strings.Contains(texts, bad.want) {
 			t.Fatalf("opening %q: dialog %q, want %q", bad.url, texts, bad.want)
+		}
+		if strings.Contains(texts, "leaked-pw") || strings.Contains(texts, "typed-pw") {
+			t.Fatalf("the error dialog shows a password: %q", texts)
+		}
+		if clean, _, err := splitPassword(bad.url); err == nil {
+			if _, err := kr.Get(storePasswordEntry(clean)); !errors.Is(err, storage.ErrNoEntry) {
+				t.Fatalf("keyring entry of %q, a store that did not open: %v, want none", clean, err)
+			}
 		}
 		w.Canvas().Overlays().Top().Hide()
 		w.Canvas().Overlays().Remove(w.Canvas().Overlays().Top())
