@@ -1,25 +1,25 @@
 package gui
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"math"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/workspace"
 )
 
-// sharedPoll is how often the window compares its keys with the replica
-// that follows the shared store; with the replica's LISTEN/NOTIFY wake-up
-// another admin's change reaches the table well within a second.
-const sharedPoll = 200 * time.Millisecond
-
-// sharedHeartbeat is the following replica's heartbeat: how often it reads
-// the store when nothing is announced, and so how soon an unreachable
-// PostgreSQL shows in the title.
+// sharedHeartbeat is how often the window reads the shared store when no
+// change is announced (LISTEN/NOTIFY brings another admin's change at
+// once), and so how soon an unreachable PostgreSQL shows in the title.
 const sharedHeartbeat = 500 * time.Millisecond
 
 // storeLabel names a shared store for the title: "host/db", never the
@@ -44,24 +44,29 @@ func sharedTitle(raw string, stale bool) string {
 
 // sharedFollower keeps the window's service current with other admins'
 // changes: a replica (replica.Replica, which accepts only records whose set
-// matches the store's signed state) follows the store, and every
-// sharedPoll what changed in it since the last look is applied to the
-// window's service; then the keys table reloads and the title says whether
-// the data is current.
+// matches the store's signed state) reads the store when a follower
+// (pgstore.Follower, LISTEN/NOTIFY plus the change sequence) announces a
+// change, and every key it announced is then brought from the replica into
+// the window's service; the keys table reloads and the title says whether
+// the data is current. Only the announced keys are compared, so a quiet
+// store costs nothing however many keys it holds.
 type sharedFollower struct {
-	svc *core.Service
-	r   *replica.Replica
-	// seen is the replica's record of each key (its signature) at the
-	// last look; only what changed since is applied, so that a key this
-	// window has just created is never dropped before the replica has it.
-	seen  map[string]string
+	svc  *core.Service
+	r    *replica.Replica
+	st   *pgstore.Store
+	from int64 // the change number the follower starts after
+	kick chan struct{}
+
+	mu      sync.Mutex
+	pending map[string]struct{} // keys announced and not yet applied
+
 	stale bool
 }
 
 // startSharedFollower follows b's shared store until ctx ends, calling
 // changed on the UI goroutine (through bg) after other admins' changes and
 // status when the data becomes stale or current again. It runs off the UI
-// goroutine; errors opening the follower only make the title stale.
+// goroutine; while PostgreSQL cannot be reached the title is stale.
 func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace, changed func(), status func(stale bool)) (done <-chan struct{}) {
 	d := make(chan struct{})
 	go func() {
@@ -70,9 +75,10 @@ func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace,
 		if f == nil {
 			return
 		}
+		fol := f.st.Follower(f.from, f.onChange, pgstore.FollowOptions{Heartbeat: sharedHeartbeat})
 		runErr := make(chan error, 1)
-		go func() { runErr <- f.r.Run(ctx) }()
-		t := time.NewTicker(sharedPoll)
+		go func() { runErr <- fol.Run(ctx) }()
+		t := time.NewTicker(sharedHeartbeat)
 		defer t.Stop()
 		for {
 			select {
@@ -85,9 +91,10 @@ func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace,
 				bg.do(func() { status(true) })
 				<-ctx.Done()
 				return
+			case <-f.kick:
 			case <-t.C:
 			}
-			if f.apply() {
+			if f.sync(ctx) {
 				bg.do(changed)
 			}
 			stale := f.r.Health().Status != "ok"
@@ -100,11 +107,61 @@ func startSharedFollower(ctx context.Context, bg runner, b *workspace.Workspace,
 	return d
 }
 
+// onChange is the follower's callback: it notes an announced key and wakes
+// the loop.
+func (f *sharedFollower) onChange(c pgstore.Change) {
+	if c.Kind != pgstore.KindKey {
+		return
+	}
+	f.mu.Lock()
+	f.pending[c.Name] = struct{}{}
+	f.mu.Unlock()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// sync has the replica read the store, then applies the announced keys to
+// the window's service; it reports whether any changed there. If the store
+// cannot be read the keys stay announced for the next time; if its state is
+// refused, the replica has applied only what restricts (deletions, rolls)
+// and so does the window.
+func (f *sharedFollower) sync(ctx context.Context) bool {
+	err := f.r.Sync(ctx)
+	if err != nil && !errors.Is(err, pgstore.ErrStateMismatch) && !errors.Is(err, pgstore.ErrStateRolledBack) {
+		return false
+	}
+	f.mu.Lock()
+	ids := f.pending
+	f.pending = map[string]struct{}{}
+	f.mu.Unlock()
+	changed := false
+	for id := range ids {
+		changed = f.applyKey(id) || changed
+	}
+	return changed
+}
+
+// applyKey makes the window's record of id the replica's; it reports
+// whether that changed anything.
+func (f *sharedFollower) applyKey(id string) bool {
+	k, err := f.r.Service().Get(id)
+	if err != nil {
+		return f.svc.RemoveRemote(id)
+	}
+	if cur, err := f.svc.Get(id); err == nil && bytes.Equal(cur.MAC, k.MAC) {
+		return false
+	}
+	f.svc.ApplyRemote(k)
+	return true
+}
+
 // openSharedFollower opens the follower, retrying while PostgreSQL cannot
 // be reached (calling unreachable once, the first time) until ctx ends,
 // when it returns nil.
 func openSharedFollower(ctx context.Context, b *workspace.Workspace, unreachable func()) *sharedFollower {
-	wait := sharedPoll
+	wait := sharedHeartbeat
 	for told := false; ; told = true {
 		f, err := newSharedFollower(ctx, b)
 		if err == nil {
@@ -127,7 +184,8 @@ func openSharedFollower(ctx context.Context, b *workspace.Workspace, unreachable
 }
 
 // newSharedFollower opens a replica of b's shared store with the store's
-// verifying key.
+// verifying key and brings the window's service to it: the window read the
+// store earlier, and changes since then are not announced again.
 func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFollower, error) {
 	ed, err := b.Keyring.EdSigner()
 	if err != nil {
@@ -135,39 +193,30 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 	}
 	octx, cancel := context.WithTimeout(ctx, workspace.SharedTimeout)
 	defer cancel()
-	r, err := replica.Open(octx, b.Shared.Store, b.Shared.StoreID(), ed.Verifier(),
+	st := b.Shared.Store
+	// The change number first: changes made while the replica loads are
+	// announced again, which is harmless.
+	_, from, _, err := st.KeyChanges(octx, math.MaxInt64)
+	if err != nil {
+		return nil, err
+	}
+	r, err := replica.Open(octx, st, st.StoreID(), ed.Verifier(),
 		replica.Options{Clock: b.Clock, Catalog: b.Service.Catalog(), Heartbeat: sharedHeartbeat})
 	if err != nil {
 		return nil, err
 	}
 	// stale is true so that the first look clears a stale title set
 	// while the follower could not open.
-	f := &sharedFollower{svc: b.Service, r: r, seen: map[string]string{}, stale: true}
-	f.apply()
+	f := &sharedFollower{svc: b.Service, r: r, st: st, from: from, kick: make(chan struct{}, 1),
+		pending: map[string]struct{}{}, stale: true}
+	for _, k := range r.Service().List() {
+		f.pending[k.ID] = struct{}{}
+	}
+	for _, k := range b.Service.List() {
+		f.pending[k.ID] = struct{}{}
+	}
+	f.kick <- struct{}{}
 	return f, nil
-}
-
-// apply brings the replica's changes since the last look into the
-// window's service and reports whether there were any.
-func (f *sharedFollower) apply() bool {
-	now := make(map[string]string, len(f.seen))
-	changed := false
-	for _, k := range f.r.Service().List() {
-		mac := string(k.MAC)
-		now[k.ID] = mac
-		if f.seen[k.ID] != mac {
-			f.svc.ApplyRemote(k)
-			changed = true
-		}
-	}
-	for id := range f.seen {
-		if _, ok := now[id]; !ok {
-			f.svc.RemoveRemote(id)
-			changed = true
-		}
-	}
-	f.seen = now
-	return changed
 }
 
 // followShared, on a shared store, titles the window with the store and
