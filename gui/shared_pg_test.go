@@ -29,7 +29,7 @@ import (
 // newSharedDatabase creates an empty database on the test cluster
 // (KEYDESK_TEST_PG_URL, set by scripts/pg-cluster.sh run) and returns its
 // URL; the test is skipped without a cluster.
-func newSharedDatabase(t *testing.T) string {
+func newSharedDatabase(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("KEYDESK_TEST_PG_URL")
 	if base == "" {
