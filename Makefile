@@ -23,6 +23,9 @@ SMOKE_TAGS ?= smoke,$(TAGS)
 SMOKE_RUN  ?= Smoke
 # The shared-store tests, run on a throw-away PostgreSQL cluster.
 PG_PKGS ?= ./pgstore/... ./replica/... ./e2e/shared/...
+# The window's shared-store tests, in ./gui (the rest of that package runs
+# in test-headless and test-race: too slow to run again here).
+PG_GUI_RUN ?= ^Test(SharedWindow|SwitchBetween)
 # make perf-gui: the window with this many keys.
 PERF_KEYS ?= 100000
 DIST      ?= dist
@@ -74,7 +77,7 @@ test-race:
 test-keyring:
 	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -tags $(CI_TAGS) $(KEYRING_PKGS)
 
-## test-pg: the shared-store tests ($(PG_PKGS)) on a real PostgreSQL, with
+## test-pg: the shared-store tests ($(PG_PKGS), and the window's in ./gui) on a real PostgreSQL, with
 ## the race detector: scripts/pg-cluster.sh starts a throw-away cluster on
 ## loopback for the run and removes it afterwards (also on failure), inside a
 ## private Secret Service (the admin processes of ./e2e/shared keep the
@@ -82,6 +85,7 @@ test-keyring:
 ## those tests skip.
 test-pg:
 	CGO_ENABLED=1 scripts/pg-cluster.sh run scripts/with-keyring.sh $(GO) test -race -count=1 -tags $(CI_TAGS) $(PG_PKGS)
+	CGO_ENABLED=1 scripts/pg-cluster.sh run $(GO) test -race -count=1 -tags $(CI_TAGS) -run '$(PG_GUI_RUN)' ./gui/
 
 ## fuzz: a short run of each fuzz target in $(FUZZ).
 fuzz:

@@ -40,9 +40,6 @@ func NewCommand(env *Env) *cobra.Command {
 			return env.readKeyFilePassphrase(cmd.Name())
 		},
 		RunE: func(*cobra.Command, []string) error {
-			if env.StoreURL != "" {
-				return usagef("the window does not open a shared store yet; use the commands (see keydesk --help)")
-			}
 			if env.OpenWindow == nil {
 				return errors.New("this build has no window; use a subcommand (see keydesk --help)")
 			}

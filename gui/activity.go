@@ -14,7 +14,8 @@ import (
 )
 
 // auditSource is where the Activity view reads the audit log, newest first.
-// *storage.Store implements it.
+// *storage.Store and *workspace.Workspace (a data folder or a shared store)
+// implement it.
 type auditSource interface {
 	Audit() ([]core.AuditEvent, error)
 }

@@ -34,14 +34,19 @@ const relativeRefresh = 30 * time.Second
 // until the window is closed, stops the background work (digest scheduler,
 // last-used flusher) and closes the data folder. If the data folder cannot be
 // opened, the window says why in one sentence and Run returns that error
-// once the dialog is dismissed, having written nothing.
+// once the dialog is dismissed, having written nothing. open may open a
+// shared store (keydesk --store URL): the window then follows other admins'
+// changes. File → Open Shared Store… and File → Local Data Folder switch
+// stores in the running window.
 func Run(open func() (*workspace.Workspace, error)) error {
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
+	env.stores = &storeSwitcher{initial: open}
 	s := startSession(w, env, open)
+	env.stores.s = s
 	w.ShowAndRun()
 	return s.finish()
 }
@@ -118,9 +123,10 @@ func openingPlaceholder() fyne.CanvasObject {
 // background work and waits for it.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
-	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b.Store, w, env.bg), settings)
+	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b, w, env.bg), settings)
 	traceKeysView(ui.keys)
 	w.SetContent(ui.content)
+	addMenuItems(ui.menu, env, b)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
 	settings.load()
@@ -132,9 +138,11 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func())
 		runBackground(ctx, env.bg, b, settings)
 	}()
 	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
+	followed := followShared(ctx, env, b, ui.keys.reload)
 	return func() {
 		cancel()
 		<-done
+		<-followed
 	}
 }
 

@@ -9,4 +9,11 @@
 // the UI goroutine. The runner (runner.go) is the one bridge between the two
 // and the only caller of fyne.Do; tests inject their own. Generic widgets
 // live in gui/widgets.
+//
+// On a shared store (keydesk --store URL, or File → Open Shared Store…)
+// the window follows other admins' changes (shared.go): a replica of the
+// store, woken by the store's change notifications, checks what changed
+// against the store's signed state, and the keys it announces are applied
+// to the window's service before the keys table reloads. The title names
+// the store and says when PostgreSQL cannot be reached.
 package gui

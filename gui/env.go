@@ -41,6 +41,10 @@ type uiEnv struct {
 	// shown when the data folder cannot be opened.
 	quit func()
 
+	// stores opens another store in the window (File menu); nil in
+	// tests that do not switch.
+	stores *storeSwitcher
+
 	// copied holds the secrets put on the clipboard and not yet taken off
 	// it (UI goroutine only).
 	copied map[string]struct{}

@@ -16,7 +16,9 @@ type workspaceSettings struct{ ws *workspace.Workspace }
 
 var _ settingsSource = workspaceSettings{}
 
-func (w workspaceSettings) LoadMail() (mail.Settings, error) { return mail.LoadSettings(w.ws.Store) }
+func (w workspaceSettings) LoadMail() (mail.Settings, error) {
+	return mail.LoadSettings(w.ws.MailStore())
+}
 
 func (w workspaceSettings) HasMailPassword() (bool, error) {
 	pw, err := w.ws.Keyring.MailPassword()
@@ -24,7 +26,7 @@ func (w workspaceSettings) HasMailPassword() (bool, error) {
 }
 
 func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
-	if err := mail.SaveSettings(w.ws.Store, w.ws.Keyring, c); err != nil {
+	if err := mail.SaveSettings(w.ws.MailStore(), w.ws.Keyring, c); err != nil {
 		return false, err
 	}
 	pw, err := w.ws.Keyring.MailPassword()
@@ -43,7 +45,7 @@ func (w workspaceSettings) SendTestMail(ctx context.Context, s mail.Settings, pa
 		password = saved
 	}
 	t := mail.TestMail{Settings: s, Password: password}
-	_, err := t.Send(ctx, w.ws.Store, w.ws.Store.StoreID(), workspace.Actor(), w.ws.Clock.Now())
+	_, err := t.Send(ctx, w.ws.MailStore(), w.ws.MailStore().StoreID(), workspace.Actor(), w.ws.Clock.Now())
 	return err
 }
 
@@ -53,7 +55,7 @@ func (w workspaceSettings) Actor() string { return workspace.Actor() }
 
 func (w workspaceSettings) NextDigest() (core.Digest, error) {
 	slot := core.NextSlot(w.ws.Clock.Now())
-	last, err := w.ws.Store.LastDeliveredSlot()
+	last, err := w.ws.MailStore().LastDeliveredSlot()
 	if err != nil {
 		return core.Digest{}, err
 	}

@@ -1,0 +1,267 @@
+package gui
+
+import (
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+// prefSharedStoreURL is the preference holding the URL of the shared store
+// last opened from the window, without its password (which is kept in the
+// OS keyring): the Open Shared Store dialog offers it again.
+const prefSharedStoreURL = "store.shared.url"
+
+func (u uiPrefs) sharedStoreURL() string {
+	if u.p == nil {
+		return ""
+	}
+	return u.p.String(prefSharedStoreURL)
+}
+
+func (u uiPrefs) setSharedStoreURL(s string) {
+	if u.p != nil {
+		u.p.SetString(prefSharedStoreURL, s)
+	}
+}
+
+// splitPassword returns the store URL raw without its password (in the user
+// part or the password parameter) and that password.
+func splitPassword(raw string) (clean, password string, err error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return "", "", pgstore.ErrBadURL
+	}
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			password = pw
+			u.User = url.User(u.User.Username())
+		}
+	}
+	q := u.Query()
+	if q.Has("password") {
+		if password == "" {
+			password = q.Get("password")
+		}
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), password, nil
+}
+
+// withPassword returns the clean store URL with password set in its user
+// part (the user "postgres" if it names none).
+func withPassword(clean, password string) string {
+	if password == "" {
+		return clean
+	}
+	u, err := url.Parse(clean)
+	if err != nil {
+		return clean
+	}
+	user := "postgres"
+	if u.User != nil && u.User.Username() != "" {
+		user = u.User.Username()
+	}
+	u.User = url.UserPassword(user, password)
+	return u.String()
+}
+
+// passwordNotKept says that a store's password could not go into the
+// keyring (the store is open all the same).
+const passwordNotKept = "The store's password could not be kept in the OS keyring; type it again next time, or use PGPASSWORD or ~/.pgpass."
+
+// storePasswordEntry names the keyring entry holding the password of the
+// store at the clean URL.
+func storePasswordEntry(clean string) string { return "store-password:" + clean }
+
+// storeSwitcher opens another store in the running window: File → Open
+// Shared Store… and File → Local Data Folder.
+type storeSwitcher struct {
+	s       *session
+	keyring storage.KeyringBackend
+	// initial is the opener the window started with; local opens the
+	// data folder: initial when the window started on one, else the
+	// default folder ($KEYDESK_DATA or the OS's per-user one).
+	initial      func() (*workspace.Workspace, error)
+	initialLocal bool
+	known        bool // initialLocal is set (the first store was shown)
+	// shown, if set, is called on the UI goroutine after another store
+	// is shown (tests).
+	shown func()
+}
+
+// local opens the data folder to go back to.
+func (sw *storeSwitcher) local() (*workspace.Workspace, error) {
+	if sw.initialLocal {
+		return sw.initial()
+	}
+	return workspace.Open(workspace.Options{Dir: os.Getenv("KEYDESK_DATA"), Keyring: sw.keyringBackend()})
+}
+
+func (sw *storeSwitcher) keyringBackend() storage.KeyringBackend {
+	if sw.keyring == nil {
+		return storage.OSKeyring(0)
+	}
+	return sw.keyring
+}
+
+// addMenuItems adds Open Shared Store… and Local Data Folder to the File
+// menu of the screens over b (before its separator).
+func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
+	sw := env.stores
+	if sw == nil || menu == nil || len(menu.Items) == 0 {
+		return
+	}
+	if !sw.known {
+		sw.known, sw.initialLocal = true, b.Shared == nil
+	}
+	openItem := fyne.NewMenuItem("Open Shared Store…", func() { sw.showOpenDialog(env) })
+	openItem.Icon = theme.StorageIcon()
+	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
+	localItem.Icon = theme.FolderIcon()
+	localItem.Disabled = b.Shared == nil
+	file := menu.Items[0]
+	at := len(file.Items)
+	for i, it := range file.Items {
+		if it.IsSeparator {
+			at = i
+			break
+		}
+	}
+	items := append([]*fyne.MenuItem{}, file.Items[:at]...)
+	items = append(items, fyne.NewMenuItemSeparator(), openItem, localItem)
+	file.Items = append(items, file.Items[at:]...)
+}
+
+// showOpenDialog asks for the shared store's URL (offering the last one)
+// and an optional password, then opens it.
+func (sw *storeSwitcher) showOpenDialog(env *uiEnv) {
+	urlEntry := widget.NewEntry()
+	urlEntry.SetPlaceHolder("postgres://user@host:5432/keydesk?sslmode=verify-full")
+	urlEntry.SetText(env.prefs.sharedStoreURL())
+	pwEntry := widget.NewPasswordEntry()
+	pwEntry.SetPlaceHolder("kept in the OS keyring; empty: the saved one, PGPASSWORD or ~/.pgpass")
+	items := []*widget.FormItem{
+		widget.NewFormItem("Store URL", urlEntry),
+		widget.NewFormItem("Password", pwEntry),
+	}
+	d := dialog.NewForm("Open Shared Store", "Open", "Cancel", items, func(ok bool) {
+		if ok {
+			sw.openShared(env, urlEntry.Text, pwEntry.Text)
+		}
+	}, env.win)
+	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	d.Show()
+}
+
+// openShared opens the shared store at raw (typed password, else the one
+// in raw, else the one kept in the keyring for it). Once it is open, the
+// URL without its password goes into the preferences and a new password
+// into the keyring; on failure nothing is kept and the window stays on
+// the store it shows.
+func (sw *storeSwitcher) openShared(env *uiEnv, raw, typed string) {
+	clean, inURL, err := splitPassword(raw)
+	if err != nil {
+		dialog.ShowError(errors.New(sentence(err)), env.win)
+		return
+	}
+	password := typed
+	if password == "" {
+		password = inURL
+	}
+	save := password != ""
+	open := func() (*workspace.Workspace, error) {
+		pw := password
+		if pw == "" {
+			kept, err := sw.keyringBackend().Get(storePasswordEntry(clean))
+			if err == nil {
+				pw = kept
+			}
+		}
+		return workspace.Open(workspace.Options{StoreURL: withPassword(clean, pw), Keyring: sw.keyring})
+	}
+	sw.switchTo(env, open, func() {
+		env.prefs.setSharedStoreURL(clean)
+		if !save {
+			return
+		}
+		env.bg.run(func() func() {
+			if err := sw.keyringBackend().Set(storePasswordEntry(clean), password); err != nil {
+				slog.Warn("the shared store's password was not kept in the keyring", "error", err)
+				return func() {
+					dialog.ShowInformation("Password not kept", passwordNotKept, env.win)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// switchTo opens another store with open (off the UI goroutine, a
+// progress dialog meanwhile) and shows its screens in place of the current
+// ones, then calls done; if it cannot be opened, the window says why in one
+// sentence and stays as it is.
+func (sw *storeSwitcher) switchTo(env *uiEnv, open func() (*workspace.Workspace, error), done func()) {
+	bar := widget.NewProgressBarInfinite()
+	wait := dialog.NewCustomWithoutButtons("Opening…", bar, env.win)
+	wait.Show()
+	sw.s.reopen(env.win, env, open, func(err error) {
+		wait.Hide()
+		if err != nil {
+			dialog.ShowError(errors.New(sentence(err)), env.win)
+		} else if done != nil {
+			done()
+		}
+		if sw.shown != nil {
+			sw.shown()
+		}
+	})
+}
+
+// reopen opens another store with open off the UI goroutine; once it is
+// open, the background work of the current one stops, its store closes and
+// the new screens are shown. then runs on the UI goroutine with open's
+// error (the current store then stays).
+func (s *session) reopen(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error), then func(error)) {
+	env.bg.run(func() func() {
+		b, err := open()
+		if err != nil {
+			return func() { then(err) }
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = b.Close()
+			return nil
+		}
+		old, stop := s.b, s.stop
+		s.b, s.stop = b, func() {}
+		s.mu.Unlock()
+		stop()
+		if old != nil {
+			if err := old.Close(); err != nil {
+				slog.Error("could not close the store", "error", err)
+			}
+		}
+		return func() {
+			s.mu.Lock()
+			if !s.closed {
+				s.stop = showMainUI(w, env, b)
+			}
+			s.mu.Unlock()
+			then(nil)
+		}
+	})
+}
