@@ -62,16 +62,9 @@ func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 		return usagef("--credential is for a shared store; add --store URL")
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		ln, err := net.Listen("tcp", listen)
+		ln, err := listenAPI(env, listen, loopback)
 		if err != nil {
-			return fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
-		}
-		if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
-			ln.Close()
-			return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
-		}
-		if !loopback {
-			fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
+			return err
 		}
 		logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 		srv := server.New(b.Service, server.Options{Logger: logger})
@@ -113,4 +106,22 @@ func loopbackAddress(hostport string) (bool, error) {
 		return false, usagef("--listen %s has no valid port", hostport)
 	}
 	return netaddr.IsLoopbackHost(host), nil
+}
+
+// listenAPI opens the verification API's listener on listen: refused (bad
+// usage) when loopback is asked and the address is not loopback; a warning
+// on stderr when the API is reachable from the network.
+func listenAPI(env *Env, listen string, loopback bool) (net.Listener, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
+	}
+	if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
+		ln.Close()
+		return nil, usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
+	}
+	if !loopback {
+		fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
+	}
+	return ln, nil
 }

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/credential"
-	"github.com/keydesk/keydesk/internal/netaddr"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/replica"
@@ -95,16 +93,9 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		}
 		return err
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := listenAPI(env, listen, loopback)
 	if err != nil {
-		return fmt.Errorf("could not listen on %s (is another program using that port?): %w", listen, err)
-	}
-	if loopback && !netaddr.IsLoopbackAddr(ln.Addr()) {
-		ln.Close()
-		return usagef("%s resolved to %s, which is not a loopback address; add --allow-remote if that is intended", listen, ln.Addr())
-	}
-	if !loopback {
-		fmt.Fprintf(env.Stderr, "keydesk: warning: the verification API listens on %s and is reachable from the network; put it behind a firewall or a TLS-terminating proxy.\n", ln.Addr())
+		return err
 	}
 	svc := r.Service()
 	svc.Actor = workspace.Actor()
