@@ -95,9 +95,9 @@ func (s *kvListService) PlanRoll(string, time.Duration) (core.RollPlan, error) {
 func (s *kvListService) Roll(string, time.Duration) (core.Rolled, error) {
 	return core.Rolled{}, errKVReadOnly
 }
-func (s *kvListService) NameInUse(string) bool                    { return false }
-func (s *kvListService) Catalog() *core.Catalog                   { return s.cat }
-func (s *kvListService) Now() time.Time                           { return kvNow }
+func (s *kvListService) NameInUse(string) bool  { return false }
+func (s *kvListService) Catalog() *core.Catalog { return s.cat }
+func (s *kvListService) Now() time.Time         { return kvNow }
 
 // kvBenchView is the keys screen over keys in a 1180×720 test window.
 func kvBenchView(b *testing.B, keys []*core.Key) *keysView {
