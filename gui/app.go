@@ -88,15 +88,61 @@ func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, 
 				return
 			}
 			if s.err != nil {
-				d := dialog.NewError(errors.New(sentence(s.err)), w)
-				d.SetOnClosed(env.quit)
-				d.Show()
+				s.showOpenError(s.err)
 				return
 			}
 			s.stop = showMainUI(w, env, s.b, s)
 		}
 	})
 	return s
+}
+
+// keyFileChoice says how to keep the signing key in a file instead of the
+// OS keyring, and what that means for a stolen folder.
+const keyFileChoice = "Without an OS keyring, Keydesk can keep this folder's signing key in a passphrase-protected file " +
+	"in the folder (keydesk.key): start it with --keyfile. Then anyone who copies the folder and guesses or learns " +
+	"the passphrase can issue and verify keys, so choose a long passphrase and keep it apart from the folder. " +
+	"To only look around, open the demo: its keys are thrown away when the window closes."
+
+// showOpenError says in one sentence why the data folder did not open;
+// dismissing it quits. When the OS keyring is missing, it also offers the
+// key file and the demo.
+func (s *session) showOpenError(err error) {
+	if !errors.Is(err, storage.ErrKeyringUnavailable) {
+		d := dialog.NewError(errors.New(sentence(err)), s.w)
+		d.SetOnClosed(s.env.quit)
+		d.Show()
+		return
+	}
+	msg := widget.NewLabel(sentence(err))
+	msg.Wrapping = fyne.TextWrapWord
+	msg.Importance = widget.DangerImportance
+	choice := widget.NewLabel(keyFileChoice)
+	choice.Wrapping = fyne.TextWrapWord
+	var d *dialog.CustomDialog
+	demo := widget.NewButtonWithIcon("Open the demo", theme.MediaPlayIcon(), func() {
+		d.Hide()
+		s.openDemo()
+	})
+	demo.Importance = widget.HighImportance
+	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
+		d.Hide()
+		s.env.quit()
+	})
+	d = dialog.NewCustomWithoutButtons("The OS keyring is not available", container.NewVBox(msg, choice), s.w)
+	d.SetButtons([]fyne.CanvasObject{quit, demo})
+	d.Resize(fyne.NewSize(560, d.MinSize().Height+20))
+	d.Show()
+}
+
+// openDemo opens the demo store in place of a data folder that could not
+// be opened.
+func (s *session) openDemo() {
+	s.mu.Lock()
+	s.err = nil
+	s.open = func() (*workspace.Workspace, error) { return workspace.Open(workspace.Options{Demo: true}) }
+	s.mu.Unlock()
+	s.env.bg.run(s.resume)
 }
 
 // workspace returns the opened workspace, or nil while a restore has it
@@ -145,9 +191,7 @@ func (s *session) resume() func() {
 		}
 		if err != nil {
 			s.err = err
-			d := dialog.NewError(errors.New(sentence(err)), s.w)
-			d.SetOnClosed(s.env.quit)
-			d.Show()
+			s.showOpenError(err)
 			return
 		}
 		s.b = b

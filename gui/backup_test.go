@@ -1,15 +1,18 @@
 package gui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
@@ -148,5 +151,50 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	}
 	if s.flow == nil || s.flow.restore != nil && s.flow.restore == r {
 		t.Fatal("the screens were not rebuilt over the restored store")
+	}
+}
+
+func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	quit := false
+	env.quit = func() { quit = true }
+	s := startSession(w, env, func() (*workspace.Workspace, error) {
+		return nil, fmt.Errorf("open keyring: %w", storage.ErrKeyringUnavailable)
+	})
+	bg.wait()
+	<-s.shown
+	texts := strings.Join(overlayTexts(w), "\n")
+	if !strings.Contains(texts, "The OS keyring is not available") || !strings.Contains(texts, "--keyfile") ||
+		!strings.Contains(texts, "anyone who copies the folder") {
+		t.Fatalf("dialog texts: %q", texts)
+	}
+	var demo *widget.Button
+	kvWalk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Open the demo" {
+			demo = b
+		}
+	})
+	if demo == nil {
+		t.Fatal("no Open the demo button")
+	}
+	test.Tap(demo)
+	bg.wait()
+	if quit {
+		t.Fatal("opening the demo quit the app")
+	}
+	ws := s.workspace()
+	if ws == nil || !ws.Demo {
+		t.Fatalf("the demo did not open: %v", s.err)
+	}
+	if _, ok := w.Content().(*container.AppTabs); !ok {
+		t.Fatalf("window content %T, want the screens", w.Content())
+	}
+	if err := s.finish(); err != nil {
+		t.Fatalf("finish: %v", err)
 	}
 }
