@@ -257,6 +257,7 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 	f.s.suspendUI()
 	f.env.bg.run(func() func() {
 		f.s.suspend()
+		keyFile, _ := storage.KeyFileExists(dir)
 		p, err := f.prepare(dir, path, pass)
 		var reopen func()
 		if err != nil {
@@ -277,7 +278,11 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 			d.check.Hide()
 			d.restore.Show()
 			setMessage(d.msg, "", widget.MediumImportance)
-			d.summary.SetText(restoreSummary(p, f.env.loc))
+			summary := restoreSummary(p, f.env.loc)
+			if keyFile {
+				summary += "\nThis folder keeps its signing key in keydesk.key: after the restore, its passphrase is the backup's."
+			}
+			d.summary.SetText(summary)
 			d.summary.Show()
 			d.dlg.Resize(fyne.NewSize(600, d.dlg.MinSize().Height+20))
 		}

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -99,6 +102,16 @@ func TestRollFromWindowShowsSecretAndRolledRows(t *testing.T) {
 	if f.keys.selected != nk.ID {
 		t.Fatalf("link selected %q, want %q", f.keys.selected, nk.ID)
 	}
+	// The Roll… button has a hover label.
+	rb := f.cellByID(nk.ID, colActions).roll
+	rb.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{AbsolutePosition: fyne.NewPos(1000, 200)}})
+	if l, ok := f.keys.tips.Tip().(*widget.Label); !ok || !strings.HasPrefix(l.Text, "Roll…") {
+		t.Fatalf("Roll… hover label %v", f.keys.tips.Tip())
+	}
+	rb.MouseOut()
+	if f.keys.tips.Tip() != nil {
+		t.Fatal("the hover label stays after the mouse left")
+	}
 	// The rolled key cannot be rolled again: its Roll… button is off.
 	if ac := f.cellByID(old.ID, colActions); !ac.roll.Disabled() {
 		t.Fatal("the rolled key's Roll… button is enabled")
@@ -132,7 +145,12 @@ func TestIdleBadgeAndFilter(t *testing.T) {
 			t.Errorf("%s: Idle badge shown %v, want %v", name, got, want)
 		}
 	}
-	test.Type(f.keys.search, "idle")
+	// "idl" matches no name; typing on to "idle" must not only refine it.
+	test.Type(f.keys.search, "idl")
+	if n := len(f.shownNames()); n != 0 {
+		t.Fatalf("idl shows %d keys", n)
+	}
+	test.Type(f.keys.search, "e")
 	names := f.shownNames()
 	slices.Sort(names)
 	if !slices.Equal(names, []string{"Forgotten integration", "Nightly report"}) {
