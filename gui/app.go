@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
+	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -61,13 +63,23 @@ type session struct {
 	mu     sync.Mutex
 	stop   func() // stops the background work started with the screens
 	closed bool   // finish has run: show nothing more
+
+	// open, w and env reopen the data folder after a restore.
+	open func() (*workspace.Workspace, error)
+	w    fyne.Window
+	env  *uiEnv
+	// keyring receives a restored signing key; nil means the OS keyring
+	// (tests use a memory keyring, as their open does).
+	keyring storage.KeyringBackend
+	// flow is File → Back Up… and Restore… of the screens shown.
+	flow *backupFlow
 }
 
 // startSession shows the placeholder in w and opens the data folder in the
 // background; the screens (or the error dialog, whose dismissal quits the
 // app) follow on the UI goroutine.
 func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
-	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}}
+	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}, open: open, w: w, env: env}
 	w.SetContent(openingPlaceholder())
 	env.bg.run(func() func() {
 		s.b, s.err = open()
@@ -81,15 +93,115 @@ func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, 
 				return
 			}
 			if s.err != nil {
-				d := dialog.NewError(errors.New(sentence(s.err)), w)
-				d.SetOnClosed(env.quit)
-				d.Show()
+				s.showOpenError(s.err)
 				return
 			}
-			s.stop = showMainUI(w, env, s.b)
+			s.stop = showMainUI(w, env, s.b, s)
 		}
 	})
 	return s
+}
+
+// keyFileChoice says how to keep the signing key in a file instead of the
+// OS keyring, and what that means for a stolen folder.
+const keyFileChoice = "Without an OS keyring, Keydesk can keep this folder's signing key in a passphrase-protected file " +
+	"in the folder (keydesk.key): start it with --keyfile. Then anyone who copies the folder and guesses or learns " +
+	"the passphrase can issue and verify keys, so choose a long passphrase and keep it apart from the folder. " +
+	"To only look around, open the demo: its keys are thrown away when the window closes."
+
+// showOpenError says in one sentence why the data folder did not open;
+// dismissing it quits. When the OS keyring is missing, it also offers the
+// key file and the demo.
+func (s *session) showOpenError(err error) {
+	if !errors.Is(err, storage.ErrKeyringUnavailable) {
+		d := dialog.NewError(errors.New(sentence(err)), s.w)
+		d.SetOnClosed(s.env.quit)
+		d.Show()
+		return
+	}
+	msg := widget.NewLabel(sentence(err))
+	msg.Wrapping = fyne.TextWrapWord
+	msg.Importance = widget.DangerImportance
+	choice := widget.NewLabel(keyFileChoice)
+	choice.Wrapping = fyne.TextWrapWord
+	var d *dialog.CustomDialog
+	demo := widget.NewButtonWithIcon("Open the demo", theme.MediaPlayIcon(), func() {
+		d.Hide()
+		s.openDemo()
+	})
+	demo.Importance = widget.HighImportance
+	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
+		d.Hide()
+		s.env.quit()
+	})
+	d = dialog.NewCustomWithoutButtons("The OS keyring is not available", container.NewVBox(msg, choice), s.w)
+	d.SetButtons([]fyne.CanvasObject{quit, demo})
+	d.Resize(fyne.NewSize(560, d.MinSize().Height+20))
+	d.Show()
+}
+
+// openDemo opens the demo store in place of a data folder that could not
+// be opened.
+func (s *session) openDemo() {
+	s.mu.Lock()
+	s.err = nil
+	s.open = func() (*workspace.Workspace, error) { return workspace.Open(workspace.Options{Demo: true}) }
+	s.mu.Unlock()
+	s.env.bg.run(s.resume)
+}
+
+// workspace returns the opened workspace, or nil while a restore has it
+// closed.
+func (s *session) workspace() *workspace.Workspace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b
+}
+
+// suspendUI replaces the screens by the placeholder while a restore has
+// the store closed; it runs on the UI goroutine.
+func (s *session) suspendUI() {
+	s.w.SetMainMenu(nil)
+	s.w.SetContent(restoringPlaceholder())
+}
+
+// suspend stops the background work and closes the data folder, so that a
+// restore can replace it; it runs off the UI goroutine, after suspendUI.
+func (s *session) suspend() {
+	s.mu.Lock()
+	stop, b := s.stop, s.b
+	s.stop, s.b = func() {}, nil
+	s.mu.Unlock()
+	stop()
+	if b != nil {
+		if err := b.Close(); err != nil {
+			slog.Error("close the data folder for a restore", "error", err)
+		}
+	}
+}
+
+// resume opens the data folder again, off the UI goroutine, and returns
+// what shows the screens (or the error, whose dismissal quits) on the UI
+// goroutine.
+func (s *session) resume() func() {
+	b, err := s.open()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			if b != nil {
+				b.Close()
+			}
+			return
+		}
+		if err != nil {
+			s.err = err
+			s.showOpenError(err)
+			return
+		}
+		s.b = b
+		s.stop = showMainUI(s.w, s.env, b, s)
+	}
 }
 
 // finish runs after the window has closed: it waits for open to return,
@@ -118,13 +230,29 @@ func openingPlaceholder() fyne.CanvasObject {
 	return container.NewCenter(container.NewVBox(label, container.NewGridWrap(fyne.NewSize(240, bar.MinSize().Height), bar)))
 }
 
+// restoringPlaceholder is the window's content while a restore has the
+// store closed.
+func restoringPlaceholder() fyne.CanvasObject {
+	bar := widget.NewProgressBarInfinite()
+	label := widget.NewLabel("Checking the backup… the keys come back in a moment.")
+	label.Alignment = fyne.TextAlignCenter
+	return container.NewCenter(container.NewVBox(label, container.NewGridWrap(fyne.NewSize(240, bar.MinSize().Height), bar)))
+}
+
 // showMainUI puts the screens into the window and starts the background
 // work. It runs on the UI goroutine and returns the function that stops the
-// background work and waits for it.
-func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func()) {
+// background work and waits for it. s, when not nil, adds File → Back Up…
+// and Restore… over its data folder.
+func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
 	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b, w, env.bg), settings)
 	traceKeysView(ui.keys)
+	if s != nil && b.Store != nil {
+		flow := newBackupFlow(s, env, settings)
+		addFileItems(ui.menu, flow.menuItems()...)
+		s.flow = flow
+		flow.loadLastBackup(b)
+	}
 	w.SetContent(ui.content)
 	addMenuItems(ui.menu, env, b)
 	w.SetMainMenu(ui.menu)
@@ -144,6 +272,23 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace) (stop func())
 		<-done
 		<-followed
 	}
+}
+
+// addFileItems adds items to the File menu, before the separator above
+// Quit.
+func addFileItems(m *fyne.MainMenu, items ...*fyne.MenuItem) {
+	if len(m.Items) == 0 {
+		return
+	}
+	file := m.Items[0]
+	at := len(file.Items)
+	for i := len(file.Items) - 1; i >= 0; i-- {
+		if file.Items[i].IsSeparator {
+			at = i
+			break
+		}
+	}
+	file.Items = append(file.Items[:at:at], append(items, file.Items[at:]...)...)
 }
 
 // mainUI is the content of the main window: a tab per screen, the menu and

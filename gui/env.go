@@ -18,6 +18,8 @@ type keysService interface {
 	Plan(req core.CreateRequest, now time.Time) (*core.Key, error)
 	Rename(id, name string) (*core.Key, error)
 	Delete(id string) (*core.Key, error)
+	PlanRoll(id string, grace time.Duration) (core.RollPlan, error)
+	Roll(id string, grace time.Duration) (core.Rolled, error)
 	NameInUse(name string) bool
 	Catalog() *core.Catalog
 	Now() time.Time

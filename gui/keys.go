@@ -56,7 +56,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
-	v.search.SetPlaceHolder("Search by name, key or scope  (Ctrl+F)")
+	v.search.SetPlaceHolder("Search by name, key or scope, or type idle  (Ctrl+F)")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = v.setQuery
 
@@ -139,6 +139,7 @@ func (v *keysView) setRows(l loadedKeys) {
 	first := !v.loaded
 	v.loaded = true
 	v.now, v.stats = l.now, l.stats
+	v.model.now = l.now
 	// The search strings, off the UI goroutine; a search typed (or already
 	// in the box) before they are ready helps to finish them.
 	job := newSearchJob(l.rows)
@@ -173,6 +174,7 @@ func (v *keysView) tick() {
 		return
 	}
 	v.now = v.svc.Now()
+	v.model.now = v.now
 	v.stats = core.CountStats(v.model.keys(), v.now)
 	v.refresh()
 }

@@ -89,9 +89,15 @@ func (s *kvListService) Plan(core.CreateRequest, time.Time) (*core.Key, error) {
 }
 func (s *kvListService) Rename(string, string) (*core.Key, error) { return nil, errKVReadOnly }
 func (s *kvListService) Delete(string) (*core.Key, error)         { return nil, errKVReadOnly }
-func (s *kvListService) NameInUse(string) bool                    { return false }
-func (s *kvListService) Catalog() *core.Catalog                   { return s.cat }
-func (s *kvListService) Now() time.Time                           { return kvNow }
+func (s *kvListService) PlanRoll(string, time.Duration) (core.RollPlan, error) {
+	return core.RollPlan{}, errKVReadOnly
+}
+func (s *kvListService) Roll(string, time.Duration) (core.Rolled, error) {
+	return core.Rolled{}, errKVReadOnly
+}
+func (s *kvListService) NameInUse(string) bool  { return false }
+func (s *kvListService) Catalog() *core.Catalog { return s.cat }
+func (s *kvListService) Now() time.Time         { return kvNow }
 
 // kvBenchView is the keys screen over keys in a 1180×720 test window.
 func kvBenchView(b *testing.B, keys []*core.Key) *keysView {

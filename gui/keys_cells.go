@@ -26,12 +26,16 @@ type keyCell struct {
 	text    *widgets.TipLabel
 	expired *widgets.Badge
 	flag    *widgets.Badge
+	idle    *widgets.Badge
+	link    *widget.Hyperlink // to the key this one was rolled to or from
+	linkTo  string            // the id link selects
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	actions *fyne.Container
 	edit    *widget.Button
 	dup     *widget.Button
 	del     *widget.Button
+	roll    *tipButton
 	content *fyne.Container
 
 	row *keyRow
@@ -43,16 +47,20 @@ func newKeyCell(v *keysView) *keyCell {
 		text:    widgets.NewTipLabel(v.tips),
 		expired: widgets.NewBadge("Expired", theme.ColorNameError),
 		flag:    widgets.NewBadge("Tampered", theme.ColorNameWarning),
+		idle:    widgets.NewBadge("Idle", theme.ColorNamePrimary),
 	}
+	c.link = widget.NewHyperlink("", nil)
+	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
-	c.badges = container.NewHBox(c.expired, c.flag)
+	c.badges = container.NewHBox(c.expired, c.flag, c.idle, c.link)
 	c.edit = &widget.Button{Icon: theme.DocumentCreateIcon(), Importance: widget.LowImportance,
 		OnTapped: func() { v.editKey(c.row) }}
 	c.dup = &widget.Button{Icon: theme.ContentCopyIcon(), Importance: widget.LowImportance,
 		OnTapped: func() { v.duplicateKey(c.row) }}
 	c.del = &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance,
 		OnTapped: func() { v.confirmDelete(c.row) }}
-	c.actions = container.NewHBox(c.edit, c.dup, c.del)
+	c.roll = newTipButton(v.tips, theme.ViewRefreshIcon(), "Roll… (replace with a new key)", func() { v.openRoll(c.row) })
+	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
 	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.text)
 	c.content = container.NewStack(c.nameBox, c.actions)
 	c.ExtendBaseWidget(c)
@@ -70,6 +78,8 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	k := r.key
 	now := v.now
 	expired := k.Expired(now)
+	idle := k.IsIdle(now)
+	linkText, linkTo := "", ""
 
 	importance := widget.MediumImportance
 	if expired {
@@ -84,7 +94,8 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	switch col {
 	case colName:
 		text = k.Name
-		showBadges = expired || k.Tampered
+		linkText, linkTo = v.linkText(k)
+		showBadges = expired || k.Tampered || idle || linkText != ""
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
 				return widget.NewLabel("This key's stored record does not match its signature:\nthe data file was edited, so the key never verifies. Delete it.")
@@ -107,6 +118,11 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 			importance = widget.WarningImportance
 		}
 		tip = timeTip("Expires", k.ExpiresAt, v.env.loc)
+		if k.RolledTo != "" && !expired {
+			text = rolledText(k, now)
+			importance = widget.WarningImportance
+			tip = timeTip("Rolled: stops working", k.ExpiresAt, v.env.loc)
+		}
 	case colLastUsed:
 		text = "never"
 		if !k.LastUsedAt.IsZero() {
@@ -122,6 +138,13 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 				c.edit.Disable()
 			} else {
 				c.edit.Enable()
+			}
+		}
+		if rollable := canRoll(k, now); rollable == c.roll.Disabled() {
+			if rollable {
+				c.roll.Enable()
+			} else {
+				c.roll.Disable()
 			}
 		}
 		setVisible(c.badges, false)
@@ -140,9 +163,16 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	// The badges beside the name: when they change, lay out the label
 	// beside them again before measuring it.
 	if col == colName {
-		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered
+		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered ||
+			c.idle.Visible() != idle || c.link.Visible() != (linkText != "") || c.link.Text != linkText
 		setVisible(c.expired, expired)
 		setVisible(c.flag, k.Tampered)
+		setVisible(c.idle, idle)
+		c.linkTo = linkTo
+		if c.link.Text != linkText {
+			c.link.SetText(linkText)
+		}
+		setVisible(c.link, linkText != "")
 		if changed && showBadges {
 			c.badges.Refresh()
 		}

@@ -31,7 +31,7 @@ const (
 var columnTitles = [numColumns]string{"Name", "Scopes", "Key", "Created", "Expires", "Last used", ""}
 
 // columnWidths are the initial widths of the columns, in Fyne units.
-var columnWidths = [numColumns]float32{300, 84, 110, 120, 220, 130, 124}
+var columnWidths = [numColumns]float32{300, 84, 110, 120, 220, 130, 160}
 
 // keyRow is one key as the table shows it, with what filtering and sorting
 // need computed at most once.
@@ -193,6 +193,10 @@ type keyModel struct {
 	sortCol  column
 	sortDesc bool
 
+	// now is the time the word "idle" in a query is matched at: it
+	// matches the keys idle then (core.Key.IsIdle) as well as text.
+	now time.Time
+
 	// search, while not nil, is computing the rows' search strings.
 	search *searchJob
 }
@@ -221,9 +225,9 @@ func (m *keyModel) setQuery(q string) {
 	if len(m.words) > 0 {
 		m.searchReady()
 	}
-	if len(prev) > 0 && refines(m.words, prev) {
+	if len(prev) > 0 && !slices.Contains(m.words, idleWord) && refines(m.words, prev) {
 		// Typing on: only rows that matched can still match.
-		m.shown = matching(m.shown, m.words)
+		m.shown = matching(m.shown, m.words, m.now)
 		return
 	}
 	m.filter()
@@ -253,18 +257,21 @@ func (m *keyModel) filter() {
 		return
 	}
 	m.searchReady()
-	m.shown = matching(m.rows, m.words)
+	m.shown = matching(m.rows, m.words, m.now)
 }
 
+// idleWord is the query word that also matches idle keys.
+const idleWord = "idle"
+
 // matching returns, in a new slice, the rows whose search string contains
-// every word.
-func matching(rows []*keyRow, words []string) []*keyRow {
+// every word; the word "idle" also matches the keys idle at now.
+func matching(rows []*keyRow, words []string, now time.Time) []*keyRow {
 	out := make([]*keyRow, 0, min(len(rows), 1024))
 next:
 	for _, r := range rows {
 		s := r.text()
 		for _, w := range words {
-			if !strings.Contains(s, w) {
+			if !strings.Contains(s, w) && (w != idleWord || !r.key.IsIdle(now)) {
 				continue next
 			}
 		}

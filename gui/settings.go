@@ -33,6 +33,9 @@ type settingsView struct {
 	api    *apiSwitch
 	bg     runner
 
+	// lastBackup says when the data folder was last backed up.
+	lastBackup *widget.Label
+
 	sched atomic.Pointer[mail.Scheduler]
 }
 
@@ -40,7 +43,8 @@ type settingsView struct {
 // verification API with v; w parents its dialogs and bg runs its work. It
 // reads nothing: call load to fill the form.
 func newSettingsView(src settingsSource, v server.Verifier, w fyne.Window, bg runner) *settingsView {
-	s := &settingsView{bg: bg}
+	s := &settingsView{bg: bg, lastBackup: widget.NewLabel("Last backup: never")}
+	s.lastBackup.Wrapping = fyne.TextWrapWord
 	s.ExtendBaseWidget(s)
 	s.mail = newMailForm(src, bg)
 	s.digest = newDigestPanel(src, w, bg)
@@ -83,6 +87,9 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		s.api.serverOn,
 		widget.NewForm(widget.NewFormItem("Listen address", container.NewVBox(s.api.listen, s.api.listenMsg))),
 		s.api.serverStatus,
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Backups", fyne.TextAlignLeading, bold),
+		s.lastBackup,
 	)
 	for _, o := range content.Objects[:2] {
 		if l, ok := o.(*widget.Label); ok {
@@ -90,6 +97,19 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		}
 	}
 	return widget.NewSimpleRenderer(container.NewVScroll(content))
+}
+
+// setLastBackup shows when the last backup was taken (the zero time:
+// never), or that it could not be read.
+func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location) {
+	text := "Last backup: never. Back up with File → Back Up…: without a backup, a lost keyring makes every key unverifiable."
+	switch {
+	case err != nil:
+		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"
+	case !t.IsZero():
+		text = "Last backup: " + t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+	}
+	s.lastBackup.SetText(text)
 }
 
 // setStatus shows the digest scheduler's status; call it on the UI
