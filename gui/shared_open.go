@@ -258,7 +258,7 @@ func (s *session) reopen(w fyne.Window, env *uiEnv, open func() (*workspace.Work
 		return func() {
 			s.mu.Lock()
 			if !s.closed {
-				s.stop = showMainUI(w, env, b)
+				s.stop = showMainUI(w, env, b, s)
 			}
 			s.mu.Unlock()
 			then(nil)
