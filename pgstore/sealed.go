@@ -241,28 +241,9 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 
 // InsertKey is Store.InsertKey that also advances the signed state.
 func (s *SealedStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	if err := checkNewKey(k); err != nil {
-		return fmt.Errorf("insert key: %w", err)
-	}
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, keyArgs(k)...); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("%w (id %s)", core.ErrDuplicate, k.ID)
-			}
-			return err
-		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpInsert, k.ID); err != nil {
-			return err
-		}
+	return s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
 		return s.advance(ctx, tx, nil, []*core.Key{k})
 	})
-	if err != nil {
-		return fmt.Errorf("insert key: %w", err)
-	}
-	return nil
 }
 
 // InsertKeys is Store.InsertKeys that also advances the signed state.
@@ -290,56 +271,17 @@ func oldRecord(ctx context.Context, tx pgx.Tx, id string) (*core.Key, error) {
 
 // UpdateKey is Store.UpdateKey that also advances the signed state.
 func (s *SealedStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		old, err := oldRecord(ctx, tx, k.ID)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
-			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
-			WHERE id = $1`, keyArgs(k)...); err != nil {
-			if isUnique(err) {
-				return core.ErrDuplicate
-			}
-			return err
-		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpUpdate, k.ID); err != nil {
-			return err
-		}
+	return s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
 		return s.advance(ctx, tx, []*core.Key{old}, []*core.Key{k})
 	})
-	if err != nil {
-		return fmt.Errorf("update key: %w", err)
-	}
-	return nil
 }
 
 // DeleteKey is Store.DeleteKey that also advances the signed state, so the
 // deleted record's row written back later matches no signed state.
 func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		old, err := oldRecord(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM keys WHERE id = $1`, id); err != nil {
-			return err
-		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpDelete, id); err != nil {
-			return err
-		}
+	return s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
 		return s.advance(ctx, tx, []*core.Key{old}, nil)
 	})
-	if err != nil {
-		return fmt.Errorf("delete key: %w", err)
-	}
-	return nil
 }
 
 // SignedSnapshot is a consistent read of every key record, the last

@@ -413,6 +413,12 @@ func checkNewKey(k *core.Key) error {
 // InsertKey stores a new record with its audit event and change, in one
 // transaction. A duplicate id or digest fails with core.ErrDuplicate.
 func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
+	return s.insertKey(k, ev, nil)
+}
+
+// insertKey is InsertKey that runs after, when set, last in the same
+// transaction (the sealed store advances its signed state there).
+func (s *Store) insertKey(k *core.Key, ev core.AuditEvent, after func(ctx context.Context, tx pgx.Tx) error) error {
 	if err := checkNewKey(k); err != nil {
 		return fmt.Errorf("insert key: %w", err)
 	}
@@ -426,7 +432,13 @@ func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
 		if err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		return addChange(ctx, tx, KindKey, OpInsert, k.ID)
+		if err := addChange(ctx, tx, KindKey, OpInsert, k.ID); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("insert key: %w", err)
@@ -486,7 +498,21 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 // id fails with core.ErrNotFound; a digest that another key has, with
 // core.ErrDuplicate.
 func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
+	return s.updateKey(k, ev, nil)
+}
+
+// updateKey is UpdateKey that, when withOld is set, reads and locks the
+// stored record first and hands it to withOld last in the same transaction
+// (the sealed store advances its signed state there).
+func (s *Store) updateKey(k *core.Key, ev core.AuditEvent, withOld func(ctx context.Context, tx pgx.Tx, old *core.Key) error) error {
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		var old *core.Key
+		if withOld != nil {
+			var err error
+			if old, err = oldRecord(ctx, tx, k.ID); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
 			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
 			WHERE id = $1`, keyArgs(k)...)
@@ -502,7 +528,13 @@ func (s *Store) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 		if err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		return addChange(ctx, tx, KindKey, OpUpdate, k.ID)
+		if err := addChange(ctx, tx, KindKey, OpUpdate, k.ID); err != nil {
+			return err
+		}
+		if withOld != nil {
+			return withOld(ctx, tx, old)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
@@ -588,7 +620,20 @@ func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx c
 // DeleteKey removes a record, with its audit event and change, in one
 // transaction. An unknown id fails with core.ErrNotFound.
 func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
+	return s.deleteKey(id, ev, nil)
+}
+
+// deleteKey is DeleteKey that, when withOld is set, reads and locks the
+// stored record first and hands it to withOld last in the same transaction.
+func (s *Store) deleteKey(id string, ev core.AuditEvent, withOld func(ctx context.Context, tx pgx.Tx, old *core.Key) error) error {
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		var old *core.Key
+		if withOld != nil {
+			var err error
+			if old, err = oldRecord(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM keys WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -599,7 +644,13 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 		if err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		return addChange(ctx, tx, KindKey, OpDelete, id)
+		if err := addChange(ctx, tx, KindKey, OpDelete, id); err != nil {
+			return err
+		}
+		if withOld != nil {
+			return withOld(ctx, tx, old)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete key: %w", err)
