@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -24,6 +26,13 @@ const appID = "io.keydesk.app"
 
 // windowTitle is the title of the main window.
 const windowTitle = "Company API Keys"
+
+// minWindowWidth and minWindowHeight are the smallest size of the window's
+// content: every screen and dialog is usable at that size.
+const (
+	minWindowWidth  = 800
+	minWindowHeight = 500
+)
 
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
@@ -159,7 +168,12 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), activity),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), settings),
 	)
-	ui.content = ui.tabs
+	// The window's minimum size is its content's: a transparent spacer
+	// keeps the content at least minWindowWidth×minWindowHeight, the
+	// smallest size the keys table and the create dialog are laid out for.
+	floor := canvas.NewRectangle(color.Transparent)
+	floor.SetMinSize(fyne.NewSize(minWindowWidth, minWindowHeight))
+	ui.content = container.NewStack(floor, ui.tabs)
 
 	newKey := func() {
 		ui.tabs.Select(ui.keysTab)

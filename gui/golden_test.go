@@ -28,6 +28,17 @@ func TestGoldenKeysWindow(t *testing.T) {
 	}
 }
 
+// TestGoldenKeysSmallWindow: at the smallest window the table fits: Created
+// and Key fold, Name takes what is left, the actions stay in view.
+func TestGoldenKeysSmallWindow(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, minWindowWidth, minWindowHeight)
+			test.AssertImageMatches(t, "keys_small_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
 func TestGoldenKeysEmpty(t *testing.T) {
 	f := newKVFixture(t, theme.VariantLight, nil, 1180, 720)
 	test.AssertImageMatches(t, "keys_empty_light.png", f.win.Canvas().Capture())

@@ -26,7 +26,9 @@ type keysView struct {
 	now    time.Time  // the time expiry and relative times are shown for
 	loaded bool
 
-	table   *keysTable
+	table *keysTable
+	// cols are the columns the table shows, in order (see fitColumns).
+	cols    []column
 	search  *widget.Entry
 	counts  *widget.Label
 	create  *widget.Button
@@ -53,6 +55,9 @@ type keysView struct {
 // newKeysView returns the keys screen; call reload to load the keys.
 func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v := &keysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
+	for c := colName; c < numColumns; c++ {
+		v.cols = append(v.cols, c)
+	}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
@@ -254,13 +259,13 @@ type keysTable struct {
 
 func newKeysTable(v *keysView) *keysTable {
 	t := &keysTable{v: v}
-	t.Length = func() (int, int) { return len(v.model.shown), int(numColumns) }
+	t.Length = func() (int, int) { return len(v.model.shown), len(v.cols) }
 	t.CreateCell = func() fyne.CanvasObject { return newKeyCell(v) }
 	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Row < 0 || id.Row >= len(v.model.shown) {
+		if id.Row < 0 || id.Row >= len(v.model.shown) || id.Col < 0 || id.Col >= len(v.cols) {
 			return
 		}
-		o.(*keyCell).update(v, v.model.shown[id.Row], column(id.Col))
+		o.(*keyCell).update(v, v.model.shown[id.Row], v.cols[id.Col])
 		if !v.tableShown && v.loaded {
 			v.tableShown = true
 			if v.onTableShown != nil {
@@ -271,8 +276,8 @@ func newKeysTable(v *keysView) *keysTable {
 	t.ShowHeaderRow = true
 	t.CreateHeader = func() fyne.CanvasObject { return newHeaderCell() }
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*headerCell).update(v, column(id.Col))
+		if id.Col >= 0 && id.Col < len(v.cols) {
+			o.(*headerCell).update(v, v.cols[id.Col])
 		}
 	}
 	t.OnSelected = func(id widget.TableCellID) {
@@ -285,6 +290,48 @@ func newKeysTable(v *keysView) *keysTable {
 		t.SetColumnWidth(c, w)
 	}
 	return t
+}
+
+// Resize fits the columns to the new width before laying the table out:
+// Name takes what is left, the others shrink or fold, and the actions stay
+// in view (see fitColumns).
+func (t *keysTable) Resize(s fyne.Size) {
+	t.fit(s.Width)
+	t.Table.Resize(s)
+}
+
+// fit chooses the columns shown and their widths for a table w wide.
+func (t *keysTable) fit(w float32) {
+	th := t.Theme()
+	gap := th.Size(theme.SizeNamePadding)
+	// The vertical scroll bar floats over the last column; keep the
+	// actions clear of it.
+	avail := w - th.Size(theme.SizeNameScrollBar)
+	cols, widths := fitColumns(avail, gap, func(c column) float32 { return columnMinWidth(th, c) })
+	v := t.v
+	changed := len(cols) != len(v.cols)
+	for i := range cols {
+		if !changed && cols[i] != v.cols[i] {
+			changed = true
+		}
+	}
+	v.cols = cols
+	for i, w := range widths {
+		t.SetColumnWidth(i, w)
+	}
+	if changed {
+		v.tips.HideTip()
+		t.Refresh()
+	}
+}
+
+// columnMinWidth is the narrowest column c gets: its minimum width, and
+// never less than its header's title beside the sort arrow, so a sorted
+// header does not shrink to "Sco…".
+func columnMinWidth(th fyne.Theme, c column) float32 {
+	title := fyne.MeasureText(columnTitles[c], th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true}).Width
+	header := title + th.Size(theme.SizeNameInlineIcon) + 2*th.Size(theme.SizeNameInnerPadding) + th.Size(theme.SizeNamePadding) + 2
+	return max(columnMinWidths[c], float32(int(header+0.99)))
 }
 
 // TypedKey asks to delete the selected key on Delete; other keys move the
