@@ -212,3 +212,12 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })
 	return ui
 }
+
+// mainTabs returns the screens' tabs when o is the main window's content.
+func mainTabs(o fyne.CanvasObject) (*container.AppTabs, bool) {
+	if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 2 {
+		o = c.Objects[1]
+	}
+	t, ok := o.(*container.AppTabs)
+	return t, ok
+}
