@@ -69,9 +69,12 @@ type createDialog struct {
 	permMsg  *widget.Label
 
 	summary *fyne.Container
-	status  *widget.Label
-	create  *widget.Button
-	cancel  *widget.Button
+	side    *fyne.Container // the summary's title, status and kind
+	// sidePanel holds side above the summary.
+	sidePanel *fyne.Container
+	status    *widget.Label
+	create    *widget.Button
+	cancel    *widget.Button
 
 	plan  *core.Key
 	busy  bool
@@ -103,13 +106,16 @@ func (v *keysView) openCreate(from *core.Key) *createDialog {
 	d.dlg.SetOnClosed(func() { v.creating = nil })
 	d.dlg.Resize(d.size())
 	d.dlg.Show()
+	// Wrapped labels know their height once laid out at their width:
+	// lay the dialog out again so the status line takes its real height.
+	d.dlg.Refresh()
 	v.env.win.Canvas().Focus(d.name)
 	return d
 }
 
 func (d *createDialog) size() fyne.Size {
 	s := d.v.env.win.Canvas().Size()
-	return fyne.NewSize(min(1000, s.Width-40), min(700, s.Height-40))
+	return fyne.NewSize(min(1000, s.Width-16), min(700, s.Height-16))
 }
 
 func newCreateDialog(v *keysView, from *core.Key) *createDialog {
@@ -160,13 +166,17 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		boldLabel("Name"), container.NewVBox(d.name, d.nameMsg),
 		boldLabel("Expires"), container.NewVBox(presetGrid, d.custom, d.expiryMsg),
 	)
-	perms := container.NewBorder(boldLabel("Permissions"), d.permMsg, nil, nil, d.tabs)
-	left := container.NewBorder(form, nil, nil, nil, perms)
+	// The permission tabs take all the height the name and expiration
+	// leave; their kind, what the key would grant and why it cannot be
+	// created yet sit in the panel beside them, so a small window (800×500)
+	// still shows several rows of each list.
+	left := container.NewBorder(form, nil, nil, nil, d.tabs)
 	summaryTitle := boldLabel("What this key will grant")
-	summaryPanel := container.NewBorder(summaryTitle, nil, nil, nil, container.NewVScroll(d.summary))
-	split := container.NewHSplit(left, summaryPanel)
+	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
+	d.sidePanel = container.NewBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
+	split := container.NewHSplit(left, d.sidePanel)
 	split.Offset = 0.68
-	content := container.NewBorder(nil, d.status, nil, nil, split)
+	content := split
 
 	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	d.create = widget.NewButtonWithIcon("Create API Key", theme.ConfirmIcon(), d.submit)
@@ -227,7 +237,7 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 		radio.Selected = accessNone
 		d.sections = append(d.sections, sectionChoice{sec: s, radio: radio})
 		info := widget.NewLabel(fmt.Sprintf("%s\n%d operations · %s, %s", s.Title, len(s.Operations), s.ReadOnlyScope, s.FullAccessScope))
-		info.TextStyle.Bold = false
+		info.Truncation = fyne.TextTruncateEllipsis // the radios keep their room
 		if i > 0 {
 			list.Add(widget.NewSeparator())
 		}
@@ -432,6 +442,32 @@ func (d *createDialog) update() {
 		d.create.Enable()
 		setMessage(d.status, "", widget.MediumImportance)
 	}
+	d.compact()
+}
+
+// compactHeight is the window height under which the create dialog hides
+// its informational lines (the name's length, the expiry date: the summary
+// shows it) to leave the permission lists room; errors still show.
+const compactHeight = 640
+
+// compact hides the informational messages in a short window, and the
+// permissions' message unless it is an error (the summary and the status
+// line say the same).
+func (d *createDialog) compact() {
+	if d.permMsg.Importance == widget.LowImportance {
+		// The kind heads the summary; what is missing is the status.
+		d.permMsg.Hide()
+	}
+	d.side.Refresh()
+	d.sidePanel.Refresh()
+	if d.v.env.win.Canvas().Size().Height >= compactHeight {
+		return
+	}
+	for _, l := range []*widget.Label{d.nameMsg, d.expiryMsg} {
+		if l.Importance == widget.LowImportance && l.Visible() {
+			l.Hide()
+		}
+	}
 }
 
 // updateName shows the name's message: what is wrong with it, that another
@@ -545,10 +581,7 @@ func (d *createDialog) updateTabTitles() {
 func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
 	d.summary.RemoveAll()
 	if plan == nil {
-		l := widget.NewLabel("Nothing yet: give the key a name, an expiration and permissions.")
-		l.Wrapping = fyne.TextWrapWord
-		l.Importance = widget.LowImportance
-		d.summary.Add(l)
+		// The status line above says what is missing.
 		d.summary.Refresh()
 		return
 	}

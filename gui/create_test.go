@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -392,3 +393,28 @@ var errEntropy = &entropyError{}
 type entropyError struct{}
 
 func (*entropyError) Error() string { return "no entropy" }
+
+// TestCreateDialogSmallWindow: at the smallest window the create dialog
+// fits inside it and each permission list shows several rows.
+func TestCreateDialogSmallWindow(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, minWindowWidth, minWindowHeight)
+	d := f.openCreate()
+	drv := fyne.CurrentApp().Driver()
+	win := f.win.Canvas().Size()
+	for i, item := range d.tabItems {
+		d.tabs.Select(item)
+		var list *container.Scroll
+		kvWalk(item.Content, func(o fyne.CanvasObject) {
+			if s, ok := o.(*container.Scroll); ok && list == nil {
+				list = s
+			}
+		})
+		if i > 0 && (list == nil || list.Size().Height < 160) {
+			t.Errorf("tab %d: the list is %v tall at %v×%v, want room for several rows", i, list.Size(), win.Width, win.Height)
+		}
+	}
+	p := drv.AbsolutePositionForObject(d.create)
+	if p.Y+d.create.Size().Height > win.Height || p.X+d.create.Size().Width > win.Width {
+		t.Errorf("the Create button at %v is outside the %v window", p, win)
+	}
+}

@@ -68,6 +68,21 @@ func TestGoldenCreateDialogTabs(t *testing.T) {
 	}
 }
 
+// TestGoldenCreateSmallWindow: the create dialog at the smallest window,
+// on the Sections tab.
+func TestGoldenCreateSmallWindow(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, minWindowWidth, minWindowHeight)
+			d := f.openCreate()
+			test.Type(d.name, "Support desk integration")
+			d.tabs.Select(d.tabItems[1])
+			d.section("users").SetSelected(accessRead)
+			test.AssertImageMatches(t, "create_small_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
 func TestGoldenSecretDialog(t *testing.T) {
 	for _, v := range kvVariants {
 		t.Run(v.name, func(t *testing.T) {
