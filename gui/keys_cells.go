@@ -29,9 +29,9 @@ type keyCell struct {
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	actions *fyne.Container
-	edit    *widget.Button
-	dup     *widget.Button
-	del     *widget.Button
+	edit    *widgets.TipButton
+	dup     *widgets.TipButton
+	del     *widgets.TipButton
 	content *fyne.Container
 
 	row *keyRow
@@ -46,12 +46,12 @@ func newKeyCell(v *keysView) *keyCell {
 	}
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag)
-	c.edit = &widget.Button{Icon: theme.DocumentCreateIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.editKey(c.row) }}
-	c.dup = &widget.Button{Icon: theme.ContentCopyIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.duplicateKey(c.row) }}
-	c.del = &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.confirmDelete(c.row) }}
+	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), "Edit the name",
+		func() { v.editKey(c.row) })
+	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, "Duplicate: a new key with the same permissions",
+		func() { v.duplicateKey(c.row) })
+	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), "Delete this key",
+		func() { v.confirmDelete(c.row) })
 	c.actions = container.NewHBox(c.edit, c.dup, c.del)
 	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.text)
 	c.content = container.NewStack(c.nameBox, c.actions)

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // kvWalk visits every visible object under o.
@@ -649,7 +650,7 @@ func TestKeysSmallWindowKeepsActions(t *testing.T) {
 	right := tablePos.X + f.keys.table.Size().Width
 	last := f.keys.model.shown[len(f.keys.model.shown)-1].key.Name
 	a := f.cell(last, colActions)
-	for _, b := range []*widget.Button{a.edit, a.dup, a.del} {
+	for _, b := range []*widgets.TipButton{a.edit, a.dup, a.del} {
 		if !b.Visible() {
 			t.Fatal("an action button is hidden")
 		}
@@ -680,6 +681,28 @@ func TestKeysSmallWindowKeepsActions(t *testing.T) {
 	test.Tap(f.cell(last, colActions).edit)
 	if top := f.win.Canvas().Overlays().Top(); top == nil {
 		t.Fatal("the edit button at 800×500 opened no dialog")
+	}
+	f.win.Canvas().Overlays().Top().Hide()
+}
+
+// TestKeysRowActionsNameThemselves: each row action shows what it does on
+// hover; Duplicate does not use the clipboard's copy icon.
+func TestKeysRowActionsNameThemselves(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	a := f.cell("Billing export", colActions)
+	for _, c := range []struct {
+		b    *widgets.TipButton
+		want string
+	}{{a.edit, "Edit the name"}, {a.dup, "Duplicate"}, {a.del, "Delete"}} {
+		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.b)
+		test.MoveMouse(f.win.Canvas(), p.Add(fyne.NewPos(5, 5)))
+		l, ok := f.keys.tips.Tip().(*widget.Label)
+		if !ok || !strings.HasPrefix(l.Text, c.want) {
+			t.Errorf("hovering the button: tip %v, want %q…", f.keys.tips.Tip(), c.want)
+		}
+	}
+	if a.dup.Icon == theme.ContentCopyIcon() {
+		t.Error("Duplicate uses the clipboard's copy icon")
 	}
 
 	// The window cannot get smaller than that.
