@@ -151,6 +151,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		container.NewTabItemWithIcon("Specific by Operation", theme.SearchIcon(), d.operationsTab()),
 	)
 	copy(d.tabItems[:], d.tabs.Items)
+	d.tabs.OnSelected = func(*container.TabItem) { d.update() }
 	d.permMsg = widget.NewLabel("")
 	d.permMsg.Wrapping = fyne.TextWrapWord
 
@@ -216,6 +217,7 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 		if on {
 			d.beforeGlobal = d.choice
 			d.choice = globalPreset()
+			d.chooseKind(tabGlobal)
 		} else if d.choice == globalPreset() {
 			d.choice = d.beforeGlobal
 		}
@@ -231,7 +233,12 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 func (d *createDialog) sectionsTab() fyne.CanvasObject {
 	list := container.NewVBox()
 	for i, s := range d.cat.Sections {
-		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(string) { d.update() })
+		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(a string) {
+			if a != accessNone {
+				d.chooseKind(tabSections)
+			}
+			d.update()
+		})
 		radio.Horizontal = true
 		radio.Required = true
 		radio.Selected = accessNone
@@ -271,6 +278,7 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 			c := widget.NewCheck(op.Method+" "+op.Path+" — "+op.Title(), func(on bool) {
 				if on {
 					d.picked[id] = true
+					d.chooseKind(tabOperations)
 				} else {
 					delete(d.picked, id)
 				}
@@ -350,47 +358,68 @@ func (d *createDialog) choose(i int) {
 	d.update()
 }
 
-// request returns what the dialog would submit, and how many permission
-// tabs have a selection.
-func (d *createDialog) request() (core.CreateRequest, int, error) {
+// Permission tabs of the create dialog: the selected one is the key's kind.
+const (
+	tabGlobal = iota
+	tabSections
+	tabOperations
+)
+
+// request returns what the dialog would submit: the permissions of the
+// selected tab (a key has exactly one kind; the tab is the choice), and a
+// note naming the selections on other tabs that are not used ("" when
+// there are none).
+func (d *createDialog) request() (core.CreateRequest, string, error) {
 	req := core.CreateRequest{Name: d.name.Text}
-	kinds := 0
-	p := &req.Permissions
-	if d.global.Checked {
-		p.Kind = core.KindGlobal
-		kinds++
-	}
+	sections := map[string]core.Access{}
 	for _, s := range d.sections {
-		var a core.Access
 		switch s.radio.Selected {
 		case accessRead:
-			a = core.AccessRead
+			sections[s.sec.ID] = core.AccessRead
 		case accessFull:
-			a = core.AccessFull
-		default:
-			continue
+			sections[s.sec.ID] = core.AccessFull
 		}
-		if p.Sections == nil {
-			p.Sections = map[string]core.Access{}
-			kinds++
-			if p.Kind == "" {
-				p.Kind = core.KindSections
-			}
-		}
-		p.Sections[s.sec.ID] = a
 	}
-	if len(d.picked) > 0 {
-		kinds++
-		if p.Kind == "" {
-			p.Kind = core.KindOperations
-		}
-		for _, g := range d.groups {
-			for _, o := range g.ops {
-				if d.picked[o.op.ID] {
-					p.Operations = append(p.Operations, o.op.ID)
-				}
+	var ops []string
+	for _, g := range d.groups {
+		for _, o := range g.ops {
+			if d.picked[o.op.ID] {
+				ops = append(ops, o.op.ID)
 			}
 		}
+	}
+	tab := tabGlobal
+	if d.tabs != nil {
+		tab = d.tabs.SelectedIndex()
+	}
+	p := &req.Permissions
+	var unused []string
+	switch tab {
+	case tabGlobal:
+		if d.global.Checked {
+			p.Kind = core.KindGlobal
+		}
+	case tabSections:
+		if len(sections) > 0 {
+			p.Kind, p.Sections = core.KindSections, sections
+		}
+	case tabOperations:
+		if len(ops) > 0 {
+			p.Kind, p.Operations = core.KindOperations, ops
+		}
+	}
+	if tab != tabGlobal && d.global.Checked {
+		unused = append(unused, "Global Development Access")
+	}
+	if tab != tabSections && len(sections) > 0 {
+		unused = append(unused, plural(len(sections), "section", "sections"))
+	}
+	if tab != tabOperations && len(ops) > 0 {
+		unused = append(unused, plural(len(ops), "operation", "operations"))
+	}
+	note := ""
+	if len(unused) > 0 {
+		note = "Not used (on other tabs): " + strings.Join(unused, ", ") + "."
 	}
 	var lifeErr error
 	if d.choice == customChoice {
@@ -402,7 +431,24 @@ func (d *createDialog) request() (core.CreateRequest, int, error) {
 	} else {
 		req.Lifetime = core.Presets[d.choice].Lifetime
 	}
-	return req, kinds, lifeErr
+	return req, note, lifeErr
+}
+
+// plural is "1 section" or "3 sections".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// chooseKind makes tab the key's kind: choosing a section, an operation or
+// Global Development Access selects its tab, so the kind is always the tab
+// in view.
+func (d *createDialog) chooseKind(tab int) {
+	if d.tabs != nil && d.ready && d.tabs.SelectedIndex() != tab {
+		d.tabs.SelectIndex(tab)
+	}
 }
 
 // update re-validates after any change: each section's message (name,
@@ -412,13 +458,13 @@ func (d *createDialog) update() {
 	if !d.ready {
 		return
 	}
-	req, kinds, lifeErr := d.request()
+	req, unused, lifeErr := d.request()
 	now := d.svc.Now()
 	created := now.UTC().Truncate(time.Second)
 
 	nameErr := d.updateName(req)
-	expires, expErr := d.updateExpiration(req, created, lifeErr)
-	permErr := d.updatePermissions(req, kinds)
+	_, expErr := d.updateExpiration(req, created, lifeErr)
+	permErr := d.updatePermissions(req, unused)
 	d.updateTabTitles()
 
 	// The plan is the authority: Create is enabled only when core accepts
@@ -429,7 +475,7 @@ func (d *createDialog) update() {
 		plan, planErr = nil, lifeErr
 	}
 	d.plan = plan
-	d.updateSummary(plan, expires)
+	d.updateSummary(plan, req)
 	if d.busy {
 		d.create.Disable()
 		return
@@ -529,16 +575,28 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 	return expires, expErr
 }
 
-// updatePermissions shows the permissions' message: their kind, or why
-// they cannot be used (kinds is how many tabs have a selection). It returns
-// the permissions' error.
-func (d *createDialog) updatePermissions(req core.CreateRequest, kinds int) error {
+// updatePermissions shows the permissions' message: their kind (the tab
+// selected) and the selections on other tabs that are not used, or why
+// they cannot be used. It returns the permissions' error.
+func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) error {
 	_, permErr := d.cat.Scopes(req.Permissions)
 	switch {
-	case kinds > 1:
-		setMessage(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
 	case permErr != nil:
-		setMessage(d.permMsg, sentence(permErr), widget.LowImportance)
+		msg := sentence(permErr)
+		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
+			msg = "Tick “Grant Global Development Access”, or choose sections or operations on their tabs."
+		}
+		imp := widget.LowImportance
+		if unused != "" {
+			msg += " " + unused
+			imp = widget.WarningImportance
+		}
+		setMessage(d.permMsg, msg, imp)
+		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
+			return errors.New(msg)
+		}
+	case unused != "":
+		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+" (the tab in view). "+unused, widget.WarningImportance)
 	default:
 		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
 	}
@@ -578,18 +636,26 @@ func (d *createDialog) updateTabTitles() {
 	}
 }
 
-func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
+func (d *createDialog) updateSummary(plan *core.Key, req core.CreateRequest) {
 	d.summary.RemoveAll()
-	if plan == nil {
-		// The status line above says what is missing.
+	var head string
+	var scopes []string
+	if plan != nil {
+		head = fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(), formatDateTime(plan.ExpiresAt, d.v.env.loc))
+		scopes = plan.Scopes
+	} else if sc, err := d.cat.Scopes(req.Permissions); err == nil {
+		// What is chosen so far; the status line above says what
+		// else is missing.
+		head = req.Permissions.Kind.Label() + "."
+		scopes = sc
+	} else {
 		d.summary.Refresh()
 		return
 	}
-	head := widget.NewLabel(fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(),
-		formatDateTime(plan.ExpiresAt, d.v.env.loc)))
-	head.Wrapping = fyne.TextWrapWord
-	d.summary.Add(head)
-	for _, s := range plan.Scopes {
+	l := widget.NewLabel(head)
+	l.Wrapping = fyne.TextWrapWord
+	d.summary.Add(l)
+	for _, s := range scopes {
 		info := d.cat.Describe(s)
 		l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		desc := widget.NewLabel(info.Section + " · " + info.Access)

@@ -246,25 +246,45 @@ func TestCreateValidationMessages(t *testing.T) {
 	if d.nameMsg.Importance != widget.WarningImportance || !strings.Contains(d.nameMsg.Text, "already has this name") {
 		t.Errorf("duplicate name: %q (%v)", d.nameMsg.Text, d.nameMsg.Importance)
 	}
-	if !strings.Contains(d.permMsg.Text, "Choose at least one permission") || !d.create.Disabled() {
-		t.Errorf("no permission: %q", d.permMsg.Text)
+	if !strings.Contains(d.permMsg.Text, "Grant Global Development Access") || !d.create.Disabled() ||
+		!strings.Contains(d.status.Text, "Grant Global Development Access") {
+		t.Errorf("no permission: %q / %q", d.permMsg.Text, d.status.Text)
 	}
 	d.section("kite").SetSelected(accessRead)
 	if d.create.Disabled() {
 		t.Fatalf("valid form with a duplicate name is not creatable: %q", d.status.Text)
 	}
 
-	// Two kinds at once.
+	// One kind at a time: the tab in view is the choice; a selection on
+	// another tab is named as not used, never mixed in.
 	test.Tap(d.global)
-	if !d.create.Disabled() || d.permMsg.Importance != widget.DangerImportance || !strings.Contains(d.permMsg.Text, "exactly one kind") {
-		t.Errorf("mixed kinds: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
+	req, _, _ := d.request()
+	if d.tabs.SelectedIndex() != tabGlobal || req.Permissions.Kind != core.KindGlobal || req.Permissions.Sections != nil {
+		t.Errorf("ticking Global: tab %d, permissions %+v", d.tabs.SelectedIndex(), req.Permissions)
 	}
-	test.Tap(d.global)
+	if d.create.Disabled() || d.permMsg.Importance != widget.WarningImportance || !d.permMsg.Visible() ||
+		!strings.Contains(d.permMsg.Text, "Not used (on other tabs): 1 section.") {
+		t.Errorf("Global with a section on another tab: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
+	}
+	d.tabs.SelectIndex(tabSections)
+	if req, _, _ := d.request(); req.Permissions.Kind != core.KindSections || req.Permissions.Sections["kite"] != core.AccessRead {
+		t.Errorf("back on Sections: %+v", req.Permissions)
+	}
+	if !strings.Contains(d.permMsg.Text, "Not used (on other tabs): Global Development Access.") {
+		t.Errorf("Sections with Global ticked: %q", d.permMsg.Text)
+	}
+	test.Tap(d.global) // untick: it selects nothing
 	d.section("kite").SetSelected(accessNone)
 	test.Tap(d.opCheck("users.list"))
-	if d.create.Disabled() {
-		t.Fatalf("operations only: %q", d.status.Text)
+	if d.tabs.SelectedIndex() != tabOperations || d.create.Disabled() {
+		t.Fatalf("operations only: tab %d, %q", d.tabs.SelectedIndex(), d.status.Text)
 	}
+	// What is chosen shows even while Create is disabled.
+	d.name.SetText("")
+	if d.summary.Objects == nil || !strings.Contains(summaryText(d), "users:ListUsers") || !strings.Contains(d.status.Text, "name") {
+		t.Errorf("no name: summary %q, status %q", summaryText(d), d.status.Text)
+	}
+	d.name.SetText("CRM sync (production)")
 
 	// Custom dates.
 	test.Tap(d.customBtn)
@@ -278,6 +298,9 @@ func TestCreateValidationMessages(t *testing.T) {
 	} {
 		d.custom.SetText("")
 		test.Type(d.custom, c.text)
+		if !strings.Contains(d.status.Text, lowerFirst(c.want)) {
+			t.Errorf("custom %q: the status %q does not say why Create is disabled", c.text, d.status.Text)
+		}
 		if d.expiryMsg.Text != c.want || d.expiryMsg.Importance != widget.DangerImportance || !d.create.Disabled() {
 			t.Errorf("custom %q: %q (%v), create disabled %v", c.text, d.expiryMsg.Text, d.expiryMsg.Importance, d.create.Disabled())
 		}
@@ -417,4 +440,15 @@ func TestCreateDialogSmallWindow(t *testing.T) {
 	if p.Y+d.create.Size().Height > win.Height || p.X+d.create.Size().Width > win.Width {
 		t.Errorf("the Create button at %v is outside the %v window", p, win)
 	}
+}
+
+// summaryText is the text of the create dialog's summary.
+func summaryText(d *createDialog) string {
+	var b strings.Builder
+	kvWalk(d.summary, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok {
+			b.WriteString(l.Text + "\n")
+		}
+	})
+	return b.String()
 }
