@@ -73,7 +73,7 @@ type activityView struct {
 	sortCol  int
 	sortDesc bool
 	all      []core.AuditEvent
-	shown  []core.AuditEvent
+	shown    []core.AuditEvent
 
 	keyFilter    *widget.Entry
 	actionFilter *widget.Select
