@@ -208,6 +208,13 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	})
 
 	c := env.win.Canvas()
+	// Esc closes the top dialog when no field has the focus (the dialogs'
+	// fields hand it on themselves, see widgets.EscEntry).
+	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			env.escape()
+		}
+	})
 	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })
 	return ui

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // customLayout is how the create dialog reads a custom expiry, in the local
@@ -45,7 +46,7 @@ type createDialog struct {
 	cat *core.Catalog
 	dlg *dialog.CustomDialog
 
-	name        *widget.Entry
+	name        *widgets.EscEntry
 	nameMsg     *widget.Label
 	nameTouched bool
 
@@ -53,12 +54,12 @@ type createDialog struct {
 	customBtn    *widget.Button
 	choice       int // index in core.Presets, or customChoice
 	beforeGlobal int
-	custom       *widget.Entry
+	custom       *widgets.EscEntry
 	expiryMsg    *widget.Label
 
 	global   *widget.Check
 	sections []sectionChoice
-	opSearch *widget.Entry
+	opSearch *widgets.EscEntry
 	groups   []*opGroup
 	picked   map[string]bool
 	opCount  *widget.Label
@@ -76,9 +77,14 @@ type createDialog struct {
 	create    *widget.Button
 	cancel    *widget.Button
 
-	plan  *core.Key
-	busy  bool
-	ready bool // every widget exists; update may run
+	plan *core.Key
+	busy bool
+	// from is the key duplicated, or nil; opened is the snapshot taken
+	// when the dialog opened; confirm is the discard question, once asked.
+	from    *core.Key
+	opened  string
+	confirm *dialog.ConfirmDialog
+	ready   bool // every widget exists; update may run
 }
 
 type sectionChoice struct {
@@ -103,7 +109,11 @@ func (v *keysView) openCreate(from *core.Key) *createDialog {
 	}
 	d := newCreateDialog(v, from)
 	v.creating = d
-	d.dlg.SetOnClosed(func() { v.creating = nil })
+	done := v.env.onEscape(d.escape)
+	d.dlg.SetOnClosed(func() {
+		v.creating = nil
+		done()
+	})
 	d.dlg.Resize(d.size())
 	d.dlg.Show()
 	// Wrapped labels know their height once laid out at their width:
@@ -119,11 +129,12 @@ func (d *createDialog) size() fyne.Size {
 }
 
 func newCreateDialog(v *keysView, from *core.Key) *createDialog {
-	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}}
+	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}, from: from}
 	d.choice = defaultPreset()
 	d.beforeGlobal = d.choice
 
-	d.name = widget.NewEntry()
+	d.name = widgets.NewEscEntry()
+	d.name.OnEscape = d.escape
 	d.name.SetPlaceHolder("e.g. CRM sync (production)")
 	d.name.OnChanged = func(string) { d.nameTouched = true; d.update() }
 	d.name.OnSubmitted = func(string) { d.submit() }
@@ -138,7 +149,8 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	}
 	d.customBtn = widget.NewButtonWithIcon("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
 	presetGrid.Add(d.customBtn)
-	d.custom = widget.NewEntry()
+	d.custom = widgets.NewEscEntry()
+	d.custom.OnEscape = d.escape
 	d.custom.SetPlaceHolder("2027-01-31 17:00")
 	d.custom.OnChanged = func(string) { d.update() }
 	d.custom.Hide()
@@ -171,10 +183,10 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	// leave; their kind, what the key would grant and why it cannot be
 	// created yet sit in the panel beside them, so a small window (800×500)
 	// still shows several rows of each list.
-	left := container.NewBorder(form, nil, nil, nil, d.tabs)
+	left := newBorder(form, nil, nil, nil, d.tabs)
 	summaryTitle := boldLabel("What this key will grant")
 	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
-	d.sidePanel = container.NewBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
+	d.sidePanel = newBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
 	split := container.NewHSplit(left, d.sidePanel)
 	split.Offset = 0.68
 	content := split
@@ -191,7 +203,41 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.nameTouched = from != nil
 	d.ready = true
 	d.update()
+	d.opened = d.snapshot()
 	return d
+}
+
+// snapshot is what the user has entered, to tell whether closing the
+// dialog would lose work.
+func (d *createDialog) snapshot() string {
+	req, _, _ := d.request()
+	return fmt.Sprintf("%q %v %v %d %q %v", req.Name, req.Permissions.Sections, req.Permissions.Operations,
+		d.choice, d.custom.Text, d.global.Checked)
+}
+
+// escape closes the dialog on Esc, asking first when something was entered
+// since it opened; nothing happens while the key is being created.
+func (d *createDialog) escape() {
+	if d.busy {
+		return
+	}
+	if d.snapshot() == d.opened {
+		d.dlg.Hide()
+		return
+	}
+	what := "key"
+	if d.from != nil {
+		what = "copy"
+	}
+	c := dialog.NewConfirm("Discard this "+what+"?", "The name, expiration and permissions you chose are lost.", func(ok bool) {
+		if ok {
+			d.dlg.Hide()
+		}
+	}, d.v.env.win)
+	c.SetConfirmText("Discard")
+	c.SetDismissText("Keep editing")
+	d.v.env.showConfirm(c)
+	d.confirm = c
 }
 
 func boldLabel(s string) *widget.Label {
@@ -227,7 +273,7 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 		"can call every operation of every API. It lasts at most 7 days: choosing it sets the expiration to 7 days.")
 	warn.Wrapping = fyne.TextWrapWord
 	warn.Importance = widget.WarningImportance
-	return container.NewVBox(d.global, container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn))
+	return container.NewVBox(d.global, newBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn))
 }
 
 func (d *createDialog) sectionsTab() fyne.CanvasObject {
@@ -254,7 +300,8 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 }
 
 func (d *createDialog) operationsTab() fyne.CanvasObject {
-	d.opSearch = widget.NewEntry()
+	d.opSearch = widgets.NewEscEntry()
+	d.opSearch.OnEscape = d.escape
 	d.opSearch.SetPlaceHolder("Search operations by id, name, summary, method or path")
 	d.opSearch.ActionItem = widget.NewIcon(theme.SearchIcon())
 	d.opSearch.OnChanged = d.filterOps
@@ -290,8 +337,8 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 		d.groups = append(d.groups, g)
 	}
 	list.Add(d.opNone)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(list))
+	top := newBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
+	return newBorder(top, nil, nil, nil, container.NewVScroll(list))
 }
 
 // filterOps shows the operations matching a search, grouped by section.

@@ -428,8 +428,8 @@ func TestCreateDialogSmallWindow(t *testing.T) {
 		d.tabs.Select(item)
 		var list *container.Scroll
 		kvWalk(item.Content, func(o fyne.CanvasObject) {
-			if s, ok := o.(*container.Scroll); ok && list == nil {
-				list = s
+			if s, ok := o.(*container.Scroll); ok && (list == nil || s.Size().Height > list.Size().Height) {
+				list = s // the list, not the search entry's own scroller
 			}
 		})
 		if i > 0 && (list == nil || list.Size().Height < 160) {
@@ -451,4 +451,100 @@ func summaryText(d *createDialog) string {
 		}
 	})
 	return b.String()
+}
+
+// pressEsc types Esc as the driver does: to the focused widget, or to the
+// canvas when nothing has the focus.
+func (f *kvFixture) pressEsc() {
+	ev := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	if o := f.win.Canvas().Focused(); o != nil {
+		o.TypedKey(ev)
+		return
+	}
+	f.win.Canvas().OnTypedKey()(ev)
+}
+
+func TestEscClosesDialogsAskingWhenWorkWouldBeLost(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+
+	// Untouched: Esc closes at once, the cursor being in the name.
+	f.openCreate()
+	f.pressEsc()
+	if f.keys.creating != nil || f.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Esc did not close an untouched create dialog")
+	}
+
+	// Something entered: Esc asks; Esc again keeps editing; Discard closes.
+	d := f.openCreate()
+	test.Type(d.name, "Half done")
+	f.pressEsc()
+	if f.keys.creating == nil || d.confirm == nil || f.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("Esc closed a create dialog with a name typed, without asking")
+	}
+	f.win.Canvas().Unfocus()
+	f.pressEsc() // answers the question: keep editing
+	if f.keys.creating != d || d.name.Text != "Half done" {
+		t.Fatal("Esc on the question lost the work")
+	}
+	f.win.Canvas().Focus(d.name)
+	f.pressEsc()
+	test.Tap(f.overlayButton("Discard"))
+	if f.keys.creating != nil {
+		t.Fatal("Discard did not close the create dialog")
+	}
+
+	// The duplicate dialog, unchanged: closes at once.
+	test.Tap(f.cell("Billing export", colActions).dup)
+	if f.keys.creating == nil {
+		t.Fatal("no duplicate dialog")
+	}
+	f.pressEsc()
+	if f.keys.creating != nil {
+		t.Fatal("Esc did not close an unchanged duplicate dialog")
+	}
+
+	// Rename and delete.
+	e := f.keys.editKey(f.keys.model.find(f.key("Billing export").ID))
+	f.pressEsc()
+	if _ = e; f.win.Canvas().Overlays().Top() != nil {
+		t.Error("Esc did not close the rename dialog")
+	}
+	test.Tap(f.cell("Billing export", colActions).del)
+	f.pressEsc()
+	if f.win.Canvas().Overlays().Top() != nil || f.key("Billing export") == nil {
+		t.Error("Esc did not dismiss the delete question (or deleted the key)")
+	}
+}
+
+// TestCreateDialogFocusOrder: Tab walks the name, the expiry presets, then
+// the permission tab's controls, then Cancel and Create.
+func TestCreateDialogFocusOrder(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	c := f.win.Canvas()
+	if c.Focused() != d.name {
+		t.Fatalf("focus on open = %T, want the name", c.Focused())
+	}
+	test.Type(d.name, "Focus walk")
+	test.Tap(d.global) // Create is enabled, so it takes the focus too
+	c.Focus(d.name)
+	var order []fyne.Focusable
+	for range 12 {
+		c.FocusNext()
+		order = append(order, c.Focused())
+	}
+	idx := func(o fyne.Focusable) int { return slices.Index(order, o) }
+	var want []fyne.Focusable
+	for _, b := range d.presets {
+		if !b.Disabled() { // presets longer than Global's 7 days are off
+			want = append(want, b)
+		}
+	}
+	want = append(want, d.customBtn, d.global)
+	if !slices.Equal(order[:len(want)], want) {
+		t.Errorf("after the name: %v, want the enabled expiry presets, Custom…, then Global's checkbox", order[:len(want)])
+	}
+	if ca, cr := idx(d.cancel), idx(d.create); ca < 0 || cr != ca+1 || ca < idx(d.global) {
+		t.Errorf("Cancel at %d, Create at %d (after the permissions at %d)", ca, cr, idx(d.global))
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -31,7 +32,7 @@ func (v *keysView) keyCreated(k *core.Key, secret string) {
 // editDialog renames a key: the name is the only thing that can change.
 type editDialog struct {
 	dlg  *dialog.CustomDialog
-	name *widget.Entry
+	name *widgets.EscEntry
 	msg  *widget.Label
 	save *widget.Button
 }
@@ -42,7 +43,7 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 		return nil
 	}
 	k := r.key
-	d := &editDialog{name: widget.NewEntry(), msg: widget.NewLabel("")}
+	d := &editDialog{name: widgets.NewEscEntry(), msg: widget.NewLabel("")}
 	d.msg.Wrapping = fyne.TextWrapWord
 	d.name.SetText(k.Name)
 	note := widget.NewLabel("Only the name can be changed. To change the expiration or the scopes, duplicate the key and delete this one.")
@@ -93,6 +94,9 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.save})
 	validate()
 	d.dlg.Resize(fyne.NewSize(480, d.dlg.MinSize().Height))
+	done := v.env.onEscape(d.dlg.Hide)
+	d.dlg.SetOnClosed(done)
+	d.name.OnEscape = func() { v.env.escape() }
 	d.dlg.Show()
 	v.env.win.Canvas().Focus(d.name)
 	return d
@@ -132,6 +136,6 @@ func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 	d.SetConfirmText("Delete")
 	d.SetDismissText("Cancel")
 	d.SetConfirmImportance(widget.DangerImportance)
-	d.Show()
+	v.env.showConfirm(d)
 	return d
 }

@@ -82,10 +82,10 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 
 	heading := widget.NewLabelWithStyle("Company API Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	heading.SizeName = theme.SizeNameSubHeadingText
-	top := container.NewBorder(nil, nil, heading, v.create, v.search)
+	top := newBorder(nil, nil, heading, v.create, v.search)
 	head := container.NewVBox(top, v.counts)
 	body := container.NewStack(v.table, container.NewCenter(v.noMatch), container.NewCenter(v.loading), v.empty, v.tips)
-	v.content = container.NewBorder(head, nil, nil, nil, body)
+	v.content = newBorder(head, nil, nil, nil, body)
 	v.ExtendBaseWidget(v)
 	return v
 }
