@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -546,5 +547,32 @@ func TestCreateDialogFocusOrder(t *testing.T) {
 	}
 	if ca, cr := idx(d.cancel), idx(d.create); ca < 0 || cr != ca+1 || ca < idx(d.global) {
 		t.Errorf("Cancel at %d, Create at %d (after the permissions at %d)", ca, cr, idx(d.global))
+	}
+}
+
+// TestCreatedKeyIsSelectedAndInView: many keys, a search typed; the new
+// key's row is selected and scrolled into view.
+func TestCreatedKeyIsSelectedAndInView(t *testing.T) {
+	var seeds []kvSeed
+	for i := range 40 {
+		seeds = append(seeds, kvSeed{name: fmt.Sprintf("Batch key %02d", i), age: day, life: core.Lifetime{Months: 6}, perms: kvOps("users.get")})
+	}
+	f := newKVFixture(t, theme.VariantLight, seeds, 1180, 720)
+	if f.keys.model.sortCol != colName {
+		f.keys.sortBy(colName) // A to Z: the new key is the last row
+	}
+	test.Type(f.keys.search, "Batch key 0")
+	d := f.openCreate()
+	test.Type(d.name, "Zulu last by name")
+	test.Tap(d.global)
+	k, _ := f.createAndClose(d, "Zulu last by name")
+	if f.keys.selected != k.ID {
+		t.Fatalf("selected %q, want the new key %q", f.keys.selected, k.ID)
+	}
+	c := f.cell("Zulu last by name", colName)
+	d2 := fyne.CurrentApp().Driver()
+	p, tp := d2.AbsolutePositionForObject(c), d2.AbsolutePositionForObject(f.keys.table)
+	if p.Y < tp.Y || p.Y+c.Size().Height > tp.Y+f.keys.table.Size().Height {
+		t.Errorf("the new key's row at y %v is outside the table (%v..%v)", p.Y, tp.Y, tp.Y+f.keys.table.Size().Height)
 	}
 }

@@ -24,6 +24,7 @@ func (v *keysView) showError(what string, err error) {
 
 // keyCreated reloads the list and shows the new key's secret.
 func (v *keysView) keyCreated(k *core.Key, secret string) {
+	v.reveal = k.ID
 	v.reload()
 	v.secret = showSecret(v.env, v.svc.Catalog(), k, secret)
 	v.secret.dlg.SetOnClosed(func() { v.secret = nil })

@@ -3,6 +3,7 @@ package gui
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -40,6 +41,9 @@ type keysView struct {
 
 	// selected is the id of the key whose row is selected.
 	selected string
+	// reveal is the id of a key just created: the next load selects its
+	// row and scrolls it into view.
+	reveal string
 	// creating and secret are the create and secret dialogs while open.
 	creating *createDialog
 	secret   *secretDialog
@@ -170,6 +174,29 @@ func (v *keysView) setRows(l loadedKeys) {
 	})
 	v.model.setRows(l.rows)
 	v.refresh()
+	if id := v.reveal; id != "" {
+		v.reveal = ""
+		v.revealKey(id)
+	}
+}
+
+// revealKey selects the row of key id and scrolls it into view, clearing
+// a search that hides it.
+func (v *keysView) revealKey(id string) {
+	find := func() int {
+		return slices.IndexFunc(v.model.shown, func(r *keyRow) bool { return r.key.ID == id })
+	}
+	i := find()
+	if i < 0 && v.search.Text != "" {
+		v.search.SetText("")
+		i = find()
+	}
+	if i < 0 {
+		return
+	}
+	cell := widget.TableCellID{Row: i, Col: 0}
+	v.table.Select(cell)
+	v.table.ScrollTo(cell)
 }
 
 // tick re-renders relative times and expiry for the current time.
