@@ -365,7 +365,7 @@ func (d *createDialog) filterOps(q string) {
 }
 
 func (d *createDialog) prefill(k *core.Key) {
-	d.name.SetText(k.Name)
+	d.name.SetText(copyName(k.Name))
 	switch k.Permissions.Kind {
 	case core.KindGlobal:
 		d.global.SetChecked(true)
@@ -743,4 +743,17 @@ func (d *createDialog) submit() {
 			d.v.keyCreated(k, secret)
 		}
 	})
+}
+
+// copySuffix ends the name of a duplicate.
+const copySuffix = " (copy)"
+
+// copyName is the name a duplicate of a key named name starts with:
+// "<name> (copy)", the name shortened to keep within the length limit.
+func copyName(name string) string {
+	r := []rune(name)
+	if room := core.MaxNameLength - len([]rune(copySuffix)); len(r) > room {
+		r = []rune(strings.TrimSpace(string(r[:room])))
+	}
+	return string(r) + copySuffix
 }

@@ -366,7 +366,7 @@ func TestDuplicatePrefillsNameAndPermissions(t *testing.T) {
 	if d == nil {
 		t.Fatal("duplicate opens no create dialog")
 	}
-	if d.name.Text != src.Name || d.section("users").Selected != accessRead || d.section("kite").Selected != accessRead ||
+	if d.name.Text != src.Name+" (copy)" || d.nameMsg.Importance == widget.WarningImportance || d.section("users").Selected != accessRead || d.section("kite").Selected != accessRead ||
 		d.section("messaging").Selected != accessNone || d.tabs.Selected() != d.tabItems[1] {
 		t.Fatalf("duplicate not pre-filled: name %q", d.name.Text)
 	}
@@ -375,11 +375,11 @@ func TestDuplicatePrefillsNameAndPermissions(t *testing.T) {
 	test.Tap(f.keys.secret.done)
 	var copies []*core.Key
 	for _, k := range f.svc.List() {
-		if k.Name == src.Name {
+		if k.Name == src.Name || k.Name == src.Name+" (copy)" {
 			copies = append(copies, k)
 		}
 	}
-	if len(copies) != 2 || !slices.Equal(copies[0].Scopes, copies[1].Scopes) {
+	if len(copies) != 2 || !slices.Equal(copies[0].Scopes, copies[1].Scopes) || copyName(strings.Repeat("x", 200)) != strings.Repeat("x", core.MaxNameLength-7)+" (copy)" {
 		t.Fatalf("duplicate: %d keys named %q", len(copies), src.Name)
 	}
 	// Duplicating an operations key ticks its operations.
