@@ -617,7 +617,7 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
 		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(d.v.env.loc).Format("Mon 2 Jan 2006 15:04 MST"),
-			core.FormatRelative(expires, created)), widget.LowImportance)
+			relTime(expires, created)), widget.LowImportance)
 	}
 	return expires, expErr
 }

@@ -102,7 +102,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = formatDate(k.CreatedAt, v.env.loc)
 		tip = timeTip("Created", k.CreatedAt, v.env.loc)
 	case colExpires:
-		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + core.FormatRelative(k.ExpiresAt, now)
+		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + relTime(k.ExpiresAt, now)
 		if !expired && k.ExpiresWithin(now, core.ExpiringSoonWindow) {
 			importance = widget.WarningImportance
 		}
@@ -110,7 +110,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	case colLastUsed:
 		text = "never"
 		if !k.LastUsedAt.IsZero() {
-			text = core.FormatRelative(k.LastUsedAt, now)
+			text = relTime(k.LastUsedAt, now)
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		} else if !expired {
 			importance = widget.LowImportance

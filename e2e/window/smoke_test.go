@@ -258,6 +258,42 @@ func TestSmokeWindow(t *testing.T) {
 		writePNG(t, filepath.Join(root, "docs", "screenshot-create.png"), second)
 	}
 
+	// Esc closes the untouched create dialog.
+	key(t, wid, "Escape")
+	waitFor(t, 20*time.Second, "Esc to close the create dialog", func() bool {
+		return changedFraction(first, capture(t, wid)) < 0.05
+	})
+
+	// At the smallest size (800×500) the row actions stay on screen: an
+	// edit button in the actions column opens the rename dialog.
+	if out, err := exec.Command("xdotool", "windowsize", "--sync", wid, "800", "500").CombinedOutput(); err != nil {
+		t.Logf("xdotool windowsize: %v %s", err, out)
+	}
+	var small image.Image
+	waitFor(t, 20*time.Second, "the window at 800×500", func() bool {
+		small = capture(t, wid)
+		return small.Bounds().Dx() <= 820 && distinctColours(small) > 200
+	})
+	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
+		writePNG(t, filepath.Join(root, "docs", "screenshot-small.png"), small)
+	}
+	// The edit buttons sit 122 px from the right edge (the actions column
+	// is the last one); rows are 40 px apart, below the header and any
+	// menu bar: try a few heights until one lands on a button.
+	x := small.Bounds().Dx() - 122
+	opened := false
+	for y := 200; y < 330 && !opened; y += 10 {
+		exec.Command("xdotool", "mousemove", "--window", wid, "--sync", fmt.Sprint(x), fmt.Sprint(y), "click", "1").Run()
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) && !opened {
+			opened = changedFraction(small, capture(t, wid)) > 0.3
+		}
+	}
+	if !opened {
+		t.Fatalf("at 800×500 no edit button in the actions column opened the rename dialog; stderr:\n%s", lines.String())
+	}
+	key(t, wid, "Escape")
+
 	// Ctrl+Q quits cleanly. The window is gone before xdotool sends the key
 	// releases (X answers BadWindow), so the quit keystroke goes through
 	// XTEST to the focused window and its own result is not what is tested:
