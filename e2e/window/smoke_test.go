@@ -115,6 +115,22 @@ func redPixels(img image.Image) int {
 	return n
 }
 
+// bluePixels counts the strongly blue pixels of img inside r (the primary
+// colour of a high-importance button).
+func bluePixels(img image.Image, r image.Rectangle) int {
+	n := 0
+	r = r.Intersect(img.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cb>>8 > 200 && cr>>8 < 90 && cg>>8 < 160 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // changedFraction is the share of pixels that differ between two captures.
 func changedFraction(a, b image.Image) float64 {
 	ab, bb := a.Bounds(), b.Bounds()
@@ -269,10 +285,13 @@ func TestSmokeWindow(t *testing.T) {
 	if out, err := exec.Command("xdotool", "windowsize", "--sync", wid, "800", "500").CombinedOutput(); err != nil {
 		t.Logf("xdotool windowsize: %v %s", err, out)
 	}
+	// Laid out again for the new width: the blue Create API Key button
+	// has moved into the top right corner.
 	var small image.Image
-	waitFor(t, 20*time.Second, "the window at 800×500", func() bool {
+	waitFor(t, 20*time.Second, "the window laid out at 800×500", func() bool {
 		small = capture(t, wid)
-		return small.Bounds().Dx() <= 820 && distinctColours(small) > 200
+		b := small.Bounds()
+		return b.Dx() <= 820 && bluePixels(small, image.Rect(b.Dx()-100, 30, b.Dx()-5, 130)) > 300
 	})
 	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
 		writePNG(t, filepath.Join(root, "docs", "screenshot-small.png"), small)
