@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // auditSource is where the Activity view reads the audit log, newest first.
@@ -67,8 +69,12 @@ type activityView struct {
 	bg  runner
 
 	loaded bool
-	all    []core.AuditEvent
-	shown  []core.AuditEvent
+	// sortCol and sortDesc are the column the events are sorted by and
+	// the direction: the time, newest first, until a header is clicked.
+	sortCol  int
+	sortDesc bool
+	all      []core.AuditEvent
+	shown    []core.AuditEvent
 
 	keyFilter    *widget.Entry
 	actionFilter *widget.Select
@@ -83,7 +89,7 @@ type activityView struct {
 // the view is shown after being hidden (its tab selected), and on Refresh
 // or Reload.
 func newActivityView(src auditSource, w fyne.Window, bg runner) *activityView {
-	v := &activityView{src: src, win: w, loc: time.Local, bg: bg}
+	v := &activityView{src: src, win: w, loc: time.Local, bg: bg, sortDesc: true}
 	v.ExtendBaseWidget(v)
 
 	v.keyFilter = widget.NewEntry()
@@ -111,12 +117,13 @@ func newActivityView(src auditSource, w fyne.Window, bg runner) *activityView {
 			}
 		})
 	v.table.ShowHeaderRow = true
-	v.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
+	v.table.CreateHeader = func() fyne.CanvasObject { return widgets.NewHeaderCell() }
 	v.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col >= 0 && id.Col < len(activityColumns) {
-			o.(*widget.Label).SetText(activityColumns[id.Col].title)
+			h := o.(*widgets.HeaderCell)
+			col := id.Col
+			h.OnTap = func() { v.sortBy(col) }
+			h.Set(activityColumns[col].title, v.sortCol == col, v.sortDesc)
 		}
 	}
 	for i, c := range activityColumns {
@@ -193,6 +200,7 @@ func (v *activityView) applyFilter() {
 		}
 		shown = append(shown, ev)
 	}
+	v.sortEvents(shown)
 	v.shown = shown
 	v.table.UnselectAll()
 	v.table.Refresh()
@@ -256,4 +264,35 @@ func (v *activityView) showDetail(row int) {
 	}
 	v.detail.Importance = widget.MediumImportance
 	v.detail.SetText(strings.Join(parts, " · "))
+}
+
+// sortBy sorts by column col: again on the same column reverses the order;
+// a new column sorts its time newest first and its text A to Z.
+func (v *activityView) sortBy(col int) {
+	if col == v.sortCol {
+		v.sortDesc = !v.sortDesc
+	} else {
+		v.sortCol, v.sortDesc = col, col == 0
+	}
+	v.applyFilter()
+}
+
+// sortEvents sorts events by the sort column, whatever order the log gave
+// them in; equal ones go newest first.
+func (v *activityView) sortEvents(events []core.AuditEvent) {
+	slices.SortStableFunc(events, func(a, b core.AuditEvent) int {
+		c := 0
+		if v.sortCol == 0 {
+			c = a.Time.Compare(b.Time)
+		} else {
+			c = strings.Compare(strings.ToLower(v.cellText(a, v.sortCol)), strings.ToLower(v.cellText(b, v.sortCol)))
+		}
+		if v.sortDesc {
+			c = -c
+		}
+		if c == 0 {
+			c = b.Time.Compare(a.Time)
+		}
+		return c
+	})
 }

@@ -2,16 +2,19 @@ package gui
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // fakeAudit is an auditSource whose events and error tests set.
@@ -193,5 +196,40 @@ func TestActivityGolden(t *testing.T) {
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "activity_"+th.name+".png", w.Canvas().Capture())
 		})
+	}
+}
+
+// TestActivityNewestFirstWhateverTheLogOrder: a log read out of time order
+// (a store merged from two, a clock set back) still shows newest first; a
+// header click sorts by its column, a second click reverses it.
+func TestActivityNewestFirstWhateverTheLogOrder(t *testing.T) {
+	events := actEvents()
+	mixed := []core.AuditEvent{events[4], events[0], events[6], events[2], events[1], events[5], events[3]}
+	v := newActivity(t, &fakeAudit{events: mixed})
+	if got := actShownSeqs(v); !slices.Equal(got, []uint64{7, 6, 5, 4, 3, 2, 1}) {
+		t.Fatalf("rows = %v, want newest first 7..1", got)
+	}
+	var header *widgets.HeaderCell
+	kvWalk(v.table, func(o fyne.CanvasObject) {
+		if h, ok := o.(*widgets.HeaderCell); ok && h.Label().Text == "Actor" {
+			header = h
+		}
+	})
+	if header == nil {
+		t.Fatal("no Actor header")
+	}
+	test.Tap(header)
+	// A to Z by actor; the same actor newest first.
+	if got := actShownSeqs(v); !slices.Equal(got, []uint64{7, 6, 5, 1, 3, 2, 4}) {
+		t.Errorf("by actor = %v", got)
+	}
+	test.Tap(header)
+	if got := actShownSeqs(v); got[0] != 4 {
+		t.Errorf("by actor, Z to A = %v", got)
+	}
+	// Filtering keeps the order.
+	test.Type(v.keyFilter, "slack")
+	if got := actShownSeqs(v); !slices.Equal(got, []uint64{3, 2}) {
+		t.Errorf("filtered = %v", got)
 	}
 }

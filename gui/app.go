@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"log/slog"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -26,6 +28,13 @@ const appID = "io.keydesk.app"
 
 // windowTitle is the title of the main window.
 const windowTitle = "Company API Keys"
+
+// minWindowWidth and minWindowHeight are the smallest size of the window's
+// content: every screen and dialog is usable at that size.
+const (
+	minWindowWidth  = 800
+	minWindowHeight = 500
+)
 
 // relativeRefresh is how often relative times ("in 3 days") are redrawn.
 const relativeRefresh = 30 * time.Second
@@ -312,7 +321,12 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), activity),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), settings),
 	)
-	ui.content = ui.tabs
+	// The window's minimum size is its content's: a transparent spacer
+	// keeps the content at least minWindowWidth×minWindowHeight, the
+	// smallest size the keys table and the create dialog are laid out for.
+	floor := canvas.NewRectangle(color.Transparent)
+	floor.SetMinSize(fyne.NewSize(minWindowWidth, minWindowHeight))
+	ui.content = container.NewStack(floor, ui.tabs)
 
 	newKey := func() {
 		ui.tabs.Select(ui.keysTab)
@@ -347,7 +361,23 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	})
 
 	c := env.win.Canvas()
+	// Esc closes the top dialog when no field has the focus (the dialogs'
+	// fields hand it on themselves, see widgets.EscEntry).
+	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			env.escape()
+		}
+	})
 	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })
 	return ui
+}
+
+// mainTabs returns the screens' tabs when o is the main window's content.
+func mainTabs(o fyne.CanvasObject) (*container.AppTabs, bool) {
+	if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 2 {
+		o = c.Objects[1]
+	}
+	t, ok := o.(*container.AppTabs)
+	return t, ok
 }

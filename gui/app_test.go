@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -60,7 +59,7 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 	if !found {
 		t.Fatalf("error dialog texts = %q, want the already-open sentence", overlayTexts(w))
 	}
-	if _, ok := w.Content().(*container.AppTabs); ok {
+	if _, ok := mainTabs(w.Content()); ok {
 		t.Fatal("the screens are shown although the data folder did not open")
 	}
 	if err := s.finish(); !errors.Is(err, storage.ErrAlreadyOpen) {
@@ -81,12 +80,12 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 		b, err = workspace.Open(workspace.Options{Demo: true})
 		return b, err
 	})
-	if _, ok := w.Content().(*container.AppTabs); ok {
+	if _, ok := mainTabs(w.Content()); ok {
 		t.Fatal("the screens were shown before the data folder was opened")
 	}
 	bg.wait()
 	<-s.shown
-	tabs, ok := w.Content().(*container.AppTabs)
+	tabs, ok := mainTabs(w.Content())
 	if !ok || len(tabs.Items) != 4 {
 		t.Fatalf("window content = %T, want the four screens", w.Content())
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
@@ -65,4 +66,25 @@ func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, setti
 		settings.stopServer()
 	}
 	wg.Wait()
+}
+
+// newBorder is container.NewBorder with its objects in reading order (top,
+// left, centre, right, bottom) rather than centre first: Tab moves the
+// focus through a container's objects in their order.
+func newBorder(top, bottom, left, right fyne.CanvasObject, center ...fyne.CanvasObject) *fyne.Container {
+	c := container.NewBorder(top, bottom, left, right, center...)
+	var objs []fyne.CanvasObject
+	for _, o := range []fyne.CanvasObject{top, left} {
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	objs = append(objs, center...)
+	for _, o := range []fyne.CanvasObject{right, bottom} {
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	c.Objects = objs
+	return c
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -124,7 +123,7 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	if ws == nil {
 		t.Fatal("the store did not open again after a refused restore")
 	}
-	if _, ok := s.w.Content().(*container.AppTabs); !ok {
+	if _, ok := mainTabs(s.w.Content()); !ok {
 		t.Fatalf("window content %T after a refused restore, want the screens", s.w.Content())
 	}
 	if got := keyNames(ws); !slices.Equal(got, []string{"Created after the backup", "Kept"}) {
@@ -191,7 +190,7 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	if ws == nil || !ws.Demo {
 		t.Fatalf("the demo did not open: %v", s.err)
 	}
-	if _, ok := w.Content().(*container.AppTabs); !ok {
+	if _, ok := mainTabs(w.Content()); !ok {
 		t.Fatalf("window content %T, want the screens", w.Content())
 	}
 	if err := s.finish(); err != nil {

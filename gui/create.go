@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // customLayout is how the create dialog reads a custom expiry, in the local
@@ -45,7 +46,7 @@ type createDialog struct {
 	cat *core.Catalog
 	dlg *dialog.CustomDialog
 
-	name        *widget.Entry
+	name        *widgets.EscEntry
 	nameMsg     *widget.Label
 	nameTouched bool
 
@@ -53,12 +54,12 @@ type createDialog struct {
 	customBtn    *widget.Button
 	choice       int // index in core.Presets, or customChoice
 	beforeGlobal int
-	custom       *widget.Entry
+	custom       *widgets.EscEntry
 	expiryMsg    *widget.Label
 
 	global   *widget.Check
 	sections []sectionChoice
-	opSearch *widget.Entry
+	opSearch *widgets.EscEntry
 	groups   []*opGroup
 	picked   map[string]bool
 	opCount  *widget.Label
@@ -69,13 +70,21 @@ type createDialog struct {
 	permMsg  *widget.Label
 
 	summary *fyne.Container
-	status  *widget.Label
-	create  *widget.Button
-	cancel  *widget.Button
+	side    *fyne.Container // the summary's title, status and kind
+	// sidePanel holds side above the summary.
+	sidePanel *fyne.Container
+	status    *widget.Label
+	create    *widget.Button
+	cancel    *widget.Button
 
-	plan  *core.Key
-	busy  bool
-	ready bool // every widget exists; update may run
+	plan *core.Key
+	busy bool
+	// from is the key duplicated, or nil; opened is the snapshot taken
+	// when the dialog opened; confirm is the discard question, once asked.
+	from    *core.Key
+	opened  string
+	confirm *dialog.ConfirmDialog
+	ready   bool // every widget exists; update may run
 }
 
 type sectionChoice struct {
@@ -100,24 +109,32 @@ func (v *keysView) openCreate(from *core.Key) *createDialog {
 	}
 	d := newCreateDialog(v, from)
 	v.creating = d
-	d.dlg.SetOnClosed(func() { v.creating = nil })
+	done := v.env.onEscape(d.escape)
+	d.dlg.SetOnClosed(func() {
+		v.creating = nil
+		done()
+	})
 	d.dlg.Resize(d.size())
 	d.dlg.Show()
+	// Wrapped labels know their height once laid out at their width:
+	// lay the dialog out again so the status line takes its real height.
+	d.dlg.Refresh()
 	v.env.win.Canvas().Focus(d.name)
 	return d
 }
 
 func (d *createDialog) size() fyne.Size {
 	s := d.v.env.win.Canvas().Size()
-	return fyne.NewSize(min(1000, s.Width-40), min(700, s.Height-40))
+	return fyne.NewSize(min(1000, s.Width-16), min(700, s.Height-16))
 }
 
 func newCreateDialog(v *keysView, from *core.Key) *createDialog {
-	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}}
+	d := &createDialog{v: v, svc: v.svc, cat: v.svc.Catalog(), picked: map[string]bool{}, from: from}
 	d.choice = defaultPreset()
 	d.beforeGlobal = d.choice
 
-	d.name = widget.NewEntry()
+	d.name = widgets.NewEscEntry()
+	d.name.OnEscape = d.escape
 	d.name.SetPlaceHolder("e.g. CRM sync (production)")
 	d.name.OnChanged = func(string) { d.nameTouched = true; d.update() }
 	d.name.OnSubmitted = func(string) { d.submit() }
@@ -132,7 +149,8 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	}
 	d.customBtn = widget.NewButtonWithIcon("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
 	presetGrid.Add(d.customBtn)
-	d.custom = widget.NewEntry()
+	d.custom = widgets.NewEscEntry()
+	d.custom.OnEscape = d.escape
 	d.custom.SetPlaceHolder("2027-01-31 17:00")
 	d.custom.OnChanged = func(string) { d.update() }
 	d.custom.Hide()
@@ -145,6 +163,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		container.NewTabItemWithIcon("Specific by Operation", theme.SearchIcon(), d.operationsTab()),
 	)
 	copy(d.tabItems[:], d.tabs.Items)
+	d.tabs.OnSelected = func(*container.TabItem) { d.update() }
 	d.permMsg = widget.NewLabel("")
 	d.permMsg.Wrapping = fyne.TextWrapWord
 
@@ -160,13 +179,17 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		boldLabel("Name"), container.NewVBox(d.name, d.nameMsg),
 		boldLabel("Expires"), container.NewVBox(presetGrid, d.custom, d.expiryMsg),
 	)
-	perms := container.NewBorder(boldLabel("Permissions"), d.permMsg, nil, nil, d.tabs)
-	left := container.NewBorder(form, nil, nil, nil, perms)
+	// The permission tabs take all the height the name and expiration
+	// leave; their kind, what the key would grant and why it cannot be
+	// created yet sit in the panel beside them, so a small window (800×500)
+	// still shows several rows of each list.
+	left := newBorder(form, nil, nil, nil, d.tabs)
 	summaryTitle := boldLabel("What this key will grant")
-	summaryPanel := container.NewBorder(summaryTitle, nil, nil, nil, container.NewVScroll(d.summary))
-	split := container.NewHSplit(left, summaryPanel)
+	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
+	d.sidePanel = newBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
+	split := container.NewHSplit(left, d.sidePanel)
 	split.Offset = 0.68
-	content := container.NewBorder(nil, d.status, nil, nil, split)
+	content := split
 
 	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	d.create = widget.NewButtonWithIcon("Create API Key", theme.ConfirmIcon(), d.submit)
@@ -180,7 +203,41 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.nameTouched = from != nil
 	d.ready = true
 	d.update()
+	d.opened = d.snapshot()
 	return d
+}
+
+// snapshot is what the user has entered, to tell whether closing the
+// dialog would lose work.
+func (d *createDialog) snapshot() string {
+	req, _, _ := d.request()
+	return fmt.Sprintf("%q %v %v %d %q %v", req.Name, req.Permissions.Sections, req.Permissions.Operations,
+		d.choice, d.custom.Text, d.global.Checked)
+}
+
+// escape closes the dialog on Esc, asking first when something was entered
+// since it opened; nothing happens while the key is being created.
+func (d *createDialog) escape() {
+	if d.busy {
+		return
+	}
+	if d.snapshot() == d.opened {
+		d.dlg.Hide()
+		return
+	}
+	what := "key"
+	if d.from != nil {
+		what = "copy"
+	}
+	c := dialog.NewConfirm("Discard this "+what+"?", "The name, expiration and permissions you chose are lost.", func(ok bool) {
+		if ok {
+			d.dlg.Hide()
+		}
+	}, d.v.env.win)
+	c.SetConfirmText("Discard")
+	c.SetDismissText("Keep editing")
+	d.v.env.showConfirm(c)
+	d.confirm = c
 }
 
 func boldLabel(s string) *widget.Label {
@@ -206,6 +263,7 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 		if on {
 			d.beforeGlobal = d.choice
 			d.choice = globalPreset()
+			d.chooseKind(tabGlobal)
 		} else if d.choice == globalPreset() {
 			d.choice = d.beforeGlobal
 		}
@@ -215,19 +273,24 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 		"can call every operation of every API. It lasts at most 7 days: choosing it sets the expiration to 7 days.")
 	warn.Wrapping = fyne.TextWrapWord
 	warn.Importance = widget.WarningImportance
-	return container.NewVBox(d.global, container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn))
+	return container.NewVBox(d.global, newBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, warn))
 }
 
 func (d *createDialog) sectionsTab() fyne.CanvasObject {
 	list := container.NewVBox()
 	for i, s := range d.cat.Sections {
-		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(string) { d.update() })
+		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(a string) {
+			if a != accessNone {
+				d.chooseKind(tabSections)
+			}
+			d.update()
+		})
 		radio.Horizontal = true
 		radio.Required = true
 		radio.Selected = accessNone
 		d.sections = append(d.sections, sectionChoice{sec: s, radio: radio})
 		info := widget.NewLabel(fmt.Sprintf("%s\n%d operations · %s, %s", s.Title, len(s.Operations), s.ReadOnlyScope, s.FullAccessScope))
-		info.TextStyle.Bold = false
+		info.Truncation = fyne.TextTruncateEllipsis // the radios keep their room
 		if i > 0 {
 			list.Add(widget.NewSeparator())
 		}
@@ -237,7 +300,8 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 }
 
 func (d *createDialog) operationsTab() fyne.CanvasObject {
-	d.opSearch = widget.NewEntry()
+	d.opSearch = widgets.NewEscEntry()
+	d.opSearch.OnEscape = d.escape
 	d.opSearch.SetPlaceHolder("Search operations by id, name, summary, method or path")
 	d.opSearch.ActionItem = widget.NewIcon(theme.SearchIcon())
 	d.opSearch.OnChanged = d.filterOps
@@ -261,6 +325,7 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 			c := widget.NewCheck(op.Method+" "+op.Path+" — "+op.Title(), func(on bool) {
 				if on {
 					d.picked[id] = true
+					d.chooseKind(tabOperations)
 				} else {
 					delete(d.picked, id)
 				}
@@ -272,8 +337,8 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 		d.groups = append(d.groups, g)
 	}
 	list.Add(d.opNone)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
-	return container.NewBorder(top, nil, nil, nil, container.NewVScroll(list))
+	top := newBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
+	return newBorder(top, nil, nil, nil, container.NewVScroll(list))
 }
 
 // filterOps shows the operations matching a search, grouped by section.
@@ -300,7 +365,7 @@ func (d *createDialog) filterOps(q string) {
 }
 
 func (d *createDialog) prefill(k *core.Key) {
-	d.name.SetText(k.Name)
+	d.name.SetText(copyName(k.Name))
 	switch k.Permissions.Kind {
 	case core.KindGlobal:
 		d.global.SetChecked(true)
@@ -340,47 +405,68 @@ func (d *createDialog) choose(i int) {
 	d.update()
 }
 
-// request returns what the dialog would submit, and how many permission
-// tabs have a selection.
-func (d *createDialog) request() (core.CreateRequest, int, error) {
+// Permission tabs of the create dialog: the selected one is the key's kind.
+const (
+	tabGlobal = iota
+	tabSections
+	tabOperations
+)
+
+// request returns what the dialog would submit: the permissions of the
+// selected tab (a key has exactly one kind; the tab is the choice), and a
+// note naming the selections on other tabs that are not used ("" when
+// there are none).
+func (d *createDialog) request() (core.CreateRequest, string, error) {
 	req := core.CreateRequest{Name: d.name.Text}
-	kinds := 0
-	p := &req.Permissions
-	if d.global.Checked {
-		p.Kind = core.KindGlobal
-		kinds++
-	}
+	sections := map[string]core.Access{}
 	for _, s := range d.sections {
-		var a core.Access
 		switch s.radio.Selected {
 		case accessRead:
-			a = core.AccessRead
+			sections[s.sec.ID] = core.AccessRead
 		case accessFull:
-			a = core.AccessFull
-		default:
-			continue
+			sections[s.sec.ID] = core.AccessFull
 		}
-		if p.Sections == nil {
-			p.Sections = map[string]core.Access{}
-			kinds++
-			if p.Kind == "" {
-				p.Kind = core.KindSections
-			}
-		}
-		p.Sections[s.sec.ID] = a
 	}
-	if len(d.picked) > 0 {
-		kinds++
-		if p.Kind == "" {
-			p.Kind = core.KindOperations
-		}
-		for _, g := range d.groups {
-			for _, o := range g.ops {
-				if d.picked[o.op.ID] {
-					p.Operations = append(p.Operations, o.op.ID)
-				}
+	var ops []string
+	for _, g := range d.groups {
+		for _, o := range g.ops {
+			if d.picked[o.op.ID] {
+				ops = append(ops, o.op.ID)
 			}
 		}
+	}
+	tab := tabGlobal
+	if d.tabs != nil {
+		tab = d.tabs.SelectedIndex()
+	}
+	p := &req.Permissions
+	var unused []string
+	switch tab {
+	case tabGlobal:
+		if d.global.Checked {
+			p.Kind = core.KindGlobal
+		}
+	case tabSections:
+		if len(sections) > 0 {
+			p.Kind, p.Sections = core.KindSections, sections
+		}
+	case tabOperations:
+		if len(ops) > 0 {
+			p.Kind, p.Operations = core.KindOperations, ops
+		}
+	}
+	if tab != tabGlobal && d.global.Checked {
+		unused = append(unused, "Global Development Access")
+	}
+	if tab != tabSections && len(sections) > 0 {
+		unused = append(unused, plural(len(sections), "section", "sections"))
+	}
+	if tab != tabOperations && len(ops) > 0 {
+		unused = append(unused, plural(len(ops), "operation", "operations"))
+	}
+	note := ""
+	if len(unused) > 0 {
+		note = "Not used (on other tabs): " + strings.Join(unused, ", ") + "."
 	}
 	var lifeErr error
 	if d.choice == customChoice {
@@ -392,7 +478,24 @@ func (d *createDialog) request() (core.CreateRequest, int, error) {
 	} else {
 		req.Lifetime = core.Presets[d.choice].Lifetime
 	}
-	return req, kinds, lifeErr
+	return req, note, lifeErr
+}
+
+// plural is "1 section" or "3 sections".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// chooseKind makes tab the key's kind: choosing a section, an operation or
+// Global Development Access selects its tab, so the kind is always the tab
+// in view.
+func (d *createDialog) chooseKind(tab int) {
+	if d.tabs != nil && d.ready && d.tabs.SelectedIndex() != tab {
+		d.tabs.SelectIndex(tab)
+	}
 }
 
 // update re-validates after any change: each section's message (name,
@@ -402,13 +505,13 @@ func (d *createDialog) update() {
 	if !d.ready {
 		return
 	}
-	req, kinds, lifeErr := d.request()
+	req, unused, lifeErr := d.request()
 	now := d.svc.Now()
 	created := now.UTC().Truncate(time.Second)
 
 	nameErr := d.updateName(req)
-	expires, expErr := d.updateExpiration(req, created, lifeErr)
-	permErr := d.updatePermissions(req, kinds)
+	_, expErr := d.updateExpiration(req, created, lifeErr)
+	permErr := d.updatePermissions(req, unused)
 	d.updateTabTitles()
 
 	// The plan is the authority: Create is enabled only when core accepts
@@ -419,7 +522,7 @@ func (d *createDialog) update() {
 		plan, planErr = nil, lifeErr
 	}
 	d.plan = plan
-	d.updateSummary(plan, expires)
+	d.updateSummary(plan, req)
 	if d.busy {
 		d.create.Disable()
 		return
@@ -431,6 +534,32 @@ func (d *createDialog) update() {
 	} else {
 		d.create.Enable()
 		setMessage(d.status, "", widget.MediumImportance)
+	}
+	d.compact()
+}
+
+// compactHeight is the window height under which the create dialog hides
+// its informational lines (the name's length, the expiry date: the summary
+// shows it) to leave the permission lists room; errors still show.
+const compactHeight = 640
+
+// compact hides the informational messages in a short window, and the
+// permissions' message unless it is an error (the summary and the status
+// line say the same).
+func (d *createDialog) compact() {
+	if d.permMsg.Importance == widget.LowImportance {
+		// The kind heads the summary; what is missing is the status.
+		d.permMsg.Hide()
+	}
+	d.side.Refresh()
+	d.sidePanel.Refresh()
+	if d.v.env.win.Canvas().Size().Height >= compactHeight {
+		return
+	}
+	for _, l := range []*widget.Label{d.nameMsg, d.expiryMsg} {
+		if l.Importance == widget.LowImportance && l.Visible() {
+			l.Hide()
+		}
 	}
 }
 
@@ -488,21 +617,33 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
 		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(d.v.env.loc).Format("Mon 2 Jan 2006 15:04 MST"),
-			core.FormatRelative(expires, created)), widget.LowImportance)
+			relTime(expires, created)), widget.LowImportance)
 	}
 	return expires, expErr
 }
 
-// updatePermissions shows the permissions' message: their kind, or why
-// they cannot be used (kinds is how many tabs have a selection). It returns
-// the permissions' error.
-func (d *createDialog) updatePermissions(req core.CreateRequest, kinds int) error {
+// updatePermissions shows the permissions' message: their kind (the tab
+// selected) and the selections on other tabs that are not used, or why
+// they cannot be used. It returns the permissions' error.
+func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) error {
 	_, permErr := d.cat.Scopes(req.Permissions)
 	switch {
-	case kinds > 1:
-		setMessage(d.permMsg, sentence(core.ErrMixedPermissions)+" Clear the selections on all but one tab.", widget.DangerImportance)
 	case permErr != nil:
-		setMessage(d.permMsg, sentence(permErr), widget.LowImportance)
+		msg := sentence(permErr)
+		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
+			msg = "Tick “Grant Global Development Access”, or choose sections or operations on their tabs."
+		}
+		imp := widget.LowImportance
+		if unused != "" {
+			msg += " " + unused
+			imp = widget.WarningImportance
+		}
+		setMessage(d.permMsg, msg, imp)
+		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
+			return errors.New(msg)
+		}
+	case unused != "":
+		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+" (the tab in view). "+unused, widget.WarningImportance)
 	default:
 		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
 	}
@@ -542,21 +683,26 @@ func (d *createDialog) updateTabTitles() {
 	}
 }
 
-func (d *createDialog) updateSummary(plan *core.Key, expires time.Time) {
+func (d *createDialog) updateSummary(plan *core.Key, req core.CreateRequest) {
 	d.summary.RemoveAll()
-	if plan == nil {
-		l := widget.NewLabel("Nothing yet: give the key a name, an expiration and permissions.")
-		l.Wrapping = fyne.TextWrapWord
-		l.Importance = widget.LowImportance
-		d.summary.Add(l)
+	var head string
+	var scopes []string
+	if plan != nil {
+		head = fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(), formatDateTime(plan.ExpiresAt, d.v.env.loc))
+		scopes = plan.Scopes
+	} else if sc, err := d.cat.Scopes(req.Permissions); err == nil {
+		// What is chosen so far; the status line above says what
+		// else is missing.
+		head = req.Permissions.Kind.Label() + "."
+		scopes = sc
+	} else {
 		d.summary.Refresh()
 		return
 	}
-	head := widget.NewLabel(fmt.Sprintf("%s, until %s.", plan.Permissions.Kind.Label(),
-		formatDateTime(plan.ExpiresAt, d.v.env.loc)))
-	head.Wrapping = fyne.TextWrapWord
-	d.summary.Add(head)
-	for _, s := range plan.Scopes {
+	l := widget.NewLabel(head)
+	l.Wrapping = fyne.TextWrapWord
+	d.summary.Add(l)
+	for _, s := range scopes {
 		info := d.cat.Describe(s)
 		l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		desc := widget.NewLabel(info.Section + " · " + info.Access)
@@ -597,4 +743,17 @@ func (d *createDialog) submit() {
 			d.v.keyCreated(k, secret)
 		}
 	})
+}
+
+// copySuffix ends the name of a duplicate.
+const copySuffix = " (copy)"
+
+// copyName is the name a duplicate of a key named name starts with:
+// "<name> (copy)", the name shortened to keep within the length limit.
+func copyName(name string) string {
+	r := []rune(name)
+	if room := core.MaxNameLength - len([]rune(copySuffix)); len(r) > room {
+		r = []rune(strings.TrimSpace(string(r[:room])))
+	}
+	return string(r) + copySuffix
 }

@@ -1,12 +1,14 @@
 package gui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -245,25 +247,45 @@ func TestCreateValidationMessages(t *testing.T) {
 	if d.nameMsg.Importance != widget.WarningImportance || !strings.Contains(d.nameMsg.Text, "already has this name") {
 		t.Errorf("duplicate name: %q (%v)", d.nameMsg.Text, d.nameMsg.Importance)
 	}
-	if !strings.Contains(d.permMsg.Text, "Choose at least one permission") || !d.create.Disabled() {
-		t.Errorf("no permission: %q", d.permMsg.Text)
+	if !strings.Contains(d.permMsg.Text, "Grant Global Development Access") || !d.create.Disabled() ||
+		!strings.Contains(d.status.Text, "Grant Global Development Access") {
+		t.Errorf("no permission: %q / %q", d.permMsg.Text, d.status.Text)
 	}
 	d.section("kite").SetSelected(accessRead)
 	if d.create.Disabled() {
 		t.Fatalf("valid form with a duplicate name is not creatable: %q", d.status.Text)
 	}
 
-	// Two kinds at once.
+	// One kind at a time: the tab in view is the choice; a selection on
+	// another tab is named as not used, never mixed in.
 	test.Tap(d.global)
-	if !d.create.Disabled() || d.permMsg.Importance != widget.DangerImportance || !strings.Contains(d.permMsg.Text, "exactly one kind") {
-		t.Errorf("mixed kinds: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
+	req, _, _ := d.request()
+	if d.tabs.SelectedIndex() != tabGlobal || req.Permissions.Kind != core.KindGlobal || req.Permissions.Sections != nil {
+		t.Errorf("ticking Global: tab %d, permissions %+v", d.tabs.SelectedIndex(), req.Permissions)
 	}
-	test.Tap(d.global)
+	if d.create.Disabled() || d.permMsg.Importance != widget.WarningImportance || !d.permMsg.Visible() ||
+		!strings.Contains(d.permMsg.Text, "Not used (on other tabs): 1 section.") {
+		t.Errorf("Global with a section on another tab: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
+	}
+	d.tabs.SelectIndex(tabSections)
+	if req, _, _ := d.request(); req.Permissions.Kind != core.KindSections || req.Permissions.Sections["kite"] != core.AccessRead {
+		t.Errorf("back on Sections: %+v", req.Permissions)
+	}
+	if !strings.Contains(d.permMsg.Text, "Not used (on other tabs): Global Development Access.") {
+		t.Errorf("Sections with Global ticked: %q", d.permMsg.Text)
+	}
+	test.Tap(d.global) // untick: it selects nothing
 	d.section("kite").SetSelected(accessNone)
 	test.Tap(d.opCheck("users.list"))
-	if d.create.Disabled() {
-		t.Fatalf("operations only: %q", d.status.Text)
+	if d.tabs.SelectedIndex() != tabOperations || d.create.Disabled() {
+		t.Fatalf("operations only: tab %d, %q", d.tabs.SelectedIndex(), d.status.Text)
 	}
+	// What is chosen shows even while Create is disabled.
+	d.name.SetText("")
+	if d.summary.Objects == nil || !strings.Contains(summaryText(d), "users:ListUsers") || !strings.Contains(d.status.Text, "name") {
+		t.Errorf("no name: summary %q, status %q", summaryText(d), d.status.Text)
+	}
+	d.name.SetText("CRM sync (production)")
 
 	// Custom dates.
 	test.Tap(d.customBtn)
@@ -277,6 +299,9 @@ func TestCreateValidationMessages(t *testing.T) {
 	} {
 		d.custom.SetText("")
 		test.Type(d.custom, c.text)
+		if !strings.Contains(d.status.Text, lowerFirst(c.want)) {
+			t.Errorf("custom %q: the status %q does not say why Create is disabled", c.text, d.status.Text)
+		}
 		if d.expiryMsg.Text != c.want || d.expiryMsg.Importance != widget.DangerImportance || !d.create.Disabled() {
 			t.Errorf("custom %q: %q (%v), create disabled %v", c.text, d.expiryMsg.Text, d.expiryMsg.Importance, d.create.Disabled())
 		}
@@ -341,7 +366,7 @@ func TestDuplicatePrefillsNameAndPermissions(t *testing.T) {
 	if d == nil {
 		t.Fatal("duplicate opens no create dialog")
 	}
-	if d.name.Text != src.Name || d.section("users").Selected != accessRead || d.section("kite").Selected != accessRead ||
+	if d.name.Text != src.Name+" (copy)" || d.nameMsg.Importance == widget.WarningImportance || d.section("users").Selected != accessRead || d.section("kite").Selected != accessRead ||
 		d.section("messaging").Selected != accessNone || d.tabs.Selected() != d.tabItems[1] {
 		t.Fatalf("duplicate not pre-filled: name %q", d.name.Text)
 	}
@@ -350,11 +375,11 @@ func TestDuplicatePrefillsNameAndPermissions(t *testing.T) {
 	test.Tap(f.keys.secret.done)
 	var copies []*core.Key
 	for _, k := range f.svc.List() {
-		if k.Name == src.Name {
+		if k.Name == src.Name || k.Name == src.Name+" (copy)" {
 			copies = append(copies, k)
 		}
 	}
-	if len(copies) != 2 || !slices.Equal(copies[0].Scopes, copies[1].Scopes) {
+	if len(copies) != 2 || !slices.Equal(copies[0].Scopes, copies[1].Scopes) || copyName(strings.Repeat("x", 200)) != strings.Repeat("x", core.MaxNameLength-7)+" (copy)" {
 		t.Fatalf("duplicate: %d keys named %q", len(copies), src.Name)
 	}
 	// Duplicating an operations key ticks its operations.
@@ -392,3 +417,162 @@ var errEntropy = &entropyError{}
 type entropyError struct{}
 
 func (*entropyError) Error() string { return "no entropy" }
+
+// TestCreateDialogSmallWindow: at the smallest window the create dialog
+// fits inside it and each permission list shows several rows.
+func TestCreateDialogSmallWindow(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, minWindowWidth, minWindowHeight)
+	d := f.openCreate()
+	drv := fyne.CurrentApp().Driver()
+	win := f.win.Canvas().Size()
+	for i, item := range d.tabItems {
+		d.tabs.Select(item)
+		var list *container.Scroll
+		kvWalk(item.Content, func(o fyne.CanvasObject) {
+			if s, ok := o.(*container.Scroll); ok && (list == nil || s.Size().Height > list.Size().Height) {
+				list = s // the list, not the search entry's own scroller
+			}
+		})
+		if i > 0 && (list == nil || list.Size().Height < 160) {
+			t.Errorf("tab %d: the list is %v tall at %v×%v, want room for several rows", i, list.Size(), win.Width, win.Height)
+		}
+	}
+	p := drv.AbsolutePositionForObject(d.create)
+	if p.Y+d.create.Size().Height > win.Height || p.X+d.create.Size().Width > win.Width {
+		t.Errorf("the Create button at %v is outside the %v window", p, win)
+	}
+}
+
+// summaryText is the text of the create dialog's summary.
+func summaryText(d *createDialog) string {
+	var b strings.Builder
+	kvWalk(d.summary, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok {
+			b.WriteString(l.Text + "\n")
+		}
+	})
+	return b.String()
+}
+
+// pressEsc types Esc as the driver does: to the focused widget, or to the
+// canvas when nothing has the focus.
+func (f *kvFixture) pressEsc() {
+	ev := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	if o := f.win.Canvas().Focused(); o != nil {
+		o.TypedKey(ev)
+		return
+	}
+	f.win.Canvas().OnTypedKey()(ev)
+}
+
+func TestEscClosesDialogsAskingWhenWorkWouldBeLost(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+
+	// Untouched: Esc closes at once, the cursor being in the name.
+	f.openCreate()
+	f.pressEsc()
+	if f.keys.creating != nil || f.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("Esc did not close an untouched create dialog")
+	}
+
+	// Something entered: Esc asks; Esc again keeps editing; Discard closes.
+	d := f.openCreate()
+	test.Type(d.name, "Half done")
+	f.pressEsc()
+	if f.keys.creating == nil || d.confirm == nil || f.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("Esc closed a create dialog with a name typed, without asking")
+	}
+	f.win.Canvas().Unfocus()
+	f.pressEsc() // answers the question: keep editing
+	if f.keys.creating != d || d.name.Text != "Half done" {
+		t.Fatal("Esc on the question lost the work")
+	}
+	f.win.Canvas().Focus(d.name)
+	f.pressEsc()
+	test.Tap(f.overlayButton("Discard"))
+	if f.keys.creating != nil {
+		t.Fatal("Discard did not close the create dialog")
+	}
+
+	// The duplicate dialog, unchanged: closes at once.
+	test.Tap(f.cell("Billing export", colActions).dup)
+	if f.keys.creating == nil {
+		t.Fatal("no duplicate dialog")
+	}
+	f.pressEsc()
+	if f.keys.creating != nil {
+		t.Fatal("Esc did not close an unchanged duplicate dialog")
+	}
+
+	// Rename and delete.
+	e := f.keys.editKey(f.keys.model.find(f.key("Billing export").ID))
+	f.pressEsc()
+	if _ = e; f.win.Canvas().Overlays().Top() != nil {
+		t.Error("Esc did not close the rename dialog")
+	}
+	test.Tap(f.cell("Billing export", colActions).del)
+	f.pressEsc()
+	if f.win.Canvas().Overlays().Top() != nil || f.key("Billing export") == nil {
+		t.Error("Esc did not dismiss the delete question (or deleted the key)")
+	}
+}
+
+// TestCreateDialogFocusOrder: Tab walks the name, the expiry presets, then
+// the permission tab's controls, then Cancel and Create.
+func TestCreateDialogFocusOrder(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	c := f.win.Canvas()
+	if c.Focused() != d.name {
+		t.Fatalf("focus on open = %T, want the name", c.Focused())
+	}
+	test.Type(d.name, "Focus walk")
+	test.Tap(d.global) // Create is enabled, so it takes the focus too
+	c.Focus(d.name)
+	var order []fyne.Focusable
+	for range 12 {
+		c.FocusNext()
+		order = append(order, c.Focused())
+	}
+	idx := func(o fyne.Focusable) int { return slices.Index(order, o) }
+	var want []fyne.Focusable
+	for _, b := range d.presets {
+		if !b.Disabled() { // presets longer than Global's 7 days are off
+			want = append(want, b)
+		}
+	}
+	want = append(want, d.customBtn, d.global)
+	if !slices.Equal(order[:len(want)], want) {
+		t.Errorf("after the name: %v, want the enabled expiry presets, Custom…, then Global's checkbox", order[:len(want)])
+	}
+	if ca, cr := idx(d.cancel), idx(d.create); ca < 0 || cr != ca+1 || ca < idx(d.global) {
+		t.Errorf("Cancel at %d, Create at %d (after the permissions at %d)", ca, cr, idx(d.global))
+	}
+}
+
+// TestCreatedKeyIsSelectedAndInView: many keys, a search typed; the new
+// key's row is selected and scrolled into view.
+func TestCreatedKeyIsSelectedAndInView(t *testing.T) {
+	var seeds []kvSeed
+	for i := range 40 {
+		seeds = append(seeds, kvSeed{name: fmt.Sprintf("Batch key %02d", i), age: day, life: core.Lifetime{Months: 6}, perms: kvOps("users.get")})
+	}
+	f := newKVFixture(t, theme.VariantLight, seeds, 1180, 720)
+	if f.keys.model.sortCol != colName {
+		f.keys.sortBy(colName) // A to Z: the new key is the last row
+	}
+	test.Type(f.keys.search, "Batch key 0")
+	d := f.openCreate()
+	test.Type(d.name, "Zulu last by name")
+	test.Tap(d.global)
+	k, _ := f.createAndClose(d, "Zulu last by name")
+	if f.keys.selected != k.ID {
+		t.Fatalf("selected %q, want the new key %q", f.keys.selected, k.ID)
+	}
+	c := f.cell("Zulu last by name", colName)
+	d2 := fyne.CurrentApp().Driver()
+	p, tp := d2.AbsolutePositionForObject(c), d2.AbsolutePositionForObject(f.keys.table)
+	if p.Y < tp.Y || p.Y+c.Size().Height > tp.Y+f.keys.table.Size().Height {
+		t.Errorf("the new key's row at y %v is outside the table (%v..%v)", p.Y, tp.Y, tp.Y+f.keys.table.Size().Height)
+	}
+}

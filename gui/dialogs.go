@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -23,6 +24,7 @@ func (v *keysView) showError(what string, err error) {
 
 // keyCreated reloads the list and shows the new key's secret.
 func (v *keysView) keyCreated(k *core.Key, secret string) {
+	v.reveal = k.ID
 	v.reload()
 	v.secret = showSecret(v.env, v.svc.Catalog(), k, secret)
 	v.secret.dlg.SetOnClosed(func() { v.secret = nil })
@@ -31,7 +33,7 @@ func (v *keysView) keyCreated(k *core.Key, secret string) {
 // editDialog renames a key: the name is the only thing that can change.
 type editDialog struct {
 	dlg  *dialog.CustomDialog
-	name *widget.Entry
+	name *widgets.EscEntry
 	msg  *widget.Label
 	save *widget.Button
 }
@@ -42,7 +44,7 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 		return nil
 	}
 	k := r.key
-	d := &editDialog{name: widget.NewEntry(), msg: widget.NewLabel("")}
+	d := &editDialog{name: widgets.NewEscEntry(), msg: widget.NewLabel("")}
 	d.msg.Wrapping = fyne.TextWrapWord
 	d.name.SetText(k.Name)
 	note := widget.NewLabel("Only the name can be changed. To change the expiration or the scopes, duplicate the key and delete this one.")
@@ -93,6 +95,9 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.save})
 	validate()
 	d.dlg.Resize(fyne.NewSize(480, d.dlg.MinSize().Height))
+	done := v.env.onEscape(d.dlg.Hide)
+	d.dlg.SetOnClosed(done)
+	d.name.OnEscape = func() { v.env.escape() }
 	d.dlg.Show()
 	v.env.win.Canvas().Focus(d.name)
 	return d
@@ -132,6 +137,6 @@ func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 	d.SetConfirmText("Delete")
 	d.SetDismissText("Cancel")
 	d.SetConfirmImportance(widget.DangerImportance)
-	d.Show()
+	v.env.showConfirm(d)
 	return d
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/msg"
@@ -50,6 +51,10 @@ type uiEnv struct {
 	// copied holds the secrets put on the clipboard and not yet taken off
 	// it (UI goroutine only).
 	copied map[string]struct{}
+
+	// escapes are the Esc actions of the open dialogs, the top one last
+	// (see onEscape).
+	escapes []*func()
 }
 
 // newAppEnv returns the environment of the real window.
@@ -134,4 +139,37 @@ func sentence(err error) string {
 		return s
 	}
 	return "Something went wrong."
+}
+
+// onEscape makes close the Esc key's action while its dialog is the top
+// one; call the returned function when the dialog closes. Dialogs opened
+// later take Esc until they close (UI goroutine only).
+func (e *uiEnv) onEscape(close func()) (done func()) {
+	h := &close
+	e.escapes = append(e.escapes, h)
+	return func() {
+		for i, x := range e.escapes {
+			if x == h {
+				e.escapes = append(e.escapes[:i], e.escapes[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// escape runs the top dialog's Esc action; it reports whether there was
+// one.
+func (e *uiEnv) escape() bool {
+	if len(e.escapes) == 0 {
+		return false
+	}
+	(*e.escapes[len(e.escapes)-1])()
+	return true
+}
+
+// showConfirm shows a confirmation that Esc dismisses (as No).
+func (e *uiEnv) showConfirm(d *dialog.ConfirmDialog) {
+	done := e.onEscape(d.Hide)
+	d.SetOnClosed(done)
+	d.Show()
 }

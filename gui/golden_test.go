@@ -28,6 +28,17 @@ func TestGoldenKeysWindow(t *testing.T) {
 	}
 }
 
+// TestGoldenKeysSmallWindow: at the smallest window the table fits: Created
+// and Key fold, Name takes what is left, the actions stay in view.
+func TestGoldenKeysSmallWindow(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, minWindowWidth, minWindowHeight)
+			test.AssertImageMatches(t, "keys_small_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
 func TestGoldenKeysEmpty(t *testing.T) {
 	f := newKVFixture(t, theme.VariantLight, nil, 1180, 720)
 	test.AssertImageMatches(t, "keys_empty_light.png", f.win.Canvas().Capture())
@@ -53,6 +64,21 @@ func TestGoldenCreateDialogTabs(t *testing.T) {
 			test.Tap(d.opCheck("messaging.channels.list"))
 			test.Tap(d.opCheck("messaging.channels.get"))
 			test.AssertImageMatches(t, "create_operations_"+v.name+".png", f.win.Canvas().Capture())
+		})
+	}
+}
+
+// TestGoldenCreateSmallWindow: the create dialog at the smallest window,
+// on the Sections tab.
+func TestGoldenCreateSmallWindow(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newKVFixture(t, v.variant, kvDemo, minWindowWidth, minWindowHeight)
+			d := f.openCreate()
+			test.Type(d.name, "Support desk integration")
+			d.tabs.Select(d.tabItems[1])
+			d.section("users").SetSelected(accessRead)
+			test.AssertImageMatches(t, "create_small_"+v.name+".png", f.win.Canvas().Capture())
 		})
 	}
 }

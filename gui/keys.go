@@ -3,6 +3,7 @@ package gui
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -26,7 +27,9 @@ type keysView struct {
 	now    time.Time  // the time expiry and relative times are shown for
 	loaded bool
 
-	table   *keysTable
+	table *keysTable
+	// cols are the columns the table shows, in order (see fitColumns).
+	cols    []column
 	search  *widget.Entry
 	counts  *widget.Label
 	create  *widget.Button
@@ -38,6 +41,9 @@ type keysView struct {
 
 	// selected is the id of the key whose row is selected.
 	selected string
+	// reveal is the id of a key just created: the next load selects its
+	// row and scrolls it into view.
+	reveal string
 	// creating and secret are the create and secret dialogs while open.
 	creating *createDialog
 	secret   *secretDialog
@@ -53,6 +59,9 @@ type keysView struct {
 // newKeysView returns the keys screen; call reload to load the keys.
 func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v := &keysView{env: env, svc: svc, tips: widgets.NewTipLayer()}
+	for c := colName; c < numColumns; c++ {
+		v.cols = append(v.cols, c)
+	}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widget.NewEntry()
@@ -77,10 +86,10 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 
 	heading := widget.NewLabelWithStyle("Company API Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	heading.SizeName = theme.SizeNameSubHeadingText
-	top := container.NewBorder(nil, nil, heading, v.create, v.search)
+	top := newBorder(nil, nil, heading, v.create, v.search)
 	head := container.NewVBox(top, v.counts)
 	body := container.NewStack(v.table, container.NewCenter(v.noMatch), container.NewCenter(v.loading), v.empty, v.tips)
-	v.content = container.NewBorder(head, nil, nil, nil, body)
+	v.content = newBorder(head, nil, nil, nil, body)
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -166,6 +175,29 @@ func (v *keysView) setRows(l loadedKeys) {
 	})
 	v.model.setRows(l.rows)
 	v.refresh()
+	if id := v.reveal; id != "" {
+		v.reveal = ""
+		v.revealKey(id)
+	}
+}
+
+// revealKey selects the row of key id and scrolls it into view, clearing
+// a search that hides it.
+func (v *keysView) revealKey(id string) {
+	find := func() int {
+		return slices.IndexFunc(v.model.shown, func(r *keyRow) bool { return r.key.ID == id })
+	}
+	i := find()
+	if i < 0 && v.search.Text != "" {
+		v.search.SetText("")
+		i = find()
+	}
+	if i < 0 {
+		return
+	}
+	cell := widget.TableCellID{Row: i, Col: 0}
+	v.table.Select(cell)
+	v.table.ScrollTo(cell)
 }
 
 // tick re-renders relative times and expiry for the current time.
@@ -256,13 +288,13 @@ type keysTable struct {
 
 func newKeysTable(v *keysView) *keysTable {
 	t := &keysTable{v: v}
-	t.Length = func() (int, int) { return len(v.model.shown), int(numColumns) }
+	t.Length = func() (int, int) { return len(v.model.shown), len(v.cols) }
 	t.CreateCell = func() fyne.CanvasObject { return newKeyCell(v) }
 	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Row < 0 || id.Row >= len(v.model.shown) {
+		if id.Row < 0 || id.Row >= len(v.model.shown) || id.Col < 0 || id.Col >= len(v.cols) {
 			return
 		}
-		o.(*keyCell).update(v, v.model.shown[id.Row], column(id.Col))
+		o.(*keyCell).update(v, v.model.shown[id.Row], v.cols[id.Col])
 		if !v.tableShown && v.loaded {
 			v.tableShown = true
 			if v.onTableShown != nil {
@@ -273,8 +305,8 @@ func newKeysTable(v *keysView) *keysTable {
 	t.ShowHeaderRow = true
 	t.CreateHeader = func() fyne.CanvasObject { return newHeaderCell() }
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*headerCell).update(v, column(id.Col))
+		if id.Col >= 0 && id.Col < len(v.cols) {
+			o.(*headerCell).update(v, v.cols[id.Col])
 		}
 	}
 	t.OnSelected = func(id widget.TableCellID) {
@@ -287,6 +319,48 @@ func newKeysTable(v *keysView) *keysTable {
 		t.SetColumnWidth(c, w)
 	}
 	return t
+}
+
+// Resize fits the columns to the new width before laying the table out:
+// Name takes what is left, the others shrink or fold, and the actions stay
+// in view (see fitColumns).
+func (t *keysTable) Resize(s fyne.Size) {
+	t.fit(s.Width)
+	t.Table.Resize(s)
+}
+
+// fit chooses the columns shown and their widths for a table w wide.
+func (t *keysTable) fit(w float32) {
+	th := t.Theme()
+	gap := th.Size(theme.SizeNamePadding)
+	// The vertical scroll bar floats over the last column; keep the
+	// actions clear of it.
+	avail := w - th.Size(theme.SizeNameScrollBar)
+	cols, widths := fitColumns(avail, gap, func(c column) float32 { return columnMinWidth(th, c) })
+	v := t.v
+	changed := len(cols) != len(v.cols)
+	for i := range cols {
+		if !changed && cols[i] != v.cols[i] {
+			changed = true
+		}
+	}
+	v.cols = cols
+	for i, w := range widths {
+		t.SetColumnWidth(i, w)
+	}
+	if changed {
+		v.tips.HideTip()
+		t.Refresh()
+	}
+}
+
+// columnMinWidth is the narrowest column c gets: its minimum width, and
+// never less than its header's title beside the sort arrow, so a sorted
+// header does not shrink to "Sco…".
+func columnMinWidth(th fyne.Theme, c column) float32 {
+	title := fyne.MeasureText(columnTitles[c], th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true}).Width
+	header := title + th.Size(theme.SizeNameInlineIcon) + 2*th.Size(theme.SizeNameInnerPadding) + th.Size(theme.SizeNamePadding) + 2
+	return max(columnMinWidths[c], float32(int(header+0.99)))
 }
 
 // TypedKey asks to delete the selected key on Delete; other keys move the

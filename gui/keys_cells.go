@@ -32,10 +32,10 @@ type keyCell struct {
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	actions *fyne.Container
-	edit    *widget.Button
-	dup     *widget.Button
-	del     *widget.Button
-	roll    *tipButton
+	edit    *widgets.TipButton
+	dup     *widgets.TipButton
+	del     *widgets.TipButton
+	roll    *widgets.TipButton
 	content *fyne.Container
 
 	row *keyRow
@@ -53,13 +53,14 @@ func newKeyCell(v *keysView) *keyCell {
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag, c.idle, c.link)
-	c.edit = &widget.Button{Icon: theme.DocumentCreateIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.editKey(c.row) }}
-	c.dup = &widget.Button{Icon: theme.ContentCopyIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.duplicateKey(c.row) }}
-	c.del = &widget.Button{Icon: theme.DeleteIcon(), Importance: widget.LowImportance,
-		OnTapped: func() { v.confirmDelete(c.row) }}
-	c.roll = newTipButton(v.tips, theme.ViewRefreshIcon(), "Roll… (replace with a new key)", func() { v.openRoll(c.row) })
+	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), "Edit the name",
+		func() { v.editKey(c.row) })
+	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, "Duplicate: a new key with the same permissions",
+		func() { v.duplicateKey(c.row) })
+	c.roll = widgets.NewTipButton(v.tips, theme.ViewRefreshIcon(), "Roll… (replace with a new key)",
+		func() { v.openRoll(c.row) })
+	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), "Delete this key",
+		func() { v.confirmDelete(c.row) })
 	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
 	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.text)
 	c.content = container.NewStack(c.nameBox, c.actions)
@@ -113,7 +114,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = formatDate(k.CreatedAt, v.env.loc)
 		tip = timeTip("Created", k.CreatedAt, v.env.loc)
 	case colExpires:
-		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + core.FormatRelative(k.ExpiresAt, now)
+		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + relTime(k.ExpiresAt, now)
 		if !expired && k.ExpiresWithin(now, core.ExpiringSoonWindow) {
 			importance = widget.WarningImportance
 		}
@@ -126,7 +127,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	case colLastUsed:
 		text = "never"
 		if !k.LastUsedAt.IsZero() {
-			text = core.FormatRelative(k.LastUsedAt, now)
+			text = relTime(k.LastUsedAt, now)
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		} else if !expired {
 			importance = widget.LowImportance

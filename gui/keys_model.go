@@ -30,8 +30,60 @@ const (
 
 var columnTitles = [numColumns]string{"Name", "Scopes", "Key", "Created", "Expires", "Last used", ""}
 
-// columnWidths are the initial widths of the columns, in Fyne units.
-var columnWidths = [numColumns]float32{300, 84, 110, 120, 220, 130, 160}
+// columnWidths are the preferred widths of the columns, in Fyne units; the
+// Name column's is its width before the table knows its own.
+var columnWidths = [numColumns]float32{300, 96, 110, 120, 220, 130, 160}
+
+// columnMinWidths are the narrowest the columns get before one folds. The
+// actions never shrink; a header also keeps room for its title and the sort
+// arrow (see fitColumns).
+var columnMinWidths = [numColumns]float32{160, 96, 104, 110, 176, 116, 160}
+
+// foldOrder is the order columns hide in when the window is too narrow for
+// all of them at their minimum widths: Name and the actions always stay.
+var foldOrder = []column{colCreated, colKey, colScopes, colLastUsed}
+
+// fitColumns returns the columns shown in a table avail wide and their
+// widths: the Name column takes what the others leave; the others shrink
+// from their preferred width towards their minimum, evenly, and fold in
+// foldOrder when even their minimum widths do not fit. gap is the space
+// between two columns; minOf is the minimum width of a column.
+func fitColumns(avail, gap float32, minOf func(column) float32) ([]column, []float32) {
+	hidden := map[column]bool{}
+	for i := 0; ; i++ {
+		var cols []column
+		for c := colName; c < numColumns; c++ {
+			if !hidden[c] {
+				cols = append(cols, c)
+			}
+		}
+		var pref, low float32
+		for _, c := range cols[1:] {
+			pref += max(columnWidths[c], minOf(c))
+			low += minOf(c)
+		}
+		room := avail - gap*float32(len(cols)-1) - minOf(colName)
+		if low > room && i < len(foldOrder) {
+			hidden[foldOrder[i]] = true
+			continue
+		}
+		// 1 at or above the preferred widths, 0 at the minimum ones.
+		f := float32(1)
+		if pref > room && pref > low {
+			f = max(0, (room-low)/(pref-low))
+		}
+		widths := make([]float32, len(cols))
+		var used float32
+		for j, c := range cols[1:] {
+			lo := minOf(c)
+			w := float32(int(lo + f*(max(columnWidths[c], lo)-lo)))
+			widths[j+1] = w
+			used += w
+		}
+		widths[0] = max(minOf(colName), avail-gap*float32(len(cols)-1)-used)
+		return cols, widths
+	}
+}
 
 // keyRow is one key as the table shows it, with what filtering and sorting
 // need computed at most once.

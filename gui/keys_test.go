@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // kvWalk visits every visible object under o.
@@ -635,5 +636,126 @@ func TestKeysCellRecycledFromActionsMeasuresAtItsNewWidth(t *testing.T) {
 	}
 	if c.text.Truncation != fyne.TextTruncateOff {
 		t.Errorf("%q: truncation %v, want off: it fits its column", c.text.Text, c.text.Truncation)
+	}
+}
+
+// TestKeysSmallWindowKeepsActions: at the smallest window size the table's
+// columns fit its width: the row actions are inside the visible width (not
+// scrolled off to the right), Created folds first, and an edit button there
+// opens the rename dialog.
+func TestKeysSmallWindowKeepsActions(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, minWindowWidth, minWindowHeight)
+	d := fyne.CurrentApp().Driver()
+	tablePos := d.AbsolutePositionForObject(f.keys.table)
+	right := tablePos.X + f.keys.table.Size().Width
+	last := f.keys.model.shown[len(f.keys.model.shown)-1].key.Name
+	a := f.cell(last, colActions)
+	for _, b := range []*widgets.TipButton{a.edit, a.dup, a.del} {
+		if !b.Visible() {
+			t.Fatal("an action button is hidden")
+		}
+		p := d.AbsolutePositionForObject(b)
+		if p.X < tablePos.X || p.X+b.Size().Width > right {
+			t.Fatalf("action button at x %v..%v, outside the table's visible width %v..%v", p.X, p.X+b.Size().Width, tablePos.X, right)
+		}
+	}
+	if slices.Contains(f.keys.cols, colCreated) {
+		t.Errorf("at %d wide the Created column is still shown: %v", minWindowWidth, f.keys.cols)
+	}
+	if f.keys.cols[0] != colName || f.keys.cols[len(f.keys.cols)-1] != colActions {
+		t.Errorf("columns %v: Name first and the actions last", f.keys.cols)
+	}
+	if !slices.Contains(f.keys.cols, colExpires) {
+		t.Errorf("the Expires column folded at %d wide: %v", minWindowWidth, f.keys.cols)
+	}
+	// A sorted header keeps its whole title.
+	for i, c := range f.keys.cols {
+		if c == colActions {
+			continue
+		}
+		f.keys.sortBy(c)
+		if h := f.headerButton(c); h.Label().Truncation != fyne.TextTruncateOff {
+			t.Errorf("header %q (column %d) is cut when sorted", columnTitles[c], i)
+		}
+	}
+	test.Tap(f.cell(last, colActions).edit)
+	if top := f.win.Canvas().Overlays().Top(); top == nil {
+		t.Fatal("the edit button at 800×500 opened no dialog")
+	}
+	f.win.Canvas().Overlays().Top().Hide()
+}
+
+// TestKeysRowActionsNameThemselves: each row action shows what it does on
+// hover; Duplicate does not use the clipboard's copy icon.
+func TestKeysRowActionsNameThemselves(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	a := f.cell("Billing export", colActions)
+	for _, c := range []struct {
+		b    *widgets.TipButton
+		want string
+	}{{a.edit, "Edit the name"}, {a.dup, "Duplicate"}, {a.del, "Delete"}} {
+		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(c.b)
+		test.MoveMouse(f.win.Canvas(), p.Add(fyne.NewPos(5, 5)))
+		l, ok := f.keys.tips.Tip().(*widget.Label)
+		if !ok || !strings.HasPrefix(l.Text, c.want) {
+			t.Errorf("hovering the button: tip %v, want %q…", f.keys.tips.Tip(), c.want)
+		}
+	}
+	if a.dup.Icon == theme.ContentCopyIcon() {
+		t.Error("Duplicate uses the clipboard's copy icon")
+	}
+
+	// The window cannot get smaller than that.
+	if m := f.win.Content().MinSize(); m.Width < minWindowWidth || m.Height < minWindowHeight {
+		t.Errorf("content minimum %v, want at least %dx%d", m, minWindowWidth, minWindowHeight)
+	}
+}
+
+// TestFitColumns: Name takes what is left; columns shrink, then fold in order.
+func TestFitColumns(t *testing.T) {
+	minOf := func(c column) float32 { return columnMinWidths[c] }
+	cols, widths := fitColumns(2000, 4, minOf)
+	if len(cols) != int(numColumns) || widths[0] <= columnWidths[colName] {
+		t.Fatalf("wide: %v %v", cols, widths)
+	}
+	var sum float32
+	for _, w := range widths {
+		sum += w
+	}
+	if got := sum + 4*float32(len(cols)-1); got < 1999 || got > 2000 {
+		t.Errorf("wide: columns take %v of 2000", got)
+	}
+	cols, _ = fitColumns(700, 4, minOf)
+	for _, c := range []column{colCreated, colKey} {
+		if slices.Contains(cols, c) {
+			t.Errorf("700 wide: column %d still shown: %v", c, cols)
+		}
+	}
+	cols, widths = fitColumns(300, 4, minOf)
+	if cols[0] != colName || cols[len(cols)-1] != colActions || widths[len(widths)-1] != columnWidths[colActions] {
+		t.Errorf("narrow: %v %v", cols, widths)
+	}
+}
+
+func TestRelTimeReadsInDays(t *testing.T) {
+	now := kvNow
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{7 * day, "in 7 days"},
+		{7*day - time.Minute, "in 7 days"},
+		{7*day - 4*time.Hour, "in 7 days"},
+		{40 * time.Hour, "in 2 days"},
+		{30 * time.Hour, "tomorrow"},
+		{-30 * time.Hour, "yesterday"},
+		{-40 * time.Hour, "2 days ago"},
+		{5 * time.Hour, "in 5 hours"},
+		{-25 * time.Minute, "25 minutes ago"},
+		{90 * day, "in 3 months"},
+	} {
+		if got := relTime(now.Add(c.d), now); got != c.want {
+			t.Errorf("%v: %q, want %q", c.d, got, c.want)
+		}
 	}
 }

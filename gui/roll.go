@@ -7,12 +7,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // graceLabels name the grace choices of the roll dialog (core.GraceChoices).
@@ -214,30 +212,4 @@ func (v *keysView) linkText(k *core.Key) (text, target string) {
 		return "rolled from a deleted key", ""
 	}
 	return "", ""
-}
-
-// tipButton is an icon button that shows a hover label in a tip layer.
-type tipButton struct {
-	widget.Button
-	layer *widgets.TipLayer
-	label string
-}
-
-func newTipButton(layer *widgets.TipLayer, icon fyne.Resource, label string, tapped func()) *tipButton {
-	b := &tipButton{layer: layer, label: label}
-	b.Icon, b.Importance, b.OnTapped = icon, widget.LowImportance, tapped
-	b.ExtendBaseWidget(b)
-	return b
-}
-
-// MouseIn shows the hover label under the button.
-func (b *tipButton) MouseIn(ev *desktop.MouseEvent) {
-	b.Button.MouseIn(ev)
-	b.layer.ShowTip(widget.NewLabel(b.label), ev.AbsolutePosition)
-}
-
-// MouseOut hides the hover label.
-func (b *tipButton) MouseOut() {
-	b.Button.MouseOut()
-	b.layer.HideTip()
 }

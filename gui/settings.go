@@ -79,6 +79,8 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		widget.NewLabel("Sent every day at 11:00 UTC to the recipients, listing keys that expired in the last 24 hours and keys expiring within 7 days."),
 		s.mail.form(),
 		s.mail.formMsg,
+		s.mail.details,
+		s.mail.progress,
 		container.NewHBox(s.mail.save, s.mail.test, s.digest.preview),
 		s.digest.nextSlot,
 		s.digest.lastResult,

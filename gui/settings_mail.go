@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/internal/msg"
@@ -87,6 +88,13 @@ type mailForm struct {
 	msgs                                     map[string]*widget.Label
 	formMsg                                  *widget.Label
 	save, test                               *widget.Button
+	// progress shows while the test e-mail is sent, with cancelTest;
+	// details holds the technical error behind a disclosure.
+	progress    *fyne.Container
+	cancelTest  *widget.Button
+	stopTest    context.CancelFunc
+	details     *widget.Accordion
+	detailsText *widget.Label
 	// busyAlso are buttons of the view disabled with the form's own
 	// while it loads, saves or sends.
 	busyAlso    []*widget.Button
@@ -132,6 +140,19 @@ func newMailForm(cfg mailConfig, bg runner) *mailForm {
 	v.save = widget.NewButton("Save", v.Save)
 	v.save.Importance = widget.HighImportance
 	v.test = widget.NewButton("Send test e-mail", v.SendTest)
+	v.cancelTest = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+		if v.stopTest != nil {
+			v.stopTest()
+		}
+	})
+	bar := widget.NewProgressBarInfinite()
+	v.progress = container.NewBorder(nil, nil, nil, v.cancelTest, bar)
+	v.progress.Hide()
+	v.detailsText = widget.NewLabel("")
+	v.detailsText.Wrapping = fyne.TextWrapWord
+	v.detailsText.TextStyle.Monospace = true
+	v.details = widget.NewAccordion(widget.NewAccordionItem("Details", v.detailsText))
+	v.details.Hide()
 	v.setBusy(true)
 	return v
 }
@@ -165,6 +186,19 @@ func (v *mailForm) setBusy(busy bool) {
 
 func (v *mailForm) showFormMessage(msg string, imp widget.Importance) {
 	setMessage(v.formMsg, msg, imp)
+	if v.details != nil && v.details.Visible() {
+		v.details.Hide()
+	}
+	v.relayout()
+}
+
+// showFailure shows what failed in plain words, with the technical error
+// behind the Details disclosure (closed).
+func (v *mailForm) showFailure(plain string, err error) {
+	setMessage(v.formMsg, plain, widget.DangerImportance)
+	v.detailsText.SetText(msg.Sentence(err.Error()))
+	v.details.CloseAll()
+	v.details.Show()
 	v.relayout()
 }
 
@@ -334,14 +368,19 @@ func (v *mailForm) SendTest() {
 	v.setBusy(true)
 	v.showFormMessage("Sending a test e-mail to "+displayAddresses(s.To)+"…", widget.LowImportance)
 	cfg := v.cfg
+	ctx, cancel := context.WithTimeout(context.Background(), testMailTimeout)
+	v.stopTest = cancel
+	v.progress.Show()
+	v.relayout()
 	v.bg.run(func() func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testMailTimeout)
 		defer cancel()
 		err := cfg.SendTestMail(ctx, s, typed)
 		return func() {
 			v.setBusy(false)
+			v.stopTest = nil
+			v.progress.Hide()
 			if err != nil {
-				v.showFormMessage(msg.Sentence(err.Error()), widget.DangerImportance)
+				v.showFailure(mailFailure(err, s), err)
 				return
 			}
 			v.showFormMessage("Test e-mail sent to "+displayAddresses(s.To)+".", widget.SuccessImportance)

@@ -191,8 +191,9 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	test.Type(v.mail.password, "wrong")
 	test.Tap(v.mail.test)
 	bgWait(v.bg)
-	if formMsg.Importance != widget.DangerImportance || !strings.Contains(formMsg.Text, "log in as keydesk") || strings.Contains(formMsg.Text, "wrong") {
-		t.Errorf("after a failed test: %q", formMsg.Text)
+	if formMsg.Importance != widget.DangerImportance || formMsg.Text != "The server refused the login as keydesk. Check the username and password." ||
+		!v.mail.details.Visible() || !strings.Contains(v.mail.detailsText.Text, "log in as keydesk") || strings.Contains(v.mail.detailsText.Text, "wrong") {
+		t.Errorf("after a failed test: %q, details %q", formMsg.Text, v.mail.detailsText.Text)
 	}
 	if len(srv.Messages()) != 1 {
 		t.Errorf("server received %d messages, want still 1", len(srv.Messages()))
@@ -405,5 +406,58 @@ func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
 	}
 	if v.mail.formMsg.Text != "Test e-mail sent to ops@example.com." {
 		t.Errorf("form message %q", v.mail.formMsg.Text)
+	}
+}
+
+// TestSettingsTestEmailFailureInPlainWords: a closed port reads as what
+// failed and what to check, the technical error behind Details; a server
+// that never answers shows progress and can be cancelled.
+func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, formMsg := newSettings(t, b)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close() // nothing listens there now
+	stFill(v.mail, "127.0.0.1", port, "None (this computer only)", "", "", "keydesk@example.com", "ops@example.com")
+	test.Tap(v.mail.test)
+	bgWait(v.bg)
+	want := "Could not reach 127.0.0.1 on port " + port + ": nothing is listening there. Check the host and port."
+	if formMsg.Text != want || formMsg.Importance != widget.DangerImportance {
+		t.Errorf("closed port: %q, want %q", formMsg.Text, want)
+	}
+	if !v.mail.details.Visible() || v.mail.details.Items[0].Open || !strings.Contains(v.mail.detailsText.Text, "refused") {
+		t.Errorf("details: shown %v, open %v, %q", v.mail.details.Visible(), v.mail.details.Items[0].Open, v.mail.detailsText.Text)
+	}
+	if v.mail.progress.Visible() {
+		t.Error("the progress bar stays after the attempt")
+	}
+
+	// A server that accepts and never answers: progress, then Cancel.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := silent.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	_, port, _ = net.SplitHostPort(silent.Addr().String())
+	v.mail.port.SetText(port)
+	test.Tap(v.mail.test)
+	if !v.mail.progress.Visible() || !v.mail.test.Disabled() {
+		t.Fatal("no progress while the test e-mail is sent")
+	}
+	c := <-accepted
+	defer c.Close()
+	test.Tap(v.mail.cancelTest)
+	bgWait(v.bg)
+	if formMsg.Text != "The test e-mail was cancelled; nothing was sent." || v.mail.progress.Visible() || v.mail.test.Disabled() {
+		t.Errorf("after Cancel: %q, progress %v", formMsg.Text, v.mail.progress.Visible())
 	}
 }

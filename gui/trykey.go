@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -108,8 +109,9 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 	v.token = widget.NewPasswordEntry()
 	v.token.SetPlaceHolder("kdk_…")
 	v.token.OnSubmitted = func(string) { v.Send() }
+	v.token.OnChanged = func(string) { setMessage(v.tokenMsg, "", widget.DangerImportance) }
 	v.tokenMsg = newFieldMessage()
-	v.send = widget.NewButton("Send API Request", v.Send)
+	v.send = widget.NewButton("Check the key", v.Send)
 	v.send.Importance = widget.HighImportance
 
 	v.requestLine = widget.NewLabel("")
@@ -125,16 +127,16 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 	v.keyScopes.Wrapping = fyne.TextWrapWord
 	v.keyID.TextStyle = fyne.TextStyle{Monospace: true}
 	v.keyInfo = widget.NewForm(
-		widget.NewFormItem("Key", v.keyName),
+		widget.NewFormItem("Name", v.keyName),
 		widget.NewFormItem("ID", v.keyID),
 		widget.NewFormItem("Scopes", v.keyScopes),
 		widget.NewFormItem("Expires", v.keyExpires),
 	)
 	v.result = container.NewVBox(
 		widget.NewSeparator(),
-		widget.NewLabelWithStyle("Request", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewLabelWithStyle("The request it stands for (not sent)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		v.requestLine, v.authLine,
-		widget.NewLabelWithStyle("Response", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewLabelWithStyle("The answer the API would give", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		v.status, v.reason, v.keyInfo,
 	)
 	v.result.Hide()
@@ -147,9 +149,13 @@ func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	left := container.NewBorder(
 		container.NewVBox(widget.NewLabelWithStyle("Operation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.search),
 		v.opMsg, nil, nil, v.opList)
+	intro := widget.NewLabel("Nothing is sent over the network: Keydesk checks the key here, exactly as the " +
+		"verification API would, and shows the answer the API would give. A check does not count as the key's last use.")
+	intro.Wrapping = fyne.TextWrapWord
 	right := container.NewVScroll(container.NewVBox(
+		intro,
 		v.opTitle, v.opInfo, v.params,
-		widget.NewLabelWithStyle("Token", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewLabelWithStyle("Key", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		v.token, v.tokenMsg,
 		container.NewHBox(v.send),
 		v.result,
@@ -198,7 +204,7 @@ func (v *tryKeyView) selectOperation(op *core.Operation) {
 	var rows []fyne.CanvasObject
 	for _, name := range v.paramNames {
 		e := widget.NewEntry()
-		e.SetPlaceHolder(name)
+		e.SetPlaceHolder(exampleParam(name) + " (an example; any value checks the permission)")
 		if prev, ok := old[name]; ok {
 			e.SetText(prev.Text)
 		}
@@ -223,18 +229,15 @@ func (v *tryKeyView) Send() {
 	}
 	values := make(map[string]string, len(v.paramNames))
 	for _, name := range v.paramNames {
-		val := strings.TrimSpace(v.paramEntry[name].Text)
-		if val == "" {
-			setMessage(v.paramMsg[name], fmt.Sprintf("Enter a value for %s.", name), widget.DangerImportance)
-			ok = false
-			continue
-		}
+		// The permission does not depend on the path's values: an
+		// empty one takes the example shown in the field.
+		val := cmp.Or(strings.TrimSpace(v.paramEntry[name].Text), exampleParam(name))
 		setMessage(v.paramMsg[name], "", widget.DangerImportance)
 		values[name] = val
 	}
 	secret := strings.TrimSpace(v.token.Text)
 	if secret == "" {
-		setMessage(v.tokenMsg, "Paste a key into Token.", widget.DangerImportance)
+		setMessage(v.tokenMsg, "Paste a key to check.", widget.DangerImportance)
 		ok = false
 	} else {
 		setMessage(v.tokenMsg, "", widget.DangerImportance)
@@ -317,3 +320,6 @@ func tryKeyTime(t time.Time, loc *time.Location) string {
 	}
 	return local
 }
+
+// exampleParam is the value a path parameter takes when left empty.
+func exampleParam(name string) string { return "example-" + name }

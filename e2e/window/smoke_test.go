@@ -115,6 +115,22 @@ func redPixels(img image.Image) int {
 	return n
 }
 
+// bluePixels counts the strongly blue pixels of img inside r (the primary
+// colour of a high-importance button).
+func bluePixels(img image.Image, r image.Rectangle) int {
+	n := 0
+	r = r.Intersect(img.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cb>>8 > 200 && cr>>8 < 90 && cg>>8 < 160 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // changedFraction is the share of pixels that differ between two captures.
 func changedFraction(a, b image.Image) float64 {
 	ab, bb := a.Bounds(), b.Bounds()
@@ -257,6 +273,45 @@ func TestSmokeWindow(t *testing.T) {
 	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
 		writePNG(t, filepath.Join(root, "docs", "screenshot-create.png"), second)
 	}
+
+	// Esc closes the untouched create dialog.
+	key(t, wid, "Escape")
+	waitFor(t, 20*time.Second, "Esc to close the create dialog", func() bool {
+		return changedFraction(first, capture(t, wid)) < 0.05
+	})
+
+	// At the smallest size (800×500) the row actions stay on screen: an
+	// edit button in the actions column opens the rename dialog.
+	if out, err := exec.Command("xdotool", "windowsize", "--sync", wid, "800", "500").CombinedOutput(); err != nil {
+		t.Logf("xdotool windowsize: %v %s", err, out)
+	}
+	// Laid out again for the new width: the blue Create API Key button
+	// has moved into the top right corner.
+	var small image.Image
+	waitFor(t, 20*time.Second, "the window laid out at 800×500", func() bool {
+		small = capture(t, wid)
+		b := small.Bounds()
+		return b.Dx() <= 820 && bluePixels(small, image.Rect(b.Dx()-100, 30, b.Dx()-5, 130)) > 300
+	})
+	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
+		writePNG(t, filepath.Join(root, "docs", "screenshot-small.png"), small)
+	}
+	// The edit buttons sit 122 px from the right edge (the actions column
+	// is the last one); rows are 40 px apart, below the header and any
+	// menu bar: try a few heights until one lands on a button.
+	x := small.Bounds().Dx() - 122
+	opened := false
+	for y := 200; y < 330 && !opened; y += 10 {
+		exec.Command("xdotool", "mousemove", "--window", wid, "--sync", fmt.Sprint(x), fmt.Sprint(y), "click", "1").Run()
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) && !opened {
+			opened = changedFraction(small, capture(t, wid)) > 0.3
+		}
+	}
+	if !opened {
+		t.Fatalf("at 800×500 no edit button in the actions column opened the rename dialog; stderr:\n%s", lines.String())
+	}
+	key(t, wid, "Escape")
 
 	// Ctrl+Q quits cleanly. The window is gone before xdotool sends the key
 	// releases (X answers BadWindow), so the quit keystroke goes through

@@ -168,3 +168,54 @@ func (l *TipLabel) MouseOut() {
 		l.layer.HideTip()
 	}
 }
+
+// TipButton is a button (usually icon only) that names what it does in a
+// tooltip while the mouse is over it.
+type TipButton struct {
+	widget.Button
+	layer *TipLayer
+	// Tip is the tooltip's text.
+	Tip string
+	in  bool
+}
+
+var _ desktop.Hoverable = (*TipButton)(nil)
+
+// NewTipButton returns a low-importance icon button whose tooltip, tip,
+// floats on layer.
+func NewTipButton(layer *TipLayer, icon fyne.Resource, tip string, tapped func()) *TipButton {
+	b := &TipButton{layer: layer, Tip: tip}
+	b.Icon = icon
+	b.Importance = widget.LowImportance
+	b.OnTapped = tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// MouseIn highlights the button and shows its tooltip.
+func (b *TipButton) MouseIn(ev *desktop.MouseEvent) {
+	b.Button.MouseIn(ev)
+	if b.layer == nil || b.Tip == "" {
+		return
+	}
+	b.in = true
+	b.layer.ShowTip(widget.NewLabel(b.Tip), ev.AbsolutePosition)
+}
+
+// MouseOut removes the highlight and hides the tooltip.
+func (b *TipButton) MouseOut() {
+	b.Button.MouseOut()
+	if b.in {
+		b.in = false
+		b.layer.HideTip()
+	}
+}
+
+// Tapped hides the tooltip and runs OnTapped.
+func (b *TipButton) Tapped(ev *fyne.PointEvent) {
+	if b.in {
+		b.in = false
+		b.layer.HideTip()
+	}
+	b.Button.Tapped(ev)
+}

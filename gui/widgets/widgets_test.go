@@ -62,3 +62,26 @@ func TestTipLayerShowsAndHidesTheTipOfALabel(t *testing.T) {
 		t.Error("the tip of a label's former content stays shown")
 	}
 }
+
+func TestTipButtonNamesItsActionOnHover(t *testing.T) {
+	test.NewTempApp(t)
+	layer := NewTipLayer()
+	tapped := 0
+	b := NewTipButton(layer, theme.DeleteIcon(), "Delete this key", func() { tapped++ })
+	w := test.NewTempWindow(t, container.NewStack(container.NewWithoutLayout(b), layer))
+	w.Resize(fyne.NewSize(300, 200))
+	b.Resize(b.MinSize())
+	test.MoveMouse(w.Canvas(), fyne.NewPos(10, 10))
+	l, ok := layer.Tip().(*widget.Label)
+	if !ok || l.Text != "Delete this key" {
+		t.Fatalf("hovering the button shows %v, want its label", layer.Tip())
+	}
+	test.MoveMouse(w.Canvas(), fyne.NewPos(250, 150))
+	if layer.Tip() != nil {
+		t.Error("the tip stays after the mouse left")
+	}
+	test.Tap(b)
+	if tapped != 1 {
+		t.Errorf("tapped %d times", tapped)
+	}
+}
