@@ -2,9 +2,10 @@
 // store's signing material between computers:
 //
 //   - The admin credential holds the store's 256-bit master key (from which
-//     every key of the store derives: see storage.NewEdSigner). It is JSON
-//     encrypted with filippo.io/age under a passphrase (scrypt), so the
-//     standard `age -d` opens it too.
+//     every key of the store derives: see storage.NewEdSigner). It is the
+//     same envelope as a backup (package vault: age with a scrypt passphrase
+//     recipient, so the standard `age -d` opens it, holding a tar with a
+//     manifest of kind "credential" and one file, credential.json).
 //   - The verify-only credential holds what a verification server needs
 //     and nothing that signs: the secret-digest key, the set key and the
 //     Ed25519 public key. It is plain JSON, written mode 0600: servers
@@ -20,13 +21,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
+	"time"
 	"unicode/utf8"
 
-	"filippo.io/age"
-	"filippo.io/age/armor"
 	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/vault"
 )
 
 // Format is the "format" field of every credential.
@@ -95,8 +94,15 @@ func CheckPassphrase(p string) error {
 	return nil
 }
 
-// Encode returns the file content of c: an admin credential age-encrypted
-// (ASCII-armored) under passphrase, a verify-only one as JSON.
+// EnvelopeKind is the vault manifest kind of an admin credential, and
+// envelopeFile the name of its one file.
+const (
+	EnvelopeKind = "credential"
+	envelopeFile = "credential.json"
+)
+
+// Encode returns the file content of c: an admin credential in a vault
+// envelope under passphrase, a verify-only one as JSON.
 func Encode(c *Credential, passphrase string) ([]byte, error) {
 	plain, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
@@ -109,23 +115,9 @@ func Encode(c *Credential, passphrase string) ([]byte, error) {
 	if err := CheckPassphrase(passphrase); err != nil {
 		return nil, err
 	}
-	r, err := age.NewScryptRecipient(passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt credential: %w", err)
-	}
 	var buf bytes.Buffer
-	aw := armor.NewWriter(&buf)
-	w, err := age.Encrypt(aw, r)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt credential: %w", err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, fmt.Errorf("encrypt credential: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encrypt credential: %w", err)
-	}
-	if err := aw.Close(); err != nil {
+	m := vault.Manifest{Kind: EnvelopeKind, StoreID: c.StoreID, TakenAt: time.Now()}
+	if err := vault.Write(&buf, passphrase, m, []vault.File{vault.Bytes(envelopeFile, plain)}, vault.Options{}); err != nil {
 		return nil, fmt.Errorf("encrypt credential: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -134,8 +126,7 @@ func Encode(c *Credential, passphrase string) ([]byte, error) {
 // Encrypted reports whether data is an age-encrypted file (an admin
 // credential), which needs a passphrase to read.
 func Encrypted(data []byte) bool {
-	t := bytes.TrimLeft(data, " \t\r\n")
-	return bytes.HasPrefix(t, []byte(armor.Header)) || bytes.HasPrefix(t, []byte("age-encryption.org/"))
+	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("age-encryption.org/"))
 }
 
 // Decode reads a credential file's content; passphrase is used only for an
@@ -143,25 +134,21 @@ func Encrypted(data []byte) bool {
 func Decode(data []byte, passphrase string) (*Credential, error) {
 	plain := data
 	if Encrypted(data) {
-		id, err := age.NewScryptIdentity(passphrase)
-		if err != nil {
+		r, err := vault.Open(bytes.NewReader(data), passphrase)
+		switch {
+		case errors.Is(err, vault.ErrWrongPassphrase):
 			return nil, ErrWrongPassphrase
-		}
-		var in io.Reader = bytes.NewReader(data)
-		if strings.HasPrefix(strings.TrimLeft(string(data), " \t\r\n"), armor.Header) {
-			in = armor.NewReader(in)
-		}
-		r, err := age.Decrypt(in, id)
-		if err != nil {
-			var noMatch *age.NoIdentityMatchError
-			if errors.As(err, &noMatch) {
-				return nil, ErrWrongPassphrase
-			}
+		case err != nil:
 			return nil, ErrNotCredential
 		}
-		if plain, err = io.ReadAll(io.LimitReader(r, 1<<16)); err != nil {
+		if r.Manifest.Kind != EnvelopeKind {
 			return nil, ErrNotCredential
 		}
+		files, err := r.ReadAll()
+		if err != nil || files[envelopeFile] == nil {
+			return nil, ErrNotCredential
+		}
+		plain = files[envelopeFile]
 	}
 	var c Credential
 	if err := json.Unmarshal(plain, &c); err != nil || c.Format != Format || c.Version != 1 || c.StoreID == "" {

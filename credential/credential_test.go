@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/vault"
 )
 
 var master = bytes.Repeat([]byte{7}, storage.MasterKeySize)
@@ -29,10 +30,22 @@ func TestAdminCredentialRoundTrip(t *testing.T) {
 	if _, err := Decode(data, "wrong horse battery"); !errors.Is(err, ErrWrongPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	// One byte changed in the armored body: not a credential (age's MAC).
-	i := bytes.LastIndex(data, []byte("\n-----END"))
+	// The same envelope as a backup: vault opens it, kind "credential".
+	r, err := vault.Open(bytes.NewReader(data), "correct horse battery")
+	if err != nil || r.Manifest.Kind != EnvelopeKind || r.Manifest.StoreID != "store1" {
+		t.Fatalf("vault.Open: %v, manifest %+v", err, r)
+	}
+	// A backup (another kind of envelope) is not a credential.
+	var backup bytes.Buffer
+	if err := vault.Write(&backup, "correct horse battery", vault.Manifest{Kind: "backup"}, nil, vault.Options{WorkFactor: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(backup.Bytes(), "correct horse battery"); !errors.Is(err, ErrNotCredential) {
+		t.Fatalf("a backup envelope decoded as a credential: %v", err)
+	}
+	// One byte changed near the end: not a credential (age's MAC).
 	bad := append([]byte(nil), data...)
-	bad[i-3] ^= 1
+	bad[len(bad)-3] ^= 1
 	if _, err := Decode(bad, "correct horse battery"); err == nil {
 		t.Fatal("an altered credential decoded")
 	}

@@ -177,7 +177,7 @@ func TestVerifyOnlyCredentialCannotCreate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export admin credential: %s", errs)
 	}
-	if data, _ := os.ReadFile(admin); !strings.Contains(string(data), "BEGIN AGE ENCRYPTED FILE") {
+	if data, _ := os.ReadFile(admin); !strings.HasPrefix(string(data), "age-encryption.org/v1\n") {
 		t.Fatal("the admin credential is not age-encrypted")
 	}
 	_, errs, code = keydesk(t, "wrong passphrase!!\n", nil, "--store", storeURL, "credential", "import", admin, "--passphrase-stdin")
