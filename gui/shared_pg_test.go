@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"github.com/jackc/pgx/v5"
@@ -105,7 +104,7 @@ func sharedReq(name string) core.CreateRequest {
 // tableNames returns the names in the window's keys table.
 func tableNames(t *testing.T, w fyne.Window) []string {
 	t.Helper()
-	tabs, ok := w.Content().(*container.AppTabs)
+	tabs, ok := mainTabs(w.Content())
 	if !ok {
 		t.Fatalf("window content = %T, want the screens", w.Content())
 	}
