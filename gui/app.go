@@ -255,6 +255,7 @@ func restoringPlaceholder() fyne.CanvasObject {
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
 	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b, w, env.bg), settings)
+	ui.keys.audit = b
 	traceKeysView(ui.keys)
 	if s != nil && b.Store != nil {
 		flow := newBackupFlow(s, env, settings)

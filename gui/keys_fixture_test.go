@@ -113,6 +113,15 @@ func (s *kvStore) AppendAudit(ev core.AuditEvent) error {
 	return nil
 }
 
+// Audit returns the audit log, newest first, as the stores do.
+func (s *kvStore) Audit() ([]core.AuditEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.audit)
+	slices.Reverse(out)
+	return out, nil
+}
+
 // kvSigner is an HMAC signer with a fixed test key.
 type kvSigner struct{}
 
@@ -287,6 +296,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
 	f.keys = f.ui.keys
+	f.keys.audit = f.store
 	f.win.SetContent(f.ui.content)
 	f.win.Resize(fyne.NewSize(w, h))
 	f.keys.reload()
