@@ -67,7 +67,7 @@ type createDialog struct {
 	customRow  *fyne.Container
 	expiryBox  *fyne.Container // the presets, customRow and expiryMsg
 	left       *fyne.Container // the form above the permission tabs
-	expiryMsg    *widget.Label
+	expiryMsg  *widget.Label
 
 	global   *widget.Check
 	sections []sectionChoice
