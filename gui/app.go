@@ -52,6 +52,7 @@ const relativeRefresh = 30 * time.Second
 func Run(open func() (*workspace.Workspace, error)) error {
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	a.Settings().SetTheme(newAppTheme())
 	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())

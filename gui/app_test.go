@@ -2,6 +2,8 @@ package gui
 
 import (
 	"errors"
+	"image/color"
+	"math"
 	"os"
 	"testing"
 
@@ -95,4 +97,46 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 	if _, err := os.Stat(b.Dir); !os.IsNotExist(err) {
 		t.Fatalf("the demo data folder %s is still there after finish (%v)", b.Dir, err)
 	}
+}
+
+// TestDarkThemeOutlinesAreVisible: in the dark theme an unticked checkbox's
+// outline and the focus ring stand out from the background (contrast of
+// at least 3:1 for the outline), and the light theme is Fyne's.
+func TestDarkThemeOutlinesAreVisible(t *testing.T) {
+	th := newAppTheme()
+	bg := th.Color(theme.ColorNameBackground, theme.VariantDark)
+	if c := contrast(th.Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c < 3 {
+		t.Errorf("dark input border contrast %.2f, want at least 3", c)
+	}
+	if c := contrast(theme.DefaultTheme().Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c >= 3 {
+		t.Logf("Fyne's own dark border now has contrast %.2f; the override may go", c)
+	}
+	if _, _, _, a := th.Color(theme.ColorNameFocus, theme.VariantDark).RGBA(); a < 0xc000 {
+		t.Errorf("dark focus colour alpha %#x, want a strong ring", a)
+	}
+	for _, n := range []fyne.ThemeColorName{theme.ColorNameInputBorder, theme.ColorNameFocus} {
+		if th.Color(n, theme.VariantLight) != theme.DefaultTheme().Color(n, theme.VariantLight) {
+			t.Errorf("light %s changed", n)
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two opaque colours.
+func contrast(a, b color.Color) float64 {
+	lum := func(c color.Color) float64 {
+		r, g, b, _ := c.RGBA()
+		ch := func(v uint32) float64 {
+			x := float64(v) / 0xffff
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
 }

@@ -12,7 +12,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
@@ -249,7 +248,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	t.Helper()
 	a := test.NewTempApp(t)
 	syncCacheClock()
-	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
+	a.Settings().SetTheme(kvTheme{newAppTheme(), variant})
 	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
