@@ -5,9 +5,13 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -139,4 +143,68 @@ func contrast(a, b color.Color) float64 {
 		la, lb = lb, la
 	}
 	return (la + 0.05) / (lb + 0.05)
+}
+
+// TestFileMenuShortcutsAreSpaced renders the File menu as Fyne draws it on
+// Windows and Linux and checks that every label ends well clear of its
+// shortcut (at least 24 points between the label's last letter and the
+// shortcut), not just the menu's inner padding.
+func TestFileMenuShortcutsAreSpaced(t *testing.T) {
+	if runtime.GOOS == "darwin" {
+		t.Skip("macOS menus are native")
+	}
+	f := newKVFixture(t, theme.VariantLight, nil, 800, 500)
+	menu := widget.NewMenu(f.ui.menu.Items[0])
+	w := test.NewTempWindow(t, container.NewWithoutLayout(menu))
+	w.Resize(fyne.NewSize(600, 400))
+	menu.Resize(menu.MinSize())
+	checked := 0
+	for _, it := range f.ui.menu.Items[0].Items {
+		if it.Shortcut == nil {
+			continue
+		}
+		label := strings.TrimRight(it.Label, "\u2003")
+		var labelEnd, labelY float32 = -1, -1
+		var shortcutStart float32 = -1
+		drv := fyne.CurrentApp().Driver()
+		var texts []*canvas.Text
+		kvWalk(menu, func(o fyne.CanvasObject) {
+			if txt, ok := o.(*canvas.Text); ok && txt.Text != "" && txt.Visible() {
+				texts = append(texts, txt)
+			}
+		})
+		for _, txt := range texts {
+			if txt.Text == it.Label {
+				pos := drv.AbsolutePositionForObject(txt)
+				labelEnd = pos.X + fyne.MeasureText(label, txt.TextSize, txt.TextStyle).Width
+				labelY = pos.Y + txt.Size().Height
+			}
+		}
+		// The shortcut's texts (modifiers, key) end on the label's row.
+		for _, txt := range texts {
+			pos := drv.AbsolutePositionForObject(txt)
+			if txt.Text != it.Label && labelY >= 0 && abs32(pos.Y+txt.Size().Height-labelY) < 3 && pos.X > labelEnd-1 {
+				if shortcutStart < 0 || pos.X < shortcutStart {
+					shortcutStart = pos.X
+				}
+			}
+		}
+		if labelEnd < 0 || shortcutStart < 0 {
+			t.Fatalf("%q: label or shortcut not drawn", label)
+		}
+		if gap := shortcutStart - labelEnd; gap < 24 {
+			t.Errorf("%q: %.0f points between the label and its shortcut, want at least 24", label, gap)
+		}
+		checked++
+	}
+	if checked < 3 {
+		t.Errorf("checked %d items with shortcuts, want the 3 of the File menu", checked)
+	}
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
