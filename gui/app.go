@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image/color"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +54,7 @@ const relativeRefresh = 30 * time.Second
 func Run(open func() (*workspace.Workspace, error)) error {
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	a.Settings().SetTheme(newAppTheme())
 	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
@@ -255,6 +258,7 @@ func restoringPlaceholder() fyne.CanvasObject {
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, env.bg)
 	ui := newMainUI(env, b.Service, newTryKeyView(b.Service, w, env.bg), newActivityView(b, w, env.bg), settings)
+	ui.keys.audit = b
 	traceKeysView(ui.keys)
 	if s != nil && b.Store != nil {
 		flow := newBackupFlow(s, env, settings)
@@ -264,6 +268,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	}
 	w.SetContent(ui.content)
 	addMenuItems(ui.menu, env, b)
+	spaceShortcuts(ui.menu)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
 	settings.load()
@@ -280,6 +285,27 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		cancel()
 		<-done
 		<-followed
+	}
+}
+
+// shortcutGap ends the label of a menu item with a shortcut: Fyne's own
+// menu (Windows and Linux) leaves only its inner padding between the
+// widest label and the shortcuts, so they read as one cramped line. macOS
+// menus are native and spaced by the system.
+const shortcutGap = "\u2003\u2003"
+
+// spaceShortcuts widens the labels of m's items that have a shortcut by
+// shortcutGap, once.
+func spaceShortcuts(m *fyne.MainMenu) {
+	if runtime.GOOS == "darwin" {
+		return
+	}
+	for _, menu := range m.Items {
+		for _, it := range menu.Items {
+			if it.Shortcut != nil && !strings.HasSuffix(it.Label, shortcutGap) {
+				it.Label += shortcutGap
+			}
+		}
 	}
 }
 
@@ -352,6 +378,7 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	quit.IsQuit = true
 	quit.Shortcut = ctrl(fyne.KeyQ)
 	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))
+	spaceShortcuts(ui.menu)
 
 	// Shortcuts also work when nothing has the focus (the menu handles
 	// them when a widget does).

@@ -2,10 +2,16 @@ package gui
 
 import (
 	"errors"
+	"image/color"
+	"math"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -95,4 +101,110 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 	if _, err := os.Stat(b.Dir); !os.IsNotExist(err) {
 		t.Fatalf("the demo data folder %s is still there after finish (%v)", b.Dir, err)
 	}
+}
+
+// TestDarkThemeOutlinesAreVisible: in the dark theme an unticked checkbox's
+// outline and the focus ring stand out from the background (contrast of
+// at least 3:1 for the outline), and the light theme is Fyne's.
+func TestDarkThemeOutlinesAreVisible(t *testing.T) {
+	th := newAppTheme()
+	bg := th.Color(theme.ColorNameBackground, theme.VariantDark)
+	if c := contrast(th.Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c < 3 {
+		t.Errorf("dark input border contrast %.2f, want at least 3", c)
+	}
+	if c := contrast(theme.DefaultTheme().Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c >= 3 {
+		t.Logf("Fyne's own dark border now has contrast %.2f; the override may go", c)
+	}
+	if _, _, _, a := th.Color(theme.ColorNameFocus, theme.VariantDark).RGBA(); a < 0xc000 {
+		t.Errorf("dark focus colour alpha %#x, want a strong ring", a)
+	}
+	for _, n := range []fyne.ThemeColorName{theme.ColorNameInputBorder, theme.ColorNameFocus} {
+		if th.Color(n, theme.VariantLight) != theme.DefaultTheme().Color(n, theme.VariantLight) {
+			t.Errorf("light %s changed", n)
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two opaque colours.
+func contrast(a, b color.Color) float64 {
+	lum := func(c color.Color) float64 {
+		r, g, b, _ := c.RGBA()
+		ch := func(v uint32) float64 {
+			x := float64(v) / 0xffff
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// TestFileMenuShortcutsAreSpaced renders the File menu as Fyne draws it on
+// Windows and Linux and checks that every label ends well clear of its
+// shortcut (at least 24 points between the label's last letter and the
+// shortcut), not just the menu's inner padding.
+func TestFileMenuShortcutsAreSpaced(t *testing.T) {
+	if runtime.GOOS == "darwin" {
+		t.Skip("macOS menus are native")
+	}
+	f := newKVFixture(t, theme.VariantLight, nil, 800, 500)
+	menu := widget.NewMenu(f.ui.menu.Items[0])
+	w := test.NewTempWindow(t, container.NewWithoutLayout(menu))
+	w.Resize(fyne.NewSize(600, 400))
+	menu.Resize(menu.MinSize())
+	checked := 0
+	for _, it := range f.ui.menu.Items[0].Items {
+		if it.Shortcut == nil {
+			continue
+		}
+		label := strings.TrimRight(it.Label, "\u2003")
+		var labelEnd, labelY float32 = -1, -1
+		var shortcutStart float32 = -1
+		drv := fyne.CurrentApp().Driver()
+		var texts []*canvas.Text
+		kvWalk(menu, func(o fyne.CanvasObject) {
+			if txt, ok := o.(*canvas.Text); ok && txt.Text != "" && txt.Visible() {
+				texts = append(texts, txt)
+			}
+		})
+		for _, txt := range texts {
+			if txt.Text == it.Label {
+				pos := drv.AbsolutePositionForObject(txt)
+				labelEnd = pos.X + fyne.MeasureText(label, txt.TextSize, txt.TextStyle).Width
+				labelY = pos.Y + txt.Size().Height
+			}
+		}
+		// The shortcut's texts (modifiers, key) end on the label's row.
+		for _, txt := range texts {
+			pos := drv.AbsolutePositionForObject(txt)
+			if txt.Text != it.Label && labelY >= 0 && abs32(pos.Y+txt.Size().Height-labelY) < 3 && pos.X > labelEnd-1 {
+				if shortcutStart < 0 || pos.X < shortcutStart {
+					shortcutStart = pos.X
+				}
+			}
+		}
+		if labelEnd < 0 || shortcutStart < 0 {
+			t.Fatalf("%q: label or shortcut not drawn", label)
+		}
+		if gap := shortcutStart - labelEnd; gap < 24 {
+			t.Errorf("%q: %.0f points between the label and its shortcut, want at least 24", label, gap)
+		}
+		checked++
+	}
+	if checked < 3 {
+		t.Errorf("checked %d items with shortcuts, want the 3 of the File menu", checked)
+	}
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -95,7 +95,7 @@ var vwVariants = []struct {
 func vwApp(t *testing.T, variant fyne.ThemeVariant) fyne.App {
 	t.Helper()
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(vwTheme{theme.DefaultTheme(), variant})
+	a.Settings().SetTheme(vwTheme{newAppTheme(), variant})
 	syncCacheClock()
 	return a
 }

@@ -19,12 +19,18 @@ import (
 	"github.com/keydesk/keydesk/gui/widgets"
 )
 
-// customLayout is how the create dialog reads a custom expiry, in the local
-// time zone.
+// customLayout is how tests and the default spell a custom expiry, in the
+// local time zone; the dialog shows it as a date picker and a time.
 const customLayout = "2006-01-02 15:04"
 
-// errCustomDate is shown when the custom expiry cannot be read.
-var errCustomDate = errors.New("enter the date and time as " + customLayout[:10] + " 17:00 (year-month-day hour:minute)")
+// customTimeLayout is how the create dialog reads a custom expiry's time.
+const customTimeLayout = "15:04"
+
+// Errors shown when the custom expiry cannot be read.
+var (
+	errCustomDate = errors.New("choose the expiry date with the calendar button beside it")
+	errCustomTime = errors.New("enter the expiry time as hour:minute, for example 17:00")
+)
 
 // Section access choices on the Sections tab.
 const (
@@ -54,8 +60,14 @@ type createDialog struct {
 	customBtn    *widget.Button
 	choice       int // index in core.Presets, or customChoice
 	beforeGlobal int
-	custom       *widgets.EscEntry
-	expiryMsg    *widget.Label
+	// customDate and customTime are the custom expiry, shown in
+	// customRow when Custom… is chosen.
+	customDate *widgets.EscDateEntry
+	customTime *widgets.EscEntry
+	customRow  *fyne.Container
+	expiryBox  *fyne.Container // the presets, customRow and expiryMsg
+	left       *fyne.Container // the form above the permission tabs
+	expiryMsg  *widget.Label
 
 	global   *widget.Check
 	sections []sectionChoice
@@ -149,11 +161,17 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	}
 	d.customBtn = widget.NewButtonWithIcon("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
 	presetGrid.Add(d.customBtn)
-	d.custom = widgets.NewEscEntry()
-	d.custom.OnEscape = d.escape
-	d.custom.SetPlaceHolder("2027-01-31 17:00")
-	d.custom.OnChanged = func(string) { d.update() }
-	d.custom.Hide()
+	d.customDate = widgets.NewEscDateEntry()
+	d.customDate.OnEscape = d.escape
+	d.customDate.OnChanged = func(*time.Time) { d.update() }
+	d.customDate.SetOnValidationChanged(func(error) { d.update() })
+	d.customTime = widgets.NewEscEntry()
+	d.customTime.OnEscape = d.escape
+	d.customTime.SetPlaceHolder("17:00")
+	d.customTime.OnChanged = func(string) { d.update() }
+	timeBox := container.NewGridWrap(fyne.NewSize(110, d.customTime.MinSize().Height), d.customTime)
+	d.customRow = newBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("at"), timeBox), d.customDate)
+	d.customRow.Hide()
 	d.expiryMsg = widget.NewLabel("")
 	d.expiryMsg.Wrapping = fyne.TextWrapWord
 
@@ -175,15 +193,17 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		d.prefill(from)
 	}
 
+	d.expiryBox = container.NewVBox(presetGrid, d.customRow, d.expiryMsg)
 	form := container.New(layout.NewFormLayout(),
 		boldLabel("Name"), container.NewVBox(d.name, d.nameMsg),
-		boldLabel("Expires"), container.NewVBox(presetGrid, d.custom, d.expiryMsg),
+		boldLabel("Expires"), d.expiryBox,
 	)
 	// The permission tabs take all the height the name and expiration
 	// leave; their kind, what the key would grant and why it cannot be
 	// created yet sit in the panel beside them, so a small window (800×500)
 	// still shows several rows of each list.
 	left := newBorder(form, nil, nil, nil, d.tabs)
+	d.left = left
 	summaryTitle := boldLabel("What this key will grant")
 	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
 	d.sidePanel = newBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
@@ -212,7 +232,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 func (d *createDialog) snapshot() string {
 	req, _, _ := d.request()
 	return fmt.Sprintf("%q %v %v %d %q %v", req.Name, req.Permissions.Sections, req.Permissions.Operations,
-		d.choice, d.custom.Text, d.global.Checked)
+		d.choice, d.customDate.Text+" "+d.customTime.Text, d.global.Checked)
 }
 
 // escape closes the dialog on Esc, asking first when something was entered
@@ -395,14 +415,45 @@ func (d *createDialog) prefill(k *core.Key) {
 // choose selects an expiry preset, or the custom date.
 func (d *createDialog) choose(i int) {
 	d.choice = i
-	if i == customChoice && d.custom.Text == "" {
+	if i == customChoice && d.customDate.Date == nil && d.customDate.Text == "" {
 		def := d.svc.Now().Add(30 * 24 * time.Hour)
 		if d.plan != nil {
 			def = d.plan.ExpiresAt
 		}
-		d.custom.SetText(def.In(d.v.env.loc).Format(customLayout))
+		d.setCustom(def.In(d.v.env.loc))
 	}
 	d.update()
+}
+
+// setCustom shows t (in the local time zone) as the custom expiry.
+func (d *createDialog) setCustom(t time.Time) {
+	ready := d.ready
+	d.ready = false // one update, below
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	d.customDate.SetDate(&day)
+	// The example is a real date: the one the picker starts at.
+	d.customDate.SetPlaceHolder(d.customDate.Text)
+	d.customTime.SetText(t.Format(customTimeLayout))
+	d.ready = ready
+	d.update()
+}
+
+// customExpiry reads the custom expiry: the picked date at the time typed,
+// in the local time zone.
+func (d *createDialog) customExpiry() (time.Time, error) {
+	day := d.customDate.Date
+	// The picker keeps its last date while the text typed does not parse:
+	// check the text with its own validator (not Validate, which reports
+	// back here through the validation callback).
+	valid := d.customDate.Validator == nil || d.customDate.Validator(d.customDate.Text) == nil
+	if day == nil || strings.TrimSpace(d.customDate.Text) == "" || !valid {
+		return time.Time{}, errCustomDate
+	}
+	tm, err := time.Parse(customTimeLayout, strings.TrimSpace(d.customTime.Text))
+	if err != nil {
+		return time.Time{}, errCustomTime
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, d.v.env.loc), nil
 }
 
 // Permission tabs of the create dialog: the selected one is the key's kind.
@@ -470,9 +521,9 @@ func (d *createDialog) request() (core.CreateRequest, string, error) {
 	}
 	var lifeErr error
 	if d.choice == customChoice {
-		t, err := time.ParseInLocation(customLayout, strings.TrimSpace(d.custom.Text), d.v.env.loc)
+		t, err := d.customExpiry()
 		if err != nil {
-			lifeErr = errCustomDate
+			lifeErr = err
 		}
 		req.Lifetime = core.Lifetime{At: t.UTC()}
 	} else {
@@ -603,9 +654,14 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 	d.customBtn.Importance = widget.MediumImportance
 	if d.choice == customChoice {
 		d.customBtn.Importance = widget.HighImportance
-		d.custom.Show()
-	} else {
-		d.custom.Hide()
+	}
+	if show := d.choice == customChoice; show != d.customRow.Visible() {
+		setVisible(d.customRow, show)
+		// Lay the form out again: its height changed.
+		d.expiryBox.Refresh()
+		if d.left != nil {
+			d.left.Refresh()
+		}
 	}
 	d.customBtn.Refresh()
 	expires := req.Lifetime.ExpiresAt(created, kind)

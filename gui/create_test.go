@@ -289,24 +289,44 @@ func TestCreateValidationMessages(t *testing.T) {
 
 	// Custom dates.
 	test.Tap(d.customBtn)
-	if !d.custom.Visible() || d.custom.Text == "" {
-		t.Fatal("Custom… shows no pre-filled date field")
+	if !d.customRow.Visible() || d.customDate.Date == nil || d.customTime.Text != "11:00" {
+		t.Fatal("Custom… shows no pre-filled date and time")
 	}
-	for _, c := range []struct{ text, want string }{
-		{"31/01/2027", sentence(errCustomDate)},
-		{"2026-11-27 11:30", "A key must live at least 1 hour."},
-		{"2027-11-28 11:00", "A key can live at most 12 months."},
+	if d.customRow.Size().Height == 0 || d.customDate.Size().Width <= 0 {
+		t.Errorf("the date and time are not laid out: row %v, date %v", d.customRow.Size(), d.customDate.Size())
+	}
+	if want := time.Date(2027, 11, 27, 0, 0, 0, 0, time.UTC); !d.customDate.Date.Equal(want) || d.customDate.PlaceHolder != d.customDate.Text {
+		t.Errorf("the picker starts at %v (placeholder %q, text %q), want %v, a real date as the example", d.customDate.Date, d.customDate.PlaceHolder, d.customDate.Text, want)
+	}
+	for _, c := range []struct{ date, time, want string }{
+		{"2027-01-31", "5pm", sentence(errCustomTime)},
+		{"2027-01-31", "25:00", sentence(errCustomTime)},
+		{"", "17:00", sentence(errCustomDate)},
+		{"2026-11-27", "11:30", "A key must live at least 1 hour."},
+		{"2027-11-28", "11:00", "A key can live at most 12 months."},
 	} {
-		d.custom.SetText("")
-		test.Type(d.custom, c.text)
+		if c.date == "" {
+			d.customDate.SetDate(nil)
+		} else {
+			d.setCustomText(c.date + " 00:00")
+		}
+		d.customTime.SetText("")
+		test.Type(d.customTime, c.time)
 		if !strings.Contains(d.status.Text, lowerFirst(c.want)) {
-			t.Errorf("custom %q: the status %q does not say why Create is disabled", c.text, d.status.Text)
+			t.Errorf("custom %q %q: the status %q does not say why Create is disabled", c.date, c.time, d.status.Text)
 		}
 		if d.expiryMsg.Text != c.want || d.expiryMsg.Importance != widget.DangerImportance || !d.create.Disabled() {
-			t.Errorf("custom %q: %q (%v), create disabled %v", c.text, d.expiryMsg.Text, d.expiryMsg.Importance, d.create.Disabled())
+			t.Errorf("custom %q %q: %q (%v), create disabled %v", c.date, c.time, d.expiryMsg.Text, d.expiryMsg.Importance, d.create.Disabled())
 		}
 	}
-	d.custom.SetText("2027-01-31 17:00")
+	// A date typed that does not parse: the picker's last date is not used.
+	d.setCustomText("2027-01-31 17:00")
+	d.customDate.SetText("")
+	test.Type(d.customDate, "31/13/2027")
+	if d.expiryMsg.Text != sentence(errCustomDate) || !d.create.Disabled() || !strings.Contains(d.status.Text, lowerFirst(sentence(errCustomDate))) {
+		t.Errorf("date typed %q: %q, status %q, create disabled %v", d.customDate.Text, d.expiryMsg.Text, d.status.Text, d.create.Disabled())
+	}
+	d.setCustomText("2027-01-31 17:00")
 	if d.create.Disabled() || !strings.Contains(d.expiryMsg.Text, "Sun 31 Jan 2027 17:00 UTC") {
 		t.Errorf("valid custom date: %q / %q", d.expiryMsg.Text, d.status.Text)
 	}
@@ -314,7 +334,7 @@ func TestCreateValidationMessages(t *testing.T) {
 	test.Tap(d.opCheck("users.list"))
 	test.Tap(d.global)
 	test.Tap(d.customBtn)
-	d.custom.SetText("2026-12-10 11:00")
+	d.setCustomText("2026-12-10 11:00")
 	if d.expiryMsg.Text != "A key with Global Development Access can live at most 7 days." || !d.create.Disabled() {
 		t.Errorf("global + 13 days: %q", d.expiryMsg.Text)
 	}
@@ -324,10 +344,20 @@ func TestCreateValidationMessages(t *testing.T) {
 	}
 }
 
+// setCustomText sets the custom expiry to s (customLayout) as the date
+// picker and the time entry would.
+func (d *createDialog) setCustomText(s string) {
+	t, err := time.ParseInLocation(customLayout, s, d.v.env.loc)
+	if err != nil {
+		panic(err)
+	}
+	d.setCustom(t)
+}
+
 // createAndCloseAfter sets the custom date, then creates the key.
 func (f *kvFixture) createAndCloseAfter(d *createDialog, custom, name string) (*core.Key, string) {
 	f.t.Helper()
-	d.custom.SetText(custom)
+	d.setCustomText(custom)
 	before := map[string]bool{}
 	for _, k := range f.svc.List() {
 		before[k.ID] = true

@@ -21,6 +21,9 @@ type keysView struct {
 	widget.BaseWidget
 	env *uiEnv
 	svc keysService
+	// audit is where the details dialog reads a key's audit entries; nil
+	// shows none.
+	audit auditSource
 
 	model  keyModel
 	stats  core.Stats // counts of every key at now
@@ -39,8 +42,14 @@ type keysView struct {
 	tips    *widgets.TipLayer
 	content fyne.CanvasObject
 
-	// selected is the id of the key whose row is selected.
+	// selected is the id of the key whose row is selected; its cells
+	// are all highlighted.
 	selected string
+	// selecting is set while the window selects a row itself (a created
+	// key, a roll link): that does not open the details.
+	selecting bool
+	// details is the details dialog last opened by clicking a row.
+	details *detailsDialog
 	// reveal is the id of a key just created: the next load selects its
 	// row and scrolls it into view.
 	reveal string
@@ -196,7 +205,9 @@ func (v *keysView) revealKey(id string) {
 		return
 	}
 	cell := widget.TableCellID{Row: i, Col: 0}
+	v.selecting = true
 	v.table.Select(cell)
+	v.selecting = false
 	v.table.ScrollTo(cell)
 }
 
@@ -310,9 +321,23 @@ func newKeysTable(v *keysView) *keysTable {
 		}
 	}
 	t.OnSelected = func(id widget.TableCellID) {
-		if id.Row >= 0 && id.Row < len(v.model.shown) {
-			v.selected = v.model.shown[id.Row].key.ID
+		if id.Row < 0 || id.Row >= len(v.model.shown) {
+			return
 		}
+		r := v.model.shown[id.Row]
+		changed := v.selected != r.key.ID
+		v.selected = r.key.ID
+		if changed {
+			t.Refresh() // the whole row shows as selected
+		}
+		// A click on the actions column runs its button, not the details.
+		if !v.selecting && (id.Col < 0 || id.Col >= len(v.cols) || v.cols[id.Col] != colActions) {
+			v.details = v.showDetails(r)
+		}
+		// The row's cells show the selection (keyCell.showSelected); the
+		// table forgets its one selected cell, so a second click on the
+		// same cell opens the details again.
+		t.UnselectAll()
 	}
 	t.ExtendBaseWidget(t)
 	for c, w := range columnWidths {

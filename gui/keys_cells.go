@@ -2,10 +2,12 @@ package gui
 
 import (
 	"fmt"
+	"image/color"
 	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -36,6 +38,8 @@ type keyCell struct {
 	dup     *widgets.TipButton
 	del     *widgets.TipButton
 	roll    *widgets.TipButton
+	// bg highlights the cells of the selected row.
+	bg      *canvas.Rectangle
 	content *fyne.Container
 
 	row *keyRow
@@ -63,7 +67,8 @@ func newKeyCell(v *keysView) *keyCell {
 		func() { v.confirmDelete(c.row) })
 	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
 	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.text)
-	c.content = container.NewStack(c.nameBox, c.actions)
+	c.bg = canvas.NewRectangle(color.Transparent)
+	c.content = container.NewStack(c.bg, c.nameBox, c.actions)
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -77,6 +82,7 @@ func (c *keyCell) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimple
 func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	c.row, c.col = r, col
 	k := r.key
+	c.showSelected(v, k.ID == v.selected)
 	now := v.now
 	expired := k.Expired(now)
 	idle := k.IsIdle(now)
@@ -194,6 +200,19 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	}
 	l.Text, l.Importance, l.TextStyle, l.Alignment, l.Truncation = text, importance, style, align, trunc
 	l.Refresh()
+}
+
+// showSelected highlights the cell when its row is the selected one, so
+// the whole row reads as selected rather than one cell.
+func (c *keyCell) showSelected(v *keysView, on bool) {
+	var want color.Color = color.Transparent
+	if on {
+		want = v.table.Theme().Color(theme.ColorNameSelection, fyne.CurrentApp().Settings().ThemeVariant())
+	}
+	if c.bg.FillColor != want {
+		c.bg.FillColor = want
+		c.bg.Refresh()
+	}
 }
 
 // setVisible shows or hides o, refreshing it only when that changes.

@@ -12,7 +12,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
@@ -111,6 +110,15 @@ func (s *kvStore) AppendAudit(ev core.AuditEvent) error {
 	defer s.mu.Unlock()
 	s.audit = append(s.audit, ev)
 	return nil
+}
+
+// Audit returns the audit log, newest first, as the stores do.
+func (s *kvStore) Audit() ([]core.AuditEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.audit)
+	slices.Reverse(out)
+	return out, nil
 }
 
 // kvSigner is an HMAC signer with a fixed test key.
@@ -240,7 +248,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	t.Helper()
 	a := test.NewTempApp(t)
 	syncCacheClock()
-	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), variant})
+	a.Settings().SetTheme(kvTheme{newAppTheme(), variant})
 	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
@@ -287,6 +295,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	}
 	f.ui = newMainUI(f.env, f.svc, widget.NewLabel("Try a key"), widget.NewLabel("Activity"), widget.NewLabel("Settings"))
 	f.keys = f.ui.keys
+	f.keys.audit = f.store
 	f.win.SetContent(f.ui.content)
 	f.win.Resize(fyne.NewSize(w, h))
 	f.keys.reload()

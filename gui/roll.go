@@ -186,7 +186,9 @@ func (v *keysView) selectKey(id string) {
 	}
 	cell := widget.TableCellID{Row: i, Col: int(colName)}
 	v.table.ScrollTo(cell)
+	v.selecting = true
 	v.table.Select(cell)
+	v.selecting = false
 	v.selected = id
 }
 

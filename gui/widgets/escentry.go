@@ -30,3 +30,29 @@ func (e *EscEntry) TypedKey(k *fyne.KeyEvent) {
 	}
 	e.Entry.TypedKey(k)
 }
+
+// EscDateEntry is a date entry with a calendar drop-down that hands the Esc
+// key to OnEscape, as EscEntry does.
+type EscDateEntry struct {
+	widget.DateEntry
+	// OnEscape runs when Esc is typed in the entry; nil ignores it.
+	OnEscape func()
+}
+
+// NewEscDateEntry returns an empty date entry.
+func NewEscDateEntry() *EscDateEntry {
+	e := &EscDateEntry{}
+	e.ExtendBaseWidget(e)
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	return e
+}
+
+// TypedKey runs OnEscape on Esc; other keys edit the text as in
+// widget.DateEntry.
+func (e *EscDateEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.OnEscape != nil {
+		e.OnEscape()
+		return
+	}
+	e.DateEntry.TypedKey(k)
+}
