@@ -61,16 +61,7 @@ func InitFrom(ctx context.Context, url string, src Source, settings []string, ev
 	if err != nil {
 		return nil, err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := migrate(ctx, tx); err != nil {
-			return err
-		}
-		switch err := s.readMeta(ctx, tx); {
-		case err == nil:
-			return ErrAlreadyInitialised
-		case !errors.Is(err, errNoMeta):
-			return err
-		}
+	err = s.initTx(ctx, func(tx pgx.Tx) error {
 		created, _ := src.Created().UTC().MarshalText()
 		if _, err := tx.Exec(ctx, `INSERT INTO store_meta (name, value) VALUES ('store_id', $1), ('created', $2)`, src.StoreID(), string(created)); err != nil {
 			return fmt.Errorf("write store identity: %w", err)

@@ -137,15 +137,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Init creates the schema and the store's identity in the database at url
-// and returns the open store. A database that already holds a store fails
-// with ErrAlreadyInitialised and is not changed.
-func Init(ctx context.Context, url string, opts InitOptions) (*Store, error) {
-	s, err := connect(ctx, url, opts.Options)
-	if err != nil {
-		return nil, err
-	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// initTx runs fn in one transaction after bringing the schema up to date,
+// unless the database already holds a store (ErrAlreadyInitialised; nothing
+// is changed): the shared start of Init and InitFrom.
+func (s *Store) initTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := migrate(ctx, tx); err != nil {
 			return err
 		}
@@ -155,6 +151,19 @@ func Init(ctx context.Context, url string, opts InitOptions) (*Store, error) {
 		case !errors.Is(err, errNoMeta):
 			return err
 		}
+		return fn(tx)
+	})
+}
+
+// Init creates the schema and the store's identity in the database at url
+// and returns the open store. A database that already holds a store fails
+// with ErrAlreadyInitialised and is not changed.
+func Init(ctx context.Context, url string, opts InitOptions) (*Store, error) {
+	s, err := connect(ctx, url, opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	err = s.initTx(ctx, func(tx pgx.Tx) error {
 		id := opts.StoreID
 		if id == "" {
 			if id, err = storage.NewStoreID(); err != nil {
