@@ -37,3 +37,16 @@ func TestBackupAndRestoreRefuseASharedStore(t *testing.T) {
 		}
 	}
 }
+
+// credential export into a folder that does not exist: bad usage, one
+// sentence, before anything is opened (the store URL points nowhere).
+func TestCredentialExportIntoMissingFolder(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "missing", "verify.json")
+	var stdout, errb bytes.Buffer
+	code := Main([]string{"--store", "postgres://keydesk@127.0.0.1:1/keydesk", "credential", "export", "--verify-only", "--out", out},
+		&Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &errb})
+	msg := strings.TrimSpace(errb.String())
+	if code != ExitUsage || strings.Contains(msg, "\n") || !strings.Contains(msg, "does not exist") {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and one sentence", code, msg)
+	}
+}

@@ -105,6 +105,9 @@ func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error
 	if _, err := os.Lstat(out); err == nil {
 		return usagef("%s already exists; choose a new file name", out)
 	}
+	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+		return usagef("the folder %s does not exist; create it first or choose another --out", filepath.Dir(out))
+	}
 	var pass string
 	if !verifyOnly {
 		p, err := readPassphrase(env, fromStdin, true)
