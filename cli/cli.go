@@ -111,11 +111,26 @@ func (e *Env) Open() (*workspace.Workspace, error) {
 	return w, asBadInput(err)
 }
 
-// WindowOpener opens the desktop window; it calls open (off the UI
-// goroutine) to open the data folder and closes the folder when the window
-// closes. main supplies gui.Run, so that this package does not import the
-// GUI.
-type WindowOpener func(open func() (*workspace.Workspace, error)) error
+// WindowOpener opens the desktop window on the store that opts name and
+// closes it when the window closes. main supplies gui.Run, so that this
+// package does not import the GUI. The window reads which store was chosen
+// from opts: a Dir, StoreURL, Demo or KeyFile set means the person named
+// one (flags or environment); none set lets the window reopen the store it
+// showed last. For the key file (KeyFile), Passphrase is set only when the
+// passphrase comes without asking (KEYDESK_PASSPHRASE_FILE or
+// --passphrase-stdin); nil lets the window ask for it.
+type WindowOpener func(opts workspace.Options) error
+
+// WindowOptions returns the options the window opens its store with: those
+// of a command, except that the key file's passphrase is never asked on the
+// terminal (the window asks for it instead).
+func (e *Env) WindowOptions() workspace.Options {
+	o := e.Options()
+	if e.KeyFile && e.Getenv(PassphraseFileEnv) == "" && e.keyFilePass == nil {
+		o.Passphrase = nil
+	}
+	return o
+}
 
 // Main runs the command line and returns the exit status.
 func Main(args []string, env *Env) int {

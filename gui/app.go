@@ -42,25 +42,28 @@ const (
 const relativeRefresh = 30 * time.Second
 
 // Run opens the window at once, with a "Opening …" placeholder, opens the
-// data folder with open off the UI goroutine (keyring prompts and a large
-// store must not delay the first paint), then shows the screens. It blocks
-// until the window is closed, stops the background work (digest scheduler,
-// last-used flusher) and closes the data folder. If the data folder cannot be
-// opened, the window says why in one sentence and Run returns that error
-// once the dialog is dismissed, having written nothing. open may open a
-// shared store (keydesk --store URL): the window then follows other admins'
-// changes. File → Open Shared Store… and File → Local Data Folder switch
+// store opts name off the UI goroutine (keyring prompts and a large store
+// must not delay the first paint), then shows the screens. It blocks until
+// the window is closed, stops the background work (digest scheduler,
+// last-used flusher) and closes the store. If the store cannot be opened,
+// the window says why in one sentence and Run returns that error once the
+// dialog is dismissed, having written nothing; without an OS keyring it
+// offers the key file (asking for its passphrase in the window when
+// opts.Passphrase is nil) and the demo. opts may name a shared store
+// (keydesk --store URL): its password, when the URL has none, is the one
+// File → Open Shared Store… kept in the OS keyring, and the window then
+// follows other admins' changes. When opts name no store at all (no Dir,
+// StoreURL, Demo or KeyFile), the window reopens the shared store it showed
+// last. File → Open Shared Store… and File → Local Data Folder switch
 // stores in the running window.
-func Run(open func() (*workspace.Workspace, error)) error {
+func Run(opts workspace.Options) error {
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	a.Settings().SetTheme(newAppTheme())
 	w := a.NewWindow(windowTitle)
 	env := newAppEnv(a, w)
 	w.Resize(env.prefs.windowSize())
-	env.stores = &storeSwitcher{initial: open}
-	s := startSession(w, env, open)
-	env.stores.s = s
+	s := startWindow(w, env, opts)
 	w.ShowAndRun()
 	return s.finish()
 }
@@ -85,16 +88,40 @@ type session struct {
 	keyring storage.KeyringBackend
 	// flow is File → Back Up… and Restore… of the screens shown.
 	flow *backupFlow
+
+	// opts are the options the window started with (startWindow); the
+	// key file, the demo and the local data folder open with them.
+	opts workspace.Options
+	// kf is the key file chosen in the window and its passphrase, in
+	// memory for this session only (see keyfile_prompt.go).
+	kf keyFileState
+	// prompt and choice are the passphrase dialog and the key-file
+	// choice last shown (UI goroutine; tests drive them).
+	prompt *passphraseDialog
+	choice *keyChoice
+}
+
+// newSession returns the session of window w, opening its store with
+// open; start opens it.
+func newSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
+	return &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}, open: open, w: w, env: env}
 }
 
 // startSession shows the placeholder in w and opens the data folder in the
 // background; the screens (or the error dialog, whose dismissal quits the
 // app) follow on the UI goroutine.
 func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
-	s := &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}, open: open, w: w, env: env}
-	w.SetContent(openingPlaceholder())
-	env.bg.run(func() func() {
-		s.b, s.err = open()
+	s := newSession(w, env, open)
+	s.start()
+	return s
+}
+
+// start shows the placeholder and opens the store with s.open in the
+// background.
+func (s *session) start() {
+	s.w.SetContent(openingPlaceholder())
+	s.env.bg.run(func() func() {
+		s.b, s.err = s.open()
 		trace("opened")
 		close(s.opened)
 		return func() {
@@ -108,58 +135,37 @@ func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, 
 				s.showOpenError(s.err)
 				return
 			}
-			s.stop = showMainUI(w, env, s.b, s)
+			s.stop = showMainUI(s.w, s.env, s.b, s)
 		}
 	})
-	return s
 }
 
-// keyFileChoice says how to keep the signing key in a file instead of the
-// OS keyring, and what that means for a stolen folder.
-const keyFileChoice = "Without an OS keyring, Keydesk can keep this folder's signing key in a passphrase-protected file " +
-	"in the folder (keydesk.key): start it with --keyfile. Then anyone who copies the folder and guesses or learns " +
-	"the passphrase can issue and verify keys, so choose a long passphrase and keep it apart from the folder. " +
-	"To only look around, open the demo: its keys are thrown away when the window closes."
-
-// showOpenError says in one sentence why the data folder did not open;
-// dismissing it quits. When the OS keyring is missing, it also offers the
-// key file and the demo.
+// showOpenError says in one sentence why the store did not open, and what
+// can be done (UI goroutine): the data folder's key file asks for its
+// passphrase; without an OS keyring the window offers the key file and the
+// demo; a shared store shown last that does not open again offers the
+// local data folder. Otherwise dismissing the sentence quits.
 func (s *session) showOpenError(err error) {
-	if !errors.Is(err, storage.ErrKeyringUnavailable) {
+	var need *needPassphraseError
+	var last *lastSharedError
+	switch {
+	case errors.As(err, &need):
+		s.askPassphrase(need)
+	case errors.Is(err, storage.ErrKeyringUnavailable):
+		s.showKeyChoice("The OS keyring is not available", sentence(err), false)
+	case errors.Is(err, workspace.ErrNotKeyFileFolder) && s.kf.isChosen():
+		// The key file was chosen in the window for a folder whose
+		// signing key is in the OS keyring: only the demo is left.
+		c := s.showKeyChoice("The data folder is not open",
+			"This data folder keeps its signing key in the OS keyring, so it opens only once the keyring is available.", false)
+		c.keyFile.Hide()
+	case errors.As(err, &last):
+		s.showLastSharedError(last.err)
+	default:
 		d := dialog.NewError(errors.New(sentence(err)), s.w)
 		d.SetOnClosed(s.env.quit)
 		d.Show()
-		return
 	}
-	msg := widget.NewLabel(sentence(err))
-	msg.Wrapping = fyne.TextWrapWord
-	msg.Importance = widget.DangerImportance
-	choice := widget.NewLabel(keyFileChoice)
-	choice.Wrapping = fyne.TextWrapWord
-	var d *dialog.CustomDialog
-	demo := widget.NewButtonWithIcon("Open the demo", theme.MediaPlayIcon(), func() {
-		d.Hide()
-		s.openDemo()
-	})
-	demo.Importance = widget.HighImportance
-	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
-		d.Hide()
-		s.env.quit()
-	})
-	d = dialog.NewCustomWithoutButtons("The OS keyring is not available", container.NewVBox(msg, choice), s.w)
-	d.SetButtons([]fyne.CanvasObject{quit, demo})
-	d.Resize(fyne.NewSize(560, d.MinSize().Height+20))
-	d.Show()
-}
-
-// openDemo opens the demo store in place of a data folder that could not
-// be opened.
-func (s *session) openDemo() {
-	s.mu.Lock()
-	s.err = nil
-	s.open = func() (*workspace.Workspace, error) { return workspace.Open(workspace.Options{Demo: true}) }
-	s.mu.Unlock()
-	s.env.bg.run(s.resume)
 }
 
 // workspace returns the opened workspace, or nil while a restore has it
@@ -196,7 +202,10 @@ func (s *session) suspend() {
 // what shows the screens (or the error, whose dismissal quits) on the UI
 // goroutine.
 func (s *session) resume() func() {
-	b, err := s.open()
+	s.mu.Lock()
+	open := s.open
+	s.mu.Unlock()
+	b, err := open()
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -267,6 +276,9 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		flow.loadLastBackup(b)
 	}
 	w.SetContent(ui.content)
+	if s != nil {
+		rememberShown(env, b)
+	}
 	addMenuItems(ui.menu, env, b)
 	spaceShortcuts(ui.menu)
 	w.SetMainMenu(ui.menu)

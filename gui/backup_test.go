@@ -168,8 +168,8 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	bg.wait()
 	<-s.shown
 	texts := strings.Join(overlayTexts(w), "\n")
-	if !strings.Contains(texts, "The OS keyring is not available") || !strings.Contains(texts, "--keyfile") ||
-		!strings.Contains(texts, "anyone who copies the folder") {
+	if !strings.Contains(texts, "The OS keyring is not available") || !strings.Contains(texts, "Keep the signing key in a file") ||
+		!strings.Contains(texts, "Anyone who copies the folder") {
 		t.Fatalf("dialog texts: %q", texts)
 	}
 	var demo *widget.Button

@@ -35,6 +35,59 @@ func (u uiPrefs) setSharedStoreURL(s string) {
 	}
 }
 
+// prefLastStore is the preference saying which kind of store the window
+// showed last: lastShared (the one at prefSharedStoreURL) or lastLocal. A
+// window started without naming a store reopens a shared one.
+const prefLastStore = "store.last"
+
+// Values of prefLastStore.
+const (
+	lastShared = "shared"
+	lastLocal  = "local"
+)
+
+// lastSharedURL returns the URL (without its password) of the shared store
+// the window showed last, or "" when it showed a data folder last.
+func (u uiPrefs) lastSharedURL() string {
+	if u.p == nil || u.p.String(prefLastStore) != lastShared {
+		return ""
+	}
+	return u.sharedStoreURL()
+}
+
+// rememberShown keeps which store the window shows: a shared store's URL
+// (never its password) or that it is a data folder; the demo changes
+// nothing.
+func rememberShown(env *uiEnv, b *workspace.Workspace) {
+	if env.prefs.p == nil || b.Demo {
+		return
+	}
+	if b.Shared == nil {
+		env.prefs.p.SetString(prefLastStore, lastLocal)
+		return
+	}
+	clean, _, err := splitPassword(b.URL)
+	if err != nil {
+		return
+	}
+	env.prefs.setSharedStoreURL(clean)
+	env.prefs.p.SetString(prefLastStore, lastShared)
+}
+
+// chosen reports whether opts name a store (--store, KEYDESK_STORE, --data,
+// KEYDESK_DATA, --demo or --keyfile): otherwise the window may reopen the
+// shared store it showed last.
+func chosen(opts workspace.Options) bool {
+	return opts.Dir != "" || opts.StoreURL != "" || opts.Demo || opts.KeyFile
+}
+
+// lastSharedError is the failure to reopen the shared store the window
+// showed last: its dialog offers the local data folder.
+type lastSharedError struct{ err error }
+
+func (e *lastSharedError) Error() string { return e.err.Error() }
+func (e *lastSharedError) Unwrap() error { return e.err }
+
 // splitPassword returns the store URL raw without its password (in the user
 // part or the password parameter) and that password.
 func splitPassword(raw string) (clean, password string, err error) {
@@ -61,7 +114,8 @@ func splitPassword(raw string) (clean, password string, err error) {
 }
 
 // withPassword returns the clean store URL with password set in its user
-// part (the user "postgres" if it names none).
+// part, or in its password parameter when it names no user (which is then
+// the OS user's name, as without a password).
 func withPassword(clean, password string) string {
 	if password == "" {
 		return clean
@@ -70,11 +124,13 @@ func withPassword(clean, password string) string {
 	if err != nil {
 		return clean
 	}
-	user := "postgres"
-	if u.User != nil && u.User.Username() != "" {
-		user = u.User.Username()
+	if u.User == nil || u.User.Username() == "" {
+		q := u.Query()
+		q.Set("password", password)
+		u.RawQuery = q.Encode()
+		return u.String()
 	}
-	u.User = url.UserPassword(user, password)
+	u.User = url.UserPassword(u.User.Username(), password)
 	return u.String()
 }
 
@@ -91,9 +147,14 @@ func storePasswordEntry(clean string) string { return "store-password:" + clean 
 type storeSwitcher struct {
 	s       *session
 	keyring storage.KeyringBackend
-	// initial is the opener the window started with; local opens the
-	// data folder: initial when the window started on one, else the
-	// default folder ($KEYDESK_DATA or the OS's per-user one).
+	// opts are the options the window started with (Run); shared stores
+	// open with them (catalog, clock), their store replaced.
+	opts workspace.Options
+	// initial, when set (tests), is the opener the window started with;
+	// local opens the data folder: initial when the window started on
+	// one, else the default folder ($KEYDESK_DATA or the OS's per-user
+	// one). Without initial, local opens the session's data folder
+	// (session.openLocal).
 	initial      func() (*workspace.Workspace, error)
 	initialLocal bool
 	known        bool // initialLocal is set (the first store was shown)
@@ -104,10 +165,120 @@ type storeSwitcher struct {
 
 // local opens the data folder to go back to.
 func (sw *storeSwitcher) local() (*workspace.Workspace, error) {
+	if sw.initial == nil {
+		return sw.s.openLocal()
+	}
 	if sw.initialLocal {
 		return sw.initial()
 	}
 	return workspace.Open(workspace.Options{Dir: os.Getenv("KEYDESK_DATA"), Keyring: sw.keyringBackend()})
+}
+
+// sharedOptions are the options opening the shared store at storeURL.
+func (sw *storeSwitcher) sharedOptions(storeURL string) workspace.Options {
+	o := sw.opts
+	o.StoreURL, o.Dir, o.Demo, o.KeyFile, o.Passphrase = storeURL, "", false, false, nil
+	o.Keyring = sw.keyring
+	return o
+}
+
+// withSavedPassword returns the store URL raw with the password File → Open
+// Shared Store… kept in the keyring for it, when raw has none and one is
+// kept; otherwise raw as it is (PGPASSWORD and ~/.pgpass then apply). It
+// asks the keyring: call it off the UI goroutine.
+func (sw *storeSwitcher) withSavedPassword(raw string) string {
+	clean, password, err := splitPassword(raw)
+	if err != nil || password != "" {
+		return raw
+	}
+	kept, err := sw.keyringBackend().Get(storePasswordEntry(clean))
+	if err != nil || kept == "" {
+		return raw
+	}
+	return withPassword(clean, kept)
+}
+
+// sharedOpener opens the shared store at raw with the password kept for
+// it when raw has none.
+func (sw *storeSwitcher) sharedOpener(raw string) func() (*workspace.Workspace, error) {
+	return func() (*workspace.Workspace, error) {
+		return workspace.Open(sw.sharedOptions(sw.withSavedPassword(raw)))
+	}
+}
+
+// startWindow shows the placeholder in w and opens the store opts name in
+// the background (Run): a shared store with its kept password, the data
+// folder (with its key file, see keyfile_prompt.go), the demo, or, when
+// opts name none, the shared store shown last. The screens, or what to do
+// about an error, follow on the UI goroutine.
+func startWindow(w fyne.Window, env *uiEnv, opts workspace.Options) *session {
+	if env.stores == nil {
+		env.stores = &storeSwitcher{}
+	}
+	sw := env.stores
+	sw.opts = opts
+	if sw.keyring == nil {
+		sw.keyring = opts.Keyring
+	}
+	s := newSession(w, env, nil)
+	s.opts, s.keyring = opts, opts.Keyring
+	sw.s = s
+	last := ""
+	if !chosen(opts) {
+		last = env.prefs.lastSharedURL()
+	}
+	s.open = func() (*workspace.Workspace, error) { return s.openFirst(sw, last) }
+	s.start()
+	return s
+}
+
+// openFirst opens the window's first store (off the UI goroutine): the
+// shared store at last (the one shown last), else the one opts name,
+// else the data folder. It keeps the opener for a later reopen.
+func (s *session) openFirst(sw *storeSwitcher, last string) (*workspace.Workspace, error) {
+	var open func() (*workspace.Workspace, error)
+	switch {
+	case last != "":
+		open = sw.sharedOpener(last)
+	case s.opts.StoreURL != "":
+		open = sw.sharedOpener(s.opts.StoreURL)
+	default:
+		open = s.openLocal
+	}
+	s.mu.Lock()
+	s.open = open
+	s.mu.Unlock()
+	b, err := open()
+	if err != nil && last != "" {
+		return nil, &lastSharedError{err: err}
+	}
+	return b, err
+}
+
+// showLastSharedError says why the shared store shown last did not open
+// again and offers the local data folder; Quit quits.
+func (s *session) showLastSharedError(err error) *dialog.CustomDialog {
+	msg := widget.NewLabel(sentence(err))
+	msg.Wrapping = fyne.TextWrapWord
+	var d *dialog.CustomDialog
+	local := widget.NewButtonWithIcon("Open the local data folder", theme.FolderIcon(), func() {
+		d.Hide()
+		s.mu.Lock()
+		s.err = nil
+		s.open = s.openLocal
+		s.mu.Unlock()
+		s.env.bg.run(s.resume)
+	})
+	local.Importance = widget.HighImportance
+	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
+		d.Hide()
+		s.env.quit()
+	})
+	d = dialog.NewCustomWithoutButtons("The shared store did not open", msg, s.w)
+	d.SetButtons([]fyne.CanvasObject{quit, local})
+	d.Resize(fyne.NewSize(560, d.MinSize().Height+20))
+	d.Show()
+	return d
 }
 
 func (sw *storeSwitcher) keyringBackend() storage.KeyringBackend {
@@ -182,16 +353,7 @@ func (sw *storeSwitcher) openShared(env *uiEnv, raw, typed string) {
 		password = inURL
 	}
 	save := password != ""
-	open := func() (*workspace.Workspace, error) {
-		pw := password
-		if pw == "" {
-			kept, err := sw.keyringBackend().Get(storePasswordEntry(clean))
-			if err == nil {
-				pw = kept
-			}
-		}
-		return workspace.Open(workspace.Options{StoreURL: withPassword(clean, pw), Keyring: sw.keyring})
-	}
+	open := sw.sharedOpener(withPassword(clean, password))
 	sw.switchTo(env, open, func() {
 		env.prefs.setSharedStoreURL(clean)
 		if !save {
@@ -219,9 +381,21 @@ func (sw *storeSwitcher) switchTo(env *uiEnv, open func() (*workspace.Workspace,
 	wait.Show()
 	sw.s.reopen(env.win, env, open, func(err error) {
 		wait.Hide()
-		if err != nil {
+		var need *needPassphraseError
+		switch {
+		case errors.As(err, &need) && sw.s != nil:
+			// The data folder's keydesk.key: ask for its passphrase,
+			// then try again.
+			sw.s.prompt = showPassphraseDialog(env, need, func(p string, ok bool) {
+				sw.s.prompt = nil
+				if ok {
+					sw.s.kf.set(p)
+					sw.switchTo(env, open, done)
+				}
+			})
+		case err != nil:
 			dialog.ShowError(errors.New(sentence(err)), env.win)
-		} else if done != nil {
+		case done != nil:
 			done()
 		}
 		if sw.shown != nil {
@@ -247,7 +421,7 @@ func (s *session) reopen(w fyne.Window, env *uiEnv, open func() (*workspace.Work
 			return nil
 		}
 		old, stop := s.b, s.stop
-		s.b, s.stop = b, func() {}
+		s.b, s.stop, s.open = b, func() {}, open
 		s.mu.Unlock()
 		stop()
 		if old != nil {

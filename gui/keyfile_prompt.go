@@ -1,0 +1,356 @@
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/vault"
+	"github.com/keydesk/keydesk/workspace"
+)
+
+// The key file in the window: without an OS keyring, the data folder's
+// signing key can be kept in the folder's passphrase-protected keydesk.key
+// (workspace.Options.KeyFile). The window offers that choice (and the demo)
+// when the keyring is missing, and asks for the passphrase itself: twice
+// for a new keydesk.key, once for an existing one, once per session. The
+// passphrase stays in this process's memory (keyFileState) and is never
+// written anywhere.
+//
+// No goroutine waits for the person: opening runs in the background and,
+// lacking the passphrase, fails with needPassphraseError; the window then
+// shows the passphrase dialog on the UI goroutine, and its Open button
+// starts the open again in the background with what was typed.
+
+// needPassphraseError means the key file needs a passphrase the window has
+// not been given yet (create: a new keydesk.key is about to be made), or
+// was given a wrong one (wrong).
+type needPassphraseError struct{ create, wrong bool }
+
+func (e *needPassphraseError) Error() string { return e.Unwrap().Error() }
+
+func (e *needPassphraseError) Unwrap() error {
+	if e.wrong {
+		return vault.ErrWrongPassphrase
+	}
+	return workspace.ErrNoPassphrase
+}
+
+// keyFileState is the session's key file: whether the person chose it in
+// the window, and its passphrase once typed (memory only).
+type keyFileState struct {
+	mu     sync.Mutex
+	chosen bool
+	pass   string
+	have   bool
+	// givenFailed: the passphrase the window started with (the command
+	// line's opts.Passphrase) was wrong; ask instead.
+	givenFailed bool
+}
+
+func (k *keyFileState) choose() {
+	k.mu.Lock()
+	k.chosen = true
+	k.mu.Unlock()
+}
+
+func (k *keyFileState) isChosen() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.chosen
+}
+
+// set keeps a typed passphrase for the session.
+func (k *keyFileState) set(p string) {
+	k.mu.Lock()
+	k.pass, k.have = p, true
+	k.mu.Unlock()
+}
+
+// source returns the passphrase to try: the typed one, else given (the
+// command line's) unless it failed before.
+func (k *keyFileState) source(given func(bool) (string, error)) (pass string, have bool, from func(bool) (string, error)) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.givenFailed {
+		given = nil
+	}
+	return k.pass, k.have, given
+}
+
+// wrong forgets the passphrase that was just refused.
+func (k *keyFileState) wrong(typed bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if typed {
+		k.pass, k.have = "", false
+	} else {
+		k.givenFailed = true
+	}
+}
+
+// localOptions are the window's options for its data folder (or the demo).
+func (s *session) localOptions() workspace.Options {
+	o := s.opts
+	o.StoreURL = ""
+	return o
+}
+
+// openLocal opens the window's data folder (off the UI goroutine): with the
+// key file when it was chosen (--keyfile, or in the window) or when the
+// folder already keeps its signing key in keydesk.key, else with the OS
+// keyring.
+func (s *session) openLocal() (*workspace.Workspace, error) {
+	o := s.localOptions()
+	if o.Demo {
+		return workspace.Open(o)
+	}
+	if o.KeyFile || s.kf.isChosen() {
+		return s.openKeyFile()
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := workspace.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if ok, err := storage.KeyFileExists(dir); err == nil && ok {
+		return s.openKeyFile()
+	}
+	return workspace.Open(o)
+}
+
+// openKeyFile opens the window's data folder with its signing key in
+// keydesk.key (off the UI goroutine). Without a passphrase (none typed yet,
+// none from the command line) it fails with needPassphraseError, as it does
+// after a wrong one, which it forgets.
+func (s *session) openKeyFile() (*workspace.Workspace, error) {
+	o := s.localOptions()
+	o.Keyring, o.KeyFile, o.Demo = nil, true, false
+	pass, have, given := s.kf.source(o.Passphrase)
+	o.Passphrase = func(create bool) (string, error) {
+		switch {
+		case have:
+			return pass, nil
+		case given != nil:
+			return given(create)
+		}
+		return "", &needPassphraseError{create: create}
+	}
+	b, err := workspace.Open(o)
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		s.kf.wrong(have)
+		return nil, fmt.Errorf("open the key file: %w", &needPassphraseError{wrong: true})
+	}
+	return b, err
+}
+
+// keyFileExplained says what keeping the signing key in a file means, for a
+// stolen folder above all.
+const keyFileExplained = "Keep the signing key in a file: Keydesk keeps this folder's signing key in keydesk.key, " +
+	"inside the folder, locked with a passphrase you type each time Keydesk starts and that is never saved. " +
+	"Anyone who copies the folder and learns the passphrase can issue keys that your services accept, " +
+	"so choose a long passphrase and keep it apart from the folder."
+
+// demoExplained says what the demo is.
+const demoExplained = "Open the demo: sample keys to look around, thrown away when the window closes."
+
+// keyChoice is the dialog offering the key file and the demo when the data
+// folder could not be opened with the OS keyring.
+type keyChoice struct {
+	dlg                  *dialog.CustomDialog
+	keyFile, demo, quitB *widget.Button
+}
+
+// showKeyChoice says in one sentence (reason) why the data folder is not
+// open and offers the key file and the demo; Quit quits. existing says the
+// folder already has keydesk.key (the choice is then its passphrase).
+func (s *session) showKeyChoice(title, reason string, existing bool) *keyChoice {
+	c := &keyChoice{}
+	msg := widget.NewLabel(reason)
+	msg.Wrapping = fyne.TextWrapWord
+	msg.Importance = widget.DangerImportance
+	explained := widget.NewLabel(keyFileExplained)
+	explained.Wrapping = fyne.TextWrapWord
+	demo := widget.NewLabel(demoExplained)
+	demo.Wrapping = fyne.TextWrapWord
+	label := "Keep the signing key in a file"
+	if existing {
+		label = "Type the passphrase"
+	}
+	c.keyFile = widget.NewButtonWithIcon(label, theme.FileIcon(), func() {
+		c.dlg.Hide()
+		s.useKeyFile()
+	})
+	c.keyFile.Importance = widget.HighImportance
+	c.demo = widget.NewButtonWithIcon("Open the demo", theme.MediaPlayIcon(), func() {
+		c.dlg.Hide()
+		s.openDemo()
+	})
+	c.quitB = widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
+		c.dlg.Hide()
+		s.env.quit()
+	})
+	c.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(msg, explained, demo), s.w)
+	c.dlg.SetButtons([]fyne.CanvasObject{c.quitB, c.demo, c.keyFile})
+	c.dlg.Resize(fyne.NewSize(600, c.dlg.MinSize().Height+20))
+	c.dlg.Show()
+	s.choice = c
+	return c
+}
+
+// useKeyFile opens the data folder with its signing key in keydesk.key,
+// asking for the passphrase (UI goroutine).
+func (s *session) useKeyFile() {
+	s.kf.choose()
+	s.mu.Lock()
+	s.err = nil
+	s.open = s.openLocal
+	s.mu.Unlock()
+	s.env.bg.run(s.resume)
+}
+
+// openDemo opens the demo store in place of a data folder that could not
+// be opened.
+func (s *session) openDemo() {
+	o := s.localOptions()
+	s.mu.Lock()
+	s.err = nil
+	s.open = func() (*workspace.Workspace, error) {
+		return workspace.Open(workspace.Options{Demo: true, Now: o.Now, CatalogFile: o.CatalogFile})
+	}
+	s.mu.Unlock()
+	s.env.bg.run(s.resume)
+}
+
+// retry opens the store again in the background after a passphrase was
+// typed (UI goroutine).
+func (s *session) retry() {
+	s.mu.Lock()
+	s.err = nil
+	s.mu.Unlock()
+	s.env.bg.run(s.resume)
+}
+
+// askPassphrase shows the passphrase dialog for need; Open retries with
+// the passphrase, Cancel goes back to the choice (UI goroutine).
+func (s *session) askPassphrase(need *needPassphraseError) {
+	s.prompt = showPassphraseDialog(s.env, need, func(p string, ok bool) {
+		s.prompt = nil
+		if ok {
+			s.kf.set(p)
+			s.retry()
+			return
+		}
+		if need.create {
+			s.showKeyChoice("The data folder is not open",
+				"The data folder was not opened: without an OS keyring its signing key needs a passphrase-protected file.", false)
+			return
+		}
+		s.showKeyChoice("The data folder is not open",
+			"The data folder was not opened: its signing key is in keydesk.key, which opens only with its passphrase.", true)
+	})
+}
+
+// passphraseDialog asks for the key file's passphrase: twice for a new
+// keydesk.key, once for an existing one.
+type passphraseDialog struct {
+	dlg         *dialog.CustomDialog
+	pass, again *widgets.EscEntry // again is nil for an existing key file
+	msg         *widget.Label
+	ok, cancel  *widget.Button
+}
+
+// showPassphraseDialog asks for the key file's passphrase for need (wrong:
+// saying so first); then gets it, or ok false on Cancel. A new passphrase
+// must have vault.MinPassphrase characters and be typed twice the same.
+func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass string, ok bool)) *passphraseDialog {
+	d := &passphraseDialog{pass: passwordEntry(), msg: widget.NewLabel("")}
+	d.msg.Wrapping = fyne.TextWrapWord
+	title := "Passphrase of keydesk.key"
+	intro := "This data folder keeps its signing key in keydesk.key: type its passphrase to open it (Keydesk never saves it)."
+	items := []*widget.FormItem{widget.NewFormItem("Passphrase", d.pass)}
+	if need.create {
+		title = "Choose a passphrase for keydesk.key"
+		intro = fmt.Sprintf("The signing key goes into keydesk.key in the data folder, locked with this passphrase of at least %d characters: "+
+			"anyone who copies the folder and learns it can issue keys, so keep it apart from the folder.", vault.MinPassphrase)
+		d.again = passwordEntry()
+		items = append(items, widget.NewFormItem("Again", d.again))
+	}
+	label := widget.NewLabel(intro)
+	label.Wrapping = fyne.TextWrapWord
+	setMessage(d.msg, "", widget.MediumImportance)
+	if need.wrong {
+		setMessage(d.msg, sentence(vault.ErrWrongPassphrase)+" Type it again.", widget.DangerImportance)
+	}
+	done, finished := func() {}, false
+	finish := func(p string, ok bool) {
+		if finished {
+			return
+		}
+		finished = true
+		d.pass.SetText("")
+		if d.again != nil {
+			d.again.SetText("")
+		}
+		d.dlg.Hide()
+		done()
+		then(p, ok)
+	}
+	submit := func() {
+		p := d.pass.Text
+		switch {
+		case p == "":
+			setMessage(d.msg, "Type the passphrase.", widget.DangerImportance)
+			return
+		case d.again != nil && vault.CheckPassphrase(p) != nil:
+			setMessage(d.msg, sentence(vault.ErrShortPassphrase), widget.DangerImportance)
+			return
+		case d.again != nil && d.again.Text != p:
+			setMessage(d.msg, "The two passphrases differ; type the same one twice.", widget.DangerImportance)
+			return
+		}
+		finish(p, true)
+	}
+	d.ok = widget.NewButtonWithIcon("Open", theme.ConfirmIcon(), submit)
+	d.ok.Importance = widget.HighImportance
+	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { finish("", false) })
+	d.pass.OnSubmitted = func(string) {
+		if d.again != nil && d.again.Text == "" {
+			env.win.Canvas().Focus(d.again)
+			return
+		}
+		submit()
+	}
+	esc := func() { env.escape() }
+	d.pass.OnEscape = esc
+	if d.again != nil {
+		d.again.OnSubmitted = func(string) { submit() }
+		d.again.OnEscape = esc
+	}
+	d.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(label, widget.NewForm(items...), d.msg), env.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
+	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
+	done = env.onEscape(func() { finish("", false) })
+	d.dlg.Show()
+	env.win.Canvas().Focus(d.pass)
+	return d
+}
+
+// passwordEntry returns an entry that hides what is typed and hands Esc to
+// the dialog.
+func passwordEntry() *widgets.EscEntry {
+	e := widgets.NewEscEntry()
+	e.Password = true
+	return e
+}
