@@ -12,7 +12,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/storage"
@@ -47,14 +46,11 @@ type windowTest struct {
 // first) and runs its UI updates until the first store or dialog shows.
 func startTestWindow(t *testing.T, opts workspace.Options, prefs func(fyne.Preferences)) *windowTest {
 	t.Helper()
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
+	wt := &windowTest{t: t}
+	wt.w, wt.env, wt.bg = newTestWindow(t)
 	if prefs != nil {
-		prefs(a.Preferences())
+		prefs(wt.env.prefs.p)
 	}
-	wt := &windowTest{t: t, w: test.NewTempWindow(t, nil), bg: &testRunner{}}
-	wt.env = newAppEnv(a, wt.w)
-	wt.env.bg = wt.bg
 	wt.env.quit = func() { wt.quits++ }
 	wt.s = startWindow(wt.w, wt.env, opts)
 	t.Cleanup(func() { wt.s.finish() })

@@ -55,6 +55,61 @@ func newSharedDatabase(t testing.TB) string {
 	return u.String()
 }
 
+// initSharedStore initialises the shared store at u with a fresh memory
+// keyring as this computer's, opens another admin's workspace on it and
+// creates the key first there; it returns the keyring and that workspace.
+func initSharedStore(t *testing.T, u, first string) (storage.KeyringBackend, *workspace.Workspace) {
+	t.Helper()
+	kr := storage.NewMemoryKeyring()
+	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
+		t.Fatal(err)
+	}
+	other, err := workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if _, _, err := other.Service.Create(sharedReq(first)); err != nil {
+		t.Fatal(err)
+	}
+	return kr, other
+}
+
+// newTestWindow returns a window on the test driver in the default theme,
+// its environment and its runner.
+func newTestWindow(t *testing.T) (fyne.Window, *uiEnv, *testRunner) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	return w, env, bg
+}
+
+// startSharedSession starts a window session with open, runs its UI
+// updates until the first store or error shows, and finishes it when the
+// test ends.
+func startSharedSession(t *testing.T, w fyne.Window, env *uiEnv, bg *testRunner, open func() (*workspace.Workspace, error), cleanup func()) *session {
+	t.Helper()
+	s := startSession(w, env, open)
+	if env.stores != nil {
+		env.stores.s = s
+	}
+	t.Cleanup(func() {
+		if cleanup != nil {
+			cleanup()
+		}
+		if err := s.finish(); err != nil {
+			t.Errorf("finish: %v", err)
+		}
+	})
+	bg.wait()
+	<-s.shown
+	return s
+}
+
 // sharedWindow initialises a shared store, opens another admin's
 // workspace on it (with a key already there) and a window session on it,
 // and returns the other admin's workspace, the window, its runner and the
@@ -62,37 +117,14 @@ func newSharedDatabase(t testing.TB) string {
 func sharedWindow(t *testing.T) (*workspace.Workspace, fyne.Window, *testRunner, *session, string) {
 	t.Helper()
 	u := newSharedDatabase(t)
-	kr := storage.NewMemoryKeyring()
-	opts := workspace.Options{StoreURL: u, Keyring: kr}
-	if _, err := workspace.InitShared(opts, ""); err != nil {
-		t.Fatal(err)
-	}
-	other, err := workspace.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("before the window")); err != nil {
-		t.Fatal(err)
-	}
-
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
-	s := startSession(w, env, func() (*workspace.Workspace, error) { return workspace.Open(opts) })
-	bg.wait()
-	<-s.shown
+	kr, other := initSharedStore(t, u, "before the window")
+	w, env, bg := newTestWindow(t)
+	s := startSharedSession(t, w, env, bg, func() (*workspace.Workspace, error) {
+		return workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
+	}, nil)
 	if s.err != nil {
 		t.Fatalf("open the shared store in the window: %v", s.err)
 	}
-	t.Cleanup(func() {
-		if err := s.finish(); err != nil {
-			t.Errorf("finish: %v", err)
-		}
-	})
 	return other, w, bg, s, u
 }
 
@@ -194,18 +226,7 @@ func menuItem(w fyne.Window, label string) *fyne.MenuItem {
 // Local Data Folder goes back.
 func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 	u := newSharedDatabase(t)
-	kr := storage.NewMemoryKeyring()
-	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
-		t.Fatal(err)
-	}
-	other, err := workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("shared key")); err != nil {
-		t.Fatal(err)
-	}
+	kr, _ := initSharedStore(t, u, "shared key")
 
 	dir := t.TempDir()
 	local := func() (*workspace.Workspace, error) {
@@ -215,22 +236,9 @@ func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 		}
 		return b, err
 	}
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
+	w, env, bg := newTestWindow(t)
 	env.stores = &storeSwitcher{keyring: kr, initial: local}
-	s := startSession(w, env, local)
-	env.stores.s = s
-	t.Cleanup(func() {
-		if err := s.finish(); err != nil {
-			t.Errorf("finish: %v", err)
-		}
-	})
-	bg.wait()
-	<-s.shown
+	startSharedSession(t, w, env, bg, local, nil)
 	waitTable(t, w, bg, "want the local key", func(n []string) bool { return slices.Equal(n, []string{"local key"}) })
 	if it := menuItem(w, "Open Shared Store…"); it == nil {
 		t.Fatal("no Open Shared Store… in the File menu")
@@ -398,40 +406,16 @@ func waitTitle(t *testing.T, w fyne.Window, bg *testRunner, limit time.Duration,
 // another admin did meanwhile and the title says so no more.
 func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 	u := newSharedDatabase(t)
-	kr := storage.NewMemoryKeyring()
-	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
-		t.Fatal(err)
-	}
-	other, err := workspace.Open(workspace.Options{StoreURL: u, Keyring: kr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("before the outage")); err != nil {
-		t.Fatal(err)
-	}
+	kr, other := initSharedStore(t, u, "before the outage")
 	pu, _ := url.Parse(u)
 	proxy := newTCPProxy(t, pu.Host)
 	pu.Host = proxy.addr
 	viaProxy := pu.String()
 
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
-	s := startSession(w, env, func() (*workspace.Workspace, error) {
+	w, env, bg := newTestWindow(t)
+	s := startSharedSession(t, w, env, bg, func() (*workspace.Workspace, error) {
 		return workspace.Open(workspace.Options{StoreURL: viaProxy, Keyring: kr})
-	})
-	t.Cleanup(func() {
-		proxy.down()
-		if err := s.finish(); err != nil {
-			t.Errorf("finish: %v", err)
-		}
-	})
-	bg.wait()
-	<-s.shown
+	}, proxy.down)
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
@@ -453,4 +437,164 @@ func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 	proxy.up()
 	waitTitle(t, w, bg, 10*time.Second, "want the stale note gone", func(s string) bool { return !stale(s) })
 	waitTable(t, w, bg, "want the key created during the outage", func(n []string) bool { return slices.Contains(n, "during the outage") })
+}
+
+// passwordRole creates a login role with a password on the test cluster
+// and a pg_hba.conf rule (removed at the end) that lets it into the
+// database of u only with that password (the cluster trusts every other
+// login); it returns u as that role without a password, and the password.
+func passwordRole(t *testing.T, u string) (roleURL, password string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	role := "kdgui_pw_" + strings.ToLower(rand.Text()[:8])
+	password = rand.Text()
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN SUPERUSER PASSWORD '"+password+"'"); err != nil {
+		t.Fatal(err)
+	}
+	var hba string
+	if err := conn.QueryRow(ctx, "SHOW hba_file").Scan(&hba); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := url.Parse(u)
+	db := strings.TrimPrefix(p.Path, "/")
+	rule := "host " + db + " " + role + " 127.0.0.1/32 scram-sha-256\n"
+	editHBA := func(edit func(string) string) error {
+		b, err := os.ReadFile(hba)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(hba, []byte(edit(string(b))), 0); err != nil {
+			return err
+		}
+		c, err := pgx.Connect(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, "SELECT pg_reload_conf()")
+		return err
+	}
+	if err := editHBA(func(s string) string { return rule + s }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := editHBA(func(s string) string { return strings.Replace(s, rule, "", 1) }); err != nil {
+			t.Errorf("remove the pg_hba.conf rule: %v", err)
+		}
+	})
+	p.User = url.User(role)
+	roleURL = p.String()
+	// The server reloads its configuration on its own time: wait until it
+	// refuses the role without its password.
+	t.Setenv("PGPASSWORD", "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := pgx.Connect(ctx, roleURL)
+		if err != nil {
+			break
+		}
+		c.Close(ctx)
+		if time.Now().After(deadline) {
+			t.Fatal("after 5 s the server still lets the role in without its password")
+		}
+	}
+	return roleURL, password
+}
+
+// A window started on a store URL without a password (--store,
+// KEYDESK_STORE) logs in with the password File → Open Shared Store… kept
+// in the keyring for that URL; with nothing kept, PGPASSWORD still works,
+// and with no password at all the login is refused in one sentence.
+func TestSharedWindowUsesTheKeptPassword(t *testing.T) {
+	u := newSharedDatabase(t)
+	kr, _ := initSharedStore(t, u, "shared key")
+	roleURL, password := passwordRole(t, u)
+	clean, _, err := splitPassword(roleURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := workspace.Options{StoreURL: roleURL, Keyring: kr}
+
+	wt := startTestWindow(t, opts, nil)
+	if !wt.overlayHas("refused the login") || wt.s.workspace() != nil {
+		t.Fatalf("no password anywhere: dialog %q", overlayTexts(wt.w))
+	}
+	if strings.Contains(strings.Join(overlayTexts(wt.w), " "), password) {
+		t.Fatal("the dialog shows the password")
+	}
+
+	if err := kr.Set(storePasswordEntry(clean), password); err != nil {
+		t.Fatal(err)
+	}
+	wt = startTestWindow(t, opts, nil)
+	wt.screens()
+	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"shared key"}) {
+		t.Fatalf("keys with the kept password: %q", n)
+	}
+	if got := wt.env.prefs.lastSharedURL(); got != clean {
+		t.Fatalf("the window remembers %q as the store shown last, want %q", got, clean)
+	}
+	if err := wt.s.finish(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := kr.Delete(storePasswordEntry(clean)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGPASSWORD", password)
+	wt = startTestWindow(t, opts, nil)
+	wt.screens()
+}
+
+// A window started without naming a store reopens the shared store it
+// showed last, with the password kept for it; if that one no longer logs
+// in, the dialog offers the local data folder instead of quitting.
+func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	u := newSharedDatabase(t)
+	kr, _ := initSharedStore(t, u, "shared key")
+	roleURL, password := passwordRole(t, u)
+	clean, _, err := splitPassword(roleURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Set(storePasswordEntry(clean), password); err != nil {
+		t.Fatal(err)
+	}
+
+	wt := startTestWindow(t, workspace.Options{Keyring: kr}, lastShown(clean))
+	b := wt.screens()
+	if b.Shared == nil {
+		t.Fatal("the window opened the data folder, want the shared store shown last")
+	}
+	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"shared key"}) {
+		t.Fatalf("keys: %q", n)
+	}
+	p, _ := url.Parse(u)
+	if !strings.Contains(wt.w.Title(), "Shared store: "+p.Host+p.Path) {
+		t.Fatalf("title %q", wt.w.Title())
+	}
+	if it := menuItem(wt.w, "Local Data Folder"); it == nil || it.Disabled {
+		t.Fatalf("Local Data Folder: %+v, want it enabled", it)
+	}
+	if err := wt.s.finish(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := kr.Set(storePasswordEntry(clean), "no longer the password"); err != nil {
+		t.Fatal(err)
+	}
+	wt = startTestWindow(t, workspace.Options{Keyring: kr}, lastShown(clean))
+	if !wt.overlayHas("refused the login") {
+		t.Fatalf("dialog %q, want the refused login", overlayTexts(wt.w))
+	}
+	wt.tap(overlayButton(wt.w, "Open the local data folder"))
+	if b := wt.screens(); b.Shared != nil {
+		t.Fatal("still on the shared store")
+	}
 }
