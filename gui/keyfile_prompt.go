@@ -203,7 +203,7 @@ func (s *session) showKeyChoice(title, reason string, existing bool) *keyChoice 
 	})
 	c.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(msg, explained, demo), s.w)
 	c.dlg.SetButtons([]fyne.CanvasObject{c.quitB, c.demo, c.keyFile})
-	c.dlg.Resize(fyne.NewSize(600, c.dlg.MinSize().Height+20))
+	fitDialog(c.dlg, 600)
 	c.dlg.Show()
 	s.choice = c
 	return c
@@ -291,7 +291,7 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 	label.Wrapping = fyne.TextWrapWord
 	setMessage(d.msg, "", widget.MediumImportance)
 	if need.wrong {
-		setMessage(d.msg, sentence(vault.ErrWrongPassphrase)+" Type it again.", widget.DangerImportance)
+		setMessage(d.msg, wrongPassphrase, widget.DangerImportance)
 	}
 	done, finished := func() {}, false
 	finish := func(p string, ok bool) {
@@ -307,20 +307,24 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 		done()
 		then(p, ok)
 	}
+	var content *fyne.Container
+	refuse := func(text string) {
+		setMessage(d.msg, text, widget.DangerImportance)
+		content.Refresh()
+		d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
+	}
 	submit := func() {
 		p := d.pass.Text
 		switch {
 		case p == "":
-			setMessage(d.msg, "Type the passphrase.", widget.DangerImportance)
-			return
+			refuse("Type the passphrase.")
 		case d.again != nil && vault.CheckPassphrase(p) != nil:
-			setMessage(d.msg, sentence(vault.ErrShortPassphrase), widget.DangerImportance)
-			return
+			refuse(sentence(vault.ErrShortPassphrase))
 		case d.again != nil && d.again.Text != p:
-			setMessage(d.msg, "The two passphrases differ; type the same one twice.", widget.DangerImportance)
-			return
+			refuse("The two passphrases differ; type the same one twice.")
+		default:
+			finish(p, true)
 		}
-		finish(p, true)
 	}
 	d.ok = widget.NewButtonWithIcon("Open", theme.ConfirmIcon(), submit)
 	d.ok.Importance = widget.HighImportance
@@ -338,13 +342,24 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 		d.again.OnSubmitted = func(string) { submit() }
 		d.again.OnEscape = esc
 	}
-	d.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(label, widget.NewForm(items...), d.msg), env.win)
+	content = container.NewVBox(label, widget.NewForm(items...), d.msg)
+	d.dlg = dialog.NewCustomWithoutButtons(title, content, env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.cancel, d.ok})
-	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
 	done = env.onEscape(func() { finish("", false) })
+	fitDialog(d.dlg, 560)
 	d.dlg.Show()
 	env.win.Canvas().Focus(d.pass)
 	return d
+}
+
+// wrongPassphrase says that the passphrase typed did not open keydesk.key.
+const wrongPassphrase = "The passphrase is wrong; type it again."
+
+// fitDialog sizes d to its content at width w: word-wrapped labels know
+// their height only once laid out at that width, so it is sized twice.
+func fitDialog(d dialog.Dialog, w float32) {
+	d.Resize(fyne.NewSize(w, d.MinSize().Height))
+	d.Resize(fyne.NewSize(w, d.MinSize().Height+20))
 }
 
 // passwordEntry returns an entry that hides what is typed and hands Esc to

@@ -222,7 +222,7 @@ func TestExistingKeyFileAsksForItsPassphrase(t *testing.T) {
 	}
 	wt.answer("not the passphrase at all", "")
 	d := wt.prompt()
-	if d.msg.Text != "The passphrase is wrong. Type it again." || d.msg.Hidden {
+	if d.msg.Text != wrongPassphrase || d.msg.Hidden {
 		t.Fatalf("after a wrong passphrase the dialog says %q", d.msg.Text)
 	}
 	wt.tap(d.cancel)
@@ -274,7 +274,7 @@ func TestKeyFileFromCommandLineAsksInTheWindow(t *testing.T) {
 	given := 0
 	wt = startTestWindow(t, workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
 		Passphrase: func(bool) (string, error) { given++; return "wrong passphrase from a file", nil }}, nil)
-	if d := wt.prompt(); d.again != nil || d.msg.Text != "The passphrase is wrong. Type it again." {
+	if d := wt.prompt(); d.again != nil || d.msg.Text != wrongPassphrase {
 		t.Fatalf("a wrong passphrase from the command line: prompt says %q", d.msg.Text)
 	}
 	wt.answer(testPassphrase, "")
@@ -282,4 +282,23 @@ func TestKeyFileFromCommandLineAsksInTheWindow(t *testing.T) {
 	if given != 1 {
 		t.Fatalf("the command line's passphrase was tried %d times, want once", given)
 	}
+}
+
+// TestGoldenKeyFileDialogs: the choice without a keyring, and the new
+// passphrase refused as too short (the message under the fields, the
+// dialog grown to fit it).
+func TestGoldenKeyFileDialogs(t *testing.T) {
+	w, env, bg := newTestWindow(t)
+	w.Resize(fyne.NewSize(900, 600))
+	s := startWindow(w, env, workspace.Options{Dir: filepath.Join(t.TempDir(), "data"), Keyring: noKeyring{}, KeyFileOptions: fastKeyFile})
+	t.Cleanup(func() { s.finish() })
+	bg.wait()
+	test.AssertImageMatches(t, "keyfile_choice.png", w.Canvas().Capture())
+
+	test.Tap(s.choice.keyFile)
+	bg.wait()
+	test.Type(s.prompt.pass, "short")
+	test.Type(s.prompt.again, "short")
+	test.Tap(s.prompt.ok)
+	test.AssertImageMatches(t, "keyfile_new_passphrase.png", w.Canvas().Capture())
 }

@@ -276,7 +276,7 @@ func (s *session) showLastSharedError(err error) *dialog.CustomDialog {
 	})
 	d = dialog.NewCustomWithoutButtons("The shared store did not open", msg, s.w)
 	d.SetButtons([]fyne.CanvasObject{quit, local})
-	d.Resize(fyne.NewSize(560, d.MinSize().Height+20))
+	fitDialog(d, 560)
 	d.Show()
 	return d
 }
