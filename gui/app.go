@@ -146,9 +146,17 @@ func (s *session) start() {
 // demo; a shared store shown last that does not open again offers the
 // local data folder. Otherwise dismissing the sentence quits.
 func (s *session) showOpenError(err error) {
-	var need *needPassphraseError
-	var last *lastSharedError
+	var (
+		need   *needPassphraseError
+		last   *lastSharedError
+		shared *sharedError
+	)
 	switch {
+	case errors.As(err, &last):
+		s.showLastSharedError(last.err)
+	case errors.As(err, &shared):
+		// A shared store has no key file to offer.
+		s.showFatal(err)
 	case errors.As(err, &need):
 		s.askPassphrase(need)
 	case errors.Is(err, storage.ErrKeyringUnavailable):
@@ -159,13 +167,17 @@ func (s *session) showOpenError(err error) {
 		c := s.showKeyChoice("The data folder is not open",
 			"This data folder keeps its signing key in the OS keyring, so it opens only once the keyring is available.", false)
 		c.keyFile.Hide()
-	case errors.As(err, &last):
-		s.showLastSharedError(last.err)
 	default:
-		d := dialog.NewError(errors.New(sentence(err)), s.w)
-		d.SetOnClosed(s.env.quit)
-		d.Show()
+		s.showFatal(err)
 	}
+}
+
+// showFatal says in one sentence why the store did not open; dismissing it
+// quits.
+func (s *session) showFatal(err error) {
+	d := dialog.NewError(errors.New(sentence(err)), s.w)
+	d.SetOnClosed(s.env.quit)
+	d.Show()
 }
 
 // workspace returns the opened workspace, or nil while a restore has it

@@ -199,12 +199,23 @@ func (sw *storeSwitcher) withSavedPassword(raw string) string {
 }
 
 // sharedOpener opens the shared store at raw with the password kept for
-// it when raw has none.
+// it when raw has none; its errors are sharedError.
 func (sw *storeSwitcher) sharedOpener(raw string) func() (*workspace.Workspace, error) {
 	return func() (*workspace.Workspace, error) {
-		return workspace.Open(sw.sharedOptions(sw.withSavedPassword(raw)))
+		b, err := workspace.Open(sw.sharedOptions(sw.withSavedPassword(raw)))
+		if err != nil {
+			return nil, &sharedError{err: err}
+		}
+		return b, nil
 	}
 }
+
+// sharedError is the failure to open a shared store: unlike a data folder,
+// it has no key file to offer when the OS keyring is missing.
+type sharedError struct{ err error }
+
+func (e *sharedError) Error() string { return e.err.Error() }
+func (e *sharedError) Unwrap() error { return e.err }
 
 // startWindow shows the placeholder in w and opens the store opts name in
 // the background (Run): a shared store with its kept password, the data

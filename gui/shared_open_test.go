@@ -121,3 +121,16 @@ func TestWithSavedPassword(t *testing.T) {
 		t.Errorf("without a keyring the URL became %q", got)
 	}
 }
+
+// A store named on the command line that does not open is one sentence
+// whose dismissal quits: no local folder is offered in its place.
+func TestChosenSharedStoreFailingQuits(t *testing.T) {
+	wt := startTestWindow(t, workspace.Options{StoreURL: deadStore, Keyring: storage.NewMemoryKeyring()}, lastShown(deadStore))
+	if !wt.overlayHas("cannot be reached") || overlayButton(wt.w, "Open the local data folder") != nil || wt.s.choice != nil {
+		t.Fatalf("dialog %q", overlayTexts(wt.w))
+	}
+	wt.tap(overlayButton(wt.w, "OK"))
+	if wt.quits != 1 {
+		t.Fatalf("dismissing the error quit %d times, want once", wt.quits)
+	}
+}

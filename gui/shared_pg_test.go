@@ -598,3 +598,16 @@ func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 		t.Fatal("still on the shared store")
 	}
 }
+
+// A shared store whose signing material is in an OS keyring that is not
+// available says so in one sentence, and offers no key file (that is for
+// a data folder only).
+func TestSharedWindowWithoutKeyringOffersNoKeyFile(t *testing.T) {
+	u := newSharedDatabase(t)
+	initSharedStore(t, u, "shared key")
+	wt := startTestWindow(t, workspace.Options{StoreURL: u, Keyring: noKeyring{}}, nil)
+	if !wt.overlayHas("The OS keyring is not available") || wt.s.choice != nil ||
+		overlayButton(wt.w, "Keep the signing key in a file") != nil {
+		t.Fatalf("dialog %q: want the keyring's sentence alone", overlayTexts(wt.w))
+	}
+}
