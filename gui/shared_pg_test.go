@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -609,5 +610,47 @@ func TestSharedWindowWithoutKeyringOffersNoKeyFile(t *testing.T) {
 	if !wt.overlayHas("The OS keyring is not available") || wt.s.choice != nil ||
 		overlayButton(wt.w, "Keep the signing key in a file") != nil {
 		t.Fatalf("dialog %q: want the keyring's sentence alone", overlayTexts(wt.w))
+	}
+}
+
+// From a shared store, File → Local Data Folder on a folder whose signing
+// key is in keydesk.key asks for its passphrase (a wrong one says so and
+// asks again), then shows the folder; Cancel stays on the shared store.
+func TestSwitchBetweenSharedStoreAndKeyFileFolder(t *testing.T) {
+	u := newSharedDatabase(t)
+	kr, _ := initSharedStore(t, u, "shared key")
+	dir := filepath.Join(t.TempDir(), "data")
+	b, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
+		Passphrase: func(bool) (string, error) { return testPassphrase, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Service.Create(sharedReq("in the key-file folder")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	// keydesk --store URL with KEYDESK_DATA set: the shared store first.
+	wt := startTestWindow(t, workspace.Options{StoreURL: u, Dir: dir, Keyring: kr, KeyFileOptions: fastKeyFile}, nil)
+	if wt.screens().Shared == nil {
+		t.Fatal("want the shared store first")
+	}
+	sw := wt.env.stores
+	sw.switchTo(wt.env, sw.local, nil)
+	wt.bg.wait()
+	wt.tap(wt.prompt().cancel)
+	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"shared key"}) {
+		t.Fatalf("after Cancel the window shows %q, want the shared store", n)
+	}
+
+	sw.switchTo(wt.env, sw.local, nil)
+	wt.bg.wait()
+	wt.answer("not the passphrase at all", "")
+	if d := wt.prompt(); d.msg.Text != wrongPassphrase {
+		t.Fatalf("after a wrong passphrase: %q", d.msg.Text)
+	}
+	wt.answer(testPassphrase, "")
+	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"in the key-file folder"}) {
+		t.Fatalf("keys: %q", n)
 	}
 }
