@@ -143,6 +143,9 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 	if d := wt.prompt(); d.again == nil {
 		t.Fatal("a new key file's passphrase is asked once, want twice")
 	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the data folder was created before the passphrase was typed: %v", err)
+	}
 
 	for _, bad := range []struct{ p, again, want string }{
 		{"short", "short", "at least 12 characters"},
