@@ -116,6 +116,55 @@ func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, 
 	return s
 }
 
+// startWindow shows the placeholder in w and opens the store opts name in
+// the background (Run): a shared store with its kept password, the data
+// folder (with its key file, see keyfile_prompt.go), the demo, or, when
+// opts name none, the shared store shown last. The screens, or what to do
+// about an error, follow on the UI goroutine.
+func startWindow(w fyne.Window, env *uiEnv, opts workspace.Options) *session {
+	if env.stores == nil {
+		env.stores = &storeSwitcher{}
+	}
+	sw := env.stores
+	sw.opts = opts
+	if sw.keyring == nil {
+		sw.keyring = opts.Keyring
+	}
+	s := newSession(w, env, nil)
+	s.opts, s.keyring = opts, opts.Keyring
+	sw.s = s
+	last := ""
+	if !chosen(opts) {
+		last = env.prefs.lastSharedURL()
+	}
+	s.open = func() (*workspace.Workspace, error) { return s.openFirst(sw, last) }
+	s.start()
+	return s
+}
+
+// openFirst opens the window's first store (off the UI goroutine): the
+// shared store at last (the one shown last), else the one opts name,
+// else the data folder. It keeps the opener for a later reopen.
+func (s *session) openFirst(sw *storeSwitcher, last string) (*workspace.Workspace, error) {
+	var open func() (*workspace.Workspace, error)
+	switch {
+	case last != "":
+		open = sw.sharedOpener(last)
+	case s.opts.StoreURL != "":
+		open = sw.sharedOpener(s.opts.StoreURL)
+	default:
+		open = s.openLocal
+	}
+	s.mu.Lock()
+	s.open = open
+	s.mu.Unlock()
+	b, err := open()
+	if err != nil && last != "" {
+		return nil, &lastSharedError{err: err}
+	}
+	return b, err
+}
+
 // start shows the placeholder and opens the store with s.open in the
 // background.
 func (s *session) start() {
