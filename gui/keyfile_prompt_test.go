@@ -102,6 +102,25 @@ func (wt *windowTest) overlayHas(text string) bool {
 	return strings.Contains(strings.Join(overlayTexts(wt.w), " "), text)
 }
 
+// keyFileFolder returns a new data folder whose signing key is in
+// keydesk.key (passphrase testPassphrase), holding one key named name.
+func keyFileFolder(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	b, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
+		Passphrase: func(bool) (string, error) { return testPassphrase, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Service.Create(sharedReq(name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // noSecretIn fails if a file under dir contains secret.
 func noSecretIn(t *testing.T, dir, secret string) {
 	t.Helper()
@@ -203,18 +222,7 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 // sentence and asks again; Cancel goes back to the choice, from which the
 // passphrase opens the folder.
 func TestExistingKeyFileAsksForItsPassphrase(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	first, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
-		Passphrase: func(bool) (string, error) { return testPassphrase, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := first.Service.Create(sharedReq("made before")); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := keyFileFolder(t, "made before")
 
 	wt := startTestWindow(t, workspace.Options{Dir: dir, Keyring: noKeyring{}, KeyFileOptions: fastKeyFile}, nil)
 	if wt.s.choice != nil || wt.overlayHas("keyring") {

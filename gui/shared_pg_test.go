@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -443,8 +442,9 @@ func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 // passwordRole creates a login role with a password on the test cluster
 // and a pg_hba.conf rule (removed at the end) that lets it into the
 // database of u only with that password (the cluster trusts every other
-// login); it returns u as that role without a password, and the password.
-func passwordRole(t *testing.T, u string) (roleURL, password string) {
+// login); it returns u as that role without a password, that URL as the
+// window keeps it (splitPassword) and the password.
+func passwordRole(t *testing.T, u string) (roleURL, clean, password string) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, u)
@@ -504,7 +504,11 @@ func passwordRole(t *testing.T, u string) (roleURL, password string) {
 			t.Fatal("after 5 s the server still lets the role in without its password")
 		}
 	}
-	return roleURL, password
+	clean, _, err = splitPassword(roleURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roleURL, clean, password
 }
 
 // A window started on a store URL without a password (--store,
@@ -514,11 +518,7 @@ func passwordRole(t *testing.T, u string) (roleURL, password string) {
 func TestSharedWindowUsesTheKeptPassword(t *testing.T) {
 	u := newSharedDatabase(t)
 	kr, _ := initSharedStore(t, u, "shared key")
-	roleURL, password := passwordRole(t, u)
-	clean, _, err := splitPassword(roleURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	roleURL, clean, password := passwordRole(t, u)
 	opts := workspace.Options{StoreURL: roleURL, Keyring: kr}
 
 	wt := startTestWindow(t, opts, nil)
@@ -559,11 +559,7 @@ func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	u := newSharedDatabase(t)
 	kr, _ := initSharedStore(t, u, "shared key")
-	roleURL, password := passwordRole(t, u)
-	clean, _, err := splitPassword(roleURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, clean, password := passwordRole(t, u)
 	if err := kr.Set(storePasswordEntry(clean), password); err != nil {
 		t.Fatal(err)
 	}
@@ -619,16 +615,7 @@ func TestSharedWindowWithoutKeyringOffersNoKeyFile(t *testing.T) {
 func TestSwitchBetweenSharedStoreAndKeyFileFolder(t *testing.T) {
 	u := newSharedDatabase(t)
 	kr, _ := initSharedStore(t, u, "shared key")
-	dir := filepath.Join(t.TempDir(), "data")
-	b, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
-		Passphrase: func(bool) (string, error) { return testPassphrase, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := b.Service.Create(sharedReq("in the key-file folder")); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
+	dir := keyFileFolder(t, "in the key-file folder")
 
 	// keydesk --store URL with KEYDESK_DATA set: the shared store first.
 	wt := startTestWindow(t, workspace.Options{StoreURL: u, Dir: dir, Keyring: kr, KeyFileOptions: fastKeyFile}, nil)
