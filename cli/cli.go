@@ -121,10 +121,10 @@ func (e *Env) Open() (*workspace.Workspace, error) {
 // --passphrase-stdin); nil lets the window ask for it.
 type WindowOpener func(opts workspace.Options) error
 
-// WindowOptions returns the options the window opens its store with: those
+// windowOptions returns the options the window opens its store with: those
 // of a command, except that the key file's passphrase is never asked on the
 // terminal (the window asks for it instead).
-func (e *Env) WindowOptions() workspace.Options {
+func (e *Env) windowOptions() workspace.Options {
 	o := e.Options()
 	if e.KeyFile && e.Getenv(PassphraseFileEnv) == "" && e.keyFilePass == nil {
 		o.Passphrase = nil

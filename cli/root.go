@@ -43,7 +43,7 @@ func NewCommand(env *Env) *cobra.Command {
 			if env.OpenWindow == nil {
 				return errors.New("this build has no window; use a subcommand (see keydesk --help)")
 			}
-			return env.OpenWindow(env.WindowOptions())
+			return env.OpenWindow(env.windowOptions())
 		},
 	}
 	root.SetIn(env.Stdin)
