@@ -120,17 +120,9 @@ func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error
 		pass = p
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		ed, err := b.Keyring.EdSigner()
+		c, err := b.Credential(!verifyOnly)
 		if err != nil {
 			return err
-		}
-		c := credential.VerifyOnly(b.Keyring.StoreID(), ed.Material())
-		if !verifyOnly {
-			master, err := b.Keyring.Master()
-			if err != nil {
-				return err
-			}
-			c = credential.Admin(b.Keyring.StoreID(), master)
 		}
 		data, err := credential.Encode(c, pass)
 		if err != nil {

@@ -43,7 +43,7 @@ func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 
 func runKeysDelete(env *Env, id string, yes bool) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
-		k, err := b.Service.Get(id)
+		k, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
@@ -68,7 +68,7 @@ func runKeysDelete(env *Env, id string, yes bool) error {
 				return nil
 			}
 		}
-		if _, err := b.Service.Delete(id); errors.Is(err, core.ErrNotFound) {
+		if _, err := b.Service().Delete(id); errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
 			return err

@@ -35,13 +35,13 @@ func runKeysRename(env *Env, id, name string) error {
 		return asInput(err)
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		old, err := b.Service.Get(id)
+		old, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
 			return err
 		}
-		k, err := b.Service.Rename(id, name)
+		k, err := b.Service().Rename(id, name)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {

@@ -79,7 +79,7 @@ func runKeysRoll(env *Env, id, graceText string, asJSON bool) error {
 		return usagef("--grace %q: %v", graceText, err)
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		svc := b.Service
+		svc := b.Service()
 		r, err := svc.Roll(id, grace)
 		if err != nil {
 			return rollError(id, err)

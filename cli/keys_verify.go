@@ -98,7 +98,7 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 		var target core.Target
 		what := "this operation"
 		if opID != "" {
-			op, ok := b.Service.Catalog().Operation(opID)
+			op, ok := b.Service().Catalog().Operation(opID)
 			if !ok {
 				return usagef("%s %q (see keydesk catalog)", core.ErrUnknownOperation, opID)
 			}
@@ -108,8 +108,8 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 			target.Scope = scope
 			what = "scope " + scope
 		}
-		v := b.Service.Verify(secret, target)
-		msg := verifyMessage(v, what, b.Service.Now())
+		v := b.Service().Verify(secret, target)
+		msg := verifyMessage(v, what, b.Service().Now())
 		if asJSON {
 			// The HTTP API's answer, with the command line's fuller message.
 			j := server.NewVerifyResponse(v)

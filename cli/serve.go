@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydesk/keydesk/internal/netaddr"
-	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -67,10 +66,10 @@ func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 			return err
 		}
 		logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-		srv := server.New(b.Service, server.Options{Logger: logger})
+		srv := server.New(b.Service(), server.Options{Logger: logger})
 
 		// The daily expiration digest, delivered while serve runs.
-		sched := mail.NewScheduler(b.Store, b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
+		sched := b.Scheduler(func(err error) {
 			logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
 		})
 		schedCtx, stopSched := context.WithCancel(ctx)
@@ -85,7 +84,7 @@ func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 			wg.Wait()
 		}()
 
-		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s); stop with Ctrl+C.\n", ln.Addr(), b.Dir)
+		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s); stop with Ctrl+C.\n", ln.Addr(), b.Dir())
 		if err := srv.Serve(ctx, ln); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func TestServeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, secret, err := b.Service.Create(core.CreateRequest{Name: "users reader", Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}})
+	k, secret, err := b.Service().Create(core.CreateRequest{Name: "users reader", Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	got, err := b.Store.GetKey(k.ID)
+	got, err := b.Store().GetKey(k.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,13 +125,13 @@ func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 		return
 	}
 	if !sw.known {
-		sw.known, sw.initialLocal = true, b.Shared == nil
+		sw.known, sw.initialLocal = true, b.Kind() != workspace.KindShared
 	}
 	openItem := fyne.NewMenuItem("Open Shared Store…", func() { sw.showOpenDialog(env) })
 	openItem.Icon = theme.StorageIcon()
 	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
 	localItem.Icon = theme.FolderIcon()
-	localItem.Disabled = b.Shared == nil
+	localItem.Disabled = b.Kind() != workspace.KindShared
 	file := menu.Items[0]
 	at := len(file.Items)
 	for i, it := range file.Items {

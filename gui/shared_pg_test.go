@@ -72,7 +72,7 @@ func sharedWindow(t *testing.T) (*workspace.Workspace, fyne.Window, *testRunner,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("before the window")); err != nil {
+	if _, _, err := other.Service().Create(sharedReq("before the window")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -157,7 +157,7 @@ func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
 	other, w, bg, _, _ := sharedWindow(t)
 	waitTable(t, w, bg, "want the first key", func(n []string) bool { return len(n) == 1 })
 
-	k, _, err := other.Service.Create(sharedReq("from another admin"))
+	k, _, err := other.Service().Create(sharedReq("from another admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
 		return slices.Contains(n, "from another admin")
 	})
 
-	if _, err := other.Service.Delete(k.ID); err != nil {
+	if _, err := other.Service().Delete(k.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitTable(t, w, bg, "want the key another admin deleted gone", func(n []string) bool {
@@ -203,15 +203,15 @@ func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("shared key")); err != nil {
+	if _, _, err := other.Service().Create(sharedReq("shared key")); err != nil {
 		t.Fatal(err)
 	}
 
 	dir := t.TempDir()
 	local := func() (*workspace.Workspace, error) {
 		b, err := workspace.Open(workspace.Options{Dir: dir, Keyring: kr})
-		if err == nil && len(b.Service.List()) == 0 {
-			_, _, err = b.Service.Create(sharedReq("local key"))
+		if err == nil && len(b.Service().List()) == 0 {
+			_, _, err = b.Service().Create(sharedReq("local key"))
 		}
 		return b, err
 	}
@@ -407,7 +407,7 @@ func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq("before the outage")); err != nil {
+	if _, _, err := other.Service().Create(sharedReq("before the outage")); err != nil {
 		t.Fatal(err)
 	}
 	pu, _ := url.Parse(u)
@@ -446,7 +446,7 @@ func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 	if n := tableNames(t, w); !slices.Equal(n, []string{"before the outage"}) {
 		t.Fatalf("keys while the server is unreachable: %q", n)
 	}
-	if _, _, err := other.Service.Create(sharedReq("during the outage")); err != nil {
+	if _, _, err := other.Service().Create(sharedReq("during the outage")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -246,9 +246,9 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lkeys, lsecrets := makeKeys(b, n, ws.Keyring.Signer())
+	lkeys, lsecrets := makeKeys(b, n, ws.Keyring().Signer())
 	for i := 0; i < len(lkeys); i += 2000 {
-		if err := ws.Store.InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
+		if err := ws.Store().InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -257,7 +257,7 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ws.Close()
-	local := ws.Service
+	local := ws.Service()
 	b.ResetTimer()
 	quiet := server.Options{Logger: nil, FlushInterval: time.Hour}
 	rate := func(h http.Handler, secrets []string, d time.Duration) float64 {

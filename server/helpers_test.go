@@ -133,7 +133,7 @@ func createKeys(t testing.TB, dir string) map[string]issued {
 	defer b.Close()
 	keys := map[string]issued{}
 	for _, ks := range fixtureKeys {
-		k, secret, err := b.Service.Create(core.CreateRequest{Name: ks.name, Lifetime: ks.life, Permissions: ks.perms})
+		k, secret, err := b.Service().Create(core.CreateRequest{Name: ks.name, Lifetime: ks.life, Permissions: ks.perms})
 		if err != nil {
 			t.Fatalf("create %s: %v", ks.name, err)
 		}
@@ -185,8 +185,8 @@ func (f *fixture) start(t testing.TB, now time.Time) {
 	}
 	f.b = b
 	f.clock = newTestClock(now)
-	f.store = &countingStore{Store: b.Store}
-	svc, err := core.NewService(f.store, b.Keyring.Signer(), f.clock, b.Service.Catalog())
+	f.store = &countingStore{Store: b.Store()}
+	svc, err := core.NewService(f.store, b.Keyring().Signer(), f.clock, b.Service().Catalog())
 	if err != nil {
 		b.Close()
 		t.Fatalf("new service: %v", err)

@@ -91,8 +91,8 @@ func buildStore(dir string, n int) error {
 		return err
 	}
 	defer b.Close()
-	signer := b.Keyring.Signer()
-	cat := b.Service.Catalog()
+	signer := b.Keyring().Signer()
+	cat := b.Service().Catalog()
 	perms := []core.Permissions{
 		{Kind: core.KindGlobal},
 		{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}},
@@ -132,7 +132,7 @@ func buildStore(dir string, n int) error {
 		keys = append(keys, k)
 		if len(keys) == batch || i == n-1 {
 			ev := core.AuditEvent{Time: now, Actor: "perf-gui", Action: core.ActionCreate, Detail: "perf-gui batch"}
-			if err := b.Store.InsertKeys(keys, ev); err != nil {
+			if err := b.Store().InsertKeys(keys, ev); err != nil {
 				return err
 			}
 			keys = keys[:0]
