@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
@@ -38,17 +39,6 @@ func TestMain(m *testing.M) {
 // t0 is when the fixture's keys are created; the server runs at t0+2h.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// testClock is a settable core.Clock.
-type testClock struct{ ns atomic.Int64 }
-
-func newTestClock(t time.Time) *testClock {
-	c := &testClock{}
-	c.Set(t)
-	return c
-}
-func (c *testClock) Now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *testClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
 // issued is a key the fixture created: its record id and its secret.
 type issued struct {
 	ID     string
@@ -61,7 +51,7 @@ type fixture struct {
 	dir   string
 	b     *workspace.Workspace
 	svc   *core.Service
-	clock *testClock
+	clock *clocktest.Clock
 	srv   *Server
 	url   string
 	keys  map[string]issued
@@ -184,7 +174,7 @@ func (f *fixture) start(t testing.TB, now time.Time) {
 		t.Fatalf("open workspace: %v", err)
 	}
 	f.b = b
-	f.clock = newTestClock(now)
+	f.clock = clocktest.New(now.UTC())
 	f.store = &countingStore{Store: b.Store()}
 	svc, err := core.NewService(f.store, b.Keyring().Signer(), f.clock, b.Service().Catalog())
 	if err != nil {
