@@ -23,15 +23,10 @@ func errNeedYes(k *core.Key) error {
 func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "delete ID [--yes]",
-		Short: "Delete a key: it no longer verifies",
-		Long:  "Delete a key. On a terminal it asks first; from a script (stdin not a terminal) it needs --yes.",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("keys delete needs exactly one key id (usage: %s)", deleteUsage)
-			}
-			return nil
-		},
+		Use:               "delete ID [--yes]",
+		Short:             "Delete a key: it no longer verifies",
+		Long:              "Delete a key. On a terminal it asks first; from a script (stdin not a terminal) it needs --yes.",
+		Args:              exactArgs(1, "keys delete needs exactly one key id (usage: %s)", deleteUsage),
 		ValidArgsFunction: c.keyIDFirst,
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runKeysDelete(env, args[0], yes)

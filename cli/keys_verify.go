@@ -40,12 +40,7 @@ func newKeysVerifyCommand(env *Env, c *completer) *cobra.Command {
 			"verifications through the API and the gateway endpoint count as use).",
 		Example: `  keydesk keys verify --op messaging.channels.list < key.txt && echo allowed
   printf '%s\n' "$KEY" | keydesk keys verify --scope messaging:read --json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: %s)", verifyUsage)
-			}
-			return nil
-		},
+		Args:              exactArgs(0, "keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: %s)", verifyUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
 			return runKeysVerify(env, opID, scope, asJSON)

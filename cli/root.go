@@ -168,6 +168,17 @@ func noArgs(usage string) cobra.PositionalArgs {
 	}
 }
 
+// exactArgs refuses, as bad usage with the sentence format (given a), any
+// number of arguments other than n.
+func exactArgs(n int, format string, a ...any) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef(format, a...)
+		}
+		return nil
+	}
+}
+
 // group returns a command that only holds subcommands: without one it is
 // bad usage (exit 2), "help" shows its help, and an unknown name is refused
 // with the list of subcommands.

@@ -26,18 +26,18 @@ func within(t *testing.T, d time.Duration, what string, cond func() bool) time.D
 	return time.Since(start)
 }
 
-// runReplica opens a replica of the admin's store with clock and follows
-// the store until the test ends.
-func runReplica(t *testing.T, open func() (*Replica, error)) *Replica {
-	t.Helper()
-	r, err := open()
+// runReplica opens a replica of the admin's store ss with opts and follows
+// the store until the test (or the benchmark run) ends.
+func runReplica(tb testing.TB, ss *pgstore.SealedStore, opts Options) *Replica {
+	tb.Helper()
+	r, err := Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	tb.Cleanup(func() { cancel(); <-done })
 	return r
 }
 
@@ -58,9 +58,7 @@ func TestRollReachesARunningReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := clocktest.New(time.Now())
-	r := runReplica(t, func() (*Replica, error) {
-		return Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{Clock: clk})
-	})
+	r := runReplica(t, ss, Options{Clock: clk})
 	verify := func(secret string) core.Verification { return r.Service().Verify(secret, core.Target{}) }
 	for _, s := range []string{oldSecret, old0Secret} {
 		if v := verify(s); v.Reason != core.ReasonOK {

@@ -3,10 +3,8 @@ package workspace
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/foldertest"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 )
@@ -26,41 +25,6 @@ const backupPass = "correct horse battery"
 
 // fastKeyFile keeps the key file's scrypt cost low in tests.
 var fastKeyFile = storage.KeyFileOptions{WorkFactor: 10}
-
-// folderState is every file under dir with its mode and content hash, to
-// show that a failed operation left the folder exactly as it was.
-func folderState(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			lines = append(lines, "(no folder)")
-			return filepath.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		line := fmt.Sprintf("%s %v", strings.TrimPrefix(p, dir), fi.Mode())
-		if !d.IsDir() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		lines = append(lines, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
 
 // keyringState is a store's entries in a keyring backend.
 func keyringState(t *testing.T, kr storage.KeyringBackend, storeID string) string {
@@ -217,11 +181,11 @@ func TestRestoreForceOverStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	state := folderState(t, dir)
+	state := foldertest.State(t, dir)
 	if _, _, err := restore(t, file, RestoreOptions{Dir: dir, Passphrase: backupPass, Keyring: kr, Now: t0}); !errors.Is(err, ErrStoreExists) {
 		t.Fatalf("restore over a store without Force: %v", err)
 	}
-	if folderState(t, dir) != state {
+	if foldertest.State(t, dir) != state {
 		t.Error("a refused restore changed the folder")
 	}
 	now := t0.Add(2 * time.Hour)
@@ -349,13 +313,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(file)
-	write := func(name string, b []byte) string {
-		p := filepath.Join(tmp, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return foldertest.WriteFile(t, tmp, name, b) }
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	var other bytes.Buffer
@@ -384,7 +342,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 				dir = filepath.Join(t.TempDir(), "missing", "data")
 			}
 			dst := storage.NewMemoryKeyring()
-			before, krBefore := folderState(t, filepath.Dir(dir)), keyringState(t, dst, w.store.StoreID())
+			before, krBefore := foldertest.State(t, filepath.Dir(dir)), keyringState(t, dst, w.store.StoreID())
 			_, _, err := restore(t, tc.file, RestoreOptions{Dir: dir, Passphrase: tc.pass, Keyring: dst, Now: t0})
 			if !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
@@ -392,7 +350,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 			if Advice(err) == "" {
 				t.Errorf("no advice for %v", err)
 			}
-			if after := folderState(t, filepath.Dir(dir)); after != before {
+			if after := foldertest.State(t, filepath.Dir(dir)); after != before {
 				t.Errorf("the folder changed:\n%s\nwant\n%s", after, before)
 			}
 			if after := keyringState(t, dst, w.store.StoreID()); after != krBefore {

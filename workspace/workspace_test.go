@@ -317,6 +317,20 @@ func TestOpenKeyringUnavailableWritesNothing(t *testing.T) {
 	}
 }
 
+// openOnOSKeyring opens a new data folder in dir with the real OS keyring
+// and returns it with its store id; the master key is removed from the
+// keyring at the end of the test.
+func openOnOSKeyring(t *testing.T, dir string) (*Workspace, string) {
+	t.Helper()
+	b, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := b.store.StoreID()
+	t.Cleanup(func() { keyring.Delete(storage.KeyringService, "master:"+id) })
+	return b, id
+}
+
 // TestKeyringReopenSameFolder opens one data folder twice with the real OS
 // keyring: the master key is created once and reused.
 func TestKeyringReopenSameFolder(t *testing.T) {
@@ -325,12 +339,7 @@ func TestKeyringReopenSameFolder(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	b, err := Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := b.store.StoreID()
-	t.Cleanup(func() { keyring.Delete(storage.KeyringService, "master:"+id) })
+	b, id := openOnOSKeyring(t, dir)
 	master, err := keyring.Get(storage.KeyringService, "master:"+id)
 	if err != nil {
 		t.Fatalf("master key not in the keyring after first Open: %v", err)
@@ -366,11 +375,7 @@ func TestKeyringMasterKeyGone(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	b, err := Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := b.store.StoreID()
+	b, id := openOnOSKeyring(t, dir)
 	b.Close()
 	if err := keyring.Delete(storage.KeyringService, "master:"+id); err != nil {
 		t.Fatal(err)
@@ -462,10 +467,7 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret, err := b.service.Create(sectionsReq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, secret := createKey(t, b)
 	rec, _ := b.store.GetKey(k.ID)
 	if _, err := b.service.Delete(k.ID); err != nil {
 		t.Fatal(err)
@@ -489,15 +491,33 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
+	openRefused(t, Options{Keyring: kr, Dir: dir, Now: t0}, secret, "the revived key", storage.ErrTampered, "Keys were added, removed or replaced")
+}
+
+// openRefused checks that Open refuses opts with want, and the advice
+// starting with advice, so that the key with secret (what) never verifies
+// again.
+func openRefused(t *testing.T, opts Options, secret, what string, want error, advice string) {
+	t.Helper()
+	b, err := Open(opts)
 	if err == nil {
-		v := b2.service.Verify(secret, core.Target{Scope: "users:read"})
-		b2.Close()
-		t.Fatalf("Open accepted the revived key (it verifies %q)", v.Reason)
+		v := b.service.Verify(secret, core.Target{Scope: "users:read"})
+		b.Close()
+		t.Fatalf("Open accepted %s (it verifies %q)", what, v.Reason)
 	}
-	if !errors.Is(err, storage.ErrTampered) || !strings.HasPrefix(Advice(err), "Keys were added, removed or replaced") {
-		t.Fatalf("Open = %v (%q), want ErrTampered", err, Advice(err))
+	if !errors.Is(err, want) || !strings.HasPrefix(Advice(err), advice) {
+		t.Fatalf("Open = %v (%q), want %v", err, Advice(err), want)
 	}
+}
+
+// createKey creates a key in b and returns it with its secret.
+func createKey(t *testing.T, b *Workspace) (*core.Key, string) {
+	t.Helper()
+	k, secret, err := b.service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, secret
 }
 
 // TestOpenRefusesOlderFile puts back a copy of keydesk.db taken before a key
@@ -506,10 +526,7 @@ func TestOpenRefusesOlderFile(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret, err := b.service.Create(sectionsReq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, secret := createKey(t, b)
 	b.Close()
 	older, err := os.ReadFile(storage.Path(dir))
 	if err != nil {
@@ -523,15 +540,7 @@ func TestOpenRefusesOlderFile(t *testing.T) {
 	if err := os.WriteFile(storage.Path(dir), older, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
-	if err == nil {
-		v := b2.service.Verify(secret, core.Target{Scope: "users:read"})
-		b2.Close()
-		t.Fatalf("Open accepted the older file (the deleted key verifies %q)", v.Reason)
-	}
-	if !errors.Is(err, storage.ErrRolledBack) || !strings.HasPrefix(Advice(err), "This data file is older than the last change") {
-		t.Fatalf("Open = %v (%q), want ErrRolledBack", err, Advice(err))
-	}
+	openRefused(t, Options{Keyring: kr, Dir: dir, Now: t0}, secret, "the older file with the deleted key", storage.ErrRolledBack, "This data file is older than the last change")
 }
 
 // TestAdviceOneSentencePerError checks that every error a front end may get
