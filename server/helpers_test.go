@@ -19,6 +19,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/clocktest"
+	"github.com/keydesk/keydesk/internal/syncbuf"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
@@ -218,30 +219,11 @@ func (c *countingStore) SetLastUsed(times map[string]time.Time) error {
 	return c.Store.SetLastUsed(times)
 }
 
-// logBuffer collects the server's log lines so tests can check that no key
-// reaches them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // testLogger returns a logger writing to a buffer; at the end of the test
 // the buffer must hold no key.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &syncbuf.Buffer{}
 	t.Cleanup(func() {
 		s := lb.String()
 		if core.KeyPattern.MatchString(s) || strings.Count(s, "kdk_") != strings.Count(s, "kdk_[redacted]") {
