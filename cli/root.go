@@ -160,12 +160,7 @@ func argsNone(format string) cobra.PositionalArgs {
 
 // noArgs refuses positional arguments, naming the command's usage.
 func noArgs(usage string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usagef("unexpected argument %q (usage: %s)", args[0], usage)
-		}
-		return nil
-	}
+	return argsNone("unexpected argument %q (usage: " + strings.ReplaceAll(usage, "%", "%%") + ")")
 }
 
 // exactArgs refuses, as bad usage with the sentence format (given a), any
