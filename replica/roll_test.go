@@ -49,14 +49,8 @@ func TestRollReachesARunningReplica(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	k, oldSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k0, old0Secret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, oldSecret := mustCreate(t, admin, long)
+	k0, old0Secret := mustCreate(t, admin, long)
 	clk := clocktest.New(time.Now())
 	r := runReplica(t, ss, Options{Clock: clk})
 	verify := func(secret string) core.Verification { return r.Service().Verify(secret, core.Target{}) }
@@ -133,18 +127,9 @@ func TestRollAppliesWhileTheSetIsRefused(t *testing.T) {
 	ctx := context.Background()
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	victim, _, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaked, leakedSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	earlier, earlierSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
+	victim, _ := mustCreate(t, admin, long)
+	leaked, leakedSecret := mustCreate(t, admin, long)
+	earlier, earlierSecret := mustCreate(t, admin, long)
 	exec(t, ss, `CREATE TABLE saved AS SELECT * FROM keys`)
 	rolledEarlier, err := admin.Roll(earlier.ID, time.Hour)
 	if err != nil {

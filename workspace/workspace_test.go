@@ -317,6 +317,15 @@ func TestOpenKeyringUnavailableWritesNothing(t *testing.T) {
 	}
 }
 
+// requireKeyringInFreshProcess skips without the real OS keyring, and
+// otherwise runs the test again in a fresh process: it returns true in that
+// process (which runs the test body), false in this one.
+func requireKeyringInFreshProcess(t *testing.T) bool {
+	t.Helper()
+	requireKeyring(t)
+	return inFreshProcess(t)
+}
+
 // openOnOSKeyring opens a new data folder in dir with the real OS keyring
 // and returns it with its store id; the master key is removed from the
 // keyring at the end of the test.
@@ -334,8 +343,7 @@ func openOnOSKeyring(t *testing.T, dir string) (*Workspace, string) {
 // TestKeyringReopenSameFolder opens one data folder twice with the real OS
 // keyring: the master key is created once and reused.
 func TestKeyringReopenSameFolder(t *testing.T) {
-	requireKeyring(t)
-	if !inFreshProcess(t) {
+	if !requireKeyringInFreshProcess(t) {
 		return
 	}
 	dir := t.TempDir()
@@ -370,8 +378,7 @@ func TestKeyringReopenSameFolder(t *testing.T) {
 // TestKeyringMasterKeyGone deletes a store's master key from the real
 // keyring: Open must say the store cannot verify keys, and write nothing.
 func TestKeyringMasterKeyGone(t *testing.T) {
-	requireKeyring(t)
-	if !inFreshProcess(t) {
+	if !requireKeyringInFreshProcess(t) {
 		return
 	}
 	dir := t.TempDir()
