@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -15,16 +14,11 @@ import (
 
 const verifyUsage = "keydesk keys verify [--op OPERATION_ID | --scope SCOPE] [--json]   (the key is read from stdin)"
 
-// maxKeyLine bounds how much of stdin verify reads: a key is 53 characters.
-const maxKeyLine = 4096
-
-// readKey reads the first line of r, trimmed.
+// readKey reads the first line of r (readLine: at most 4,096 bytes; a key
+// is 53 characters), trimmed.
 func readKey(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(r, maxKeyLine)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("read the key from standard input: %w", err)
-	}
-	return strings.TrimSpace(line), nil
+	line, err := readLine(r)
+	return strings.TrimSpace(line), err
 }
 
 // newKeysVerifyCommand is `keydesk keys verify`.
