@@ -56,7 +56,7 @@ func runBackup(env *Env, out string) error {
 		return err
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		info, err := workspace.Backup(env.context(), b, out, pass)
+		info, err := b.Backup(env.context(), out, pass)
 		if err != nil {
 			return asBadInput(err)
 		}

@@ -9,11 +9,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"filippo.io/age"
 	"github.com/zalando/go-keyring"
 
+	"github.com/keydesk/keydesk/internal/foldertest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -101,40 +100,6 @@ func forgetKeyring(t *testing.T, id string) {
 	for _, u := range []string{"master:", "smtp:", "generation:"} {
 		osKeyring(t, "delete", u+id)
 	}
-}
-
-// tree is every file under dir with its mode and content hash.
-func tree(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			lines = append(lines, "(no folder)")
-			return filepath.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		line := fmt.Sprintf("%s %v", strings.TrimPrefix(p, dir), fi.Mode())
-		if !d.IsDir() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		lines = append(lines, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
 }
 
 func (s *store) backup(file string) {
@@ -244,12 +209,12 @@ func TestRestoreForceOverAnotherStore(t *testing.T) {
 	a.ok("keys", "delete", gone.ID, "--yes")
 	b := newStore(t)
 	kb := b.create("--name", "From B", "--global")
-	before := tree(t, b.dir)
+	before := foldertest.State(t, b.dir)
 	r := b.kd(e2ePass+"\n", "restore", file, "--passphrase-stdin")
 	if r.code != 2 || !strings.Contains(r.stderr, "--force") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("restore over a store without --force: exit %d %q", r.code, r.stderr)
 	}
-	if tree(t, b.dir) != before {
+	if foldertest.State(t, b.dir) != before {
 		t.Error("a refused restore changed the folder")
 	}
 	// Over A itself, where the audit log shows the deletion.
@@ -285,13 +250,7 @@ func TestBackupRestoreBadInput(t *testing.T) {
 	s.backup(file)
 	good, _ := os.ReadFile(file)
 	id := storeID(t, s.dir)
-	write := func(name string, b []byte) string {
-		p := filepath.Join(tmp, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return foldertest.WriteFile(t, tmp, name, b) }
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x20
 	rc, _ := age.NewScryptRecipient(e2ePass)
@@ -337,13 +296,13 @@ func TestBackupRestoreBadInput(t *testing.T) {
 				dir = fresh()
 			}
 			watch := filepath.Dir(filepath.Dir(dir))
-			beforeTree, beforeTmp, beforeKr := tree(t, watch), tree(t, tmp), keyringEntries(t, id)
+			beforeTree, beforeTmp, beforeKr := foldertest.State(t, watch), foldertest.State(t, tmp), keyringEntries(t, id)
 			r := run(t, tc.stdin, nil, append([]string{"--data", dir}, tc.args...)...)
 			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
 			if r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "keydesk: ") || !containsFold(lines[0], tc.says) || r.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one sentence containing %q", r.code, r.stdout, r.stderr, tc.says)
 			}
-			if tree(t, watch) != beforeTree || tree(t, tmp) != beforeTmp {
+			if foldertest.State(t, watch) != beforeTree || foldertest.State(t, tmp) != beforeTmp {
 				t.Error("the folder changed")
 			}
 			if keyringEntries(t, id) != beforeKr {
@@ -394,7 +353,7 @@ func TestKeyFileWithoutKeyring(t *testing.T) {
 	if r := kd(e2ePass+"\nanother backup passphrase\n", []string{noBus}, "--passphrase-stdin", "backup", "--out", two); r.code != 0 {
 		t.Errorf("backup with --passphrase-stdin (key file's, then the backup's): exit %d %s", r.code, r.stderr)
 	}
-	before := tree(t, dir)
+	before := foldertest.State(t, dir)
 	badPf := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(badPf, []byte("not the right passphrase\n"), 0o600)
 	for _, tc := range []struct {
@@ -413,7 +372,7 @@ func TestKeyFileWithoutKeyring(t *testing.T) {
 	if r := run(t, "", []string{noBus}, "--data", dir, "keys", "list"); r.code != 2 || !strings.Contains(r.stderr, "--keyfile") {
 		t.Errorf("a key-file folder without --keyfile: exit %d %q", r.code, r.stderr)
 	}
-	if tree(t, dir) != before {
+	if foldertest.State(t, dir) != before {
 		t.Error("a refused run changed the folder")
 	}
 	// Key file -> OS keyring (this test's Secret Service) -> key file.

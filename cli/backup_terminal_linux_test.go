@@ -1,81 +1,11 @@
 package cli
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
 )
-
-// typed is one line typed at the terminal; secret lines are typed once the
-// command has turned the echo off.
-type typed struct {
-	line   string
-	secret bool
-}
-
-// typeLinesOnPty runs keydesk in-process on a real pseudo-terminal and types
-// lines, each secret one only while the echo is off.
-func typeLinesOnPty(t *testing.T, h *harness, lines []typed, args ...string) (stdout, stderr, echoed string, code int) {
-	t.Helper()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	h.term = FileTerminal(tty)
-	defer func() { h.term = nil }()
-	type result struct {
-		out, err string
-		code     int
-	}
-	done := make(chan result, 1)
-	go func() {
-		o, e, c := h.main(tty, args...)
-		done <- result{o, e, c}
-	}()
-	// waitEcho waits (on the terminal's own state) until its echo is on or
-	// off; false when it never happens.
-	waitEcho := func(on bool) bool {
-		deadline := time.Now().Add(10 * time.Second)
-		for echoOn(t, tty) != on {
-			if time.Now().After(deadline) {
-				return false
-			}
-			time.Sleep(time.Millisecond)
-		}
-		return true
-	}
-	for _, l := range lines {
-		if l.secret && !waitEcho(false) {
-			break
-		}
-		if _, err := io.WriteString(ptmx, l.line+"\n"); err != nil {
-			t.Fatal(err)
-		}
-		// Wait until the command has read the line (the terminal's input
-		// queue is empty) before typing the next.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCINQ)
-			if err != nil || n == 0 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	r := <-done
-	tty.Close()
-	var echo bytes.Buffer
-	_, _ = io.Copy(&echo, ptmx)
-	return r.out, r.err, echo.String(), r.code
-}
 
 const termPass = "typed passphrase 42"
 

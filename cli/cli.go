@@ -27,6 +27,7 @@ const (
 // UsageError is bad usage or input: exit status 2.
 type UsageError struct{ Msg string }
 
+// Error returns the message, one sentence for the user.
 func (e *UsageError) Error() string { return e.Msg }
 
 // usagef returns a UsageError with a formatted message.

@@ -56,7 +56,7 @@ func (c *completer) keyIDFirst(_ *cobra.Command, args []string, toComplete strin
 	}
 	defer b.Close()
 	var out []cobra.Completion
-	for _, k := range b.Service.List() {
+	for _, k := range b.Service().List() {
 		if strings.HasPrefix(k.ID, toComplete) {
 			out = append(out, cobra.CompletionWithDesc(k.ID, k.Name))
 		}

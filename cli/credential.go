@@ -54,12 +54,7 @@ func newCredentialCommand(env *Env) *cobra.Command {
 		Long: "Read an admin credential written by `keydesk credential export` and put the store's signing\n" +
 			"material into this computer's OS keyring, so that this computer can change the shared store's keys.\n" +
 			"With --store, the credential must belong to the store in that database.",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("credential import needs the credential file: %s", credImportUsage)
-			}
-			return nil
-		},
+		Args: exactArgs(1, "credential import needs the credential file: %s", credImportUsage),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runCredentialImport(env, args[0], importStdin)
 		},
@@ -120,17 +115,9 @@ func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error
 		pass = p
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		ed, err := b.Keyring.EdSigner()
+		c, err := b.Credential(!verifyOnly)
 		if err != nil {
 			return err
-		}
-		c := credential.VerifyOnly(b.Keyring.StoreID(), ed.Material())
-		if !verifyOnly {
-			master, err := b.Keyring.Master()
-			if err != nil {
-				return err
-			}
-			c = credential.Admin(b.Keyring.StoreID(), master)
 		}
 		data, err := credential.Encode(c, pass)
 		if err != nil {

@@ -63,7 +63,7 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		at = t
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		now := b.Clock.Now()
+		now := b.Clock().Now()
 		slot := core.NextSlot(now)
 		if !at.IsZero() {
 			slot = core.SlotAtOrBefore(at)
@@ -72,11 +72,11 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		if err != nil {
 			return err
 		}
-		since, err := mail.CatchUpSince(last, b.Store)
+		since, err := mail.CatchUpSince(last, b.MailStore())
 		if err != nil {
 			return err
 		}
-		d, err := b.Service.SelectDigest(slot, since)
+		d, err := b.Service().SelectDigest(slot, since)
 		if err != nil {
 			return err
 		}

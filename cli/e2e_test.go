@@ -152,29 +152,30 @@ type listedKey struct {
 	RolledFrom string   `json:"rolledFrom"`
 }
 
+// okJSON runs keydesk with args (a --json command), which must succeed,
+// and decodes its output strictly: a field the test does not know fails it,
+// so that a change of the JSON output shows here.
+func okJSON[T any](s *store, args ...string) T {
+	s.t.Helper()
+	out := s.ok(args...)
+	var v T
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		s.t.Fatalf("keydesk %s printed %q: %v", strings.Join(args, " "), out, err)
+	}
+	return v
+}
+
 // create makes a key with --json and decodes it.
 func (s *store) create(args ...string) createdKey {
 	s.t.Helper()
-	out := s.ok(append([]string{"keys", "create", "--json"}, args...)...)
-	var k createdKey
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&k); err != nil {
-		s.t.Fatalf("keys create --json printed %q: %v", out, err)
-	}
-	return k
+	return okJSON[createdKey](s, append([]string{"keys", "create", "--json"}, args...)...)
 }
 
 func (s *store) list(args ...string) []listedKey {
 	s.t.Helper()
-	out := s.ok(append([]string{"keys", "list", "--json"}, args...)...)
-	var ks []listedKey
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ks); err != nil {
-		s.t.Fatalf("keys list --json printed %q: %v", out, err)
-	}
-	return ks
+	return okJSON[[]listedKey](s, append([]string{"keys", "list", "--json"}, args...)...)
 }
 
 var keyRE = regexp.MustCompile(`^kdk_[0-9A-Za-z]{49}$`)

@@ -128,7 +128,7 @@ func runKeysCreate(env *Env, f *keysCreateFlags) error {
 		return err
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		svc := b.Service
+		svc := b.Service()
 		// Plan first: every error it finds is the request's fault.
 		if _, err := svc.Plan(req, svc.Now()); err != nil {
 			return asInput(err)

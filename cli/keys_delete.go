@@ -23,15 +23,10 @@ func errNeedYes(k *core.Key) error {
 func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "delete ID [--yes]",
-		Short: "Delete a key: it no longer verifies",
-		Long:  "Delete a key. On a terminal it asks first; from a script (stdin not a terminal) it needs --yes.",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("keys delete needs exactly one key id (usage: %s)", deleteUsage)
-			}
-			return nil
-		},
+		Use:               "delete ID [--yes]",
+		Short:             "Delete a key: it no longer verifies",
+		Long:              "Delete a key. On a terminal it asks first; from a script (stdin not a terminal) it needs --yes.",
+		Args:              exactArgs(1, "keys delete needs exactly one key id (usage: %s)", deleteUsage),
 		ValidArgsFunction: c.keyIDFirst,
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runKeysDelete(env, args[0], yes)
@@ -43,7 +38,7 @@ func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 
 func runKeysDelete(env *Env, id string, yes bool) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
-		k, err := b.Service.Get(id)
+		k, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
@@ -68,7 +63,7 @@ func runKeysDelete(env *Env, id string, yes bool) error {
 				return nil
 			}
 		}
-		if _, err := b.Service.Delete(id); errors.Is(err, core.ErrNotFound) {
+		if _, err := b.Service().Delete(id); errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
 			return err

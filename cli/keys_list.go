@@ -72,8 +72,8 @@ func runKeysList(env *Env, f listFilter) error {
 		return usagef("use either --expired or --idle, not both: an expired key is never idle")
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		now := b.Service.Now()
-		all := b.Service.List()
+		now := b.Service().Now()
+		all := b.Service().List()
 		keys := make([]*core.Key, 0, len(all))
 		for _, k := range all {
 			if (f.expired && !k.Expired(now)) || (f.active && k.Expired(now)) || (f.idle && !k.IsIdle(now)) {

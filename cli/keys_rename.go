@@ -15,14 +15,9 @@ const renameUsage = "keydesk keys rename ID NAME"
 // newKeysRenameCommand is `keydesk keys rename`.
 func newKeysRenameCommand(env *Env, c *completer) *cobra.Command {
 	return &cobra.Command{
-		Use:   "rename ID NAME",
-		Short: "Rename a key (its secret, scopes and expiry stay)",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return usagef("keys rename needs an id and a new name, quoted if it has spaces (usage: %s)", renameUsage)
-			}
-			return nil
-		},
+		Use:               "rename ID NAME",
+		Short:             "Rename a key (its secret, scopes and expiry stay)",
+		Args:              exactArgs(2, "keys rename needs an id and a new name, quoted if it has spaces (usage: %s)", renameUsage),
 		ValidArgsFunction: c.keyIDFirst,
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runKeysRename(env, args[0], args[1])
@@ -35,13 +30,13 @@ func runKeysRename(env *Env, id, name string) error {
 		return asInput(err)
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		old, err := b.Service.Get(id)
+		old, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {
 			return err
 		}
-		k, err := b.Service.Rename(id, name)
+		k, err := b.Service().Rename(id, name)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)
 		} else if err != nil {

@@ -36,12 +36,7 @@ func newKeysRollCommand(env *Env, c *completer) *cobra.Command {
 		Example: `  keydesk keys roll 3f2a9c0d1e4b5a69
   keydesk keys roll 3f2a9c0d1e4b5a69 --grace 7d --json
   keydesk keys roll 3f2a9c0d1e4b5a69 --grace 0`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("keys roll needs exactly one key id (usage: %s)", rollUsage)
-			}
-			return nil
-		},
+		Args:              exactArgs(1, "keys roll needs exactly one key id (usage: %s)", rollUsage),
 		ValidArgsFunction: c.keyIDFirst,
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runKeysRoll(env, args[0], grace, asJSON)
@@ -79,7 +74,7 @@ func runKeysRoll(env *Env, id, graceText string, asJSON bool) error {
 		return usagef("--grace %q: %v", graceText, err)
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
-		svc := b.Service
+		svc := b.Service()
 		r, err := svc.Roll(id, grace)
 		if err != nil {
 			return rollError(id, err)

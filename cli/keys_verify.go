@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -15,16 +14,11 @@ import (
 
 const verifyUsage = "keydesk keys verify [--op OPERATION_ID | --scope SCOPE] [--json]   (the key is read from stdin)"
 
-// maxKeyLine bounds how much of stdin verify reads: a key is 53 characters.
-const maxKeyLine = 4096
-
-// readKey reads the first line of r, trimmed.
+// readKey reads the first line of r (readLine: at most 4,096 bytes; a key
+// is 53 characters), trimmed.
 func readKey(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(r, maxKeyLine)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("read the key from standard input: %w", err)
-	}
-	return strings.TrimSpace(line), nil
+	line, err := readLine(r)
+	return strings.TrimSpace(line), err
 }
 
 // newKeysVerifyCommand is `keydesk keys verify`.
@@ -40,12 +34,7 @@ func newKeysVerifyCommand(env *Env, c *completer) *cobra.Command {
 			"verifications through the API and the gateway endpoint count as use).",
 		Example: `  keydesk keys verify --op messaging.channels.list < key.txt && echo allowed
   printf '%s\n' "$KEY" | keydesk keys verify --scope messaging:read --json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: %s)", verifyUsage)
-			}
-			return nil
-		},
+		Args:              exactArgs(0, "keys verify reads the key from standard input, not from its arguments, so that it stays out of shell history (usage: %s)", verifyUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
 			return runKeysVerify(env, opID, scope, asJSON)
@@ -98,7 +87,7 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 		var target core.Target
 		what := "this operation"
 		if opID != "" {
-			op, ok := b.Service.Catalog().Operation(opID)
+			op, ok := b.Service().Catalog().Operation(opID)
 			if !ok {
 				return usagef("%s %q (see keydesk catalog)", core.ErrUnknownOperation, opID)
 			}
@@ -108,8 +97,8 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 			target.Scope = scope
 			what = "scope " + scope
 		}
-		v := b.Service.Verify(secret, target)
-		msg := verifyMessage(v, what, b.Service.Now())
+		v := b.Service().Verify(secret, target)
+		msg := verifyMessage(v, what, b.Service().Now())
 		if asJSON {
 			// The HTTP API's answer, with the command line's fuller message.
 			j := server.NewVerifyResponse(v)

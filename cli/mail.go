@@ -1,11 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-
-	"github.com/keydesk/keydesk/mail"
-	"github.com/keydesk/keydesk/workspace"
-)
+import "github.com/spf13/cobra"
 
 // newMailCommand is `keydesk mail`: the SMTP settings of the digest.
 func newMailCommand(env *Env) *cobra.Command {
@@ -14,9 +9,4 @@ func newMailCommand(env *Env) *cobra.Command {
 		newMailShowCommand(env),
 		newMailTestCommand(env),
 	)
-}
-
-// newDeliverer is the digest deliverer of an opened workspace.
-func newDeliverer(b *workspace.Workspace) *mail.Deliverer {
-	return mail.NewDeliverer(b.MailStore(), b.Keyring, b.Service, b.Service.Actor)
 }

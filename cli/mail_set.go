@@ -113,7 +113,7 @@ func runMailSet(env *Env, f *mailSetFlags, fl *pflag.FlagSet) error {
 		if password != nil && s.Username == "" {
 			return usagef("--password-stdin needs --username (the password is only used to log in)")
 		}
-		err = mail.SaveSettings(b.MailStore(), b.Keyring, mail.Change{Settings: s, Password: password, Actor: b.Service.Actor, Time: b.Clock.Now()})
+		err = b.SaveMail(mail.Change{Settings: s, Password: password, Actor: b.Service().Actor, Time: b.Clock().Now()})
 		var fe *mail.FieldError
 		if errors.As(err, &fe) {
 			return usagef("%s (%s)", fe.Msg, mailFlagOf[fe.Field])

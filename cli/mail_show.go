@@ -55,7 +55,7 @@ func runMailShow(env *Env, asJSON bool) error {
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {
 			return err
 		}
-		pw, err := b.Keyring.MailPassword()
+		pw, err := b.MailPassword()
 		if err != nil {
 			return err
 		}
@@ -64,11 +64,11 @@ func runMailShow(env *Env, asJSON bool) error {
 			return err
 		}
 		out := mailShowJSON{Configured: configured, Host: s.Host, Port: s.Port, Security: s.Security, Username: s.Username,
-			From: s.From, To: s.To, PasswordSet: pw != "", NextSlot: core.NextSlot(b.Clock.Now())}
+			From: s.From, To: s.To, PasswordSet: pw != "", NextSlot: core.NextSlot(b.Clock().Now())}
 		if !last.IsZero() {
 			out.LastDeliveredSlot = &last
 		}
-		setup, err := mail.SetupTime(b.Store)
+		setup, err := mail.SetupTime(b.MailStore())
 		if err != nil {
 			return err
 		}

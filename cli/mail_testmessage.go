@@ -26,8 +26,8 @@ func newMailTestCommand(env *Env) *cobra.Command {
 
 func runMailTest(env *Env) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
-		d := newDeliverer(b)
-		msg, err := d.SendTest(env.context(), b.Clock.Now())
+		d := b.Deliverer()
+		msg, err := d.SendTest(env.context(), b.Clock().Now())
 		if err != nil {
 			return err
 		}

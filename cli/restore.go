@@ -30,12 +30,7 @@ func newRestoreCommand(env *Env) *cobra.Command {
 		Example: `  keydesk restore ~/keydesk-2026-11-30.kdbackup
   keydesk --data /srv/keydesk restore backup.kdbackup --force --passphrase-stdin < passphrase.txt
   keydesk --keyfile restore backup.kdbackup    # no OS keyring: keep the signing key in keydesk.key`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("restore needs exactly one backup file (usage: %s)", restoreUsage)
-			}
-			return nil
-		},
+		Args: exactArgs(1, "restore needs exactly one backup file (usage: %s)", restoreUsage),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runRestore(env, args[0], force)
 		},

@@ -160,9 +160,15 @@ func argsNone(format string) cobra.PositionalArgs {
 
 // noArgs refuses positional arguments, naming the command's usage.
 func noArgs(usage string) cobra.PositionalArgs {
+	return argsNone("unexpected argument %q (usage: " + strings.ReplaceAll(usage, "%", "%%") + ")")
+}
+
+// exactArgs refuses, as bad usage with the sentence format (given a), any
+// number of arguments other than n.
+func exactArgs(n int, format string, a ...any) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usagef("unexpected argument %q (usage: %s)", args[0], usage)
+		if len(args) != n {
+			return usagef(format, a...)
 		}
 		return nil
 	}

@@ -20,14 +20,7 @@ type rolledKey struct {
 
 func (s *store) roll(args ...string) rolledKey {
 	s.t.Helper()
-	out := s.ok(append([]string{"keys", "roll", "--json"}, args...)...)
-	var k rolledKey
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&k); err != nil {
-		s.t.Fatalf("keys roll --json printed %q: %v", out, err)
-	}
-	return k
+	return okJSON[rolledKey](s, append([]string{"keys", "roll", "--json"}, args...)...)
 }
 
 // verifyAt runs keys verify with secret at now and returns its reason.

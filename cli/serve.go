@@ -67,31 +67,43 @@ func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 			return err
 		}
 		logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-		srv := server.New(b.Service, server.Options{Logger: logger})
+		srv := server.New(b.Service(), server.Options{Logger: logger})
 
 		// The daily expiration digest, delivered while serve runs.
-		sched := mail.NewScheduler(b.Store, b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
-			logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
-		})
-		schedCtx, stopSched := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if err := sched.Run(schedCtx); err != nil && !errors.Is(err, context.Canceled) {
-				logger.Error("the digest scheduler stopped", "error", err)
-			}
-		})
-		defer func() {
-			stopSched()
-			wg.Wait()
-		}()
+		stopDigest := runDigest(ctx, logger, b.Scheduler(digestWarning(logger)))
+		defer stopDigest()
 
-		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s); stop with Ctrl+C.\n", ln.Addr(), b.Dir)
+		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s); stop with Ctrl+C.\n", ln.Addr(), b.Dir())
 		if err := srv.Serve(ctx, ln); err != nil {
 			return err
 		}
 		fmt.Fprintln(env.Stdout, "Stopped; last-used times saved.")
 		return nil
 	})
+}
+
+// digestWarning logs a digest that could not be sent (the scheduler
+// retries it).
+func digestWarning(logger *slog.Logger) func(error) {
+	return func(err error) {
+		logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
+	}
+}
+
+// runDigest runs the digest scheduler in the background until ctx ends or
+// stop is called; stop waits for it to return.
+func runDigest(ctx context.Context, logger *slog.Logger, sched *mail.Scheduler) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("the digest scheduler stopped", "error", err)
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // loopbackAddress checks a host:port and reports whether its host is a

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/credential"
@@ -119,19 +118,12 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}()
 	// The daily digest: whichever of the processes sharing the store
 	// claims a slot sends it, exactly once.
-	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), func(err error) {
-		logger.Warn("the expiration digest could not be sent; it will be retried", "error", err)
-	})
+	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
 	sched.Deliverer.Claim = st.ClaimSlot
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("the digest scheduler stopped", "error", err)
-		}
-	})
+	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()
-		wg.Wait()
+		stopDigest()
 	}()
 	fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (shared store %s, %d keys); stop with Ctrl+C.\n", ln.Addr(), workspace.RedactURL(env.StoreURL), len(svc.List()))
 	if err := srv.Serve(ctx, ln); err != nil {

@@ -12,40 +12,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/syncbuf"
 	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // serving is a `keydesk serve` running in-process.
 type serving struct {
 	url    string
 	stop   context.CancelFunc
 	code   chan int
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 }
 
 // startServe runs Main with args (which end in serve ...) and waits for the
@@ -55,7 +37,7 @@ func startServe(t *testing.T, args ...string) *serving {
 	ctx, cancel := context.WithCancel(context.Background())
 
 	pr, pw := io.Pipe()
-	s := &serving{stop: cancel, code: make(chan int, 1), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	s := &serving{stop: cancel, code: make(chan int, 1), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	go func() {
 		code := Main(args, &Env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: s.stderr, Getenv: allowNow, Context: ctx})
 		pw.Close()
@@ -85,7 +67,7 @@ func TestServeCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, secret, err := b.Service.Create(core.CreateRequest{Name: "users reader", Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}})
+	k, secret, err := b.Service().Create(core.CreateRequest{Name: "users reader", Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +131,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	got, err := b.Store.GetKey(k.ID)
+	got, err := b.Store().GetKey(k.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

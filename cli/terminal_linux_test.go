@@ -22,10 +22,26 @@ func echoOn(t *testing.T, tty *os.File) bool {
 	return tio.Lflag&unix.ECHO != 0
 }
 
+// typed is one line typed at the terminal; secret lines are typed once the
+// command has turned the echo off.
+type typed struct {
+	line   string
+	secret bool
+}
+
 // typeOnPty runs keydesk in-process with a real pseudo-terminal as standard
 // input, types line once the terminal's echo is off, and returns the run's
 // output and everything the terminal echoed.
 func typeOnPty(t *testing.T, h *harness, line string, args ...string) (stdout, stderr, echoed string, code int) {
+	t.Helper()
+	return typeLinesOnPty(t, h, []typed{{line, true}}, args...)
+}
+
+// typeLinesOnPty runs keydesk in-process on a real pseudo-terminal and types
+// lines, each secret one only while the echo is off (a command that reads
+// one with the echo on fails the test), and checks that the command turns
+// the echo back on.
+func typeLinesOnPty(t *testing.T, h *harness, lines []typed, args ...string) (stdout, stderr, echoed string, code int) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -46,18 +62,31 @@ func typeOnPty(t *testing.T, h *harness, line string, args ...string) (stdout, s
 		o, e, c := h.main(tty, args...)
 		done <- result{o, e, c}
 	}()
-	// Wait (on the terminal's own state, not a timer) until the command
-	// has turned the echo off; a command that never does fails here.
-	deadline := time.Now().Add(10 * time.Second)
-	for echoOn(t, tty) {
-		if time.Now().After(deadline) {
-			t.Errorf("the command read the terminal with echo on")
-			break
+	// waitFor polls the terminal's own state (not a timer) until cond
+	// holds; false when it never does.
+	waitFor := func(cond func() bool) bool {
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
+		return true
 	}
-	if _, err := io.WriteString(ptmx, line+"\n"); err != nil {
-		t.Fatal(err)
+	for _, l := range lines {
+		if l.secret && !waitFor(func() bool { return !echoOn(t, tty) }) {
+			t.Errorf("the command read the terminal with echo on")
+		}
+		if _, err := io.WriteString(ptmx, l.line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until the command has read the line (the terminal's input
+		// queue is empty) before typing the next.
+		waitFor(func() bool {
+			n, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCINQ)
+			return err != nil || n == 0
+		})
 	}
 	r := <-done
 	if !echoOn(t, tty) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -42,14 +43,9 @@ func TestSlotAtOrBefore(t *testing.T) {
 // checked against: the in-memory one and the real bbolt store.
 func digestStores(t *testing.T) map[string]func(t *testing.T) core.Store {
 	return map[string]func(t *testing.T) core.Store{
-		"memory": func(*testing.T) core.Store { return core.NewMemStore() },
+		"memory": func(*testing.T) core.Store { return storetest.NewMemStore() },
 		"bbolt": func(t *testing.T) core.Store {
-			st, err := storage.Open(t.TempDir(), storage.Options{})
-			if err != nil {
-				t.Fatalf("open store: %v", err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
+			return storetest.OpenBbolt(t, t.TempDir())
 		},
 	}
 }
@@ -184,11 +180,7 @@ func TestSelectDigestEmpty(t *testing.T) {
 // records, including after a rename and a delete through the service.
 func TestServiceSelectDigestMatchesStore(t *testing.T) {
 	T := time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
-	st, err := storage.Open(t.TempDir(), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.OpenBbolt(t, t.TempDir())
 	signer, err := storage.NewSigner(make([]byte, storage.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)

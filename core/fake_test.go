@@ -12,9 +12,10 @@ import (
 	"github.com/keydesk/keydesk/internal/clocktest"
 )
 
-// memStore is the one in-memory Store of core's tests (package core and,
-// through MemStore, package core_test); the bbolt store has its own tests on
-// a real file. KeysExpiring follows the contract the bbolt expiry index
+// memStore is the in-memory Store of core's own (package core) tests, with
+// hooks they need (fail, writes). Every other package, core_test included,
+// uses the shared storetest.MemStore: this one stays because storetest
+// imports core, and a package's internal tests cannot import it. KeysExpiring follows the contract the bbolt expiry index
 // implements: (after, until], soonest first, then by id.
 type memStore struct {
 	mu     sync.Mutex
@@ -25,13 +26,6 @@ type memStore struct {
 }
 
 func newMemStore() *memStore { return &memStore{keys: map[string]*Key{}} }
-
-// MemStore and NewMemStore give the external test package (core_test) the
-// same in-memory store; they exist only in test builds.
-type MemStore = memStore
-
-// NewMemStore returns an empty in-memory store.
-func NewMemStore() *MemStore { return newMemStore() }
 
 func (m *memStore) InsertKey(k *Key, ev AuditEvent) error {
 	m.mu.Lock()

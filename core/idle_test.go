@@ -7,6 +7,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/clocktest"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -14,11 +15,7 @@ import (
 // folder, with a settable clock at start.
 func bboltService(t *testing.T, start time.Time) (*core.Service, *storage.Store, *clocktest.Clock) {
 	t.Helper()
-	st, err := storage.Open(t.TempDir(), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenBbolt(t, t.TempDir())
 	signer, err := storage.NewSigner(make([]byte, storage.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)

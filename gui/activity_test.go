@@ -169,11 +169,11 @@ func TestActivityReadError(t *testing.T) {
 
 func TestActivityRealStore(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	k, _ := vwCreate(t, b.Service, "Nightly export", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
-	if _, err := b.Service.Rename(k.ID, "Nightly CDR export"); err != nil {
+	k, _ := vwCreate(t, b.Service(), "Nightly export", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	if _, err := b.Service().Rename(k.ID, "Nightly CDR export"); err != nil {
 		t.Fatal(err)
 	}
-	v := newActivity(t, b.Store)
+	v := newActivity(t, b.Store())
 	if len(v.shown) != 2 || v.shown[0].Action != core.ActionRename || v.shown[1].Action != core.ActionCreate {
 		t.Fatalf("rows = %+v, want rename then create", v.shown)
 	}

@@ -98,8 +98,8 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 	if err := s.finish(); err != nil {
 		t.Fatalf("finish: %v", err)
 	}
-	if _, err := os.Stat(b.Dir); !os.IsNotExist(err) {
-		t.Fatalf("the demo data folder %s is still there after finish (%v)", b.Dir, err)
+	if _, err := os.Stat(b.Dir()); !os.IsNotExist(err) {
+		t.Fatalf("the demo data folder %s is still there after finish (%v)", b.Dir(), err)
 	}
 }
 

@@ -42,14 +42,9 @@ func setMessage(l *widget.Label, text string, imp widget.Importance) {
 // flusher of the key service, and the verification API when started from
 // settings. It returns after the last flush and the server's shutdown.
 func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *settingsView) {
-	sched := mail.NewScheduler(b.MailStore(), b.Keyring, b.Service, b.Service.Actor, b.Clock, func(err error) {
+	sched := b.Scheduler(func(err error) {
 		slog.Warn("expiration digest not delivered", "error", err)
 	})
-	if b.Shared != nil {
-		// Whichever window or server sharing the store claims a slot
-		// sends its digest, exactly once.
-		sched.Deliverer.Claim = b.Shared.ClaimSlot
-	}
 	if settings != nil {
 		sched.OnStatus = func(st mail.Status) { bg.do(func() { settings.setStatus(st) }) }
 		settings.attachScheduler(sched)
@@ -57,7 +52,7 @@ func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, setti
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = sched.Run(ctx) })
 	wg.Go(func() {
-		b.Service.RunLastUsedFlusher(ctx, core.LastUsedFlushInterval, func(err error) {
+		b.Service().RunLastUsedFlusher(ctx, core.LastUsedFlushInterval, func(err error) {
 			slog.Error("could not save last-used times", "error", err)
 		})
 	})

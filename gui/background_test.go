@@ -44,7 +44,7 @@ func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 // its own fixed clock and a deterministic source of secrets and ids.
 func vwService(t *testing.T, b *workspace.Workspace, now time.Time, seed byte) *core.Service {
 	t.Helper()
-	svc, err := core.NewService(b.Store, b.Keyring.Signer(), core.FixedClock(now), b.Service.Catalog())
+	svc, err := core.NewService(b.Store(), b.Keyring().Signer(), core.FixedClock(now), b.Service().Catalog())
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
@@ -66,7 +66,7 @@ func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifeti
 // vwSettings returns the Settings view over b, its dates in vwZone, with a
 // test runner; w parents its dialogs.
 func vwSettings(b *workspace.Workspace, w fyne.Window) *settingsView {
-	v := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service}, w, &testRunner{})
+	v := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service()}, w, &testRunner{})
 	v.setLocation(vwZone)
 	return v
 }
@@ -120,12 +120,12 @@ func vwWindow(t *testing.T, content fyne.CanvasObject, w, h float32) fyne.Window
 func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	vwApp(t, theme.VariantLight)
-	_, secret := vwCreate(t, b.Service, "Flushed", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
-	if res := b.Service.VerifyUse(secret, core.Target{}); !res.Allowed {
+	_, secret := vwCreate(t, b.Service(), "Flushed", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	if res := b.Service().VerifyUse(secret, core.Target{}); !res.Allowed {
 		t.Fatalf("verify: %+v", res)
 	}
-	k := b.Service.List()[0]
-	if stored, _ := b.Store.GetKey(k.ID); !stored.LastUsedAt.IsZero() {
+	k := b.Service().List()[0]
+	if stored, _ := b.Store().GetKey(k.ID); !stored.LastUsedAt.IsZero() {
 		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
 	}
 
@@ -139,7 +139,7 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 	cancel()
 	<-done
 
-	stored, err := b.Store.GetKey(k.ID)
+	stored, err := b.Store().GetKey(k.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

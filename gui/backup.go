@@ -93,11 +93,11 @@ func (f *backupFlow) menuItems() []*fyne.MenuItem {
 
 // loadLastBackup shows the last backup in Settings.
 func (f *backupFlow) loadLastBackup(ws *workspace.Workspace) {
-	if f.settings == nil || ws == nil || ws.Store == nil {
+	if f.settings == nil || ws == nil || ws.Kind() == workspace.KindShared {
 		return
 	}
 	f.env.bg.run(func() func() {
-		t, err := workspace.LastBackup(ws)
+		t, err := ws.LastBackup()
 		return func() { f.settings.setLastBackup(t, err, f.env.loc) }
 	})
 }
@@ -159,7 +159,7 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 	d.progress.Show()
 	d.progress.Start()
 	f.env.bg.run(func() func() {
-		info, err := workspace.Backup(context.Background(), ws, path, pass)
+		info, err := ws.Backup(context.Background(), path, pass)
 		if err != nil {
 			removeEmpty(path)
 		}
@@ -245,11 +245,11 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 	if ws == nil {
 		return
 	}
-	if ws.Demo || ws.Store == nil {
+	if ws.Kind() != workspace.KindFolder {
 		setMessage(d.msg, "Only a data folder can be restored into; this window shows the demo or a shared store.", widget.DangerImportance)
 		return
 	}
-	dir := ws.Dir
+	dir := ws.Dir()
 	pass := d.pass.Text
 	d.busy = true
 	d.check.Disable()

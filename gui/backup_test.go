@@ -50,7 +50,7 @@ func backupSession(t *testing.T) (*session, *testRunner) {
 
 func keyNames(ws *workspace.Workspace) []string {
 	var out []string
-	for _, k := range ws.Service.List() {
+	for _, k := range ws.Service().List() {
 		out = append(out, k.Name)
 	}
 	slices.Sort(out)
@@ -59,7 +59,7 @@ func keyNames(ws *workspace.Workspace) []string {
 
 func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	s, bg := backupSession(t)
-	svc := s.workspace().Service
+	svc := s.workspace().Service()
 	mk := func(name string) *core.Key {
 		k, _, err := svc.Create(core.CreateRequest{Name: name, Lifetime: core.Lifetime{Months: 1},
 			Permissions: core.Permissions{Kind: core.KindOperations, Operations: []string{"users.list"}}})
@@ -187,7 +187,7 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 		t.Fatal("opening the demo quit the app")
 	}
 	ws := s.workspace()
-	if ws == nil || !ws.Demo {
+	if ws == nil || ws.Kind() != workspace.KindDemo {
 		t.Fatalf("the demo did not open: %v", s.err)
 	}
 	if _, ok := mainTabs(w.Content()); !ok {

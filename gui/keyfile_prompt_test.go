@@ -112,7 +112,7 @@ func keyFileFolder(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.Service.Create(sharedReq(name)); err != nil {
+	if _, _, err := b.Service().Create(sharedReq(name)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Close(); err != nil {
@@ -189,7 +189,7 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 	if ok, _ := storage.KeyFileExists(dir); !ok {
 		t.Fatal("no keydesk.key after choosing the key file")
 	}
-	if _, _, err := b.Service.Create(sharedReq("kept in a file")); err != nil {
+	if _, _, err := b.Service().Create(sharedReq("kept in a file")); err != nil {
 		t.Fatal(err)
 	}
 	if d.pass.Text != "" || d.again.Text != "" {
@@ -259,7 +259,7 @@ func TestKeyFileChoiceOpensTheDemo(t *testing.T) {
 		t.Fatalf("no choice: %q", overlayTexts(wt.w))
 	}
 	wt.tap(wt.s.choice.demo)
-	if b := wt.screens(); !b.Demo {
+	if b := wt.screens(); b.Kind() != workspace.KindDemo {
 		t.Fatal("the demo button opened something else")
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {

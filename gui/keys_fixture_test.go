@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"image/color"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,111 +13,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/clocktest"
+	"github.com/keydesk/keydesk/internal/storetest"
 )
 
 // kvNow is the fixed "now" of the keys screen tests.
 var kvNow = time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
-
-// kvStore is an in-memory core.Store.
-type kvStore struct {
-	mu    sync.Mutex
-	keys  map[string]*core.Key
-	audit []core.AuditEvent
-}
-
-func newKVStore() *kvStore { return &kvStore{keys: map[string]*core.Key{}} }
-
-func (s *kvStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := s.keys[k.ID]; dup {
-		return core.ErrDuplicate
-	}
-	s.keys[k.ID] = k.Clone()
-	s.audit = append(s.audit, ev)
-	return nil
-}
-
-func (s *kvStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.keys[k.ID]; !ok {
-		return core.ErrNotFound
-	}
-	s.keys[k.ID] = k.Clone()
-	s.audit = append(s.audit, ev)
-	return nil
-}
-
-func (s *kvStore) DeleteKey(id string, ev core.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.keys[id]; !ok {
-		return core.ErrNotFound
-	}
-	delete(s.keys, id)
-	s.audit = append(s.audit, ev)
-	return nil
-}
-
-func (s *kvStore) GetKey(id string) (*core.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, ok := s.keys[id]
-	if !ok {
-		return nil, core.ErrNotFound
-	}
-	return k.Clone(), nil
-}
-
-func (s *kvStore) ListKeys() ([]*core.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*core.Key, 0, len(s.keys))
-	for _, k := range s.keys {
-		out = append(out, k.Clone())
-	}
-	return out, nil
-}
-
-func (s *kvStore) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
-	all, _ := s.ListKeys()
-	var out []*core.Key
-	for _, k := range all {
-		if k.ExpiresAt.After(after) && !k.ExpiresAt.After(until) {
-			out = append(out, k)
-		}
-	}
-	slices.SortFunc(out, func(a, b *core.Key) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
-	return out, nil
-}
-
-func (s *kvStore) SetLastUsed(times map[string]time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, t := range times {
-		if k, ok := s.keys[id]; ok {
-			k.LastUsedAt = t
-		}
-	}
-	return nil
-}
-
-func (s *kvStore) AppendAudit(ev core.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.audit = append(s.audit, ev)
-	return nil
-}
-
-// Audit returns the audit log, newest first, as the stores do.
-func (s *kvStore) Audit() ([]core.AuditEvent, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := slices.Clone(s.audit)
-	slices.Reverse(out)
-	return out, nil
-}
 
 // kvSigner is an HMAC signer with a fixed test key.
 type kvSigner struct{}
@@ -132,24 +31,6 @@ func (kvSigner) mac(tag string, b []byte) []byte {
 func (s kvSigner) DigestSecret(secret string) []byte { return s.mac("digest", []byte(secret)) }
 func (s kvSigner) SignRecord(p []byte) []byte        { return s.mac("record", p) }
 func (s kvSigner) VerifyRecord(p, mac []byte) bool   { return hmac.Equal(s.mac("record", p), mac) }
-
-// kvClock is a settable clock.
-type kvClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *kvClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *kvClock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // kvRand is a deterministic byte stream, so ids, secrets and hints are the
 // same in every run (golden images).
@@ -192,8 +73,8 @@ type kvFixture struct {
 	app    fyne.App
 	win    fyne.Window
 	env    *uiEnv
-	store  *kvStore
-	clock  *kvClock
+	store  *storetest.MemStore
+	clock  *clocktest.Clock
 	svc    *core.Service
 	bg     *testRunner
 	ui     *mainUI
@@ -249,7 +130,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	a := test.NewTempApp(t)
 	syncCacheClock()
 	a.Settings().SetTheme(kvTheme{newAppTheme(), variant})
-	f := &kvFixture{t: t, app: a, store: newKVStore(), clock: &kvClock{t: kvNow}, bg: &testRunner{inline: true}}
+	f := &kvFixture{t: t, app: a, store: storetest.NewMemStore(), clock: clocktest.New(kvNow), bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)
 	if err != nil {
@@ -258,7 +139,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	seeder.Rand = &kvRand{seed: 1}
 	used := map[string]time.Time{}
 	for _, s := range seeds {
-		f.clock.set(kvNow.Add(-s.age))
+		f.clock.Set(kvNow.Add(-s.age))
 		k, _, err := seeder.Create(core.CreateRequest{Name: s.name, Lifetime: s.life, Permissions: s.perms})
 		if err != nil {
 			t.Fatalf("seed %q: %v", s.name, err)
@@ -267,11 +148,11 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 			used[k.ID] = kvNow.Add(-s.used)
 		}
 		if s.tamper {
-			f.store.keys[k.ID].Name += " (edited)"
+			f.store.Edit(k.ID, func(k *core.Key) { k.Name += " (edited)" })
 		}
 	}
 	f.store.SetLastUsed(used)
-	f.clock.set(kvNow)
+	f.clock.Set(kvNow)
 	f.svc, err = core.NewService(f.store, kvSigner{}, f.clock, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -15,27 +15,6 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// RollKey makes kvStore a core.KeyRoller: it replaces old and inserts new
-// with the event, refusing a key rolled already, as the bbolt store does.
-func (s *kvStore) RollKey(old, nk *core.Key, ev core.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	stored, ok := s.keys[old.ID]
-	switch {
-	case !ok:
-		return core.ErrNotFound
-	case stored.RolledTo != "":
-		return core.ErrAlreadyRolled
-	}
-	if _, dup := s.keys[nk.ID]; dup {
-		return core.ErrDuplicate
-	}
-	s.keys[old.ID] = old.Clone()
-	s.keys[nk.ID] = nk.Clone()
-	s.audit = append(s.audit, ev)
-	return nil
-}
-
 // kvIdleSeeds holds one idle key (unused for 100 days), one never used and
 // created 120 days ago (idle too) and one used yesterday.
 var kvIdleSeeds = []kvSeed{

@@ -76,7 +76,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 					t.Errorf("unexpected message at %s: %q", field, l.Text)
 				}
 			}
-			if _, err := mail.LoadSettings(b.Store); !errors.Is(err, mail.ErrNotConfigured) {
+			if _, err := mail.LoadSettings(b.Store()); !errors.Is(err, mail.ErrNotConfigured) {
 				t.Errorf("invalid settings were stored (load: %v)", err)
 			}
 		})
@@ -100,7 +100,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	if formMsg.Text != "Saved." {
 		t.Fatalf("after Save: %q", formMsg.Text)
 	}
-	got, err := mail.LoadSettings(b.Store)
+	got, err := mail.LoadSettings(b.Store())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +109,14 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	if gj, wj := stJSON(got), stJSON(want); gj != wj {
 		t.Errorf("stored settings %s, want %s", gj, wj)
 	}
-	if pw, err := b.Keyring.MailPassword(); err != nil || pw != secret {
+	if pw, err := b.Keyring().MailPassword(); err != nil || pw != secret {
 		t.Errorf("keyring password = %q, %v", pw, err)
 	}
 	if v.mail.password.Text != "" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
 		t.Errorf("password field after Save: text %d chars, placeholder %q", len(v.mail.password.Text), v.mail.password.PlaceHolder)
 	}
 	// The audit log says what changed, never the password.
-	events, err := b.Store.Audit()
+	events, err := b.Store().Audit()
 	if err != nil || len(events) == 0 || events[0].Action != core.ActionSettingsChanged {
 		t.Fatalf("audit after Save: %+v, %v", events, err)
 	}
@@ -141,7 +141,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	// Saving again without typing a password keeps it.
 	test.Tap(v2.mail.save)
 	bgWait(v2.bg)
-	if pw, _ := b.Keyring.MailPassword(); pw != secret {
+	if pw, _ := b.Keyring().MailPassword(); pw != secret {
 		t.Errorf("password after saving without typing it: %q", pw)
 	}
 }
@@ -181,7 +181,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	if subj, _ := parsed.Header.Subject(); subj != mail.TestSubject {
 		t.Errorf("subject %q", subj)
 	}
-	events, _ := b.Store.Audit()
+	events, _ := b.Store().Audit()
 	if events[0].Action != core.ActionTestMail || !strings.Contains(events[0].Detail, "sent to ops@example.com") {
 		t.Errorf("audit: %+v", events[0])
 	}
@@ -198,7 +198,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	if len(srv.Messages()) != 1 {
 		t.Errorf("server received %d messages, want still 1", len(srv.Messages()))
 	}
-	events, _ = b.Store.Audit()
+	events, _ = b.Store().Audit()
 	if events[0].Action != core.ActionTestMail || !strings.Contains(events[0].Detail, "failed") {
 		t.Errorf("audit after failure: %+v", events[0])
 	}
@@ -216,7 +216,7 @@ func TestSettingsPreviewDigest(t *testing.T) {
 	v, _ := newSettings(t, b)
 	// The next slot is 2026-03-12 11:00 UTC.
 	slot := core.NextSlot(vwNow)
-	d, err := b.Service.SelectDigest(slot, time.Time{})
+	d, err := b.Service().SelectDigest(slot, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestSettingsStatusLine(t *testing.T) {
 
 func TestSettingsVerificationServer(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	_, secret := vwCreate(t, b.Service, "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
+	_, secret := vwCreate(t, b.Service(), "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
 	v, _ := newSettings(t, b)
 
 	v.api.listen.SetText("not an address")

@@ -21,15 +21,15 @@ func (w workspaceSettings) LoadMail() (mail.Settings, error) {
 }
 
 func (w workspaceSettings) HasMailPassword() (bool, error) {
-	pw, err := w.ws.Keyring.MailPassword()
+	pw, err := w.ws.MailPassword()
 	return pw != "", err
 }
 
 func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
-	if err := mail.SaveSettings(w.ws.MailStore(), w.ws.Keyring, c); err != nil {
+	if err := w.ws.SaveMail(c); err != nil {
 		return false, err
 	}
-	pw, err := w.ws.Keyring.MailPassword()
+	pw, err := w.ws.MailPassword()
 	return err == nil && pw != "", nil
 }
 
@@ -38,26 +38,26 @@ func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
 // the saved ones, and password, else the one in the keyring.
 func (w workspaceSettings) SendTestMail(ctx context.Context, s mail.Settings, password string) error {
 	if password == "" && s.Username != "" {
-		saved, err := w.ws.Keyring.MailPassword()
+		saved, err := w.ws.MailPassword()
 		if err != nil {
 			return fmt.Errorf("read the SMTP password: %w", err)
 		}
 		password = saved
 	}
 	t := mail.TestMail{Settings: s, Password: password}
-	_, err := t.Send(ctx, w.ws.MailStore(), w.ws.MailStore().StoreID(), workspace.Actor(), w.ws.Clock.Now())
+	_, err := t.Send(ctx, w.ws.MailStore(), w.ws.MailStore().StoreID(), workspace.Actor(), w.ws.Clock().Now())
 	return err
 }
 
-func (w workspaceSettings) Now() time.Time { return w.ws.Clock.Now() }
+func (w workspaceSettings) Now() time.Time { return w.ws.Clock().Now() }
 
 func (w workspaceSettings) Actor() string { return workspace.Actor() }
 
 func (w workspaceSettings) NextDigest() (core.Digest, error) {
-	slot := core.NextSlot(w.ws.Clock.Now())
+	slot := core.NextSlot(w.ws.Clock().Now())
 	last, err := w.ws.MailStore().LastDeliveredSlot()
 	if err != nil {
 		return core.Digest{}, err
 	}
-	return w.ws.Service.SelectDigest(slot, last)
+	return w.ws.Service().SelectDigest(slot, last)
 }

@@ -187,13 +187,13 @@ func openSharedFollower(ctx context.Context, b *workspace.Workspace, unreachable
 // verifying key and brings the window's service to it: the window read the
 // store earlier, and changes since then are not announced again.
 func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFollower, error) {
-	ed, err := b.Keyring.EdSigner()
+	ed, err := b.Keyring().EdSigner()
 	if err != nil {
 		return nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, workspace.SharedTimeout)
 	defer cancel()
-	st := b.Shared.Store
+	st := b.Shared().Store
 	// The change number first: changes made while the replica loads are
 	// announced again, which is harmless.
 	_, from, _, err := st.KeyChanges(octx, math.MaxInt64)
@@ -201,18 +201,18 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 		return nil, err
 	}
 	r, err := replica.Open(octx, st, st.StoreID(), ed.Verifier(),
-		replica.Options{Clock: b.Clock, Catalog: b.Service.Catalog(), Heartbeat: sharedHeartbeat})
+		replica.Options{Clock: b.Clock(), Catalog: b.Service().Catalog(), Heartbeat: sharedHeartbeat})
 	if err != nil {
 		return nil, err
 	}
 	// stale is true so that the first look clears a stale title set
 	// while the follower could not open.
-	f := &sharedFollower{svc: b.Service, r: r, st: st, from: from, kick: make(chan struct{}, 1),
+	f := &sharedFollower{svc: b.Service(), r: r, st: st, from: from, kick: make(chan struct{}, 1),
 		pending: map[string]struct{}{}, stale: true}
 	for _, k := range r.Service().List() {
 		f.pending[k.ID] = struct{}{}
 	}
-	for _, k := range b.Service.List() {
+	for _, k := range b.Service().List() {
 		f.pending[k.ID] = struct{}{}
 	}
 	f.kick <- struct{}{}
@@ -224,16 +224,16 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 // table); on a data folder it does nothing. The channel closes once the
 // following has stopped.
 func followShared(ctx context.Context, env *uiEnv, b *workspace.Workspace, reload func()) <-chan struct{} {
-	if b.Shared == nil {
+	if b.Kind() != workspace.KindShared {
 		env.win.SetTitle(windowTitle)
 		d := make(chan struct{})
 		close(d)
 		return d
 	}
-	env.win.SetTitle(sharedTitle(b.URL, false))
+	env.win.SetTitle(sharedTitle(b.URL(), false))
 	return startSharedFollower(ctx, env.bg, b, reload, func(stale bool) {
 		if ctx.Err() == nil {
-			env.win.SetTitle(sharedTitle(b.URL, stale))
+			env.win.SetTitle(sharedTitle(b.URL(), stale))
 		}
 	})
 }

@@ -50,13 +50,13 @@ func BenchmarkSharedWindowPropagation(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		k, _, err := other.Service.Create(sharedReq("propagated"))
+		k, _, err := other.Service().Create(sharedReq("propagated"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		deadline := time.After(5 * time.Second)
 		for {
-			if _, err := win.Service.Get(k.ID); err == nil {
+			if _, err := win.Service().Get(k.ID); err == nil {
 				break
 			}
 			select {

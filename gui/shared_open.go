@@ -59,14 +59,14 @@ func (u uiPrefs) lastSharedURL() string {
 // (never its password) or that it is a data folder; the demo changes
 // nothing.
 func rememberShown(env *uiEnv, b *workspace.Workspace) {
-	if env.prefs.p == nil || b.Demo {
+	if env.prefs.p == nil || b.Kind() == workspace.KindDemo {
 		return
 	}
-	if b.Shared == nil {
+	if b.Kind() != workspace.KindShared {
 		env.prefs.p.SetString(prefLastStore, lastLocal)
 		return
 	}
-	clean, _, err := splitPassword(b.URL)
+	clean, _, err := splitPassword(b.URL())
 	if err != nil {
 		return
 	}
@@ -258,13 +258,13 @@ func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 		return
 	}
 	if !sw.known {
-		sw.known, sw.initialLocal = true, b.Shared == nil
+		sw.known, sw.initialLocal = true, b.Kind() != workspace.KindShared
 	}
 	openItem := fyne.NewMenuItem("Open Shared Store…", func() { sw.showOpenDialog(env) })
 	openItem.Icon = theme.StorageIcon()
 	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
 	localItem.Icon = theme.FolderIcon()
-	localItem.Disabled = b.Shared == nil
+	localItem.Disabled = b.Kind() != workspace.KindShared
 	file := menu.Items[0]
 	at := len(file.Items)
 	for i, it := range file.Items {

@@ -52,12 +52,12 @@ func TestLastSharedStoreFailingOffersTheLocalFolder(t *testing.T) {
 	}
 	wt.tap(local)
 	b := wt.screens()
-	if b.Shared != nil || b.Demo {
+	if b.Kind() != workspace.KindFolder {
 		t.Fatalf("opened %+v, want the local data folder", b)
 	}
 	want, _ := workspace.DefaultDir()
-	if b.Dir != want {
-		t.Fatalf("opened %s, want the default data folder %s", b.Dir, want)
+	if b.Dir() != want {
+		t.Fatalf("opened %s, want the default data folder %s", b.Dir(), want)
 	}
 	if wt.quits != 0 {
 		t.Fatal("the window quit")
@@ -75,8 +75,8 @@ func TestLastSharedStoreFailingOffersTheLocalFolder(t *testing.T) {
 func TestChosenStoreWinsOverTheLastShared(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	wt := startTestWindow(t, workspace.Options{Dir: dir, Keyring: storage.NewMemoryKeyring()}, lastShown(deadStore))
-	if b := wt.screens(); b.Dir != dir {
-		t.Fatalf("opened %q, want %q", b.Dir, dir)
+	if b := wt.screens(); b.Dir() != dir {
+		t.Fatalf("opened %q, want %q", b.Dir(), dir)
 	}
 	for _, o := range []workspace.Options{{Dir: "d"}, {StoreURL: "u"}, {Demo: true}, {KeyFile: true}} {
 		if !chosen(o) {

@@ -69,7 +69,7 @@ func initSharedStore(t *testing.T, u, first string) (storage.KeyringBackend, *wo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	if _, _, err := other.Service.Create(sharedReq(first)); err != nil {
+	if _, _, err := other.Service().Create(sharedReq(first)); err != nil {
 		t.Fatal(err)
 	}
 	return kr, other
@@ -189,7 +189,7 @@ func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
 	other, w, bg, _, _ := sharedWindow(t)
 	waitTable(t, w, bg, "want the first key", func(n []string) bool { return len(n) == 1 })
 
-	k, _, err := other.Service.Create(sharedReq("from another admin"))
+	k, _, err := other.Service().Create(sharedReq("from another admin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestSharedWindowShowsOtherAdminsChangesLive(t *testing.T) {
 		return slices.Contains(n, "from another admin")
 	})
 
-	if _, err := other.Service.Delete(k.ID); err != nil {
+	if _, err := other.Service().Delete(k.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitTable(t, w, bg, "want the key another admin deleted gone", func(n []string) bool {
@@ -231,8 +231,8 @@ func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 	dir := t.TempDir()
 	local := func() (*workspace.Workspace, error) {
 		b, err := workspace.Open(workspace.Options{Dir: dir, Keyring: kr})
-		if err == nil && len(b.Service.List()) == 0 {
-			_, _, err = b.Service.Create(sharedReq("local key"))
+		if err == nil && len(b.Service().List()) == 0 {
+			_, _, err = b.Service().Create(sharedReq("local key"))
 		}
 		return b, err
 	}
@@ -430,7 +430,7 @@ func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
 	if n := tableNames(t, w); !slices.Equal(n, []string{"before the outage"}) {
 		t.Fatalf("keys while the server is unreachable: %q", n)
 	}
-	if _, _, err := other.Service.Create(sharedReq("during the outage")); err != nil {
+	if _, _, err := other.Service().Create(sharedReq("during the outage")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -566,7 +566,7 @@ func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 
 	wt := startTestWindow(t, workspace.Options{Keyring: kr}, lastShown(clean))
 	b := wt.screens()
-	if b.Shared == nil {
+	if b.Kind() != workspace.KindShared {
 		t.Fatal("the window opened the data folder, want the shared store shown last")
 	}
 	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"shared key"}) {
@@ -591,7 +591,7 @@ func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 		t.Fatalf("dialog %q, want the refused login", overlayTexts(wt.w))
 	}
 	wt.tap(overlayButton(wt.w, "Open the local data folder"))
-	if b := wt.screens(); b.Shared != nil {
+	if b := wt.screens(); b.Kind() == workspace.KindShared {
 		t.Fatal("still on the shared store")
 	}
 }
@@ -619,7 +619,7 @@ func TestSwitchBetweenSharedStoreAndKeyFileFolder(t *testing.T) {
 
 	// keydesk --store URL with KEYDESK_DATA set: the shared store first.
 	wt := startTestWindow(t, workspace.Options{StoreURL: u, Dir: dir, Keyring: kr, KeyFileOptions: fastKeyFile}, nil)
-	if wt.screens().Shared == nil {
+	if wt.screens().Kind() != workspace.KindShared {
 		t.Fatal("want the shared store first")
 	}
 	sw := wt.env.stores

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -19,11 +20,7 @@ const benchKeys = 100_000
 // fall in a slot's 8-day window), in batches of 10,000 per transaction.
 func benchStore(b *testing.B, signer core.Signer) (*storage.Store, time.Time) {
 	b.Helper()
-	st, err := storage.Open(b.TempDir(), storage.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := storetest.OpenBbolt(b, b.TempDir())
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const batch = 10_000

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/smtptest"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -84,11 +85,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	keyring.MockInit()
-	st, err := storage.Open(t.TempDir(), storage.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenBbolt(t, t.TempDir())
 	kr, err := storage.CreateKeyring(st.StoreID())
 	if err != nil {
 		t.Fatalf("create keyring: %v", err)

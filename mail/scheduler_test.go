@@ -315,10 +315,6 @@ func TestStatusLastResult(t *testing.T) {
 	}
 }
 
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
 // NewScheduler wires one data folder's deliverer, the workspace's clock
 // and the error hook, as the window and `keydesk serve` both use it.
 func TestNewScheduler(t *testing.T) {
@@ -327,7 +323,7 @@ func TestNewScheduler(t *testing.T) {
 	e.configure(t, srv, mail.SecurityNone)
 	e.addKey(t, "Soon", slotT.Add(time.Hour), 1)
 	var errs []error
-	s := mail.NewScheduler(e.store, e.kr, loadingSelector{e}, "alice", fixedClock{slotT.Add(time.Minute)}, func(err error) { errs = append(errs, err) })
+	s := mail.NewScheduler(e.store, e.kr, loadingSelector{e}, "alice", core.FixedClock(slotT.Add(time.Minute)), func(err error) { errs = append(errs, err) })
 	if got := s.Clock.Now(); !got.Equal(slotT.Add(time.Minute)) {
 		t.Errorf("scheduler clock = %v, want the given clock's time", got)
 	}

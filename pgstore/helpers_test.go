@@ -58,6 +58,17 @@ func sectionRequest(name string) core.CreateRequest {
 	}
 }
 
+// createKey creates a key named name with svc and returns it with its
+// secret.
+func createKey(t testing.TB, svc *core.Service, name string) (*core.Key, string) {
+	t.Helper()
+	k, secret, err := svc.Create(sectionRequest(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, secret
+}
+
 // runChild runs one child mode; the store's URL is in KEYDESK_TEST_STORE.
 // Children print "ready", wait for a line on stdin, then act.
 func runChild(mode string) int {

@@ -66,21 +66,12 @@ func InitFrom(ctx context.Context, url string, src Source, settings []string, ev
 		if _, err := tx.Exec(ctx, `INSERT INTO store_meta (name, value) VALUES ('store_id', $1), ('created', $2)`, src.StoreID(), string(created)); err != nil {
 			return fmt.Errorf("write store identity: %w", err)
 		}
-		ids := make([]string, len(keys))
-		for i, k := range keys {
-			if err := checkNewKey(k); err != nil {
-				return err
-			}
-			ids[i] = k.ID
+		ids, err := newKeyIDs(keys)
+		if err != nil {
+			return err
 		}
-		cols := []string{"id", "digest", "name", "hint", "scopes", "kind", "permissions", "created_ns", "expires_ns", "last_used_ns", "mac", "record"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"keys"}, cols, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
-			return keyArgs(keys[i]), nil
-		})); err != nil {
-			if isUnique(err) {
-				return core.ErrDuplicate
-			}
-			return fmt.Errorf("copy keys: %w", err)
+		if err := copyKeys(ctx, tx, keys); err != nil {
+			return err
 		}
 		for i := len(audit) - 1; i >= 0; i-- {
 			e := audit[i]

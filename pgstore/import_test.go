@@ -22,11 +22,7 @@ var _ Source = (*storage.Store)(nil)
 // come along.
 func TestInitFromLocalStore(t *testing.T) {
 	ctx := context.Background()
-	local, err := storage.Open(filepath.Join(t.TempDir(), "data"), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	local := storetest.OpenBbolt(t, filepath.Join(t.TempDir(), "data"))
 	now := time.Now()
 	svc, err := core.NewService(local, newSigner(), core.FixedClock(now), nil)
 	if err != nil {

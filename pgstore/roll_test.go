@@ -21,10 +21,7 @@ func TestRollReachesFollowers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, oldSecret, err := svc.Create(sectionRequest("billing"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, oldSecret := createKey(t, svc, "billing")
 	// A second admin's service, loaded before the roll.
 	stale, err := core.NewService(s, newSigner(), core.FixedClock(start), nil)
 	if err != nil {
@@ -74,10 +71,7 @@ func TestRollReachesFollowers(t *testing.T) {
 	// A key renamed by one admin and rolled by another whose service
 	// still holds the old name: the roll would undo the rename, so the
 	// store refuses it.
-	other, _, err := svc.Create(sectionRequest("other"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, _ := createKey(t, svc, "other")
 	stale2, err := core.NewService(s, newSigner(), core.FixedClock(start), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -103,10 +97,7 @@ func TestSealedRollKeepsTheSignedState(t *testing.T) {
 	ss, svc, u := newSealed(t)
 	ctx := context.Background()
 	v := ss.Signer().Verifier()
-	k, oldSecret, err := svc.Create(sectionRequest("billing"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, oldSecret := createKey(t, svc, "billing")
 	if _, _, err := svc.Create(sectionRequest("bystander")); err != nil {
 		t.Fatal(err)
 	}

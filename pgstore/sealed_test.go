@@ -48,10 +48,7 @@ func snapshotIDs(t *testing.T, s *Store, v *storage.EdVerifier, minGen uint64) (
 
 func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret, err := svc.Create(sectionRequest("signed"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, secret := createKey(t, svc, "signed")
 	if len(k.MAC) != 64 || !ss.Signer().VerifyRecord(k.MACPayload(), k.MAC) {
 		t.Fatalf("the record is not Ed25519-signed (MAC of %d bytes)", len(k.MAC))
 	}
@@ -78,10 +75,7 @@ func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 
 func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _, err := svc.Create(sectionRequest("existing"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, _ := createKey(t, svc, "existing")
 	vs, err := core.NewVerifyService(ss, ss.Signer().Verifier(), core.SystemClock{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -106,10 +100,7 @@ func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 // the set no longer matches any signed state, so no reader accepts it.
 func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 	ss, svc, u := newSealed(t)
-	k, _, err := svc.Create(sectionRequest("to be deleted"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, _ := createKey(t, svc, "to be deleted")
 	if _, _, err := svc.Create(sectionRequest("stays")); err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +144,7 @@ func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 // generation.
 func TestOlderSignedStateIsRefused(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _, err := svc.Create(sectionRequest("deleted later"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, _ := createKey(t, svc, "deleted later")
 	ctx := context.Background()
 	if _, err := ss.Pool().Exec(ctx, `CREATE TABLE saved AS SELECT * FROM keys WHERE id = $1`, k.ID); err != nil {
 		t.Fatal(err)
@@ -215,10 +203,7 @@ func TestAdminRefusesForgedState(t *testing.T) {
 // is tampered: it never verifies.
 func TestEditedRecordIsTampered(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret, err := svc.Create(sectionRequest("narrow"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, secret := createKey(t, svc, "narrow")
 	edited := k.Clone()
 	edited.ExpiresAt = edited.ExpiresAt.AddDate(10, 0, 0)
 	ctx := context.Background()

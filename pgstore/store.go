@@ -406,6 +406,34 @@ func keyArgs(k *core.Key) []any {
 		nanos(k.CreatedAt), nanos(k.ExpiresAt), lastUsed, mac, storage.EncodeRecord(&rec)}
 }
 
+// newKeyIDs checks new records (checkNewKey) and returns their ids.
+func newKeyIDs(keys []*core.Key) ([]string, error) {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		if err := checkNewKey(k); err != nil {
+			return nil, err
+		}
+		ids[i] = k.ID
+	}
+	return ids, nil
+}
+
+// copyKeys writes new records with COPY, in tx: a duplicate id or digest
+// fails with core.ErrDuplicate.
+func copyKeys(ctx context.Context, tx pgx.Tx, keys []*core.Key) error {
+	cols := strings.Split(keyColumns, ", ")
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"keys"}, cols, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
+		return keyArgs(keys[i]), nil
+	}))
+	switch {
+	case isUnique(err):
+		return core.ErrDuplicate
+	case err != nil:
+		return fmt.Errorf("copy keys: %w", err)
+	}
+	return nil
+}
+
 // isUnique reports whether err is a unique-constraint violation.
 func isUnique(err error) bool {
 	var pgErr *pgconn.PgError
@@ -459,23 +487,14 @@ func (s *Store) insertKey(k *core.Key, ev core.AuditEvent, after func(ctx contex
 // event (imports, moving a local store, benchmarks). Any duplicate id or
 // digest fails the whole batch with core.ErrDuplicate.
 func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		if err := checkNewKey(k); err != nil {
-			return fmt.Errorf("insert keys: %w", err)
-		}
-		ids[i] = k.ID
+	ids, err := newKeyIDs(keys)
+	if err != nil {
+		return fmt.Errorf("insert keys: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout+time.Duration(len(keys))*time.Millisecond)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cols := []string{"id", "digest", "name", "hint", "scopes", "kind", "permissions", "created_ns", "expires_ns", "last_used_ns", "mac", "record"}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"keys"}, cols, pgx.CopyFromSlice(len(keys), func(i int) ([]any, error) {
-			return keyArgs(keys[i]), nil
-		})); err != nil {
-			if isUnique(err) {
-				return core.ErrDuplicate
-			}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := copyKeys(ctx, tx, keys); err != nil {
 			return err
 		}
 		if err := s.appendAudit(ctx, tx, ev); err != nil {

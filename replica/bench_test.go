@@ -137,14 +137,7 @@ func (emptyStore) ListKeys() ([]*core.Key, error) { return nil, nil }
 // for the p50/p99 over 1,000 changes (target p99 <= 1 s, aim 100 ms).
 func BenchmarkPropagation(b *testing.B) {
 	ss, admin, _ := sharedStore(b, 0)
-	r, err := Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	r := runReplica(b, ss, Options{})
 	req := core.CreateRequest{Name: "propagated", Lifetime: core.Lifetime{Duration: 24 * time.Hour},
 		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}}
 	lat := make([]time.Duration, 0, b.N)
@@ -246,9 +239,9 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lkeys, lsecrets := makeKeys(b, n, ws.Keyring.Signer())
+	lkeys, lsecrets := makeKeys(b, n, ws.Keyring().Signer())
 	for i := 0; i < len(lkeys); i += 2000 {
-		if err := ws.Store.InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
+		if err := ws.Store().InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -257,7 +250,7 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ws.Close()
-	local := ws.Service
+	local := ws.Service()
 	b.ResetTimer()
 	quiet := server.Options{Logger: nil, FlushInterval: time.Hour}
 	rate := func(h http.Handler, secrets []string, d time.Duration) float64 {
@@ -312,14 +305,7 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 // -benchtime=200x for the p50/p99 over 200 rolls.
 func BenchmarkRollPropagation(b *testing.B) {
 	ss, admin, _ := sharedStore(b, 0)
-	r, err := Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	r := runReplica(b, ss, Options{})
 	req := core.CreateRequest{Name: "rolled", Lifetime: core.Lifetime{Duration: 24 * time.Hour},
 		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}}
 	verify := func(secret string) core.Reason { return r.Service().Verify(secret, core.Target{}).Reason }

@@ -26,18 +26,18 @@ func within(t *testing.T, d time.Duration, what string, cond func() bool) time.D
 	return time.Since(start)
 }
 
-// runReplica opens a replica of the admin's store with clock and follows
-// the store until the test ends.
-func runReplica(t *testing.T, open func() (*Replica, error)) *Replica {
-	t.Helper()
-	r, err := open()
+// runReplica opens a replica of the admin's store ss with opts and follows
+// the store until the test (or the benchmark run) ends.
+func runReplica(tb testing.TB, ss *pgstore.SealedStore, opts Options) *Replica {
+	tb.Helper()
+	r, err := Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	tb.Cleanup(func() { cancel(); <-done })
 	return r
 }
 
@@ -49,18 +49,10 @@ func TestRollReachesARunningReplica(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	k, oldSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k0, old0Secret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, oldSecret := mustCreate(t, admin, long)
+	k0, old0Secret := mustCreate(t, admin, long)
 	clk := clocktest.New(time.Now())
-	r := runReplica(t, func() (*Replica, error) {
-		return Open(context.Background(), ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{Clock: clk})
-	})
+	r := runReplica(t, ss, Options{Clock: clk})
 	verify := func(secret string) core.Verification { return r.Service().Verify(secret, core.Target{}) }
 	for _, s := range []string{oldSecret, old0Secret} {
 		if v := verify(s); v.Reason != core.ReasonOK {
@@ -135,18 +127,9 @@ func TestRollAppliesWhileTheSetIsRefused(t *testing.T) {
 	ctx := context.Background()
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	victim, _, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaked, leakedSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	earlier, earlierSecret, err := admin.Create(long)
-	if err != nil {
-		t.Fatal(err)
-	}
+	victim, _ := mustCreate(t, admin, long)
+	leaked, leakedSecret := mustCreate(t, admin, long)
+	earlier, earlierSecret := mustCreate(t, admin, long)
 	exec(t, ss, `CREATE TABLE saved AS SELECT * FROM keys`)
 	rolledEarlier, err := admin.Roll(earlier.ID, time.Hour)
 	if err != nil {

@@ -39,9 +39,9 @@ var benchStore = sync.OnceValues(func() (*benchData, error) {
 		return nil, err
 	}
 	defer b.Close()
-	signer := b.Keyring.Signer()
+	signer := b.Keyring().Signer()
 	now := time.Now().UTC()
-	plan, err := b.Service.Plan(core.CreateRequest{Name: "bench",
+	plan, err := b.Service().Plan(core.CreateRequest{Name: "bench",
 		Permissions: core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list", "messaging.channels.get"}}}, now)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ var benchStore = sync.OnceValues(func() (*benchData, error) {
 	const batch = 2000
 	for i := 0; i < len(keys); i += batch {
 		ev := core.AuditEvent{Time: now, Actor: "benchmark", Action: core.ActionCreate, Detail: fmt.Sprintf("benchmark keys %d to %d", i+1, min(i+batch, len(keys)))}
-		if err := b.Store.InsertKeys(keys[i:min(i+batch, len(keys))], ev); err != nil {
+		if err := b.Store().InsertKeys(keys[i:min(i+batch, len(keys))], ev); err != nil {
 			return nil, err
 		}
 	}
@@ -106,10 +106,10 @@ func BenchmarkHTTPVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bk.Close()
-	if n := len(bk.Service.List()); n != benchKeys {
+	if n := len(bk.Service().List()); n != benchKeys {
 		b.Fatalf("store holds %d keys, want %d", n, benchKeys)
 	}
-	srv := New(bk.Service, Options{Logger: testLogger(b)})
+	srv := New(bk.Service(), Options{Logger: testLogger(b)})
 	keydeskURL := serveBench(b, srv) + PathVerify
 
 	fixed := []byte(`{"valid":true,"allowed":true,"reason":"ok","message":"The key is valid and allowed.","key":{"id":"0123456789abcdef","name":"bench key 1","scopes":["messaging:GetChannel","messaging:ListChannels"],"expiresAt":"2027-01-01T00:00:00Z"}}` + "\n")

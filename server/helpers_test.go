@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/clocktest"
+	"github.com/keydesk/keydesk/internal/syncbuf"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
@@ -38,17 +40,6 @@ func TestMain(m *testing.M) {
 // t0 is when the fixture's keys are created; the server runs at t0+2h.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// testClock is a settable core.Clock.
-type testClock struct{ ns atomic.Int64 }
-
-func newTestClock(t time.Time) *testClock {
-	c := &testClock{}
-	c.Set(t)
-	return c
-}
-func (c *testClock) Now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *testClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
 // issued is a key the fixture created: its record id and its secret.
 type issued struct {
 	ID     string
@@ -61,7 +52,7 @@ type fixture struct {
 	dir   string
 	b     *workspace.Workspace
 	svc   *core.Service
-	clock *testClock
+	clock *clocktest.Clock
 	srv   *Server
 	url   string
 	keys  map[string]issued
@@ -133,7 +124,7 @@ func createKeys(t testing.TB, dir string) map[string]issued {
 	defer b.Close()
 	keys := map[string]issued{}
 	for _, ks := range fixtureKeys {
-		k, secret, err := b.Service.Create(core.CreateRequest{Name: ks.name, Lifetime: ks.life, Permissions: ks.perms})
+		k, secret, err := b.Service().Create(core.CreateRequest{Name: ks.name, Lifetime: ks.life, Permissions: ks.perms})
 		if err != nil {
 			t.Fatalf("create %s: %v", ks.name, err)
 		}
@@ -184,9 +175,9 @@ func (f *fixture) start(t testing.TB, now time.Time) {
 		t.Fatalf("open workspace: %v", err)
 	}
 	f.b = b
-	f.clock = newTestClock(now)
-	f.store = &countingStore{Store: b.Store}
-	svc, err := core.NewService(f.store, b.Keyring.Signer(), f.clock, b.Service.Catalog())
+	f.clock = clocktest.New(now.UTC())
+	f.store = &countingStore{Store: b.Store()}
+	svc, err := core.NewService(f.store, b.Keyring().Signer(), f.clock, b.Service().Catalog())
 	if err != nil {
 		b.Close()
 		t.Fatalf("new service: %v", err)
@@ -228,30 +219,11 @@ func (c *countingStore) SetLastUsed(times map[string]time.Time) error {
 	return c.Store.SetLastUsed(times)
 }
 
-// logBuffer collects the server's log lines so tests can check that no key
-// reaches them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // testLogger returns a logger writing to a buffer; at the end of the test
 // the buffer must hold no key.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &syncbuf.Buffer{}
 	t.Cleanup(func() {
 		s := lb.String()
 		if core.KeyPattern.MatchString(s) || strings.Count(s, "kdk_") != strings.Count(s, "kdk_[redacted]") {

@@ -41,21 +41,21 @@ func TestLastUsedSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	k, err := b.Store.GetKey(f.keys["reader"].ID)
+	k, err := b.Store().GetKey(f.keys["reader"].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !k.LastUsedAt.Equal(usedAt) {
 		t.Fatalf("stored last used %v, want %v", k.LastUsedAt, usedAt)
 	}
-	other, err := b.Store.GetKey(f.keys["msgread"].ID)
+	other, err := b.Store().GetKey(f.keys["msgread"].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !other.LastUsedAt.IsZero() {
 		t.Fatalf("a refused key got last used %v", other.LastUsedAt)
 	}
-	for _, k := range b.Service.List() {
+	for _, k := range b.Service().List() {
 		if k.ID == f.keys["reader"].ID && !k.LastUsedAt.Equal(usedAt) {
 			t.Fatalf("reopened service shows last used %v, want %v", k.LastUsedAt, usedAt)
 		}
@@ -90,13 +90,13 @@ func TestLastUsedBatchedUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	store := &timedStore{Store: b.Store}
+	store := &timedStore{Store: b.Store()}
 	var lastUse time.Time
 	var requests int
 
 	synctest.Test(t, func(t *testing.T) {
 		// The bubble's clock starts in 2000, before every fixture key expires.
-		svc, err := core.NewService(store, b.Keyring.Signer(), core.SystemClock{}, b.Service.Catalog())
+		svc, err := core.NewService(store, b.Keyring().Signer(), core.SystemClock{}, b.Service().Catalog())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestLastUsedBatchedUnderLoad(t *testing.T) {
 	if requests < 1000 {
 		t.Fatalf("only %d requests made", requests)
 	}
-	k, err := b.Store.GetKey(keys["reader"].ID)
+	k, err := b.Store().GetKey(keys["reader"].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

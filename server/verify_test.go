@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/syncbuf"
 )
 
 func TestVerifyEveryReason(t *testing.T) {
@@ -299,7 +300,7 @@ func (panicVerifier) Catalog() *core.Catalog                       { return core
 // TestPanicIsContained checks the last-resort recovery: a bug answers 500
 // with JSON and is logged, and the server goes on answering.
 func TestPanicIsContained(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	srv := New(panicVerifier{}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for range 2 {
 		rec := httptest.NewRecorder()

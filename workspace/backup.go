@@ -64,19 +64,19 @@ type BackupInfo struct {
 // keep changing the store meanwhile), its signing material and the SMTP
 // password to out under passphrase (at least vault.MinPassphrase
 // characters). It records nothing; Backup does. ctx cancels the writing.
-func WriteBackup(ctx context.Context, w *Workspace, out io.Writer, passphrase string) (BackupInfo, error) {
+func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase string) (BackupInfo, error) {
 	if err := vault.CheckPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
-	if w.Store == nil || w.Keyring == nil {
+	if w.store == nil || w.keyring == nil {
 		return BackupInfo{}, ErrNotDataFolder
 	}
-	mat, err := w.Keyring.Material()
+	mat, err := w.keyring.Material()
 	if err != nil {
 		return BackupInfo{}, fmt.Errorf("back up: %w", err)
 	}
-	info := BackupInfo{TakenAt: w.Clock.Now().UTC()}
-	err = w.Store.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
+	info := BackupInfo{TakenAt: w.clock.Now().UTC()}
+	err = w.store.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
 		info.KeyCount, info.Generation = s.KeyCount, s.Generation
 		m := vault.Manifest{
 			Kind: BackupKind, KeydeskVersion: Version, StoreID: s.StoreID, TakenAt: info.TakenAt,
@@ -128,7 +128,7 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // it records the backup in the audit log and the last-backup setting
 // (LastBackup). A folder that does not exist fails with ErrNoFolder; a
 // short passphrase with vault.ErrShortPassphrase; nothing is written then.
-func Backup(ctx context.Context, w *Workspace, path, passphrase string) (BackupInfo, error) {
+func (w *Workspace) Backup(ctx context.Context, path, passphrase string) (BackupInfo, error) {
 	if err := vault.CheckPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
@@ -143,13 +143,13 @@ func Backup(ctx context.Context, w *Workspace, path, passphrase string) (BackupI
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return BackupInfo{}, fmt.Errorf("back up: %w", err)
 	}
-	if same, _ := sameFile(path, storage.Path(w.Dir)); same {
+	if same, _ := sameFile(path, storage.Path(w.dir)); same {
 		return BackupInfo{}, fmt.Errorf("back up to %s: that is the store itself", path)
 	}
 	var info BackupInfo
 	err := storage.WriteFileAtomic(path, func(f *os.File) error {
 		var err error
-		info, err = WriteBackup(ctx, w, f, passphrase)
+		info, err = w.WriteBackup(ctx, f, passphrase)
 		return err
 	})
 	if err != nil {
@@ -158,10 +158,10 @@ func Backup(ctx context.Context, w *Workspace, path, passphrase string) (BackupI
 	info.Path = path
 	text, _ := info.TakenAt.MarshalText()
 	ev := core.AuditEvent{
-		Time: w.Clock.Now(), Actor: w.Service.Actor, Action: ActionBackup,
+		Time: w.clock.Now(), Actor: w.service.Actor, Action: ActionBackup,
 		Detail: fmt.Sprintf("encrypted backup of %d keys (generation %d) written to %s", info.KeyCount, info.Generation, filepath.Base(path)),
 	}
-	if err := w.Store.PutSetting(SettingLastBackup, text, ev); err != nil {
+	if err := w.store.PutSetting(SettingLastBackup, text, ev); err != nil {
 		return info, fmt.Errorf("record the backup: %w", err)
 	}
 	return info, nil
@@ -180,9 +180,12 @@ func sameFile(a, b string) (bool, error) {
 }
 
 // LastBackup returns when the last backup of w was taken, or the zero time
-// when none was (the window's Settings shows "never").
-func LastBackup(w *Workspace) (time.Time, error) {
-	v, err := w.Store.Setting(SettingLastBackup)
+// when none was (or w is a shared store, which is not backed up here) (the window's Settings shows "never").
+func (w *Workspace) LastBackup() (time.Time, error) {
+	if w.store == nil {
+		return time.Time{}, nil
+	}
+	v, err := w.store.Setting(SettingLastBackup)
 	if err != nil || v == nil {
 		return time.Time{}, err
 	}

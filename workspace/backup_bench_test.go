@@ -14,7 +14,7 @@ import (
 // benchWorkspace is the shared 100,000-key fixture as a Workspace.
 func benchWorkspace(b *testing.B) *Workspace {
 	f := getFixture(b)
-	return &Workspace{Dir: filepath.Join(f.dir, "data"), Store: f.store, Keyring: f.keyring, Service: f.svc, Clock: core.FixedClock(benchNow)}
+	return &Workspace{dir: filepath.Join(f.dir, "data"), store: f.store, keyring: f.keyring, service: f.svc, clock: core.FixedClock(benchNow)}
 }
 
 // BenchmarkBackup100k writes an encrypted backup of the 100,000-key store
@@ -27,7 +27,7 @@ func BenchmarkBackup100k(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for b.Loop() {
-		info, err := Backup(context.Background(), w, out, backupPass)
+		info, err := w.Backup(context.Background(), out, backupPass)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func BenchmarkBackup100k(b *testing.B) {
 func BenchmarkRestore100k(b *testing.B) {
 	w := benchWorkspace(b)
 	file := filepath.Join(b.TempDir(), "bench.kdbackup")
-	if _, err := Backup(context.Background(), w, file, backupPass); err != nil {
+	if _, err := w.Backup(context.Background(), file, backupPass); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -3,10 +3,8 @@ package workspace
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/foldertest"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 )
@@ -26,41 +25,6 @@ const backupPass = "correct horse battery"
 
 // fastKeyFile keeps the key file's scrypt cost low in tests.
 var fastKeyFile = storage.KeyFileOptions{WorkFactor: 10}
-
-// folderState is every file under dir with its mode and content hash, to
-// show that a failed operation left the folder exactly as it was.
-func folderState(t *testing.T, dir string) string {
-	t.Helper()
-	var lines []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			lines = append(lines, "(no folder)")
-			return filepath.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		line := fmt.Sprintf("%s %v", strings.TrimPrefix(p, dir), fi.Mode())
-		if !d.IsDir() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		lines = append(lines, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
-}
 
 // keyringState is a store's entries in a keyring backend.
 func keyringState(t *testing.T, kr storage.KeyringBackend, storeID string) string {
@@ -89,16 +53,16 @@ func populate(t *testing.T, w *Workspace, n int) []madeKey {
 	for i := range n {
 		req := sectionsReq
 		req.Name = fmt.Sprintf("key %d", i)
-		k, secret, err := w.Service.Create(req)
+		k, secret, err := w.service.Create(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, madeKey{k.ID, secret})
 	}
-	if err := w.Store.MarkSlotDelivered(t0.Add(-24*time.Hour), core.AuditEvent{Actor: "t", Action: core.ActionDigestSent}); err != nil {
+	if err := w.store.MarkSlotDelivered(t0.Add(-24*time.Hour), core.AuditEvent{Actor: "t", Action: core.ActionDigestSent}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Keyring.SetMailPassword("smtp-secret-pw"); err != nil {
+	if err := w.keyring.SetMailPassword("smtp-secret-pw"); err != nil {
 		t.Fatal(err)
 	}
 	return keys
@@ -106,7 +70,7 @@ func populate(t *testing.T, w *Workspace, n int) []madeKey {
 
 func listing(t *testing.T, w *Workspace) string {
 	t.Helper()
-	keys, err := w.Store.ListKeys()
+	keys, err := w.store.ListKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +105,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	keys := populate(t, w, 5)
 	before := listing(t, w)
 	file := filepath.Join(t.TempDir(), "b.kdbackup")
-	info, err := Backup(context.Background(), w, file, backupPass)
+	info, err := w.Backup(context.Background(), file, backupPass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,15 +115,15 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", fi, err)
 	}
-	if last, err := LastBackup(w); err != nil || !last.Equal(t0) {
+	if last, err := w.LastBackup(); err != nil || !last.Equal(t0) {
 		t.Errorf("LastBackup = %v, %v; want %v", last, err, t0)
 	}
-	if ev, _ := w.Store.Audit(); ev[0].Action != ActionBackup || strings.Contains(ev[0].Detail, backupPass) {
+	if ev, _ := w.store.Audit(); ev[0].Action != ActionBackup || strings.Contains(ev[0].Detail, backupPass) {
 		t.Errorf("last audit event %+v", ev[0])
 	}
 	// The file holds no key secret, master key or SMTP password in clear.
 	data, _ := os.ReadFile(file)
-	mat, _ := w.Keyring.Material()
+	mat, _ := w.keyring.Material()
 	for _, s := range append([]string{"smtp-secret-pw", string(mat.Master), backupPass}, keys[0].secret, keys[4].secret) {
 		if bytes.Contains(data, []byte(s)) {
 			t.Errorf("the backup holds a secret in the clear")
@@ -187,17 +151,17 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Errorf("restored keys differ:\n%s\nwant\n%s", got, before)
 	}
 	for _, k := range keys {
-		if v := r.Service.Verify(k.secret, core.Target{}); !v.Allowed {
+		if v := r.service.Verify(k.secret, core.Target{}); !v.Allowed {
 			t.Errorf("key %s does not verify after the restore: %+v", k.id, v)
 		}
 	}
-	if slot, _ := r.Store.LastDeliveredSlot(); !slot.Equal(t0.Add(-24 * time.Hour)) {
+	if slot, _ := r.store.LastDeliveredSlot(); !slot.Equal(t0.Add(-24 * time.Hour)) {
 		t.Errorf("digest state %v not restored", slot)
 	}
-	if pw, _ := r.Keyring.MailPassword(); pw != "smtp-secret-pw" {
+	if pw, _ := r.keyring.MailPassword(); pw != "smtp-secret-pw" {
 		t.Errorf("SMTP password %q not restored", pw)
 	}
-	if ev, _ := r.Store.Audit(); ev[0].Action != ActionRestore {
+	if ev, _ := r.store.Audit(); ev[0].Action != ActionRestore {
 		t.Errorf("no restore audit event: %+v", ev[0])
 	}
 }
@@ -210,18 +174,18 @@ func TestRestoreForceOverStore(t *testing.T) {
 	w := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
 	keys := populate(t, w, 3)
 	file := filepath.Join(t.TempDir(), "b.kdbackup")
-	if _, err := Backup(context.Background(), w, file, backupPass); err != nil {
+	if _, err := w.Backup(context.Background(), file, backupPass); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Service.Delete(keys[1].id); err != nil {
+	if _, err := w.service.Delete(keys[1].id); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
-	state := folderState(t, dir)
+	state := foldertest.State(t, dir)
 	if _, _, err := restore(t, file, RestoreOptions{Dir: dir, Passphrase: backupPass, Keyring: kr, Now: t0}); !errors.Is(err, ErrStoreExists) {
 		t.Fatalf("restore over a store without Force: %v", err)
 	}
-	if folderState(t, dir) != state {
+	if foldertest.State(t, dir) != state {
 		t.Error("a refused restore changed the folder")
 	}
 	now := t0.Add(2 * time.Hour)
@@ -239,7 +203,7 @@ func TestRestoreForceOverStore(t *testing.T) {
 		t.Errorf("deleted since: %+v", p.DeletedSince)
 	}
 	r := open(t, Options{Keyring: kr, Dir: dir, Now: now})
-	if v := r.Service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
+	if v := r.service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
 		t.Error("the key deleted after the backup does not verify after the restore")
 	}
 }
@@ -256,11 +220,11 @@ func TestBackupWhileCreating(t *testing.T) {
 	// Free pages made before the copy starts let the commits below reuse
 	// them: bbolt cannot grow the file while a read transaction is open.
 	for range 100 {
-		k, _, err := w.Service.Create(sectionsReq)
+		k, _, err := w.service.Create(sectionsReq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Service.Delete(k.ID); err != nil {
+		if _, err := w.service.Delete(k.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -278,7 +242,7 @@ func TestBackupWhileCreating(t *testing.T) {
 		go func() {
 			defer close(stopped)
 			for range 20 {
-				if _, _, err := w.Service.Create(sectionsReq); err != nil {
+				if _, _, err := w.service.Create(sectionsReq); err != nil {
 					t.Error(err)
 					return
 				}
@@ -297,7 +261,7 @@ func TestBackupWhileCreating(t *testing.T) {
 			}
 		}
 	}}
-	info, err := WriteBackup(context.Background(), w, cw, backupPass)
+	info, err := w.WriteBackup(context.Background(), cw, backupPass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,17 +309,11 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 	populate(t, w, 3)
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "b.kdbackup")
-	if _, err := Backup(context.Background(), w, file, backupPass); err != nil {
+	if _, err := w.Backup(context.Background(), file, backupPass); err != nil {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(file)
-	write := func(name string, b []byte) string {
-		p := filepath.Join(tmp, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return foldertest.WriteFile(t, tmp, name, b) }
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	var other bytes.Buffer
@@ -384,7 +342,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 				dir = filepath.Join(t.TempDir(), "missing", "data")
 			}
 			dst := storage.NewMemoryKeyring()
-			before, krBefore := folderState(t, filepath.Dir(dir)), keyringState(t, dst, w.Store.StoreID())
+			before, krBefore := foldertest.State(t, filepath.Dir(dir)), keyringState(t, dst, w.store.StoreID())
 			_, _, err := restore(t, tc.file, RestoreOptions{Dir: dir, Passphrase: tc.pass, Keyring: dst, Now: t0})
 			if !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
@@ -392,10 +350,10 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 			if Advice(err) == "" {
 				t.Errorf("no advice for %v", err)
 			}
-			if after := folderState(t, filepath.Dir(dir)); after != before {
+			if after := foldertest.State(t, filepath.Dir(dir)); after != before {
 				t.Errorf("the folder changed:\n%s\nwant\n%s", after, before)
 			}
-			if after := keyringState(t, dst, w.Store.StoreID()); after != krBefore {
+			if after := keyringState(t, dst, w.store.StoreID()); after != krBefore {
 				t.Errorf("the keyring changed: %s", after)
 			}
 		})
@@ -408,16 +366,16 @@ func TestBackupBadInput(t *testing.T) {
 	w := open(t, Options{Keyring: storage.NewMemoryKeyring(), Dir: filepath.Join(t.TempDir(), "a"), Now: t0})
 	populate(t, w, 1)
 	tmp := t.TempDir()
-	if _, err := Backup(context.Background(), w, filepath.Join(tmp, "b"), "short pass"); !errors.Is(err, vault.ErrShortPassphrase) {
+	if _, err := w.Backup(context.Background(), filepath.Join(tmp, "b"), "short pass"); !errors.Is(err, vault.ErrShortPassphrase) {
 		t.Errorf("short passphrase: %v", err)
 	}
-	if _, err := Backup(context.Background(), w, filepath.Join(tmp, "nope", "b"), backupPass); !errors.Is(err, ErrNoFolder) {
+	if _, err := w.Backup(context.Background(), filepath.Join(tmp, "nope", "b"), backupPass); !errors.Is(err, ErrNoFolder) {
 		t.Errorf("missing folder: %v", err)
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("files written: %v", entries)
 	}
-	if last, _ := LastBackup(w); !last.IsZero() {
+	if last, _ := w.LastBackup(); !last.IsZero() {
 		t.Errorf("a failed backup was recorded at %v", last)
 	}
 }
@@ -431,12 +389,12 @@ func TestKeyFile(t *testing.T) {
 	pass := func(create bool) (string, error) { asked[create]++; return backupPass, nil }
 	w := open(t, Options{Dir: dir, KeyFile: true, Passphrase: pass, KeyFileOptions: fastKeyFile, Now: t0})
 	keys := populate(t, w, 2)
-	mat, err := w.Keyring.Material()
+	mat, err := w.keyring.Material()
 	if err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "b.kdbackup")
-	if _, err := Backup(context.Background(), w, file, backupPass); err != nil {
+	if _, err := w.Backup(context.Background(), file, backupPass); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -456,7 +414,7 @@ func TestKeyFile(t *testing.T) {
 		t.Errorf("key-file folder opened without the key file: %v", err)
 	}
 	r := open(t, Options{Dir: dir, KeyFile: true, Passphrase: pass, KeyFileOptions: fastKeyFile, Now: t0})
-	if v := r.Service.Verify(keys[0].secret, core.Target{}); !v.Allowed {
+	if v := r.service.Verify(keys[0].secret, core.Target{}); !v.Allowed {
 		t.Error("a key does not verify after reopening with the key file")
 	}
 	r.Close()
@@ -471,7 +429,7 @@ func TestKeyFile(t *testing.T) {
 		t.Error("a keyring restore wrote keydesk.key")
 	}
 	r2 := open(t, Options{Dir: k2, Keyring: kr, Now: t0})
-	if v := r2.Service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
+	if v := r2.service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
 		t.Error("a key does not verify after moving to the keyring")
 	}
 	r2.Close()
@@ -484,7 +442,7 @@ func TestKeyFile(t *testing.T) {
 		t.Error("restore did not report the key file")
 	}
 	r3 := open(t, Options{Dir: k2, KeyFile: true, Passphrase: pass, KeyFileOptions: fastKeyFile, Now: t0})
-	if v := r3.Service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
+	if v := r3.service.Verify(keys[1].secret, core.Target{}); !v.Allowed {
 		t.Error("a key does not verify after moving to the key file")
 	}
 }

@@ -79,7 +79,7 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
 	svc.Actor = Actor()
-	return &Workspace{URL: RedactURL(opts.StoreURL), Shared: ss, Keyring: kr, Service: svc, Clock: clock}, nil
+	return &Workspace{url: RedactURL(opts.StoreURL), shared: ss, keyring: kr, service: svc, clock: clock}, nil
 }
 
 // InitResult says what InitShared did.
@@ -140,14 +140,14 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			return nil, err
 		}
 		defer local.Close()
-		if ed, err = local.Keyring.EdSigner(); err != nil {
+		if ed, err = local.keyring.EdSigner(); err != nil {
 			return nil, err
 		}
-		keys, err := local.Store.ListKeys()
+		keys, err := local.store.ListKeys()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", from, err)
 		}
-		signer := local.Keyring.Signer()
+		signer := local.keyring.Signer()
 		for _, k := range keys {
 			if !signer.VerifyRecord(k.MACPayload(), k.MAC) {
 				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
@@ -155,8 +155,8 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			k.MAC = ed.SignRecord(k.MACPayload())
 		}
 		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.AuditAction("store.moved"),
-			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.Dir)}
-		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.Store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
+			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.dir)}
+		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
 		if err != nil {
 			return nil, err
 		}
@@ -180,28 +180,19 @@ type resigned struct {
 
 func (r resigned) ListKeys() ([]*core.Key, error) { return r.keys, nil }
 
-// MailStore returns the store of mail settings and digest state: the
-// shared store's, else the data folder's.
-func (b *Workspace) MailStore() mail.Store {
-	if b.Shared != nil {
-		return b.Shared
-	}
-	return b.Store
-}
-
 // Audit returns the audit log, newest first.
 func (b *Workspace) Audit() ([]core.AuditEvent, error) {
-	if b.Shared != nil {
-		return b.Shared.Audit()
+	if b.shared != nil {
+		return b.shared.Audit()
 	}
-	return b.Store.Audit()
+	return b.store.Audit()
 }
 
 // Location names what is open, for messages: the data folder, or the
 // shared store's URL without its password.
 func (b *Workspace) Location() string {
-	if b.Shared != nil {
-		return b.URL
+	if b.shared != nil {
+		return b.url
 	}
-	return b.Dir
+	return b.dir
 }

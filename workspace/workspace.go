@@ -54,26 +54,74 @@ type Options struct {
 	KeyFileOptions storage.KeyFileOptions
 }
 
-// Workspace is an opened data folder.
+// Workspace is an opened data folder, demo or shared store. Its parts are
+// reached through methods: what callers do with them (backups, mail
+// settings, the digest scheduler, credentials) are methods of their own.
 type Workspace struct {
-	Dir string
-	// Store is the data folder's store; nil on a shared store.
-	Store *storage.Store
-	// Shared is the shared store (Options.StoreURL); nil on a data folder.
-	Shared *pgstore.SealedStore
-	// URL is the shared store's URL without its password; "" on a data
+	dir string
+	// store is the data folder's store; nil on a shared store.
+	store *storage.Store
+	// shared is the shared store (Options.StoreURL); nil on a data folder.
+	shared *pgstore.SealedStore
+	// url is the shared store's URL without its password; "" on a data
 	// folder.
-	URL     string
-	Keyring *storage.Keyring
-	Service *core.Service
-	Clock   core.Clock
-	// Demo reports whether this is a throw-away demo store (its folder is
+	url     string
+	keyring *storage.Keyring
+	service *core.Service
+	clock   core.Clock
+	// demo reports whether this is a throw-away demo store (its folder is
 	// removed by Close).
-	Demo bool
+	demo bool
 
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Kind says what a workspace has open.
+type Kind int
+
+// The kinds of workspace.
+const (
+	// KindFolder is a data folder.
+	KindFolder Kind = iota
+	// KindDemo is the throw-away demo store (a data folder removed by
+	// Close).
+	KindDemo
+	// KindShared is the shared store in PostgreSQL.
+	KindShared
+)
+
+// Kind says whether a data folder, the demo or a shared store is open.
+func (b *Workspace) Kind() Kind {
+	switch {
+	case b.shared != nil:
+		return KindShared
+	case b.demo:
+		return KindDemo
+	}
+	return KindFolder
+}
+
+// Dir is the data folder (the demo's temporary one); "" on a shared store.
+func (b *Workspace) Dir() string { return b.dir }
+
+// Store is the data folder's store; nil on a shared store.
+func (b *Workspace) Store() *storage.Store { return b.store }
+
+// Shared is the shared store; nil on a data folder.
+func (b *Workspace) Shared() *pgstore.SealedStore { return b.shared }
+
+// URL is the shared store's URL without its password; "" on a data folder.
+func (b *Workspace) URL() string { return b.url }
+
+// Keyring holds the store's signing material and the SMTP password.
+func (b *Workspace) Keyring() *storage.Keyring { return b.keyring }
+
+// Service is the key service over the store.
+func (b *Workspace) Service() *core.Service { return b.service }
+
+// Clock is the workspace's clock (fixed by Options.Now).
+func (b *Workspace) Clock() core.Clock { return b.clock }
 
 // DefaultDir returns the per-OS default data folder: on Linux and other
 // Unix systems $XDG_DATA_HOME/keydesk or ~/.local/share/keydesk; on Windows
@@ -231,7 +279,7 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
-	return &Workspace{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
+	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo}, nil
 }
 
 // openDemo makes a throw-away store in a temporary folder, with an
@@ -269,17 +317,17 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 func (b *Workspace) Close() error {
 	b.closeOnce.Do(func() {
 		var errs []error
-		if b.Service != nil {
-			errs = append(errs, b.Service.FlushLastUsed())
+		if b.service != nil {
+			errs = append(errs, b.service.FlushLastUsed())
 		}
-		if b.Store != nil {
-			errs = append(errs, b.Store.Close())
+		if b.store != nil {
+			errs = append(errs, b.store.Close())
 		}
-		if b.Shared != nil {
-			errs = append(errs, b.Shared.Close())
+		if b.shared != nil {
+			errs = append(errs, b.shared.Close())
 		}
-		if b.Demo && b.Dir != "" {
-			if err := os.RemoveAll(b.Dir); err != nil {
+		if b.demo && b.dir != "" {
+			if err := os.RemoveAll(b.dir); err != nil {
 				errs = append(errs, fmt.Errorf("remove demo folder: %w", err))
 			}
 		}

@@ -84,20 +84,20 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 			t.Errorf("%s mode %o, want %o", p, fi.Mode().Perm(), want)
 		}
 	}
-	if b.Dir != dir || b.Service.Actor == "" || b.Service.Actor != Actor() {
-		t.Fatalf("Dir %q Actor %q", b.Dir, b.Service.Actor)
+	if b.dir != dir || b.service.Actor == "" || b.service.Actor != Actor() {
+		t.Fatalf("Dir %q Actor %q", b.dir, b.service.Actor)
 	}
-	k, secret, err := b.Service.Create(sectionsReq)
+	k, secret, err := b.service.Create(sectionsReq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !k.CreatedAt.Equal(t0) {
 		t.Fatalf("created %v with --now %v", k.CreatedAt, t0)
 	}
-	if v := b.Service.VerifyUse(secret, core.Target{Scope: "users:read"}); v.Reason != core.ReasonOK {
+	if v := b.service.VerifyUse(secret, core.Target{Scope: "users:read"}); v.Reason != core.ReasonOK {
 		t.Fatalf("Verify = %s", v.Reason)
 	}
-	id := b.Store.StoreID()
+	id := b.store.StoreID()
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +106,10 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 	}
 
 	b2 := open(t, Options{Keyring: kr, Dir: dir, Now: t0.Add(time.Hour)})
-	if b2.Store.StoreID() != id {
+	if b2.store.StoreID() != id {
 		t.Fatalf("store id changed on reopen")
 	}
-	v := b2.Service.VerifyUse(secret, core.Target{Scope: "users:read"})
+	v := b2.service.VerifyUse(secret, core.Target{Scope: "users:read"})
 	if v.Reason != core.ReasonOK {
 		t.Fatalf("Verify after reopen = %s: the signing material was not reused", v.Reason)
 	}
@@ -117,11 +117,11 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 	if !v.Key.LastUsedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("LastUsedAt = %v", v.Key.LastUsedAt)
 	}
-	got, _ := b2.Store.GetKey(k.ID)
+	got, _ := b2.store.GetKey(k.ID)
 	if !got.LastUsedAt.Equal(t0) {
 		t.Fatalf("stored LastUsedAt = %v, want %v (flushed by Close)", got.LastUsedAt, t0)
 	}
-	evs, _ := b2.Store.Audit()
+	evs, _ := b2.store.Audit()
 	if len(evs) != 1 || evs[0].Action != core.ActionCreate || evs[0].Actor != Actor() {
 		t.Fatalf("audit = %+v", evs)
 	}
@@ -131,7 +131,7 @@ func TestOpenSecondInstance(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir})
-	if _, _, err := b.Service.Create(sectionsReq); err != nil {
+	if _, _, err := b.service.Create(sectionsReq); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(storage.Path(dir))
@@ -149,7 +149,7 @@ func TestOpenMissingMasterKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir})
-	id := b.Store.StoreID()
+	id := b.store.StoreID()
 	b.Close()
 	if err := kr.Delete("master:" + id); err != nil {
 		t.Fatal(err)
@@ -179,9 +179,9 @@ func TestOpenFinishesInterruptedFirstRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := open(t, Options{Keyring: kr, Dir: dir})
-	if _, secret, err := b.Service.Create(sectionsReq); err != nil {
+	if _, secret, err := b.service.Create(sectionsReq); err != nil {
 		t.Fatal(err)
-	} else if v := b.Service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
+	} else if v := b.service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
 		t.Fatalf("Verify = %s", v.Reason)
 	}
 }
@@ -205,10 +205,10 @@ func TestDemo(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 	b := open(t, Options{Keyring: kr, Demo: true, Now: now})
-	if !b.Demo || !strings.Contains(filepath.Base(b.Dir), "keydesk-demo") {
-		t.Fatalf("demo dir %q", b.Dir)
+	if !b.demo || !strings.Contains(filepath.Base(b.dir), "keydesk-demo") {
+		t.Fatalf("demo dir %q", b.dir)
 	}
-	keys := b.Service.List()
+	keys := b.service.List()
 	st := core.CountStats(keys, now)
 	if st.Total < 28 || st.Expired < 4 || st.ExpiringSoon < 4 || st.Total-st.Expired-st.ExpiringSoon < 12 {
 		t.Fatalf("demo stats %s", st)
@@ -246,14 +246,14 @@ func TestDemo(t *testing.T) {
 		t.Errorf("only %d demo keys have a last use", used)
 	}
 	// The digest's expiry index sees the demo keys too.
-	exp, err := b.Store.KeysExpiring(now, now.Add(7*24*time.Hour))
+	exp, err := b.store.KeysExpiring(now, now.Add(7*24*time.Hour))
 	if err != nil || len(exp) != st.ExpiringSoon {
 		t.Fatalf("KeysExpiring = %d, %v; want %d", len(exp), err, st.ExpiringSoon)
 	}
-	if evs, _ := b.Store.Audit(); len(evs) != st.Total {
+	if evs, _ := b.store.Audit(); len(evs) != st.Total {
 		t.Fatalf("%d audit events for %d demo keys", len(evs), st.Total)
 	}
-	dir := b.Dir
+	dir := b.dir
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -285,12 +285,12 @@ func TestDefaultDir(t *testing.T) {
 func TestClock(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	b := open(t, Options{Keyring: kr, Dir: t.TempDir(), Now: t0})
-	if _, ok := b.Clock.(core.FixedClock); !ok || !b.Service.Now().Equal(t0) {
-		t.Fatalf("clock %T %v, want fixed at %v", b.Clock, b.Service.Now(), t0)
+	if _, ok := b.clock.(core.FixedClock); !ok || !b.service.Now().Equal(t0) {
+		t.Fatalf("clock %T %v, want fixed at %v", b.clock, b.service.Now(), t0)
 	}
 	b2 := open(t, Options{Keyring: kr, Dir: t.TempDir()})
-	if _, ok := b2.Clock.(core.SystemClock); !ok {
-		t.Fatalf("clock %T, want the system clock", b2.Clock)
+	if _, ok := b2.clock.(core.SystemClock); !ok {
+		t.Fatalf("clock %T, want the system clock", b2.clock)
 	}
 }
 
@@ -317,29 +317,46 @@ func TestOpenKeyringUnavailableWritesNothing(t *testing.T) {
 	}
 }
 
-// TestKeyringReopenSameFolder opens one data folder twice with the real OS
-// keyring: the master key is created once and reused.
-func TestKeyringReopenSameFolder(t *testing.T) {
+// requireKeyringInFreshProcess skips without the real OS keyring, and
+// otherwise runs the test again in a fresh process: it returns true in that
+// process (which runs the test body), false in this one.
+func requireKeyringInFreshProcess(t *testing.T) bool {
+	t.Helper()
 	requireKeyring(t)
-	if !inFreshProcess(t) {
-		return
-	}
-	dir := t.TempDir()
+	return inFreshProcess(t)
+}
+
+// openOnOSKeyring opens a new data folder in dir with the real OS keyring
+// and returns it with its store id; the master key is removed from the
+// keyring at the end of the test.
+func openOnOSKeyring(t *testing.T, dir string) (*Workspace, string) {
+	t.Helper()
 	b, err := Open(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := b.Store.StoreID()
+	id := b.store.StoreID()
 	t.Cleanup(func() { keyring.Delete(storage.KeyringService, "master:"+id) })
+	return b, id
+}
+
+// TestKeyringReopenSameFolder opens one data folder twice with the real OS
+// keyring: the master key is created once and reused.
+func TestKeyringReopenSameFolder(t *testing.T) {
+	if !requireKeyringInFreshProcess(t) {
+		return
+	}
+	dir := t.TempDir()
+	b, id := openOnOSKeyring(t, dir)
 	master, err := keyring.Get(storage.KeyringService, "master:"+id)
 	if err != nil {
 		t.Fatalf("master key not in the keyring after first Open: %v", err)
 	}
-	_, secret, err := b.Service.Create(sectionsReq)
+	_, secret, err := b.service.Create(sectionsReq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d1 := b.Keyring.Signer().DigestSecret(secret)
+	d1 := b.keyring.Signer().DigestSecret(secret)
 	b.Close()
 
 	b2, err := Open(Options{Dir: dir})
@@ -347,10 +364,10 @@ func TestKeyringReopenSameFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	if d2 := b2.Keyring.Signer().DigestSecret(secret); !bytes.Equal(d1, d2) {
+	if d2 := b2.keyring.Signer().DigestSecret(secret); !bytes.Equal(d1, d2) {
 		t.Fatal("two Opens of one folder digest differently")
 	}
-	if v := b2.Service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
+	if v := b2.service.Verify(secret, core.Target{}); v.Reason != core.ReasonOK {
 		t.Fatalf("Verify after reopen = %s", v.Reason)
 	}
 	if again, _ := keyring.Get(storage.KeyringService, "master:"+id); again != master {
@@ -361,16 +378,11 @@ func TestKeyringReopenSameFolder(t *testing.T) {
 // TestKeyringMasterKeyGone deletes a store's master key from the real
 // keyring: Open must say the store cannot verify keys, and write nothing.
 func TestKeyringMasterKeyGone(t *testing.T) {
-	requireKeyring(t)
-	if !inFreshProcess(t) {
+	if !requireKeyringInFreshProcess(t) {
 		return
 	}
 	dir := t.TempDir()
-	b, err := Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := b.Store.StoreID()
+	b, id := openOnOSKeyring(t, dir)
 	b.Close()
 	if err := keyring.Delete(storage.KeyringService, "master:"+id); err != nil {
 		t.Fatal(err)
@@ -398,7 +410,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir})
 	clock := &tickClock{}
-	svc, err := core.NewService(b.Store, b.Keyring.Signer(), clock, nil)
+	svc, err := core.NewService(b.store, b.keyring.Signer(), clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +457,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	for g, id := range ids {
-		k, err := b.Store.GetKey(id)
+		k, err := b.store.GetKey(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,12 +474,9 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret, err := b.Service.Create(sectionsReq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, _ := b.Store.GetKey(k.ID)
-	if _, err := b.Service.Delete(k.ID); err != nil {
+	k, secret := createKey(t, b)
+	rec, _ := b.store.GetKey(k.ID)
+	if _, err := b.service.Delete(k.ID); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -489,15 +498,33 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
+	openRefused(t, Options{Keyring: kr, Dir: dir, Now: t0}, secret, "the revived key", storage.ErrTampered, "Keys were added, removed or replaced")
+}
+
+// openRefused checks that Open refuses opts with want, and the advice
+// starting with advice, so that the key with secret (what) never verifies
+// again.
+func openRefused(t *testing.T, opts Options, secret, what string, want error, advice string) {
+	t.Helper()
+	b, err := Open(opts)
 	if err == nil {
-		v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
-		b2.Close()
-		t.Fatalf("Open accepted the revived key (it verifies %q)", v.Reason)
+		v := b.service.Verify(secret, core.Target{Scope: "users:read"})
+		b.Close()
+		t.Fatalf("Open accepted %s (it verifies %q)", what, v.Reason)
 	}
-	if !errors.Is(err, storage.ErrTampered) || !strings.HasPrefix(Advice(err), "Keys were added, removed or replaced") {
-		t.Fatalf("Open = %v (%q), want ErrTampered", err, Advice(err))
+	if !errors.Is(err, want) || !strings.HasPrefix(Advice(err), advice) {
+		t.Fatalf("Open = %v (%q), want %v", err, Advice(err), want)
 	}
+}
+
+// createKey creates a key in b and returns it with its secret.
+func createKey(t *testing.T, b *Workspace) (*core.Key, string) {
+	t.Helper()
+	k, secret, err := b.service.Create(sectionsReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, secret
 }
 
 // TestOpenRefusesOlderFile puts back a copy of keydesk.db taken before a key
@@ -506,32 +533,21 @@ func TestOpenRefusesOlderFile(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret, err := b.Service.Create(sectionsReq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, secret := createKey(t, b)
 	b.Close()
 	older, err := os.ReadFile(storage.Path(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b = open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	if _, err := b.Service.Delete(k.ID); err != nil {
+	if _, err := b.service.Delete(k.ID); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
 	if err := os.WriteFile(storage.Path(dir), older, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b2, err := Open(Options{Keyring: kr, Dir: dir, Now: t0})
-	if err == nil {
-		v := b2.Service.Verify(secret, core.Target{Scope: "users:read"})
-		b2.Close()
-		t.Fatalf("Open accepted the older file (the deleted key verifies %q)", v.Reason)
-	}
-	if !errors.Is(err, storage.ErrRolledBack) || !strings.HasPrefix(Advice(err), "This data file is older than the last change") {
-		t.Fatalf("Open = %v (%q), want ErrRolledBack", err, Advice(err))
-	}
+	openRefused(t, Options{Keyring: kr, Dir: dir, Now: t0}, secret, "the older file with the deleted key", storage.ErrRolledBack, "This data file is older than the last change")
 }
 
 // TestAdviceOneSentencePerError checks that every error a front end may get

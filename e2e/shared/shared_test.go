@@ -406,3 +406,40 @@ func TestStoreErrorsAreOneSentence(t *testing.T) {
 		t.Fatalf("tables in the database that holds no store: %d (%v)", n, err)
 	}
 }
+
+// mail show and digest preview read the shared store's mail settings, as
+// mail set writes them (they once read the absent data-folder store and
+// crashed): the set-up time is the shared store's, and the first digest
+// reaches back to it.
+func TestMailShowAndPreviewReadTheSharedStore(t *testing.T) {
+	need(t)
+	storeURL, _ := initStore(t)
+	_, errs, code := keydesk(t, "smtp-secret\n", nil, "--store", storeURL, "mail", "set", "--host", "127.0.0.1", "--port", "2525",
+		"--security", "none", "--from", "k@example.com", "--to", "ops@example.com", "--username", "keydesk", "--password-stdin")
+	if code != 0 {
+		t.Fatalf("mail set on the shared store: exit %d, %s", code, errs)
+	}
+	var show struct {
+		Configured  bool       `json:"configured"`
+		PasswordSet bool       `json:"passwordSet"`
+		SetUpAt     *time.Time `json:"setUpAt"`
+	}
+	if err := json.Unmarshal([]byte(mustKeydesk(t, nil, "--store", storeURL, "mail", "show", "--json")), &show); err != nil {
+		t.Fatal(err)
+	}
+	if !show.Configured || !show.PasswordSet || show.SetUpAt == nil {
+		t.Fatalf("mail show on the shared store: %+v, want configured, a password and a set-up time", show)
+	}
+	var preview struct {
+		Since time.Time `json:"since"`
+	}
+	// Three days on, with nothing delivered: the digest reaches back to
+	// the set-up time.
+	slot := show.SetUpAt.Add(72 * time.Hour).Format(time.RFC3339)
+	if err := json.Unmarshal([]byte(mustKeydesk(t, nil, "--store", storeURL, "digest", "preview", "--slot", slot, "--json")), &preview); err != nil {
+		t.Fatal(err)
+	}
+	if !preview.Since.Equal(*show.SetUpAt) {
+		t.Fatalf("digest preview since %v, want the set-up time %v", preview.Since, *show.SetUpAt)
+	}
+}

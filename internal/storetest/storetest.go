@@ -6,6 +6,10 @@
 // move forward, and every change writes its audit entry in its own
 // transaction. Stores that also keep settings, digest state or an audit
 // listing are checked on those too.
+//
+// It also holds the store doubles every package's tests share: MemStore,
+// an in-memory store that passes the same contract, and OpenBbolt, a real
+// bbolt store checked at the end of the test (bbolt's btesting style).
 package storetest
 
 import (

@@ -1,0 +1,21 @@
+package workspace
+
+import "github.com/keydesk/keydesk/credential"
+
+// Credential returns the store's credential for another computer: with
+// admin, the master key (it may issue and change keys); else only the
+// verifying key (it may only verify).
+func (b *Workspace) Credential(admin bool) (*credential.Credential, error) {
+	ed, err := b.keyring.EdSigner()
+	if err != nil {
+		return nil, err
+	}
+	if !admin {
+		return credential.VerifyOnly(b.keyring.StoreID(), ed.Material()), nil
+	}
+	master, err := b.keyring.Master()
+	if err != nil {
+		return nil, err
+	}
+	return credential.Admin(b.keyring.StoreID(), master), nil
+}
