@@ -74,7 +74,7 @@ func TestRestoreAsksOnTerminal(t *testing.T) {
 		t.Errorf("a declined restore left the folder (%v)", err)
 	}
 	out, errs, _, code = typeLinesOnPty(t, n, []typed{{termPass, true}, {"y", false}}, "restore", file)
-	if code != 0 || !strings.Contains(out, "Restored 1 keys (0 expired)") {
+	if code != 0 || !strings.Contains(out, "Restored 1 key (0 expired)") {
 		t.Errorf("restore answered yes: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	if n.count() != 1 {

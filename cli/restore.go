@@ -99,7 +99,7 @@ func runRestore(env *Env, file string, force bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Restored %d keys (%d expired) from a backup taken %s.\n", res.KeyCount, res.Expired, res.TakenAt.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintln(env.Stdout, res.String())
 	if res.Replaced != "" {
 		fmt.Fprintf(env.Stdout, "The replaced store was kept as %s.\n", res.Replaced)
 	}

@@ -201,6 +201,9 @@ type restoreDialog struct {
 	restore *widget.Button
 	pending *workspace.PendingRestore
 	busy    bool
+	// keyFile: the folder keeps its signing key in keydesk.key, whose
+	// passphrase becomes the backup's once the restore is made.
+	keyFile bool
 }
 
 // restoreWarning says what a restore does to the keys of the folder.
@@ -273,7 +276,7 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 				setMessage(d.msg, sentence(err), widget.DangerImportance)
 				return
 			}
-			d.pending = p
+			d.pending, d.keyFile = p, keyFile
 			d.pass.Disable()
 			d.check.Hide()
 			d.restore.Show()
@@ -309,7 +312,7 @@ func (f *backupFlow) prepare(dir, path, pass string) (*workspace.PendingRestore,
 // back.
 func restoreSummary(p *workspace.PendingRestore, loc *time.Location) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "The backup was taken %s and holds %d keys (%d expired).", formatUTC(p.Manifest.TakenAt), p.KeyCount, p.Expired)
+	fmt.Fprintf(&b, "The backup was taken %s and holds %s (%d expired).", formatUTC(p.Manifest.TakenAt), plural(p.KeyCount, "key", "keys"), p.Expired)
 	if len(p.DeletedSince) == 0 {
 		b.WriteString(" No key deleted since then comes back.")
 		return b.String()
@@ -333,8 +336,14 @@ func (f *backupFlow) commitRestore(d *restoreDialog) {
 	}
 	d.busy = true
 	d.restore.Disable()
+	pass := d.pass.Text
 	f.env.bg.run(func() func() {
 		res, err := p.Commit()
+		if err == nil && d.keyFile {
+			// keydesk.key is now locked with the backup's passphrase:
+			// the window opens it with that one, without asking.
+			f.s.kf.set(pass)
+		}
 		reopen := f.s.resume()
 		return func() {
 			d.busy = false
@@ -345,8 +354,7 @@ func (f *backupFlow) commitRestore(d *restoreDialog) {
 				dialog.ShowError(errors.New("Nothing was restored: "+lowerFirst(sentence(err))), f.env.win)
 				return
 			}
-			dialog.ShowInformation("Restored", fmt.Sprintf("Restored %d keys (%d expired) from a backup taken %s.",
-				res.KeyCount, res.Expired, formatUTC(res.TakenAt)), f.env.win)
+			dialog.ShowInformation("Restored", res.String(), f.env.win)
 		}
 	})
 }

@@ -313,3 +313,41 @@ func TestGoldenKeyFileDialogs(t *testing.T) {
 	test.Tap(s.prompt.ok)
 	test.AssertImageMatches(t, "keyfile_new_passphrase.png", w.Canvas().Capture())
 }
+
+// A restore into a folder that keeps its signing key in keydesk.key locks
+// the file with the backup's passphrase: the window opens the restored
+// store with that one, without asking again or calling it wrong.
+func TestRestoreIntoKeyFileFolderOpensWithoutAsking(t *testing.T) {
+	dir := keyFileFolder(t, "made before")
+	wt := startTestWindow(t, workspace.Options{Dir: dir, Keyring: noKeyring{}, KeyFileOptions: fastKeyFile}, nil)
+	wt.answer(testPassphrase, "")
+	wt.screens()
+
+	const backupPass = "the backup's own passphrase"
+	out := filepath.Join(t.TempDir(), "keys.age")
+	d := wt.s.flow.openBackup(out)
+	test.Type(d.pass, backupPass)
+	test.Type(d.again, backupPass)
+	wt.tap(d.start)
+	if d.msg.Visible() {
+		t.Fatalf("backup failed: %q", d.msg.Text)
+	}
+
+	r := wt.s.flow.openRestore(out)
+	test.Type(r.pass, backupPass)
+	wt.tap(r.check)
+	if r.pending == nil {
+		t.Fatalf("the backup was not checked: %q", r.msg.Text)
+	}
+	if !strings.Contains(r.summary.Text, "its passphrase is the backup's") {
+		t.Errorf("the summary does not say the key file's passphrase changes: %q", r.summary.Text)
+	}
+	wt.tap(r.restore)
+	wt.screens()
+	if wt.s.prompt != nil {
+		t.Fatalf("the restored store asked for a passphrase again: %q", overlayTexts(wt.w))
+	}
+	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"made before"}) {
+		t.Fatalf("keys after the restore: %q", n)
+	}
+}

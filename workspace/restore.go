@@ -302,6 +302,17 @@ type RestoreResult struct {
 	KeyFile bool
 }
 
+// String says what was restored, as both front ends print it: "Restored
+// 124 keys (3 expired) from a backup taken 2026-11-30 04:25 UTC."
+func (r RestoreResult) String() string {
+	keys := "keys"
+	if r.KeyCount == 1 {
+		keys = "key"
+	}
+	return fmt.Sprintf("Restored %d %s (%d expired) from a backup taken %s.",
+		r.KeyCount, keys, r.Expired, r.TakenAt.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
 // Commit makes the checked backup live: it records the restore in the
 // restored store's audit log, puts the signing material into the keyring
 // (or keydesk.key) with the restored store's generation, sets a replaced
