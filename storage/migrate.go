@@ -73,5 +73,14 @@ func migrateKeysToBinary(tx *bolt.Tx) error {
 	return nil
 }
 
+// signedSchema is the schema version whose key records all carry an
+// Ed25519 signature (record format v3). Moving a store there needs the
+// signing material, so Open stops one version short (at len(migrations))
+// and Seal takes the last step: it checks the store's state MAC and every
+// record's MAC, then signs every record, bumps the schema and writes the
+// new state MAC, in one transaction (see seal.go). A new store starts at
+// signedSchema (it has no records to sign).
+const signedSchema = 5
+
 // SchemaVersion is the schema version this build writes.
-var SchemaVersion = uint64(len(migrations))
+var SchemaVersion = uint64(signedSchema)

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -118,8 +119,12 @@ type Store struct {
 	mu sync.Mutex
 	// The following are set by Seal and guarded by mu.
 	signer *Signer
+	ed     *EdSigner
 	state  sealState
 	mirror *mirror
+	// sigs is the background check of the record signatures started by
+	// Seal (sigcheck.go); nil before.
+	sigs atomic.Pointer[sigCheck]
 }
 
 var (
@@ -219,15 +224,21 @@ func (s *Store) init(opts Options) error {
 		// stopped before its first transaction): it is not a store yet.
 		return ErrNoStore
 	}
-	if version < SchemaVersion || len(id) == 0 {
+	// The migrations that need no signing material; Seal moves a store
+	// from there to signedSchema (migrate.go).
+	target := max(version, uint64(len(migrations)))
+	if len(id) == 0 && version == 0 {
+		target = SchemaVersion // a new store: nothing to sign yet
+	}
+	if version < target || len(id) == 0 {
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for v := version; v < SchemaVersion; v++ {
+			for v := version; v < uint64(len(migrations)); v++ {
 				if err := migrations[v](tx); err != nil {
 					return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 				}
 			}
 			m := tx.Bucket(bucketMeta)
-			if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
+			if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, target)); err != nil {
 				return err
 			}
 			if len(id) == 0 {
@@ -268,6 +279,9 @@ func (s *Store) init(opts Options) error {
 // first waits for its generation to reach the keyring (FlushGeneration); a
 // keyring failure then is reported but does not keep the file open.
 func (s *Store) Close() error {
+	if c := s.sigs.Load(); c != nil {
+		c.halt()
+	}
 	ferr := s.FlushGeneration()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

@@ -1,0 +1,90 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// buildSignedStore writes n keys, each with a genuine record MAC, into a new
+// sealed store in dir (batches of 10,000 per transaction) and closes it.
+func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
+	b.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kr, err := CreateKeyringIn(NewMemoryKeyring(), s.StoreID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Seal(kr); err != nil {
+		b.Fatal(err)
+	}
+	created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	const batch = 10_000
+	keys := make([]*core.Key, 0, batch)
+	var id [8]byte
+	for i := range n {
+		rand.Read(id[:])
+		digest := make([]byte, 32)
+		rand.Read(digest)
+		k := &core.Key{
+			ID:          hex.EncodeToString(id[:]),
+			Name:        fmt.Sprintf("Bench key %d", i),
+			Digest:      digest,
+			Hint:        "kdk_ab…",
+			Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}},
+			Scopes:      []string{"messaging:*"},
+			CreatedAt:   created,
+			ExpiresAt:   created.Add(time.Duration(i%365+2) * 24 * time.Hour),
+		}
+		k.MAC = kr.signer.SignRecord(k.MACPayload())
+		keys = append(keys, k)
+		if len(keys) == batch || i == n-1 {
+			if err := s.InsertKeys(keys, core.AuditEvent{Time: created, Actor: "bench", Action: core.ActionCreate}); err != nil {
+				b.Fatal(err)
+			}
+			keys = keys[:0]
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return kr
+}
+
+// benchOpen measures opening a store of n keys as the window does: Open,
+// Seal (the check of the records against the signed state) and loading
+// every record into a core.Service (each record's MAC checked).
+func benchOpen(b *testing.B, n int) {
+	dir := filepath.Join(b.TempDir(), "data")
+	kr := buildSignedStore(b, dir, n)
+	for b.Loop() {
+		s, err := Open(dir, Options{MustExist: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Seal(kr); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := core.NewService(s, kr.Signer(), core.SystemClock{}, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/open")
+}
+
+// BenchmarkOpen10k is benchOpen with 10,000 keys.
+func BenchmarkOpen10k(b *testing.B) { benchOpen(b, 10_000) }
+
+// BenchmarkOpen100k is benchOpen with 100,000 keys.
+func BenchmarkOpen100k(b *testing.B) { benchOpen(b, 100_000) }
