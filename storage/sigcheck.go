@@ -17,10 +17,17 @@ import (
 // file), and verifies them on all CPUs but one, so that the window's start
 // keeps a CPU. A failure makes the whole store refuse changes and reads
 // with ErrTampered.
+//
+// The check waits until the records have been loaded once (the first
+// ListKeys, which every front end's core.Service does right after Seal) or
+// until SignatureCheck asks for it, so that it does not compete with the
+// load that puts the window's table on screen.
 type sigCheck struct {
-	stop atomic.Bool
-	done chan struct{}
-	err  error // written before done is closed
+	stop  atomic.Bool
+	once  sync.Once
+	start chan struct{} // closed by begin
+	done  chan struct{}
+	err   error // written before done is closed
 }
 
 // sigBatch is how many records one read transaction of the check copies.
@@ -32,17 +39,27 @@ func (s *Store) startSigCheck(signer *Signer, ed *EdSigner) {
 	if old := s.sigs.Load(); old != nil {
 		old.halt()
 	}
-	c := &sigCheck{done: make(chan struct{})}
+	c := &sigCheck{start: make(chan struct{}), done: make(chan struct{})}
 	s.sigs.Store(c)
 	go func() {
 		defer close(c.done)
+		<-c.start
 		c.err = s.checkSignatures(c, signer, ed)
 	}()
+}
+
+// begin lets the check run (it may be called any number of times, on a
+// nil check too).
+func (c *sigCheck) begin() {
+	if c != nil {
+		c.once.Do(func() { close(c.start) })
+	}
 }
 
 // halt stops the check and waits for it.
 func (c *sigCheck) halt() {
 	c.stop.Store(true)
+	c.begin()
 	<-c.done
 }
 
@@ -92,7 +109,7 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
-				for i := w; i < len(recs); i += workers {
+				for i := w; i < len(recs) && !c.stop.Load(); i += workers {
 					k, sig, err := decodeSignedAt(recs[i].id, recs[i].data)
 					if err != nil {
 						errs[i] = err
@@ -119,7 +136,8 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 }
 
 // SignatureCheck waits for the background check of the record signatures
-// that Seal started and returns its result: nil when every record whose
+// that Seal set up (starting it if the records were not loaded yet) and
+// returns its result: nil when every record whose
 // MAC checks out carries the store's signature of it (or the store was
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after
 // which the store refuses every change and read.
@@ -128,6 +146,7 @@ func (s *Store) SignatureCheck() error {
 	if c == nil {
 		return nil
 	}
+	c.begin()
 	<-c.done
 	return c.err
 }

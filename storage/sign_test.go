@@ -14,7 +14,7 @@ import (
 
 // rawRecords returns every stored record of the closed store in dir with
 // its signature (nil when unsigned).
-func rawRecords(t *testing.T, dir string) (map[string]*core.Key, map[string][]byte) {
+func rawRecords(t testing.TB, dir string) (map[string]*core.Key, map[string][]byte) {
 	t.Helper()
 	keys, sigs := map[string]*core.Key{}, map[string][]byte{}
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
@@ -33,7 +33,7 @@ func rawRecords(t *testing.T, dir string) (map[string]*core.Key, map[string][]by
 // rewriteState rewrites the state MAC of the closed store in dir over the
 // records as they are, as only someone holding the master key can: v1
 // writes a pre-signature (schema 4) state.
-func rewriteState(t *testing.T, dir string, kr *Keyring, v1 bool) {
+func rewriteState(t testing.TB, dir string, kr *Keyring, v1 bool) {
 	t.Helper()
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		var st sealState
@@ -62,7 +62,7 @@ func s0(tx *bolt.Tx) string { return string(tx.Bucket(bucketMeta).Get(metaStoreI
 
 // makeV4 turns the closed, sealed store in dir into what Keydesk before
 // record signatures left: unsigned records, schema 4, a v1 state MAC.
-func makeV4(t *testing.T, dir string, kr *Keyring) {
+func makeV4(t testing.TB, dir string, kr *Keyring) {
 	t.Helper()
 	keys, _ := rawRecords(t, dir)
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {

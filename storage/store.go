@@ -6,8 +6,11 @@
 // Files: store.go opens the database, migrate.go upgrades its schema,
 // keys.go, audit.go, settings.go and digest_state.go keep what their names
 // say, record.go encodes key records, seal.go binds the set of records to
-// the signing material and the keyring's generation (Store.Seal), check.go
-// checks a whole database, signer.go derives the HMAC keys, keyring.go and
+// the signing material and the keyring's generation (Store.Seal) and signs
+// every record with the store's Ed25519 key (the shared store's record
+// signatures, edsigner.go), sigcheck.go checks those signatures in the
+// background, check.go checks a whole database, signer.go derives the
+// HMAC keys, keyring.go and
 // keyring_backend.go keep the keyring entries. For backups: snapshot.go
 // copies the database inside one read transaction, keyring_material.go
 // exports and installs the keyring entries, keyfile.go is the keyring

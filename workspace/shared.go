@@ -145,15 +145,20 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			return nil, err
 		}
 		// The local store's records carry the shared store's Ed25519
-		// signatures already (storage's schema v5): they move as they are.
+		// signatures already (storage's schema v5): they move as they
+		// are, once the store's check of them (started at open) is done
+		// and each record's MAC checks out (a tampered record has no
+		// valid signature and stops the move).
+		if err := local.Store.SignatureCheck(); err != nil {
+			return nil, fmt.Errorf("%w; nothing was moved", err)
+		}
 		keys, sigs, err := local.Store.ListSignedKeys()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", from, err)
 		}
 		signer := local.Keyring.Signer()
 		for i, k := range keys {
-			p := k.MACPayload()
-			if !signer.VerifyRecord(p, k.MAC) || !ed.VerifyRecord(p, sigs[i]) {
+			if !signer.VerifyRecord(k.MACPayload(), k.MAC) || len(sigs[i]) == 0 {
 				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
 			}
 			k.MAC = sigs[i]
@@ -176,7 +181,8 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	return res, nil
 }
 
-// resigned is a local store whose records are given re-signed.
+// resigned is a local store whose records are given with their Ed25519
+// signatures in place of their MACs, as the shared store keeps them.
 type resigned struct {
 	*storage.Store
 	keys []*core.Key

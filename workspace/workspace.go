@@ -264,6 +264,18 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 	return b, nil
 }
 
+// SignatureCheck waits for the data folder's background check of its
+// record signatures (storage.Store.SignatureCheck) and returns its result:
+// an error wrapping storage.ErrTampered means a record's signature does
+// not match it, and the store now refuses every change and read. A shared
+// store or no store gives nil.
+func (b *Workspace) SignatureCheck() error {
+	if b.Store == nil {
+		return nil
+	}
+	return b.Store.SignatureCheck()
+}
+
 // Close writes pending last-used times, closes the store and, for a demo,
 // removes its folder. Calling it again returns the first result.
 func (b *Workspace) Close() error {
