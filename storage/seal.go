@@ -26,9 +26,10 @@ import (
 //     depends on), and a state MAC: HMAC, under a key derived from the
 //     master key for this use alone, of (store id, generation, record
 //     count, accumulator). The accumulator is the XOR, over the live
-//     records, of HMAC(id, record MAC) under the same key. It is kept in
-//     memory only (Seal recomputes it from the records), so the file never
-//     shows an element value, and updated in O(1) per change.
+//     records, of HMAC(id, record MAC, record signature) under the same
+//     key (see "Record signatures" below). It is kept in memory only (Seal
+//     recomputes it from the records), so the file never shows an element
+//     value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
 //     after each committed change (in the background, see mirror).
 //
@@ -500,7 +501,7 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 					case sc.legacy:
 						xorInto(&p.acc, signer.elementV1(id, mac))
 					case sig == nil && sc.mac != nil:
-						p.err = fmt.Errorf("%w (key %s has lost its signature)", ErrTampered, id[:min(len(id), 64)])
+						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
 						return
 					default:
 						xorInto(&p.acc, signer.element(id, mac, sig))

@@ -323,3 +323,19 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 		t.Fatalf("a change after the failed check = %v, want ErrTampered", err)
 	}
 }
+
+// TestSchemaRaisedOnUnsignedStoreRefused sets the schema of a store of
+// schema 4 (unsigned records, v1 state MAC) to 5, so that the migration
+// would be skipped: its records lack signatures and its state MAC is not
+// a v5 one, so the open fails with ErrTampered.
+func TestSchemaRaisedOnUnsignedStoreRefused(t *testing.T) {
+	for _, n := range []int{0, 2} {
+		s, kr, dir, _, _ := sealedWithKeys(t, NewMemoryKeyring(), n)
+		s.Close()
+		makeV4(t, dir, kr)
+		rawUpdate(t, dir, func(tx *bolt.Tx) error { setSchema(t, tx, 5); return nil })
+		if _, err := reseal(t, dir, kr); !errors.Is(err, ErrTampered) {
+			t.Fatalf("%d keys: Seal = %v, want ErrTampered", n, err)
+		}
+	}
+}
