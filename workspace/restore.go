@@ -239,6 +239,12 @@ func (p *PendingRestore) check() error {
 	if st.StoreID() != p.Manifest.StoreID {
 		return fmt.Errorf("%w: the copy is of store %s, the manifest says %s", ErrBadBackup, st.StoreID(), p.Manifest.StoreID)
 	}
+	// The generation the backup was taken at: Seal moves it on when it
+	// signs the records of a backup from before record signatures.
+	taken, err := st.Generation()
+	if err != nil {
+		return err
+	}
 	kr, err := storage.InstallKeyring(storage.NewMemoryKeyring(), p.mat, 0)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadBackup, err)
@@ -263,11 +269,7 @@ func (p *PendingRestore) check() error {
 		}
 	}
 	p.KeyCount = len(keys)
-	gen, err := st.Generation()
-	if err != nil {
-		return err
-	}
-	if p.KeyCount != p.Manifest.KeyCount || gen != p.Manifest.Generation {
+	if p.KeyCount != p.Manifest.KeyCount || taken != p.Manifest.Generation {
 		return fmt.Errorf("%w: the copy does not match its manifest", ErrBadBackup)
 	}
 	return nil
