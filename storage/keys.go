@@ -278,8 +278,6 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	// The records are loaded: the signature check may run now.
-	s.sigs.Load().begin()
 	return out, nil
 }
 

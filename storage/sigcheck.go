@@ -14,14 +14,14 @@ import (
 // (see seal.go): every record whose MAC checks out must carry the store's
 // Ed25519 signature of it. It reads the records in batches, each in its own
 // short read transaction (a long one would hold up a change that grows the
-// file), and verifies them on all CPUs but one, so that the window's start
-// keeps a CPU. A failure makes the whole store refuse changes and reads
+// file), and verifies them on all CPUs but one, yielding after each one, so
+// that the window's start keeps a CPU and goes first on the others. A failure makes the whole store refuse changes and reads
 // with ErrTampered.
 //
-// The check waits until the records have been loaded once (the first
-// ListKeys, which every front end's core.Service does right after Seal) or
-// until SignatureCheck asks for it, so that it does not compete with the
-// load that puts the window's table on screen.
+// Seal sets the check up; it runs once StartSignatureCheck or
+// SignatureCheck asks for it, so that the opener starts it after the load
+// that puts the window's table on screen (the workspace does) rather than
+// have it compete with that load.
 type sigCheck struct {
 	stop  atomic.Bool
 	once  sync.Once
@@ -120,8 +120,12 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 						continue // tampered: flagged on its own, never verifies
 					}
 					if !ed.VerifyRecord(p, sig) {
-						errs[i] = fmt.Errorf("%w (the signature of key %s does not match it)", ErrTampered, k.ID)
+						errs[i] = fmt.Errorf("%w (the signature of key %q does not match it)", ErrTampered, k.ID)
 					}
+					// Yield after each verification: the check runs
+					// while nothing else wants the CPU, at a low
+					// priority, and the window's start goes first.
+					runtime.Gosched()
 				}
 			})
 		}
@@ -135,8 +139,13 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 	return nil
 }
 
+// StartSignatureCheck starts the background check of the record
+// signatures that Seal set up (see SignatureCheck); it returns at once.
+// Calling it again, or on a store not sealed, does nothing.
+func (s *Store) StartSignatureCheck() { s.sigs.Load().begin() }
+
 // SignatureCheck waits for the background check of the record signatures
-// that Seal set up (starting it if the records were not loaded yet) and
+// that Seal set up (starting it if StartSignatureCheck did not) and
 // returns its result: nil when every record whose
 // MAC checks out carries the store's signature of it (or the store was
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after

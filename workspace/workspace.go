@@ -231,6 +231,10 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
+	// Every record is loaded and its MAC checked: now the store's
+	// background check of the record signatures may run (a failure makes
+	// the store refuse every change and read; see SignatureCheck).
+	store.StartSignatureCheck()
 	return &Workspace{Dir: dir, Store: store, Keyring: kr, Service: svc, Clock: clock, Demo: demo}, nil
 }
 
