@@ -295,6 +295,9 @@ func (s *Store) ListSignedKeys() (keys []*core.Key, sigs [][]byte, err error) {
 			if err != nil {
 				return err
 			}
+			if sig != nil {
+				sig = append([]byte{}, sig...) // out of the transaction
+			}
 			keys, sigs = append(keys, k), append(sigs, sig)
 			return nil
 		})

@@ -85,7 +85,11 @@ func DecodeRecord(data []byte) (*core.Key, error) { return decodeKey(data) }
 // DecodeSignedRecord is DecodeRecord that also returns the record's
 // Ed25519 signature: nil for an unsigned record.
 func DecodeSignedRecord(data []byte) (k *core.Key, sig []byte, err error) {
-	return decodeRecord(data, nil)
+	k, sig, err = decodeRecord(data, nil)
+	if sig != nil {
+		sig = append([]byte{}, sig...)
+	}
+	return k, sig, err
 }
 
 // encodeKey returns the unsigned binary record of k (see the layout above).
@@ -201,7 +205,7 @@ func decodeKeyAt(id, data []byte) (*core.Key, error) {
 }
 
 // decodeSignedAt is decodeKeyAt that also returns the record's signature
-// (nil for an unsigned record).
+// (nil for an unsigned record), a slice of data.
 func decodeSignedAt(id, data []byte) (*core.Key, []byte, error) {
 	if id == nil {
 		id = []byte{}
@@ -294,7 +298,8 @@ func (r *recordReader) time(what string) time.Time {
 }
 
 // decodeRecord decodes data and returns the key and its signature (nil
-// when unsigned, a copy otherwise); errors name id, or the id read from the
+// when unsigned; otherwise a slice of data, which the caller copies if it
+// keeps it past data's life); errors name id, or the id read from the
 // record when id is nil.
 func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	corrupt := func(what string) error {
@@ -355,7 +360,7 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	if data[0] == recordFormatV3 {
 		si, sj := r.span("signature")
 		if r.err == "" {
-			sig = append(make([]byte, 0, sj-si), data[si:sj]...)
+			sig = data[si:sj:sj] // not nil when empty: the record is signed
 		}
 	}
 	if r.err == "" && r.off != len(data) {

@@ -15,8 +15,8 @@ import (
 // Ed25519 signature of it. It reads the records in batches, each in its own
 // short read transaction (a long one would hold up a change that grows the
 // file), and verifies them on all CPUs but one, yielding after each one, so
-// that the window's start keeps a CPU and goes first on the others. A failure makes the whole store refuse changes and reads
-// with ErrTampered.
+// that the window keeps a CPU and goes first on the others. A failure
+// makes the whole store refuse changes and reads with ErrTampered.
 //
 // Seal sets the check up; it runs once StartSignatureCheck or
 // SignatureCheck asks for it, so that the opener starts it after the load
@@ -33,8 +33,8 @@ type sigCheck struct {
 // sigBatch is how many records one read transaction of the check copies.
 const sigBatch = 1024
 
-// startSigCheck starts the check of s's records with signer and ed,
-// stopping a check started by an earlier Seal.
+// startSigCheck sets up the check of s's records with signer and ed (it
+// waits for begin), stopping a check set up by an earlier Seal.
 func (s *Store) startSigCheck(signer *Signer, ed *EdSigner) {
 	if old := s.sigs.Load(); old != nil {
 		old.halt()

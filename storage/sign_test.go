@@ -23,6 +23,9 @@ func rawRecords(t testing.TB, dir string) (map[string]*core.Key, map[string][]by
 			if err != nil {
 				return err
 			}
+			if sig != nil {
+				sig = bytes.Clone(sig)
+			}
 			keys[k.ID], sigs[k.ID] = k, sig
 			return nil
 		})
