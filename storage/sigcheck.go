@@ -23,11 +23,14 @@ import (
 // that puts the window's table on screen (the workspace does) rather than
 // have it compete with that load.
 type sigCheck struct {
-	stop  atomic.Bool
-	once  sync.Once
-	start chan struct{} // closed by begin
-	done  chan struct{}
-	err   error // written before done is closed
+	stop atomic.Bool
+	// urgent is set when someone waits for the result (SignatureCheck):
+	// from the next batch on, the check uses every CPU and stops yielding.
+	urgent atomic.Bool
+	once   sync.Once
+	start  chan struct{} // closed by begin
+	done   chan struct{}
+	err    error // written before done is closed
 }
 
 // sigBatch is how many records one read transaction of the check copies.
@@ -82,8 +85,12 @@ func (c *sigCheck) failed() error {
 func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error {
 	type record struct{ id, data []byte }
 	var after []byte
-	workers := max(1, runtime.GOMAXPROCS(0)-1)
 	for !c.stop.Load() {
+		urgent := c.urgent.Load()
+		workers := max(1, runtime.GOMAXPROCS(0)-1)
+		if urgent {
+			workers = runtime.GOMAXPROCS(0)
+		}
 		recs := make([]record, 0, sigBatch)
 		if err := s.db.View(func(tx *bolt.Tx) error {
 			cur := tx.Bucket(bucketKeys).Cursor()
@@ -124,8 +131,10 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 					}
 					// Yield after each verification: the check runs
 					// while nothing else wants the CPU, at a low
-					// priority, and the window's start goes first.
-					runtime.Gosched()
+					// priority, and the window goes first.
+					if !urgent {
+						runtime.Gosched()
+					}
 				}
 			})
 		}
@@ -145,8 +154,8 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 func (s *Store) StartSignatureCheck() { s.sigs.Load().begin() }
 
 // SignatureCheck waits for the background check of the record signatures
-// that Seal set up (starting it if StartSignatureCheck did not) and
-// returns its result: nil when every record whose
+// that Seal set up (starting it if StartSignatureCheck did not, and
+// moving it to every CPU) and returns its result: nil when every record whose
 // MAC checks out carries the store's signature of it (or the store was
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after
 // which the store refuses every change and read.
@@ -155,6 +164,7 @@ func (s *Store) SignatureCheck() error {
 	if c == nil {
 		return nil
 	}
+	c.urgent.Store(true)
 	c.begin()
 	<-c.done
 	return c.err
