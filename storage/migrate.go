@@ -9,11 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// migrations[i] moves a database from schema version i to i+1; each runs in
-// the same transaction as the version bump. To add a schema version, append
-// a function and nothing else. A migration that needs the signing material
-// (which Open does not have) belongs in Seal instead, keyed on what the
-// file lacks, as the v3 state MAC is.
+// migrations[i] moves a database from schema version i to i+1, up to v4;
+// each runs in the same transaction as the version bump. A migration that
+// needs the signing material (which Open does not have) belongs in Seal
+// instead: the v3 state MAC, keyed on what the file lacks, and the v5
+// record signatures (signedSchema), keyed on the schema version. A schema
+// version after v5 must keep that order: Open must not take a v4 file past
+// v4.
 var migrations = []func(tx *bolt.Tx) error{
 	// v0 -> v1: the initial layout.
 	func(tx *bolt.Tx) error {
