@@ -342,3 +342,38 @@ func TestSchemaRaisedOnUnsignedStoreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEditedSignedRecordIsTampered edits a signed record in place, its MAC
+// and signature kept: the set of records is unchanged, so the store opens
+// and its signature check passes (it skips records whose MAC fails), and
+// that one key is tampered: it never verifies, the others do.
+func TestEditedSignedRecordIsTampered(t *testing.T) {
+	s, kr, dir, keys, secrets := sealedWithKeys(t, NewMemoryKeyring(), 2)
+	s.Close()
+	_, sigs := rawRecords(t, dir)
+	rawUpdate(t, dir, func(tx *bolt.Tx) error {
+		k := keys[0].Clone()
+		k.ExpiresAt = k.ExpiresAt.AddDate(5, 0, 0)
+		tx.Bucket(bucketExpiry).Delete(expiryKey(keys[0].ExpiresAt, k.ID))
+		tx.Bucket(bucketExpiry).Put(expiryKey(k.ExpiresAt, k.ID), nil)
+		put(t, tx, k.ID, encodeRecord(k, sigs[k.ID], true))
+		return nil
+	})
+	s2, err := reseal(t, dir, kr)
+	if err != nil {
+		t.Fatalf("open after editing a record in place: %v", err)
+	}
+	if err := s2.SignatureCheck(); err != nil {
+		t.Fatalf("SignatureCheck = %v; a record whose MAC fails is tampered on its own", err)
+	}
+	svc, err := core.NewService(s2, kr.Signer(), core.FixedClock(t0.Add(time.Hour)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := svc.Verify(secrets[0], core.Target{Scope: "messaging:read"}); v.Reason != core.ReasonTampered {
+		t.Fatalf("the edited key verifies %q, want tampered", v.Reason)
+	}
+	if v := svc.Verify(secrets[1], core.Target{Scope: "messaging:read"}); v.Reason != core.ReasonOK {
+		t.Fatalf("the untouched key verifies %q, want ok", v.Reason)
+	}
+}
