@@ -154,12 +154,15 @@ func tamperRecord(t testing.TB, dir, id string) {
 		if data == nil {
 			return errors.New("record not found")
 		}
-		rec, err := storage.DecodeRecord(data)
+		rec, sig, err := storage.DecodeSignedRecord(data)
 		if err != nil {
 			return err
 		}
+		// Edited in place, its MAC and signature kept: the key is tampered
+		// (a record without its signature would make the whole store
+		// refuse to open).
 		rec.Name = "tampered (renamed by hand)"
-		return bk.Put([]byte(id), storage.EncodeRecord(rec))
+		return bk.Put([]byte(id), storage.EncodeSignedRecord(rec, sig))
 	})
 	if err != nil {
 		t.Fatalf("tamper with record: %v", err)

@@ -171,15 +171,19 @@ func checkSealState(s *Store) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, mac, err := s.scan(s.signer)
+	sc, err := s.scan(s.signer)
 	if err != nil {
 		return err
+	}
+	st, mac := sc.state, sc.mac
+	if sc.legacy {
+		return errors.New("a sealed store is not at the signed schema")
 	}
 	if st != s.state {
 		return fmt.Errorf("records give generation %d, %d records, accumulator %x; the store tracked %d, %d, %x",
 			st.gen, st.count, st.acc, s.state.gen, s.state.count, s.state.acc)
 	}
-	if !bytes.Equal(mac, s.signer.sealMAC(s.storeID, st)) {
+	if !bytes.Equal(mac, s.signer.sealMAC(s.storeID, st, false)) {
 		return errors.New("the state MAC in the file does not match the records")
 	}
 	return nil

@@ -54,6 +54,7 @@ func unavailable(err error) error {
 type Keyring struct {
 	storeID string
 	signer  *Signer
+	ed      *EdSigner // the record-signing key derived from the same master key
 	backend KeyringBackend
 }
 
@@ -104,11 +105,11 @@ func OpenKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
 }
 
 func newKeyring(backend KeyringBackend, storeID string, master []byte) (*Keyring, error) {
-	s, err := NewSigner(master)
+	s, ed, err := MasterSigners(master)
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{storeID: storeID, signer: s, backend: backend}, nil
+	return &Keyring{storeID: storeID, signer: s, ed: ed, backend: backend}, nil
 }
 
 // StoreID returns the id of the store the keyring entries belong to.

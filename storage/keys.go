@@ -22,9 +22,10 @@ func expiryKey(t time.Time, id string) []byte {
 	return append(b, id...)
 }
 
-// putNewKey writes a record and its index entries, refusing a duplicate id or
+// putNewKey writes a record (signed on a sealed store: sig, or a new
+// signature when nil) and its index entries, refusing a duplicate id or
 // digest.
-func putNewKey(tx *bolt.Tx, d *delta, k *core.Key) error {
+func putNewKey(tx *bolt.Tx, d *delta, k *core.Key, sig []byte) error {
 	if k.ID == "" || len(k.Digest) == 0 {
 		return errors.New("a key record needs an id and a digest")
 	}
@@ -35,13 +36,14 @@ func putNewKey(tx *bolt.Tx, d *delta, k *core.Key) error {
 	if dig.Get(k.Digest) != nil {
 		return core.ErrDuplicate
 	}
-	if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
+	data, sig := d.encode(k, sig)
+	if err := keys.Put([]byte(k.ID), data); err != nil {
 		return err
 	}
 	if err := dig.Put(k.Digest, []byte(k.ID)); err != nil {
 		return err
 	}
-	d.added(k)
+	d.added(k, sig)
 	return exp.Put(expiryKey(k.ExpiresAt, k.ID), nil)
 }
 
@@ -50,7 +52,7 @@ func putNewKey(tx *bolt.Tx, d *delta, k *core.Key) error {
 // core.ErrDuplicate.
 func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
 	err := s.change(func(tx *bolt.Tx, d *delta) error {
-		if err := putNewKey(tx, d, k); err != nil {
+		if err := putNewKey(tx, d, k, nil); err != nil {
 			return err
 		}
 		return appendAudit(tx, ev)
@@ -67,8 +69,14 @@ func (s *Store) InsertKey(k *core.Key, ev core.AuditEvent) error {
 // core.ErrDuplicate.
 func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 	err := s.change(func(tx *bolt.Tx, d *delta) error {
-		for _, k := range keys {
-			if err := putNewKey(tx, d, k); err != nil {
+		// Sign on every CPU first (an Ed25519 signature costs more than
+		// the rest of an insert).
+		sigs := make([][]byte, len(keys))
+		if d.signer != nil {
+			parallel(len(keys), func(i int) { _, sigs[i] = d.encode(keys[i], nil) })
+		}
+		for i, k := range keys {
+			if err := putNewKey(tx, d, k, sigs[i]); err != nil {
 				return err
 			}
 		}
@@ -106,7 +114,7 @@ func replaceKey(tx *bolt.Tx, d *delta, k *core.Key, check func(old *core.Key) er
 	if oldData == nil {
 		return nil, fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
 	}
-	old, err := decodeKeyAt([]byte(k.ID), oldData)
+	old, oldSig, err := decodeSignedAt([]byte(k.ID), oldData)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +142,12 @@ func replaceKey(tx *bolt.Tx, d *delta, k *core.Key, check func(old *core.Key) er
 			return nil, err
 		}
 	}
-	if err := keys.Put([]byte(k.ID), encodeKey(k)); err != nil {
+	data, sig := d.encode(k, nil)
+	if err := keys.Put([]byte(k.ID), data); err != nil {
 		return nil, err
 	}
-	d.removed(old)
-	d.added(k)
+	d.removed(old, oldSig)
+	d.added(k, sig)
 	return old, nil
 }
 
@@ -162,7 +171,7 @@ func (s *Store) RollKey(old, new *core.Key, ev core.AuditEvent) error {
 		}); err != nil {
 			return err
 		}
-		if err := putNewKey(tx, d, new); err != nil {
+		if err := putNewKey(tx, d, new, nil); err != nil {
 			return err
 		}
 		return appendAudit(tx, ev)
@@ -182,7 +191,7 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 		if data == nil {
 			return fmt.Errorf("%w %q", core.ErrNotFound, id)
 		}
-		k, err := decodeKeyAt([]byte(id), data)
+		k, sig, err := decodeSignedAt([]byte(id), data)
 		if err != nil {
 			return err
 		}
@@ -197,7 +206,7 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 		if err := keys.Delete([]byte(id)); err != nil {
 			return err
 		}
-		d.removed(k)
+		d.removed(k, sig)
 		return appendAudit(tx, ev)
 	})
 	if err != nil {
@@ -208,6 +217,9 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 
 // GetKey returns one record, or core.ErrNotFound.
 func (s *Store) GetKey(id string) (*core.Key, error) {
+	if err := s.refused(); err != nil {
+		return nil, fmt.Errorf("get key: %w", err)
+	}
 	var k *core.Key
 	err := s.db.View(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bucketKeys).Get([]byte(id))
@@ -227,6 +239,9 @@ func (s *Store) GetKey(id string) (*core.Key, error) {
 // ListKeys returns every record, in id order. Records are decoded in
 // parallel (start-up with 100,000 keys is dominated by decoding).
 func (s *Store) ListKeys() ([]*core.Key, error) {
+	if err := s.refused(); err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
 	var out []*core.Key
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// The values stay valid until the transaction ends; the decoders
@@ -266,6 +281,33 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 	return out, nil
 }
 
+// ListSignedKeys is ListKeys that also returns each record's Ed25519
+// signature (sigs[i] is keys[i]'s: nil for an unsigned record, empty for a
+// record whose MAC did not check out when the store signed it). Moving the
+// store to a shared one carries these signatures over.
+func (s *Store) ListSignedKeys() (keys []*core.Key, sigs [][]byte, err error) {
+	if err := s.refused(); err != nil {
+		return nil, nil, fmt.Errorf("list keys: %w", err)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKeys).ForEach(func(id, v []byte) error {
+			k, sig, err := decodeSignedAt(id, v)
+			if err != nil {
+				return err
+			}
+			if sig != nil {
+				sig = append([]byte{}, sig...) // out of the transaction
+			}
+			keys, sigs = append(keys, k), append(sigs, sig)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list keys: %w", err)
+	}
+	return keys, sigs, nil
+}
+
 // expiryRange calls fn with the id of every record whose ExpiresAt is in
 // (after, until], soonest first, reading only that range of the expiry
 // index. id is only valid during the call.
@@ -287,6 +329,9 @@ func expiryRange(tx *bolt.Tx, after, until time.Time, fn func(id []byte) error) 
 // KeysExpiring returns the records whose ExpiresAt is in (after, until],
 // soonest first. It reads only that range of the expiry index.
 func (s *Store) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
+	if err := s.refused(); err != nil {
+		return nil, fmt.Errorf("keys expiring: %w", err)
+	}
 	var out []*core.Key
 	err := s.db.View(func(tx *bolt.Tx) error {
 		keys := tx.Bucket(bucketKeys)
@@ -323,15 +368,17 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 			if data == nil {
 				continue
 			}
-			k, err := decodeKeyAt([]byte(id), data)
+			k, sig, err := decodeSignedAt([]byte(id), data)
 			if err != nil {
 				return err
 			}
 			if !t.After(k.LastUsedAt) {
 				continue
 			}
+			// The last-used time is covered by neither the MAC nor the
+			// signature: the record keeps both.
 			k.LastUsedAt = t.UTC()
-			if err := keys.Put([]byte(id), encodeKey(k)); err != nil {
+			if err := keys.Put([]byte(id), encodeRecord(k, sig, sig != nil)); err != nil {
 				return err
 			}
 		}

@@ -9,11 +9,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// migrations[i] moves a database from schema version i to i+1; each runs in
-// the same transaction as the version bump. To add a schema version, append
-// a function and nothing else. A migration that needs the signing material
-// (which Open does not have) belongs in Seal instead, keyed on what the
-// file lacks, as the v3 state MAC is.
+// migrations[i] moves a database from schema version i to i+1, up to v4;
+// each runs in the same transaction as the version bump. A migration that
+// needs the signing material (which Open does not have) belongs in Seal
+// instead: the v3 state MAC, keyed on what the file lacks, and the v5
+// record signatures (signedSchema), keyed on the schema version. A schema
+// version after v5 must keep that order: Open must not take a v4 file past
+// v4.
 var migrations = []func(tx *bolt.Tx) error{
 	// v0 -> v1: the initial layout.
 	func(tx *bolt.Tx) error {
@@ -73,5 +75,14 @@ func migrateKeysToBinary(tx *bolt.Tx) error {
 	return nil
 }
 
+// signedSchema is the schema version whose key records all carry an
+// Ed25519 signature (record format v3). Moving a store there needs the
+// signing material, so Open stops one version short (at len(migrations))
+// and Seal takes the last step: it checks the store's state MAC and every
+// record's MAC, then signs every record, bumps the schema and writes the
+// new state MAC, in one transaction (see seal.go). A new store starts at
+// signedSchema (it has no records to sign).
+const signedSchema = 5
+
 // SchemaVersion is the schema version this build writes.
-var SchemaVersion = uint64(len(migrations))
+var SchemaVersion = uint64(signedSchema)

@@ -22,6 +22,14 @@ const recordFormatV1 = 0x01
 // that may hold v2 records).
 const recordFormatV2 = 0x02
 
+// recordFormatV3 is the leading byte of a signed record, the only format a
+// store of schema v5 or later holds: the v2 layout with the roll links
+// always present (empty when the key was never rolled), followed by the
+// record's Ed25519 signature over core.Key.MACPayload (see seal.go; empty
+// for a record whose MAC did not check out when the store was migrated,
+// which stays tampered).
+const recordFormatV3 = 0x03
+
 // zeroTime is how a zero time.Time is stored (a never-used key's
 // LastUsedAt): the smallest int64, an instant (1677-09-21) no record holds.
 const zeroTime = math.MinInt64
@@ -41,12 +49,15 @@ const zeroTime = math.MinInt64
 //	CreatedAt  8 bytes big-endian Unix nanoseconds (zeroTime if zero)
 //	ExpiresAt  8 bytes, likewise
 //	LastUsedAt 8 bytes, likewise
-//	RolledFrom uvarint length, bytes   (format v2 only)
-//	RolledTo   uvarint length, bytes   (format v2 only)
+//	RolledFrom uvarint length, bytes   (formats v2 and v3)
+//	RolledTo   uvarint length, bytes   (formats v2 and v3)
 //	MAC       uvarint length, bytes
+//	Signature uvarint length, bytes   (format v3 only)
 //
-// Format v2 is written exactly when RolledFrom or RolledTo is set; a v2
-// record with both empty is not canonical and fails to decode.
+// An unsigned record (formats v1 and v2, written by stores before schema
+// v5 and by stores never sealed) is in v2 exactly when RolledFrom or
+// RolledTo is set; a v2 record with both empty is not canonical and fails
+// to decode. A signed record is always v3.
 // The encoding is canonical: decodeKey accepts only what encodeKey writes
 // (minimal uvarints, sorted unique section ids, no trailing bytes), so
 // encodeKey(decodeKey(b)) == b for every record that decodes. Times are
@@ -54,19 +65,39 @@ const zeroTime = math.MinInt64
 // between the years 1678 and 2262 (key policy keeps them there) and come
 // back in UTC. Key.Tampered is never stored.
 
-// EncodeRecord returns the stored form of a key record, as Store writes it
-// in its keys bucket. It is for tools and tests that edit a database file
-// directly; programs use Store.
+// EncodeRecord returns the stored form of an unsigned key record (formats
+// v1 and v2). It is for tools and tests that edit a database file
+// directly, and for the shared store's record column; programs use Store.
 func EncodeRecord(k *core.Key) []byte { return encodeKey(k) }
 
+// EncodeSignedRecord returns the stored form of a signed key record
+// (format v3), as a store of schema v5 writes it in its keys bucket. It is
+// for tools and tests that edit a database file directly.
+func EncodeSignedRecord(k *core.Key, sig []byte) []byte { return encodeRecord(k, sig, true) }
+
 // DecodeRecord decodes a key record as read from a Store's keys bucket,
-// copying everything out of data. A malformed record fails with an error
-// wrapping ErrCorrupt. It is for tools and tests that read a database file
-// directly; programs use Store.
+// copying everything out of data (a signed record's signature is
+// dropped). A malformed record fails with an error wrapping ErrCorrupt. It
+// is for tools and tests that read a database file directly; programs use
+// Store.
 func DecodeRecord(data []byte) (*core.Key, error) { return decodeKey(data) }
 
-// encodeKey returns the binary record of k (see the layout above).
-func encodeKey(k *core.Key) []byte {
+// DecodeSignedRecord is DecodeRecord that also returns the record's
+// Ed25519 signature: nil for an unsigned record.
+func DecodeSignedRecord(data []byte) (k *core.Key, sig []byte, err error) {
+	k, sig, err = decodeRecord(data, nil)
+	if sig != nil {
+		sig = append([]byte{}, sig...)
+	}
+	return k, sig, err
+}
+
+// encodeKey returns the unsigned binary record of k (see the layout above).
+func encodeKey(k *core.Key) []byte { return encodeRecord(k, nil, false) }
+
+// encodeRecord returns the binary record of k: signed (format v3, with
+// sig) or unsigned (v1 or v2, sig ignored).
+func encodeRecord(k *core.Key, sig []byte, signed bool) []byte {
 	p := &k.Permissions
 	secIDs := make([]string, 0, len(p.Sections))
 	for id := range p.Sections {
@@ -74,12 +105,15 @@ func encodeKey(k *core.Key) []byte {
 	}
 	slices.Sort(secIDs)
 
-	rolled := k.RolledFrom != "" || k.RolledTo != ""
+	rolled := k.RolledFrom != "" || k.RolledTo != "" || signed
 	size := 1 + 3*8 +
 		strLen(k.ID) + strLen(k.Name) + strLen(string(k.Digest)) + strLen(k.Hint) + strLen(string(p.Kind)) + strLen(string(k.MAC)) +
 		uvarintLen(uint64(len(secIDs))) + uvarintLen(uint64(len(p.Operations))) + uvarintLen(uint64(len(k.Scopes)))
 	if rolled {
 		size += strLen(k.RolledFrom) + strLen(k.RolledTo)
+	}
+	if signed {
+		size += strLen(string(sig))
 	}
 	for _, id := range secIDs {
 		size += strLen(id) + strLen(string(p.Sections[id]))
@@ -92,7 +126,9 @@ func encodeKey(k *core.Key) []byte {
 	}
 
 	b := make([]byte, 0, size)
-	if rolled {
+	if signed {
+		b = append(b, recordFormatV3)
+	} else if rolled {
 		b = append(b, recordFormatV2)
 	} else {
 		b = append(b, recordFormatV1)
@@ -123,6 +159,9 @@ func encodeKey(k *core.Key) []byte {
 		b = appendString(b, k.RolledTo)
 	}
 	b = appendString(b, string(k.MAC))
+	if signed {
+		b = appendString(b, string(sig))
+	}
 	return b
 }
 
@@ -153,11 +192,21 @@ func appendTime(b []byte, t time.Time) []byte {
 // out of data (which may be a bbolt buffer, valid only during its
 // transaction). A malformed record fails with an error wrapping ErrCorrupt
 // that names the record's id when it could be read, never other contents.
-func decodeKey(data []byte) (*core.Key, error) { return decodeRecord(data, nil) }
+func decodeKey(data []byte) (*core.Key, error) {
+	k, _, err := decodeRecord(data, nil)
+	return k, err
+}
 
 // decodeKeyAt is decodeKey for the record stored under id; its errors name
 // id.
 func decodeKeyAt(id, data []byte) (*core.Key, error) {
+	k, _, err := decodeSignedAt(id, data)
+	return k, err
+}
+
+// decodeSignedAt is decodeKeyAt that also returns the record's signature
+// (nil for an unsigned record), a slice of data.
+func decodeSignedAt(id, data []byte) (*core.Key, []byte, error) {
 	if id == nil {
 		id = []byte{}
 	}
@@ -248,9 +297,11 @@ func (r *recordReader) time(what string) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// decodeRecord decodes data; errors name id, or the id read from the record
-// when id is nil.
-func decodeRecord(data, id []byte) (*core.Key, error) {
+// decodeRecord decodes data and returns the key and its signature (nil
+// when unsigned; otherwise a slice of data, which the caller copies if it
+// keeps it past data's life); errors name id, or the id read from the
+// record when id is nil.
+func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	corrupt := func(what string) error {
 		name := "a key record"
 		if len(id) > 0 {
@@ -260,10 +311,10 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 		return fmt.Errorf("%w: %s is unreadable (%s)", ErrCorrupt, name, what)
 	}
 	if len(data) == 0 {
-		return nil, corrupt("empty")
+		return nil, nil, corrupt("empty")
 	}
-	if data[0] != recordFormatV1 && data[0] != recordFormatV2 {
-		return nil, corrupt(fmt.Sprintf("unknown format 0x%02x", data[0]))
+	if data[0] != recordFormatV1 && data[0] != recordFormatV2 && data[0] != recordFormatV3 {
+		return nil, nil, corrupt(fmt.Sprintf("unknown format 0x%02x", data[0]))
 	}
 	r := &recordReader{data: data, str: string(data), off: 1}
 	k := new(core.Key)
@@ -297,14 +348,21 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 	k.CreatedAt = r.time("creation time")
 	k.ExpiresAt = r.time("expiry time")
 	k.LastUsedAt = r.time("last-used time")
-	if data[0] == recordFormatV2 {
+	if data[0] != recordFormatV1 {
 		k.RolledFrom = r.string("rolled-from id")
 		k.RolledTo = r.string("rolled-to id")
-		if r.err == "" && k.RolledFrom == "" && k.RolledTo == "" {
+		if r.err == "" && data[0] == recordFormatV2 && k.RolledFrom == "" && k.RolledTo == "" {
 			r.fail("format 2 without roll links")
 		}
 	}
 	mi, mj := r.span("MAC")
+	var sig []byte
+	if data[0] == recordFormatV3 {
+		si, sj := r.span("signature")
+		if r.err == "" {
+			sig = data[si:sj:sj] // not nil when empty: the record is signed
+		}
+	}
 	if r.err == "" && r.off != len(data) {
 		r.fail("trailing bytes")
 	}
@@ -315,7 +373,7 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 		r.fail("holds the id of another record")
 	}
 	if r.err != "" {
-		return nil, corrupt(r.err)
+		return nil, nil, corrupt(r.err)
 	}
 	// Digest and MAC share one allocation; the three-index slice keeps an
 	// append to Digest from overwriting MAC (as core.Key.Clone does).
@@ -330,7 +388,7 @@ func decodeRecord(data, id []byte) (*core.Key, error) {
 			k.MAC = buf[dj-di:]
 		}
 	}
-	return k, nil
+	return k, sig, nil
 }
 
 // strings reads a counted list of strings; nil when empty.
@@ -351,10 +409,10 @@ func (r *recordReader) strings(what string) []string {
 
 // recordFields returns, without copying or allocating, the fields of a
 // binary record that Seal checks: its id, digest, expiry (Unix ns, or
-// zeroTime) and MAC, all slices of data. ok is false for a record that
+// zeroTime), MAC and signature (nil when unsigned), all slices of data. ok is false for a record that
 // does not parse; decodeKeyAt then says why. It checks the framing only
 // (decodeKey checks the rest when the records are loaded).
-func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok bool) {
+func recordFields(data []byte) (id, digest []byte, expires int64, mac, sig []byte, ok bool) {
 	off := 1
 	field := func() []byte {
 		if off < 0 {
@@ -381,8 +439,8 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok
 		off += k
 		return n
 	}
-	if len(data) == 0 || data[0] != recordFormatV1 && data[0] != recordFormatV2 {
-		return nil, nil, 0, nil, false
+	if len(data) == 0 || data[0] != recordFormatV1 && data[0] != recordFormatV2 && data[0] != recordFormatV3 {
+		return nil, nil, 0, nil, nil, false
 	}
 	id = field()
 	field() // name
@@ -399,17 +457,22 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac []byte, ok
 		}
 	}
 	if off < 0 || len(data)-off < 3*8 {
-		return nil, nil, 0, nil, false
+		return nil, nil, 0, nil, nil, false
 	}
 	expires = int64(binary.BigEndian.Uint64(data[off+8:]))
 	off += 3 * 8
-	if data[0] == recordFormatV2 {
+	if data[0] != recordFormatV1 {
 		field() // rolled from
 		field() // rolled to
 	}
 	mac = field()
-	if off != len(data) {
-		return nil, nil, 0, nil, false
+	if data[0] == recordFormatV3 {
+		if sig = field(); sig == nil {
+			sig = data[len(data):] // signed, with an empty signature
+		}
 	}
-	return id, digest, expires, mac, true
+	if off != len(data) {
+		return nil, nil, 0, nil, nil, false
+	}
+	return id, digest, expires, mac, sig, true
 }

@@ -320,7 +320,8 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 4 {
+	// Open migrates up to v4; Seal signs the records (v5).
+	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 5 {
 		t.Fatalf("schema after migration = %d, %v; want 4 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {
@@ -385,9 +386,11 @@ func FuzzDecodeKey(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{recordFormatV1})
 	f.Add(encodeKey(recordCases()["rolled both ways"]))
+	f.Add(encodeRecord(recordCases()["global"], bytes.Repeat([]byte{7}, 64), true))
+	f.Add(encodeRecord(recordCases()["rolled both ways"], nil, true))
 	f.Add([]byte(`{"id":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := decodeKey(data)
+		k, sig, err := decodeRecord(data, nil)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("decodeKey error %v does not wrap ErrCorrupt", err)
@@ -396,19 +399,22 @@ func FuzzDecodeKey(f *testing.F) {
 		}
 		// The encoding is canonical: what decodes re-encodes to the
 		// same bytes, and decodes again to the same record.
-		again := encodeKey(k)
+		again := encodeRecord(k, sig, sig != nil)
 		if !bytes.Equal(again, data) {
 			t.Fatalf("encodeKey(decodeKey(x)) != x:\n x   %x\n got %x", data, again)
 		}
-		k2, err := decodeKey(again)
+		k2, sig2, err := decodeRecord(again, nil)
 		if err != nil {
 			t.Fatalf("decodeKey(encodeKey(k)): %v", err)
 		}
-		if !reflect.DeepEqual(k, k2) {
-			t.Fatalf("second decode differs:\n%+v\n%+v", k, k2)
+		if !reflect.DeepEqual(k, k2) || !bytes.Equal(sig, sig2) || (sig == nil) != (sig2 == nil) {
+			t.Fatalf("second decode differs:\n%+v %x\n%+v %x", k, sig, k2, sig2)
 		}
 		// Seal's allocation-free reader agrees with the decoder.
-		id, digest, expires, mac, ok := recordFields(data)
+		id, digest, expires, mac, fsig, ok := recordFields(data)
+		if !bytes.Equal(fsig, sig) || (fsig == nil) != (sig == nil) {
+			t.Fatalf("recordFields signature %x, decodeRecord %x", fsig, sig)
+		}
 		wantExp := int64(zeroTime)
 		if !k.ExpiresAt.IsZero() {
 			wantExp = k.ExpiresAt.UnixNano()

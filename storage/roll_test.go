@@ -57,7 +57,8 @@ func TestRollSealedStore(t *testing.T) {
 		})
 		return b
 	}
-	if raw(old.ID)[0] != recordFormatV2 || raw(nk.ID)[0] != recordFormatV2 || raw(keys[1].ID)[0] != recordFormatV1 {
+	// A sealed store signs every record: all are in format v3.
+	if raw(old.ID)[0] != recordFormatV3 || raw(nk.ID)[0] != recordFormatV3 || raw(keys[1].ID)[0] != recordFormatV3 {
 		t.Fatalf("record formats %#x %#x %#x", raw(old.ID)[0], raw(nk.ID)[0], raw(keys[1].ID)[0])
 	}
 	if bytes.Contains(raw(nk.ID), []byte(r.Secret)) {
@@ -150,7 +151,7 @@ func TestRecordV2Rejects(t *testing.T) {
 	if _, err := decodeKey(bad); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("v2 without links: %v", err)
 	}
-	if _, _, _, _, ok := recordFields(data); !ok {
+	if _, _, _, _, _, ok := recordFields(data); !ok {
 		t.Fatal("recordFields does not parse a v2 record")
 	}
 }

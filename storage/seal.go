@@ -26,9 +26,10 @@ import (
 //     depends on), and a state MAC: HMAC, under a key derived from the
 //     master key for this use alone, of (store id, generation, record
 //     count, accumulator). The accumulator is the XOR, over the live
-//     records, of HMAC(id, record MAC) under the same key. It is kept in
-//     memory only (Seal recomputes it from the records), so the file never
-//     shows an element value, and updated in O(1) per change.
+//     records, of HMAC(id, record MAC, record signature) under the same
+//     key (see "Record signatures" below). It is kept in memory only (Seal
+//     recomputes it from the records), so the file never shows an element
+//     value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
 //     after each committed change (in the background, see mirror).
 //
@@ -49,6 +50,33 @@ import (
 // the upgrade is trusted as it is at that first Seal (nothing better is
 // known about it).
 
+// Record signatures (schema v5). Every record of a sealed store also
+// carries the Ed25519 signature of its core.Key.MACPayload (record format
+// v3), made with the key NewEdSigner derives from the store's master key:
+// the signature a shared store keeps for it (package pgstore), so moving
+// the store there keeps every signature (Ed25519 signatures are
+// deterministic: re-signing gives the same bytes). The accumulator's
+// elements cover (id, MAC, signature), so a signature removed, replaced
+// or copied from another record changes the set and fails the open with
+// ErrTampered, like a revived record; the state MAC of a v5 store uses its
+// own label, so a schema version set back to 4 (to have the signatures
+// skipped) fails too. A record's content edited in place (its MAC and
+// signature kept) leaves the set alone: its MAC no longer matches, so it
+// is tampered and never verifies (core.Service flags it).
+//
+// Seal checks the signatures themselves in the background (sigCheck): 64
+// µs an Ed25519 verification here would put seconds on opening 100,000
+// keys, and an attacker without the master key cannot make a signature
+// that the state MAC accepts. A record whose MAC checks but whose
+// signature does not (something that holds the master key wrote it)
+// makes the whole store refuse every change and read with ErrTampered.
+//
+// A store of schema 4 or older is migrated by Seal, after its state MAC
+// checks out: every record whose MAC checks out is signed, one that fails
+// is stored with an empty signature (it stays tampered), the schema goes
+// to v5, the generation advances (so the unsigned copy of the file is
+// older) and the state MAC is rewritten, in one transaction.
+
 // sealState is what the state MAC covers besides the store id.
 type sealState struct {
 	gen   uint64
@@ -56,21 +84,35 @@ type sealState struct {
 	acc   [sha256.Size]byte
 }
 
-// element returns a record's contribution to the accumulator.
-func (s *Signer) element(id, mac []byte) [sha256.Size]byte {
+// elementV1 returns a record's contribution to the accumulator of a store
+// before schema v5.
+func (s *Signer) elementV1(id, mac []byte) [sha256.Size]byte {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
 	return [sha256.Size]byte(s.stateMAC([]byte("keydesk record v1"), n[:], id, mac))
 }
 
-// sealMAC returns the state MAC of st for the store storeID.
-func (s *Signer) sealMAC(storeID string, st sealState) []byte {
+// element returns a signed record's contribution to the accumulator.
+func (s *Signer) element(id, mac, sig []byte) [sha256.Size]byte {
+	var n [8]byte
+	binary.BigEndian.PutUint32(n[:4], uint32(len(id)))
+	binary.BigEndian.PutUint32(n[4:], uint32(len(mac)))
+	return [sha256.Size]byte(s.stateMAC([]byte("keydesk signed record v2"), n[:], id, mac, sig))
+}
+
+// sealMAC returns the state MAC of st for the store storeID; v1 is the
+// MAC of a store before schema v5.
+func (s *Signer) sealMAC(storeID string, st sealState, v1 bool) []byte {
 	var b []byte
 	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
 	b = append(b, storeID...)
 	b = binary.BigEndian.AppendUint64(b, st.gen)
 	b = binary.BigEndian.AppendUint64(b, st.count)
-	return s.stateMAC([]byte("keydesk store state v1"), b, st.acc[:])
+	label := "keydesk store state v2"
+	if v1 {
+		label = "keydesk store state v1"
+	}
+	return s.stateMAC([]byte(label), b, st.acc[:])
 }
 
 func xorInto(dst *[sha256.Size]byte, v [sha256.Size]byte) {
@@ -85,7 +127,9 @@ func xorInto(dst *[sha256.Size]byte, v [sha256.Size]byte) {
 // with ErrCorrupt when the records and their indexes disagree, with
 // ErrTampered when the records do not match the signed state, and with
 // ErrRolledBack when the file is older than the keyring's generation; the
-// store stays unsealed (and read-only if it was sealed before).
+// store stays unsealed (and read-only if it was sealed before). A store
+// without record signatures gets them (see above); the record signatures
+// are then checked in the background (SignatureCheck).
 func (s *Store) Seal(kr *Keyring) error {
 	if kr.StoreID() != s.storeID {
 		return fmt.Errorf("seal store: keyring of store %s given for store %s", kr.StoreID(), s.storeID)
@@ -94,33 +138,107 @@ func (s *Store) Seal(kr *Keyring) error {
 	if err != nil {
 		return fmt.Errorf("seal store: %w", err)
 	}
-	st, mac, err := s.scan(kr.signer)
+	sc, err := s.scan(kr.signer)
 	if err != nil {
 		return fmt.Errorf("seal store: %w", err)
 	}
+	st := sc.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case mac == nil && kok:
+	case sc.mac == nil && kok:
 		return fmt.Errorf("seal store: %w (its signed state was removed)", ErrTampered)
-	case mac == nil:
-		if err := s.db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(metaStateMAC, kr.signer.sealMAC(s.storeID, st))
-		}); err != nil {
-			return fmt.Errorf("seal store: %w", err)
-		}
-	case !hmac.Equal(mac, kr.signer.sealMAC(s.storeID, st)):
+	case sc.mac == nil:
+		// Never sealed: trusted as it is (nothing better is known).
+	case !hmac.Equal(sc.mac, kr.signer.sealMAC(s.storeID, st, sc.legacy)):
 		return fmt.Errorf("seal store: %w", ErrTampered)
 	case kok && st.gen < kgen:
 		return fmt.Errorf("seal store: %w (generation %d, keyring %d)", ErrRolledBack, st.gen, kgen)
+	}
+	if sc.mac == nil || sc.legacy {
+		if st, err = s.signRecords(kr, sc.mac != nil); err != nil {
+			return fmt.Errorf("seal store: sign the key records: %w", err)
+		}
 	}
 	if !kok || st.gen > kgen {
 		if err := kr.SetGeneration(st.gen); err != nil {
 			return fmt.Errorf("seal store: %w", err)
 		}
 	}
-	s.signer, s.state, s.mirror = kr.signer, st, newMirror(kr, st.gen)
+	s.signer, s.ed, s.state, s.mirror = kr.signer, kr.ed, st, newMirror(kr, st.gen)
+	s.startSigCheck(kr.signer, kr.ed)
 	return nil
+}
+
+// signRecords moves the store to schema v5 (see above): in one
+// transaction, every record is signed if its MAC checks out (an empty
+// signature otherwise), the schema is bumped and the state MAC rewritten;
+// advance moves the generation on. It returns the new state.
+func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
+	var st sealState
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		type record struct {
+			id, data []byte
+			k        *core.Key
+			sig      []byte
+			err      error
+		}
+		recs := make([]record, 0, b.Stats().KeyN)
+		if err := b.ForEach(func(id, v []byte) error {
+			recs = append(recs, record{id: bytes.Clone(id), data: v})
+			return nil
+		}); err != nil {
+			return err
+		}
+		parallel(len(recs), func(i int) {
+			r := &recs[i]
+			if r.k, r.err = decodeKeyAt(r.id, r.data); r.err != nil {
+				return
+			}
+			r.sig = []byte{}
+			if p := r.k.MACPayload(); kr.signer.VerifyRecord(p, r.k.MAC) {
+				r.sig = kr.ed.SignRecord(p)
+			}
+		})
+		for i := range recs {
+			r := &recs[i]
+			if r.err != nil {
+				return r.err
+			}
+			if err := b.Put(r.id, encodeRecord(r.k, r.sig, true)); err != nil {
+				return err
+			}
+			xorInto(&st.acc, kr.signer.element(r.id, r.k.MAC, r.sig))
+		}
+		m := tx.Bucket(bucketMeta)
+		st.gen, st.count = readGeneration(m), uint64(len(recs))
+		if advance {
+			st.gen++
+			if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
+				return err
+			}
+		}
+		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, signedSchema)); err != nil {
+			return err
+		}
+		return m.Put(metaStateMAC, kr.signer.sealMAC(s.storeID, st, false))
+	})
+	return st, err
+}
+
+// parallel calls fn(i) for every i in [0, n) on every CPU.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Sealed reports whether Seal succeeded on this store.
@@ -152,20 +270,40 @@ func readGeneration(m *bolt.Bucket) uint64 {
 
 // delta is what one change does to the sealed state.
 type delta struct {
-	signer *Signer // nil when the store is not sealed
+	signer *Signer   // nil when the store is not sealed
+	ed     *EdSigner // likewise
 	acc    [sha256.Size]byte
 	count  int64
 }
 
-func (d *delta) toggle(k *core.Key) {
+func (d *delta) toggle(k *core.Key, sig []byte) {
 	if d.signer != nil {
-		xorInto(&d.acc, d.signer.element([]byte(k.ID), k.MAC))
+		xorInto(&d.acc, d.signer.element([]byte(k.ID), k.MAC, sig))
 	}
 }
 
-// added and removed record a live record entering or leaving the store.
-func (d *delta) added(k *core.Key)   { d.toggle(k); d.count++ }
-func (d *delta) removed(k *core.Key) { d.toggle(k); d.count-- }
+// added and removed record a live record, with its signature, entering or
+// leaving the store.
+func (d *delta) added(k *core.Key, sig []byte)   { d.toggle(k, sig); d.count++ }
+func (d *delta) removed(k *core.Key, sig []byte) { d.toggle(k, sig); d.count-- }
+
+// encode returns the stored form of k and its signature: on a sealed
+// store signed (sig, if not nil, is the signature already made), unsigned
+// otherwise. The store signs only what the record's MAC authenticates: a
+// record whose MAC does not match gets an empty signature (it is tampered
+// and stays so, on a shared store too).
+func (d *delta) encode(k *core.Key, sig []byte) ([]byte, []byte) {
+	if d.signer == nil {
+		return encodeKey(k), nil
+	}
+	if sig == nil {
+		sig = []byte{}
+		if p := k.MACPayload(); d.signer.VerifyRecord(p, k.MAC) {
+			sig = d.ed.SignRecord(p)
+		}
+	}
+	return encodeRecord(k, sig, true), sig
+}
 
 // change runs fn in a write transaction that also advances the generation
 // and, on a sealed store, rewrites the state MAC; after the commit the new
@@ -180,7 +318,10 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		if s.signer == nil && m.Get(metaStateMAC) != nil {
 			return ErrReadOnly
 		}
-		d := &delta{signer: s.signer}
+		if err := s.refused(); err != nil {
+			return err
+		}
+		d := &delta{signer: s.signer, ed: s.ed}
 		if err := fn(tx, d); err != nil {
 			return err
 		}
@@ -193,7 +334,7 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		}
 		next = sealState{gen: gen, count: uint64(int64(s.state.count) + d.count), acc: s.state.acc}
 		xorInto(&next.acc, d.acc)
-		return m.Put(metaStateMAC, s.signer.sealMAC(s.storeID, next))
+		return m.Put(metaStateMAC, s.signer.sealMAC(s.storeID, next, false))
 	})
 	if err != nil {
 		return err
@@ -294,20 +435,33 @@ func (s *Store) FlushGeneration() error {
 // a crafted file cannot make unequal index sets sum alike.
 var scanSeed = maphash.MakeSeed()
 
+// scanResult is what scan reads: the sealed state the records give
+// (generation from the file), the stored state MAC (nil if none), and
+// whether the store predates record signatures (schema below v5; then the
+// state holds the v1 accumulator).
+type scanResult struct {
+	state  sealState
+	mac    []byte
+	legacy bool
+}
+
 // scan reads every record, checks that it decodes under its own id and
 // that the digest and expiry indexes hold exactly one entry per record, and
-// returns the sealed state the records give (generation from the file) and
-// the stored state MAC (nil if none). The records are decoded and hashed on
-// every CPU; the indexes are compared through keyed checksums of their
-// entries rather than a lookup per record.
-func (s *Store) scan(signer *Signer) (sealState, []byte, error) {
-	var st sealState
-	var mac []byte
+// returns what the records give (see scanResult). A sealed store of schema
+// v5 holding an unsigned record fails with ErrTampered. The records are
+// decoded and hashed on every CPU; the indexes are compared through keyed
+// checksums of their entries rather than a lookup per record.
+func (s *Store) scan(signer *Signer) (scanResult, error) {
+	var sc scanResult
+	st := &sc.state
 	err := s.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		st.gen = readGeneration(m)
 		if v := m.Get(metaStateMAC); v != nil {
-			mac = append([]byte(nil), v...)
+			sc.mac = append([]byte(nil), v...)
+		}
+		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
+			sc.legacy = true
 		}
 		type record struct{ id, data []byte }
 		b := tx.Bucket(bucketKeys)
@@ -334,7 +488,7 @@ func (s *Store) scan(signer *Signer) (sealState, []byte, error) {
 				h.SetSeed(scanSeed)
 				ek := make([]byte, 0, 64)
 				for i := w; i < len(recs); i += workers {
-					id, digest, expires, mac, ok := recordFields(recs[i].data)
+					id, digest, expires, mac, sig, ok := recordFields(recs[i].data)
 					if !ok || !bytes.Equal(id, recs[i].id) {
 						_, err := decodeKeyAt(recs[i].id, recs[i].data)
 						if err == nil {
@@ -343,7 +497,15 @@ func (s *Store) scan(signer *Signer) (sealState, []byte, error) {
 						p.err = err
 						return
 					}
-					xorInto(&p.acc, signer.element(id, mac))
+					switch {
+					case sc.legacy:
+						xorInto(&p.acc, signer.elementV1(id, mac))
+					case sig == nil && sc.mac != nil:
+						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
+						return
+					default:
+						xorInto(&p.acc, signer.element(id, mac, sig))
+					}
 					p.dig += entrySum(&h, digest, id)
 					if expires == zeroTime {
 						expires = time.Time{}.UnixNano() // as expiryKey stores it
@@ -392,7 +554,7 @@ func (s *Store) scan(signer *Signer) (sealState, []byte, error) {
 		}
 		return nil
 	})
-	return st, mac, err
+	return sc, err
 }
 
 // entrySum is the keyed checksum of one index entry (key, value).

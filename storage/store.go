@@ -6,8 +6,11 @@
 // Files: store.go opens the database, migrate.go upgrades its schema,
 // keys.go, audit.go, settings.go and digest_state.go keep what their names
 // say, record.go encodes key records, seal.go binds the set of records to
-// the signing material and the keyring's generation (Store.Seal), check.go
-// checks a whole database, signer.go derives the HMAC keys, keyring.go and
+// the signing material and the keyring's generation (Store.Seal) and signs
+// every record with the store's Ed25519 key (the shared store's record
+// signatures, edsigner.go), sigcheck.go checks those signatures in the
+// background, check.go checks a whole database, signer.go derives the
+// HMAC keys, keyring.go and
 // keyring_backend.go keep the keyring entries. For backups: snapshot.go
 // copies the database inside one read transaction, keyring_material.go
 // exports and installs the keyring entries, keyfile.go is the keyring
@@ -26,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -118,8 +122,12 @@ type Store struct {
 	mu sync.Mutex
 	// The following are set by Seal and guarded by mu.
 	signer *Signer
+	ed     *EdSigner
 	state  sealState
 	mirror *mirror
+	// sigs is the background check of the record signatures started by
+	// Seal (sigcheck.go); nil before.
+	sigs atomic.Pointer[sigCheck]
 }
 
 var (
@@ -219,15 +227,21 @@ func (s *Store) init(opts Options) error {
 		// stopped before its first transaction): it is not a store yet.
 		return ErrNoStore
 	}
-	if version < SchemaVersion || len(id) == 0 {
+	// The migrations that need no signing material; Seal moves a store
+	// from there to signedSchema (migrate.go).
+	target := max(version, uint64(len(migrations)))
+	if len(id) == 0 && version == 0 {
+		target = SchemaVersion // a new store: nothing to sign yet
+	}
+	if version < target || len(id) == 0 {
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for v := version; v < SchemaVersion; v++ {
+			for v := version; v < uint64(len(migrations)); v++ {
 				if err := migrations[v](tx); err != nil {
 					return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 				}
 			}
 			m := tx.Bucket(bucketMeta)
-			if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
+			if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, target)); err != nil {
 				return err
 			}
 			if len(id) == 0 {
@@ -268,6 +282,9 @@ func (s *Store) init(opts Options) error {
 // first waits for its generation to reach the keyring (FlushGeneration); a
 // keyring failure then is reported but does not keep the file open.
 func (s *Store) Close() error {
+	if c := s.sigs.Load(); c != nil {
+		c.halt()
+	}
 	ferr := s.FlushGeneration()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

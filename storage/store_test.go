@@ -412,7 +412,7 @@ func TestSecretNeverInFile(t *testing.T) {
 
 // rawUpdate edits the database file directly, as an attacker with the file
 // would.
-func rawUpdate(t *testing.T, dir string, fn func(tx *bolt.Tx) error) {
+func rawUpdate(t testing.TB, dir string, fn func(tx *bolt.Tx) error) {
 	t.Helper()
 	db, err := bolt.Open(Path(dir), 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {

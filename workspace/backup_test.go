@@ -335,28 +335,76 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 		{"another kind of envelope", write("other", other.Bytes()), backupPass, "", vault.ErrNotEnvelope},
 		{"folder holds a store", file, backupPass, existing, ErrStoreExists},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := tc.dir
-			if dir == "" {
-				dir = filepath.Join(t.TempDir(), "missing", "data")
+	// Each case runs twice: with a keyring, and on a computer whose
+	// keyring cannot be reached, where the bad input is still what is
+	// reported (the file is checked before the keyring is needed).
+	for _, dead := range []bool{false, true} {
+		for _, tc := range tests {
+			name := tc.name
+			if dead {
+				name += " without a keyring"
 			}
-			dst := storage.NewMemoryKeyring()
-			before, krBefore := foldertest.State(t, filepath.Dir(dir)), keyringState(t, dst, w.store.StoreID())
-			_, _, err := restore(t, tc.file, RestoreOptions{Dir: dir, Passphrase: tc.pass, Keyring: dst, Now: t0})
-			if !errors.Is(err, tc.want) {
-				t.Errorf("got %v, want %v", err, tc.want)
-			}
-			if Advice(err) == "" {
-				t.Errorf("no advice for %v", err)
-			}
-			if after := foldertest.State(t, filepath.Dir(dir)); after != before {
-				t.Errorf("the folder changed:\n%s\nwant\n%s", after, before)
-			}
-			if after := keyringState(t, dst, w.store.StoreID()); after != krBefore {
-				t.Errorf("the keyring changed: %s", after)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				dir := tc.dir
+				if dir == "" {
+					dir = filepath.Join(t.TempDir(), "missing", "data")
+				}
+				var dst storage.KeyringBackend = storage.NewMemoryKeyring()
+				if dead {
+					dst = deadKeyring{}
+				}
+				state := func() string {
+					if dead {
+						return "(unreachable)"
+					}
+					return keyringState(t, dst, w.store.StoreID())
+				}
+				before, krBefore := foldertest.State(t, filepath.Dir(dir)), state()
+				_, _, err := restore(t, tc.file, RestoreOptions{Dir: dir, Passphrase: tc.pass, Keyring: dst, Now: t0})
+				if !errors.Is(err, tc.want) {
+					t.Errorf("got %v, want %v", err, tc.want)
+				}
+				if Advice(err) == "" {
+					t.Errorf("no advice for %v", err)
+				}
+				if after := foldertest.State(t, filepath.Dir(dir)); after != before {
+					t.Errorf("the folder changed:\n%s\nwant\n%s", after, before)
+				}
+				if after := state(); after != krBefore {
+					t.Errorf("the keyring changed: %s", after)
+				}
+			})
+		}
+	}
+}
+
+// deadKeyring is a keyring that cannot be reached (no Secret Service).
+type deadKeyring struct{}
+
+var errNoSecretService = errors.New("no secret service on the session bus")
+
+func (deadKeyring) Get(string) (string, error) { return "", errNoSecretService }
+func (deadKeyring) Set(string, string) error   { return errNoSecretService }
+func (deadKeyring) Delete(string) error        { return errNoSecretService }
+
+// TestRestoreGoodBackupNeedsTheKeyring: a good backup on a computer whose
+// keyring cannot be reached fails with ErrKeyringUnavailable once the file
+// is checked, leaving the folder as it was.
+func TestRestoreGoodBackupNeedsTheKeyring(t *testing.T) {
+	w := open(t, Options{Keyring: storage.NewMemoryKeyring(), Dir: filepath.Join(t.TempDir(), "a"), Now: t0})
+	populate(t, w, 2)
+	file := filepath.Join(t.TempDir(), "b.kdbackup")
+	if _, err := w.Backup(context.Background(), file, backupPass); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "missing", "data")
+	before := foldertest.State(t, filepath.Dir(filepath.Dir(dir)))
+	_, _, err := restore(t, file, RestoreOptions{Dir: dir, Passphrase: backupPass, Keyring: deadKeyring{}, Now: t0})
+	if !errors.Is(err, storage.ErrKeyringUnavailable) {
+		t.Fatalf("restore = %v, want ErrKeyringUnavailable", err)
+	}
+	if after := foldertest.State(t, filepath.Dir(filepath.Dir(dir))); after != before {
+		t.Fatalf("the folder changed:\n%s\nwant\n%s", after, before)
 	}
 }
 

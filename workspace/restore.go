@@ -88,7 +88,9 @@ type PendingRestore struct {
 // (ErrStoreExists); the file must open with the passphrase and be whole
 // (vault's errors); the copy must open, seal with its own signing
 // material, pass the store's consistency check and hold only records that
-// verify (ErrBadBackup). On any failure nothing is left behind: not the
+// verify (ErrBadBackup); only then must the keyring be usable
+// (storage.ErrKeyringUnavailable), so a bad file is reported as such on a
+// computer without a keyring too. On any failure nothing is left behind: not the
 // data folder, if this call created it, and nothing in the keyring.
 //
 // The data folder's store must not be open, in this process either: the
@@ -137,15 +139,7 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 			return p, fmt.Errorf("restore into %s: %w", dir, err)
 		}
 	}
-	if !opts.KeyFile {
-		backend := opts.Keyring
-		if backend == nil {
-			backend = storage.OSKeyring(0)
-		}
-		if err := storage.ProbeKeyring(backend, "probe"); err != nil {
-			return p, err
-		}
-	} else if opts.KeyFilePassphrase != "" {
+	if opts.KeyFile && opts.KeyFilePassphrase != "" {
 		if err := vault.CheckPassphrase(opts.KeyFilePassphrase); err != nil {
 			return p, err
 		}
@@ -213,6 +207,17 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 	if err := p.check(); err != nil {
 		return p, err
 	}
+	// The file and its passphrase are good: now the keyring must be
+	// usable (a bad file is bad input even where there is no keyring).
+	if !opts.KeyFile {
+		backend := opts.Keyring
+		if backend == nil {
+			backend = storage.OSKeyring(0)
+		}
+		if err := storage.ProbeKeyring(backend, "probe"); err != nil {
+			return p, err
+		}
+	}
 	if p.old != nil {
 		if p.DeletedSince, err = deletedSince(p.old, p.restored); err != nil {
 			return p, err
@@ -233,6 +238,12 @@ func (p *PendingRestore) check() error {
 	p.restored = st
 	if st.StoreID() != p.Manifest.StoreID {
 		return fmt.Errorf("%w: the copy is of store %s, the manifest says %s", ErrBadBackup, st.StoreID(), p.Manifest.StoreID)
+	}
+	// The generation the backup was taken at: Seal moves it on when it
+	// signs the records of a backup from before record signatures.
+	taken, err := st.Generation()
+	if err != nil {
+		return err
 	}
 	kr, err := storage.InstallKeyring(storage.NewMemoryKeyring(), p.mat, 0)
 	if err != nil {
@@ -258,11 +269,7 @@ func (p *PendingRestore) check() error {
 		}
 	}
 	p.KeyCount = len(keys)
-	gen, err := st.Generation()
-	if err != nil {
-		return err
-	}
-	if p.KeyCount != p.Manifest.KeyCount || gen != p.Manifest.Generation {
+	if p.KeyCount != p.Manifest.KeyCount || taken != p.Manifest.Generation {
 		return fmt.Errorf("%w: the copy does not match its manifest", ErrBadBackup)
 	}
 	return nil

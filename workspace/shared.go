@@ -95,8 +95,9 @@ type InitResult struct {
 // its first signed state. With from set it moves the local store in that
 // data folder there instead, keeping its id and signing material: its
 // records' MACs are checked (a record that fails stops the move, nothing
-// written) and re-signed with the store's Ed25519 key, so every key it
-// issued verifies on the shared store. A database that already holds a
+// written) and their Ed25519 signatures, made by the local store with the
+// same key, carried over, so every key it issued verifies on the shared
+// store. A database that already holds a
 // store fails with pgstore.ErrAlreadyInitialised, changing nothing.
 func InitShared(opts Options, from string) (*InitResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
@@ -143,16 +144,24 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 		if ed, err = local.keyring.EdSigner(); err != nil {
 			return nil, err
 		}
-		keys, err := local.store.ListKeys()
+		// The local store's records carry the shared store's Ed25519
+		// signatures already (storage's schema v5): they move as they
+		// are, once the store's check of them (started at open) is done
+		// and each record's MAC checks out (a tampered record has no
+		// valid signature and stops the move).
+		if err := local.store.SignatureCheck(); err != nil {
+			return nil, fmt.Errorf("%w; nothing was moved", err)
+		}
+		keys, sigs, err := local.store.ListSignedKeys()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", from, err)
 		}
 		signer := local.keyring.Signer()
-		for _, k := range keys {
-			if !signer.VerifyRecord(k.MACPayload(), k.MAC) {
+		for i, k := range keys {
+			if !signer.VerifyRecord(k.MACPayload(), k.MAC) || len(sigs[i]) == 0 {
 				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
 			}
-			k.MAC = ed.SignRecord(k.MACPayload())
+			k.MAC = sigs[i]
 		}
 		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.AuditAction("store.moved"),
 			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.dir)}
@@ -172,7 +181,8 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	return res, nil
 }
 
-// resigned is a local store whose records are given re-signed.
+// resigned is a local store whose records are given with their Ed25519
+// signatures in place of their MACs, as the shared store keeps them.
 type resigned struct {
 	*storage.Store
 	keys []*core.Key

@@ -279,6 +279,10 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
+	// Every record is loaded and its MAC checked: now the store's
+	// background check of the record signatures may run (a failure makes
+	// the store refuse every change and read; see SignatureCheck).
+	store.StartSignatureCheck()
 	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo}, nil
 }
 
@@ -310,6 +314,18 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 		return fail(err)
 	}
 	return b, nil
+}
+
+// SignatureCheck waits for the data folder's background check of its
+// record signatures (storage.Store.SignatureCheck) and returns its result:
+// an error wrapping storage.ErrTampered means a record's signature does
+// not match it, and the store now refuses every change and read. A shared
+// store or no store gives nil.
+func (b *Workspace) SignatureCheck() error {
+	if b.store == nil {
+		return nil
+	}
+	return b.store.SignatureCheck()
 }
 
 // Close writes pending last-used times, closes the store and, for a demo,

@@ -1,0 +1,169 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// buildSignedStore writes n keys, each with a genuine record MAC, into a new
+// sealed store in dir (batches of 10,000 per transaction) and closes it.
+func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
+	b.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kr, err := CreateKeyringIn(NewMemoryKeyring(), s.StoreID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Seal(kr); err != nil {
+		b.Fatal(err)
+	}
+	created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	const batch = 10_000
+	keys := make([]*core.Key, 0, batch)
+	var id [8]byte
+	for i := range n {
+		rand.Read(id[:])
+		digest := make([]byte, 32)
+		rand.Read(digest)
+		k := &core.Key{
+			ID:          hex.EncodeToString(id[:]),
+			Name:        fmt.Sprintf("Bench key %d", i),
+			Digest:      digest,
+			Hint:        "kdk_ab…",
+			Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}},
+			Scopes:      []string{"messaging:*"},
+			CreatedAt:   created,
+			ExpiresAt:   created.Add(time.Duration(i%365+2) * 24 * time.Hour),
+		}
+		k.MAC = kr.signer.SignRecord(k.MACPayload())
+		keys = append(keys, k)
+		if len(keys) == batch || i == n-1 {
+			if err := s.InsertKeys(keys, core.AuditEvent{Time: created, Actor: "bench", Action: core.ActionCreate}); err != nil {
+				b.Fatal(err)
+			}
+			keys = keys[:0]
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return kr
+}
+
+// benchOpen measures opening a store of n keys as the window does: Open,
+// Seal (the check of the records against the signed state) and loading
+// every record into a core.Service (each record's MAC checked), after
+// which the background check of the signatures starts (measured by
+// BenchmarkSignatureCheck10k).
+func benchOpen(b *testing.B, n int) {
+	dir := filepath.Join(b.TempDir(), "data")
+	kr := buildSignedStore(b, dir, n)
+	for b.Loop() {
+		s, err := Open(dir, Options{MustExist: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Seal(kr); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := core.NewService(s, kr.Signer(), core.SystemClock{}, nil); err != nil {
+			b.Fatal(err)
+		}
+		s.StartSignatureCheck() // as the workspace does; Close stops it
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/open")
+}
+
+// BenchmarkOpen10k is benchOpen with 10,000 keys.
+func BenchmarkOpen10k(b *testing.B) { benchOpen(b, 10_000) }
+
+// BenchmarkOpen100k is benchOpen with 100,000 keys.
+func BenchmarkOpen100k(b *testing.B) { benchOpen(b, 100_000) }
+
+// benchSignatureCheck measures the check of the record signatures on
+// 10,000 keys (Open, Seal, then the check to its end): in the background
+// as the window runs it (StartSignatureCheck: all CPUs but one, yielding)
+// or waited for (SignatureCheck: every CPU).
+func benchSignatureCheck(b *testing.B, waited bool) {
+	dir := filepath.Join(b.TempDir(), "data")
+	kr := buildSignedStore(b, dir, 10_000)
+	for b.Loop() {
+		s, err := Open(dir, Options{MustExist: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Seal(kr); err != nil {
+			b.Fatal(err)
+		}
+		if waited {
+			err = s.SignatureCheck()
+		} else {
+			s.StartSignatureCheck()
+			c := s.sigs.Load()
+			<-c.done
+			err = c.err
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/check")
+}
+
+// BenchmarkSignatureCheck10k is the background check of 10,000 keys.
+func BenchmarkSignatureCheck10k(b *testing.B) { benchSignatureCheck(b, false) }
+
+// BenchmarkSignatureCheckWaited10k is SignatureCheck on 10,000 keys.
+func BenchmarkSignatureCheckWaited10k(b *testing.B) { benchSignatureCheck(b, true) }
+
+// BenchmarkMigrate10k measures the move of a 10,000-key store of schema 4
+// (unsigned records) to signed records: Open and the Seal that checks the
+// state MAC and every record's MAC and signs every record, in one
+// transaction.
+func BenchmarkMigrate10k(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "data")
+	kr := buildSignedStore(b, dir, 10_000)
+	makeV4(b, dir, kr)
+	v4, err := os.ReadFile(Path(dir))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		if err := os.WriteFile(Path(dir), v4, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := kr.SetGeneration(0); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		s, err := Open(dir, Options{MustExist: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Seal(kr); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if v, _ := s.Schema(); v != signedSchema {
+			b.Fatalf("schema %d after the migration", v)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/migration")
+}
