@@ -60,12 +60,26 @@ type Service struct {
 	scopeSets map[string][]string    // see internScopes; guarded by mu
 	permSets  map[string]Permissions // see internPermissions; guarded by mu
 
+	// distrusted is set once the store's records are found forged
+	// (Distrust): no key verifies any more.
+	distrusted atomic.Bool
+
 	// idleRows holds, for every entry, the times the digest's idle list
 	// reads, packed so that it scans 100,000 keys without touching their
 	// records (see selectIdle); entry.row is each entry's position.
 	// Guarded by mu.
 	idleRows []idleRow
 }
+
+// Distrust makes every key verify as tampered from now on: the store the
+// service was loaded from turned out to hold a forged record (a check that
+// runs after the keys are loaded, such as the data folder's background
+// check of its record signatures, failed), so none of its keys can be
+// trusted. It cannot be undone; open the store again once it is restored.
+func (s *Service) Distrust() { s.distrusted.Store(true) }
+
+// Distrusted reports whether Distrust was called.
+func (s *Service) Distrusted() bool { return s.distrusted.Load() }
 
 // idleRow is an entry's idle time and expiry in Unix ns, by its stored
 // last use (pending uses are applied by selectIdle).

@@ -94,7 +94,7 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 	case !ok:
 		s.mu.RUnlock()
 		return Verification{Reason: ReasonUnknown}
-	case k.Tampered || !s.signatureOK(e, k):
+	case k.Tampered || s.distrusted.Load() || !s.signatureOK(e, k):
 		v.Reason = ReasonTampered
 	case k.Expired(now):
 		v.Reason = ReasonExpired

@@ -170,6 +170,26 @@ func (s *Store) SignatureCheck() error {
 	return c.err
 }
 
+// WaitSignatureCheck waits, without hurrying it, for the background check
+// of the record signatures to end (once StartSignatureCheck or
+// SignatureCheck has started it), following a check that a new Seal
+// started meanwhile, and returns its result as SignatureCheck does. A
+// closed store's check ends at once with nil. Front ends wait on it to
+// stop trusting keys already loaded into memory when a record turns out
+// forged.
+func (s *Store) WaitSignatureCheck() error {
+	for {
+		c := s.sigs.Load()
+		if c == nil {
+			return nil
+		}
+		<-c.done
+		if s.sigs.Load() == c {
+			return c.err
+		}
+	}
+}
+
 // refused returns the error that every operation of a store whose
 // signature check failed returns, nil otherwise.
 func (s *Store) refused() error { return s.sigs.Load().failed() }

@@ -316,6 +316,10 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 	if err := s2.Seal(kr); err != nil {
 		t.Fatalf("Seal = %v; the signatures are checked in the background", err)
 	}
+	s2.StartSignatureCheck()
+	if err := s2.WaitSignatureCheck(); !errors.Is(err, ErrTampered) {
+		t.Fatalf("WaitSignatureCheck = %v, want ErrTampered", err)
+	}
 	if err := s2.SignatureCheck(); !errors.Is(err, ErrTampered) {
 		t.Fatalf("SignatureCheck = %v, want ErrTampered", err)
 	}

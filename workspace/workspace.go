@@ -8,6 +8,7 @@ package workspace
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -283,7 +284,21 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// background check of the record signatures may run (a failure makes
 	// the store refuse every change and read; see SignatureCheck).
 	store.StartSignatureCheck()
+	go distrustOnForgery(dir, store, svc)
 	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo}, nil
+}
+
+// distrustOnForgery waits for the store's background check of its record
+// signatures: if a record turns out forged, none of the keys already in
+// the service's memory may verify any more (the store itself refuses every
+// read and change from then on). It returns when the check ends, at the
+// latest when the store closes.
+func distrustOnForgery(dir string, store *storage.Store, svc *core.Service) {
+	if err := store.WaitSignatureCheck(); errors.Is(err, storage.ErrTampered) {
+		svc.Distrust()
+		slog.Error("a record of the data folder does not match its signature: no key of it verifies any more; restore the folder from a backup",
+			"folder", dir, "error", err)
+	}
 }
 
 // openDemo makes a throw-away store in a temporary folder, with an
