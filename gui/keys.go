@@ -66,6 +66,8 @@ type keysView struct {
 	// (the start-up trace of make perf-gui).
 	onTableShown func()
 	tableShown   bool
+	// onError, if set, is called with each error dialog shown (tests).
+	onError func(*errorDialog)
 	// onFiltered is called after each search refilter with its duration.
 	onFiltered func(shown int, d time.Duration)
 }
