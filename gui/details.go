@@ -51,7 +51,8 @@ func detailTime(t time.Time, now time.Time, loc *time.Location) string {
 		return "never"
 	}
 	s := formatDateTime(t, loc) + " · " + relTime(t, now)
-	if loc != time.UTC {
+	// UTC in brackets, unless the local zone is UTC itself.
+	if name, off := t.In(loc).Zone(); off != 0 || name != "UTC" {
 		s += "  (" + formatUTC(t) + ")"
 	}
 	return s

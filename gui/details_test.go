@@ -3,6 +3,7 @@ package gui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -266,5 +267,20 @@ func TestGoldenDetails(t *testing.T) {
 				test.AssertImageMatches(t, "details"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
 			})
 		}
+	}
+}
+
+// TestDetailTimeShowsUTCOnlyWhenLocalIsNot: the details show UTC beside a
+// local time, not twice when the local zone is UTC.
+func TestDetailTimeShowsUTCOnlyWhenLocalIsNot(t *testing.T) {
+	at := kvNow.Add(-2 * time.Hour)
+	if got := detailTime(at, kvNow, time.FixedZone("UTC", 0)); strings.Contains(got, "(") {
+		t.Errorf("local zone UTC: %q shows UTC twice", got)
+	}
+	if got := detailTime(at, kvNow, time.FixedZone("CET", 3600)); !strings.Contains(got, "10:00") || !strings.Contains(got, "(2026-11-27 09:00") {
+		t.Errorf("local zone CET: %q", got)
+	}
+	if got := detailTime(time.Time{}, kvNow, time.UTC); got != "never" {
+		t.Errorf("zero time: %q", got)
 	}
 }
