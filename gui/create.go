@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"image/color"
 	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
@@ -204,10 +206,17 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	// still shows several rows of each list.
 	left := newBorder(form, nil, nil, nil, d.tabs)
 	d.left = left
+	// The side panel's title and scopes shorten with an ellipsis, so that
+	// its minimum width does not push the dialog past the smallest window.
 	summaryTitle := boldLabel("What this key will grant")
+	summaryTitle.Truncation = fyne.TextTruncateEllipsis
 	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
 	d.sidePanel = newBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
-	split := container.NewHSplit(left, d.sidePanel)
+	// The split keeps the side panel readable at the smallest window:
+	// the tabs' bar fits beside sideMinWidth.
+	sideFloor := canvas.NewRectangle(color.Transparent)
+	sideFloor.SetMinSize(fyne.NewSize(sideMinWidth, 0))
+	split := container.NewHSplit(left, container.NewStack(sideFloor, d.sidePanel))
 	split.Offset = 0.68
 	content := split
 
@@ -263,6 +272,9 @@ func (d *createDialog) escape() {
 func boldLabel(s string) *widget.Label {
 	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
+
+// sideMinWidth is the narrowest the create dialog's summary panel gets.
+const sideMinWidth = 220
 
 // defaultPreset is the index of the 12-month preset, the default.
 func defaultPreset() int { return len(core.Presets) - 1 }
@@ -761,6 +773,7 @@ func (d *createDialog) updateSummary(plan *core.Key, req core.CreateRequest) {
 	for _, s := range scopes {
 		info := d.cat.Describe(s)
 		l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		l.Truncation = fyne.TextTruncateEllipsis
 		desc := widget.NewLabel(info.Section + " · " + info.Access)
 		desc.Wrapping = fyne.TextWrapWord
 		d.summary.Add(container.NewVBox(l, desc))

@@ -2,27 +2,44 @@ package gui
 
 import (
 	"fmt"
+	"image/color"
 	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
-// detailsDialog shows one key in full: its id (with Copy, for the command
-// line), name, hint, every scope with its titles, its dates, roll links,
-// its audit entries and the row's actions. It never shows a secret: the
-// key record holds only the hint and the digest.
-type detailsDialog struct {
-	dlg      *dialog.CustomDialog
+// Widths of the details panel: a share of the keys screen between a
+// minimum and a maximum (see sidePanelLayout).
+const (
+	detailsMinWidth = 360
+	detailsMaxWidth = 420
+	detailsShare    = 0.36
+)
+
+// detailsPanel shows one key in full beside the table: its id (with Copy,
+// for the command line), hint, every scope with its titles, its dates,
+// roll links, its audit entries and the key's actions. Its close button
+// and Esc close it. It never shows a secret: the key record holds only the
+// hint and the digest.
+type detailsPanel struct {
 	key      *core.Key
+	content  fyne.CanvasObject
+	title    *widget.Label
+	closeBtn *widgets.TipButton
 	copyID   *widget.Button
+	edit     *widget.Button
+	dup      *widget.Button
+	roll     *widget.Button
+	del      *widget.Button
 	activity *fyne.Container
 	// entries are the key's audit entries once loaded, newest first.
 	entries []core.AuditEvent
@@ -34,23 +51,86 @@ func detailTime(t time.Time, now time.Time, loc *time.Location) string {
 		return "never"
 	}
 	s := formatDateTime(t, loc) + " · " + relTime(t, now)
-	if loc != time.UTC {
+	// UTC in brackets, unless the local zone is UTC itself.
+	if name, off := t.In(loc).Zone(); off != 0 || name != "UTC" {
 		s += "  (" + formatUTC(t) + ")"
 	}
 	return s
 }
 
-// showDetails opens the details of the key of row r. The key's audit
-// entries are read off the UI goroutine.
-func (v *keysView) showDetails(r *keyRow) *detailsDialog {
+// showDetails shows the details of the key of row r in the side panel,
+// opening the panel if it is closed. The key's audit entries are read off
+// the UI goroutine.
+func (v *keysView) showDetails(r *keyRow) *detailsPanel {
 	if r == nil {
 		return nil
 	}
+	d := v.newDetailsPanel(r)
+	v.details = d
+	v.panelSlot.Objects = []fyne.CanvasObject{d.content}
+	if v.panelEsc == nil {
+		v.panelEsc = v.env.onEscape(v.closeDetails)
+	}
+	if !v.panelSlot.Visible() {
+		v.panelSlot.Show()
+		v.body.Refresh()
+	} else {
+		v.panelSlot.Refresh()
+	}
+	return d
+}
+
+// closeDetails closes the side panel; the row stays selected.
+func (v *keysView) closeDetails() {
+	if v.panelEsc != nil {
+		v.panelEsc()
+		v.panelEsc = nil
+	}
+	v.details = nil
+	if v.panelSlot.Visible() {
+		v.panelSlot.Hide()
+		v.panelSlot.Objects = nil
+		v.body.Refresh()
+	}
+}
+
+// updateDetails follows a reload: the panel shows the key's new record,
+// or closes when the key is gone.
+func (v *keysView) updateDetails() {
+	d := v.details
+	if d == nil {
+		return
+	}
+	r := v.model.find(d.key.ID)
+	if r == nil {
+		v.closeDetails()
+		return
+	}
+	if r.key != d.key {
+		v.showDetails(r)
+	}
+}
+
+// newDetailsPanel builds the panel of the key of row r.
+func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	k := r.key
 	loc := v.env.loc
-	d := &detailsDialog{key: k}
+	d := &detailsPanel{key: k}
 
 	mono := fyne.TextStyle{Monospace: true}
+	bold := fyne.TextStyle{Bold: true}
+	text := func(s string) *widget.Label {
+		l := widget.NewLabel(s)
+		l.Wrapping = fyne.TextWrapWord
+		return l
+	}
+
+	d.title = widget.NewLabelWithStyle(k.Name, fyne.TextAlignLeading, bold)
+	d.title.SizeName = theme.SizeNameSubHeadingText
+	d.title.Wrapping = fyne.TextWrapWord
+	d.closeBtn = widgets.NewTipButton(v.tips, theme.CancelIcon(), "Close the details (Esc)", v.closeDetails)
+	header := container.NewBorder(nil, nil, nil, container.NewVBox(d.closeBtn), d.title)
+
 	id := widget.NewLabelWithStyle(k.ID, fyne.TextAlignLeading, mono)
 	id.Selectable = true
 	d.copyID = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
@@ -60,24 +140,25 @@ func (v *keysView) showDetails(r *keyRow) *detailsDialog {
 	})
 	form := container.New(layout.NewFormLayout())
 	add := func(label string, o fyne.CanvasObject) {
-		form.Add(widget.NewLabelWithStyle(label, fyne.TextAlignTrailing, fyne.TextStyle{Bold: true}))
+		form.Add(widget.NewLabelWithStyle(label, fyne.TextAlignTrailing, bold))
 		form.Add(o)
 	}
-	text := func(s string) *widget.Label {
-		l := widget.NewLabel(s)
-		l.Wrapping = fyne.TextWrapWord
-		return l
-	}
-	add("Id", container.NewBorder(nil, nil, nil, d.copyID, id))
-	add("Name", text(k.Name))
-	add("Key", widget.NewLabelWithStyle(k.Hint+"…", fyne.TextAlignLeading, mono))
+	add("Id", container.NewBorder(nil, nil, nil, container.NewVBox(d.copyID), widgets.NewBaselineBox(id)))
+	add("Key", widgets.NewBaselineBox(widget.NewLabelWithStyle(k.Hint+"…", fyne.TextAlignLeading, mono)))
 	add("Created", text(detailTime(k.CreatedAt, v.now, loc)))
 	expires := text(detailTime(k.ExpiresAt, v.now, loc))
-	if k.Expired(v.now) {
+	switch {
+	case k.Expired(v.now):
 		expires.Importance = widget.DangerImportance
+	case k.ExpiresWithin(v.now, core.ExpiringSoonWindow):
+		expires.Importance = widget.WarningImportance
 	}
 	add("Expires", expires)
-	add("Last used", text(detailTime(k.LastUsedAt, v.now, loc)))
+	lastUsed := text(detailTime(k.LastUsedAt, v.now, loc))
+	if k.LastUsedAt.IsZero() {
+		lastUsed.TextStyle.Italic = true
+	}
+	add("Last used", lastUsed)
 	if k.Tampered {
 		warn := text("The stored record does not match its signature: the key never verifies. Delete it.")
 		warn.Importance = widget.WarningImportance
@@ -88,20 +169,27 @@ func (v *keysView) showDetails(r *keyRow) *detailsDialog {
 		if to != "" {
 			o = widget.NewHyperlink(lt, nil)
 			o.(*widget.Hyperlink).OnTapped = func() {
-				d.dlg.Hide()
 				v.selectKey(to)
+				if r := v.model.find(to); r != nil {
+					v.showDetails(r)
+				}
 			}
 		}
 		add("Rolled", o)
 	}
 
+	// Scopes: the scope in monospace, its titles under it.
 	cat := v.svc.Catalog()
-	scopes := container.New(layout.NewFormLayout())
+	var segs []widget.RichTextSegment
 	for _, s := range k.Scopes {
 		info := cat.Describe(s)
-		scopes.Add(widget.NewLabelWithStyle(s, fyne.TextAlignLeading, mono))
-		scopes.Add(widget.NewLabel(info.Section + " · " + info.Access))
+		segs = append(segs,
+			&widget.TextSegment{Text: s, Style: widget.RichTextStyle{Inline: false, TextStyle: mono, ColorName: theme.ColorNameForeground}},
+			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+		)
 	}
+	scopes := widget.NewRichText(segs...)
+	scopes.Wrapping = fyne.TextWrapWord
 	n := fmt.Sprintf("%d scopes", len(k.Scopes))
 	if len(k.Scopes) == 1 {
 		n = "1 scope"
@@ -111,39 +199,32 @@ func (v *keysView) showDetails(r *keyRow) *detailsDialog {
 	loading.Importance = widget.LowImportance
 	d.activity = container.NewVBox(loading)
 
-	heading := func(s string) *widget.Label {
-		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
+	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
 	body := container.NewVBox(form, widget.NewSeparator(), heading(n), scopes,
 		widget.NewSeparator(), heading("Activity"), d.activity)
-	scroll := container.NewVScroll(body)
+	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 
-	closeBtn := widget.NewButtonWithIcon("Close", theme.CancelIcon(), func() { d.dlg.Hide() })
-	act := func(label string, icon fyne.Resource, f func()) *widget.Button {
-		return widget.NewButtonWithIcon(label, icon, func() {
-			d.dlg.Hide()
-			f()
-		})
-	}
-	edit := act("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
+	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
 	if k.Tampered {
-		edit.Disable()
+		d.edit.Disable()
 	}
-	dup := act("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
-	roll := act("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
+	d.dup = widget.NewButtonWithIcon("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
+	d.roll = widget.NewButtonWithIcon("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
 	if !canRoll(k, v.now) {
-		roll.Disable()
+		d.roll.Disable()
 	}
-	del := act("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
-	del.Importance = widget.DangerImportance
+	d.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
+	d.del.Importance = widget.DangerImportance
+	actions := container.NewGridWithColumns(2, d.edit, d.dup, d.roll, d.del)
 
-	d.dlg = dialog.NewCustomWithoutButtons("API key: "+k.Name, scroll, v.env.win)
-	d.dlg.SetButtons([]fyne.CanvasObject{edit, dup, roll, del, closeBtn})
-	done := v.env.onEscape(d.dlg.Hide)
-	d.dlg.SetOnClosed(done)
-	size := v.env.win.Canvas().Size()
-	d.dlg.Resize(fyne.NewSize(min(760, size.Width-40), min(620, size.Height-40)))
-	d.dlg.Show()
+	inner := container.NewBorder(
+		container.NewVBox(header, widget.NewSeparator()),
+		container.NewVBox(widget.NewSeparator(), actions),
+		nil, nil, scroll)
+	bg := canvas.NewRectangle(color.Transparent)
+	bg.FillColor = v.table.Theme().Color(theme.ColorNameBackground, fyne.CurrentApp().Settings().ThemeVariant())
+	d.content = container.NewBorder(nil, nil, widget.NewSeparator(), nil,
+		container.NewStack(bg, container.NewPadded(inner)))
 
 	if v.audit != nil {
 		src, keyID := v.audit, k.ID
@@ -164,8 +245,9 @@ func (v *keysView) showDetails(r *keyRow) *detailsDialog {
 	return d
 }
 
-// showActivity lists the key's audit entries, newest first.
-func (d *detailsDialog) showActivity(events []core.AuditEvent, err error, loc *time.Location) {
+// showActivity lists the key's audit entries, newest first: the time, and
+// what happened under it.
+func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *time.Location) {
 	d.entries = events
 	d.activity.RemoveAll()
 	switch {
@@ -179,9 +261,8 @@ func (d *detailsDialog) showActivity(events []core.AuditEvent, err error, loc *t
 		l.Importance = widget.LowImportance
 		d.activity.Add(l)
 	default:
-		grid := container.New(layout.NewFormLayout())
+		var segs []widget.RichTextSegment
 		for _, ev := range events {
-			grid.Add(widget.NewLabel(formatDateTime(ev.Time, loc)))
 			line := actionLabel(ev.Action)
 			if ev.Actor != "" {
 				line += " by " + ev.Actor
@@ -189,11 +270,57 @@ func (d *detailsDialog) showActivity(events []core.AuditEvent, err error, loc *t
 			if ev.Detail != "" {
 				line += " · " + ev.Detail
 			}
-			l := widget.NewLabel(line)
-			l.Wrapping = fyne.TextWrapWord
-			grid.Add(l)
+			segs = append(segs,
+				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+				&widget.TextSegment{Text: line, Style: widget.RichTextStyleParagraph},
+			)
 		}
-		d.activity.Add(grid)
+		rt := widget.NewRichText(segs...)
+		rt.Wrapping = fyne.TextWrapWord
+		d.activity.Add(rt)
 	}
 	d.activity.Refresh()
+}
+
+// scrollBarGutter is the room kept clear on the right of scrolled content,
+// so that the scroll bar does not cover fields or text.
+func scrollBarGutter() float32 {
+	th := fyne.CurrentApp().Settings().Theme()
+	return th.Size(theme.SizeNameScrollBar) + th.Size(theme.SizeNamePadding)
+}
+
+// sidePanelLayout lays out the keys screen's body: the table, and the
+// details panel on its right when that is shown. The panel takes a share of
+// the width between detailsMinWidth and detailsMaxWidth; the table folds
+// columns to fit what is left (keysTable.fit), so its row actions stay in
+// view down to the smallest window.
+type sidePanelLayout struct{}
+
+// panelWidth is the width of the panel in a body w wide.
+func panelWidth(w float32) float32 {
+	return min(detailsMaxWidth, max(detailsMinWidth, w*detailsShare))
+}
+
+// Layout places the table and, if shown, the panel.
+func (sidePanelLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	main, panel := objs[0], objs[1]
+	main.Move(fyne.Position{})
+	if !panel.Visible() {
+		main.Resize(size)
+		return
+	}
+	pw := panelWidth(size.Width)
+	main.Resize(fyne.NewSize(size.Width-pw, size.Height))
+	panel.Move(fyne.NewPos(size.Width-pw, 0))
+	panel.Resize(fyne.NewSize(pw, size.Height))
+}
+
+// MinSize is the table's, with room for the panel when it is shown.
+func (sidePanelLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := objs[0].MinSize()
+	if objs[1].Visible() {
+		p := objs[1].MinSize()
+		s = fyne.NewSize(s.Width+detailsMinWidth, max(s.Height, p.Height))
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package gui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -28,24 +29,46 @@ func (f *kvFixture) clickRow(name string, col column) {
 	f.t.Fatalf("no row %q with column %d", name, col)
 }
 
-// overlayTexts returns every label text of the top overlay.
-func (f *kvFixture) overlayTexts() []string {
+// panelTexts returns every text the details panel shows, "" when it is
+// closed.
+func (f *kvFixture) panelTexts() []string {
 	var out []string
-	kvWalk(f.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+	if !f.keys.panelSlot.Visible() {
+		return nil
+	}
+	kvWalk(f.keys.panelSlot, func(o fyne.CanvasObject) {
 		switch x := o.(type) {
 		case *widget.Label:
 			out = append(out, x.Text)
 		case *widget.Hyperlink:
 			out = append(out, x.Text)
+		case *widget.RichText:
+			out = append(out, x.String())
 		}
 	})
 	return out
 }
 
+// panelButton returns the button labelled text in the details panel.
+func (f *kvFixture) panelButton(text string) *widget.Button {
+	f.t.Helper()
+	var found *widget.Button
+	kvWalk(f.keys.panelSlot, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == text {
+			found = b
+		}
+	})
+	if found == nil {
+		f.t.Fatalf("no button %q in the details panel", text)
+	}
+	return found
+}
+
 // TestClickSelectsRowAndOpensDetails: a click on one cell selects the whole
 // row (every cell of that row highlighted, no other) and opens the key's
-// details: id with Copy, scopes with their titles, dates and the key's own
-// audit entries, never a secret.
+// details in the side panel: id with Copy, scopes with their titles, dates
+// and the key's own audit entries, never a secret. Esc and the close button
+// close the panel; no dialog covers the table.
 func TestClickSelectsRowAndOpensDetails(t *testing.T) {
 	f := newKVFixture(t, theme.VariantLight, kvDemo, 1280, 800)
 	probe, secret, err := f.svc.Create(core.CreateRequest{Name: "Details probe", Lifetime: core.Lifetime{Duration: 7 * day}, Permissions: kvGlobal})
@@ -54,10 +77,16 @@ func TestClickSelectsRowAndOpensDetails(t *testing.T) {
 	}
 	f.keys.reload()
 	f.clickRow(probe.Name, colName)
-	if all := strings.Join(f.overlayTexts(), "\n"); !strings.Contains(all, probe.ID) || strings.Contains(all, secret) || strings.Contains(all, secret[len(secret)-12:]) {
+	if f.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("the details opened as a dialog over the table")
+	}
+	if all := strings.Join(f.panelTexts(), "\n"); !strings.Contains(all, probe.ID) || strings.Contains(all, secret) || strings.Contains(all, secret[len(secret)-12:]) {
 		t.Fatalf("the probe's details show no id or show its secret:\n%s", all)
 	}
 	f.pressEsc()
+	if f.keys.details != nil || f.keys.panelSlot.Visible() {
+		t.Fatal("Esc did not close the details panel")
+	}
 
 	k := f.key("CRM sync (production)")
 	f.svc.Rename(k.ID, "CRM sync (prod)")
@@ -87,9 +116,9 @@ func TestClickSelectsRowAndOpensDetails(t *testing.T) {
 
 	d := f.keys.details
 	if d == nil || d.key.ID != k.ID {
-		t.Fatal("no details dialog for the clicked row")
+		t.Fatal("no details panel for the clicked row")
 	}
-	all := strings.Join(f.overlayTexts(), "\n")
+	all := strings.Join(f.panelTexts(), "\n")
 	cat := f.svc.Catalog()
 	want := []string{k.ID, k.Hint + "…", "27 Nov 2026", "18 Oct 2026"}
 	for _, s := range k.Scopes {
@@ -118,12 +147,92 @@ func TestClickSelectsRowAndOpensDetails(t *testing.T) {
 		t.Errorf("Copy put %q on the clipboard, want the id %q", got, k.ID)
 	}
 
-	// Esc closes it; the row's actions are in it.
-	f.overlayButton("Edit name")
-	f.overlayButton("Delete")
+	// The row's actions are in it; a dialog opened from it takes Esc
+	// first, then Esc closes the panel.
+	test.Tap(f.panelButton("Edit name"))
+	if f.keys.details == nil || f.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("Edit name in the details opened no dialog")
+	}
+	f.win.Canvas().Unfocus()
 	f.pressEsc()
-	if f.win.Canvas().Overlays().Top() != nil {
+	if f.win.Canvas().Overlays().Top() != nil || f.keys.details == nil {
+		t.Fatal("Esc did not close the rename dialog alone")
+	}
+	f.pressEsc()
+	if f.keys.details != nil || f.keys.panelSlot.Visible() {
 		t.Error("Esc does not close the details")
+	}
+	if f.keys.selected != k.ID {
+		t.Error("closing the details unselected the row")
+	}
+
+	// The close button closes it too.
+	f.clickRow(k.Name, colName)
+	test.Tap(f.keys.details.closeBtn)
+	if f.keys.details != nil || f.keys.panelSlot.Visible() {
+		t.Error("the close button does not close the details")
+	}
+}
+
+// TestDetailsPanelFollowsClicksAndChanges: clicking another row shows that
+// key; renaming the key updates the panel; deleting it closes the panel.
+func TestDetailsPanelFollowsClicksAndChanges(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1280, 800)
+	f.clickRow("Billing export", colName)
+	f.clickRow("Voice bot staging", colExpires)
+	if d := f.keys.details; d == nil || d.key.Name != "Voice bot staging" || d.title.Text != "Voice bot staging" {
+		t.Fatalf("a click on another row does not show that key: %+v", d)
+	}
+	k := f.key("Voice bot staging")
+	if _, err := f.svc.Rename(k.ID, "Voice bot (staging)"); err != nil {
+		t.Fatal(err)
+	}
+	f.keys.reload()
+	if d := f.keys.details; d == nil || d.title.Text != "Voice bot (staging)" || len(d.entries) != 2 {
+		t.Fatalf("the panel does not follow the rename: %+v", d)
+	}
+	if _, err := f.svc.Delete(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.keys.reload()
+	if f.keys.details != nil || f.keys.panelSlot.Visible() {
+		t.Error("the panel of a deleted key stays open")
+	}
+}
+
+// TestDetailsPanelKeepsRowActionsInView: with the panel open at the
+// smallest window, the table folds columns so that the Name and the row
+// actions stay on screen, and the last row's edit button still works.
+func TestDetailsPanelKeepsRowActionsInView(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, minWindowWidth, minWindowHeight)
+	f.clickRow("CRM sync (production)", colName)
+	if f.keys.details == nil {
+		t.Fatal("no details panel")
+	}
+	if f.keys.cols[0] != colName || f.keys.cols[len(f.keys.cols)-1] != colActions {
+		t.Fatalf("columns with the panel open: %v", f.keys.cols)
+	}
+	d := fyne.CurrentApp().Driver()
+	panelX := d.AbsolutePositionForObject(f.keys.panelSlot).X
+	if panelX+f.keys.panelSlot.Size().Width > minWindowWidth+0.5 {
+		t.Errorf("the panel ends at %v, beyond the window", panelX+f.keys.panelSlot.Size().Width)
+	}
+	var last *keyCell
+	for _, c := range f.cells() {
+		if c.col == colActions && (last == nil || c.row == f.keys.model.shown[len(f.keys.model.shown)-1]) {
+			last = c
+		}
+	}
+	if last == nil {
+		t.Fatal("no actions cell laid out")
+	}
+	right := d.AbsolutePositionForObject(last.del).X + last.del.Size().Width
+	if right > panelX {
+		t.Errorf("the row actions end at %v, under the panel at %v", right, panelX)
+	}
+	test.Tap(last.edit)
+	if f.win.Canvas().Overlays().Top() == nil {
+		t.Error("the edit button beside the panel opened no rename dialog")
 	}
 }
 
@@ -137,19 +246,41 @@ func TestDetailsActionsAndRevealDoNotOpen(t *testing.T) {
 		t.Fatal("revealing a key opened its details")
 	}
 	f.clickRow("Billing export", colName)
-	test.Tap(f.overlayButton("Delete"))
+	test.Tap(f.panelButton("Delete"))
 	test.Tap(f.overlayButton("Delete")) // the confirmation
 	if f.key("Billing export") != nil {
 		t.Error("Delete in the details did not delete the key")
 	}
 }
 
+// TestGoldenDetails: the details panel beside the table, at the default
+// and at the smallest window.
 func TestGoldenDetails(t *testing.T) {
 	for _, v := range kvVariants {
-		t.Run(v.name, func(t *testing.T) {
-			f := newKVFixture(t, v.variant, kvDemo, 1280, 800)
-			f.clickRow("CRM sync (production)", colName)
-			test.AssertImageMatches(t, "details_"+v.name+".png", f.win.Canvas().Capture())
-		})
+		for _, size := range []struct {
+			name string
+			w, h float32
+		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
+			t.Run(v.name+size.name, func(t *testing.T) {
+				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
+				f.clickRow("CRM sync (production)", colName)
+				test.AssertImageMatches(t, "details"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
+			})
+		}
+	}
+}
+
+// TestDetailTimeShowsUTCOnlyWhenLocalIsNot: the details show UTC beside a
+// local time, not twice when the local zone is UTC.
+func TestDetailTimeShowsUTCOnlyWhenLocalIsNot(t *testing.T) {
+	at := kvNow.Add(-2 * time.Hour)
+	if got := detailTime(at, kvNow, time.FixedZone("UTC", 0)); strings.Contains(got, "(") {
+		t.Errorf("local zone UTC: %q shows UTC twice", got)
+	}
+	if got := detailTime(at, kvNow, time.FixedZone("CET", 3600)); !strings.Contains(got, "10:00") || !strings.Contains(got, "(2026-11-27 09:00") {
+		t.Errorf("local zone CET: %q", got)
+	}
+	if got := detailTime(time.Time{}, kvNow, time.UTC); got != "never" {
+		t.Errorf("zero time: %q", got)
 	}
 }

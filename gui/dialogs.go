@@ -13,13 +13,81 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/internal/msg"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// showError shows a failed operation as one sentence.
-func (v *keysView) showError(what string, err error) {
-	dialog.ShowError(errors.New(what+": "+lowerFirst(sentence(err))), v.env.win)
+// showError shows a failed operation in plain words, with the technical
+// error behind a Details disclosure; Esc closes it.
+func (v *keysView) showError(what string, err error) *errorDialog {
+	d := newErrorDialog(v.env.win, "Something went wrong", what, err)
+	d.dlg.SetOnClosed(v.env.onEscape(d.dlg.Hide))
+	d.dlg.Show()
+	if v.onError != nil {
+		v.onError(d)
+	}
+	return d
+}
+
+// errorDialog says what failed in one plain sentence (with the advice for
+// the error, when there is one), and keeps the technical error behind a
+// "Details" disclosure, closed at first.
+type errorDialog struct {
+	dlg   *dialog.CustomDialog
+	win   fyne.Window
+	plain *widget.Label
+	// details opens and closes the technical error's text.
+	details   *widget.Button
+	technical *widget.Label
+}
+
+// newErrorDialog returns the dialog (not shown) for err, what being what
+// failed ("The key was not deleted").
+func newErrorDialog(win fyne.Window, title, what string, err error) *errorDialog {
+	text := msg.Sentence(what)
+	if a := workspace.Advice(err); a != "" {
+		text = what + ": " + lowerFirst(a)
+	}
+	d := &errorDialog{win: win, plain: widget.NewLabel(text)}
+	d.plain.Wrapping = fyne.TextWrapWord
+	d.technical = widget.NewLabelWithStyle(msg.Sentence(err.Error()), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	d.technical.Wrapping = fyne.TextWrapWord
+	d.technical.Selectable = true
+	d.technical.Hide()
+	d.details = widget.NewButtonWithIcon("Details", theme.MenuExpandIcon(), d.toggleDetails)
+	d.details.Importance = widget.LowImportance
+	d.details.Alignment = widget.ButtonAlignLeading
+	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
+	body := container.NewBorder(nil, nil, container.NewVBox(icon), nil,
+		container.NewVBox(d.plain, container.NewHBox(d.details), d.technical))
+	ok := widget.NewButton("OK", func() { d.dlg.Hide() })
+	ok.Importance = widget.HighImportance
+	d.dlg = dialog.NewCustomWithoutButtons(title, body, win)
+	d.dlg.SetButtons([]fyne.CanvasObject{ok})
+	d.fit()
+	return d
+}
+
+// toggleDetails opens or closes the technical detail, fitting the dialog
+// to it.
+func (d *errorDialog) toggleDetails() {
+	if d.technical.Visible() {
+		d.technical.Hide()
+		d.details.SetIcon(theme.MenuExpandIcon())
+	} else {
+		d.technical.Show()
+		d.details.SetIcon(theme.MenuDropDownIcon())
+	}
+	d.fit()
+}
+
+// fit sizes the dialog to its content, at most 520 wide.
+func (d *errorDialog) fit() {
+	w := min(520, d.win.Canvas().Size().Width-40)
+	d.dlg.Resize(fyne.NewSize(w, 0))
+	d.dlg.Resize(fyne.NewSize(w, d.dlg.MinSize().Height))
 }
 
 // keyCreated reloads the list and shows the new key's secret.
@@ -127,7 +195,10 @@ func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 		v.env.bg.run(func() func() {
 			_, err := v.svc.Delete(k.ID)
 			return func() {
-				if err != nil {
+				switch {
+				case errors.Is(err, core.ErrNotFound):
+					v.showError("The key was not deleted: it no longer exists (deleted in another window or by another administrator)", err)
+				case err != nil:
 					v.showError("The key was not deleted", err)
 				}
 				v.reload()

@@ -1,5 +1,5 @@
 // Package gui is Keydesk's desktop window (Fyne): the keys table and a key's
-// details (details.go, opened by clicking a row), the create,
+// details (details.go: a side panel opened by clicking a row), the create,
 // secret, rename and delete dialogs, and the Try a key, Activity and Settings
 // views, wired to an opened workspace by Run, the package's only export.
 //

@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -69,17 +70,51 @@ func TestGoldenCreateDialogTabs(t *testing.T) {
 }
 
 // TestGoldenCreateSmallWindow: the create dialog at the smallest window,
-// on the Sections tab.
+// on each tab.
 func TestGoldenCreateSmallWindow(t *testing.T) {
 	for _, v := range kvVariants {
 		t.Run(v.name, func(t *testing.T) {
 			f := newKVFixture(t, v.variant, kvDemo, minWindowWidth, minWindowHeight)
 			d := f.openCreate()
 			test.Type(d.name, "Support desk integration")
+			f.win.Canvas().Unfocus()
+			test.AssertImageMatches(t, "create_small_global_"+v.name+".png", f.win.Canvas().Capture())
+
 			d.tabs.Select(d.tabItems[1])
 			d.section("users").SetSelected(accessRead)
-			test.AssertImageMatches(t, "create_small_"+v.name+".png", f.win.Canvas().Capture())
+			test.AssertImageMatches(t, "create_small_sections_"+v.name+".png", f.win.Canvas().Capture())
+
+			d.section("users").SetSelected(accessNone)
+			d.tabs.Select(d.tabItems[2])
+			test.Type(d.opSearch, "channel")
+			test.Tap(d.opCheck("messaging.channels.list"))
+			f.win.Canvas().Unfocus()
+			test.AssertImageMatches(t, "create_small_operations_"+v.name+".png", f.win.Canvas().Capture())
 		})
+	}
+}
+
+// TestGoldenCustomExpiryPicker: Custom… shows a date and a time; the
+// calendar drops down at the month of the date, at both window sizes.
+func TestGoldenCustomExpiryPicker(t *testing.T) {
+	for _, v := range kvVariants {
+		for _, size := range []struct {
+			name string
+			w, h float32
+		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
+			t.Run(v.name+size.name, func(t *testing.T) {
+				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
+				d := f.openCreate()
+				test.Type(d.name, "Quarter-end export")
+				test.Tap(d.customBtn)
+				test.Tap(d.customDate.ActionItem.(*widget.Button))
+				if d.customDate.Calendar() == nil {
+					t.Fatal("the calendar did not open")
+				}
+				f.win.Canvas().Unfocus()
+				test.AssertImageMatches(t, "create_custom_expiry"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
+			})
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ type keysView struct {
 	widget.BaseWidget
 	env *uiEnv
 	svc keysService
-	// audit is where the details dialog reads a key's audit entries; nil
+	// audit is where the details panel reads a key's audit entries; nil
 	// shows none.
 	audit auditSource
 
@@ -48,8 +48,13 @@ type keysView struct {
 	// selecting is set while the window selects a row itself (a created
 	// key, a roll link): that does not open the details.
 	selecting bool
-	// details is the details dialog last opened by clicking a row.
-	details *detailsDialog
+	// details is the details panel while it is open (a click on a row
+	// opens it); panelSlot holds it beside the table, in body; panelEsc
+	// gives Esc back when it closes.
+	details   *detailsPanel
+	panelSlot *fyne.Container
+	body      *fyne.Container
+	panelEsc  func()
 	// reveal is the id of a key just created: the next load selects its
 	// row and scrolls it into view.
 	reveal string
@@ -61,6 +66,8 @@ type keysView struct {
 	// (the start-up trace of make perf-gui).
 	onTableShown func()
 	tableShown   bool
+	// onError, if set, is called with each error dialog shown (tests).
+	onError func(*errorDialog)
 	// onFiltered is called after each search refilter with its duration.
 	onFiltered func(shown int, d time.Duration)
 }
@@ -97,8 +104,11 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	heading.SizeName = theme.SizeNameSubHeadingText
 	top := newBorder(nil, nil, heading, v.create, v.search)
 	head := container.NewVBox(top, v.counts)
-	body := container.NewStack(v.table, container.NewCenter(v.noMatch), container.NewCenter(v.loading), v.empty, v.tips)
-	v.content = newBorder(head, nil, nil, nil, body)
+	tableArea := container.NewStack(v.table, container.NewCenter(v.noMatch), container.NewCenter(v.loading), v.empty)
+	v.panelSlot = container.NewStack()
+	v.panelSlot.Hide()
+	v.body = container.New(sidePanelLayout{}, tableArea, v.panelSlot)
+	v.content = newBorder(head, nil, nil, nil, container.NewStack(v.body, v.tips))
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -184,6 +194,7 @@ func (v *keysView) setRows(l loadedKeys) {
 	})
 	v.model.setRows(l.rows)
 	v.refresh()
+	v.updateDetails()
 	if id := v.reveal; id != "" {
 		v.reveal = ""
 		v.revealKey(id)
@@ -388,11 +399,15 @@ func columnMinWidth(th fyne.Theme, c column) float32 {
 	return max(columnMinWidths[c], float32(int(header+0.99)))
 }
 
-// TypedKey asks to delete the selected key on Delete; other keys move the
-// selection as in widget.Table.
+// TypedKey asks to delete the selected key on Delete and closes the
+// details on Esc; other keys move the selection as in widget.Table.
 func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyDelete {
+	switch ev.Name {
+	case fyne.KeyDelete:
 		t.v.deleteSelected()
+		return
+	case fyne.KeyEscape:
+		t.v.env.escape()
 		return
 	}
 	t.Table.TypedKey(ev)

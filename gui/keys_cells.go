@@ -33,6 +33,7 @@ type keyCell struct {
 	linkTo  string            // the id link selects
 	badges  *fyne.Container
 	nameBox *fyne.Container
+	textBox *fyne.Container // c.text on the baseline of the other cells
 	actions *fyne.Container
 	edit    *widgets.TipButton
 	dup     *widgets.TipButton
@@ -66,7 +67,10 @@ func newKeyCell(v *keysView) *keyCell {
 	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), "Delete this key",
 		func() { v.confirmDelete(c.row) })
 	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
-	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.text)
+	// The hint's monospace text is moved down onto the baseline of the
+	// other cells' text (widgets.BaselineLayout).
+	c.textBox = widgets.NewBaselineBox(c.text)
+	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.textBox)
 	c.bg = canvas.NewRectangle(color.Transparent)
 	c.content = container.NewStack(c.bg, c.nameBox, c.actions)
 	c.ExtendBaseWidget(c)
@@ -131,12 +135,15 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 			tip = timeTip("Rolled: stops working", k.ExpiresAt, v.env.loc)
 		}
 	case colLastUsed:
+		// "never" is set apart in italics, in the text colour: the faint
+		// (low-importance) colour is unreadable on a selected row and on
+		// the dark theme.
 		text = "never"
+		style = fyne.TextStyle{Italic: true}
 		if !k.LastUsedAt.IsZero() {
 			text = relTime(k.LastUsedAt, now)
+			style = fyne.TextStyle{}
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
-		} else if !expired {
-			importance = widget.LowImportance
 		}
 	case colActions:
 		c.text.SetTip(nil)
@@ -189,16 +196,22 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		setVisible(c.badges, showBadges)
 		relayout = true
 	}
+	l := &c.text.Label
+	if l.TextStyle != style {
+		// The baseline box shifts the label by its style.
+		l.TextStyle = style
+		relayout = true
+	}
 	if relayout {
 		c.nameBox.Layout.Layout(c.nameBox.Objects, c.nameBox.Size())
+		c.textBox.Layout.Layout(c.textBox.Objects, c.textBox.Size())
 	}
 
-	l := &c.text.Label
 	trunc := widgets.FitTruncation(l, text, style)
-	if l.Text == text && l.Importance == importance && l.TextStyle == style && l.Alignment == align && l.Truncation == trunc {
+	if l.Text == text && l.Importance == importance && l.Alignment == align && l.Truncation == trunc && !relayout {
 		return
 	}
-	l.Text, l.Importance, l.TextStyle, l.Alignment, l.Truncation = text, importance, style, align, trunc
+	l.Text, l.Importance, l.Alignment, l.Truncation = text, importance, align, trunc
 	l.Refresh()
 }
 

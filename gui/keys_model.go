@@ -41,7 +41,9 @@ var columnMinWidths = [numColumns]float32{160, 96, 104, 110, 176, 116, 160}
 
 // foldOrder is the order columns hide in when the window is too narrow for
 // all of them at their minimum widths: Name and the actions always stay.
-var foldOrder = []column{colCreated, colKey, colScopes, colLastUsed}
+// Expires goes last, when only the details panel leaves the table that
+// little room (the panel shows the dates).
+var foldOrder = []column{colCreated, colKey, colScopes, colLastUsed, colExpires}
 
 // fitColumns returns the columns shown in a table avail wide and their
 // widths: the Name column takes what the others leave; the others shrink

@@ -731,9 +731,16 @@ func TestFitColumns(t *testing.T) {
 			t.Errorf("700 wide: column %d still shown: %v", c, cols)
 		}
 	}
+	cols, _ = fitColumns(520, 4, minOf)
+	if !slices.Contains(cols, colExpires) {
+		t.Errorf("520 wide: Expires folded before it had to: %v", cols)
+	}
 	cols, widths = fitColumns(300, 4, minOf)
 	if cols[0] != colName || cols[len(cols)-1] != colActions || widths[len(widths)-1] != columnWidths[colActions] {
 		t.Errorf("narrow: %v %v", cols, widths)
+	}
+	if len(cols) != 2 || widths[0]+widths[1]+4 > 340 {
+		t.Errorf("narrow: %v %v, want Name and the actions only, within 340", cols, widths)
 	}
 }
 

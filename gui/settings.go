@@ -6,6 +6,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
@@ -74,10 +76,13 @@ func (s *settingsView) load() { s.mail.load() }
 // status, then the verification API option.
 func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 	bold := fyne.TextStyle{Bold: true}
+	// The e-mail fields and the listen address share one label column, so
+	// their fields start at the same x.
+	forms := &formGroup{}
 	content := container.NewVBox(
 		widget.NewLabelWithStyle("Expiration digest e-mail", fyne.TextAlignLeading, bold),
 		widget.NewLabel("Sent every day at 11:00 UTC to the recipients, listing keys that expired in the last 24 hours and keys expiring within 7 days."),
-		s.mail.form(),
+		s.mail.form(forms),
 		s.mail.formMsg,
 		s.mail.details,
 		s.mail.progress,
@@ -87,7 +92,7 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Verification API", fyne.TextAlignLeading, bold),
 		s.api.serverOn,
-		widget.NewForm(widget.NewFormItem("Listen address", container.NewVBox(s.api.listen, s.api.listenMsg))),
+		forms.form(formRow{"Listen address", container.NewVBox(s.api.listen, s.api.listenMsg)}),
 		s.api.serverStatus,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Backups", fyne.TextAlignLeading, bold),
@@ -98,7 +103,88 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 			l.Wrapping = fyne.TextWrapWord
 		}
 	}
-	return widget.NewSimpleRenderer(container.NewVScroll(content))
+	// The fields keep clear of the scroll bar, which floats over the
+	// right edge of the content.
+	gutter := container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), content)
+	return widget.NewSimpleRenderer(container.NewVScroll(gutter))
+}
+
+// formRow is one labelled field of a formGroup's form.
+type formRow struct {
+	label string
+	field fyne.CanvasObject
+}
+
+// formGroup lays out several forms of one screen with one label column:
+// the widest label of all of them sets where every field starts, so forms
+// split by headings still line up. It lays each form out as widget.Form
+// does (bold labels aligned to the right, the field beside its label).
+type formGroup struct {
+	labels []*widget.Label
+}
+
+// form returns a form of rows laid out in g.
+func (g *formGroup) form(rows ...formRow) *fyne.Container {
+	c := container.New(formGroupLayout{g})
+	for _, r := range rows {
+		l := widget.NewLabelWithStyle(r.label, fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+		g.labels = append(g.labels, l)
+		c.Add(l)
+		c.Add(r.field)
+	}
+	return c
+}
+
+// labelWidth is the width of the widest label of the group.
+func (g *formGroup) labelWidth() float32 {
+	var w float32
+	for _, l := range g.labels {
+		w = max(w, l.MinSize().Width)
+	}
+	return w
+}
+
+// formGroupLayout lays out one form of a formGroup: label and field pairs,
+// one pair a row.
+type formGroupLayout struct{ g *formGroup }
+
+// Layout places the rows, skipping those whose label and field are hidden.
+func (f formGroupLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	lw := f.g.labelWidth()
+	pad := theme.Padding()
+	var y float32
+	for i := 0; i+1 < len(objs); i += 2 {
+		label, field := objs[i], objs[i+1]
+		if !label.Visible() && !field.Visible() {
+			continue
+		}
+		h := max(label.MinSize().Height, field.MinSize().Height)
+		label.Move(fyne.NewPos(0, y))
+		label.Resize(fyne.NewSize(lw, label.MinSize().Height))
+		field.Move(fyne.NewPos(lw+pad, y))
+		field.Resize(fyne.NewSize(max(0, size.Width-lw-pad), h))
+		y += h + pad
+	}
+}
+
+// MinSize is the rows' height and the label column with the widest field.
+func (f formGroupLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	lw := f.g.labelWidth()
+	var w, h float32
+	rows := 0
+	for i := 0; i+1 < len(objs); i += 2 {
+		label, field := objs[i], objs[i+1]
+		if !label.Visible() && !field.Visible() {
+			continue
+		}
+		w = max(w, field.MinSize().Width)
+		h += max(label.MinSize().Height, field.MinSize().Height)
+		rows++
+	}
+	if rows > 1 {
+		h += float32(rows-1) * theme.Padding()
+	}
+	return fyne.NewSize(lw+theme.Padding()+w, h)
 }
 
 // setLastBackup shows when the last backup was taken (the zero time:

@@ -59,7 +59,7 @@ func (p *digestPanel) Preview() {
 		return func() {
 			p.preview.Enable()
 			if err != nil {
-				dialog.ShowError(fmt.Errorf("preview the digest: %w", err), p.win)
+				newErrorDialog(p.win, "Digest preview", "The digest could not be prepared", err).dlg.Show()
 				return
 			}
 			p.showPreview(d)

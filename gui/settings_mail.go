@@ -158,11 +158,12 @@ func newMailForm(cfg mailConfig, bg runner) *mailForm {
 }
 
 // form returns the form, each message under its field.
-func (v *mailForm) form() *widget.Form {
-	field := func(label, name string, o fyne.CanvasObject) *widget.FormItem {
-		return widget.NewFormItem(label, container.NewVBox(o, v.msgs[name]))
+// form lays the fields out in g, whose forms share one label column.
+func (v *mailForm) form(g *formGroup) *fyne.Container {
+	field := func(label, name string, o fyne.CanvasObject) formRow {
+		return formRow{label, container.NewVBox(o, v.msgs[name])}
 	}
-	form := widget.NewForm(
+	return g.form(
 		field("Host", "host", v.host),
 		field("Port", "port", v.port),
 		field("Security", "security", v.security),
@@ -171,7 +172,6 @@ func (v *mailForm) form() *widget.Form {
 		field("From", "from", v.from),
 		field("Recipients", "to", v.to),
 	)
-	return form
 }
 
 func (v *mailForm) setBusy(busy bool) {

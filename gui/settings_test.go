@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -321,6 +322,29 @@ func TestSettingsVerificationServer(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("the server still answers after it was stopped")
+	}
+}
+
+// TestSettingsFieldsLineUpClearOfTheScrollBar: the listen address starts
+// where the e-mail fields start, and at the smallest window, where the
+// screen scrolls, no field reaches under the scroll bar.
+func TestSettingsFieldsLineUpClearOfTheScrollBar(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	vwApp(t, theme.VariantLight)
+	v := vwSettings(b, nil)
+	w := vwWindow(t, v, minWindowWidth, minWindowHeight)
+	d := fyne.CurrentApp().Driver()
+	host, listen := d.AbsolutePositionForObject(v.mail.host), d.AbsolutePositionForObject(v.api.listen)
+	if host.X != listen.X || v.mail.host.Size().Width != v.api.listen.Size().Width {
+		t.Errorf("listen address at x %v, %v wide; the e-mail fields at x %v, %v wide",
+			listen.X, v.api.listen.Size().Width, host.X, v.mail.host.Size().Width)
+	}
+	th := fyne.CurrentApp().Settings().Theme()
+	bar := w.Canvas().Size().Width - th.Size(theme.SizeNameScrollBar)
+	for _, e := range []fyne.CanvasObject{v.mail.host, v.mail.to, v.api.listen} {
+		if right := d.AbsolutePositionForObject(e).X + e.Size().Width; right > bar {
+			t.Errorf("a field ends at %v, under the scroll bar from %v", right, bar)
+		}
 	}
 }
 

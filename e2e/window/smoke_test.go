@@ -151,6 +151,17 @@ func changedFraction(a, b image.Image) float64 {
 	return float64(changed) / float64(total)
 }
 
+// crop returns the part r of img, as its own image.
+func crop(img image.Image, r image.Rectangle) image.Image {
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			out.Set(x-r.Min.X, y-r.Min.Y, img.At(x, y))
+		}
+	}
+	return out
+}
+
 // stderrLines collects a process's stderr lines.
 type stderrLines struct {
 	mu    sync.Mutex
@@ -301,17 +312,48 @@ func TestSmokeWindow(t *testing.T) {
 	// menu bar: try a few heights until one lands on a button.
 	x := small.Bounds().Dx() - 122
 	opened := false
+	rowY := 0
 	for y := 200; y < 330 && !opened; y += 10 {
 		exec.Command("xdotool", "mousemove", "--window", wid, "--sync", fmt.Sprint(x), fmt.Sprint(y), "click", "1").Run()
 		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) && !opened {
 			opened = changedFraction(small, capture(t, wid)) > 0.3
 		}
+		rowY = y
 	}
 	if !opened {
 		t.Fatalf("at 800×500 no edit button in the actions column opened the rename dialog; stderr:\n%s", lines.String())
 	}
 	key(t, wid, "Escape")
+	// Closed: the Create API Key button is no longer dimmed. (The window
+	// may have grown meanwhile to its content's minimum plus the menu
+	// bar, so compare with nothing taken before.)
+	var base image.Image
+	waitFor(t, 20*time.Second, "Esc to close the rename dialog", func() bool {
+		base = capture(t, wid)
+		b := base.Bounds()
+		return bluePixels(base, image.Rect(b.Dx()-100, 30, b.Dx()-5, 130)) > 300
+	})
+
+	// A click on that row's name opens the key's details in a panel on
+	// the right, beside the table; Esc closes it.
+	if out, err := exec.Command("xdotool", "mousemove", "--window", wid, "--sync", "60", fmt.Sprint(rowY), "click", "1").CombinedOutput(); err != nil {
+		t.Fatalf("xdotool click on a row: %v %s", err, out)
+	}
+	var panel image.Image
+	waitFor(t, 20*time.Second, "the details panel", func() bool {
+		panel = capture(t, wid)
+		b := panel.Bounds()
+		right := image.Rect(b.Dx()-340, 150, b.Dx(), b.Dy()-100)
+		return changedFraction(crop(base, right), crop(panel, right)) > 0.2
+	})
+	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
+		writePNG(t, filepath.Join(root, "docs", "screenshot-details.png"), panel)
+	}
+	key(t, wid, "Escape")
+	waitFor(t, 20*time.Second, "Esc to close the details panel", func() bool {
+		return changedFraction(base, capture(t, wid)) < 0.15
+	})
 
 	// Ctrl+Q quits cleanly. The window is gone before xdotool sends the key
 	// releases (X answers BadWindow), so the quit keystroke goes through

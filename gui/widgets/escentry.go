@@ -1,7 +1,10 @@
 package widgets
 
 import (
+	"time"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -37,14 +40,58 @@ type EscDateEntry struct {
 	widget.DateEntry
 	// OnEscape runs when Esc is typed in the entry; nil ignores it.
 	OnEscape func()
+
+	calendar *widget.Calendar
+	popUp    *widget.PopUp
 }
 
-// NewEscDateEntry returns an empty date entry.
+// NewEscDateEntry returns an empty date entry. Its calendar opens at the
+// month of the date entered (widget.DateEntry's opens at the current
+// month whatever the date).
 func NewEscDateEntry() *EscDateEntry {
 	e := &EscDateEntry{}
+	b := widget.NewButtonWithIcon("", theme.CalendarIcon(), e.openCalendar)
+	b.Importance = widget.LowImportance
+	e.ActionItem = b
 	e.ExtendBaseWidget(e)
 	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
 	return e
+}
+
+// Calendar returns the calendar drop-down while it is open, or nil.
+func (e *EscDateEntry) Calendar() *widget.Calendar {
+	if e.popUp == nil || !e.popUp.Visible() {
+		return nil
+	}
+	return e.calendar
+}
+
+// openCalendar drops the calendar down under the entry, at the month of
+// the date entered (today's when there is none).
+func (e *EscDateEntry) openCalendar() {
+	c := fyne.CurrentApp().Driver().CanvasForObject(e)
+	if c == nil {
+		return
+	}
+	start := time.Now()
+	if e.Date != nil {
+		start = *e.Date
+	}
+	e.calendar = widget.NewCalendar(start, func(t time.Time) {
+		e.popUp.Hide()
+		e.SetDate(&t)
+	})
+	e.popUp = widget.NewPopUp(e.calendar, c)
+	// Under the entry; above it when the window has no room below, as
+	// in a small window.
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(e)
+	h := e.popUp.MinSize().Height
+	y := pos.Y + e.Size().Height
+	if y+h > c.Size().Height {
+		y = max(0, min(pos.Y-h, c.Size().Height-h))
+	}
+	e.popUp.ShowAtPosition(fyne.NewPos(pos.X, y))
+	e.popUp.Resize(fyne.NewSize(e.Size().Width, h))
 }
 
 // TypedKey runs OnEscape on Esc; other keys edit the text as in

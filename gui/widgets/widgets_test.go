@@ -1,7 +1,9 @@
 package widgets
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -83,5 +85,58 @@ func TestTipButtonNamesItsActionOnHover(t *testing.T) {
 	test.Tap(b)
 	if tapped != 1 {
 		t.Errorf("tapped %d times", tapped)
+	}
+}
+
+// walk visits o and every object under it.
+func walk(o fyne.CanvasObject, visit func(fyne.CanvasObject)) {
+	visit(o)
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walk(c, visit)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walk(c, visit)
+		}
+	}
+}
+
+// TestDateEntryCalendarOpensAtItsDate: the calendar drops down at the
+// month of the date entered, not at today's; picking a day sets it and
+// closes the calendar.
+func TestDateEntryCalendarOpensAtItsDate(t *testing.T) {
+	test.NewTempApp(t)
+	e := NewEscDateEntry()
+	w := test.NewTempWindow(t, container.NewVBox(e))
+	w.Resize(fyne.NewSize(400, 500))
+	d := time.Date(2031, time.March, 15, 0, 0, 0, 0, time.Local)
+	e.SetDate(&d)
+	test.Tap(e.ActionItem.(*widget.Button))
+	cal := e.Calendar()
+	if cal == nil {
+		t.Fatal("the calendar did not open")
+	}
+	var month string
+	var day20 *widget.Button
+	walk(cal, func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.Label:
+			if strings.Contains(x.Text, "20") {
+				month = x.Text
+			}
+		case *widget.Button:
+			if x.Text == "20" {
+				day20 = x
+			}
+		}
+	})
+	if !strings.Contains(month, "2031") {
+		t.Fatalf("the calendar opened at %q, want March 2031", month)
+	}
+	test.Tap(day20)
+	if e.Date == nil || !e.Date.Equal(time.Date(2031, time.March, 20, 0, 0, 0, 0, time.Local)) || e.Calendar() != nil {
+		t.Errorf("after picking the 20th: date %v, calendar open %v", e.Date, e.Calendar() != nil)
 	}
 }
