@@ -72,17 +72,7 @@ func (v *EdVerifier) Material() VerifyMaterial {
 func (v *EdVerifier) PublicKey() ed25519.PublicKey { return v.pub }
 
 // DigestSecret returns HMAC-SHA256 of secret under the digest key.
-func (v *EdVerifier) DigestSecret(secret string) []byte {
-	m := v.digest.Get().(*pooledMAC)
-	m.buf = append(m.buf[:0], secret...)
-	m.h.Reset()
-	m.h.Write(m.buf)
-	out := m.h.Sum(make([]byte, 0, sha256.Size))
-	if cap(m.buf) <= 1024 {
-		v.digest.Put(m)
-	}
-	return out
-}
+func (v *EdVerifier) DigestSecret(secret string) []byte { return digestSecret(&v.digest, secret) }
 
 // VerifyRecord reports whether sig is the store's Ed25519 signature of
 // payload.

@@ -224,6 +224,17 @@ func sectionRequest(name string) core.CreateRequest {
 	}
 }
 
+// mustCreate creates a key named name with sectionRequest's permissions
+// through svc and returns it with its secret.
+func mustCreate(t *testing.T, svc *core.Service, name string) (*core.Key, string) {
+	t.Helper()
+	k, secret, err := svc.Create(sectionRequest(name))
+	if err != nil {
+		t.Fatalf("Create %q: %v", name, err)
+	}
+	return k, secret
+}
+
 // rawKey builds a record without going through the service.
 func rawKey(id string, expires time.Time) *core.Key {
 	return &core.Key{

@@ -41,14 +41,11 @@ func KeyFilePath(dir string) string { return filepath.Join(dir, KeyFileName) }
 
 // KeyFileExists reports whether dir holds a key file.
 func KeyFileExists(dir string) (bool, error) {
-	_, err := os.Stat(KeyFilePath(dir))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+	ok, err := fileExists(KeyFilePath(dir))
+	if err != nil {
+		return false, fmt.Errorf("check key file: %w", err)
 	}
-	return false, fmt.Errorf("check key file: %w", err)
+	return ok, nil
 }
 
 // KeyFile is a KeyringBackend kept in a data folder instead of the OS
@@ -150,11 +147,7 @@ func (k *KeyFile) table(user string) map[string]string {
 func (k *KeyFile) Get(user string) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	v, ok := k.table(user)[user]
-	if !ok {
-		return "", ErrNoEntry
-	}
-	return v, nil
+	return entry(k.table(user), user)
 }
 
 // Set stores an entry and writes the file it belongs to.

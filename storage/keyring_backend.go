@@ -95,7 +95,13 @@ func NewMemoryKeyring() *MemoryKeyring { return &MemoryKeyring{} }
 func (m *MemoryKeyring) Get(user string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v, ok := m.entries[user]
+	return entry(m.entries, user)
+}
+
+// entry returns entries[user], or ErrNoEntry: the lookup of the backends
+// that keep their entries in a map.
+func entry(entries map[string]string, user string) (string, error) {
+	v, ok := entries[user]
 	if !ok {
 		return "", ErrNoEntry
 	}

@@ -45,13 +45,22 @@ func newStoreID(t *testing.T) string {
 	return id
 }
 
-func TestKeyringMasterKeyCreatedOnceAndReused(t *testing.T) {
+// createOSKeyring skips unless the real OS keyring is to be used, then
+// creates the signing material of a fresh store id in it (removed at the
+// end of the test).
+func createOSKeyring(t *testing.T) (*Keyring, string) {
+	t.Helper()
 	requireKeyring(t)
 	id := newStoreID(t)
-	created, err := CreateKeyring(id)
+	kr, err := CreateKeyring(id)
 	if err != nil {
 		t.Fatalf("CreateKeyring: %v", err)
 	}
+	return kr, id
+}
+
+func TestKeyringMasterKeyCreatedOnceAndReused(t *testing.T) {
+	created, id := createOSKeyring(t)
 	stored, err := keyring.Get(KeyringService, "master:"+id)
 	if err != nil {
 		t.Fatalf("master key not in the OS keyring: %v", err)
@@ -88,12 +97,7 @@ func TestKeyringMasterKeyCreatedOnceAndReused(t *testing.T) {
 }
 
 func TestKeyringDerivedKeysDifferFromMaster(t *testing.T) {
-	requireKeyring(t)
-	id := newStoreID(t)
-	kr, err := CreateKeyring(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, id := createOSKeyring(t)
 	stored, _ := keyring.Get(KeyringService, "master:"+id)
 	master, _ := base64.StdEncoding.DecodeString(stored)
 	msg := "kdk_same input for both keys"
@@ -108,17 +112,11 @@ func TestKeyringDerivedKeysDifferFromMaster(t *testing.T) {
 }
 
 func TestKeyringMissingMasterKey(t *testing.T) {
-	requireKeyring(t)
-	id := newStoreID(t)
-	kr, err := CreateKeyring(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr, id := createOSKeyring(t)
 	if err := kr.Forget(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = OpenKeyring(id)
-	if !errors.Is(err, ErrMasterKeyMissing) || errors.Is(err, ErrKeyringUnavailable) {
+	if _, err := OpenKeyring(id); !errors.Is(err, ErrMasterKeyMissing) || errors.Is(err, ErrKeyringUnavailable) {
 		t.Fatalf("OpenKeyring after Forget = %v, want ErrMasterKeyMissing", err)
 	}
 	if err := keyring.Set(KeyringService, "master:"+id, "not base64 of 32 bytes"); err != nil {

@@ -236,6 +236,23 @@ func (s *Store) GetKey(id string) (*core.Key, error) {
 	return k, nil
 }
 
+// rawRecord is a key record as bbolt holds it: id and data are valid only
+// until the transaction ends.
+type rawRecord struct{ id, data []byte }
+
+// keyRecords returns the key records of tx, in id order, without decoding
+// them (so that callers can decode them in parallel). Stats (page headers
+// only) sizes the slice up front.
+func keyRecords(tx *bolt.Tx) ([]rawRecord, error) {
+	b := tx.Bucket(bucketKeys)
+	recs := make([]rawRecord, 0, b.Stats().KeyN)
+	err := b.ForEach(func(id, v []byte) error {
+		recs = append(recs, rawRecord{id, v})
+		return nil
+	})
+	return recs, err
+}
+
 // ListKeys returns every record, in id order. Records are decoded in
 // parallel (start-up with 100,000 keys is dominated by decoding).
 func (s *Store) ListKeys() ([]*core.Key, error) {
@@ -244,16 +261,10 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 	}
 	var out []*core.Key
 	err := s.db.View(func(tx *bolt.Tx) error {
-		// The values stay valid until the transaction ends; the decoders
-		// copy everything out of them before it does.
-		// Stats (page headers only) sizes the slice up front.
-		b := tx.Bucket(bucketKeys)
-		type record struct{ id, data []byte }
-		recs := make([]record, 0, b.Stats().KeyN)
-		if err := b.ForEach(func(id, v []byte) error {
-			recs = append(recs, record{id, v})
-			return nil
-		}); err != nil {
+		// The decoders copy everything out of the records before the
+		// transaction ends.
+		recs, err := keyRecords(tx)
+		if err != nil {
 			return err
 		}
 		out = make([]*core.Key, len(recs))

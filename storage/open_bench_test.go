@@ -1,9 +1,6 @@
 package storage
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,21 +27,8 @@ func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
 	created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	const batch = 10_000
 	keys := make([]*core.Key, 0, batch)
-	var id [8]byte
 	for i := range n {
-		rand.Read(id[:])
-		digest := make([]byte, 32)
-		rand.Read(digest)
-		k := &core.Key{
-			ID:          hex.EncodeToString(id[:]),
-			Name:        fmt.Sprintf("Bench key %d", i),
-			Digest:      digest,
-			Hint:        "kdk_ab…",
-			Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}},
-			Scopes:      []string{"messaging:*"},
-			CreatedAt:   created,
-			ExpiresAt:   created.Add(time.Duration(i%365+2) * 24 * time.Hour),
-		}
+		k := benchKey(b, i, created)
 		k.MAC = kr.signer.SignRecord(k.MACPayload())
 		keys = append(keys, k)
 		if len(keys) == batch || i == n-1 {
@@ -60,6 +44,20 @@ func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
 	return kr
 }
 
+// openSealedBench opens the store in dir and seals it with kr, as the
+// window does at start.
+func openSealedBench(b *testing.B, dir string, kr *Keyring) *Store {
+	b.Helper()
+	s, err := Open(dir, Options{MustExist: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Seal(kr); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // benchOpen measures opening a store of n keys as the window does: Open,
 // Seal (the check of the records against the signed state) and loading
 // every record into a core.Service (each record's MAC checked), after
@@ -69,13 +67,7 @@ func benchOpen(b *testing.B, n int) {
 	dir := filepath.Join(b.TempDir(), "data")
 	kr := buildSignedStore(b, dir, n)
 	for b.Loop() {
-		s, err := Open(dir, Options{MustExist: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Seal(kr); err != nil {
-			b.Fatal(err)
-		}
+		s := openSealedBench(b, dir, kr)
 		if _, err := core.NewService(s, kr.Signer(), core.SystemClock{}, nil); err != nil {
 			b.Fatal(err)
 		}
@@ -101,13 +93,8 @@ func benchSignatureCheck(b *testing.B, waited bool) {
 	dir := filepath.Join(b.TempDir(), "data")
 	kr := buildSignedStore(b, dir, 10_000)
 	for b.Loop() {
-		s, err := Open(dir, Options{MustExist: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Seal(kr); err != nil {
-			b.Fatal(err)
-		}
+		s := openSealedBench(b, dir, kr)
+		var err error
 		if waited {
 			err = s.SignatureCheck()
 		} else {

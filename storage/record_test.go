@@ -282,10 +282,7 @@ func TestMigrateJSONRecords(t *testing.T) {
 	svc := newService(t, s, t0)
 	var secrets []string
 	for _, name := range []string{"Billing sync (prod)", "Clé — 請求"} {
-		_, secret, err := svc.Create(sectionRequest(name))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, secret := mustCreate(t, svc, name)
 		secrets = append(secrets, secret)
 	}
 	// One key has a last-used time (omitted from JSON when zero).

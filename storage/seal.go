@@ -463,13 +463,8 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
 			sc.legacy = true
 		}
-		type record struct{ id, data []byte }
-		b := tx.Bucket(bucketKeys)
-		recs := make([]record, 0, b.Stats().KeyN)
-		if err := b.ForEach(func(id, v []byte) error {
-			recs = append(recs, record{id, v})
-			return nil
-		}); err != nil {
+		recs, err := keyRecords(tx)
+		if err != nil {
 			return err
 		}
 		st.count = uint64(len(recs))

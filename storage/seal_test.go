@@ -26,10 +26,7 @@ func sealedWithKeys(t *testing.T, backend KeyringBackend, n int) (*Store, *Keyri
 	var keys []*core.Key
 	var secrets []string
 	for i := range n {
-		k, secret, err := svc.Create(sectionRequest("key " + string(rune('A'+i))))
-		if err != nil {
-			t.Fatal(err)
-		}
+		k, secret := mustCreate(t, svc, "key "+string(rune('A'+i)))
 		keys, secrets = append(keys, k), append(secrets, secret)
 	}
 	return s, kr, dir, keys, secrets
@@ -149,14 +146,8 @@ func TestRevivedRecordNeverVerifies(t *testing.T) {
 func TestRevivedRecordFailsTheLoaderUnsealed(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	a, _, err := svc.Create(sectionRequest("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := svc.Create(sectionRequest("b"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, _ := mustCreate(t, svc, "a")
+	b, _ := mustCreate(t, svc, "b")
 	rec := deleteKeepingBytes(t, s, dir, a)
 	rawUpdate(t, dir, func(tx *bolt.Tx) error { return tx.Bucket(bucketKeys).Put([]byte(b.ID), rec) })
 	s2, err := Open(dir, Options{})
@@ -227,19 +218,22 @@ func TestStateMACRemovedRefused(t *testing.T) {
 	}
 }
 
+// forEachBackend runs test with the generation kept in memory and, under
+// a Secret Service (requireKeyring), in the real OS keyring.
+func forEachBackend(t *testing.T, test func(t *testing.T, backend KeyringBackend)) {
+	t.Run("memory", func(t *testing.T) { test(t, NewMemoryKeyring()) })
+	t.Run("os-keyring", func(t *testing.T) {
+		requireKeyring(t)
+		test(t, OSKeyring(0))
+	})
+}
+
 // TestOlderCopyOfFileRefused puts back a copy of keydesk.db taken before a
 // key was deleted: its state MAC is genuine, but its generation is behind
 // the keyring's, so the open fails with ErrRolledBack and the deleted key
 // does not verify.
 func TestOlderCopyOfFileRefused(t *testing.T) {
-	testOlderCopyRefused(t, NewMemoryKeyring())
-}
-
-// TestKeyringOlderCopyOfFileRefused is TestOlderCopyOfFileRefused with the
-// generation in the real OS keyring.
-func TestKeyringOlderCopyOfFileRefused(t *testing.T) {
-	requireKeyring(t)
-	testOlderCopyRefused(t, OSKeyring(0))
+	forEachBackend(t, testOlderCopyRefused)
 }
 
 func testOlderCopyRefused(t *testing.T, backend KeyringBackend) {
@@ -290,14 +284,7 @@ func testOlderCopyRefused(t *testing.T, backend KeyringBackend) {
 // the keyring write leaves: the file's generation is ahead of the
 // keyring's. Seal accepts it and brings the keyring up to date.
 func TestFileAheadOfKeyringAccepted(t *testing.T) {
-	testFileAheadAccepted(t, NewMemoryKeyring())
-}
-
-// TestKeyringFileAheadAccepted is TestFileAheadOfKeyringAccepted with the
-// real OS keyring.
-func TestKeyringFileAheadAccepted(t *testing.T) {
-	requireKeyring(t)
-	testFileAheadAccepted(t, OSKeyring(0))
+	forEachBackend(t, testFileAheadAccepted)
 }
 
 func testFileAheadAccepted(t *testing.T, backend KeyringBackend) {
@@ -397,9 +384,7 @@ func TestSealedStoreReadOnlyWithoutKey(t *testing.T) {
 func TestSealMigratesUnsealedStore(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	if _, _, err := svc.Create(sectionRequest("before the upgrade")); err != nil {
-		t.Fatal(err)
-	}
+	mustCreate(t, svc, "before the upgrade")
 	s.Close()
 	kr, err := CreateKeyringIn(NewMemoryKeyring(), s.StoreID())
 	if err != nil {
@@ -467,10 +452,7 @@ func TestConcurrentChangesKeepTheSealedState(t *testing.T) {
 func TestSealMigratesSchemaV2(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	_, secret, err := svc.Create(sectionRequest("written by v2"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, secret := mustCreate(t, svc, "written by v2")
 	s.Close()
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)

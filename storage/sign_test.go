@@ -63,8 +63,18 @@ func rewriteState(t testing.TB, dir string, kr *Keyring, v1 bool) {
 
 func s0(tx *bolt.Tx) string { return string(tx.Bucket(bucketMeta).Get(metaStoreID)) }
 
-// makeV4 turns the closed, sealed store in dir into what Keydesk before
-// record signatures left: unsigned records, schema 4, a v1 state MAC.
+// v4StoreWithKeys writes a sealed store of n keys (sealedWithKeys), closes
+// it and turns it into what Keydesk before record signatures left:
+// unsigned records, schema 4, a v1 state MAC.
+func v4StoreWithKeys(t *testing.T, n int) (kr *Keyring, dir string, keys []*core.Key, secrets []string) {
+	t.Helper()
+	s, kr, dir, keys, secrets := sealedWithKeys(t, NewMemoryKeyring(), n)
+	s.Close()
+	makeV4(t, dir, kr)
+	return kr, dir, keys, secrets
+}
+
+// makeV4 turns the closed, sealed store in dir into a v4 one.
 func makeV4(t testing.TB, dir string, kr *Keyring) {
 	t.Helper()
 	keys, _ := rawRecords(t, dir)
@@ -128,9 +138,7 @@ func TestNewStoreSignsRecords(t *testing.T) {
 // an empty signature (it stays tampered), moves to schema 5 and advances
 // the generation, so the unsigned copy of the file is refused afterwards.
 func TestSealMigratesV4Store(t *testing.T) {
-	s, kr, dir, keys, secrets := sealedWithKeys(t, NewMemoryKeyring(), 3)
-	s.Close()
-	makeV4(t, dir, kr)
+	kr, dir, keys, secrets := v4StoreWithKeys(t, 3)
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		k := keys[2].Clone()
 		k.Name = "edited in the file"
@@ -184,9 +192,7 @@ func TestSealMigratesV4Store(t *testing.T) {
 // TestSealMigrationNeedsTheStateMAC: a v4 store whose set of records does
 // not match its state MAC is refused before anything is signed.
 func TestSealMigrationNeedsTheStateMAC(t *testing.T) {
-	s, kr, dir, keys, _ := sealedWithKeys(t, NewMemoryKeyring(), 2)
-	s.Close()
-	makeV4(t, dir, kr)
+	kr, dir, keys, _ := v4StoreWithKeys(t, 2)
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		tx.Bucket(bucketDigest).Delete(keys[1].Digest)
 		tx.Bucket(bucketExpiry).Delete(expiryKey(keys[1].ExpiresAt, keys[1].ID))
@@ -337,9 +343,7 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 // a v5 one, so the open fails with ErrTampered.
 func TestSchemaRaisedOnUnsignedStoreRefused(t *testing.T) {
 	for _, n := range []int{0, 2} {
-		s, kr, dir, _, _ := sealedWithKeys(t, NewMemoryKeyring(), n)
-		s.Close()
-		makeV4(t, dir, kr)
+		kr, dir, _, _ := v4StoreWithKeys(t, n)
 		rawUpdate(t, dir, func(tx *bolt.Tx) error { setSchema(t, tx, 5); return nil })
 		if _, err := reseal(t, dir, kr); !errors.Is(err, ErrTampered) {
 			t.Fatalf("%d keys: Seal = %v, want ErrTampered", n, err)

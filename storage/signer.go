@@ -72,18 +72,24 @@ func sum(pool *sync.Pool, data ...[]byte) []byte {
 	return out
 }
 
-// DigestSecret returns HMAC-SHA256 of secret under the digest key.
-func (s *Signer) DigestSecret(secret string) []byte {
-	m := s.digest.Get().(*pooledMAC)
+// digestSecret returns the HMAC of secret with a state from pool. The
+// secret is copied into the state's scratch buffer rather than converted
+// to a []byte, so a verification allocates only the result; a buffer grown
+// past 1 KiB by an oversized secret is dropped rather than pooled.
+func digestSecret(pool *sync.Pool, secret string) []byte {
+	m := pool.Get().(*pooledMAC)
 	m.buf = append(m.buf[:0], secret...)
 	m.h.Reset()
 	m.h.Write(m.buf)
 	out := m.h.Sum(make([]byte, 0, sha256.Size))
 	if cap(m.buf) <= 1024 {
-		s.digest.Put(m)
+		pool.Put(m)
 	}
 	return out
 }
+
+// DigestSecret returns HMAC-SHA256 of secret under the digest key.
+func (s *Signer) DigestSecret(secret string) []byte { return digestSecret(&s.digest, secret) }
 
 // SignRecord returns HMAC-SHA256 of payload under the record key.
 func (s *Signer) SignRecord(payload []byte) []byte { return sum(&s.record, payload) }

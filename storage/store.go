@@ -140,14 +140,24 @@ func Path(dir string) string { return filepath.Join(dir, FileName) }
 
 // Exists reports whether dir already holds a Keydesk database.
 func Exists(dir string) (bool, error) {
-	_, err := os.Stat(Path(dir))
+	ok, err := fileExists(Path(dir))
+	if err != nil {
+		return false, fmt.Errorf("check data folder: %w", err)
+	}
+	return ok, nil
+}
+
+// fileExists reports whether path exists; an error other than "does not
+// exist" (a folder that cannot be read, for one) is returned as is.
+func fileExists(path string) (bool, error) {
+	_, err := os.Stat(path)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, fmt.Errorf("check data folder: %w", err)
+	return false, err
 }
 
 // NewStoreID returns a random 128-bit store id in hex.

@@ -366,10 +366,7 @@ func TestSecretNeverInFile(t *testing.T) {
 	svc := newService(t, s, t0)
 	var secrets []string
 	for i := range 20 {
-		k, secret, err := svc.Create(sectionRequest("key " + string(rune('A'+i))))
-		if err != nil {
-			t.Fatal(err)
-		}
+		k, secret := mustCreate(t, svc, "key "+string(rune('A'+i)))
 		secrets = append(secrets, secret)
 		if i%2 == 0 {
 			if _, err := svc.Rename(k.ID, "renamed "+secret[:7]); err != nil {
@@ -438,14 +435,8 @@ func TestEditedRecordIsTampered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dir := openStore(t)
 			svc := newService(t, s, t0)
-			k, secret, err := svc.Create(sectionRequest("Billing sync (prod)"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, other, err := svc.Create(sectionRequest("Untouched"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, secret := mustCreate(t, svc, "Billing sync (prod)")
+			_, other := mustCreate(t, svc, "Untouched")
 			s.Close()
 			rawUpdate(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketKeys)
