@@ -7,6 +7,16 @@ import (
 	"time"
 )
 
+// mustRoll rolls the key id with grace through svc.
+func mustRoll(t *testing.T, svc *Service, id string, grace time.Duration) Rolled {
+	t.Helper()
+	r, err := svc.Roll(id, grace)
+	if err != nil {
+		t.Fatalf("Roll(%s, %v): %v", id, grace, err)
+	}
+	return r
+}
+
 func TestRollEachGrace(t *testing.T) {
 	for _, grace := range GraceChoices {
 		t.Run(FormatGrace(grace), func(t *testing.T) {
@@ -15,10 +25,7 @@ func TestRollEachGrace(t *testing.T) {
 			old, oldSecret := mustCreate(t, svc, CreateRequest{Name: "billing", Lifetime: Lifetime{Duration: 30 * 24 * time.Hour}, Permissions: perms})
 			clk.Set(t0.Add(10 * 24 * time.Hour))
 			now := clk.Now()
-			r, err := svc.Roll(old.ID, grace)
-			if err != nil {
-				t.Fatalf("Roll: %v", err)
-			}
+			r := mustRoll(t, svc, old.ID, grace)
 			if r.Secret == "" || r.Secret == oldSecret || CheckKey(r.Secret) != nil {
 				t.Fatalf("new secret %q", r.Secret)
 			}
@@ -75,10 +82,7 @@ func TestRollNeverExtends(t *testing.T) {
 	svc, _, clk := newTestService(t)
 	old, _ := mustCreate(t, svc, CreateRequest{Name: "short", Lifetime: Lifetime{Duration: 2 * time.Hour}, Permissions: Permissions{Kind: KindGlobal}})
 	clk.Set(t0.Add(90 * time.Minute))
-	r, err := svc.Roll(old.ID, 7*24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, old.ID, 7*24*time.Hour)
 	if !r.Old.ExpiresAt.Equal(old.ExpiresAt) {
 		t.Fatalf("a 7-day grace moved the expiry %v to %v", old.ExpiresAt, r.Old.ExpiresAt)
 	}
@@ -91,10 +95,7 @@ func TestRollGlobalAndLongLifetimes(t *testing.T) {
 	svc, _, clk := newTestService(t)
 	g, _ := mustCreate(t, svc, CreateRequest{Name: "dev", Permissions: Permissions{Kind: KindGlobal}})
 	clk.Set(t0.Add(24 * time.Hour))
-	r, err := svc.Roll(g.ID, DefaultGrace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, g.ID, DefaultGrace)
 	if got := r.New.ExpiresAt.Sub(r.New.CreatedAt); got != GlobalMaxLifetime || r.New.Permissions.Kind != KindGlobal {
 		t.Fatalf("rolled Global key lives %v (%s)", got, r.New.Permissions.Kind)
 	}
@@ -104,10 +105,7 @@ func TestRollGlobalAndLongLifetimes(t *testing.T) {
 	clk.Set(time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC))
 	y, _ := mustCreate(t, svc, CreateRequest{Name: "year", Permissions: sections(map[string]Access{"users": AccessRead})})
 	clk.Set(time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC))
-	r, err = svc.Roll(y.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = mustRoll(t, svc, y.ID, 0)
 	if want := time.Date(2029, 2, 28, 12, 0, 0, 0, time.UTC); !r.New.ExpiresAt.Equal(MaxExpiry(r.New.CreatedAt, KindSections)) || r.New.ExpiresAt.After(want.AddDate(0, 0, 1)) {
 		t.Fatalf("rolled 12-month key expires %v, beyond the 12-month rule", r.New.ExpiresAt)
 	}
@@ -124,10 +122,7 @@ func TestRollBadTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := svc.Roll(good.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, good.ID, 0)
 	clk.Set(t0.Add(2 * time.Hour))
 	audits := len(st.audit)
 	for _, tc := range []struct {
@@ -162,10 +157,7 @@ func TestRollBadTargets(t *testing.T) {
 func TestRollThenDelete(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	old, oldSecret := mustCreate(t, svc, CreateRequest{Name: "svc", Permissions: Permissions{Kind: KindGlobal}})
-	r, err := svc.Roll(old.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, old.ID, time.Hour)
 	if _, err := svc.Delete(old.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +184,7 @@ func TestRollThenDelete(t *testing.T) {
 func TestRollLinksAreSigned(t *testing.T) {
 	svc, st, clk := newTestService(t)
 	old, _ := mustCreate(t, svc, CreateRequest{Name: "svc", Permissions: Permissions{Kind: KindGlobal}})
-	r, err := svc.Roll(old.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, old.ID, time.Hour)
 	// Removing the link (to roll the old key a second time, extending
 	// its life) or pointing it elsewhere breaks the MAC.
 	st.keys[old.ID].RolledTo = ""
@@ -268,10 +257,7 @@ func TestIdleRowsFollowChanges(t *testing.T) {
 	if _, err := svc.Delete(a.ID); err != nil {
 		t.Fatal(err)
 	}
-	r, err := svc.Roll(b.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, b.ID, 0)
 	slot := NextSlot(t0.Add(IdleAfter)) // 11:00, after the 09:30 of t0
 	ids := func() []string {
 		t.Helper()
@@ -311,10 +297,7 @@ func TestIdleRowsFollowChanges(t *testing.T) {
 func TestSameBeforeRoll(t *testing.T) {
 	svc, _, _ := newTestService(t)
 	k, _ := mustCreate(t, svc, CreateRequest{Name: "svc", Permissions: Permissions{Kind: KindGlobal}})
-	r, err := svc.Roll(k.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRoll(t, svc, k.ID, time.Hour)
 	if !SameBeforeRoll(k, r.Old) {
 		t.Fatal("the record a roll started from does not match")
 	}

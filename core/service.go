@@ -412,12 +412,22 @@ func (s *Service) List() []*Key {
 // Get returns a copy of one key.
 func (s *Service) Get(id string) (*Key, error) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, err := s.loaded(id)
+	if err != nil {
+		return nil, err
+	}
+	return k.Clone(), nil
+}
+
+// loaded returns the loaded record of id (not a copy), or ErrNotFound;
+// s.mu must be held.
+func (s *Service) loaded(id string) (*Key, error) {
 	k, ok := s.byID[id]
-	s.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
 	}
-	return k.Clone(), nil
+	return k, nil
 }
 
 // Rename changes a key's name, the only thing that can be edited.
@@ -431,9 +441,9 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
+	old, err := s.loaded(id)
+	if err != nil {
+		return nil, err
 	}
 	if old.Tampered {
 		return nil, ErrTampered
@@ -455,9 +465,9 @@ func (s *Service) Delete(id string) (*Key, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.byID[id]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
+	k, err := s.loaded(id)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.store.DeleteKey(id, s.event(ActionDelete, k, "")); err != nil {
 		return nil, fmt.Errorf("delete key: %w", err)
