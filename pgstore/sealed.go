@@ -256,19 +256,6 @@ func (s *SealedStore) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 	return nil
 }
 
-// oldRecord reads and locks the stored record of id for a change.
-func oldRecord(ctx context.Context, tx pgx.Tx, id string) (*core.Key, error) {
-	var rec []byte
-	err := tx.QueryRow(ctx, `SELECT record FROM keys WHERE id = $1 FOR UPDATE`, id).Scan(&rec)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w %q", core.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return decodeRow(rec, nil)
-}
-
 // UpdateKey is Store.UpdateKey that also advances the signed state.
 func (s *SealedStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
 	return s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {

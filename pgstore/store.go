@@ -360,6 +360,15 @@ const (
 	OpDelete = "delete"
 )
 
+// auditChange appends ev to the audit log and then records the change
+// (kind, op, name): the two writes every change ends with.
+func (s *Store) auditChange(ctx context.Context, tx pgx.Tx, ev core.AuditEvent, kind, op, name string) error {
+	if err := s.appendAudit(ctx, tx, ev); err != nil {
+		return err
+	}
+	return addChange(ctx, tx, kind, op, name)
+}
+
 // addChange records a change as the transaction's last write and notifies
 // ChangeChannel at commit. The transaction-level lock makes change numbers
 // follow commit order: a follower that has read seq n has seen every change
@@ -440,6 +449,47 @@ func isUnique(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// insertRow writes the row of a new record, in tx: a duplicate id or
+// digest fails with core.ErrDuplicate.
+func insertRow(ctx context.Context, tx pgx.Tx, k *core.Key) error {
+	_, err := tx.Exec(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, keyArgs(k)...)
+	if isUnique(err) {
+		return fmt.Errorf("%w (id %s)", core.ErrDuplicate, k.ID)
+	}
+	return err
+}
+
+// updateRow rewrites the row of an existing record, in tx; the stored
+// last-used time only moves forward. An unknown id fails with
+// core.ErrNotFound, a digest that another key has with core.ErrDuplicate.
+func updateRow(ctx context.Context, tx pgx.Tx, k *core.Key) error {
+	tag, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
+		created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
+		WHERE id = $1`, keyArgs(k)...)
+	switch {
+	case isUnique(err):
+		return core.ErrDuplicate
+	case err != nil:
+		return err
+	case tag.RowsAffected() == 0:
+		return fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
+	}
+	return nil
+}
+
+// oldRecord reads and locks the stored record of id for a change.
+func oldRecord(ctx context.Context, tx pgx.Tx, id string) (*core.Key, error) {
+	var rec []byte
+	err := tx.QueryRow(ctx, `SELECT record FROM keys WHERE id = $1 FOR UPDATE`, id).Scan(&rec)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w %q", core.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeRow(rec, nil)
+}
+
 func checkNewKey(k *core.Key) error {
 	if k.ID == "" || len(k.Digest) == 0 {
 		return errors.New("a key record needs an id and a digest")
@@ -460,16 +510,10 @@ func (s *Store) insertKey(k *core.Key, ev core.AuditEvent, after func(ctx contex
 		return fmt.Errorf("insert key: %w", err)
 	}
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, keyArgs(k)...); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("%w (id %s)", core.ErrDuplicate, k.ID)
-			}
+		if err := insertRow(ctx, tx, k); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpInsert, k.ID); err != nil {
+		if err := s.auditChange(ctx, tx, ev, KindKey, OpInsert, k.ID); err != nil {
 			return err
 		}
 		if after != nil {
@@ -541,22 +585,10 @@ func (s *Store) updateKey(k *core.Key, ev core.AuditEvent, withOld func(ctx cont
 				return err
 			}
 		}
-		tag, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
-			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
-			WHERE id = $1`, keyArgs(k)...)
-		if err != nil {
-			if isUnique(err) {
-				return core.ErrDuplicate
-			}
+		if err := updateRow(ctx, tx, k); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w %q", core.ErrNotFound, k.ID)
-		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpUpdate, k.ID); err != nil {
+		if err := s.auditChange(ctx, tx, ev, KindKey, OpUpdate, k.ID); err != nil {
 			return err
 		}
 		if withOld != nil {
@@ -591,15 +623,7 @@ func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx c
 		return fmt.Errorf("roll key: %w", err)
 	}
 	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		var rec []byte
-		err := tx.QueryRow(ctx, `SELECT record FROM keys WHERE id = $1 FOR UPDATE`, old.ID).Scan(&rec)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w %q", core.ErrNotFound, old.ID)
-		}
-		if err != nil {
-			return err
-		}
-		stored, err := decodeRow(rec, nil)
+		stored, err := oldRecord(ctx, tx, old.ID)
 		if err != nil {
 			return err
 		}
@@ -611,24 +635,13 @@ func (s *Store) rollKey(old, new *core.Key, ev core.AuditEvent, after func(ctx c
 			// this process loaded it: writing old would undo that.
 			return core.ErrKeyChanged
 		}
-		if _, err := tx.Exec(ctx, `UPDATE keys SET digest = $2, name = $3, hint = $4, scopes = $5, kind = $6, permissions = $7,
-			created_ns = $8, expires_ns = $9, last_used_ns = GREATEST(last_used_ns, $10), mac = $11, record = $12
-			WHERE id = $1`, keyArgs(old)...); err != nil {
-			if isUnique(err) {
-				return core.ErrDuplicate
-			}
+		if err := updateRow(ctx, tx, old); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, keyArgs(new)...); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("%w (id %s)", core.ErrDuplicate, new.ID)
-			}
+		if err := insertRow(ctx, tx, new); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpUpdate, old.ID); err != nil {
+		if err := s.auditChange(ctx, tx, ev, KindKey, OpUpdate, old.ID); err != nil {
 			return err
 		}
 		if err := addChange(ctx, tx, KindKey, OpInsert, new.ID); err != nil {
@@ -669,10 +682,7 @@ func (s *Store) deleteKey(id string, ev core.AuditEvent, withOld func(ctx contex
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("%w %q", core.ErrNotFound, id)
 		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := addChange(ctx, tx, KindKey, OpDelete, id); err != nil {
+		if err := s.auditChange(ctx, tx, ev, KindKey, OpDelete, id); err != nil {
 			return err
 		}
 		if withOld != nil {
@@ -995,10 +1005,7 @@ func (s *Store) PutSetting(name string, value []byte, ev core.AuditEvent) error 
 		if err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		return addChange(ctx, tx, KindSetting, op, name)
+		return s.auditChange(ctx, tx, ev, KindSetting, op, name)
 	})
 	if err != nil {
 		return fmt.Errorf("save setting %s: %w", name, err)
@@ -1031,10 +1038,7 @@ func (s *Store) MarkSlotDelivered(slot time.Time, ev core.AuditEvent) error {
 			ON CONFLICT (id) DO UPDATE SET last_slot_ns = GREATEST(digest_state.last_slot_ns, excluded.last_slot_ns)`, nanos(slot)); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, ev); err != nil {
-			return err
-		}
-		return addChange(ctx, tx, KindDigest, OpUpdate, "last_delivered_slot")
+		return s.auditChange(ctx, tx, ev, KindDigest, OpUpdate, "last_delivered_slot")
 	})
 	if err != nil {
 		return fmt.Errorf("mark digest slot delivered: %w", err)
