@@ -74,12 +74,7 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 }
 
 func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme()) // the test theme has no bold monospace face
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
+	w, env, bg := newTestWindow(t)
 	var b *workspace.Workspace
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
 		var err error

@@ -109,6 +109,20 @@ func vwApp(t *testing.T, variant fyne.ThemeVariant) fyne.App {
 // runs only). Capturing an empty canvas advances the clock.
 func syncCacheClock() { software.NewCanvas().Capture() }
 
+// newTestWindow returns a window on the test driver in the default theme
+// (the test theme has no bold monospace face), its environment and its
+// runner.
+func newTestWindow(t *testing.T) (fyne.Window, *uiEnv, *testRunner) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.DefaultTheme())
+	w := test.NewTempWindow(t, nil)
+	env := newAppEnv(a, w)
+	bg := &testRunner{}
+	env.bg = bg
+	return w, env, bg
+}
+
 // vwWindow shows content in a test window of the given size.
 func vwWindow(t *testing.T, content fyne.CanvasObject, w, h float32) fyne.Window {
 	t.Helper()

@@ -154,12 +154,7 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 }
 
 func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
+	w, env, bg := newTestWindow(t)
 	quit := false
 	env.quit = func() { quit = true }
 	s := startSession(w, env, func() (*workspace.Workspace, error) {

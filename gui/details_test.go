@@ -256,18 +256,9 @@ func TestDetailsActionsAndRevealDoNotOpen(t *testing.T) {
 // TestGoldenDetails: the details panel beside the table, at the default
 // and at the smallest window.
 func TestGoldenDetails(t *testing.T) {
-	for _, v := range kvVariants {
-		for _, size := range []struct {
-			name string
-			w, h float32
-		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
-			t.Run(v.name+size.name, func(t *testing.T) {
-				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
-				f.clickRow("CRM sync (production)", colName)
-				test.AssertImageMatches(t, "details"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
-			})
-		}
-	}
+	goldenAtBothSizes(t, "details", func(t *testing.T, f *kvFixture) {
+		f.clickRow("CRM sync (production)", colName)
+	})
 }
 
 // TestDetailTimeShowsUTCOnlyWhenLocalIsNot: the details show UTC beside a

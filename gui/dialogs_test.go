@@ -57,18 +57,9 @@ func TestErrorDialogPlainWordsAndDetails(t *testing.T) {
 
 // TestGoldenErrorDialogDetails: the error dialog with its Details open.
 func TestGoldenErrorDialogDetails(t *testing.T) {
-	for _, v := range kvVariants {
-		for _, size := range []struct {
-			name string
-			w, h float32
-		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
-			t.Run(v.name+size.name, func(t *testing.T) {
-				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
-				d := f.deleteGoneKey("Billing export")
-				test.Tap(d.details)
-				f.win.Canvas().Unfocus()
-				test.AssertImageMatches(t, "error_details"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
-			})
-		}
-	}
+	goldenAtBothSizes(t, "error_details", func(t *testing.T, f *kvFixture) {
+		d := f.deleteGoneKey("Billing export")
+		test.Tap(d.details)
+		f.win.Canvas().Unfocus()
+	})
 }

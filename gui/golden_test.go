@@ -20,6 +20,26 @@ var kvVariants = []struct {
 	{"dark", theme.VariantDark},
 }
 
+// goldenAtBothSizes runs show on the demo keys in each theme variant, at
+// the default window (1280×800) and at the smallest one, and compares the
+// window with the golden image name+size+"_"+variant+".png", where size is
+// "" or "_small".
+func goldenAtBothSizes(t *testing.T, name string, show func(t *testing.T, f *kvFixture)) {
+	t.Helper()
+	for _, v := range kvVariants {
+		for _, size := range []struct {
+			name string
+			w, h float32
+		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
+			t.Run(v.name+size.name, func(t *testing.T) {
+				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
+				show(t, f)
+				test.AssertImageMatches(t, name+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
+			})
+		}
+	}
+}
+
 func TestGoldenKeysWindow(t *testing.T) {
 	for _, v := range kvVariants {
 		t.Run(v.name, func(t *testing.T) {
@@ -97,25 +117,16 @@ func TestGoldenCreateSmallWindow(t *testing.T) {
 // TestGoldenCustomExpiryPicker: Custom… shows a date and a time; the
 // calendar drops down at the month of the date, at both window sizes.
 func TestGoldenCustomExpiryPicker(t *testing.T) {
-	for _, v := range kvVariants {
-		for _, size := range []struct {
-			name string
-			w, h float32
-		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
-			t.Run(v.name+size.name, func(t *testing.T) {
-				f := newKVFixture(t, v.variant, kvDemo, size.w, size.h)
-				d := f.openCreate()
-				test.Type(d.name, "Quarter-end export")
-				test.Tap(d.customBtn)
-				test.Tap(d.customDate.ActionItem.(*widget.Button))
-				if d.customDate.Calendar() == nil {
-					t.Fatal("the calendar did not open")
-				}
-				f.win.Canvas().Unfocus()
-				test.AssertImageMatches(t, "create_custom_expiry"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
-			})
+	goldenAtBothSizes(t, "create_custom_expiry", func(t *testing.T, f *kvFixture) {
+		d := f.openCreate()
+		test.Type(d.name, "Quarter-end export")
+		test.Tap(d.customBtn)
+		test.Tap(d.customDate.ActionItem.(*widget.Button))
+		if d.customDate.Calendar() == nil {
+			t.Fatal("the calendar did not open")
 		}
-	}
+		f.win.Canvas().Unfocus()
+	})
 }
 
 func TestGoldenSecretDialog(t *testing.T) {

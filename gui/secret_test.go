@@ -12,11 +12,7 @@ import (
 
 func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
-	d := f.openCreate()
-	test.Type(d.name, "Clipboard test")
-	test.Tap(d.global)
-	test.Tap(d.create)
-	s := f.keys.secret
+	s := f.createGlobal("Clipboard test")
 	secret := s.field.Label().Text
 	if !s.field.Label().TextStyle.Monospace || !s.field.Label().Selectable {
 		t.Error("the key is not in a selectable monospace field")
@@ -52,11 +48,7 @@ func TestSecretDialogCopyClearsClipboardAfter60s(t *testing.T) {
 
 func TestSecretDialogCloseWithoutCopyAsks(t *testing.T) {
 	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
-	d := f.openCreate()
-	test.Type(d.name, "Not copied")
-	test.Tap(d.global)
-	test.Tap(d.create)
-	s := f.keys.secret
+	s := f.createGlobal("Not copied")
 	test.Tap(s.done)
 	if s.confirm == nil || !f.overlayText("You have not copied the key") {
 		t.Fatal("closing without copying does not ask")
@@ -75,14 +67,24 @@ func TestSecretDialogCloseWithoutCopyAsks(t *testing.T) {
 	}
 }
 
-// copyNewSecret creates a key, copies its secret and returns the secret.
-func (f *kvFixture) copyNewSecret(name string) string {
+// createGlobal creates a Global key named name through the create dialog
+// and returns the secret dialog that shows it.
+func (f *kvFixture) createGlobal(name string) *secretDialog {
 	f.t.Helper()
 	d := f.openCreate()
 	test.Type(d.name, name)
 	test.Tap(d.global)
 	test.Tap(d.create)
-	s := f.keys.secret
+	if f.keys.secret == nil {
+		f.t.Fatal("no secret dialog")
+	}
+	return f.keys.secret
+}
+
+// copyNewSecret creates a key, copies its secret and returns the secret.
+func (f *kvFixture) copyNewSecret(name string) string {
+	f.t.Helper()
+	s := f.createGlobal(name)
 	test.Tap(s.copyBtn)
 	if got := f.app.Clipboard().Content(); got != s.secret {
 		f.t.Fatal("Copy did not put the key on the clipboard")

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keydesk/keydesk/core"
@@ -73,19 +71,6 @@ func initSharedStore(t *testing.T, u, first string) (storage.KeyringBackend, *wo
 		t.Fatal(err)
 	}
 	return kr, other
-}
-
-// newTestWindow returns a window on the test driver in the default theme,
-// its environment and its runner.
-func newTestWindow(t *testing.T) (fyne.Window, *uiEnv, *testRunner) {
-	t.Helper()
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.DefaultTheme())
-	w := test.NewTempWindow(t, nil)
-	env := newAppEnv(a, w)
-	bg := &testRunner{}
-	env.bg = bg
-	return w, env, bg
 }
 
 // startSharedSession starts a window session with open, runs its UI

@@ -49,6 +49,17 @@ func (c *countingService) Verify(secret string, t core.Target) core.Verification
 	return c.tryKeyService.Verify(secret, t)
 }
 
+// countingView shows a Try a key view over f's keys, in a light 1000×700
+// window, whose verifications are counted.
+func (f *tkFixture) countingView(t *testing.T) (*tryKeyView, *countingService) {
+	t.Helper()
+	vwApp(t, theme.VariantLight)
+	svc := &countingService{tryKeyService: f.svc}
+	v := newTryKeyView(svc, nil, &testRunner{})
+	vwWindow(t, v, 1000, 700)
+	return v, svc
+}
+
 // tkPick searches the operation list and selects the operation with id.
 func tkPick(t *testing.T, v *tryKeyView, query, id string) {
 	t.Helper()
@@ -179,10 +190,7 @@ func TestTryKeyShowsScopesOfMatchedKey(t *testing.T) {
 
 func TestTryKeyMissingPathParameter(t *testing.T) {
 	f := newTKFixture(t)
-	vwApp(t, theme.VariantLight)
-	svc := &countingService{tryKeyService: f.svc}
-	v := newTryKeyView(svc, nil, &testRunner{})
-	vwWindow(t, v, 1000, 700)
+	v, svc := f.countingView(t)
 	tkPick(t, v, "messages get", "messaging.messages.get")
 	if len(v.paramNames) != 2 || v.paramNames[0] != "channelId" || v.paramNames[1] != "messageId" {
 		t.Fatalf("parameter fields = %v, want [channelId messageId]", v.paramNames)
@@ -211,10 +219,7 @@ func TestTryKeyMissingPathParameter(t *testing.T) {
 
 func TestTryKeyRequiresOperationAndToken(t *testing.T) {
 	f := newTKFixture(t)
-	vwApp(t, theme.VariantLight)
-	svc := &countingService{tryKeyService: f.svc}
-	v := newTryKeyView(svc, nil, &testRunner{})
-	vwWindow(t, v, 1000, 700)
+	v, svc := f.countingView(t)
 	test.Tap(v.send)
 	bgWait(v.bg)
 	if v.opMsg.Text != "Pick an operation from the list." || !v.opMsg.Visible() {
