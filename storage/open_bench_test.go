@@ -138,13 +138,7 @@ func BenchmarkMigrate10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		s, err := Open(dir, Options{MustExist: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Seal(kr); err != nil {
-			b.Fatal(err)
-		}
+		s := openSealedBench(b, dir, kr)
 		b.StopTimer()
 		if v, _ := s.Schema(); v != signedSchema {
 			b.Fatalf("schema %d after the migration", v)
