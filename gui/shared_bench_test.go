@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -20,7 +21,7 @@ func (*directRunner) do(f func()) { f() }
 // on the shared store to the key in the window's service (where the keys
 // table reloads from), p50 and p99 over b.N creates (the target is 1 s).
 func BenchmarkSharedWindowPropagation(b *testing.B) {
-	u := newSharedDatabase(b)
+	u := storetest.PGDatabase(b, "kdgui_")
 	kr := storage.NewMemoryKeyring()
 	opts := workspace.Options{StoreURL: u, Keyring: kr}
 	if _, err := workspace.InitShared(opts, ""); err != nil {

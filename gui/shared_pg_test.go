@@ -3,7 +3,6 @@ package gui
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net"
@@ -19,39 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
-
-// newSharedDatabase creates an empty database on the test cluster
-// (KEYDESK_TEST_PG_URL, set by scripts/pg-cluster.sh run) and returns its
-// URL; the test is skipped without a cluster.
-func newSharedDatabase(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("KEYDESK_TEST_PG_URL")
-	if base == "" {
-		t.Skip("KEYDESK_TEST_PG_URL is not set: run `make test-pg`")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	name := "kdgui_" + hex.EncodeToString([]byte(rand.Text()[:6]))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	return u.String()
-}
 
 // initSharedStore initialises the shared store at u with a fresh memory
 // keyring as this computer's, opens another admin's workspace on it and
@@ -101,7 +71,7 @@ func startSharedSession(t *testing.T, w fyne.Window, env *uiEnv, bg *testRunner,
 // session.
 func sharedWindow(t *testing.T) (*workspace.Workspace, fyne.Window, *testRunner, *session, string) {
 	t.Helper()
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, other := initSharedStore(t, u, "before the window")
 	w, env, bg := newTestWindow(t)
 	s := startSharedSession(t, w, env, bg, func() (*workspace.Workspace, error) {
@@ -210,7 +180,7 @@ func menuItem(w fyne.Window, label string) *fyne.MenuItem {
 // server that is down is one sentence and the window stays where it was;
 // Local Data Folder goes back.
 func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, _ := initSharedStore(t, u, "shared key")
 
 	dir := t.TempDir()
@@ -390,7 +360,7 @@ func waitTitle(t *testing.T, w fyne.Window, bg *testRunner, limit time.Duration,
 // they may be out of date; once the server is back it catches up with what
 // another admin did meanwhile and the title says so no more.
 func TestSharedWindowSaysWhenDataMayBeStale(t *testing.T) {
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, other := initSharedStore(t, u, "before the outage")
 	pu, _ := url.Parse(u)
 	proxy := newTCPProxy(t, pu.Host)
@@ -501,7 +471,7 @@ func passwordRole(t *testing.T, u string) (roleURL, clean, password string) {
 // in the keyring for that URL; with nothing kept, PGPASSWORD still works,
 // and with no password at all the login is refused in one sentence.
 func TestSharedWindowUsesTheKeptPassword(t *testing.T) {
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, _ := initSharedStore(t, u, "shared key")
 	roleURL, clean, password := passwordRole(t, u)
 	opts := workspace.Options{StoreURL: roleURL, Keyring: kr}
@@ -542,7 +512,7 @@ func TestSharedWindowUsesTheKeptPassword(t *testing.T) {
 // in, the dialog offers the local data folder instead of quitting.
 func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, _ := initSharedStore(t, u, "shared key")
 	_, clean, password := passwordRole(t, u)
 	if err := kr.Set(storePasswordEntry(clean), password); err != nil {
@@ -585,7 +555,7 @@ func TestSharedWindowReopensTheStoreShownLast(t *testing.T) {
 // available says so in one sentence, and offers no key file (that is for
 // a data folder only).
 func TestSharedWindowWithoutKeyringOffersNoKeyFile(t *testing.T) {
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	initSharedStore(t, u, "shared key")
 	wt := startTestWindow(t, workspace.Options{StoreURL: u, Keyring: noKeyring{}}, nil)
 	if !wt.overlayHas("The OS keyring is not available") || wt.s.choice != nil ||
@@ -598,7 +568,7 @@ func TestSharedWindowWithoutKeyringOffersNoKeyFile(t *testing.T) {
 // key is in keydesk.key asks for its passphrase (a wrong one says so and
 // asks again), then shows the folder; Cancel stays on the shared store.
 func TestSwitchBetweenSharedStoreAndKeyFileFolder(t *testing.T) {
-	u := newSharedDatabase(t)
+	u := storetest.PGDatabase(t, "kdgui_")
 	kr, _ := initSharedStore(t, u, "shared key")
 	dir := keyFileFolder(t, "in the key-file folder")
 

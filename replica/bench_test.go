@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -18,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/storage"
@@ -28,43 +26,11 @@ import (
 
 var testMaster = bytes.Repeat([]byte{0x42}, storage.MasterKeySize)
 
-// newDatabase creates an empty database on the test cluster and returns its
-// URL (skipping without one: `make test-pg` / `make bench` start one).
-func newDatabase(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv("KEYDESK_TEST_PG_URL")
-	if base == "" {
-		tb.Skip("KEYDESK_TEST_PG_URL is not set: run `make test-pg` or `make bench`")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "kdreplica_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	return u.String()
-}
-
 // sharedStore initialises a sealed store with n keys (bulk-inserted, then
 // sealed) and returns it, its admin service and some keys' secrets.
 func sharedStore(tb testing.TB, n int) (*pgstore.SealedStore, *core.Service, []string) {
 	tb.Helper()
-	u := newDatabase(tb)
+	u := storetest.PGDatabase(tb, "kdreplica_")
 	ctx := context.Background()
 	st, err := pgstore.Init(ctx, u, pgstore.InitOptions{})
 	if err != nil {

@@ -40,13 +40,7 @@ var ErrNoKeyFile = errors.New("no key file (keydesk.key) in the data folder")
 func KeyFilePath(dir string) string { return filepath.Join(dir, KeyFileName) }
 
 // KeyFileExists reports whether dir holds a key file.
-func KeyFileExists(dir string) (bool, error) {
-	ok, err := fileExists(KeyFilePath(dir))
-	if err != nil {
-		return false, fmt.Errorf("check key file: %w", err)
-	}
-	return ok, nil
-}
+func KeyFileExists(dir string) (bool, error) { return fileExists(KeyFilePath(dir), "key file") }
 
 // KeyFile is a KeyringBackend kept in a data folder instead of the OS
 // keyring: the master key and the SMTP password in keydesk.key, an

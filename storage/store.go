@@ -139,17 +139,12 @@ var (
 func Path(dir string) string { return filepath.Join(dir, FileName) }
 
 // Exists reports whether dir already holds a Keydesk database.
-func Exists(dir string) (bool, error) {
-	ok, err := fileExists(Path(dir))
-	if err != nil {
-		return false, fmt.Errorf("check data folder: %w", err)
-	}
-	return ok, nil
-}
+func Exists(dir string) (bool, error) { return fileExists(Path(dir), "data folder") }
 
-// fileExists reports whether path exists; an error other than "does not
-// exist" (a folder that cannot be read, for one) is returned as is.
-func fileExists(path string) (bool, error) {
+// fileExists reports whether path, the file of what, exists; an error
+// other than "does not exist" (a folder that cannot be read, for one) is
+// returned wrapped.
+func fileExists(path, what string) (bool, error) {
 	_, err := os.Stat(path)
 	switch {
 	case err == nil:
@@ -157,7 +152,7 @@ func fileExists(path string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, err
+	return false, fmt.Errorf("check %s: %w", what, err)
 }
 
 // NewStoreID returns a random 128-bit store id in hex.
