@@ -2,34 +2,18 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 )
 
-// benchKey returns a record shaped like a real one (32-byte digest, one
-// section, its scope) with a random id, signed by the test signer.
+// benchKey is keytest.Bench signed by the test signer.
 func benchKey(i int, created time.Time) *core.Key {
-	var id [8]byte
-	digest := make([]byte, 32)
-	rand.Read(id[:])
-	rand.Read(digest)
-	k := &core.Key{
-		ID:          hex.EncodeToString(id[:]),
-		Name:        fmt.Sprintf("Bench key %d", i),
-		Digest:      digest,
-		Hint:        "kdk_live_ab…wxyz",
-		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}},
-		Scopes:      []string{"messaging:*"},
-		CreatedAt:   created,
-		ExpiresAt:   created.Add(time.Duration(i%365+2) * 24 * time.Hour),
-	}
+	k := keytest.Bench(i, created)
 	k.MAC = benchSigner.SignRecord(k.MACPayload())
 	return k
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -34,7 +35,7 @@ func TestRenameAndDeleteFromTwoComputers(t *testing.T) {
 	const n = 40
 	var keys []*core.Key
 	for i := range n {
-		k := sign(storetest.Key(fmt.Sprintf("key%02d", i), storetest.T0), fmt.Sprintf("key %d", i))
+		k := sign(keytest.Key(fmt.Sprintf("key%02d", i), storetest.T0), fmt.Sprintf("key %d", i))
 		if err := a.InsertKey(k, storetest.Event(core.ActionCreate, k.ID)); err != nil {
 			t.Fatal(err)
 		}

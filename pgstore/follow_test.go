@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -68,7 +69,7 @@ func expectChanges(t *testing.T, changes <-chan Change, want ...string) []Change
 
 func insert(t *testing.T, s *Store, id string) *core.Key {
 	t.Helper()
-	k := storetest.Key(id, storetest.T0.Add(time.Hour))
+	k := keytest.Key(id, storetest.T0.Add(time.Hour))
 	if err := s.InsertKey(k, storetest.Event(core.ActionCreate, id)); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestFollowerSeesEveryChangeInOrder(t *testing.T) {
 		func() error { return s.PutSetting("mail", nil, ev) },
 		func() error { return s.MarkSlotDelivered(storetest.T0, ev) },
 		func() error {
-			return s.InsertKeys([]*core.Key{storetest.Key("b1", storetest.T0), storetest.Key("b2", storetest.T0)}, ev)
+			return s.InsertKeys([]*core.Key{keytest.Key("b1", storetest.T0), keytest.Key("b2", storetest.T0)}, ev)
 		},
 	}
 	for _, step := range steps {
@@ -165,7 +166,7 @@ func TestFollowerCatchesUpAfterServerRestart(t *testing.T) {
 	down := expectStatus(t, statuses, false)
 	// Writing while the server is down fails as "unavailable" and writes
 	// nothing (checked below: the changes after the restart start at 2).
-	if err := s.InsertKey(storetest.Key("lost", storetest.T0), storetest.Event(core.ActionCreate, "lost")); !IsUnavailable(err) {
+	if err := s.InsertKey(keytest.Key("lost", storetest.T0), storetest.Event(core.ActionCreate, "lost")); !IsUnavailable(err) {
 		t.Fatalf("InsertKey with the server down = %v, want IsUnavailable", err)
 	}
 	if _, err := Open(context.Background(), u, Options{}); !IsUnavailable(err) || !errors.Is(err, ErrUnreachable) {

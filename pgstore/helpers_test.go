@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -50,19 +51,11 @@ func newSigner() *storage.Signer {
 	return s
 }
 
-func sectionRequest(name string) core.CreateRequest {
-	return core.CreateRequest{
-		Name:        name,
-		Lifetime:    core.Lifetime{Duration: 30 * 24 * time.Hour},
-		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}},
-	}
-}
-
 // createKey creates a key named name with svc and returns it with its
 // secret.
 func createKey(t testing.TB, svc *core.Service, name string) (*core.Key, string) {
 	t.Helper()
-	k, secret, err := svc.Create(sectionRequest(name))
+	k, secret, err := svc.Create(keytest.SectionRequest(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +86,7 @@ func runChild(mode string) int {
 		}
 		svc.Actor = "admin " + os.Getenv("KEYDESK_TEST_N")
 		for i := range 25 {
-			k, secret, err := svc.Create(sectionRequest(fmt.Sprintf("admin %s key %d", os.Getenv("KEYDESK_TEST_N"), i)))
+			k, secret, err := svc.Create(keytest.SectionRequest(fmt.Sprintf("admin %s key %d", os.Getenv("KEYDESK_TEST_N"), i)))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 4

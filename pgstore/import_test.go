@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/storage"
@@ -32,7 +33,7 @@ func TestInitFromLocalStore(t *testing.T) {
 	var secrets []string
 	var created []*core.Key
 	for _, name := range []string{"one", "two", "three"} {
-		k, secret, err := svc.Create(sectionRequest(name))
+		k, secret, err := svc.Create(keytest.SectionRequest(name))
 		if err != nil {
 			t.Fatal(err)
 		}

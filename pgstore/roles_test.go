@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -60,7 +61,7 @@ func TestServerRole(t *testing.T) {
 	expectChanges(t, changes, "2 digest update last_delivered_slot", "3 key insert bbbb")
 
 	// What it must not do.
-	forged := storetest.Key("forged", storetest.T0.Add(time.Hour))
+	forged := keytest.Key("forged", storetest.T0.Add(time.Hour))
 	widened := k.Clone()
 	widened.ExpiresAt = widened.ExpiresAt.Add(365 * 24 * time.Hour)
 	ev := storetest.Event(core.ActionCreate, "x")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -98,7 +99,7 @@ func TestSealedRollKeepsTheSignedState(t *testing.T) {
 	ctx := context.Background()
 	v := ss.Signer().Verifier()
 	k, oldSecret := createKey(t, svc, "billing")
-	if _, _, err := svc.Create(sectionRequest("bystander")); err != nil {
+	if _, _, err := svc.Create(keytest.SectionRequest("bystander")); err != nil {
 		t.Fatal(err)
 	}
 	if err := pgxExec(ctx, ss, `CREATE TABLE saved AS SELECT * FROM keys`); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -80,7 +81,7 @@ func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := vs.Create(sectionRequest("minted")); !errors.Is(err, core.ErrVerifyOnly) {
+	if _, _, err := vs.Create(keytest.SectionRequest("minted")); !errors.Is(err, core.ErrVerifyOnly) {
 		t.Fatalf("Create with verify-only material: %v, want ErrVerifyOnly", err)
 	}
 	if _, err := vs.Rename(k.ID, "widened"); !errors.Is(err, core.ErrVerifyOnly) {
@@ -101,7 +102,7 @@ func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 	ss, svc, u := newSealed(t)
 	k, _ := createKey(t, svc, "to be deleted")
-	if _, _, err := svc.Create(sectionRequest("stays")); err != nil {
+	if _, _, err := svc.Create(keytest.SectionRequest("stays")); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -190,7 +191,7 @@ func TestAdminRefusesForgedState(t *testing.T) {
 	if err := other.SealFromRows(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.Create(sectionRequest("on a forged state")); !errors.Is(err, ErrStateMismatch) {
+	if _, _, err := svc.Create(keytest.SectionRequest("on a forged state")); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("create on a forged state: %v, want ErrStateMismatch", err)
 	}
 	var n int
@@ -229,7 +230,7 @@ func pgxExec(ctx context.Context, s *SealedStore, sql string) error {
 // snapshot holds it twice.
 func TestRecordCopiedUnderAnotherIDIsRefused(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	if _, _, err := svc.Create(sectionRequest("copied")); err != nil {
+	if _, _, err := svc.Create(keytest.SectionRequest("copied")); err != nil {
 		t.Fatal(err)
 	}
 	if err := pgxExec(context.Background(), ss, `INSERT INTO keys SELECT 'copy', digest || '\x00'::bytea, name, hint, scopes, kind, permissions, created_ns, expires_ns, last_used_ns, mac, record FROM keys`); err != nil {

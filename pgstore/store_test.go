@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -165,7 +166,7 @@ func TestInitConcurrently(t *testing.T) {
 
 func TestAuditRecordsOSUserAndHost(t *testing.T) {
 	s, _ := newStore(t)
-	if err := s.InsertKey(storetest.Key("aaaa", storetest.T0), storetest.Event(core.ActionCreate, "aaaa")); err != nil {
+	if err := s.InsertKey(keytest.Key("aaaa", storetest.T0), storetest.Event(core.ActionCreate, "aaaa")); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := s.AuditEntries(10)
@@ -194,7 +195,7 @@ func TestConcurrentCreates(t *testing.T) {
 				return
 			}
 			for i := range each {
-				_, secret, err := svc.Create(sectionRequest(fmt.Sprintf("admin %d key %d", a, i)))
+				_, secret, err := svc.Create(keytest.SectionRequest(fmt.Sprintf("admin %d key %d", a, i)))
 				if err != nil {
 					errs[a] = err
 					return
@@ -298,7 +299,7 @@ func checkAllVerify(t *testing.T, s *Store, secrets []string, n int) {
 func TestSnapshot(t *testing.T) {
 	s, _ := newStore(t)
 	for _, id := range []string{"aaaa", "bbbb"} {
-		if err := s.InsertKey(storetest.Key(id, storetest.T0), storetest.Event(core.ActionCreate, id)); err != nil {
+		if err := s.InsertKey(keytest.Key(id, storetest.T0), storetest.Event(core.ActionCreate, id)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -322,7 +323,7 @@ func TestEditedRowIsCaught(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	for _, id := range []string{"aaaa", "bbbb"} {
-		if err := s.InsertKey(storetest.Key(id, storetest.T0), storetest.Event(core.ActionCreate, id)); err != nil {
+		if err := s.InsertKey(keytest.Key(id, storetest.T0), storetest.Event(core.ActionCreate, id)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -400,7 +401,7 @@ func TestColumnsForSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		k := storetest.Key("aaaa", storetest.T0)
+		k := keytest.Key("aaaa", storetest.T0)
 		k.Permissions = core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessRead}}
 		k.Scopes = []string{"users:read"}
 		if err := s.InsertKey(k, storetest.Event(core.ActionCreate, "aaaa")); err != nil {

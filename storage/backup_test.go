@@ -12,6 +12,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/vault"
 )
 
@@ -24,7 +25,7 @@ var fastKF = KeyFileOptions{WorkFactor: 10}
 func TestSnapshotOpensAsTheStore(t *testing.T) {
 	s, kr, _ := openSealedIn(t, NewMemoryKeyring())
 	for _, id := range []string{"a1", "b2", "c3"} {
-		k := rawKey(id, t0.Add(time.Hour))
+		k := keytest.Key(id, t0.Add(time.Hour))
 		k.MAC = kr.signer.SignRecord(k.MACPayload())
 		if err := s.InsertKey(k, event(core.ActionCreate, id)); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -76,7 +77,7 @@ func runChild(mode string) int {
 		}
 		svc.Actor = "crash-test"
 		for i := 0; ; i++ {
-			k, secret, err := svc.Create(sectionRequest(fmt.Sprintf("crash key %d", i)))
+			k, secret, err := svc.Create(keytest.SectionRequest(fmt.Sprintf("crash key %d", i)))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return childFailed
@@ -216,38 +217,15 @@ func newService(t *testing.T, s core.Store, now time.Time) *core.Service {
 	return svc
 }
 
-func sectionRequest(name string) core.CreateRequest {
-	return core.CreateRequest{
-		Name:        name,
-		Lifetime:    core.Lifetime{Duration: 30 * 24 * time.Hour},
-		Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull, "users": core.AccessRead}},
-	}
-}
-
 // mustCreate creates a key named name with sectionRequest's permissions
 // through svc and returns it with its secret.
 func mustCreate(t *testing.T, svc *core.Service, name string) (*core.Key, string) {
 	t.Helper()
-	k, secret, err := svc.Create(sectionRequest(name))
+	k, secret, err := svc.Create(keytest.SectionRequest(name))
 	if err != nil {
 		t.Fatalf("Create %q: %v", name, err)
 	}
 	return k, secret
-}
-
-// rawKey builds a record without going through the service.
-func rawKey(id string, expires time.Time) *core.Key {
-	return &core.Key{
-		ID:          id,
-		Name:        "key " + id,
-		Digest:      []byte("digest-of-" + id),
-		Hint:        "kdk_abc",
-		Permissions: core.Permissions{Kind: core.KindGlobal},
-		Scopes:      []string{core.GlobalScope},
-		CreatedAt:   expires.Add(-time.Hour),
-		ExpiresAt:   expires,
-		MAC:         []byte("mac"),
-	}
 }
 
 func event(action core.AuditAction, id string) core.AuditEvent {

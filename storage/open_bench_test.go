@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 )
 
 // buildSignedStore writes n keys, each with a genuine record MAC, into a new
@@ -28,7 +29,7 @@ func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
 	const batch = 10_000
 	keys := make([]*core.Key, 0, batch)
 	for i := range n {
-		k := benchKey(b, i, created)
+		k := keytest.Bench(i, created)
 		k.MAC = kr.signer.SignRecord(k.MACPayload())
 		keys = append(keys, k)
 		if len(keys) == batch || i == n-1 {

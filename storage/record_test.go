@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -242,7 +243,7 @@ func TestDecodeKeyRejects(t *testing.T) {
 // ErrCorrupt naming the record's id and none of its contents.
 func TestCorruptRecordError(t *testing.T) {
 	s, dir := openStore(t)
-	k := rawKey("feed01", t0.Add(time.Hour))
+	k := keytest.Key("feed01", t0.Add(time.Hour))
 	k.Name = "Quarterly payroll export"
 	if err := s.InsertKey(k, event(core.ActionCreate, k.ID)); err != nil {
 		t.Fatal(err)
@@ -353,7 +354,7 @@ func TestMigrateJSONRecords(t *testing.T) {
 // the open with ErrCorrupt and leaves the file at v1.
 func TestMigrateBadJSONRecord(t *testing.T) {
 	s, dir := openStore(t)
-	if err := s.InsertKey(rawKey("bad01", t0.Add(time.Hour)), event(core.ActionCreate, "bad01")); err != nil {
+	if err := s.InsertKey(keytest.Key("bad01", t0.Add(time.Hour)), event(core.ActionCreate, "bad01")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 )
 
 // mappedRSS returns the resident kB of this process's mappings of path,
@@ -45,7 +46,7 @@ func TestReleaseMappedPages(t *testing.T) {
 	const n = 3000
 	keys := make([]*core.Key, n)
 	for i := range keys {
-		keys[i] = rawKey(fmt.Sprintf("k%05d", i), t0.Add(time.Duration(i+1)*time.Hour))
+		keys[i] = keytest.Key(fmt.Sprintf("k%05d", i), t0.Add(time.Duration(i+1)*time.Hour))
 		keys[i].Name = strings.Repeat("padding ", 40) + keys[i].ID
 	}
 	if err := s.InsertKeys(keys, event(core.ActionCreate, "")); err != nil {

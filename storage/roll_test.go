@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -108,16 +109,16 @@ func TestRollKeyRefusals(t *testing.T) {
 	stored, _ := s.GetKey(keys[0].ID)
 	again := stored.Clone()
 	again.RolledTo = "ffffffffffffffff"
-	fresh := rawKey("eeeeeeeeeeeeeeee", t0.Add(time.Hour))
+	fresh := keytest.Key("eeeeeeeeeeeeeeee", t0.Add(time.Hour))
 	if err := s.RollKey(again, fresh, event(core.ActionRoll, again.ID)); !errors.Is(err, core.ErrAlreadyRolled) {
 		t.Fatalf("second roll of a record: %v", err)
 	}
-	missing := rawKey("dddddddddddddddd", t0.Add(time.Hour))
+	missing := keytest.Key("dddddddddddddddd", t0.Add(time.Hour))
 	if err := s.RollKey(missing, fresh, event(core.ActionRoll, missing.ID)); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("roll of a missing record: %v", err)
 	}
 	other, _ := s.GetKey(keys[1].ID)
-	clash := rawKey(keys[0].ID, t0.Add(time.Hour)) // the id of an existing key
+	clash := keytest.Key(keys[0].ID, t0.Add(time.Hour)) // the id of an existing key
 	if err := s.RollKey(other, clash, event(core.ActionRoll, other.ID)); !errors.Is(err, core.ErrDuplicate) {
 		t.Fatalf("roll onto an existing id: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -334,7 +335,7 @@ func TestGenerationAdvances(t *testing.T) {
 		"audit":    func() error { return s.AppendAudit(event(core.ActionSettingsChanged, "")) },
 		"slot":     func() error { return s.MarkSlotDelivered(t0, event(core.ActionSettingsChanged, "")) },
 		"delete":   func() error { return s.DeleteKey(keys[0].ID, event(core.ActionDelete, keys[0].ID)) },
-		"insert":   func() error { return s.InsertKey(rawKey("k2", t0), event(core.ActionCreate, "k2")) },
+		"insert":   func() error { return s.InsertKey(keytest.Key("k2", t0), event(core.ActionCreate, "k2")) },
 		"lastused": func() error { return s.SetLastUsed(map[string]time.Time{"k2": t0}) },
 	} {
 		if err := change(); err != nil {
@@ -394,7 +395,7 @@ func TestSealMigratesUnsealedStore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Seal: %v", err)
 	}
-	if _, _, err := newService(t, s2, t0).Create(sectionRequest("after")); err != nil {
+	if _, _, err := newService(t, s2, t0).Create(keytest.SectionRequest("after")); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
@@ -417,7 +418,7 @@ func TestConcurrentChangesKeepTheSealedState(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := range 10 {
-				k, _, err := svc.Create(sectionRequest(fmt.Sprintf("g%d k%d", g, i)))
+				k, _, err := svc.Create(keytest.SectionRequest(fmt.Sprintf("g%d k%d", g, i)))
 				if err != nil {
 					t.Error(err)
 					return

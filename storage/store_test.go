@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,7 +22,7 @@ var t0 = time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
 
 func TestInsertGetListUpdateDelete(t *testing.T) {
 	s, _ := openStore(t)
-	a, b := rawKey("aaaa", t0.Add(time.Hour)), rawKey("bbbb", t0.Add(2*time.Hour))
+	a, b := keytest.Key("aaaa", t0.Add(time.Hour)), keytest.Key("bbbb", t0.Add(2*time.Hour))
 	for _, k := range []*core.Key{a, b} {
 		if err := s.InsertKey(k, event(core.ActionCreate, k.ID)); err != nil {
 			t.Fatalf("InsertKey %s: %v", k.ID, err)
@@ -73,7 +74,7 @@ func TestInsertGetListUpdateDelete(t *testing.T) {
 
 func TestUpdateMovesIndexes(t *testing.T) {
 	s, _ := openStore(t)
-	k := rawKey("aaaa", t0)
+	k := keytest.Key("aaaa", t0)
 	if err := s.InsertKey(k, event(core.ActionCreate, k.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestUpdateMovesIndexes(t *testing.T) {
 
 func TestUnknownIDs(t *testing.T) {
 	s, _ := openStore(t)
-	if err := s.UpdateKey(rawKey("nope", t0), event(core.ActionRename, "nope")); !errors.Is(err, core.ErrNotFound) {
+	if err := s.UpdateKey(keytest.Key("nope", t0), event(core.ActionRename, "nope")); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("UpdateKey unknown = %v, want ErrNotFound", err)
 	}
 	if err := s.DeleteKey("nope", event(core.ActionDelete, "nope")); !errors.Is(err, core.ErrNotFound) {
@@ -112,20 +113,20 @@ func TestUnknownIDs(t *testing.T) {
 
 func TestDuplicateRefused(t *testing.T) {
 	s, _ := openStore(t)
-	orig := rawKey("aaaa", t0)
+	orig := keytest.Key("aaaa", t0)
 	if err := s.InsertKey(orig, event(core.ActionCreate, "aaaa")); err != nil {
 		t.Fatal(err)
 	}
-	sameID := rawKey("aaaa", t0.Add(time.Hour))
+	sameID := keytest.Key("aaaa", t0.Add(time.Hour))
 	sameID.Digest = []byte("other digest")
-	sameDigest := rawKey("bbbb", t0.Add(time.Hour))
+	sameDigest := keytest.Key("bbbb", t0.Add(time.Hour))
 	sameDigest.Digest = orig.Digest
 	for name, k := range map[string]*core.Key{"same id": sameID, "same digest": sameDigest} {
 		t.Run(name, func(t *testing.T) {
 			if err := s.InsertKey(k, event(core.ActionCreate, k.ID)); !errors.Is(err, core.ErrDuplicate) {
 				t.Fatalf("InsertKey = %v, want ErrDuplicate", err)
 			}
-			if err := s.InsertKeys([]*core.Key{rawKey("cccc", t0), k}, event(core.ActionCreate, "")); !errors.Is(err, core.ErrDuplicate) {
+			if err := s.InsertKeys([]*core.Key{keytest.Key("cccc", t0), k}, event(core.ActionCreate, "")); !errors.Is(err, core.ErrDuplicate) {
 				t.Fatalf("InsertKeys = %v, want ErrDuplicate", err)
 			}
 			// Nothing of the refused writes remains.
@@ -146,11 +147,11 @@ func TestKeysExpiringBoundaries(t *testing.T) {
 	s, _ := openStore(t)
 	var batch []*core.Key
 	for i, off := range []time.Duration{-time.Nanosecond, 0, time.Nanosecond, time.Hour, 24*time.Hour - time.Nanosecond, 24 * time.Hour, 24*time.Hour + time.Nanosecond} {
-		k := rawKey(string(rune('a'+i)), t0.Add(off))
+		k := keytest.Key(string(rune('a'+i)), t0.Add(off))
 		batch = append(batch, k)
 	}
 	// Two keys sharing one expiry both appear.
-	batch = append(batch, rawKey("z", t0.Add(time.Hour)))
+	batch = append(batch, keytest.Key("z", t0.Add(time.Hour)))
 	if err := s.InsertKeys(batch, event(core.ActionCreate, "")); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestSettingsDigestStateAudit(t *testing.T) {
 
 func TestSetLastUsedBatch(t *testing.T) {
 	s, _ := openStore(t)
-	if err := s.InsertKeys([]*core.Key{rawKey("a", t0), rawKey("b", t0)}, event(core.ActionCreate, "")); err != nil {
+	if err := s.InsertKeys([]*core.Key{keytest.Key("a", t0), keytest.Key("b", t0)}, event(core.ActionCreate, "")); err != nil {
 		t.Fatal(err)
 	}
 	used := t0.Add(-time.Minute)
@@ -322,7 +323,7 @@ func TestSchemaTooNew(t *testing.T) {
 
 func TestAlreadyOpenSameProcess(t *testing.T) {
 	s, dir := openStore(t)
-	if err := s.InsertKey(rawKey("a", t0), event(core.ActionCreate, "a")); err != nil {
+	if err := s.InsertKey(keytest.Key("a", t0), event(core.ActionCreate, "a")); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(Path(dir))
@@ -338,7 +339,7 @@ func TestAlreadyOpenSameProcess(t *testing.T) {
 
 func TestAlreadyOpenOtherProcess(t *testing.T) {
 	s, dir := openStore(t)
-	if err := s.InsertKey(rawKey("a", t0), event(core.ActionCreate, "a")); err != nil {
+	if err := s.InsertKey(keytest.Key("a", t0), event(core.ActionCreate, "a")); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(Path(dir))

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -69,22 +70,6 @@ func Run(t *testing.T, open Opener) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
-	}
-}
-
-// Key builds a record without going through the service: a global key
-// expiring at expires, with a digest and MAC derived from id.
-func Key(id string, expires time.Time) *core.Key {
-	return &core.Key{
-		ID:          id,
-		Name:        "key " + id,
-		Digest:      []byte("digest-of-" + id),
-		Hint:        "kdk_abc",
-		Permissions: core.Permissions{Kind: core.KindGlobal},
-		Scopes:      []string{core.GlobalScope},
-		CreatedAt:   expires.Add(-time.Hour),
-		ExpiresAt:   expires,
-		MAC:         []byte("mac-of-" + id),
 	}
 }
 
@@ -137,15 +122,15 @@ func testRoll(t *testing.T, s core.Store) {
 	if !ok {
 		t.Fatalf("%T does not implement core.KeyRoller", s)
 	}
-	old := Key("aaaa", T0.Add(48*time.Hour))
-	other := Key("bbbb", T0.Add(time.Hour))
+	old := keytest.Key("aaaa", T0.Add(48*time.Hour))
+	other := keytest.Key("bbbb", T0.Add(time.Hour))
 	mustInsert(t, s, old, other)
 	before := auditLen(t, s)
 	rolled := old.Clone()
 	rolled.ExpiresAt = T0.Add(time.Hour)
 	rolled.RolledTo = "cccc"
 	rolled.MAC = []byte("mac-of-rolled-aaaa")
-	nk := Key("cccc", T0.Add(49*time.Hour))
+	nk := keytest.Key("cccc", T0.Add(49*time.Hour))
 	nk.RolledFrom = "aaaa"
 	if err := r.RollKey(rolled, nk, Event(core.ActionRoll, "aaaa")); err != nil {
 		t.Fatalf("RollKey: %v", err)
@@ -172,10 +157,10 @@ func testRoll(t *testing.T, s core.Store) {
 	before = auditLen(t, s)
 	again := rolled.Clone()
 	again.ExpiresAt = T0
-	if err := r.RollKey(again, Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "aaaa")); !errors.Is(err, core.ErrAlreadyRolled) {
+	if err := r.RollKey(again, keytest.Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "aaaa")); !errors.Is(err, core.ErrAlreadyRolled) {
 		t.Errorf("second roll = %v, want ErrAlreadyRolled", err)
 	}
-	if err := r.RollKey(Key("zzzz", T0), Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "zzzz")); !errors.Is(err, core.ErrNotFound) {
+	if err := r.RollKey(keytest.Key("zzzz", T0), keytest.Key("dddd", T0.Add(time.Hour)), Event(core.ActionRoll, "zzzz")); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("roll of a missing key = %v, want ErrNotFound", err)
 	}
 	short := other.Clone()
@@ -229,7 +214,7 @@ func auditLen(t *testing.T, s core.Store) int {
 }
 
 func testCRUD(t *testing.T, s core.Store) {
-	a, b := Key("aaaa", T0.Add(time.Hour)), Key("bbbb", T0.Add(2*time.Hour))
+	a, b := keytest.Key("aaaa", T0.Add(time.Hour)), keytest.Key("bbbb", T0.Add(2*time.Hour))
 	mustInsert(t, s, b, a)
 	got, err := s.GetKey("aaaa")
 	if err != nil {
@@ -308,15 +293,15 @@ func testWhole(t *testing.T, s core.Store) {
 }
 
 func testDuplicate(t *testing.T, s core.Store) {
-	a := Key("aaaa", T0)
+	a := keytest.Key("aaaa", T0)
 	mustInsert(t, s, a)
 	before := auditLen(t, s)
-	sameID := Key("aaaa", T0.Add(time.Hour))
+	sameID := keytest.Key("aaaa", T0.Add(time.Hour))
 	sameID.Digest = []byte("another digest")
 	if err := s.InsertKey(sameID, Event(core.ActionCreate, "aaaa")); !errors.Is(err, core.ErrDuplicate) {
 		t.Fatalf("InsertKey with a taken id = %v, want ErrDuplicate", err)
 	}
-	sameDigest := Key("bbbb", T0)
+	sameDigest := keytest.Key("bbbb", T0)
 	sameDigest.Digest = a.Digest
 	if err := s.InsertKey(sameDigest, Event(core.ActionCreate, "bbbb")); !errors.Is(err, core.ErrDuplicate) {
 		t.Fatalf("InsertKey with a taken digest = %v, want ErrDuplicate", err)
@@ -336,12 +321,12 @@ func testDuplicate(t *testing.T, s core.Store) {
 }
 
 func testNotFound(t *testing.T, s core.Store) {
-	mustInsert(t, s, Key("aaaa", T0))
+	mustInsert(t, s, keytest.Key("aaaa", T0))
 	before := auditLen(t, s)
 	if _, err := s.GetKey("nope"); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("GetKey = %v, want ErrNotFound", err)
 	}
-	if err := s.UpdateKey(Key("nope", T0), Event(core.ActionRename, "nope")); !errors.Is(err, core.ErrNotFound) {
+	if err := s.UpdateKey(keytest.Key("nope", T0), Event(core.ActionRename, "nope")); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("UpdateKey = %v, want ErrNotFound", err)
 	}
 	if err := s.DeleteKey("nope", Event(core.ActionDelete, "nope")); !errors.Is(err, core.ErrNotFound) {
@@ -356,7 +341,7 @@ func testNotFound(t *testing.T, s core.Store) {
 }
 
 func testUpdateTakenDigest(t *testing.T, s core.Store) {
-	a, b := Key("aaaa", T0), Key("bbbb", T0)
+	a, b := keytest.Key("aaaa", T0), keytest.Key("bbbb", T0)
 	mustInsert(t, s, a, b)
 	steal := b.Clone()
 	steal.Digest = a.Digest
@@ -371,7 +356,7 @@ func testUpdateTakenDigest(t *testing.T, s core.Store) {
 
 func testExpiry(t *testing.T, s core.Store) {
 	h := time.Hour
-	keys := []*core.Key{Key("k3", T0.Add(3*h)), Key("k1", T0.Add(h)), Key("k2b", T0.Add(2*h)), Key("k2a", T0.Add(2*h)), Key("k0", T0), Key("k4", T0.Add(4*h))}
+	keys := []*core.Key{keytest.Key("k3", T0.Add(3*h)), keytest.Key("k1", T0.Add(h)), keytest.Key("k2b", T0.Add(2*h)), keytest.Key("k2a", T0.Add(2*h)), keytest.Key("k0", T0), keytest.Key("k4", T0.Add(4*h))}
 	mustInsert(t, s, keys...)
 	check := func(after, until time.Time, want ...string) {
 		t.Helper()
@@ -412,7 +397,7 @@ func testExpiry(t *testing.T, s core.Store) {
 }
 
 func testLastUsed(t *testing.T, s core.Store) {
-	a, b := Key("aaaa", T0.Add(time.Hour)), Key("bbbb", T0.Add(time.Hour))
+	a, b := keytest.Key("aaaa", T0.Add(time.Hour)), keytest.Key("bbbb", T0.Add(time.Hour))
 	mustInsert(t, s, a, b)
 	t1, t2 := T0.Add(time.Minute+123), T0.Add(2*time.Minute+456)
 	if err := s.SetLastUsed(nil); err != nil {
@@ -433,7 +418,7 @@ func testLastUsed(t *testing.T, s core.Store) {
 		if !got.LastUsedAt.Equal(want) {
 			t.Errorf("%s last used %v, want %v (latest wins)", id, got.LastUsedAt, want)
 		}
-		wantRec := Key(id, T0.Add(time.Hour))
+		wantRec := keytest.Key(id, T0.Add(time.Hour))
 		wantRec.LastUsedAt = want
 		if d := Equal(got, wantRec); d != "" {
 			t.Errorf("SetLastUsed changed another field of %s: %s", id, d)
@@ -459,7 +444,7 @@ func testAudit(t *testing.T, s core.Store) {
 	if !ok {
 		t.Skip("the store lists no audit log")
 	}
-	k := Key("aaaa", T0)
+	k := keytest.Key("aaaa", T0)
 	mustInsert(t, s, k)
 	r := k.Clone()
 	r.Name = "renamed"
@@ -472,9 +457,9 @@ func testAudit(t *testing.T, s core.Store) {
 	if err := s.DeleteKey("aaaa", Event(core.ActionDelete, "aaaa")); err != nil {
 		t.Fatal(err)
 	}
-	mustInsert(t, s, Key("bbbb", T0))
+	mustInsert(t, s, keytest.Key("bbbb", T0))
 	// Refused changes add nothing.
-	if err := s.InsertKey(Key("bbbb", T0), Event(core.ActionCreate, "bbbb")); !errors.Is(err, core.ErrDuplicate) {
+	if err := s.InsertKey(keytest.Key("bbbb", T0), Event(core.ActionCreate, "bbbb")); !errors.Is(err, core.ErrDuplicate) {
 		t.Fatalf("InsertKey of a duplicate = %v", err)
 	}
 	if err := s.DeleteKey("nope", Event(core.ActionDelete, "nope")); !errors.Is(err, core.ErrNotFound) {
