@@ -217,8 +217,8 @@ func newService(t *testing.T, s core.Store, now time.Time) *core.Service {
 	return svc
 }
 
-// mustCreate creates a key named name with sectionRequest's permissions
-// through svc and returns it with its secret.
+// mustCreate creates a key named name through svc, with the permissions
+// of keytest.SectionRequest, and returns it with its secret.
 func mustCreate(t *testing.T, svc *core.Service, name string) (*core.Key, string) {
 	t.Helper()
 	k, secret, err := svc.Create(keytest.SectionRequest(name))
