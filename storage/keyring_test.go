@@ -21,9 +21,10 @@ import (
 const keyringTestsEnv = "KEYDESK_KEYRING_TESTS"
 
 // requireKeyring skips unless the real OS keyring is to be used. Run them
-// with a Secret Service, e.g.
+// with a private Secret Service (scripts/with-keyring.sh sets
+// KEYDESK_KEYRING_TESTS=1), e.g.
 //
-//	dbus-run-session -- sh -c 'export HOME=$(mktemp -d); echo pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; KEYDESK_KEYRING_TESTS=1 go test -tags migrated_fynedo -run Keyring ./storage/ ./workspace/'
+//	CGO_ENABLED=0 scripts/with-keyring.sh go test -tags ci,migrated_fynedo ./storage/ ./workspace/
 func requireKeyring(t *testing.T) {
 	t.Helper()
 	if os.Getenv(keyringTestsEnv) != "1" {
