@@ -33,7 +33,7 @@ type keysView struct {
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
 	cols    []column
-	search  *widget.Entry
+	search  *widgets.EscEntry
 	counts  *widget.Label
 	create  *widget.Button
 	empty   *fyne.Container
@@ -80,10 +80,11 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
-	v.search = widget.NewEntry()
+	v.search = widgets.NewEscEntry()
 	v.search.SetPlaceHolder("Search by name, key or scope, or type idle  (Ctrl+F)")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = v.setQuery
+	v.search.OnEscape = v.searchEscape
 
 	v.create = widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	v.create.Importance = widget.HighImportance
@@ -286,6 +287,17 @@ func (v *keysView) refresh() {
 	}
 	v.tips.HideTip()
 	v.table.Refresh()
+}
+
+// searchEscape is Esc in the search box: it clears the search if there is
+// one, else does what Esc does elsewhere in the window (closes the details
+// panel when it is open).
+func (v *keysView) searchEscape() {
+	if v.search.Text != "" {
+		v.search.SetText("")
+		return
+	}
+	v.env.escape()
 }
 
 // focusSearch puts the cursor in the search box (Ctrl+F).
