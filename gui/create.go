@@ -118,6 +118,9 @@ type opChoice struct {
 
 // openCreate opens the create dialog, pre-filled from a key when duplicating.
 func (v *keysView) openCreate(from *core.Key) *createDialog {
+	if v.refused {
+		return nil // the store refuses every change (refuseChanges)
+	}
 	if v.creating != nil || v.secret != nil {
 		return v.creating // one at a time (Ctrl+N twice opens one dialog)
 	}

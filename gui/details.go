@@ -205,16 +205,14 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
-	if k.Tampered {
-		d.edit.Disable()
-	}
+	setEnabled(d.edit, !k.Tampered && !v.refused)
 	d.dup = widget.NewButtonWithIcon("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
+	setEnabled(d.dup, !v.refused)
 	d.roll = widget.NewButtonWithIcon("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
-	if !canRoll(k, v.now) {
-		d.roll.Disable()
-	}
+	setEnabled(d.roll, canRoll(k, v.now) && !v.refused)
 	d.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
 	d.del.Importance = widget.DangerImportance
+	setEnabled(d.del, !v.refused)
 	actions := container.NewGridWithColumns(2, d.edit, d.dup, d.roll, d.del)
 
 	inner := container.NewBorder(

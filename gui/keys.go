@@ -58,6 +58,11 @@ type keysView struct {
 	// reveal is the id of a key just created: the next load selects its
 	// row and scrolls it into view.
 	reveal string
+	// refused is set once the data folder's records were found forged
+	// (refuseChanges): creating, editing, rolling and deleting are off.
+	refused bool
+	// emptyCreate is the empty state's Create API Key button.
+	emptyCreate *widget.Button
 	// creating and secret are the create and secret dialogs while open.
 	creating *createDialog
 	secret   *secretDialog
@@ -130,6 +135,7 @@ func (v *keysView) emptyState() *fyne.Container {
 	text.Alignment = fyne.TextAlignCenter
 	btn := widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	btn.Importance = widget.HighImportance
+	v.emptyCreate = btn
 	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(64), icon))
 	box := container.NewVBox(iconBox, title, text, container.NewCenter(btn))
 	return container.NewCenter(container.NewGridWrap(fyne.NewSize(460, box.MinSize().Height+60), box))
@@ -304,6 +310,25 @@ func (v *keysView) searchEscape() {
 func (v *keysView) focusSearch() {
 	if !v.search.Hidden {
 		v.env.win.Canvas().Focus(v.search)
+	}
+}
+
+// refuseChanges turns off creating, editing, rolling and deleting keys:
+// the buttons are disabled, in the table's rows and the details panel
+// too, and the dialogs do not open. The store refuses every change once
+// its records were found forged.
+func (v *keysView) refuseChanges() {
+	if v.refused {
+		return
+	}
+	v.refused = true
+	v.create.Disable()
+	v.emptyCreate.Disable()
+	v.table.Refresh()
+	if d := v.details; d != nil {
+		if r := v.model.find(d.key.ID); r != nil {
+			v.showDetails(r)
+		}
 	}
 }
 
