@@ -185,7 +185,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		info := cat.Describe(s)
 		segs = append(segs,
 			&widget.TextSegment{Text: s, Style: widget.RichTextStyle{Inline: false, TextStyle: mono, ColorName: theme.ColorNameForeground}},
-			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 		)
 	}
 	scopes := widget.NewRichText(segs...)
@@ -197,7 +197,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 
 	loading := widget.NewLabel("Loading the key's activity…")
 	loading.Importance = widget.LowImportance
-	d.activity = container.NewVBox(loading)
+	d.activity = container.NewVBox(secondaryText(loading))
 
 	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
 	body := container.NewVBox(form, widget.NewSeparator(), heading(n), scopes,
@@ -257,7 +257,7 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 	case len(events) == 0:
 		l := widget.NewLabel("No entries for this key.")
 		l.Importance = widget.LowImportance
-		d.activity.Add(l)
+		d.activity.Add(secondaryText(l))
 	default:
 		var segs []widget.RichTextSegment
 		for _, ev := range events {
@@ -269,7 +269,7 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 				line += " · " + ev.Detail
 			}
 			segs = append(segs,
-				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 				&widget.TextSegment{Text: line, Style: widget.RichTextStyleParagraph},
 			)
 		}

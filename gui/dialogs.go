@@ -158,7 +158,7 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	content := container.NewVBox(
 		widget.NewLabel(fmt.Sprintf("Key %s…", k.Hint)),
-		d.name, d.msg, note)
+		d.name, d.msg, secondaryText(note))
 	d.dlg = dialog.NewCustomWithoutButtons("Edit API key name", content, v.env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.save})
 	validate()
