@@ -10,9 +10,11 @@ import (
 )
 
 // forgedBanner is what the window says, above its tabs, once the data
-// folder's records turn out not to match their signatures.
+// folder's records turn out not to match their signatures. The menu path
+// is written "File > Restore…": Fyne 2.8.1 draws a space after "→" (a
+// glyph of its fallback font) as a missing-glyph box.
 const forgedBanner = "This data folder's records do not match their signatures: someone changed the file. " +
-	"No key of it verifies any more; restore it from a backup (File → Restore…)."
+	"No key of it verifies any more; restore it from a backup (File > Restore…)."
 
 // signatureWatcher tells the window the outcome of the data folder's
 // background check of its record signatures, which starts once the folder

@@ -10,17 +10,23 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// Banner is a full-width bar in a theme colour (such as
-// theme.ColorNameError) with an icon and one sentence on it, wrapped to
-// the bar's width, in the colour the theme draws on that colour. Its
-// colours follow the theme when it changes.
+// bannerTint is how much of the banner's colour its background takes,
+// over the window's background: enough to read as that colour at a
+// glance, little enough that the text keeps the contrast of normal text
+// (white on Fyne's error red would be 3.7:1).
+const bannerTint = 0.18
+
+// Banner is a full-width bar tinted with a theme colour (such as
+// theme.ColorNameError), outlined and with an icon in that colour, and one
+// sentence in the text colour, wrapped to the bar's width. Its colours
+// follow the theme when it changes.
 type Banner struct {
 	widget.BaseWidget
 	text  string
 	color fyne.ThemeColorName
 }
 
-// NewBanner returns a banner showing text on the theme colour c.
+// NewBanner returns a banner showing text in the theme colour c.
 func NewBanner(text string, c fyne.ThemeColorName) *Banner {
 	b := &Banner{text: text, color: c}
 	b.ExtendBaseWidget(b)
@@ -30,28 +36,27 @@ func NewBanner(text string, c fyne.ThemeColorName) *Banner {
 // Text returns the sentence the banner shows.
 func (b *Banner) Text() string { return b.text }
 
-// onColor is the theme colour of text and icons drawn on c.
-func onColor(c fyne.ThemeColorName) fyne.ThemeColorName {
-	switch c {
-	case theme.ColorNameError:
-		return theme.ColorNameForegroundOnError
-	case theme.ColorNameWarning:
-		return theme.ColorNameForegroundOnWarning
-	case theme.ColorNameSuccess:
-		return theme.ColorNameForegroundOnSuccess
-	case theme.ColorNamePrimary:
-		return theme.ColorNameForegroundOnPrimary
-	}
-	return theme.ColorNameForeground
+// Background returns the banner's background colour in theme th, variant
+// v: its colour blended over the window's background.
+func (b *Banner) Background(th fyne.Theme, v fyne.ThemeVariant) color.Color {
+	return blend(th.Color(b.color, v), th.Color(theme.ColorNameBackground, v), bannerTint)
+}
+
+// blend returns a share of c over the opaque colour bg, opaque.
+func blend(c, bg color.Color, share float64) color.Color {
+	r1, g1, b1, _ := c.RGBA()
+	r2, g2, b2, _ := bg.RGBA()
+	mix := func(x, y uint32) uint8 { return uint8((share*float64(x) + (1-share)*float64(y)) / 0x101) }
+	return color.NRGBA{R: mix(r1, r2), G: mix(g1, g2), B: mix(b1, b2), A: 0xff}
 }
 
 // CreateRenderer returns the banner's renderer.
 func (b *Banner) CreateRenderer() fyne.WidgetRenderer {
-	fg := onColor(b.color)
 	bg := canvas.NewRectangle(color.Transparent)
-	icon := widget.NewIcon(theme.NewColoredResource(theme.WarningIcon(), fg))
+	bg.StrokeWidth = 1
+	icon := widget.NewIcon(theme.NewColoredResource(theme.WarningIcon(), b.color))
 	text := widget.NewRichText(&widget.TextSegment{Text: b.text, Style: widget.RichTextStyle{
-		ColorName: fg, SizeName: theme.SizeNameText,
+		ColorName: theme.ColorNameForeground, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameText,
 	}})
 	text.Wrapping = fyne.TextWrapWord
 	content := container.NewStack(bg, container.NewPadded(
@@ -74,7 +79,9 @@ func (r *bannerRenderer) Destroy()                     {}
 
 func (r *bannerRenderer) Refresh() {
 	th := r.b.Theme()
-	r.bg.FillColor = th.Color(r.b.color, fyne.CurrentApp().Settings().ThemeVariant())
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	r.bg.FillColor = r.b.Background(th, v)
+	r.bg.StrokeColor = th.Color(r.b.color, v)
 	r.bg.Refresh()
 	r.content.Refresh()
 }
