@@ -98,3 +98,70 @@ func TestSecondaryTextDrawsLowImportanceReadably(t *testing.T) {
 		})
 	}
 }
+
+// faintLabels returns the visible low-importance labels under o that are
+// not placed through secondaryText: they would be drawn in the disabled
+// colour.
+func faintLabels(o fyne.CanvasObject, inSecondary bool) []string {
+	if o == nil || !o.Visible() {
+		return nil
+	}
+	var out []string
+	switch x := o.(type) {
+	case *secondaryLabel:
+		inSecondary = true
+	case *widget.Label:
+		if x.Importance == widget.LowImportance && !inSecondary && x.Text != "" {
+			out = append(out, x.Text)
+		}
+	}
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = append(out, faintLabels(c, inSecondary)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = append(out, faintLabels(c, inSecondary)...)
+		}
+	}
+	return out
+}
+
+// TestNoLowImportanceLabelIsFaint opens the demo data folder and looks at
+// every screen, the details panel and the create and edit dialogs: each
+// low-importance label shown is drawn in the secondary colour, none in
+// the disabled one.
+func TestNoLowImportanceLabelIsFaint(t *testing.T) {
+	w, v, _ := openWithCheck(t, nil)
+	tabs, ok := mainTabs(w.Content())
+	if !ok {
+		t.Fatal("no screens")
+	}
+	check := func(where string) {
+		t.Helper()
+		if got := faintLabels(w.Content(), false); len(got) > 0 {
+			t.Errorf("%s: low-importance labels in the disabled colour: %q", where, got)
+		}
+		for _, o := range w.Canvas().Overlays().List() {
+			if got := faintLabels(o, false); len(got) > 0 {
+				t.Errorf("%s (dialog): low-importance labels in the disabled colour: %q", where, got)
+			}
+		}
+	}
+	for _, item := range tabs.Items {
+		tabs.Select(item)
+		bgWait(v.env.bg)
+		check(item.Text)
+	}
+	tabs.Select(tabs.Items[0])
+	v.showDetails(v.model.shown[0])
+	bgWait(v.env.bg)
+	check("details panel")
+	d := v.openCreate(nil)
+	check("create dialog")
+	d.dlg.Hide()
+	e := v.editKey(v.model.shown[0])
+	check("edit dialog")
+	e.dlg.Hide()
+}
