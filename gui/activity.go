@@ -146,7 +146,7 @@ func (v *activityView) CreateRenderer() fyne.WidgetRenderer {
 	top := container.NewBorder(nil, nil, nil,
 		container.NewHBox(container.NewGridWrap(fyne.NewSize(220, v.actionFilter.MinSize().Height), v.actionFilter), v.refresh),
 		v.keyFilter)
-	bottom := container.NewVBox(widget.NewSeparator(), v.detail, v.status)
+	bottom := container.NewVBox(widget.NewSeparator(), secondaryText(v.detail), secondaryText(v.status))
 	return widget.NewSimpleRenderer(container.NewBorder(top, bottom, nil, nil, v.table))
 }
 

@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -99,6 +100,10 @@ type session struct {
 	// choice last shown (UI goroutine; tests drive them).
 	prompt *passphraseDialog
 	choice *keyChoice
+
+	// signatures, when set, tells the screens of the data folder's
+	// signature check instead of its store (tests; see signaturesOf).
+	signatures signatureWatcher
 }
 
 // newSession returns the session of window w, opening its store with
@@ -353,6 +358,9 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		runBackground(ctx, env.bg, b, settings)
 	}()
 	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
+	// The data folder checks its records' signatures in the background
+	// once open; the window is told the outcome, after it has painted.
+	ui.watchSignatures(ctx, env.bg, signaturesOf(b, s))
 	followed := followShared(ctx, env, b, ui.keys.reload)
 	return func() {
 		cancel()
@@ -406,6 +414,11 @@ type mainUI struct {
 	tabs    *container.AppTabs
 	keysTab *container.TabItem
 	menu    *fyne.MainMenu
+	newItem *fyne.MenuItem
+	// banner says, above the tabs, that the data folder's records were
+	// found forged (hidden until then).
+	banner  *widgets.Banner
+	body    *fyne.Container // the banner above the tabs
 	content fyne.CanvasObject
 }
 
@@ -425,7 +438,10 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	// smallest size the keys table and the create dialog are laid out for.
 	floor := canvas.NewRectangle(color.Transparent)
 	floor.SetMinSize(fyne.NewSize(minWindowWidth, minWindowHeight))
-	ui.content = container.NewStack(floor, ui.tabs)
+	ui.banner = widgets.NewBanner(forgedBanner, theme.ColorNameError)
+	ui.banner.Hide()
+	ui.body = container.NewBorder(ui.banner, nil, nil, nil, ui.tabs)
+	ui.content = container.NewStack(floor, ui.body)
 
 	newKey := func() {
 		ui.tabs.Select(ui.keysTab)
@@ -450,6 +466,7 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	quit := fyne.NewMenuItem("Quit", env.win.Close)
 	quit.IsQuit = true
 	quit.Shortcut = ctrl(fyne.KeyQ)
+	ui.newItem = newItem
 	ui.menu = fyne.NewMainMenu(fyne.NewMenu("File", newItem, findItem, fyne.NewMenuItemSeparator(), quit))
 	spaceShortcuts(ui.menu)
 
@@ -473,10 +490,18 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	return ui
 }
 
-// mainTabs returns the screens' tabs when o is the main window's content.
+// mainTabs returns the screens' tabs when o is the main window's content
+// (see newMainUI).
 func mainTabs(o fyne.CanvasObject) (*container.AppTabs, bool) {
 	if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 2 {
 		o = c.Objects[1]
+	}
+	if c, ok := o.(*fyne.Container); ok {
+		for _, x := range c.Objects {
+			if t, ok := x.(*container.AppTabs); ok {
+				return t, true
+			}
+		}
 	}
 	t, ok := o.(*container.AppTabs)
 	return t, ok

@@ -124,7 +124,7 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 			d.dlg.Hide()
 		}
 	})
-	content := container.NewVBox(intro, d.pass, d.again, rule, d.msg, d.progress)
+	content := container.NewVBox(intro, d.pass, d.again, secondaryText(rule), d.msg, d.progress)
 	d.dlg = dialog.NewCustomWithoutButtons("Back up the keys", content, f.env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.start})
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))

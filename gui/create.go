@@ -118,6 +118,9 @@ type opChoice struct {
 
 // openCreate opens the create dialog, pre-filled from a key when duplicating.
 func (v *keysView) openCreate(from *core.Key) *createDialog {
+	if v.refused {
+		return nil // the store refuses every change (refuseChanges)
+	}
 	if v.creating != nil || v.secret != nil {
 		return v.creating // one at a time (Ctrl+N twice opens one dialog)
 	}
@@ -195,9 +198,9 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 		d.prefill(from)
 	}
 
-	d.expiryBox = container.NewVBox(presetGrid, d.customRow, d.expiryMsg)
+	d.expiryBox = container.NewVBox(presetGrid, d.customRow, secondaryText(d.expiryMsg))
 	form := container.New(layout.NewFormLayout(),
-		boldLabel("Name"), container.NewVBox(d.name, d.nameMsg),
+		boldLabel("Name"), container.NewVBox(d.name, secondaryText(d.nameMsg)),
 		boldLabel("Expires"), d.expiryBox,
 	)
 	// The permission tabs take all the height the name and expiration
@@ -210,7 +213,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	// its minimum width does not push the dialog past the smallest window.
 	summaryTitle := boldLabel("What this key will grant")
 	summaryTitle.Truncation = fyne.TextTruncateEllipsis
-	d.side = container.NewVBox(summaryTitle, d.status, d.permMsg)
+	d.side = container.NewVBox(summaryTitle, d.status, secondaryText(d.permMsg))
 	d.sidePanel = newBorder(d.side, nil, nil, nil, container.NewVScroll(d.summary))
 	// The split keeps the side panel readable at the smallest window:
 	// the tabs' bar fits beside sideMinWidth.

@@ -185,7 +185,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		info := cat.Describe(s)
 		segs = append(segs,
 			&widget.TextSegment{Text: s, Style: widget.RichTextStyle{Inline: false, TextStyle: mono, ColorName: theme.ColorNameForeground}},
-			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 		)
 	}
 	scopes := widget.NewRichText(segs...)
@@ -197,7 +197,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 
 	loading := widget.NewLabel("Loading the key's activity…")
 	loading.Importance = widget.LowImportance
-	d.activity = container.NewVBox(loading)
+	d.activity = container.NewVBox(secondaryText(loading))
 
 	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
 	body := container.NewVBox(form, widget.NewSeparator(), heading(n), scopes,
@@ -205,16 +205,14 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
-	if k.Tampered {
-		d.edit.Disable()
-	}
+	setEnabled(d.edit, !k.Tampered && !v.refused)
 	d.dup = widget.NewButtonWithIcon("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
+	setEnabled(d.dup, !v.refused)
 	d.roll = widget.NewButtonWithIcon("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
-	if !canRoll(k, v.now) {
-		d.roll.Disable()
-	}
+	setEnabled(d.roll, canRoll(k, v.now) && !v.refused)
 	d.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
 	d.del.Importance = widget.DangerImportance
+	setEnabled(d.del, !v.refused)
 	actions := container.NewGridWithColumns(2, d.edit, d.dup, d.roll, d.del)
 
 	inner := container.NewBorder(
@@ -259,7 +257,7 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 	case len(events) == 0:
 		l := widget.NewLabel("No entries for this key.")
 		l.Importance = widget.LowImportance
-		d.activity.Add(l)
+		d.activity.Add(secondaryText(l))
 	default:
 		var segs []widget.RichTextSegment
 		for _, ev := range events {
@@ -271,7 +269,7 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 				line += " · " + ev.Detail
 			}
 			segs = append(segs,
-				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: theme.ColorNamePlaceHolder}},
+				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 				&widget.TextSegment{Text: line, Style: widget.RichTextStyleParagraph},
 			)
 		}

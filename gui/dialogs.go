@@ -108,7 +108,7 @@ type editDialog struct {
 
 // editKey opens the rename dialog for a row.
 func (v *keysView) editKey(r *keyRow) *editDialog {
-	if r == nil {
+	if r == nil || v.refused {
 		return nil
 	}
 	k := r.key
@@ -158,7 +158,7 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	content := container.NewVBox(
 		widget.NewLabel(fmt.Sprintf("Key %s…", k.Hint)),
-		d.name, d.msg, note)
+		d.name, d.msg, secondaryText(note))
 	d.dlg = dialog.NewCustomWithoutButtons("Edit API key name", content, v.env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.save})
 	validate()
@@ -174,7 +174,7 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 // duplicateKey opens the create dialog pre-filled with a key's name and
 // permissions.
 func (v *keysView) duplicateKey(r *keyRow) *createDialog {
-	if r == nil {
+	if r == nil || v.refused {
 		return nil
 	}
 	return v.openCreate(r.key)
@@ -183,7 +183,7 @@ func (v *keysView) duplicateKey(r *keyRow) *createDialog {
 // confirmDelete asks before deleting a key; deletion is permanent and takes
 // effect for verification at once.
 func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
-	if r == nil {
+	if r == nil || v.refused {
 		return nil
 	}
 	k := r.key

@@ -33,7 +33,7 @@ type keysView struct {
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
 	cols    []column
-	search  *widget.Entry
+	search  *widgets.EscEntry
 	counts  *widget.Label
 	create  *widget.Button
 	empty   *fyne.Container
@@ -58,6 +58,11 @@ type keysView struct {
 	// reveal is the id of a key just created: the next load selects its
 	// row and scrolls it into view.
 	reveal string
+	// refused is set once the data folder's records were found forged
+	// (refuseChanges): creating, editing, rolling and deleting are off.
+	refused bool
+	// emptyCreate is the empty state's Create API Key button.
+	emptyCreate *widget.Button
 	// creating and secret are the create and secret dialogs while open.
 	creating *createDialog
 	secret   *secretDialog
@@ -80,10 +85,11 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	}
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
-	v.search = widget.NewEntry()
+	v.search = widgets.NewEscEntry()
 	v.search.SetPlaceHolder("Search by name, key or scope, or type idle  (Ctrl+F)")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = v.setQuery
+	v.search.OnEscape = v.searchEscape
 
 	v.create = widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	v.create.Importance = widget.HighImportance
@@ -129,6 +135,7 @@ func (v *keysView) emptyState() *fyne.Container {
 	text.Alignment = fyne.TextAlignCenter
 	btn := widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	btn.Importance = widget.HighImportance
+	v.emptyCreate = btn
 	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(64), icon))
 	box := container.NewVBox(iconBox, title, text, container.NewCenter(btn))
 	return container.NewCenter(container.NewGridWrap(fyne.NewSize(460, box.MinSize().Height+60), box))
@@ -288,10 +295,40 @@ func (v *keysView) refresh() {
 	v.table.Refresh()
 }
 
+// searchEscape is Esc in the search box: it clears the search if there is
+// one, else does what Esc does elsewhere in the window (closes the details
+// panel when it is open).
+func (v *keysView) searchEscape() {
+	if v.search.Text != "" {
+		v.search.SetText("")
+		return
+	}
+	v.env.escape()
+}
+
 // focusSearch puts the cursor in the search box (Ctrl+F).
 func (v *keysView) focusSearch() {
 	if !v.search.Hidden {
 		v.env.win.Canvas().Focus(v.search)
+	}
+}
+
+// refuseChanges turns off creating, editing, rolling and deleting keys:
+// the buttons are disabled, in the table's rows and the details panel
+// too, and the dialogs do not open. The store refuses every change once
+// its records were found forged.
+func (v *keysView) refuseChanges() {
+	if v.refused {
+		return
+	}
+	v.refused = true
+	v.create.Disable()
+	v.emptyCreate.Disable()
+	v.table.Refresh()
+	if d := v.details; d != nil {
+		if r := v.model.find(d.key.ID); r != nil {
+			v.showDetails(r)
+		}
 	}
 }
 

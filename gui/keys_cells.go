@@ -147,20 +147,10 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		}
 	case colActions:
 		c.text.SetTip(nil)
-		if k.Tampered != c.edit.Disabled() {
-			if k.Tampered {
-				c.edit.Disable()
-			} else {
-				c.edit.Enable()
-			}
-		}
-		if rollable := canRoll(k, now); rollable == c.roll.Disabled() {
-			if rollable {
-				c.roll.Enable()
-			} else {
-				c.roll.Disable()
-			}
-		}
+		setEnabled(c.edit, !k.Tampered && !v.refused)
+		setEnabled(c.dup, !v.refused)
+		setEnabled(c.roll, canRoll(k, now) && !v.refused)
+		setEnabled(c.del, !v.refused)
 		setVisible(c.badges, false)
 		setVisible(c.text, false)
 		setVisible(c.actions, true)
@@ -235,6 +225,16 @@ func setVisible(o fyne.CanvasObject, visible bool) {
 		o.Show()
 	case !visible && o.Visible():
 		o.Hide()
+	}
+}
+
+// setEnabled enables or disables o, only when that changes it.
+func setEnabled(o fyne.Disableable, enabled bool) {
+	switch {
+	case enabled && o.Disabled():
+		o.Enable()
+	case !enabled && !o.Disabled():
+		o.Disable()
 	}
 }
 

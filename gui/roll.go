@@ -50,7 +50,7 @@ func canRoll(k *core.Key, now time.Time) bool {
 
 // openRoll opens the roll dialog for a row.
 func (v *keysView) openRoll(r *keyRow) *rollDialog {
-	if r == nil {
+	if r == nil || v.refused {
 		return nil
 	}
 	k := r.key
