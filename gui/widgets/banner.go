@@ -52,36 +52,15 @@ func blend(c, bg color.Color, share float64) color.Color {
 
 // CreateRenderer returns the banner's renderer.
 func (b *Banner) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.Transparent)
-	bg.StrokeWidth = 1
 	icon := widget.NewIcon(theme.NewColoredResource(theme.WarningIcon(), b.color))
 	text := widget.NewRichText(&widget.TextSegment{Text: b.text, Style: widget.RichTextStyle{
 		ColorName: theme.ColorNameForeground, TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameText,
 	}})
 	text.Wrapping = fyne.TextWrapWord
-	content := container.NewStack(bg, container.NewPadded(
-		container.NewBorder(nil, nil, container.NewCenter(icon), nil, text)))
-	r := &bannerRenderer{b: b, bg: bg, content: content}
-	r.Refresh()
-	return r
-}
-
-type bannerRenderer struct {
-	b       *Banner
-	bg      *canvas.Rectangle
-	content *fyne.Container
-}
-
-func (r *bannerRenderer) Layout(s fyne.Size)           { r.content.Resize(s) }
-func (r *bannerRenderer) MinSize() fyne.Size           { return r.content.MinSize() }
-func (r *bannerRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.content} }
-func (r *bannerRenderer) Destroy()                     {}
-
-func (r *bannerRenderer) Refresh() {
-	th := r.b.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	r.bg.FillColor = r.b.Background(th, v)
-	r.bg.StrokeColor = th.Color(r.b.color, v)
-	r.bg.Refresh()
-	r.content.Refresh()
+	content := container.NewPadded(container.NewBorder(nil, nil, container.NewCenter(icon), nil, text))
+	return newFramedRenderer(b, content, func(bg *canvas.Rectangle, th fyne.Theme, v fyne.ThemeVariant) {
+		bg.FillColor = b.Background(th, v)
+		bg.StrokeColor = th.Color(b.color, v)
+		bg.StrokeWidth = 1
+	})
 }

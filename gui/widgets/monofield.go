@@ -1,11 +1,9 @@
 package widgets
 
 import (
-	"image/color"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -27,31 +25,13 @@ func NewMonoField(text string) *MonoField {
 // Label returns the label inside the field.
 func (f *MonoField) Label() *widget.Label { return f.label }
 
-// CreateRenderer returns the field's renderer.
+// CreateRenderer returns the field's renderer: the label over the theme's
+// input background and border.
 func (f *MonoField) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.Transparent)
-	r := &monoFieldRenderer{f: f, bg: bg, box: container.NewStack(bg, f.label)}
-	r.Refresh()
-	return r
-}
-
-type monoFieldRenderer struct {
-	f   *MonoField
-	bg  *canvas.Rectangle
-	box *fyne.Container
-}
-
-func (r *monoFieldRenderer) Layout(s fyne.Size)           { r.box.Resize(s) }
-func (r *monoFieldRenderer) MinSize() fyne.Size           { return r.box.MinSize() }
-func (r *monoFieldRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
-func (r *monoFieldRenderer) Destroy()                     {}
-func (r *monoFieldRenderer) Refresh() {
-	th := r.f.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	r.bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
-	r.bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
-	r.bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
-	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
-	r.bg.Refresh()
-	r.f.label.Refresh()
+	return newFramedRenderer(f, f.label, func(bg *canvas.Rectangle, th fyne.Theme, v fyne.ThemeVariant) {
+		bg.FillColor = th.Color(theme.ColorNameInputBackground, v)
+		bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
+		bg.StrokeWidth = th.Size(theme.SizeNameInputBorder)
+		bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
+	})
 }
