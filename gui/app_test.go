@@ -2,8 +2,6 @@ package gui
 
 import (
 	"errors"
-	"image/color"
-	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/internal/wcag"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -104,10 +103,10 @@ func TestSessionShowsScreensThenClosesTheFolder(t *testing.T) {
 func TestDarkThemeOutlinesAreVisible(t *testing.T) {
 	th := newAppTheme()
 	bg := th.Color(theme.ColorNameBackground, theme.VariantDark)
-	if c := contrast(th.Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c < 3 {
+	if c := wcag.Contrast(th.Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c < 3 {
 		t.Errorf("dark input border contrast %.2f, want at least 3", c)
 	}
-	if c := contrast(theme.DefaultTheme().Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c >= 3 {
+	if c := wcag.Contrast(theme.DefaultTheme().Color(theme.ColorNameInputBorder, theme.VariantDark), bg); c >= 3 {
 		t.Logf("Fyne's own dark border now has contrast %.2f; the override may go", c)
 	}
 	if _, _, _, a := th.Color(theme.ColorNameFocus, theme.VariantDark).RGBA(); a < 0xc000 {
@@ -118,26 +117,6 @@ func TestDarkThemeOutlinesAreVisible(t *testing.T) {
 			t.Errorf("light %s changed", n)
 		}
 	}
-}
-
-// contrast is the WCAG contrast ratio of two opaque colours.
-func contrast(a, b color.Color) float64 {
-	lum := func(c color.Color) float64 {
-		r, g, b, _ := c.RGBA()
-		ch := func(v uint32) float64 {
-			x := float64(v) / 0xffff
-			if x <= 0.03928 {
-				return x / 12.92
-			}
-			return math.Pow((x+0.055)/1.055, 2.4)
-		}
-		return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
-	}
-	la, lb := lum(a), lum(b)
-	if la < lb {
-		la, lb = lb, la
-	}
-	return (la + 0.05) / (lb + 0.05)
 }
 
 // TestFileMenuShortcutsAreSpaced renders the File menu as Fyne draws it on

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/internal/wcag"
 )
 
 // TestSecondaryTextIsReadable: the secondary-text colour has at least
@@ -23,22 +25,22 @@ func TestSecondaryTextIsReadable(t *testing.T) {
 		fg := th.Color(theme.ColorNameForeground, v)
 		for _, bg := range []fyne.ThemeColorName{theme.ColorNameBackground, theme.ColorNameOverlayBackground,
 			theme.ColorNameButton, theme.ColorNameInputBackground, theme.ColorNameMenuBackground} {
-			c := contrast(sec, th.Color(bg, v))
+			c := wcag.Contrast(sec, th.Color(bg, v))
 			t.Logf("variant %d: secondary on %s %.2f:1", v, bg, c)
 			if c < 4.5 {
 				t.Errorf("variant %d: secondary text on %s has contrast %.2f, want at least 4.5", v, bg, c)
 			}
 		}
 		back := th.Color(theme.ColorNameBackground, v)
-		if contrast(sec, back) >= contrast(fg, back) {
+		if wcag.Contrast(sec, back) >= wcag.Contrast(fg, back) {
 			t.Errorf("variant %d: secondary text is as strong as the normal text", v)
 		}
 		dis := th.Color(theme.ColorNameDisabled, v)
 		if dis != theme.DefaultTheme().Color(theme.ColorNameDisabled, v) {
 			t.Errorf("variant %d: the disabled colour changed", v)
 		}
-		if c := contrast(dis, back); c >= contrast(sec, back)-1 {
-			t.Errorf("variant %d: disabled contrast %.2f is close to the secondary %.2f: disabled controls would look enabled", v, c, contrast(sec, back))
+		if c := wcag.Contrast(dis, back); c >= wcag.Contrast(sec, back)-1 {
+			t.Errorf("variant %d: disabled contrast %.2f is close to the secondary %.2f: disabled controls would look enabled", v, c, wcag.Contrast(sec, back))
 		}
 	}
 }

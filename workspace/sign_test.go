@@ -104,6 +104,22 @@ func checkSigned(t *testing.T, w *Workspace) {
 	}
 }
 
+// checkSignedKeys checks that w's store is signed (checkSigned) and holds
+// the keys listed before, each of which still verifies; when says at
+// which step.
+func checkSignedKeys(t *testing.T, w *Workspace, before string, keys []madeKey, when string) {
+	t.Helper()
+	checkSigned(t, w)
+	if got := listing(t, w); got != before {
+		t.Errorf("keys %s:\n%s\nwant\n%s", when, got, before)
+	}
+	for _, k := range keys {
+		if v := w.service.Verify(k.secret, core.Target{}); !v.Allowed {
+			t.Errorf("key %s %s: %+v", k.id, when, v)
+		}
+	}
+}
+
 // A data folder written before record signatures (schema 4) is migrated
 // when it is opened: the same keys, each signed, each verifying.
 func TestOpenSignsAnOlderDataFolder(t *testing.T) {
@@ -121,15 +137,7 @@ func TestOpenSignsAnOlderDataFolder(t *testing.T) {
 	}
 	downgradeToV4(t, storage.Path(dir), master)
 	w2 := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	checkSigned(t, w2)
-	if got := listing(t, w2); got != before {
-		t.Errorf("keys after the migration:\n%s\nwant\n%s", got, before)
-	}
-	for _, k := range keys {
-		if v := w2.service.Verify(k.secret, core.Target{}); !v.Allowed {
-			t.Errorf("key %s after the migration: %+v", k.id, v)
-		}
-	}
+	checkSignedKeys(t, w2, before, keys, "after the migration")
 }
 
 // A backup taken before record signatures restores: the copy is checked
@@ -194,13 +202,5 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 		t.Fatalf("restore of a backup from before record signatures: %v", err)
 	}
 	r := open(t, Options{Keyring: dst, Dir: dir, Now: t0})
-	checkSigned(t, r)
-	if got := listing(t, r); got != before {
-		t.Errorf("restored keys:\n%s\nwant\n%s", got, before)
-	}
-	for _, k := range keys {
-		if v := r.service.Verify(k.secret, core.Target{}); !v.Allowed {
-			t.Errorf("key %s after the restore: %+v", k.id, v)
-		}
-	}
+	checkSignedKeys(t, r, before, keys, "after the restore")
 }
