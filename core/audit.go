@@ -16,7 +16,22 @@ const (
 	ActionDigestFailed    AuditAction = "digest.failed"
 	ActionSettingsChanged AuditAction = "settings.changed"
 	ActionTestMail        AuditAction = "mail.test"
+	// ActionBackup and ActionRestore record a backup taken and a store
+	// restored from one (never the passphrase).
+	ActionBackup  AuditAction = "store.backup"
+	ActionRestore AuditAction = "store.restore"
+	// ActionStoreMoved records a data folder moved into a shared store
+	// (store init --from).
+	ActionStoreMoved AuditAction = "store.moved"
 )
+
+// AuditActions lists every audit action this Keydesk records.
+var AuditActions = []AuditAction{
+	ActionCreate, ActionRename, ActionDelete, ActionRoll,
+	ActionDigestSent, ActionDigestEmpty, ActionDigestFailed,
+	ActionSettingsChanged, ActionTestMail,
+	ActionBackup, ActionRestore, ActionStoreMoved,
+}
 
 // AuditEvent is one line of the audit log. It never holds a secret.
 type AuditEvent struct {

@@ -33,11 +33,15 @@ var activityActions = []struct {
 	{core.ActionCreate, "Key created"},
 	{core.ActionRename, "Key renamed"},
 	{core.ActionDelete, "Key deleted"},
+	{core.ActionRoll, "Key rolled"},
 	{core.ActionDigestSent, "Digest sent"},
 	{core.ActionDigestEmpty, "Digest: nothing to send"},
 	{core.ActionDigestFailed, "Digest failed"},
 	{core.ActionSettingsChanged, "Settings changed"},
 	{core.ActionTestMail, "Test e-mail"},
+	{core.ActionBackup, "Backup taken"},
+	{core.ActionRestore, "Restored from a backup"},
+	{core.ActionStoreMoved, "Moved to a shared store"},
 }
 
 // actionLabel returns the label of an audit action as the view shows it.

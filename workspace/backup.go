@@ -18,12 +18,6 @@ import (
 // Version is this Keydesk's version, recorded in backups.
 var Version = "0.1.0"
 
-// Audit actions of backups and restores.
-const (
-	ActionBackup  core.AuditAction = "store.backup"
-	ActionRestore core.AuditAction = "store.restore"
-)
-
 // SettingLastBackup is the setting holding when the last backup was taken
 // (RFC 3339, UTC); unset means never.
 const SettingLastBackup = "backup.last"
@@ -158,7 +152,7 @@ func (w *Workspace) Backup(ctx context.Context, path, passphrase string) (Backup
 	info.Path = path
 	text, _ := info.TakenAt.MarshalText()
 	ev := core.AuditEvent{
-		Time: w.clock.Now(), Actor: w.service.Actor, Action: ActionBackup,
+		Time: w.clock.Now(), Actor: w.service.Actor, Action: core.ActionBackup,
 		Detail: fmt.Sprintf("encrypted backup of %d keys (generation %d) written to %s", info.KeyCount, info.Generation, filepath.Base(path)),
 	}
 	if err := w.store.PutSetting(SettingLastBackup, text, ev); err != nil {

@@ -118,7 +118,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if last, err := w.LastBackup(); err != nil || !last.Equal(t0) {
 		t.Errorf("LastBackup = %v, %v; want %v", last, err, t0)
 	}
-	if ev, _ := w.store.Audit(); ev[0].Action != ActionBackup || strings.Contains(ev[0].Detail, backupPass) {
+	if ev, _ := w.store.Audit(); ev[0].Action != core.ActionBackup || strings.Contains(ev[0].Detail, backupPass) {
 		t.Errorf("last audit event %+v", ev[0])
 	}
 	// The file holds no key secret, master key or SMTP password in clear.
@@ -161,7 +161,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if pw, _ := r.keyring.MailPassword(); pw != "smtp-secret-pw" {
 		t.Errorf("SMTP password %q not restored", pw)
 	}
-	if ev, _ := r.store.Audit(); ev[0].Action != ActionRestore {
+	if ev, _ := r.store.Audit(); ev[0].Action != core.ActionRestore {
 		t.Errorf("no restore audit event: %+v", ev[0])
 	}
 }

@@ -336,7 +336,7 @@ func (p *PendingRestore) Commit() (res RestoreResult, err error) {
 		actor = Actor()
 	}
 	ev := core.AuditEvent{
-		Time: p.now, Actor: actor, Action: ActionRestore,
+		Time: p.now, Actor: actor, Action: core.ActionRestore,
 		Detail: fmt.Sprintf("restored %d keys from a backup taken %s (generation %d)", p.KeyCount, p.Manifest.TakenAt.UTC().Format(time.RFC3339), p.Manifest.Generation),
 	}
 	if err := p.restored.AppendAudit(ev); err != nil {

@@ -163,7 +163,7 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			}
 			k.MAC = sigs[i]
 		}
-		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.AuditAction("store.moved"),
+		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.ActionStoreMoved,
 			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.dir)}
 		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
 		if err != nil {
