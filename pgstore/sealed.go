@@ -179,8 +179,8 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a A
 // A state whose signature does not check is refused: an admin never signs
 // on top of a forged state.
 func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*core.Key) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-		return fmt.Errorf("lock change sequence: %w", err)
+	if err := lockChanges(ctx, tx); err != nil {
+		return err
 	}
 	r, ok, err := readState(ctx, tx)
 	if err != nil {
@@ -209,8 +209,8 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 // with ErrAlreadyInitialised.
 func (s *SealedStore) SealFromRows(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-			return fmt.Errorf("lock change sequence: %w", err)
+		if err := lockChanges(ctx, tx); err != nil {
+			return err
 		}
 		if _, ok, err := readState(ctx, tx); err != nil || ok {
 			if err == nil {
@@ -218,11 +218,7 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 			}
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
-		if err != nil {
-			return err
-		}
-		keys, err := collectKeys(rows)
+		keys, err := allKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -288,19 +284,15 @@ type SignedSnapshot struct {
 func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
 	snap := &SignedSnapshot{}
 	var ok bool
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&snap.Seq); err != nil {
+	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+		var err error
+		if snap.Seq, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if snap.State, ok, err = readState(ctx, tx); err != nil || !ok {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
-		if err != nil {
-			return err
-		}
-		snap.Keys, err = collectKeys(rows)
+		snap.Keys, err = allKeys(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -340,11 +332,11 @@ type KeyChange struct {
 // decode reads as a deleted key.
 func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChange, last int64, state StateRow, err error) {
 	var ok bool
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&last); err != nil {
+	err = pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+		var err error
+		if last, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if state, ok, err = readState(ctx, tx); err != nil {
 			return err
 		}
