@@ -270,9 +270,12 @@ func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
 // SignedSnapshot is a consistent read of every key record, the last
 // change number they include and the signed state.
 type SignedSnapshot struct {
-	Keys  []*core.Key
-	Seq   int64
-	State StateRow
+	Keys []*core.Key
+	// Elements are the keys' set elements (Elements[i] is Keys[i]'s,
+	// storage.EdVerifier.SetElement), as the state check computed them.
+	Elements [][sha256.Size]byte
+	Seq      int64
+	State    StateRow
 }
 
 // ReadSignedSnapshot reads every key record, the last change number and
@@ -299,17 +302,21 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, m
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	seen := make(map[string]struct{}, len(snap.Keys))
-	for _, k := range snap.Keys {
+	snap.Elements = make([][sha256.Size]byte, len(snap.Keys))
+	var a Accumulator
+	for i, k := range snap.Keys {
 		if _, dup := seen[k.ID]; dup {
 			// Two rows holding one record: a copy under another id.
 			return nil, fmt.Errorf("%w (key %s is stored twice)", ErrStateMismatch, k.ID)
 		}
 		seen[k.ID] = struct{}{}
+		snap.Elements[i] = v.SetElement(k.ID, k.MAC)
+		a.Add(snap.Elements[i])
 	}
 	switch {
 	case !ok:
 		return nil, ErrNoSignedState
-	case !snap.State.Check(v, s.storeID, Accumulate(v, snap.Keys)):
+	case !snap.State.Check(v, s.storeID, a):
 		return nil, ErrStateMismatch
 	case snap.State.Gen < minGen:
 		return nil, fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, snap.State.Gen, minGen)
