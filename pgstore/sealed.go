@@ -398,30 +398,24 @@ func OpenSealed(ctx context.Context, url string, signer *storage.EdSigner, opts 
 // read (a checked snapshot), and otherwise is the store it wraps.
 type Preloaded struct {
 	core.Store
+	idx  core.ExpiryIndex // the same store
 	keys []*core.Key
 	used atomic.Bool
 }
 
-// Preload returns st answering its first ListKeys with keys.
-func Preload(st core.Store, keys []*core.Key) *Preloaded {
-	return &Preloaded{Store: st, keys: keys}
+// Preload returns st (a *Store or *SealedStore) answering its first
+// ListKeys with keys.
+func Preload(st interface {
+	core.Store
+	core.ExpiryIndex
+}, keys []*core.Key) *Preloaded {
+	return &Preloaded{Store: st, idx: st, keys: keys}
 }
 
 // KeyIDsExpiring reads the wrapped store's expiry index (so that a
 // service over it selects the digest from its own, checked records).
 func (p *Preloaded) KeyIDsExpiring(after, until time.Time) ([]string, error) {
-	if idx, ok := p.Store.(core.ExpiryIndex); ok {
-		return idx.KeyIDsExpiring(after, until)
-	}
-	keys, err := p.Store.KeysExpiring(after, until)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	return ids, nil
+	return p.idx.KeyIDsExpiring(after, until)
 }
 
 // RollKey rolls through the wrapped store (an admin's service over a
