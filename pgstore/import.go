@@ -92,8 +92,8 @@ func InitFrom(ctx context.Context, url string, src Source, settings []string, ev
 				return fmt.Errorf("copy digest state: %w", err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-			return fmt.Errorf("lock change sequence: %w", err)
+		if err := lockChanges(ctx, tx); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO changes (kind, op, name) SELECT 'key', 'insert', unnest($1::text[])`, ids); err != nil {
 			return fmt.Errorf("record changes: %w", err)

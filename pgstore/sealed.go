@@ -179,8 +179,8 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a A
 // A state whose signature does not check is refused: an admin never signs
 // on top of a forged state.
 func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*core.Key) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-		return fmt.Errorf("lock change sequence: %w", err)
+	if err := lockChanges(ctx, tx); err != nil {
+		return err
 	}
 	r, ok, err := readState(ctx, tx)
 	if err != nil {
@@ -209,8 +209,8 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 // with ErrAlreadyInitialised.
 func (s *SealedStore) SealFromRows(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-			return fmt.Errorf("lock change sequence: %w", err)
+		if err := lockChanges(ctx, tx); err != nil {
+			return err
 		}
 		if _, ok, err := readState(ctx, tx); err != nil || ok {
 			if err == nil {
@@ -218,11 +218,7 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 			}
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
-		if err != nil {
-			return err
-		}
-		keys, err := collectKeys(rows)
+		keys, err := allKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -274,9 +270,12 @@ func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
 // SignedSnapshot is a consistent read of every key record, the last
 // change number they include and the signed state.
 type SignedSnapshot struct {
-	Keys  []*core.Key
-	Seq   int64
-	State StateRow
+	Keys []*core.Key
+	// Elements are the keys' set elements (Elements[i] is Keys[i]'s,
+	// storage.EdVerifier.SetElement), as the state check computed them.
+	Elements [][sha256.Size]byte
+	Seq      int64
+	State    StateRow
 }
 
 // ReadSignedSnapshot reads every key record, the last change number and
@@ -288,36 +287,36 @@ type SignedSnapshot struct {
 func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
 	snap := &SignedSnapshot{}
 	var ok bool
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&snap.Seq); err != nil {
+	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+		var err error
+		if snap.Seq, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if snap.State, ok, err = readState(ctx, tx); err != nil || !ok {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
-		if err != nil {
-			return err
-		}
-		snap.Keys, err = collectKeys(rows)
+		snap.Keys, err = allKeys(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	seen := make(map[string]struct{}, len(snap.Keys))
-	for _, k := range snap.Keys {
+	snap.Elements = make([][sha256.Size]byte, len(snap.Keys))
+	var a Accumulator
+	for i, k := range snap.Keys {
 		if _, dup := seen[k.ID]; dup {
 			// Two rows holding one record: a copy under another id.
 			return nil, fmt.Errorf("%w (key %s is stored twice)", ErrStateMismatch, k.ID)
 		}
 		seen[k.ID] = struct{}{}
+		snap.Elements[i] = v.SetElement(k.ID, k.MAC)
+		a.Add(snap.Elements[i])
 	}
 	switch {
 	case !ok:
 		return nil, ErrNoSignedState
-	case !snap.State.Check(v, s.storeID, Accumulate(v, snap.Keys)):
+	case !snap.State.Check(v, s.storeID, a):
 		return nil, ErrStateMismatch
 	case snap.State.Gen < minGen:
 		return nil, fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, snap.State.Gen, minGen)
@@ -340,11 +339,11 @@ type KeyChange struct {
 // decode reads as a deleted key.
 func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChange, last int64, state StateRow, err error) {
 	var ok bool
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&last); err != nil {
+	err = pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+		var err error
+		if last, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if state, ok, err = readState(ctx, tx); err != nil {
 			return err
 		}
@@ -399,30 +398,24 @@ func OpenSealed(ctx context.Context, url string, signer *storage.EdSigner, opts 
 // read (a checked snapshot), and otherwise is the store it wraps.
 type Preloaded struct {
 	core.Store
+	idx  core.ExpiryIndex // the same store
 	keys []*core.Key
 	used atomic.Bool
 }
 
-// Preload returns st answering its first ListKeys with keys.
-func Preload(st core.Store, keys []*core.Key) *Preloaded {
-	return &Preloaded{Store: st, keys: keys}
+// Preload returns st (a *Store or *SealedStore) answering its first
+// ListKeys with keys.
+func Preload(st interface {
+	core.Store
+	core.ExpiryIndex
+}, keys []*core.Key) *Preloaded {
+	return &Preloaded{Store: st, idx: st, keys: keys}
 }
 
 // KeyIDsExpiring reads the wrapped store's expiry index (so that a
 // service over it selects the digest from its own, checked records).
 func (p *Preloaded) KeyIDsExpiring(after, until time.Time) ([]string, error) {
-	if idx, ok := p.Store.(core.ExpiryIndex); ok {
-		return idx.KeyIDsExpiring(after, until)
-	}
-	keys, err := p.Store.KeysExpiring(after, until)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	return ids, nil
+	return p.idx.KeyIDsExpiring(after, until)
 }
 
 // RollKey rolls through the wrapped store (an admin's service over a

@@ -369,13 +369,22 @@ func (s *Store) auditChange(ctx context.Context, tx pgx.Tx, ev core.AuditEvent, 
 	return addChange(ctx, tx, kind, op, name)
 }
 
+// lockChanges takes the transaction-level change lock: changes, and the
+// signed state they advance, are numbered in commit order under it.
+func lockChanges(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
+		return fmt.Errorf("lock change sequence: %w", err)
+	}
+	return nil
+}
+
 // addChange records a change as the transaction's last write and notifies
 // ChangeChannel at commit. The transaction-level lock makes change numbers
 // follow commit order: a follower that has read seq n has seen every change
 // numbered below n.
 func addChange(ctx context.Context, tx pgx.Tx, kind, op, name string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-		return fmt.Errorf("lock change sequence: %w", err)
+	if err := lockChanges(ctx, tx); err != nil {
+		return err
 	}
 	var seq int64
 	if err := tx.QueryRow(ctx, `INSERT INTO changes (kind, op, name) VALUES ($1, $2, $3) RETURNING seq`, kind, op, name).Scan(&seq); err != nil {
@@ -544,8 +553,8 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 		if err := s.appendAudit(ctx, tx, ev); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockClass, lockChange); err != nil {
-			return fmt.Errorf("lock change sequence: %w", err)
+		if err := lockChanges(ctx, tx); err != nil {
+			return err
 		}
 		var last *int64
 		if err := tx.QueryRow(ctx, `WITH c AS (INSERT INTO changes (kind, op, name) SELECT 'key', 'insert', unnest($1::text[]) RETURNING seq)
@@ -829,23 +838,39 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 func (s *Store) Snapshot(ctx context.Context) ([]*core.Key, int64, error) {
 	var keys []*core.Key
 	var seq int64
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&seq); err != nil {
+	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+		var err error
+		if seq, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		// In no particular order: sorting 100,000 rows would delay a
-		// replica's start for nothing.
-		rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
-		if err != nil {
-			return err
-		}
-		keys, err = collectKeys(rows)
+		keys, err = allKeys(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("read snapshot: %w", err)
 	}
 	return keys, seq, nil
+}
+
+// snapshotTx is a read-only transaction whose every query sees one
+// consistent snapshot.
+var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// lastChange returns the number of the last change recorded (0 if none).
+func lastChange(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&seq)
+	return seq, err
+}
+
+// allKeys reads every key record in tx, in no particular order: sorting
+// 100,000 rows would delay a replica's start for nothing.
+func allKeys(ctx context.Context, tx pgx.Tx) ([]*core.Key, error) {
+	rows, err := tx.Query(ctx, `SELECT record, last_used_ns FROM keys`)
+	if err != nil {
+		return nil, err
+	}
+	return collectKeys(rows)
 }
 
 // KeysExpiring returns the records whose ExpiresAt is in (after, until],

@@ -81,10 +81,9 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 	}
 	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
 		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
-	for _, k := range snap.Keys {
-		e := v.SetElement(k.ID, k.MAC)
-		r.elems[k.ID] = e
-		r.acc.Add(e)
+	for i, k := range snap.Keys {
+		r.elems[k.ID] = snap.Elements[i]
+		r.acc.Add(snap.Elements[i])
 	}
 	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"crypto/ed25519"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -76,14 +75,15 @@ func (v *EdVerifier) DigestSecret(secret string) []byte { return digestSecret(&v
 
 // VerifyRecord reports whether sig is the store's Ed25519 signature of
 // payload.
-func (v *EdVerifier) VerifyRecord(payload, sig []byte) bool {
-	return len(sig) == ed25519.SignatureSize && ed25519.Verify(v.pub, payload, sig)
-}
+func (v *EdVerifier) VerifyRecord(payload, sig []byte) bool { return v.verify(payload, sig) }
 
 // VerifyState reports whether sig is the store's Ed25519 signature of the
 // state message msg (a message distinct from every record payload: see
 // pgstore's state encoding).
-func (v *EdVerifier) VerifyState(msg, sig []byte) bool {
+func (v *EdVerifier) VerifyState(msg, sig []byte) bool { return v.verify(msg, sig) }
+
+// verify reports whether sig is the store's Ed25519 signature of msg.
+func (v *EdVerifier) verify(msg, sig []byte) bool {
 	return len(sig) == ed25519.SignatureSize && ed25519.Verify(v.pub, msg, sig)
 }
 
@@ -116,26 +116,19 @@ func NewEdSigner(master []byte) (*EdSigner, error) {
 	if len(master) != MasterKeySize {
 		return nil, fmt.Errorf("master key must be %d bytes", MasterKeySize)
 	}
-	derive := func(info string, n int) ([]byte, error) {
-		k, err := hkdf.Key(sha256.New, master, nil, info, n)
-		if err != nil {
-			return nil, fmt.Errorf("derive key %q: %w", info, err)
-		}
-		return k, nil
-	}
-	digest, err := derive(infoDigest, KeySize)
+	digest, err := deriveKey(master, infoDigest, KeySize)
 	if err != nil {
 		return nil, err
 	}
-	set, err := derive(infoSet, KeySize)
+	set, err := deriveKey(master, infoSet, KeySize)
 	if err != nil {
 		return nil, err
 	}
-	seed, err := derive(infoEd25519, ed25519.SeedSize)
+	seed, err := deriveKey(master, infoEd25519, ed25519.SeedSize)
 	if err != nil {
 		return nil, err
 	}
-	mask, err := derive(infoMask, KeySize)
+	mask, err := deriveKey(master, infoMask, KeySize)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,16 @@ func CreateKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
 // fails with ErrKeyringUnavailable when the backend cannot be used and with
 // ErrMasterKeyMissing when the entry is absent.
 func OpenKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
+	master, err := readMaster(backend, storeID)
+	if err != nil {
+		return nil, err
+	}
+	return newKeyring(backend, storeID, master)
+}
+
+// readMaster reads store storeID's master key from backend, with the
+// errors of OpenKeyringIn.
+func readMaster(backend KeyringBackend, storeID string) ([]byte, error) {
 	enc, err := backend.Get(masterUser(storeID))
 	switch {
 	case errors.Is(err, ErrNoEntry):
@@ -101,7 +111,7 @@ func OpenKeyringIn(backend KeyringBackend, storeID string) (*Keyring, error) {
 	if err != nil || len(master) != MasterKeySize {
 		return nil, fmt.Errorf("%w (keyring service %q, entry %q)", ErrMasterKeyInvalid, KeyringService, masterUser(storeID))
 	}
-	return newKeyring(backend, storeID, master)
+	return master, nil
 }
 
 func newKeyring(backend KeyringBackend, storeID string, master []byte) (*Keyring, error) {

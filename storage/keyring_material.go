@@ -18,16 +18,9 @@ type Material struct {
 // Material returns the store's master key and SMTP password as held by the
 // keyring backend.
 func (k *Keyring) Material() (Material, error) {
-	enc, err := k.backend.Get(masterUser(k.storeID))
-	switch {
-	case errors.Is(err, ErrNoEntry):
-		return Material{}, ErrMasterKeyMissing
-	case err != nil:
-		return Material{}, unavailable(err)
-	}
-	master, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(master) != MasterKeySize {
-		return Material{}, ErrMasterKeyInvalid
+	master, err := readMaster(k.backend, k.storeID)
+	if err != nil {
+		return Material{}, err
 	}
 	pw, err := k.MailPassword()
 	if err != nil {

@@ -256,10 +256,26 @@ func keyRecords(tx *bolt.Tx) ([]rawRecord, error) {
 // ListKeys returns every record, in id order. Records are decoded in
 // parallel (start-up with 100,000 keys is dominated by decoding).
 func (s *Store) ListKeys() ([]*core.Key, error) {
+	keys, _, err := s.listKeys(false)
+	return keys, err
+}
+
+// ListSignedKeys is ListKeys that also returns each record's Ed25519
+// signature (sigs[i] is keys[i]'s: nil for an unsigned record, empty for a
+// record whose MAC did not check out when the store signed it). Moving the
+// store to a shared one carries these signatures over.
+func (s *Store) ListSignedKeys() (keys []*core.Key, sigs [][]byte, err error) {
+	return s.listKeys(true)
+}
+
+// listKeys decodes every record, in id order and in parallel, with its
+// signature (copied out of the transaction) when withSigs is set.
+func (s *Store) listKeys(withSigs bool) ([]*core.Key, [][]byte, error) {
 	if err := s.refused(); err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
+		return nil, nil, fmt.Errorf("list keys: %w", err)
 	}
 	var out []*core.Key
+	var sigs [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		// The decoders copy everything out of the records before the
 		// transaction ends.
@@ -268,18 +284,24 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 			return err
 		}
 		out = make([]*core.Key, len(recs))
+		if withSigs {
+			sigs = make([][]byte, len(recs))
+		}
 		workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/1024))
 		errs := make([]error, workers)
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
 				for i := w; i < len(recs); i += workers {
-					k, err := decodeKeyAt(recs[i].id, recs[i].data)
+					k, sig, err := decodeSignedAt(recs[i].id, recs[i].data)
 					if err != nil {
 						errs[w] = err
 						return
 					}
 					out[i] = k
+					if withSigs && sig != nil {
+						sigs[i] = append([]byte{}, sig...)
+					}
 				}
 			})
 		}
@@ -287,36 +309,9 @@ func (s *Store) ListKeys() ([]*core.Key, error) {
 		return errors.Join(errs...)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
-	}
-	return out, nil
-}
-
-// ListSignedKeys is ListKeys that also returns each record's Ed25519
-// signature (sigs[i] is keys[i]'s: nil for an unsigned record, empty for a
-// record whose MAC did not check out when the store signed it). Moving the
-// store to a shared one carries these signatures over.
-func (s *Store) ListSignedKeys() (keys []*core.Key, sigs [][]byte, err error) {
-	if err := s.refused(); err != nil {
 		return nil, nil, fmt.Errorf("list keys: %w", err)
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKeys).ForEach(func(id, v []byte) error {
-			k, sig, err := decodeSignedAt(id, v)
-			if err != nil {
-				return err
-			}
-			if sig != nil {
-				sig = append([]byte{}, sig...) // out of the transaction
-			}
-			keys, sigs = append(keys, k), append(sigs, sig)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list keys: %w", err)
-	}
-	return keys, sigs, nil
+	return out, sigs, nil
 }
 
 // expiryRange calls fn with the id of every record whose ExpiresAt is in

@@ -178,22 +178,21 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 	var st sealState
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
-		type record struct {
-			id, data []byte
-			k        *core.Key
-			sig      []byte
-			err      error
-		}
-		recs := make([]record, 0, b.Stats().KeyN)
-		if err := b.ForEach(func(id, v []byte) error {
-			recs = append(recs, record{id: bytes.Clone(id), data: v})
-			return nil
-		}); err != nil {
+		// The raw records stay valid until the transaction ends (bbolt
+		// copies the keys it is given to Put).
+		raw, err := keyRecords(tx)
+		if err != nil {
 			return err
 		}
+		type signed struct {
+			k   *core.Key
+			sig []byte
+			err error
+		}
+		recs := make([]signed, len(raw))
 		parallel(len(recs), func(i int) {
 			r := &recs[i]
-			if r.k, r.err = decodeKeyAt(r.id, r.data); r.err != nil {
+			if r.k, r.err = decodeKeyAt(raw[i].id, raw[i].data); r.err != nil {
 				return
 			}
 			r.sig = []byte{}
@@ -206,10 +205,10 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 			if r.err != nil {
 				return r.err
 			}
-			if err := b.Put(r.id, encodeRecord(r.k, r.sig, true)); err != nil {
+			if err := b.Put(raw[i].id, encodeRecord(r.k, r.sig, true)); err != nil {
 				return err
 			}
-			xorInto(&st.acc, kr.signer.element(r.id, r.k.MAC, r.sig))
+			xorInto(&st.acc, kr.signer.element(raw[i].id, r.k.MAC, r.sig))
 		}
 		m := tx.Bucket(bucketMeta)
 		st.gen, st.count = readGeneration(m), uint64(len(recs))

@@ -17,31 +17,9 @@ func (k *Keyring) Master() ([]byte, error) {
 	return readMaster(k.backend, k.storeID)
 }
 
-func readMaster(backend KeyringBackend, storeID string) ([]byte, error) {
-	k, err := OpenKeyringIn(backend, storeID) // the same checks as opening
-	if err != nil {
-		return nil, err
-	}
-	enc, err := k.backend.Get(masterUser(storeID))
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	master, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(master) != MasterKeySize {
-		return nil, fmt.Errorf("%w (keyring service %q, entry %q)", ErrMasterKeyInvalid, KeyringService, masterUser(storeID))
-	}
-	return master, nil
-}
-
 // EdSigner returns the shared store's admin material derived from the
-// master key.
-func (k *Keyring) EdSigner() (*EdSigner, error) {
-	master, err := k.Master()
-	if err != nil {
-		return nil, err
-	}
-	return NewEdSigner(master)
-}
+// master key (when the keyring was opened: it reads nothing).
+func (k *Keyring) EdSigner() (*EdSigner, error) { return k.ed, nil }
 
 // ImportKeyringIn saves master as the master key of store storeID in
 // backend (`keydesk credential import`). An entry already holding another

@@ -83,7 +83,6 @@ func (c *sigCheck) failed() error {
 // checkSignatures verifies every record's signature, in batches; it
 // returns nil when stopped.
 func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error {
-	type record struct{ id, data []byte }
 	var after []byte
 	for !c.stop.Load() {
 		urgent := c.urgent.Load()
@@ -91,7 +90,7 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 		if urgent {
 			workers = runtime.GOMAXPROCS(0)
 		}
-		recs := make([]record, 0, sigBatch)
+		recs := make([]rawRecord, 0, sigBatch)
 		if err := s.db.View(func(tx *bolt.Tx) error {
 			cur := tx.Bucket(bucketKeys).Cursor()
 			k, v := cur.First()
@@ -102,7 +101,7 @@ func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error
 				}
 			}
 			for ; k != nil && len(recs) < sigBatch; k, v = cur.Next() {
-				recs = append(recs, record{bytes.Clone(k), bytes.Clone(v)})
+				recs = append(recs, rawRecord{bytes.Clone(k), bytes.Clone(v)})
 			}
 			return nil
 		}); err != nil {

@@ -42,13 +42,23 @@ func NewSigner(master []byte) (*Signer, error) {
 		info string
 		pool *sync.Pool
 	}{{infoDigest, &s.digest}, {infoRecord, &s.record}, {infoState, &s.state}} {
-		k, err := hkdf.Key(sha256.New, master, nil, d.info, sha256.Size)
+		k, err := deriveKey(master, d.info, sha256.Size)
 		if err != nil {
-			return nil, fmt.Errorf("derive key %q: %w", d.info, err)
+			return nil, err
 		}
 		d.pool.New = newMAC(k)
 	}
 	return s, nil
+}
+
+// deriveKey returns the n-byte key labelled info derived from master by
+// HKDF-SHA256.
+func deriveKey(master []byte, info string, n int) ([]byte, error) {
+	k, err := hkdf.Key(sha256.New, master, nil, info, n)
+	if err != nil {
+		return nil, fmt.Errorf("derive key %q: %w", info, err)
+	}
+	return k, nil
 }
 
 // pooledMAC is a keyed HMAC state and a scratch buffer for its input.
