@@ -41,6 +41,15 @@ func folderBackend(dir string, opts Options) (storage.KeyringBackend, error) {
 	return OpenKeyFile(dir, opts.Passphrase, opts.KeyFileOptions)
 }
 
+// orOSKeyring returns backend, or the OS keyring when it is nil (the
+// default of Options.Keyring and RestoreOptions.Keyring).
+func orOSKeyring(backend storage.KeyringBackend) storage.KeyringBackend {
+	if backend == nil {
+		return storage.OSKeyring(0)
+	}
+	return backend
+}
+
 // OpenKeyFile opens the key file of the data folder dir, asking passphrase
 // for its passphrase, or, when the folder holds no store yet, prepares a new
 // one (asking with create set). A folder with a store but no key file fails

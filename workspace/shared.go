@@ -50,10 +50,7 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 	if err != nil {
 		return nil, err
 	}
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
-	}
+	backend := orOSKeyring(opts.Keyring)
 	kr, err := storage.OpenKeyringIn(backend, st.StoreID())
 	if errors.Is(err, storage.ErrMasterKeyMissing) {
 		err = fmt.Errorf("%w (store %s)", ErrSharedMaterialMissing, st.StoreID())
@@ -102,10 +99,7 @@ type InitResult struct {
 func InitShared(opts Options, from string) (*InitResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
 	defer cancel()
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
-	}
+	backend := orOSKeyring(opts.Keyring)
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
