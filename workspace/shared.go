@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -130,12 +131,18 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 		}
 		res.StoreID = id
 	} else {
-		local, err := Open(Options{Dir: from, Keyring: backend, Timeout: opts.Timeout, Now: opts.Now})
+		// The store and its keyring entries only: the move reads the
+		// records itself, so no key service is built over them.
+		dir := from
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		store, kr, err := openFolder(dir, backend, opts.Timeout, now)
 		if err != nil {
 			return nil, err
 		}
-		defer local.Close()
-		if ed, err = local.keyring.EdSigner(); err != nil {
+		defer store.Close()
+		if ed, err = kr.EdSigner(); err != nil {
 			return nil, err
 		}
 		// The local store's records carry the shared store's Ed25519
@@ -143,14 +150,14 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 		// are, once the store's check of them (started at open) is done
 		// and each record's MAC checks out (a tampered record has no
 		// valid signature and stops the move).
-		if err := local.store.SignatureCheck(); err != nil {
+		if err := store.SignatureCheck(); err != nil {
 			return nil, fmt.Errorf("%w; nothing was moved", err)
 		}
-		keys, sigs, err := local.store.ListSignedKeys()
+		keys, sigs, err := store.ListSignedKeys()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", from, err)
 		}
-		signer := local.keyring.Signer()
+		signer := kr.Signer()
 		for i, k := range keys {
 			if !signer.VerifyRecord(k.MACPayload(), k.MAC) || len(sigs[i]) == 0 {
 				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
@@ -158,8 +165,8 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			k.MAC = sigs[i]
 		}
 		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.ActionStoreMoved,
-			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.dir)}
-		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
+			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), dir)}
+		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
 		if err != nil {
 			return nil, err
 		}
