@@ -99,14 +99,9 @@ type PendingRestore struct {
 // storage.ErrAlreadyOpen). Between PrepareRestore and Commit the replaced
 // store is held open, so no other process can change it meanwhile.
 func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *PendingRestore, err error) {
-	dir := opts.Dir
-	if dir == "" {
-		if dir, err = DefaultDir(); err != nil {
-			return nil, err
-		}
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
+	dir, err := folderPath(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
 	now := opts.Now
 	if now.IsZero() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -133,9 +132,9 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	} else {
 		// The store and its keyring entries only: the move reads the
 		// records itself, so no key service is built over them.
-		dir := from
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
+		dir, err := folderPath(from)
+		if err != nil {
+			return nil, err
 		}
 		store, kr, err := openFolder(dir, backend, opts.Timeout, now)
 		if err != nil {
