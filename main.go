@@ -9,6 +9,7 @@ import (
 
 	"github.com/keydesk/keydesk/cli"
 	"github.com/keydesk/keydesk/gui"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // fyneApp is the app's metadata (name, id, version), also read by fyne
@@ -19,6 +20,11 @@ var fyneApp []byte
 
 func main() {
 	attachConsole(os.Args[1:])
+	version := cli.AppVersion(fyneApp)
+	if version != "" {
+		// Backups record the version --version prints: FyneApp.toml's.
+		workspace.Version = version
+	}
 	env := &cli.Env{
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
@@ -26,7 +32,7 @@ func main() {
 		Getenv:     os.Getenv,
 		Terminal:   cli.FileTerminal(os.Stdin),
 		OpenWindow: gui.Run,
-		Version:    cli.AppVersion(fyneApp),
+		Version:    version,
 	}
 	os.Exit(cli.Main(os.Args[1:], env))
 }

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,11 +64,7 @@ func newCredentialCommand(env *Env) *cobra.Command {
 // terminal (twice when confirm).
 func readPassphrase(env *Env, fromStdin, confirm bool) (string, error) {
 	if fromStdin {
-		line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("read the passphrase: %w", err)
-		}
-		return strings.TrimRight(line, "\r\n"), nil
+		return readLine(env.Stdin)
 	}
 	if !env.isTerminal() {
 		return "", usagef("no terminal to ask the passphrase on; use --passphrase-stdin")

@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -142,24 +144,37 @@ func runKeysCreate(env *Env, f *keysCreateFlags) error {
 			fmt.Fprintf(env.Stderr, "keydesk: note: another key is also named %q (names need not be unique; the ids differ).\n", k.Name)
 		}
 		if f.json {
-			return writeJSON(env.Stdout, createdKeyJSON{
-				ID: k.ID, Name: k.Name, Key: secret, Hint: k.Hint, Scopes: nonNil(k.Scopes),
-				CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
-			})
+			return writeJSON(env.Stdout, newCreatedKeyJSON(k, secret))
 		}
-		now := svc.Now()
-		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "Created key %q.\n\n", k.Name)
-		fmt.Fprintf(w, "  ID:\t%s\n", k.ID)
-		fmt.Fprintf(w, "  Permission:\t%s\n", k.Permissions.Kind.Label())
-		fmt.Fprintf(w, "  Scopes:\t%s\n", strings.Join(k.Scopes, " "))
-		fmt.Fprintf(w, "  Created:\t%s\n", localTime(k.CreatedAt))
-		fmt.Fprintf(w, "  Expires:\t%s (%s)\n", localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now))
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("write key: %w", err)
-		}
-		fmt.Fprintf(env.Stdout, "\n  %s\n\n", secret)
-		fmt.Fprintln(env.Stdout, "This is the only time the key is shown: copy it now and keep it somewhere safe. Keydesk stores only a digest of it and cannot show it again.")
-		return nil
+		return printNewKey(env.Stdout, fmt.Sprintf("Created key %q.", k.Name), k, secret, "", svc.Now())
 	})
+}
+
+// newCreatedKeyJSON is the JSON shape of the new key k with its secret.
+func newCreatedKeyJSON(k *core.Key, secret string) createdKeyJSON {
+	return createdKeyJSON{
+		ID: k.ID, Name: k.Name, Key: secret, Hint: k.Hint, Scopes: nonNil(k.Scopes),
+		CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
+	}
+}
+
+// printNewKey prints the new key k under heading (with a "Rolled from" row
+// when rolledFrom is set), then its secret, the only time it is shown.
+func printNewKey(out io.Writer, heading string, k *core.Key, secret, rolledFrom string, now time.Time) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "%s\n\n", heading)
+	fmt.Fprintf(w, "  ID:\t%s\n", k.ID)
+	if rolledFrom != "" {
+		fmt.Fprintf(w, "  Rolled from:\t%s\n", rolledFrom)
+	}
+	fmt.Fprintf(w, "  Permission:\t%s\n", k.Permissions.Kind.Label())
+	fmt.Fprintf(w, "  Scopes:\t%s\n", strings.Join(k.Scopes, " "))
+	fmt.Fprintf(w, "  Created:\t%s\n", localTime(k.CreatedAt))
+	fmt.Fprintf(w, "  Expires:\t%s (%s)\n", localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now))
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write key: %w", err)
+	}
+	fmt.Fprintf(out, "\n  %s\n\n", secret)
+	fmt.Fprintln(out, "This is the only time the key is shown: copy it now and keep it somewhere safe. Keydesk stores only a digest of it and cannot show it again.")
+	return nil
 }

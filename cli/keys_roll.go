@@ -3,8 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -82,27 +80,14 @@ func runKeysRoll(env *Env, id, graceText string, asJSON bool) error {
 		k := r.New
 		if asJSON {
 			return writeJSON(env.Stdout, rolledKeyJSON{
-				createdKeyJSON: createdKeyJSON{
-					ID: k.ID, Name: k.Name, Key: r.Secret, Hint: k.Hint, Scopes: nonNil(k.Scopes),
-					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
-				},
-				RolledFrom: r.Old.ID, OldExpiresAt: utcTime(r.Old.ExpiresAt),
+				createdKeyJSON: newCreatedKeyJSON(k, r.Secret),
+				RolledFrom:     r.Old.ID, OldExpiresAt: utcTime(r.Old.ExpiresAt),
 			})
 		}
 		now := svc.Now()
-		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(w, "Rolled key %q: created its replacement.\n\n", k.Name)
-		fmt.Fprintf(w, "  ID:\t%s\n", k.ID)
-		fmt.Fprintf(w, "  Rolled from:\t%s\n", r.Old.ID)
-		fmt.Fprintf(w, "  Permission:\t%s\n", k.Permissions.Kind.Label())
-		fmt.Fprintf(w, "  Scopes:\t%s\n", strings.Join(k.Scopes, " "))
-		fmt.Fprintf(w, "  Created:\t%s\n", localTime(k.CreatedAt))
-		fmt.Fprintf(w, "  Expires:\t%s (%s)\n", localTime(k.ExpiresAt), core.FormatRelative(k.ExpiresAt, now))
-		if err := w.Flush(); err != nil {
-			return fmt.Errorf("write key: %w", err)
+		if err := printNewKey(env.Stdout, fmt.Sprintf("Rolled key %q: created its replacement.", k.Name), k, r.Secret, r.Old.ID, now); err != nil {
+			return err
 		}
-		fmt.Fprintf(env.Stdout, "\n  %s\n\n", r.Secret)
-		fmt.Fprintln(env.Stdout, "This is the only time the key is shown: copy it now and keep it somewhere safe. Keydesk stores only a digest of it and cannot show it again.")
 		if r.Old.Expired(now) {
 			fmt.Fprintf(env.Stdout, "The old key %s stopped working now (%s).\n", r.Old.ID, localTime(r.Old.ExpiresAt))
 		} else {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -143,10 +142,10 @@ func readPassword(env *Env) (string, error) {
 	case env.Stdin == nil:
 		return "", usagef("--password-stdin needs the password on stdin")
 	default:
-		line, err = bufio.NewReader(env.Stdin).ReadString('\n')
+		line, err = readLine(env.Stdin)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read the password from stdin: %w", err)
+		return "", fmt.Errorf("read the password: %w", err)
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {

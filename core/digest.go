@@ -1,8 +1,10 @@
 package core
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -70,16 +72,7 @@ func selectIdle(all []*Key, after, until time.Time) []*Key {
 
 func sortIdle(keys []*Key) {
 	slices.SortFunc(keys, func(a, b *Key) int {
-		if c := a.IdleSince().Compare(b.IdleSince()); c != 0 {
-			return c
-		}
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
+		return cmp.Or(a.IdleSince().Compare(b.IdleSince()), strings.Compare(a.ID, b.ID))
 	})
 }
 

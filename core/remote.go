@@ -38,7 +38,3 @@ func (s *Service) dropLocked(k *Key) {
 		s.removeRow(e)
 	}
 }
-
-// VerifyOnly reports whether the service holds verification material only
-// (see NewVerifyService).
-func (s *Service) VerifyOnly() bool { return s.admin == nil }

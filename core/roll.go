@@ -1,11 +1,8 @@
 package core
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -134,10 +131,10 @@ func (s *Service) planRoll(id string, grace time.Duration, now time.Time) (RollP
 	if grace < 0 {
 		return RollPlan{}, ErrBadGrace
 	}
-	old, ok := s.byID[id]
+	old, err := s.loaded(id)
 	switch {
-	case !ok:
-		return RollPlan{}, fmt.Errorf("%w %q", ErrNotFound, id)
+	case err != nil:
+		return RollPlan{}, err
 	case old.Tampered:
 		return RollPlan{}, ErrTampered
 	case old.RolledTo != "":
@@ -190,23 +187,11 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	if err != nil {
 		return Rolled{}, err
 	}
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	secret, err := GenerateKey(r)
+	nk := plan.New
+	secret, err := s.issue(nk)
 	if err != nil {
 		return Rolled{}, err
 	}
-	var rid [8]byte
-	if _, err := io.ReadFull(r, rid[:]); err != nil {
-		return Rolled{}, fmt.Errorf("generate id: %w", err)
-	}
-	nk := plan.New
-	nk.ID = hex.EncodeToString(rid[:])
-	nk.Digest = s.signer.DigestSecret(secret)
-	nk.Hint = KeyHint(secret)
-	nk.MAC = s.admin.SignRecord(nk.MACPayload())
 
 	old := s.byID[id].Clone() // keeps its stored LastUsedAt
 	old.ExpiresAt = plan.OldExpiresAt

@@ -345,22 +345,10 @@ func (s *Service) Create(req CreateRequest) (*Key, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	r := s.Rand
-	if r == nil {
-		r = rand.Reader
-	}
-	secret, err := GenerateKey(r)
+	secret, err := s.issue(k)
 	if err != nil {
 		return nil, "", err
 	}
-	var id [8]byte
-	if _, err := io.ReadFull(r, id[:]); err != nil {
-		return nil, "", fmt.Errorf("generate id: %w", err)
-	}
-	k.ID = hex.EncodeToString(id[:])
-	k.Digest = s.signer.DigestSecret(secret)
-	k.Hint = KeyHint(secret)
-	k.MAC = s.admin.SignRecord(k.MACPayload())
 	if err := s.store.InsertKey(k, s.event(ActionCreate, k, strings.Join(k.Scopes, " "))); err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
@@ -368,6 +356,29 @@ func (s *Service) Create(req CreateRequest) (*Key, string, error) {
 	s.index(k.Clone())
 	s.mu.Unlock()
 	return k, secret, nil
+}
+
+// issue gives the planned record k a new secret and id, the secret's
+// digest and hint, and signs it (s.admin must be set); it returns the
+// secret.
+func (s *Service) issue(k *Key) (string, error) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	secret, err := GenerateKey(r)
+	if err != nil {
+		return "", err
+	}
+	var id [8]byte
+	if _, err := io.ReadFull(r, id[:]); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	k.ID = hex.EncodeToString(id[:])
+	k.Digest = s.signer.DigestSecret(secret)
+	k.Hint = KeyHint(secret)
+	k.MAC = s.admin.SignRecord(k.MACPayload())
+	return secret, nil
 }
 
 // NameInUse reports whether another key already has this name (the create

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
@@ -38,8 +37,8 @@ const (
 )
 
 // MinPassphrase is the shortest passphrase accepted for an admin
-// credential, in characters.
-const MinPassphrase = 12
+// credential, in characters: the envelope's own minimum.
+const MinPassphrase = vault.MinPassphrase
 
 // Errors callers branch on.
 var (
@@ -88,7 +87,7 @@ func (c *Credential) Verifier() (*storage.EdVerifier, error) {
 
 // CheckPassphrase refuses a passphrase that is too short.
 func CheckPassphrase(p string) error {
-	if utf8.RuneCountInString(p) < MinPassphrase {
+	if vault.CheckPassphrase(p) != nil {
 		return ErrShortPassphrase
 	}
 	return nil

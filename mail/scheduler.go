@@ -285,18 +285,9 @@ func record(log AuditLog, actor string, now time.Time, msg *Message, err error) 
 }
 
 func (t TestMail) send(ctx context.Context, storeID string, now time.Time) (*Message, error) {
-	if t.Settings.Username != "" && t.Password == "" {
-		return nil, ErrNoPassword
-	}
-	msg, err := BuildTest(t.Settings, storeID, now)
-	if err != nil {
-		return nil, err
-	}
-	snd := &Sender{Settings: t.Settings, Password: t.Password, TLSConfig: t.TLSConfig, CommandTimeout: t.CommandTimeout}
-	if err := snd.Send(ctx, msg); err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return sendBuilt(ctx, t.Settings, t.Password, t.TLSConfig, t.CommandTimeout, func(s Settings) (*Message, error) {
+		return BuildTest(s, storeID, now)
+	})
 }
 
 // send loads the settings and the password, builds a message and sends it.
@@ -310,15 +301,21 @@ func (d *Deliverer) send(ctx context.Context, build func(Settings) (*Message, er
 		if password, err = d.Passwords.MailPassword(); err != nil {
 			return nil, fmt.Errorf("read the SMTP password: %w", err)
 		}
-		if password == "" {
-			return nil, ErrNoPassword
-		}
+	}
+	return sendBuilt(ctx, s, password, d.TLSConfig, d.CommandTimeout, build)
+}
+
+// sendBuilt builds a message with the settings s and sends it with
+// password (ErrNoPassword when s has a username but password is empty).
+func sendBuilt(ctx context.Context, s Settings, password string, tlsConfig *tls.Config, timeout time.Duration, build func(Settings) (*Message, error)) (*Message, error) {
+	if s.Username != "" && password == "" {
+		return nil, ErrNoPassword
 	}
 	msg, err := build(s)
 	if err != nil {
 		return nil, err
 	}
-	snd := &Sender{Settings: s, Password: password, TLSConfig: d.TLSConfig, CommandTimeout: d.CommandTimeout}
+	snd := &Sender{Settings: s, Password: password, TLSConfig: tlsConfig, CommandTimeout: timeout}
 	if err := snd.Send(ctx, msg); err != nil {
 		return nil, err
 	}

@@ -183,18 +183,29 @@ var ErrNoPassword = errors.New("a username is set but no SMTP password is stored
 // LoadSettings reads the saved settings; ErrNotConfigured when there are
 // none.
 func LoadSettings(st SettingsStore) (Settings, error) {
-	raw, err := st.Setting(SettingName)
+	ss, ok, err := readStored(st)
 	if err != nil {
-		return Settings{}, fmt.Errorf("read e-mail settings: %w", err)
+		return Settings{}, err
 	}
-	if raw == nil {
+	if !ok {
 		return Settings{}, ErrNotConfigured
 	}
-	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return Settings{}, fmt.Errorf("read e-mail settings: %w", err)
+	return ss.Settings, nil
+}
+
+// readStored reads the stored settings; ok is false when none are saved.
+func readStored(st SettingsStore) (ss storedSettings, ok bool, err error) {
+	raw, err := st.Setting(SettingName)
+	if err != nil {
+		return ss, false, fmt.Errorf("read e-mail settings: %w", err)
 	}
-	return s, nil
+	if raw == nil {
+		return ss, false, nil
+	}
+	if err := json.Unmarshal(raw, &ss); err != nil {
+		return storedSettings{}, false, fmt.Errorf("read e-mail settings: %w", err)
+	}
+	return ss, true, nil
 }
 
 // storedSettings is the stored form of the settings: the settings and the
@@ -213,16 +224,9 @@ type storedSettings struct {
 // records that save's time). Before the first digest is delivered, the
 // digest reports every key that expired or became idle since this time.
 func SetupTime(st SettingsStore) (time.Time, error) {
-	raw, err := st.Setting(SettingName)
+	ss, _, err := readStored(st)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read e-mail settings: %w", err)
-	}
-	if raw == nil {
-		return time.Time{}, nil
-	}
-	var ss storedSettings
-	if err := json.Unmarshal(raw, &ss); err != nil {
-		return time.Time{}, fmt.Errorf("read e-mail settings: %w", err)
+		return time.Time{}, err
 	}
 	return ss.SetupAt.UTC(), nil
 }

@@ -15,7 +15,8 @@ import (
 	"github.com/keydesk/keydesk/vault"
 )
 
-// Version is this Keydesk's version, recorded in backups.
+// Version is this Keydesk's version, recorded in backups; main sets it
+// from FyneApp.toml, the version --version prints.
 var Version = "0.1.0"
 
 // SettingLastBackup is the setting holding when the last backup was taken

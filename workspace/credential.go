@@ -6,16 +6,16 @@ import "github.com/keydesk/keydesk/credential"
 // admin, the master key (it may issue and change keys); else only the
 // verifying key (it may only verify).
 func (b *Workspace) Credential(admin bool) (*credential.Credential, error) {
+	if admin {
+		master, err := b.keyring.Master()
+		if err != nil {
+			return nil, err
+		}
+		return credential.Admin(b.keyring.StoreID(), master), nil
+	}
 	ed, err := b.keyring.EdSigner()
 	if err != nil {
 		return nil, err
 	}
-	if !admin {
-		return credential.VerifyOnly(b.keyring.StoreID(), ed.Material()), nil
-	}
-	master, err := b.keyring.Master()
-	if err != nil {
-		return nil, err
-	}
-	return credential.Admin(b.keyring.StoreID(), master), nil
+	return credential.VerifyOnly(b.keyring.StoreID(), ed.Material()), nil
 }

@@ -38,20 +38,26 @@ func folderBackend(dir string, opts Options) (storage.KeyringBackend, error) {
 		}
 		return storage.OSKeyring(0), nil
 	}
-	return OpenKeyFile(dir, opts.Passphrase, opts.KeyFileOptions)
+	return openKeyFile(dir, hasKeyFile, opts.Passphrase, opts.KeyFileOptions)
 }
 
-// OpenKeyFile opens the key file of the data folder dir, asking passphrase
-// for its passphrase, or, when the folder holds no store yet, prepares a new
-// one (asking with create set). A folder with a store but no key file fails
-// with ErrNotKeyFileFolder; a wrong passphrase with vault.ErrWrongPassphrase.
-func OpenKeyFile(dir string, passphrase func(create bool) (string, error), opts storage.KeyFileOptions) (*storage.KeyFile, error) {
+// orOSKeyring returns backend, or the OS keyring when it is nil (the
+// default of Options.Keyring and RestoreOptions.Keyring).
+func orOSKeyring(backend storage.KeyringBackend) storage.KeyringBackend {
+	if backend == nil {
+		return storage.OSKeyring(0)
+	}
+	return backend
+}
+
+// openKeyFile opens the key file of the data folder dir (hasKeyFile: the
+// folder holds one), asking passphrase for its passphrase, or, when the
+// folder holds no store yet, prepares a new one (asking with create set). A
+// folder with a store but no key file fails with ErrNotKeyFileFolder; a
+// wrong passphrase with vault.ErrWrongPassphrase.
+func openKeyFile(dir string, hasKeyFile bool, passphrase func(create bool) (string, error), opts storage.KeyFileOptions) (*storage.KeyFile, error) {
 	if passphrase == nil {
 		return nil, ErrNoPassphrase
-	}
-	hasKeyFile, err := storage.KeyFileExists(dir)
-	if err != nil {
-		return nil, err
 	}
 	if hasKeyFile {
 		p, err := passphrase(false)

@@ -99,14 +99,9 @@ type PendingRestore struct {
 // storage.ErrAlreadyOpen). Between PrepareRestore and Commit the replaced
 // store is held open, so no other process can change it meanwhile.
 func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *PendingRestore, err error) {
-	dir := opts.Dir
-	if dir == "" {
-		if dir, err = DefaultDir(); err != nil {
-			return nil, err
-		}
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
+	dir, err := folderPath(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
 	now := opts.Now
 	if now.IsZero() {
@@ -210,10 +205,7 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 	// The file and its passphrase are good: now the keyring must be
 	// usable (a bad file is bad input even where there is no keyring).
 	if !opts.KeyFile {
-		backend := opts.Keyring
-		if backend == nil {
-			backend = storage.OSKeyring(0)
-		}
+		backend := orOSKeyring(opts.Keyring)
 		if err := storage.ProbeKeyring(backend, "probe"); err != nil {
 			return p, err
 		}
@@ -364,10 +356,7 @@ func (p *PendingRestore) Commit() (res RestoreResult, err error) {
 			return res, fmt.Errorf("write the key file: %w", err)
 		}
 	} else {
-		backend := p.opts.Keyring
-		if backend == nil {
-			backend = storage.OSKeyring(0)
-		}
+		backend := orOSKeyring(p.opts.Keyring)
 		if _, err := storage.InstallKeyring(backend, p.mat, gen); err != nil {
 			return res, err
 		}

@@ -50,10 +50,7 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 	if err != nil {
 		return nil, err
 	}
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
-	}
+	backend := orOSKeyring(opts.Keyring)
 	kr, err := storage.OpenKeyringIn(backend, st.StoreID())
 	if errors.Is(err, storage.ErrMasterKeyMissing) {
 		err = fmt.Errorf("%w (store %s)", ErrSharedMaterialMissing, st.StoreID())
@@ -102,10 +99,7 @@ type InitResult struct {
 func InitShared(opts Options, from string) (*InitResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
 	defer cancel()
-	backend := opts.Keyring
-	if backend == nil {
-		backend = storage.OSKeyring(0)
-	}
+	backend := orOSKeyring(opts.Keyring)
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -136,12 +130,18 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 		}
 		res.StoreID = id
 	} else {
-		local, err := Open(Options{Dir: from, Keyring: backend, Timeout: opts.Timeout, Now: opts.Now})
+		// The store and its keyring entries only: the move reads the
+		// records itself, so no key service is built over them.
+		dir, err := folderPath(from)
 		if err != nil {
 			return nil, err
 		}
-		defer local.Close()
-		if ed, err = local.keyring.EdSigner(); err != nil {
+		store, kr, err := openFolder(dir, backend, opts.Timeout, now)
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		if ed, err = kr.EdSigner(); err != nil {
 			return nil, err
 		}
 		// The local store's records carry the shared store's Ed25519
@@ -149,14 +149,14 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 		// are, once the store's check of them (started at open) is done
 		// and each record's MAC checks out (a tampered record has no
 		// valid signature and stops the move).
-		if err := local.store.SignatureCheck(); err != nil {
+		if err := store.SignatureCheck(); err != nil {
 			return nil, fmt.Errorf("%w; nothing was moved", err)
 		}
-		keys, sigs, err := local.store.ListSignedKeys()
+		keys, sigs, err := store.ListSignedKeys()
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", from, err)
 		}
-		signer := local.keyring.Signer()
+		signer := kr.Signer()
 		for i, k := range keys {
 			if !signer.VerifyRecord(k.MACPayload(), k.MAC) || len(sigs[i]) == 0 {
 				return nil, fmt.Errorf("%w: key %s (%q) in %s; nothing was moved", core.ErrTampered, k.ID, k.Name, from)
@@ -164,8 +164,8 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 			k.MAC = sigs[i]
 		}
 		ev := core.AuditEvent{Time: now.UTC(), Actor: Actor(), Action: core.ActionStoreMoved,
-			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), local.dir)}
-		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{local.store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
+			Detail: fmt.Sprintf("moved %d keys from the data folder %s", len(keys), dir)}
+		st, err = pgstore.InitFrom(ctx, opts.StoreURL, resigned{store, keys}, []string{mail.SettingName}, ev, pgstore.Options{})
 		if err != nil {
 			return nil, err
 		}

@@ -146,6 +146,22 @@ func DefaultDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "keydesk"), nil
 }
 
+// folderPath returns the data folder dir as an absolute path; empty means
+// DefaultDir().
+func folderPath(dir string) (string, error) {
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir, nil
+}
+
 // Actor returns the OS user name recorded in the audit log.
 func Actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
@@ -183,16 +199,9 @@ func Open(opts Options) (*Workspace, error) {
 	if opts.StoreURL != "" {
 		return openShared(opts, clock, catalog)
 	}
-	dir := opts.Dir
-	if dir == "" {
-		d, err := DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
+	dir, err := folderPath(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
 	backend, err := folderBackend(dir, opts)
 	if err != nil {
