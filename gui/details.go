@@ -164,7 +164,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		warn.Importance = widget.WarningImportance
 		add("Tampered", warn)
 	}
-	if lt, to := v.linkText(k); lt != "" {
+	if lt, to := r.linkText(); lt != "" {
 		var o fyne.CanvasObject = text(lt)
 		if to != "" {
 			o = widget.NewHyperlink(lt, nil)

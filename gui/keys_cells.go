@@ -105,7 +105,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	switch col {
 	case colName:
 		text = k.Name
-		linkText, linkTo = v.linkText(k)
+		linkText, linkTo = r.linkText()
 		showBadges = expired || k.Tampered || idle || linkText != ""
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {

@@ -199,17 +199,19 @@ func rolledText(k *core.Key, now time.Time) string {
 }
 
 // linkText is the name column's link of a rolled key: to the key that
-// replaced it, or to the key it replaced.
-func (v *keysView) linkText(k *core.Key) (text, target string) {
+// replaced it, or to the key it replaced; target is "" when that key is
+// gone (and text too for a key rolled to a deleted one).
+func (r *keyRow) linkText() (text, target string) {
+	k := r.key
 	switch {
 	case k.RolledTo != "":
-		if r := v.model.find(k.RolledTo); r != nil {
-			return "rolled to " + r.key.Hint + "…", k.RolledTo
+		if r.link != nil {
+			return "rolled to " + r.link.key.Hint + "…", k.RolledTo
 		}
 		return "", ""
 	case k.RolledFrom != "":
-		if r := v.model.find(k.RolledFrom); r != nil {
-			return "rolled from " + r.key.Hint + "…", k.RolledFrom
+		if r.link != nil {
+			return "rolled from " + r.link.key.Hint + "…", k.RolledFrom
 		}
 		return "rolled from a deleted key", ""
 	}
