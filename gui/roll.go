@@ -163,33 +163,11 @@ func (d *rollDialog) submit() {
 }
 
 // selectKey selects and scrolls to the row of key id, clearing a search
-// that hides it.
+// that hides it; it does nothing when the key is gone.
 func (v *keysView) selectKey(id string) {
-	if v.model.find(id) == nil {
-		return
+	if v.model.find(id) != nil {
+		v.revealKey(id)
 	}
-	idx := func() int {
-		for i, r := range v.model.shown {
-			if r.key.ID == id {
-				return i
-			}
-		}
-		return -1
-	}
-	i := idx()
-	if i < 0 {
-		v.search.SetText("")
-		i = idx()
-	}
-	if i < 0 {
-		return
-	}
-	cell := widget.TableCellID{Row: i, Col: int(colName)}
-	v.table.ScrollTo(cell)
-	v.selecting = true
-	v.table.Select(cell)
-	v.selecting = false
-	v.selected = id
 }
 
 // rolledText is what the Expires column shows for a rolled key that still
