@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"fmt"
 	"image/color"
 	"slices"
 	"time"
@@ -190,17 +189,13 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	}
 	scopes := widget.NewRichText(segs...)
 	scopes.Wrapping = fyne.TextWrapWord
-	n := fmt.Sprintf("%d scopes", len(k.Scopes))
-	if len(k.Scopes) == 1 {
-		n = "1 scope"
-	}
 
 	loading := widget.NewLabel("Loading the key's activity…")
 	loading.Importance = widget.LowImportance
 	d.activity = container.NewVBox(secondaryText(loading))
 
 	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
-	body := container.NewVBox(form, widget.NewSeparator(), heading(n), scopes,
+	body := container.NewVBox(form, widget.NewSeparator(), heading(plural(len(k.Scopes), "scope", "scopes")), scopes,
 		widget.NewSeparator(), heading("Activity"), d.activity)
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 

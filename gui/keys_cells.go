@@ -247,10 +247,6 @@ func timeTip(what string, t time.Time, loc *time.Location) func() fyne.CanvasObj
 
 // scopesTip lists scopes with their section and operation titles.
 func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
-	title := fmt.Sprintf("%d scopes", len(scopes))
-	if len(scopes) == 1 {
-		title = "1 scope"
-	}
 	grid := container.New(layout.NewFormLayout())
 	for i, s := range scopes {
 		if i == maxTipScopes {
@@ -262,5 +258,5 @@ func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
 		grid.Add(widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
 		grid.Add(widget.NewLabel(info.Section + " · " + info.Access))
 	}
-	return container.NewVBox(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), grid)
+	return container.NewVBox(widget.NewLabelWithStyle(plural(len(scopes), "scope", "scopes"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), grid)
 }
