@@ -380,7 +380,7 @@ func newKeysTable(v *keysView) *keysTable {
 		}
 		// A click on the actions column runs its button, not the details.
 		if !v.selecting && (id.Col < 0 || id.Col >= len(v.cols) || v.cols[id.Col] != colActions) {
-			v.details = v.showDetails(r)
+			v.showDetails(r)
 		}
 		// The row's cells show the selection (keyCell.showSelected); the
 		// table forgets its one selected cell, so a second click on the

@@ -13,7 +13,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// graceLabels name the grace choices of the roll dialog (core.GraceChoices).
+// graceLabel names a grace choice of the roll dialog (core.GraceChoices).
 func graceLabel(d time.Duration) string {
 	switch {
 	case d <= 0:
