@@ -184,7 +184,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		info := cat.Describe(s)
 		segs = append(segs,
 			&widget.TextSegment{Text: s, Style: widget.RichTextStyle{Inline: false, TextStyle: mono, ColorName: theme.ColorNameForeground}},
-			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
+			&widget.TextSegment{Text: scopeTitles(info), Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 		)
 	}
 	scopes := widget.NewRichText(segs...)

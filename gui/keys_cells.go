@@ -241,7 +241,7 @@ func setEnabled(o fyne.Disableable, enabled bool) {
 // timeTip shows a time in the local time zone and in UTC.
 func timeTip(what string, t time.Time, loc *time.Location) func() fyne.CanvasObject {
 	return func() fyne.CanvasObject {
-		return widget.NewLabel(what + " " + t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") + "\n" + formatUTC(t))
+		return widget.NewLabel(what + " " + formatLong(t, loc) + "\n" + formatUTC(t))
 	}
 }
 
@@ -256,7 +256,10 @@ func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
 		}
 		info := cat.Describe(s)
 		grid.Add(widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
-		grid.Add(widget.NewLabel(info.Section + " · " + info.Access))
+		grid.Add(widget.NewLabel(scopeTitles(info)))
 	}
 	return container.NewVBox(widget.NewLabelWithStyle(plural(len(scopes), "scope", "scopes"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), grid)
 }
+
+// scopeTitles is a scope's section and access titles: "Billing · Read-only".
+func scopeTitles(info core.ScopeInfo) string { return info.Section + " · " + info.Access }

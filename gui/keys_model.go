@@ -439,6 +439,8 @@ const (
 	dateLayout     = "2 Jan 2006"
 	dateTimeLayout = "2 Jan 2006 15:04"
 	utcLayout      = "2006-01-02 15:04:05 UTC"
+	// longLayout names the weekday and the zone (tooltips, dialogs).
+	longLayout = "Mon 2 Jan 2006 15:04 MST"
 )
 
 func formatDate(t time.Time, loc *time.Location) string { return t.In(loc).Format(dateLayout) }
@@ -446,5 +448,8 @@ func formatDate(t time.Time, loc *time.Location) string { return t.In(loc).Forma
 func formatDateTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(dateTimeLayout)
 }
+
+// formatLong is t in loc with its weekday and zone: "Mon 2 Jan 2006 15:04 CET".
+func formatLong(t time.Time, loc *time.Location) string { return t.In(loc).Format(longLayout) }
 
 func formatUTC(t time.Time) string { return t.UTC().Format(utcLayout) }

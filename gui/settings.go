@@ -195,7 +195,7 @@ func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location)
 	case err != nil:
 		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"
 	case !t.IsZero():
-		text = "Last backup: " + t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+		text = "Last backup: " + formatLong(t, loc)
 	}
 	s.lastBackup.SetText(text)
 }
