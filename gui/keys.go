@@ -453,8 +453,8 @@ func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
 // headerCell is a column header of the keys table.
 type headerCell struct {
 	widgets.HeaderCell
-	col column
-	// shown is what the header shows once updated is set.
+	// shown is what the header shows (its column, the sort) once updated
+	// is set.
 	shown   headerState
 	updated bool
 }
@@ -485,7 +485,6 @@ func (h *headerCell) update(v *keysView, c column) {
 		return
 	}
 	h.shown, h.updated = state, true
-	h.col = c
 	h.OnTap = nil
 	title := columnTitles[c]
 	if c == colActions {
