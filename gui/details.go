@@ -124,7 +124,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		return l
 	}
 
-	d.title = widget.NewLabelWithStyle(k.Name, fyne.TextAlignLeading, bold)
+	d.title = boldLabel(k.Name)
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.title.Wrapping = fyne.TextWrapWord
 	d.closeBtn = widgets.NewTipButton(v.tips, theme.CancelIcon(), "Close the details (Esc)", v.closeDetails)
@@ -194,9 +194,8 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	loading.Importance = widget.LowImportance
 	d.activity = container.NewVBox(secondaryText(loading))
 
-	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
-	body := container.NewVBox(form, widget.NewSeparator(), heading(plural(len(k.Scopes), "scope", "scopes")), scopes,
-		widget.NewSeparator(), heading("Activity"), d.activity)
+	body := container.NewVBox(form, widget.NewSeparator(), boldLabel(plural(len(k.Scopes), "scope", "scopes")), scopes,
+		widget.NewSeparator(), boldLabel("Activity"), d.activity)
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })

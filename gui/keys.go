@@ -106,7 +106,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.empty = v.emptyState()
 	v.empty.Hide()
 
-	heading := widget.NewLabelWithStyle("Company API Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	heading := boldLabel("Company API Keys")
 	heading.SizeName = theme.SizeNameSubHeadingText
 	top := newBorder(nil, nil, heading, v.create, v.search)
 	head := container.NewVBox(top, v.counts)

@@ -258,7 +258,7 @@ func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
 		grid.Add(widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
 		grid.Add(widget.NewLabel(scopeTitles(info)))
 	}
-	return container.NewVBox(widget.NewLabelWithStyle(plural(len(scopes), "scope", "scopes"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), grid)
+	return container.NewVBox(boldLabel(plural(len(scopes), "scope", "scopes")), grid)
 }
 
 // scopeTitles is a scope's section and access titles: "Billing · Read-only".
