@@ -214,17 +214,10 @@ func (v *activityView) applyFilter() {
 	case len(v.all) == 0:
 		v.status.SetText("No activity yet.")
 	case len(shown) == len(v.all):
-		v.status.SetText(activityPlural(len(shown), "event"))
+		v.status.SetText(plural(len(shown), "event", "events"))
 	default:
-		v.status.SetText(fmt.Sprintf("%s of %d", activityPlural(len(shown), "event"), len(v.all)))
+		v.status.SetText(fmt.Sprintf("%s of %d", plural(len(shown), "event", "events"), len(v.all)))
 	}
-}
-
-func activityPlural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func (v *activityView) cellText(ev core.AuditEvent, col int) string {

@@ -687,7 +687,7 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 	if expErr != nil {
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
-		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", expires.In(d.v.env.loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", formatLong(expires, d.v.env.loc),
 			relTime(expires, created)), widget.LowImportance)
 	}
 	return expires, expErr
@@ -777,7 +777,7 @@ func (d *createDialog) updateSummary(plan *core.Key, req core.CreateRequest) {
 		info := d.cat.Describe(s)
 		l := widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		l.Truncation = fyne.TextTruncateEllipsis
-		desc := widget.NewLabel(info.Section + " · " + info.Access)
+		desc := widget.NewLabel(scopeTitles(info))
 		desc.Wrapping = fyne.TextWrapWord
 		d.summary.Add(container.NewVBox(l, desc))
 	}

@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"fmt"
 	"image/color"
 	"slices"
 	"time"
@@ -125,7 +124,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		return l
 	}
 
-	d.title = widget.NewLabelWithStyle(k.Name, fyne.TextAlignLeading, bold)
+	d.title = boldLabel(k.Name)
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.title.Wrapping = fyne.TextWrapWord
 	d.closeBtn = widgets.NewTipButton(v.tips, theme.CancelIcon(), "Close the details (Esc)", v.closeDetails)
@@ -164,7 +163,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		warn.Importance = widget.WarningImportance
 		add("Tampered", warn)
 	}
-	if lt, to := v.linkText(k); lt != "" {
+	if lt, to := r.linkText(); lt != "" {
 		var o fyne.CanvasObject = text(lt)
 		if to != "" {
 			o = widget.NewHyperlink(lt, nil)
@@ -185,23 +184,18 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		info := cat.Describe(s)
 		segs = append(segs,
 			&widget.TextSegment{Text: s, Style: widget.RichTextStyle{Inline: false, TextStyle: mono, ColorName: theme.ColorNameForeground}},
-			&widget.TextSegment{Text: info.Section + " · " + info.Access, Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
+			&widget.TextSegment{Text: scopeTitles(info), Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
 		)
 	}
 	scopes := widget.NewRichText(segs...)
 	scopes.Wrapping = fyne.TextWrapWord
-	n := fmt.Sprintf("%d scopes", len(k.Scopes))
-	if len(k.Scopes) == 1 {
-		n = "1 scope"
-	}
 
 	loading := widget.NewLabel("Loading the key's activity…")
 	loading.Importance = widget.LowImportance
 	d.activity = container.NewVBox(secondaryText(loading))
 
-	heading := func(s string) *widget.Label { return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, bold) }
-	body := container.NewVBox(form, widget.NewSeparator(), heading(n), scopes,
-		widget.NewSeparator(), heading("Activity"), d.activity)
+	body := container.NewVBox(form, widget.NewSeparator(), boldLabel(plural(len(k.Scopes), "scope", "scopes")), scopes,
+		widget.NewSeparator(), boldLabel("Activity"), d.activity)
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })

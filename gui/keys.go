@@ -106,7 +106,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.empty = v.emptyState()
 	v.empty.Hide()
 
-	heading := widget.NewLabelWithStyle("Company API Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	heading := boldLabel("Company API Keys")
 	heading.SizeName = theme.SizeNameSubHeadingText
 	top := newBorder(nil, nil, heading, v.create, v.search)
 	head := container.NewVBox(top, v.counts)
@@ -380,7 +380,7 @@ func newKeysTable(v *keysView) *keysTable {
 		}
 		// A click on the actions column runs its button, not the details.
 		if !v.selecting && (id.Col < 0 || id.Col >= len(v.cols) || v.cols[id.Col] != colActions) {
-			v.details = v.showDetails(r)
+			v.showDetails(r)
 		}
 		// The row's cells show the selection (keyCell.showSelected); the
 		// table forgets its one selected cell, so a second click on the
@@ -453,8 +453,8 @@ func (t *keysTable) TypedKey(ev *fyne.KeyEvent) {
 // headerCell is a column header of the keys table.
 type headerCell struct {
 	widgets.HeaderCell
-	col column
-	// shown is what the header shows once updated is set.
+	// shown is what the header shows (its column, the sort) once updated
+	// is set.
 	shown   headerState
 	updated bool
 }
@@ -485,7 +485,6 @@ func (h *headerCell) update(v *keysView, c column) {
 		return
 	}
 	h.shown, h.updated = state, true
-	h.col = c
 	h.OnTap = nil
 	title := columnTitles[c]
 	if c == colActions {

@@ -105,7 +105,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	switch col {
 	case colName:
 		text = k.Name
-		linkText, linkTo = v.linkText(k)
+		linkText, linkTo = r.linkText()
 		showBadges = expired || k.Tampered || idle || linkText != ""
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
@@ -241,16 +241,12 @@ func setEnabled(o fyne.Disableable, enabled bool) {
 // timeTip shows a time in the local time zone and in UTC.
 func timeTip(what string, t time.Time, loc *time.Location) func() fyne.CanvasObject {
 	return func() fyne.CanvasObject {
-		return widget.NewLabel(what + " " + t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") + "\n" + formatUTC(t))
+		return widget.NewLabel(what + " " + formatLong(t, loc) + "\n" + formatUTC(t))
 	}
 }
 
 // scopesTip lists scopes with their section and operation titles.
 func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
-	title := fmt.Sprintf("%d scopes", len(scopes))
-	if len(scopes) == 1 {
-		title = "1 scope"
-	}
 	grid := container.New(layout.NewFormLayout())
 	for i, s := range scopes {
 		if i == maxTipScopes {
@@ -260,7 +256,10 @@ func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
 		}
 		info := cat.Describe(s)
 		grid.Add(widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
-		grid.Add(widget.NewLabel(info.Section + " · " + info.Access))
+		grid.Add(widget.NewLabel(scopeTitles(info)))
 	}
-	return container.NewVBox(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), grid)
+	return container.NewVBox(boldLabel(plural(len(scopes), "scope", "scopes")), grid)
 }
+
+// scopeTitles is a scope's section and access titles: "Billing · Read-only".
+func scopeTitles(info core.ScopeInfo) string { return info.Section + " · " + info.Access }

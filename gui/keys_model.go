@@ -91,6 +91,10 @@ func fitColumns(avail, gap float32, minOf func(column) float32) ([]column, []flo
 // need computed at most once.
 type keyRow struct {
 	key *core.Key
+	// link is the row of the key this one was rolled to (or from) when
+	// that key is among the rows, else nil; newKeyRows sets it once, so
+	// that a cell update does not search the rows for it (linkText).
+	link *keyRow
 	// search is the lower-case name, hint and scopes, separated by NUL so a
 	// word never matches across two of them; "" until computed (see text).
 	// It starts with the lower-case name, which sorting by name uses.
@@ -157,11 +161,39 @@ func lowerInto(b *strings.Builder, s string) {
 func newKeyRows(keys []*core.Key) []*keyRow {
 	backing := make([]keyRow, len(keys))
 	rows := make([]*keyRow, len(keys))
+	var peers map[string]*keyRow // the rows rolled to or from, by id
 	for i, k := range keys {
 		backing[i].key = k
 		rows[i] = &backing[i]
+		if id := rollPeer(k); id != "" {
+			if peers == nil {
+				peers = map[string]*keyRow{}
+			}
+			peers[id] = nil
+		}
+	}
+	if peers != nil {
+		for _, r := range rows {
+			if _, ok := peers[r.key.ID]; ok {
+				peers[r.key.ID] = r
+			}
+		}
+		for _, r := range rows {
+			if id := rollPeer(r.key); id != "" {
+				r.link = peers[id]
+			}
+		}
 	}
 	return rows
+}
+
+// rollPeer is the id of the key k was rolled to, else of the key it was
+// rolled from, else "".
+func rollPeer(k *core.Key) string {
+	if k.RolledTo != "" {
+		return k.RolledTo
+	}
+	return k.RolledFrom
 }
 
 // searchJob computes the search strings of rows in chunks that background
@@ -407,6 +439,8 @@ const (
 	dateLayout     = "2 Jan 2006"
 	dateTimeLayout = "2 Jan 2006 15:04"
 	utcLayout      = "2006-01-02 15:04:05 UTC"
+	// longLayout names the weekday and the zone (tooltips, dialogs).
+	longLayout = "Mon 2 Jan 2006 15:04 MST"
 )
 
 func formatDate(t time.Time, loc *time.Location) string { return t.In(loc).Format(dateLayout) }
@@ -414,5 +448,8 @@ func formatDate(t time.Time, loc *time.Location) string { return t.In(loc).Forma
 func formatDateTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(dateTimeLayout)
 }
+
+// formatLong is t in loc with its weekday and zone: "Mon 2 Jan 2006 15:04 CET".
+func formatLong(t time.Time, loc *time.Location) string { return t.In(loc).Format(longLayout) }
 
 func formatUTC(t time.Time) string { return t.UTC().Format(utcLayout) }

@@ -234,7 +234,7 @@ func (f *kvFixture) headerButton(c column) *headerCell {
 	f.t.Helper()
 	var found *headerCell
 	kvWalk(f.keys.table, func(o fyne.CanvasObject) {
-		if h, ok := o.(*headerCell); ok && h.col == c {
+		if h, ok := o.(*headerCell); ok && h.shown.col == c {
 			found = h
 		}
 	})

@@ -13,7 +13,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// graceLabels name the grace choices of the roll dialog (core.GraceChoices).
+// graceLabel names a grace choice of the roll dialog (core.GraceChoices).
 func graceLabel(d time.Duration) string {
 	switch {
 	case d <= 0:
@@ -163,33 +163,11 @@ func (d *rollDialog) submit() {
 }
 
 // selectKey selects and scrolls to the row of key id, clearing a search
-// that hides it.
+// that hides it; it does nothing when the key is gone.
 func (v *keysView) selectKey(id string) {
-	if v.model.find(id) == nil {
-		return
+	if v.model.find(id) != nil {
+		v.revealKey(id)
 	}
-	idx := func() int {
-		for i, r := range v.model.shown {
-			if r.key.ID == id {
-				return i
-			}
-		}
-		return -1
-	}
-	i := idx()
-	if i < 0 {
-		v.search.SetText("")
-		i = idx()
-	}
-	if i < 0 {
-		return
-	}
-	cell := widget.TableCellID{Row: i, Col: int(colName)}
-	v.table.ScrollTo(cell)
-	v.selecting = true
-	v.table.Select(cell)
-	v.selecting = false
-	v.selected = id
 }
 
 // rolledText is what the Expires column shows for a rolled key that still
@@ -199,17 +177,19 @@ func rolledText(k *core.Key, now time.Time) string {
 }
 
 // linkText is the name column's link of a rolled key: to the key that
-// replaced it, or to the key it replaced.
-func (v *keysView) linkText(k *core.Key) (text, target string) {
+// replaced it, or to the key it replaced; target is "" when that key is
+// gone (and text too for a key rolled to a deleted one).
+func (r *keyRow) linkText() (text, target string) {
+	k := r.key
 	switch {
 	case k.RolledTo != "":
-		if r := v.model.find(k.RolledTo); r != nil {
-			return "rolled to " + r.key.Hint + "…", k.RolledTo
+		if r.link != nil {
+			return "rolled to " + r.link.key.Hint + "…", k.RolledTo
 		}
 		return "", ""
 	case k.RolledFrom != "":
-		if r := v.model.find(k.RolledFrom); r != nil {
-			return "rolled from " + r.key.Hint + "…", k.RolledFrom
+		if r.link != nil {
+			return "rolled from " + r.link.key.Hint + "…", k.RolledFrom
 		}
 		return "rolled from a deleted key", ""
 	}

@@ -168,3 +168,29 @@ func TestGoldenRollDialogAndRows(t *testing.T) {
 		})
 	}
 }
+
+// newKeyRows resolves each rolled key's link once: to the row of the key it
+// was rolled to or from when that key is loaded, else a deleted key's text
+// (rolled from) or none (rolled to).
+func TestKeyRowsResolveRollLinks(t *testing.T) {
+	keys := []*core.Key{
+		{ID: "old", Hint: "kd_old", RolledTo: "new"},
+		{ID: "new", Hint: "kd_new", RolledFrom: "old"},
+		{ID: "orphan", Hint: "kd_orp", RolledFrom: "gone"},
+		{ID: "lost", Hint: "kd_lost", RolledTo: "gone"},
+		{ID: "plain", Hint: "kd_pln"},
+	}
+	want := map[string][2]string{
+		"old":    {"rolled to kd_new…", "new"},
+		"new":    {"rolled from kd_old…", "old"},
+		"orphan": {"rolled from a deleted key", ""},
+		"lost":   {"", ""},
+		"plain":  {"", ""},
+	}
+	for _, r := range newKeyRows(keys) {
+		text, to := r.linkText()
+		if w := want[r.key.ID]; text != w[0] || to != w[1] {
+			t.Errorf("%s: link %q to %q, want %q to %q", r.key.ID, text, to, w[0], w[1])
+		}
+	}
+}

@@ -54,7 +54,7 @@ func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secr
 	form := container.New(layout.NewFormLayout(),
 		boldLabel("Name"), widget.NewLabel(k.Name),
 		boldLabel("Scopes"), scopes,
-		boldLabel("Expires"), widget.NewLabel(k.ExpiresAt.In(env.loc).Format("Mon 2 Jan 2006 15:04 MST")),
+		boldLabel("Expires"), widget.NewLabel(formatLong(k.ExpiresAt, env.loc)),
 		boldLabel("API key"), container.NewBorder(nil, nil, nil, d.copyBtn, d.field),
 	)
 	content := container.NewVBox(
@@ -80,7 +80,7 @@ func describeScopes(cat *core.Catalog, scopes []string) string {
 			break
 		}
 		info := cat.Describe(s)
-		lines = append(lines, s+" — "+info.Section+" · "+info.Access)
+		lines = append(lines, s+" — "+scopeTitles(info))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -75,12 +75,11 @@ func (s *settingsView) load() { s.mail.load() }
 // CreateRenderer lays the view out: the e-mail form, its buttons and
 // status, then the verification API option.
 func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
-	bold := fyne.TextStyle{Bold: true}
 	// The e-mail fields and the listen address share one label column, so
 	// their fields start at the same x.
 	forms := &formGroup{}
 	content := container.NewVBox(
-		widget.NewLabelWithStyle("Expiration digest e-mail", fyne.TextAlignLeading, bold),
+		boldLabel("Expiration digest e-mail"),
 		widget.NewLabel("Sent every day at 11:00 UTC to the recipients, listing keys that expired in the last 24 hours and keys expiring within 7 days."),
 		s.mail.form(forms),
 		secondaryText(s.mail.formMsg),
@@ -90,12 +89,12 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		s.digest.nextSlot,
 		secondaryText(s.digest.lastResult),
 		widget.NewSeparator(),
-		widget.NewLabelWithStyle("Verification API", fyne.TextAlignLeading, bold),
+		boldLabel("Verification API"),
 		s.api.serverOn,
 		forms.form(formRow{"Listen address", container.NewVBox(s.api.listen, s.api.listenMsg)}),
 		s.api.serverStatus,
 		widget.NewSeparator(),
-		widget.NewLabelWithStyle("Backups", fyne.TextAlignLeading, bold),
+		boldLabel("Backups"),
 		s.lastBackup,
 	)
 	for _, o := range content.Objects[:2] {
@@ -195,7 +194,7 @@ func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location)
 	case err != nil:
 		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"
 	case !t.IsZero():
-		text = "Last backup: " + t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+		text = "Last backup: " + formatLong(t, loc)
 	}
 	s.lastBackup.SetText(text)
 }

@@ -29,6 +29,10 @@ func (w workspaceSettings) SaveMail(c mail.Change) (bool, error) {
 	if err := w.ws.SaveMail(c); err != nil {
 		return false, err
 	}
+	if c.Password != nil {
+		// The keyring holds the password just saved: no second read.
+		return *c.Password != "", nil
+	}
 	pw, err := w.ws.MailPassword()
 	return err == nil && pw != "", nil
 }

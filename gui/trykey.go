@@ -134,9 +134,9 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 	)
 	v.result = container.NewVBox(
 		widget.NewSeparator(),
-		widget.NewLabelWithStyle("The request it stands for (not sent)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		boldLabel("The request it stands for (not sent)"),
 		v.requestLine, v.authLine,
-		widget.NewLabelWithStyle("The answer the API would give", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		boldLabel("The answer the API would give"),
 		v.status, v.reason, v.keyInfo,
 	)
 	v.result.Hide()
@@ -147,7 +147,7 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 // request form and the response on the right.
 func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	left := container.NewBorder(
-		container.NewVBox(widget.NewLabelWithStyle("Operation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.search),
+		container.NewVBox(boldLabel("Operation"), v.search),
 		v.opMsg, nil, nil, v.opList)
 	intro := widget.NewLabel("Nothing is sent over the network: Keydesk checks the key here, exactly as the " +
 		"verification API would, and shows the answer the API would give. A check does not count as the key's last use.")
@@ -155,7 +155,7 @@ func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	right := container.NewVScroll(container.NewVBox(
 		intro,
 		v.opTitle, v.opInfo, v.params,
-		widget.NewLabelWithStyle("Key", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		boldLabel("Key"),
 		v.token, v.tokenMsg,
 		container.NewHBox(v.send),
 		v.result,
@@ -212,7 +212,7 @@ func (v *tryKeyView) selectOperation(op *core.Operation) {
 		msg := newFieldMessage()
 		e.OnChanged = func(string) { setMessage(msg, "", widget.DangerImportance) }
 		v.paramEntry[name], v.paramMsg[name] = e, msg
-		rows = append(rows, widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), e, msg)
+		rows = append(rows, boldLabel(name), e, msg)
 	}
 	v.params.Objects = rows
 	v.result.Hide()

@@ -14,7 +14,7 @@ type themed interface{ Theme() fyne.Theme }
 
 // framedRenderer draws a widget's content over a rectangle that paint
 // colours from the widget's theme on every refresh, so the frame follows a
-// theme change: the renderer of MonoField and Banner.
+// theme change: the renderer of MonoField, Banner and the tooltip bubble.
 type framedRenderer struct {
 	w     themed
 	bg    *canvas.Rectangle

@@ -1,8 +1,6 @@
 package widgets
 
 import (
-	"image/color"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -90,35 +88,15 @@ func (b *tipBubble) setContent(c fyne.CanvasObject) {
 	b.box.Refresh()
 }
 
-// CreateRenderer returns the bubble's renderer.
+// CreateRenderer returns the bubble's renderer: its content over the
+// overlay background, with a border.
 func (b *tipBubble) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.Transparent)
-	r := &tipBubbleRenderer{bg: bg, b: b}
-	r.Refresh()
-	return r
-}
-
-type tipBubbleRenderer struct {
-	bg *canvas.Rectangle
-	b  *tipBubble
-}
-
-func (r *tipBubbleRenderer) Layout(s fyne.Size) {
-	r.bg.Resize(s)
-	r.b.box.Resize(s)
-}
-func (r *tipBubbleRenderer) MinSize() fyne.Size           { return r.b.box.MinSize() }
-func (r *tipBubbleRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.bg, r.b.box} }
-func (r *tipBubbleRenderer) Destroy()                     {}
-func (r *tipBubbleRenderer) Refresh() {
-	th := r.b.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	r.bg.FillColor = th.Color(theme.ColorNameOverlayBackground, v)
-	r.bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
-	r.bg.StrokeWidth = 1
-	r.bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
-	r.bg.Refresh()
-	r.b.box.Refresh()
+	return newFramedRenderer(b, b.box, func(bg *canvas.Rectangle, th fyne.Theme, v fyne.ThemeVariant) {
+		bg.FillColor = th.Color(theme.ColorNameOverlayBackground, v)
+		bg.StrokeColor = th.Color(theme.ColorNameInputBorder, v)
+		bg.StrokeWidth = 1
+		bg.CornerRadius = th.Size(theme.SizeNameInputRadius)
+	})
 }
 
 // TipLabel is a label that shows a tooltip while the mouse is over it.
