@@ -25,9 +25,23 @@ func (b *Workspace) SaveMail(c mail.Change) error {
 }
 
 // Deliverer is the digest deliverer over the workspace's store, keyring and
-// service, acting as the service's actor.
+// service, acting as the service's actor. On a shared store it claims each
+// slot first (claimSlots), as the scheduler does, so a `digest send` run
+// by cron beside running windows and replicas never sends a slot twice.
 func (b *Workspace) Deliverer() *mail.Deliverer {
-	return mail.NewDeliverer(b.MailStore(), b.keyring, b.service, b.service.Actor)
+	d := mail.NewDeliverer(b.MailStore(), b.keyring, b.service, b.service.Actor)
+	b.claimSlots(d)
+	return d
+}
+
+// claimSlots makes d claim each slot in the shared store before delivering
+// it (pgstore.Store.ClaimSlot), so that of every window, replica and
+// `digest send` sharing the store exactly one delivers it; a data folder
+// has one process, and d is left as it is.
+func (b *Workspace) claimSlots(d *mail.Deliverer) {
+	if b.shared != nil {
+		d.Claim = b.shared.ClaimSlot
+	}
 }
 
 // Scheduler is the daily digest scheduler over the workspace, on its clock;
@@ -36,8 +50,6 @@ func (b *Workspace) Deliverer() *mail.Deliverer {
 // so the digest goes out exactly once.
 func (b *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
 	s := mail.NewScheduler(b.MailStore(), b.keyring, b.service, b.service.Actor, b.clock, onError)
-	if b.shared != nil {
-		s.Deliverer.Claim = b.shared.ClaimSlot
-	}
+	b.claimSlots(s.Deliverer)
 	return s
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/smtptest"
+	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -277,6 +279,52 @@ func TestDigestSentOnceByTwoReplicas(t *testing.T) {
 	}
 	if n := len(sink.Messages()); n != 1 {
 		t.Fatalf("%d digest messages after digest send, want 1", n)
+	}
+}
+
+// `digest send` (run by cron beside windows and replicas) claims the slot
+// in the shared store like they do: while another process holds the claim
+// it sends nothing and says the slot is up to date; once the claim is given
+// up undelivered, it sends the digest, once.
+func TestDigestSendClaimsTheSlot(t *testing.T) {
+	need(t)
+	sink := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "smtp-secret"})
+	storeURL, _ := initStore(t)
+	_, errs, code := keydesk(t, "smtp-secret\n", nil, "--store", storeURL, "mail", "set", "--host", "127.0.0.1", "--port", strconv.Itoa(sink.Port()),
+		"--security", "none", "--from", "k@example.com", "--to", "ops@example.com", "--username", "keydesk", "--password-stdin")
+	if code != 0 {
+		t.Fatalf("mail set on the shared store: exit %d, %s", code, errs)
+	}
+	createKey3d(t, storeURL, "expires soon")
+
+	now := time.Now().UTC()
+	env := []string{"KEYDESK_ALLOW_NOW=1"}
+	other, err := pgstore.Open(context.Background(), storeURL, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	claimed, release, err := other.ClaimSlot(context.Background(), core.SlotAtOrBefore(now))
+	if err != nil || !claimed {
+		t.Fatalf("another process claims the slot: %v, %v", claimed, err)
+	}
+	held := true
+	defer func() {
+		if held { // give the claim up before the pool closes (Close waits for it)
+			_ = release(false)
+		}
+	}()
+	out, errs, code := keydesk(t, "", env, "--store", storeURL, "--now", now.Format(time.RFC3339), "digest", "send")
+	if n := len(sink.Messages()); code != 0 || n != 0 || !strings.Contains(out, "already delivered") {
+		t.Fatalf("digest send while another process holds the slot: exit %d, %d messages, %q %q", code, n, out, errs)
+	}
+	held = false
+	if err := release(false); err != nil {
+		t.Fatal(err)
+	}
+	mustKeydesk(t, env, "--store", storeURL, "--now", now.Format(time.RFC3339), "digest", "send")
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d digest messages once the claim was given up, want 1", n)
 	}
 }
 
