@@ -119,8 +119,11 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 	d.again.OnSubmitted = func(string) { f.runBackup(d, path) }
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
 		if !d.busy {
-			removeEmpty(path)
 			d.dlg.Hide()
+			f.env.bg.run(func() func() {
+				removeEmpty(path)
+				return nil
+			})
 		}
 	})
 	content := container.NewVBox(intro, d.pass, d.again, secondaryText(rule), d.msg, d.progress)
