@@ -225,11 +225,7 @@ func (s *session) showLastSharedError(err error) *dialog.CustomDialog {
 	var d *dialog.CustomDialog
 	local := widget.NewButtonWithIcon("Open the local data folder", theme.FolderIcon(), func() {
 		d.Hide()
-		s.mu.Lock()
-		s.err = nil
-		s.open = s.openLocal
-		s.mu.Unlock()
-		s.env.bg.run(s.resume)
+		s.retry(s.openLocal)
 	})
 	local.Importance = widget.HighImportance
 	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
