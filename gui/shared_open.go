@@ -247,7 +247,8 @@ func (sw *storeSwitcher) keyringBackend() storage.KeyringBackend {
 }
 
 // addMenuItems adds Open Shared Store… and Local Data Folder to the File
-// menu of the screens over b (before its separator).
+// menu of the screens over b (before the separator above Quit, the only
+// one newMainUI puts there).
 func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 	sw := env.stores
 	if sw == nil || menu == nil || len(menu.Items) == 0 {
@@ -261,17 +262,7 @@ func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
 	localItem.Icon = theme.FolderIcon()
 	localItem.Disabled = b.Kind() != workspace.KindShared
-	file := menu.Items[0]
-	at := len(file.Items)
-	for i, it := range file.Items {
-		if it.IsSeparator {
-			at = i
-			break
-		}
-	}
-	items := append([]*fyne.MenuItem{}, file.Items[:at]...)
-	items = append(items, fyne.NewMenuItemSeparator(), openItem, localItem)
-	file.Items = append(items, file.Items[at:]...)
+	addFileItems(menu, fyne.NewMenuItemSeparator(), openItem, localItem)
 }
 
 // showOpenDialog asks for the shared store's URL (offering the last one)
