@@ -131,7 +131,6 @@ func startWindow(w fyne.Window, env *uiEnv, opts workspace.Options) *session {
 		env.stores = &storeSwitcher{}
 	}
 	sw := env.stores
-	sw.opts = opts
 	if sw.keyring == nil {
 		sw.keyring = opts.Keyring
 	}

@@ -147,9 +147,6 @@ func storePasswordEntry(clean string) string { return "store-password:" + clean 
 type storeSwitcher struct {
 	s       *session
 	keyring storage.KeyringBackend
-	// opts are the options the window started with (Run); shared stores
-	// open with them (catalog, clock), their store replaced.
-	opts workspace.Options
 	// initial, when set (tests), is the opener the window started with;
 	// local opens the data folder: initial when the window started on
 	// one, else the default folder ($KEYDESK_DATA or the OS's per-user
@@ -174,9 +171,10 @@ func (sw *storeSwitcher) local() (*workspace.Workspace, error) {
 	return workspace.Open(workspace.Options{Dir: os.Getenv("KEYDESK_DATA"), Keyring: sw.keyringBackend()})
 }
 
-// sharedOptions are the options opening the shared store at storeURL.
+// sharedOptions are the options opening the shared store at storeURL: the
+// ones the window started with (catalog, clock), their store replaced.
 func (sw *storeSwitcher) sharedOptions(storeURL string) workspace.Options {
-	o := sw.opts
+	o := sw.s.opts
 	o.StoreURL, o.Dir, o.Demo, o.KeyFile, o.Passphrase = storeURL, "", false, false, nil
 	o.Keyring = sw.keyring
 	return o
