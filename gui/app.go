@@ -84,14 +84,12 @@ type session struct {
 	open func() (*workspace.Workspace, error)
 	w    fyne.Window
 	env  *uiEnv
-	// keyring receives a restored signing key; nil means the OS keyring
-	// (tests use a memory keyring, as their open does).
-	keyring storage.KeyringBackend
 	// flow is File → Back Up… and Restore… of the screens shown.
 	flow *backupFlow
 
 	// opts are the options the window started with (startWindow); the
-	// key file, the demo and the local data folder open with them.
+	// key file, the demo and the local data folder open with them, and a
+	// restored signing key goes into opts.Keyring (nil: the OS keyring).
 	opts workspace.Options
 	// kf is the key file chosen in the window and its passphrase, in
 	// memory for this session only (see keyfile_prompt.go).
@@ -135,7 +133,7 @@ func startWindow(w fyne.Window, env *uiEnv, opts workspace.Options) *session {
 		sw.keyring = opts.Keyring
 	}
 	s := newSession(w, env, nil)
-	s.opts, s.keyring = opts, opts.Keyring
+	s.opts = opts
 	sw.s = s
 	last := ""
 	if !chosen(opts) {

@@ -306,7 +306,7 @@ func (f *backupFlow) prepare(dir, path, pass string) (p *workspace.PendingRestor
 		return nil, false, err
 	}
 	p, err = workspace.PrepareRestore(context.Background(), file, workspace.RestoreOptions{
-		Dir: dir, Passphrase: pass, Force: true, Keyring: f.s.keyring, KeyFile: keyFile,
+		Dir: dir, Passphrase: pass, Force: true, Keyring: f.s.opts.Keyring, KeyFile: keyFile,
 	})
 	return p, keyFile, err
 }
