@@ -343,7 +343,6 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		rememberShown(env, b)
 	}
 	addMenuItems(ui.menu, env, b)
-	spaceShortcuts(ui.menu)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
 	settings.load()
