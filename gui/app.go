@@ -110,15 +110,6 @@ func newSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, er
 	return &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}, open: open, w: w, env: env}
 }
 
-// startSession shows the placeholder in w and opens the data folder in the
-// background; the screens (or the error dialog, whose dismissal quits the
-// app) follow on the UI goroutine.
-func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
-	s := newSession(w, env, open)
-	s.start()
-	return s
-}
-
 // startWindow shows the placeholder in w and opens the store opts name in
 // the background (Run): a shared store with its kept password, the data
 // folder (with its key file, see keyfile_prompt.go), the demo, or, when
