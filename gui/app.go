@@ -286,11 +286,12 @@ func (s *session) finish() error {
 	<-s.opened
 	s.mu.Lock()
 	s.closed = true
-	stop := s.stop
+	stop, b := s.stop, s.b
+	s.b = nil
 	s.mu.Unlock()
 	stop()
-	if s.b != nil {
-		if err := s.b.Close(); err != nil {
+	if b != nil {
+		if err := b.Close(); err != nil {
 			return fmt.Errorf("close the data folder: %w", err)
 		}
 	}
