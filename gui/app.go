@@ -84,14 +84,12 @@ type session struct {
 	open func() (*workspace.Workspace, error)
 	w    fyne.Window
 	env  *uiEnv
-	// keyring receives a restored signing key; nil means the OS keyring
-	// (tests use a memory keyring, as their open does).
-	keyring storage.KeyringBackend
 	// flow is File → Back Up… and Restore… of the screens shown.
 	flow *backupFlow
 
 	// opts are the options the window started with (startWindow); the
-	// key file, the demo and the local data folder open with them.
+	// key file, the demo and the local data folder open with them, and a
+	// restored signing key goes into opts.Keyring (nil: the OS keyring).
 	opts workspace.Options
 	// kf is the key file chosen in the window and its passphrase, in
 	// memory for this session only (see keyfile_prompt.go).
@@ -112,15 +110,6 @@ func newSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, er
 	return &session{opened: make(chan struct{}), shown: make(chan struct{}), stop: func() {}, open: open, w: w, env: env}
 }
 
-// startSession shows the placeholder in w and opens the data folder in the
-// background; the screens (or the error dialog, whose dismissal quits the
-// app) follow on the UI goroutine.
-func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
-	s := newSession(w, env, open)
-	s.start()
-	return s
-}
-
 // startWindow shows the placeholder in w and opens the store opts name in
 // the background (Run): a shared store with its kept password, the data
 // folder (with its key file, see keyfile_prompt.go), the demo, or, when
@@ -131,12 +120,11 @@ func startWindow(w fyne.Window, env *uiEnv, opts workspace.Options) *session {
 		env.stores = &storeSwitcher{}
 	}
 	sw := env.stores
-	sw.opts = opts
 	if sw.keyring == nil {
 		sw.keyring = opts.Keyring
 	}
 	s := newSession(w, env, nil)
-	s.opts, s.keyring = opts, opts.Keyring
+	s.opts = opts
 	sw.s = s
 	last := ""
 	if !chosen(opts) {
@@ -298,11 +286,12 @@ func (s *session) finish() error {
 	<-s.opened
 	s.mu.Lock()
 	s.closed = true
-	stop := s.stop
+	stop, b := s.stop, s.b
+	s.b = nil
 	s.mu.Unlock()
 	stop()
-	if s.b != nil {
-		if err := s.b.Close(); err != nil {
+	if b != nil {
+		if err := b.Close(); err != nil {
 			return fmt.Errorf("close the data folder: %w", err)
 		}
 	}
@@ -346,7 +335,6 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		rememberShown(env, b)
 	}
 	addMenuItems(ui.menu, env, b)
-	spaceShortcuts(ui.menu)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
 	settings.load()

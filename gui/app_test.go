@@ -182,3 +182,13 @@ func abs32(x float32) float32 {
 	}
 	return x
 }
+
+// startSession shows the placeholder in w and opens the data folder with
+// open in the background, as startWindow does with the window's options;
+// the screens (or the error dialog, whose dismissal quits the app) follow
+// on the UI goroutine.
+func startSession(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error)) *session {
+	s := newSession(w, env, open)
+	s.start()
+	return s
+}

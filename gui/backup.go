@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -120,8 +119,11 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 	d.again.OnSubmitted = func(string) { f.runBackup(d, path) }
 	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
 		if !d.busy {
-			removeEmpty(path)
 			d.dlg.Hide()
+			f.env.bg.run(func() func() {
+				removeEmpty(path)
+				return nil
+			})
 		}
 	})
 	content := container.NewVBox(intro, d.pass, d.again, secondaryText(rule), d.msg, d.progress)
@@ -141,11 +143,11 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 		return
 	}
 	pass := d.pass.Text
-	switch {
-	case vault.CheckPassphrase(pass) != nil:
-		setMessage(d.msg, sentence(vault.CheckPassphrase(pass)), widget.DangerImportance)
+	if err := vault.CheckPassphrase(pass); err != nil {
+		setMessage(d.msg, sentence(err), widget.DangerImportance)
 		return
-	case pass != d.again.Text:
+	}
+	if pass != d.again.Text {
 		setMessage(d.msg, "The two passphrases differ.", widget.DangerImportance)
 		return
 	}
@@ -260,8 +262,7 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 	f.s.suspendUI()
 	f.env.bg.run(func() func() {
 		f.s.suspend()
-		keyFile, _ := storage.KeyFileExists(dir)
-		p, err := f.prepare(dir, path, pass)
+		p, keyFile, err := f.prepare(dir, path, pass)
 		var reopen func()
 		if err != nil {
 			reopen = f.s.resume()
@@ -292,20 +293,22 @@ func (f *backupFlow) checkRestore(d *restoreDialog, path string) {
 	})
 }
 
-// prepare opens the backup file and prepares its restore into dir.
-func (f *backupFlow) prepare(dir, path, pass string) (*workspace.PendingRestore, error) {
+// prepare opens the backup file and prepares its restore into dir; keyFile
+// says that dir keeps its signing key in keydesk.key.
+func (f *backupFlow) prepare(dir, path, pass string) (p *workspace.PendingRestore, keyFile bool, err error) {
 	file, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open the backup: %w", err)
+		return nil, false, fmt.Errorf("open the backup: %w", err)
 	}
 	defer file.Close()
-	keyFile, err := storage.KeyFileExists(dir)
+	keyFile, err = storage.KeyFileExists(dir)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return workspace.PrepareRestore(context.Background(), io.Reader(file), workspace.RestoreOptions{
-		Dir: dir, Passphrase: pass, Force: true, Keyring: f.s.keyring, KeyFile: keyFile,
+	p, err = workspace.PrepareRestore(context.Background(), file, workspace.RestoreOptions{
+		Dir: dir, Passphrase: pass, Force: true, Keyring: f.s.opts.Keyring, KeyFile: keyFile,
 	})
+	return p, keyFile, err
 }
 
 // restoreSummary says what the backup holds and which deleted keys come

@@ -34,7 +34,7 @@ func backupSession(t *testing.T) (*session, *testRunner) {
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
 		return workspace.Open(workspace.Options{Dir: dir, Keyring: mem})
 	})
-	s.keyring = mem
+	s.opts.Keyring = mem
 	bg.wait()
 	<-s.shown
 	if s.workspace() == nil || s.flow == nil {

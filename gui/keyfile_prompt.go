@@ -213,31 +213,27 @@ func (s *session) showKeyChoice(title, reason string, existing bool) *keyChoice 
 // asking for the passphrase (UI goroutine).
 func (s *session) useKeyFile() {
 	s.kf.choose()
-	s.mu.Lock()
-	s.err = nil
-	s.open = s.openLocal
-	s.mu.Unlock()
-	s.env.bg.run(s.resume)
+	s.retry(s.openLocal)
 }
 
 // openDemo opens the demo store in place of a data folder that could not
 // be opened.
 func (s *session) openDemo() {
 	o := s.localOptions()
-	s.mu.Lock()
-	s.err = nil
-	s.open = func() (*workspace.Workspace, error) {
+	s.retry(func() (*workspace.Workspace, error) {
 		return workspace.Open(workspace.Options{Demo: true, Now: o.Now, CatalogFile: o.CatalogFile})
-	}
-	s.mu.Unlock()
-	s.env.bg.run(s.resume)
+	})
 }
 
-// retry opens the store again in the background after a passphrase was
-// typed (UI goroutine).
-func (s *session) retry() {
+// retry opens the store again in the background after its error was shown
+// (UI goroutine): with open from now on, or with the same opener when open
+// is nil (a passphrase was typed).
+func (s *session) retry(open func() (*workspace.Workspace, error)) {
 	s.mu.Lock()
 	s.err = nil
+	if open != nil {
+		s.open = open
+	}
 	s.mu.Unlock()
 	s.env.bg.run(s.resume)
 }
@@ -249,7 +245,7 @@ func (s *session) askPassphrase(need *needPassphraseError) {
 		s.prompt = nil
 		if ok {
 			s.kf.set(p)
-			s.retry()
+			s.retry(nil)
 			return
 		}
 		if need.create {

@@ -147,9 +147,6 @@ func storePasswordEntry(clean string) string { return "store-password:" + clean 
 type storeSwitcher struct {
 	s       *session
 	keyring storage.KeyringBackend
-	// opts are the options the window started with (Run); shared stores
-	// open with them (catalog, clock), their store replaced.
-	opts workspace.Options
 	// initial, when set (tests), is the opener the window started with;
 	// local opens the data folder: initial when the window started on
 	// one, else the default folder ($KEYDESK_DATA or the OS's per-user
@@ -174,9 +171,10 @@ func (sw *storeSwitcher) local() (*workspace.Workspace, error) {
 	return workspace.Open(workspace.Options{Dir: os.Getenv("KEYDESK_DATA"), Keyring: sw.keyringBackend()})
 }
 
-// sharedOptions are the options opening the shared store at storeURL.
+// sharedOptions are the options opening the shared store at storeURL: the
+// ones the window started with (catalog, clock), their store replaced.
 func (sw *storeSwitcher) sharedOptions(storeURL string) workspace.Options {
-	o := sw.opts
+	o := sw.s.opts
 	o.StoreURL, o.Dir, o.Demo, o.KeyFile, o.Passphrase = storeURL, "", false, false, nil
 	o.Keyring = sw.keyring
 	return o
@@ -225,11 +223,7 @@ func (s *session) showLastSharedError(err error) *dialog.CustomDialog {
 	var d *dialog.CustomDialog
 	local := widget.NewButtonWithIcon("Open the local data folder", theme.FolderIcon(), func() {
 		d.Hide()
-		s.mu.Lock()
-		s.err = nil
-		s.open = s.openLocal
-		s.mu.Unlock()
-		s.env.bg.run(s.resume)
+		s.retry(s.openLocal)
 	})
 	local.Importance = widget.HighImportance
 	quit := widget.NewButtonWithIcon("Quit", theme.CancelIcon(), func() {
@@ -251,7 +245,8 @@ func (sw *storeSwitcher) keyringBackend() storage.KeyringBackend {
 }
 
 // addMenuItems adds Open Shared Store… and Local Data Folder to the File
-// menu of the screens over b (before its separator).
+// menu of the screens over b (before the separator above Quit, the only
+// one newMainUI puts there).
 func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 	sw := env.stores
 	if sw == nil || menu == nil || len(menu.Items) == 0 {
@@ -265,17 +260,7 @@ func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
 	localItem.Icon = theme.FolderIcon()
 	localItem.Disabled = b.Kind() != workspace.KindShared
-	file := menu.Items[0]
-	at := len(file.Items)
-	for i, it := range file.Items {
-		if it.IsSeparator {
-			at = i
-			break
-		}
-	}
-	items := append([]*fyne.MenuItem{}, file.Items[:at]...)
-	items = append(items, fyne.NewMenuItemSeparator(), openItem, localItem)
-	file.Items = append(items, file.Items[at:]...)
+	addFileItems(menu, fyne.NewMenuItemSeparator(), openItem, localItem)
 }
 
 // showOpenDialog asks for the shared store's URL (offering the last one)
