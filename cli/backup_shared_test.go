@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/vault"
 )
 
 // Backup and restore work on data folders: on a shared store they are
@@ -48,5 +51,33 @@ func TestCredentialExportIntoMissingFolder(t *testing.T) {
 	msg := strings.TrimSpace(errb.String())
 	if code != ExitUsage || strings.Contains(msg, "\n") || !strings.Contains(msg, "does not exist") {
 		t.Fatalf("exit %d, stderr %q; want exit 2 and one sentence", code, msg)
+	}
+}
+
+// credential import reads its passphrase from stdin with the global
+// --passphrase-stdin, before or after the command. The file is an envelope
+// of another kind: the passphrase opens it and the import stops, in one
+// sentence, before the keyring.
+func TestCredentialImportReadsTheGlobalPassphraseStdin(t *testing.T) {
+	const pass = "a long enough passphrase"
+	var env bytes.Buffer
+	if err := vault.Write(&env, pass, vault.Manifest{Kind: "backup", StoreID: "s1", TakenAt: time.Now()},
+		[]vault.File{vault.Bytes("manifest-only", []byte("{}"))}, vault.Options{WorkFactor: 10}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "other.age")
+	if err := os.WriteFile(file, env.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--passphrase-stdin", "credential", "import", file},
+		{"credential", "import", file, "--passphrase-stdin"},
+	} {
+		var stdout, errb bytes.Buffer
+		code := Main(args, &Env{Stdin: strings.NewReader(pass + "\n"), Stdout: &stdout, Stderr: &errb})
+		msg := strings.TrimSpace(errb.String())
+		if code != ExitUsage || strings.Contains(msg, "\n") || strings.Contains(msg, "terminal") || strings.Contains(strings.ToLower(msg), "passphrase is wrong") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one sentence about the file, the passphrase read from stdin", args, code, msg)
+		}
 	}
 }

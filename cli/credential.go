@@ -23,7 +23,7 @@ const (
 // newCredentialCommand is `keydesk credential`.
 func newCredentialCommand(env *Env) *cobra.Command {
 	var out string
-	var verifyOnly, exportStdin, importStdin bool
+	var verifyOnly bool
 	export := &cobra.Command{
 		Use:   "export --out FILE [--verify-only] [--passphrase-stdin]",
 		Short: "Write the shared store's signing material to a file, for another admin or for servers",
@@ -37,12 +37,11 @@ func newCredentialCommand(env *Env) *cobra.Command {
 		Args:              noArgs(credExportUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runCredentialExport(env, out, verifyOnly, exportStdin)
+			return runCredentialExport(env, out, verifyOnly)
 		},
 	}
 	export.Flags().StringVar(&out, "out", "", "the credential `FILE` to write (must not exist)")
 	export.Flags().BoolVar(&verifyOnly, "verify-only", false, "write the verify-only credential for servers")
-	export.Flags().BoolVar(&exportStdin, "passphrase-stdin", false, "read the passphrase as one line from stdin")
 	_ = export.MarkFlagFilename("out")
 
 	imp := &cobra.Command{
@@ -53,10 +52,9 @@ func newCredentialCommand(env *Env) *cobra.Command {
 			"With --store, the credential must belong to the store in that database.",
 		Args: exactArgs(1, "credential import needs the credential file: %s", credImportUsage),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return runCredentialImport(env, args[0], importStdin)
+			return runCredentialImport(env, args[0])
 		},
 	}
-	imp.Flags().BoolVar(&importStdin, "passphrase-stdin", false, "read the passphrase as one line from stdin")
 	return group("credential", "Move a shared store's signing material between computers", "export or import", export, imp)
 }
 
@@ -83,7 +81,7 @@ func readPassphrase(env *Env, fromStdin, confirm bool) (string, error) {
 	return p, nil
 }
 
-func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error {
+func runCredentialExport(env *Env, out string, verifyOnly bool) error {
 	if env.StoreURL == "" {
 		return usagef("credential export needs the shared store: %s", credExportUsage)
 	}
@@ -98,7 +96,7 @@ func runCredentialExport(env *Env, out string, verifyOnly, fromStdin bool) error
 	}
 	var pass string
 	if !verifyOnly {
-		p, err := readPassphrase(env, fromStdin, true)
+		p, err := readPassphrase(env, env.PassphraseStdin, true)
 		if err != nil {
 			return err
 		}
@@ -157,14 +155,14 @@ func writeNewFile(path string, data []byte) error {
 	return fmt.Errorf("write %s: %w", path, err)
 }
 
-func runCredentialImport(env *Env, path string, fromStdin bool) error {
+func runCredentialImport(env *Env, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usagef("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+path+": "))
 	}
 	var pass string
 	if credential.Encrypted(data) {
-		if pass, err = readPassphrase(env, fromStdin, false); err != nil {
+		if pass, err = readPassphrase(env, env.PassphraseStdin, false); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func NewCommand(env *Env) *cobra.Command {
 	pf.BoolVar(&g.demo, "demo", false, "a throw-away store with sample keys and an in-memory keyring")
 	pf.StringVar(&g.store, "store", "", "the shared store in PostgreSQL at this libpq `URL` instead of a data folder (default: $KEYDESK_STORE)")
 	pf.BoolVar(&g.keyfile, "keyfile", false, "keep the store's signing key in the data folder's passphrase-protected keydesk.key instead of the OS keyring")
-	pf.BoolVar(&g.passStdin, "passphrase-stdin", false, "read passphrases (backup, restore, --keyfile) from standard input, one line each")
+	pf.BoolVar(&g.passStdin, "passphrase-stdin", false, "read passphrases (backup, restore, credential, --keyfile) from standard input, one line each")
 	_ = root.MarkPersistentFlagFilename("data")
 	_ = root.MarkPersistentFlagFilename("catalog", "json")
 	_ = root.RegisterFlagCompletionFunc("now", cobra.NoFileCompletions)
