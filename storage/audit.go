@@ -39,7 +39,7 @@ func (s *Store) AppendAudit(ev core.AuditEvent) error {
 // Audit returns the audit log, newest first.
 func (s *Store) Audit() ([]core.AuditEvent, error) {
 	var out []core.AuditEvent
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			var ev core.AuditEvent

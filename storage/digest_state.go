@@ -12,7 +12,7 @@ import (
 // zero time when none was.
 func (s *Store) LastDeliveredSlot() (time.Time, error) {
 	var t time.Time
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketDigests).Get(digestLastSlotKey)
 		if v == nil {
 			return nil

@@ -19,7 +19,7 @@ func (s *Store) KeyIDsExpiring(after, until time.Time) ([]string, error) {
 	}
 	start := expiryKey(after.Add(time.Nanosecond), "")
 	end := expiryKey(until, "")
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketExpiry).Cursor()
 		for ik, _ := c.Seek(start); ik != nil && bytes.Compare(ik[:8], end) <= 0; ik, _ = c.Next() {
 			out = append(out, string(ik[8:]))

@@ -217,11 +217,8 @@ func (s *Store) DeleteKey(id string, ev core.AuditEvent) error {
 
 // GetKey returns one record, or core.ErrNotFound.
 func (s *Store) GetKey(id string) (*core.Key, error) {
-	if err := s.refused(); err != nil {
-		return nil, fmt.Errorf("get key: %w", err)
-	}
 	var k *core.Key
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bucketKeys).Get([]byte(id))
 		if data == nil {
 			return fmt.Errorf("%w %q", core.ErrNotFound, id)
@@ -271,12 +268,9 @@ func (s *Store) ListSignedKeys() (keys []*core.Key, sigs [][]byte, err error) {
 // listKeys decodes every record, in id order and in parallel, with its
 // signature (copied out of the transaction) when withSigs is set.
 func (s *Store) listKeys(withSigs bool) ([]*core.Key, [][]byte, error) {
-	if err := s.refused(); err != nil {
-		return nil, nil, fmt.Errorf("list keys: %w", err)
-	}
 	var out []*core.Key
 	var sigs [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		// The decoders copy everything out of the records before the
 		// transaction ends.
 		recs, err := keyRecords(tx)
@@ -335,11 +329,8 @@ func expiryRange(tx *bolt.Tx, after, until time.Time, fn func(id []byte) error) 
 // KeysExpiring returns the records whose ExpiresAt is in (after, until],
 // soonest first. It reads only that range of the expiry index.
 func (s *Store) KeysExpiring(after, until time.Time) ([]*core.Key, error) {
-	if err := s.refused(); err != nil {
-		return nil, fmt.Errorf("keys expiring: %w", err)
-	}
 	var out []*core.Key
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		keys := tx.Bucket(bucketKeys)
 		return expiryRange(tx, after, until, func(id []byte) error {
 			data := keys.Get(id)

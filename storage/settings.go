@@ -11,7 +11,7 @@ import (
 // Setting returns a setting's value, or nil, nil when it is unset.
 func (s *Store) Setting(name string) ([]byte, error) {
 	var v []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(func(tx *bolt.Tx) error {
 		v = bytes.Clone(tx.Bucket(bucketSettings).Get([]byte(name)))
 		return nil
 	})

@@ -192,3 +192,14 @@ func (s *Store) WaitSignatureCheck() error {
 // refused returns the error that every operation of a store whose
 // signature check failed returns, nil otherwise.
 func (s *Store) refused() error { return s.sigs.Load().failed() }
+
+// read runs fn in a read transaction of a store whose records may be
+// trusted: once the signature check has found a forged record it returns
+// that error instead, so every read of keys, audit, settings and digest
+// state is refused alike (changes are, in change).
+func (s *Store) read(fn func(tx *bolt.Tx) error) error {
+	if err := s.refused(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}

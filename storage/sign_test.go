@@ -335,6 +335,21 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 	if err := s2.PutSetting("x", []byte("1"), event(core.ActionSettingsChanged, "")); !errors.Is(err, ErrTampered) {
 		t.Fatalf("a change after the failed check = %v, want ErrTampered", err)
 	}
+	reads := map[string]func() error{
+		"Audit":             func() error { _, err := s2.Audit(); return err },
+		"Setting":           func() error { _, err := s2.Setting("x"); return err },
+		"LastDeliveredSlot": func() error { _, err := s2.LastDeliveredSlot(); return err },
+		"KeyIDsExpiring": func() error {
+			_, err := s2.KeyIDsExpiring(time.Unix(0, 0), time.Now().AddDate(10, 0, 0))
+			return err
+		},
+		"GetKey": func() error { _, err := s2.GetKey(keys[1].ID); return err },
+	}
+	for name, read := range reads {
+		if err := read(); !errors.Is(err, ErrTampered) {
+			t.Errorf("%s after the failed check = %v, want ErrTampered", name, err)
+		}
+	}
 }
 
 // TestSchemaRaisedOnUnsignedStoreRefused sets the schema of a store of
