@@ -170,7 +170,7 @@ func flip(c byte) byte {
 }
 
 func TestRenameAndDelete(t *testing.T) {
-	svc, st, _ := newTestService(t)
+	svc, st, clk := newTestService(t)
 	k, secret := mustCreate(t, svc, CreateRequest{Name: "old", Permissions: Permissions{Kind: KindGlobal}})
 	if _, err := svc.Rename(k.ID, "  "); !errors.Is(err, ErrNameEmpty) {
 		t.Fatalf("blank rename: %v", err)
@@ -186,7 +186,7 @@ func TestRenameAndDelete(t *testing.T) {
 		t.Fatalf("renamed = %+v", r)
 	}
 	// The renamed record is still authentic after a reload.
-	svc2, _ := NewService(st, newSigner(), SystemClock{}, nil)
+	svc2, _ := NewService(st, newSigner(), clk, nil)
 	if v := svc2.Verify(secret, Target{}); v.Reason != ReasonOK || v.Key.Name != "new name" {
 		t.Fatalf("after rename and reload: %+v", v)
 	}
