@@ -110,7 +110,7 @@ var migrations = [][]string{
 					INSERT INTO changes (kind, op, name) VALUES ('digest', 'update', 'last_delivered_slot') RETURNING seq INTO s;
 					PERFORM pg_notify(%L, s::text);
 					RETURN s;
-				END $body$$f$, current_schema(), `+strconv.Itoa(lockClass)+`, `+strconv.Itoa(lockChange)+`, '`+ChangeChannel+`');
+				END $body$$f$, current_schema(), ` + strconv.Itoa(lockClass) + `, ` + strconv.Itoa(lockChange) + `, '` + ChangeChannel + `');
 			REVOKE ALL ON FUNCTION keydesk_digest_changed() FROM PUBLIC;
 			FOR r IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
 				WHERE c.oid = 'changes'::regclass AND a.privilege_type = 'INSERT' AND a.grantee <> c.relowner
