@@ -55,6 +55,9 @@ type Replica struct {
 	acc    pgstore.Accumulator
 	gen    uint64 // highest signed generation accepted
 	seq    int64  // last change number read
+	// reloadGen is the generation of the last signed state a full reload
+	// did not match (see reload).
+	reloadGen uint64
 
 	// mu guards the health fields (never held across a query, so that
 	// /healthz answers while the store does not).
@@ -103,7 +106,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.syncMu.Lock()
 	from := r.seq
 	r.syncMu.Unlock()
-	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat})
+	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat, OnProblem: r.opts.OnError})
 	ferr := make(chan error, 1)
 	go func() { ferr <- f.Run(ctx) }()
 	t := time.NewTicker(r.opts.Heartbeat)
@@ -185,6 +188,18 @@ func (r *Replica) Sync(ctx context.Context) error {
 				r.svc.ApplyRemote(ch.Key)
 			}
 		}
+		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
+			// The changes read do not add up to the signed state: some
+			// were removed or misnumbered. Read the whole signed state
+			// instead of trusting the numbers.
+			rerr := r.reload(qctx)
+			if rerr == nil {
+				return nil
+			}
+			if !pgstore.IsUnavailable(rerr) {
+				r.reloadGen = state.Gen
+			}
+		}
 		r.mu.Lock()
 		r.problem = err
 		r.mu.Unlock()
@@ -200,6 +215,37 @@ func (r *Replica) Sync(ctx context.Context) error {
 		}
 	}
 	r.acc, r.gen, r.seq = a, state.Gen, last
+	r.mu.Lock()
+	r.lastSync, r.problem = time.Now(), nil
+	r.mu.Unlock()
+	return nil
+}
+
+// reload reads every record and the signed state in one snapshot and, if
+// they match (and the generation is not older than one accepted), makes
+// them the replica's: records gone stop verifying, new or changed ones are
+// applied. syncMu must be held.
+func (r *Replica) reload(ctx context.Context) error {
+	snap, err := r.st.ReadSignedSnapshot(ctx, r.v, r.gen)
+	if err != nil {
+		return err
+	}
+	elems := make(map[string][sha256.Size]byte, len(snap.Keys))
+	var a pgstore.Accumulator
+	for i, k := range snap.Keys {
+		e := snap.Elements[i]
+		elems[k.ID] = e
+		a.Add(e)
+		if old, ok := r.elems[k.ID]; !ok || old != e {
+			r.svc.ApplyRemote(k)
+		}
+	}
+	for id := range r.elems {
+		if _, ok := elems[id]; !ok {
+			r.svc.RemoveRemote(id)
+		}
+	}
+	r.elems, r.acc, r.gen, r.seq = elems, a, snap.State.Gen, snap.Seq
 	r.mu.Lock()
 	r.lastSync, r.problem = time.Now(), nil
 	r.mu.Unlock()
