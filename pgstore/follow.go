@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -32,8 +33,14 @@ type Change struct {
 
 // FollowStatus is what a follower knows of its connection and data.
 type FollowStatus struct {
-	// Connected is true while the follower is listening and caught up.
+	// Connected is true while the follower is connected and caught up.
 	Connected bool
+	// Mode is how the follower learns of changes while connected:
+	// FollowListen once a notification it sent itself came back on its
+	// listening connection, else FollowPoll (it reads the change table
+	// every heartbeat: LISTEN does not work through a pooler in
+	// transaction mode).
+	Mode string
 	// LastSync is when the follower last read every committed change; the
 	// age of a replica's data is the time since. Zero until the first.
 	LastSync time.Time
@@ -44,10 +51,20 @@ type FollowStatus struct {
 	Err error
 }
 
+// Follow modes (FollowStatus.Mode).
+const (
+	FollowListen = "listen"
+	FollowPoll   = "poll"
+)
+
 // FollowOptions tune a Follower.
 type FollowOptions struct {
 	// ConnConfig is the follower's connection; nil means the store's.
 	ConnConfig *pgx.ConnConfig
+	// ListenConfig, if set, is the connection that only listens for
+	// notifications (a direct one, when ConnConfig goes through a pooler
+	// in transaction mode); nil means ConnConfig.
+	ListenConfig *pgx.ConnConfig
 	// Heartbeat is how often a quiet follower checks its connection and
 	// reads the change table (also refreshing LastSync); zero means 1 s.
 	Heartbeat time.Duration
@@ -55,7 +72,7 @@ type FollowOptions struct {
 	// 2 s. The first retry waits 50 ms.
 	MaxBackoff time.Duration
 	// OnStatus, if set, is called from the follower's goroutine whenever
-	// Connected changes.
+	// Connected or Mode changes.
 	OnStatus func(FollowStatus)
 	// OnProblem, if set, is called from the follower's goroutine when the
 	// change table holds what Keydesk never writes (ErrForgedChange); the
@@ -95,6 +112,7 @@ var ErrForgedChange = errors.New("the change table holds a change its sequence n
 // only as far as the change sequence issued them (see issuedBound).
 type Follower struct {
 	cfg     *pgx.ConnConfig
+	lcfg    *pgx.ConnConfig
 	apply   func(Change)
 	opts    FollowOptions
 	storeID string
@@ -118,6 +136,17 @@ func (s *Store) Follower(fromSeq int64, apply func(Change), opts FollowOptions) 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 2 * time.Second
 	}
+	cfg = withApplicationName(cfg)
+	lcfg := cfg
+	if opts.ListenConfig != nil {
+		lcfg = withApplicationName(opts.ListenConfig)
+	}
+	return &Follower{cfg: cfg, lcfg: lcfg, apply: apply, opts: opts, storeID: s.storeID, status: FollowStatus{Seq: fromSeq, Mode: FollowPoll}}
+}
+
+// withApplicationName returns a copy of cfg with FollowerApplicationName
+// unless cfg names an application.
+func withApplicationName(cfg *pgx.ConnConfig) *pgx.ConnConfig {
 	cfg = cfg.Copy()
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -125,7 +154,7 @@ func (s *Store) Follower(fromSeq int64, apply func(Change), opts FollowOptions) 
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = FollowerApplicationName
 	}
-	return &Follower{cfg: cfg, apply: apply, opts: opts, storeID: s.storeID, status: FollowStatus{Seq: fromSeq}}
+	return cfg
 }
 
 // Follow calls apply with every change numbered above fromSeq, in order,
@@ -175,11 +204,26 @@ func (f *Follower) setConnected(c bool, err error) {
 	f.mu.Lock()
 	changed := f.status.Connected != c
 	f.status.Connected = c
+	if !c {
+		f.status.Mode = FollowPoll
+	}
 	if c {
 		f.status.Err = nil
 	} else if err != nil {
 		f.status.Err = err
 	}
+	st := f.status
+	f.mu.Unlock()
+	if changed && f.opts.OnStatus != nil {
+		f.opts.OnStatus(st)
+	}
+}
+
+// setMode records the follow mode and tells OnStatus when it changed.
+func (f *Follower) setMode(m string) {
+	f.mu.Lock()
+	changed := f.status.Mode != m
+	f.status.Mode = m
 	st := f.status
 	f.mu.Unlock()
 	if changed && f.opts.OnStatus != nil {
@@ -201,8 +245,22 @@ func (f *Follower) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := make(chan struct{}, 1)
-	lcfg := f.cfg.Copy()
-	lcfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { f.hint(n, wake) }
+	// The probe: a notification this session sends itself, once at the
+	// start and then on each heartbeat until it comes back, which proves
+	// that notifications reach the listening connection.
+	probe := "keydesk-probe-" + strconv.FormatInt(rand.Int64(), 36)
+	heard := make(chan struct{}, 1)
+	lcfg := f.lcfg.Copy()
+	lcfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == ChangeChannel && n.Payload == probe {
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+			return
+		}
+		f.hint(n, wake)
+	}
 	listener, err := pgx.ConnectConfig(ctx, lcfg)
 	if err != nil {
 		return connectError(err)
@@ -223,10 +281,20 @@ func (f *Follower) session(ctx context.Context) error {
 		return err
 	}
 	f.setConnected(true, nil)
+	sendProbe := func() error {
+		if _, err := conn.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, probe); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		return nil
+	}
+	if err := sendProbe(); err != nil {
+		return err
+	}
+	listening := false
 	lost := make(chan error, 1)
-	listening := make(chan struct{})
+	listenDone := make(chan struct{})
 	go func() {
-		defer close(listening)
+		defer close(listenDone)
 		for {
 			// Returns after each notification read (hint has seen it).
 			if err := listener.PgConn().WaitForNotification(ctx); err != nil {
@@ -237,7 +305,7 @@ func (f *Follower) session(ctx context.Context) error {
 	}()
 	defer func() {
 		cancel()
-		<-listening // before listener.Close
+		<-listenDone // before listener.Close
 	}()
 	beat := time.NewTicker(f.opts.Heartbeat)
 	defer beat.Stop()
@@ -250,10 +318,19 @@ func (f *Follower) session(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("wait for changes: %w", err)
+		case <-heard:
+			listening = true
+			f.setMode(FollowListen)
+			continue
 		case <-wake:
 		case <-beat.C:
 			if err := f.checkStore(ctx, conn); err != nil {
 				return err
+			}
+			if !listening {
+				if err := sendProbe(); err != nil {
+					return err
+				}
 			}
 		}
 		if err := f.catchUp(ctx, conn); err != nil {
