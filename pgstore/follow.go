@@ -144,6 +144,21 @@ func (s *Store) Follower(fromSeq int64, apply func(Change), opts FollowOptions) 
 	return &Follower{cfg: cfg, lcfg: lcfg, apply: apply, opts: opts, storeID: s.storeID, status: FollowStatus{Seq: fromSeq, Mode: FollowPoll}}
 }
 
+// ParseListenURL parses the URL of a connection that only listens for
+// notifications (FollowOptions.ListenConfig): a direct one to the server
+// when the store's URL goes through a pooler in transaction mode. A URL
+// that does not parse fails with ErrBadURL (which never quotes it).
+func ParseListenURL(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, ErrBadURL
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	return cfg, nil
+}
+
 // withApplicationName returns a copy of cfg with FollowerApplicationName
 // unless cfg names an application.
 func withApplicationName(cfg *pgx.ConnConfig) *pgx.ConnConfig {
