@@ -48,7 +48,7 @@ type Options struct {
 
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
-	st   *pgstore.Store
+	st     *pgstore.Store
 	v      *storage.EdVerifier
 	svc    *core.Service
 	opts   Options
