@@ -2,9 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,47 +10,6 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
-
-// pooler starts scripts/pgbouncer.sh in front of the test cluster with
-// pool_mode mode for the test and returns the URL of database db through
-// it. PgBouncer lets in the cluster's superuser only.
-func pooler(t *testing.T, mode, db string) string {
-	t.Helper()
-	base := serverURL(t)
-	if _, err := exec.LookPath("pgbouncer"); err != nil {
-		t.Skip("pgbouncer is not installed: run scripts/install-deps.sh")
-	}
-	dir, err := os.MkdirTemp("", "kdpgbouncer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(dir) // the script makes it
-	script := filepath.Join("..", "scripts", "pgbouncer.sh")
-	out, err := exec.Command(script, "start", dir, mode, base).Output()
-	if err != nil {
-		t.Fatalf("pgbouncer.sh start: %v", err)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("pgbouncer.sh stop: %v\n%s", err, out)
-		}
-	})
-	u := strings.TrimSpace(string(out))
-	if db != "" {
-		u = withDatabase(t, u, db)
-	}
-	return u
-}
-
-// dbName returns the database of the URL u.
-func dbName(t *testing.T, u string) string {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg.Database
-}
 
 // useThrough runs what admins and replicas do through the URL u (a
 // pooler): every operation on several pooled connections in turn.
@@ -93,7 +49,7 @@ func useThrough(t *testing.T, u string) *Store {
 // heartbeats. Given a direct connection to listen on, it listens.
 func TestThroughTransactionPooler(t *testing.T) {
 	direct := newDatabase(t)
-	u := pooler(t, "transaction", dbName(t, direct))
+	u := storetest.PgBouncer(t, "transaction", direct)
 	s := useThrough(t, u)
 
 	_, changes, statuses := startFollower(t, s, 15, FollowOptions{Heartbeat: 200 * time.Millisecond})
@@ -125,7 +81,7 @@ func TestThroughTransactionPooler(t *testing.T) {
 // connection, and a follower listens.
 func TestThroughSessionPooler(t *testing.T) {
 	direct := newDatabase(t)
-	s := useThrough(t, pooler(t, "session", dbName(t, direct)))
+	s := useThrough(t, storetest.PgBouncer(t, "session", direct))
 	_, changes, statuses := startFollower(t, s, 15, FollowOptions{})
 	expectStatus(t, statuses, true)
 	for st := within(t, statuses, wait, "listen mode"); st.Mode != FollowListen; st = within(t, statuses, wait, "listen mode") {

@@ -1,38 +1,12 @@
 package shared
 
 import (
-	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// startPgBouncer starts scripts/pgbouncer.sh in front of the test cluster
-// with pool_mode mode and returns the URL of database db through it.
-func startPgBouncer(t *testing.T, mode, db string) string {
-	t.Helper()
-	if _, err := exec.LookPath("pgbouncer"); err != nil {
-		t.Skip("pgbouncer is not installed: run scripts/install-deps.sh")
-	}
-	dir, err := os.MkdirTemp("", "kdpgbouncer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(dir) // the script makes it
-	out, err := exec.Command("../../scripts/pgbouncer.sh", "start", dir, mode, clusterURL).Output()
-	if err != nil {
-		t.Fatalf("pgbouncer.sh start: %v", err)
-	}
-	t.Cleanup(func() { _ = exec.Command("../../scripts/pgbouncer.sh", "stop", dir).Run() })
-	u, err := url.Parse(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
-}
+	"github.com/keydesk/keydesk/internal/storetest"
+)
 
 // Through PgBouncer in either pool mode, with the URL as written: admin
 // commands work, and replicas follow. In transaction mode a replica polls
@@ -45,7 +19,7 @@ func TestThroughPgBouncer(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			db := newDB(t)
 			direct := dbURL(t, db, "")
-			pooled := startPgBouncer(t, mode, db)
+			pooled := storetest.PgBouncer(t, mode, direct)
 			mustKeydesk(t, nil, "--store", pooled, "store", "init")
 			cred := t.TempDir() + "/verify.json"
 			mustKeydesk(t, nil, "--store", pooled, "credential", "export", "--verify-only", "--out", cred)
