@@ -260,9 +260,10 @@ func (f *Follower) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := make(chan struct{}, 1)
-	// The probe: a notification this session sends itself, once at the
-	// start and then on each heartbeat until it comes back, which proves
-	// that notifications reach the listening connection.
+	// The probe: a notification this session sends itself, at the start
+	// and then on each heartbeat until it comes back (at most maxProbes
+	// times), which proves that notifications reach the listening
+	// connection. A pooler in transaction mode never delivers it.
 	probe := "keydesk-probe-" + strconv.FormatInt(rand.Int64(), 36)
 	heard := make(chan struct{}, 1)
 	lcfg := f.lcfg.Copy()
@@ -305,7 +306,7 @@ func (f *Follower) session(ctx context.Context) error {
 	if err := sendProbe(); err != nil {
 		return err
 	}
-	listening := false
+	listening, probes := false, 1
 	lost := make(chan error, 1)
 	listenDone := make(chan struct{})
 	go func() {
@@ -342,7 +343,8 @@ func (f *Follower) session(ctx context.Context) error {
 			if err := f.checkStore(ctx, conn); err != nil {
 				return err
 			}
-			if !listening {
+			if !listening && probes < maxProbes {
+				probes++
 				if err := sendProbe(); err != nil {
 					return err
 				}
@@ -353,6 +355,10 @@ func (f *Follower) session(ctx context.Context) error {
 		}
 	}
 }
+
+// maxProbes is how many probes a session sends before it settles on
+// FollowPoll.
+const maxProbes = 5
 
 // maxHintLen is the longest notification payload read as a change number
 // (an int64 in decimal).
