@@ -64,6 +64,9 @@ var (
 	ErrAlreadyInitialised = errors.New("the database already holds a Keydesk store")
 	// ErrSchemaTooNew means the database was written by a newer Keydesk.
 	ErrSchemaTooNew = errors.New("the database was written by a newer version of Keydesk")
+	// ErrUpgradeNeeded means the database holds an older schema that this
+	// role may not upgrade (a server role): an admin's open upgrades it.
+	ErrUpgradeNeeded = errors.New("the database holds an older Keydesk schema that only the admin role can upgrade")
 	// ErrCorrupt means a row does not decode or contradicts its record.
 	ErrCorrupt = errors.New("the Keydesk database is damaged")
 )
@@ -126,6 +129,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return ErrSchemaTooNew
 		case v < SchemaVersion:
 			if _, err := migrate(ctx, tx); err != nil {
+				var pgErr *pgconn.PgError
+				if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+					return fmt.Errorf("%w (schema %d, this version needs %d)", ErrUpgradeNeeded, v, SchemaVersion)
+				}
 				return err
 			}
 		}
