@@ -76,17 +76,20 @@ func expectRefused(t *testing.T, server *Store) {
 	}
 }
 
-// TestMigrationTakesChangeRowsFromServerRoles: a store of schema 2 whose
-// server role holds the earlier README's GRANTs (INSERT on changes) is
-// upgraded by an admin's open: the role can no longer write change rows,
-// and still follows changes and records delivered digests.
+// TestMigrationTakesChangeRowsFromServerRoles: a store of the schema before
+// (2 when this was written) whose server role holds the earlier README's
+// GRANTs (INSERT on changes) is refused to that role and upgraded by an
+// admin's open: the role can no longer write change rows, and still
+// follows changes and records delivered digests.
 func TestMigrationTakesChangeRowsFromServerRoles(t *testing.T) {
 	admin, u := newStore(t)
 	ctx := context.Background()
-	// Back to schema 2, with the GRANTs of before.
+	// Back to the schema before, with the GRANTs of before.
+	// (The migration that takes change rows from server roles is the
+	// last one.)
 	for _, sql := range []string{
 		`DROP FUNCTION keydesk_digest_changed()`,
-		`DELETE FROM schema_version WHERE version > 2`,
+		fmt.Sprintf(`DELETE FROM schema_version WHERE version >= %d`, SchemaVersion),
 	} {
 		if _, err := admin.pool.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -104,11 +107,11 @@ func TestMigrationTakesChangeRowsFromServerRoles(t *testing.T) {
 		if err == nil {
 			server.Close()
 		}
-		t.Fatalf("the server role's open of schema 2 = %v, want ErrUpgradeNeeded", err)
+		t.Fatalf("the server role's open of the older schema = %v, want ErrUpgradeNeeded", err)
 	}
 	upgraded, err := Open(ctx, u, Options{})
 	if err != nil {
-		t.Fatalf("admin open of schema 2: %v", err)
+		t.Fatalf("admin open of the older schema: %v", err)
 	}
 	upgraded.Close()
 	if v, err := admin.Schema(); err != nil || v != SchemaVersion {
