@@ -2,10 +2,14 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // globalFlags are the flags every command takes (before or after the
@@ -122,6 +126,15 @@ func (g *globalFlags) apply(env *Env) error {
 	}
 	if env.StoreURL != "" && (g.demo || g.data != "") {
 		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
+	}
+	if env.StoreURL != "" {
+		hasPassword, err := pgstore.CheckURL(env.StoreURL)
+		if err != nil {
+			return &UsageError{Msg: workspace.Advice(err)}
+		}
+		if hasPassword && g.store != "" {
+			fmt.Fprintln(env.Stderr, "keydesk: warning: "+workspace.PasswordInArgs)
+		}
 	}
 	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin
 	env.CatalogFile = g.catalog

@@ -9,6 +9,11 @@ import (
 	"github.com/keydesk/keydesk/vault"
 )
 
+// PasswordInArgs is the warning the command line prints once when --store
+// is given a URL holding a password (never the password itself).
+const PasswordInArgs = "the --store URL holds a password, which every user of this computer can read in the process list; " +
+	"put the URL in KEYDESK_STORE (for a service, in a systemd EnvironmentFile) or the password in a PGPASSFILE instead."
+
 // advice is the sentence for people of each error Open and the store
 // return, in the order they are tested (the first match wins).
 var advice = []struct {
