@@ -38,8 +38,13 @@ func NewCommand(env *Env) *cobra.Command {
 		SilenceUsage:      true,
 		Version:           env.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.apply(env); err != nil {
+			if err := g.apply(env, cmd.Name() == "serve"); err != nil {
 				return err
+			}
+			// Once per run: every user of this computer can read a
+			// process's arguments.
+			if pw, _ := pgstore.CheckURL(g.store); pw {
+				fmt.Fprintln(env.Stderr, "keydesk: warning: "+workspace.PasswordInArgs)
 			}
 			return env.readKeyFilePassphrase(cmd.Name())
 		},
@@ -102,8 +107,10 @@ func NewCommand(env *Env) *cobra.Command {
 	return root
 }
 
-// apply checks the global flags and sets env from them.
-func (g *globalFlags) apply(env *Env) error {
+// apply checks the global flags and sets env from them. serving is true
+// for serve, where --data may come with --store: the folder where a replica
+// keeps the highest generation of the store it has seen.
+func (g *globalFlags) apply(env *Env, serving bool) error {
 	env.DataDir = g.data
 	if env.DataDir == "" {
 		env.DataDir = env.Getenv("KEYDESK_DATA")
@@ -124,16 +131,12 @@ func (g *globalFlags) apply(env *Env) error {
 	if env.StoreURL == "" && !g.demo && g.data == "" {
 		env.StoreURL = env.Getenv("KEYDESK_STORE")
 	}
-	if env.StoreURL != "" && (g.demo || g.data != "") {
+	if env.StoreURL != "" && (g.demo || (g.data != "" && !(serving && g.store != ""))) {
 		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
 	}
 	if env.StoreURL != "" {
-		hasPassword, err := pgstore.CheckURL(env.StoreURL)
-		if err != nil {
+		if _, err := pgstore.CheckURL(env.StoreURL); err != nil {
 			return &UsageError{Msg: workspace.Advice(err)}
-		}
-		if hasPassword && g.store != "" {
-			fmt.Fprintln(env.Stderr, "keydesk: warning: "+workspace.PasswordInArgs)
 		}
 	}
 	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin

@@ -98,6 +98,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 			return err
 		}
 	}
+	// The highest generation accepted, kept in the data folder: a
+	// restarted replica refuses a database put back to an older copy.
+	dir := env.DataDir
+	if dir == "" {
+		if dir, err = workspace.DefaultDir(); err != nil {
+			return err
+		}
+	}
+	if opts.Generations, err = replica.OpenGenerationFile(dir, storeID); err != nil {
+		return err
+	}
 	r, err := replica.Open(octx, st, storeID, v, opts)
 	if err != nil {
 		if errors.Is(err, replica.ErrOtherStore) {

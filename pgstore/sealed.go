@@ -143,7 +143,8 @@ func Accumulate(v *storage.EdVerifier, keys []*core.Key) Accumulator {
 // transaction. It implements core.Store.
 type SealedStore struct {
 	*Store
-	signer *storage.EdSigner
+	signer   *storage.EdSigner
+	onCommit func(gen uint64) // see OnCommit
 }
 
 var (
@@ -177,8 +178,8 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a A
 // advance moves the signed state by one generation: removed records leave
 // the set, added ones join it. The caller holds the change lock (addChange).
 // A state whose signature does not check is refused: an admin never signs
-// on top of a forged state.
-func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*core.Key) error {
+// on top of a forged state. *gen receives the new generation.
+func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, gen *uint64, removed, added []*core.Key) error {
 	if err := lockChanges(ctx, tx); err != nil {
 		return err
 	}
@@ -189,6 +190,7 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 	if !ok {
 		return ErrNoSignedState
 	}
+	*gen = r.Gen + 1
 	a := Accumulator{Acc: r.Masked, Count: r.Count}
 	xor(&a.Acc, s.signer.Mask(s.storeID, r.Gen))
 	if !r.Check(s.signer.Verifier(), s.storeID, a) {
@@ -237,9 +239,11 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 
 // InsertKey is Store.InsertKey that also advances the signed state.
 func (s *SealedStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
-		return s.advance(ctx, tx, nil, []*core.Key{k})
+	var gen uint64
+	err := s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
+		return s.advance(ctx, tx, &gen, nil, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // InsertKeys is Store.InsertKeys that also advances the signed state.
@@ -254,17 +258,21 @@ func (s *SealedStore) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 
 // UpdateKey is Store.UpdateKey that also advances the signed state.
 func (s *SealedStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, []*core.Key{k})
+	var gen uint64
+	err := s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // DeleteKey is Store.DeleteKey that also advances the signed state, so the
 // deleted record's row written back later matches no signed state.
 func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
-	return s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, nil)
+	var gen uint64
+	err := s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, nil)
 	})
+	return s.committed(gen, err)
 }
 
 // SignedSnapshot is a consistent read of every key record, the last
@@ -319,7 +327,7 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, m
 	case !snap.State.Check(v, s.storeID, a):
 		return nil, ErrStateMismatch
 	case snap.State.Gen < minGen:
-		return nil, fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, snap.State.Gen, minGen)
+		return nil, &RolledBackError{Gen: snap.State.Gen, Seen: minGen}
 	}
 	return snap, nil
 }
@@ -441,7 +449,9 @@ func (p *Preloaded) ListKeys() ([]*core.Key, error) {
 // record is replaced (shorter expiry, its link) and the new one added in the
 // same transaction.
 func (s *SealedStore) RollKey(old, new *core.Key, ev core.AuditEvent) error {
-	return s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{stored}, []*core.Key{old, new})
+	var gen uint64
+	err := s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{stored}, []*core.Key{old, new})
 	})
+	return s.committed(gen, err)
 }

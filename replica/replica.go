@@ -44,6 +44,9 @@ type Options struct {
 	// changes (pgstore.ParseListenURL), for a store reached through a
 	// pooler in transaction mode, where LISTEN does not work.
 	FollowURL string
+	// Generations, if set, keeps the highest signed generation accepted
+	// across restarts; Open refuses an older store (see Generations).
+	Generations Generations
 }
 
 // Replica is a verification server's in-memory copy of a shared store.
@@ -60,7 +63,9 @@ type Replica struct {
 	elems  map[string][sha256.Size]byte // accepted records' set elements
 	acc    pgstore.Accumulator
 	gen    uint64 // highest signed generation accepted
-	seq    int64  // last change number read
+	// recorded is the highest generation Generations holds.
+	recorded uint64
+	seq      int64 // last change number read
 	// reloadGen is the generation of the last signed state a full reload
 	// did not match (see reload).
 	reloadGen uint64
@@ -92,12 +97,23 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 			return nil, fmt.Errorf("the follow URL: %w", err)
 		}
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, v, 0)
+	var seen uint64
+	if opts.Generations != nil {
+		var err error
+		if seen, err = opts.Generations.SharedGeneration(); err != nil {
+			return nil, fmt.Errorf("read the generation seen before: %w", err)
+		}
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, v, seen)
 	if err != nil {
 		return nil, err
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
-		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		recorded: seen}
+	if err := r.remember(snap.State.Gen); err != nil {
+		return nil, err
+	}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
 		r.acc.Add(snap.Elements[i])
@@ -188,7 +204,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 	}
 	switch {
 	case state.Gen < r.gen:
-		err = fmt.Errorf("%w (generation %d, seen %d)", pgstore.ErrStateRolledBack, state.Gen, r.gen)
+		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
 	case !state.Check(r.v, r.st.StoreID(), a):
 		err = pgstore.ErrStateMismatch
 	}
@@ -232,10 +248,11 @@ func (r *Replica) Sync(ctx context.Context) error {
 		}
 	}
 	r.acc, r.gen, r.seq = a, state.Gen, last
+	err = r.remember(r.gen)
 	r.mu.Lock()
-	r.lastSync, r.problem = time.Now(), nil
+	r.lastSync, r.problem = time.Now(), err
 	r.mu.Unlock()
-	return nil
+	return err
 }
 
 // reload reads every record and the signed state in one snapshot and, if
@@ -263,8 +280,11 @@ func (r *Replica) reload(ctx context.Context) error {
 		}
 	}
 	r.elems, r.acc, r.gen, r.seq = elems, a, snap.State.Gen, snap.Seq
+	// The state was accepted; failing to record its generation is the
+	// problem /healthz reports until a later read records it.
+	rerr := r.remember(r.gen)
 	r.mu.Lock()
-	r.lastSync, r.problem = time.Now(), nil
+	r.lastSync, r.problem = time.Now(), rerr
 	r.mu.Unlock()
 	return nil
 }

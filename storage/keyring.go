@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -56,6 +57,8 @@ type Keyring struct {
 	signer  *Signer
 	ed      *EdSigner // the record-signing key derived from the same master key
 	backend KeyringBackend
+	// sharedMu serialises RecordSharedGeneration's read and write.
+	sharedMu sync.Mutex
 }
 
 func masterUser(storeID string) string     { return "master:" + storeID }

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
@@ -57,12 +58,21 @@ var advice = []struct {
 	{core.ErrTampered, "The key's stored record does not match its signature (the data file was edited); delete it and create a new key."},
 }
 
+// rolledBack is the sentence of a pgstore.RolledBackError, given the
+// store's generation and the one seen before.
+const rolledBack = "The shared store's signed state is at generation %d, older than generation %d already seen here, " +
+	"so the database was put back to an older copy in which keys deleted since would verify again: " +
+	"restore the database from a newer backup (one taken at generation %[2]d or later)."
+
 // Advice returns the one sentence to show people for an error from Open,
 // the store or the keyring (matched with errors.Is), or "" when err is none
 // of those: the command line and the window both show these words.
 func Advice(err error) string {
 	if err == nil {
 		return ""
+	}
+	if rb, ok := errors.AsType[*pgstore.RolledBackError](err); ok {
+		return fmt.Sprintf(rolledBack, rb.Gen, rb.Seen)
 	}
 	for _, a := range advice {
 		if errors.Is(err, a.err) {
