@@ -42,4 +42,30 @@ type AuditEvent struct {
 	KeyID   string      `json:"keyId,omitempty"`
 	KeyName string      `json:"keyName,omitempty"`
 	Detail  string      `json:"detail,omitempty"`
+	// Unverified is set on a shared store's entry that carries no valid
+	// admin signature: a verification server wrote it (the digest's
+	// entries), it predates signed entries, or someone who can write the
+	// database inserted it. Who labels it.
+	Unverified bool `json:"unverified,omitempty"`
+}
+
+// ServerAction reports whether a verification server writes entries of
+// this action (the digest's): its entries carry no admin signature.
+func (a AuditAction) ServerAction() bool {
+	return a == ActionDigestSent || a == ActionDigestEmpty || a == ActionDigestFailed
+}
+
+// Who names who wrote the entry, for people: its actor, unless the entry
+// is Unverified. Then a server's action is labelled as a server's, and any
+// other action, which only an admin's signed entry can record, as
+// unsigned: no admin's Keydesk wrote it (or one before entries were
+// signed).
+func (e AuditEvent) Who() string {
+	switch {
+	case !e.Unverified:
+		return e.Actor
+	case e.Action.ServerAction():
+		return e.Actor + " (server)"
+	}
+	return e.Actor + " (unsigned)"
 }

@@ -131,6 +131,11 @@ var migrations = [][]string{
 			END LOOP;
 		END $migrate$`,
 	},
+	// v3 -> v4: audit entries written by an admin carry the store's
+	// Ed25519 signature (pgstore/audit.go); servers' entries carry none.
+	{
+		`ALTER TABLE audit ADD COLUMN sig bytea`,
+	},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -154,9 +154,11 @@ var (
 	_ core.KeyRoller   = (*Preloaded)(nil)
 )
 
-// Sealed returns s with admin material signer (see SealedStore). It does
-// not check the state; LoadSigned does.
+// Sealed returns s with admin material signer (see SealedStore); s signs
+// the audit entries it writes from now on and checks those it reads. It
+// does not check the state; LoadSigned does.
 func Sealed(s *Store, signer *storage.EdSigner) *SealedStore {
+	s.auditSigner = signer
 	return &SealedStore{Store: s, signer: signer}
 }
 
@@ -228,6 +230,9 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 			if !s.signer.VerifyRecord(k.MACPayload(), k.MAC) {
 				return fmt.Errorf("%w: key %s is not signed with this store's key", core.ErrTampered, k.ID)
 			}
+		}
+		if err := s.signUnsignedAudit(ctx, tx, s.signer); err != nil {
+			return err
 		}
 		return s.writeState(ctx, tx, 1, Accumulate(s.signer.Verifier(), keys))
 	})

@@ -102,6 +102,9 @@ type Store struct {
 	host    string
 	storeID string
 	created time.Time
+	// auditSigner signs the audit entries this process writes and checks
+	// those it reads; nil without admin material (see Sealed).
+	auditSigner *storage.EdSigner
 }
 
 var (

@@ -15,6 +15,11 @@ import (
 const PasswordInArgs = "the --store URL holds a password, which every user of this computer can read in the process list; " +
 	"put the URL in KEYDESK_STORE (for a service, in a systemd EnvironmentFile) or the password in a PGPASSFILE instead."
 
+// UnsignedAudit explains the audit entries core.AuditEvent.Who labels
+// "(unsigned)" (shown after the audit log, and in an entry's detail).
+const UnsignedAudit = "Entries marked (unsigned) carry no admin's signature, so no admin's Keydesk wrote them: " +
+	"someone with write access to the database (a verification server's role included) inserted them, or a Keydesk before signed entries did."
+
 // advice is the sentence for people of each error Open and the store
 // return, in the order they are tested (the first match wins).
 var advice = []struct {
