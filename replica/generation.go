@@ -29,6 +29,10 @@ type Generations interface {
 
 var _ Generations = (*storage.Keyring)(nil)
 
+// ErrGenerationFile means a replica's generation file does not hold a
+// generation (it was damaged or edited).
+var ErrGenerationFile = errors.New("the replica's generation file does not hold a generation")
+
 // maxGenerationFile bounds what GenerationFile reads: one decimal uint64
 // and a newline.
 const maxGenerationFile = 64
@@ -68,7 +72,7 @@ func (g *GenerationFile) SharedGeneration() (uint64, error) {
 	}
 	gen, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || len(b) > maxGenerationFile {
-		return 0, fmt.Errorf("%w: %s does not hold a generation", storage.ErrCorrupt, g.path)
+		return 0, fmt.Errorf("%w (%s): remove it only if no newer state of the store was ever seen here", ErrGenerationFile, g.path)
 	}
 	return gen, nil
 }
