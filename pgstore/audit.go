@@ -17,7 +17,7 @@ import (
 // public key. A reader with the store's key (an admin) marks every entry
 // without a valid signature core.AuditEvent.Unverified, so that an entry a
 // server role or a database writer inserted never passes for an admin's.
-// Entries written before schema v3 carry no signature either.
+// Entries written before schema v4 carry no signature either.
 
 // auditMessage is what an audit entry's signature covers. Its prefix
 // differs from a record payload's and the signed state's, so no signature
