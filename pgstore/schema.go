@@ -134,7 +134,7 @@ var migrations = [][]string{
 	// v3 -> v4: audit entries written by an admin carry the store's
 	// Ed25519 signature (pgstore/audit.go); servers' entries carry none.
 	{
-		`ALTER TABLE audit ADD COLUMN sig bytea`,
+		`ALTER TABLE audit ADD COLUMN IF NOT EXISTS sig bytea`,
 	},
 }
 
