@@ -164,14 +164,13 @@ func NewUsageRecorder(st UsageStore, writer string, clock Clock) (*UsageRecorder
 	return r, nil
 }
 
-// Count records one answered verification. Answers of a valid key that is
-// not allowed (its scopes, or a request matching no operation) count as
-// denied.
+// Count records one answered verification on the current day. Answers of
+// a valid key that is not allowed (its scopes, or a request matching no
+// operation) count as denied. It reads no clock (that would cost more than
+// the rest): the day changes when Run's timer fires at UTC midnight, or at
+// the next Flush.
 func (r *UsageRecorder) Count(v Verification) {
 	d := r.cur.Load()
-	if n := uint32(dayNumber(r.clock.Now())); n != d.day {
-		d = r.rotate(n)
-	}
 	switch v.Reason {
 	case ReasonMalformed, ReasonBadChecksum:
 		d.malformed.Add(1)
@@ -273,25 +272,39 @@ func (r *UsageRecorder) Flush() error {
 	return nil
 }
 
-// Run flushes every interval until ctx ends, then once more. Errors go to
-// report (may be nil).
+// Run flushes every interval, and at each UTC midnight (which starts the
+// next day's counts), until ctx ends, then once more. Errors go to report
+// (may be nil).
 func (r *UsageRecorder) Run(ctx context.Context, interval time.Duration, report func(error)) {
 	if interval <= 0 {
 		interval = UsageFlushInterval
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	midnight := time.NewTimer(r.untilMidnight())
+	defer midnight.Stop()
+	flush := func() {
+		if err := r.Flush(); err != nil && report != nil {
+			report(err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if err := r.Flush(); err != nil && report != nil {
-				report(err)
-			}
+			flush()
 			return
 		case <-t.C:
-			if err := r.Flush(); err != nil && report != nil {
-				report(err)
-			}
+			flush()
+		case <-midnight.C:
+			flush()
+			midnight.Reset(r.untilMidnight())
 		}
 	}
+}
+
+// untilMidnight returns the time to the next UTC midnight by r's clock
+// (at least a second, so that a clock standing still does not spin).
+func (r *UsageRecorder) untilMidnight() time.Duration {
+	now := r.clock.Now()
+	return max(UsageDay(now).AddDate(0, 0, 1).Sub(now), time.Second)
 }
