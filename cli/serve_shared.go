@@ -122,7 +122,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}
 	svc := r.Service()
 	svc.Actor = workspace.Actor()
-	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }})
+	// Usage counts, written as this replica (its writer id is kept in the
+	// data folder, beside the generation file).
+	writer, err := storage.UsageWriterID(dir, storeID)
+	if err != nil {
+		return err
+	}
+	usage, err := core.NewUsageRecorder(st, writer, clockOf(opts.Clock))
+	if err != nil {
+		return err
+	}
+	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }, Usage: usage})
 	// The follower stops for good only when the database holds another
 	// store: then the server stops too rather than answer from data that
 	// belongs to no store.
