@@ -151,3 +151,8 @@ func ReadUsageTotals(st UsageStore, ids []string, now time.Time, days int) (Usag
 	t.Writers = len(writers)
 	return t, nil
 }
+
+// DeniedRecentDays is the days read for "denied attempts in the last 24
+// hours": counts are kept per UTC day, so today and yesterday, which
+// cover the last 24 hours.
+const DeniedRecentDays = 2
