@@ -52,4 +52,3 @@ func TestUsageCountsWhileFlushing(t *testing.T) {
 		t.Fatalf("%d uses of %d keys written, want %d of 10", n, len(tot.Keys), workers*each)
 	}
 }
-
