@@ -154,6 +154,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	// claims a slot sends it, exactly once.
 	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
 	sched.Deliverer.Claim = st.ClaimSlot
+	sched.Deliverer.Denied = workspace.DeniedSelector(st, svc)
 	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()

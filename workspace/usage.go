@@ -1,6 +1,8 @@
 package workspace
 
 import (
+	"time"
+
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -34,4 +36,13 @@ func (b *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
 		}
 	}
 	return core.NewUsageRecorder(b.UsageStore(), writer, b.clock)
+}
+
+// DeniedSelector returns the digest's fourth list for mail.Deliverer:
+// svc's keys with denied attempts in the 24 hours before a slot, from the
+// usage counts in st.
+func DeniedSelector(st core.UsageStore, svc *core.Service) func(slot time.Time) ([]core.DeniedKey, error) {
+	return func(slot time.Time) ([]core.DeniedKey, error) {
+		return core.SelectDenied(st, svc.List(), slot)
+	}
 }
