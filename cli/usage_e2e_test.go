@@ -119,6 +119,18 @@ func TestUsageThroughServe(t *testing.T) {
 		t.Errorf("keys list --denied printed %q", out)
 	}
 
+	// The digest of the next slot lists the key with its denied attempts.
+	var preview struct {
+		Denied []struct {
+			ID     string `json:"id"`
+			Denied uint64 `json:"denied"`
+		} `json:"denied"`
+	}
+	out := s.ok("digest", "preview", "--json", "--slot", s.now.Add(24*time.Hour).Format(time.RFC3339))
+	if err := json.Unmarshal([]byte(out), &preview); err != nil || len(preview.Denied) != 1 || preview.Denied[0].ID != k.ID || preview.Denied[0].Denied != 2 {
+		t.Errorf("digest preview --json denied = %+v (%v), want %s with 2", preview.Denied, err, k.ID)
+	}
+
 	// A second run of serve on the same day starts from the stored
 	// counts: its one use is added once, nothing is counted again.
 	s.serveOnce(allowed)
