@@ -134,15 +134,24 @@ func New(v Verifier, opts Options) *Server {
 
 // use verifies a key presented by a client: a real use.
 func (s *Server) use(secret string, t core.Target) core.Verification {
+	if s.opts.Usage != nil {
+		return s.useCounted(secret, t)
+	}
+	if s.uv != nil {
+		return s.uv.VerifyUse(secret, t)
+	}
+	return s.v.Verify(secret, t)
+}
+
+// useCounted is use that also counts the answer (Options.Usage).
+func (s *Server) useCounted(secret string, t core.Target) core.Verification {
 	var v core.Verification
 	if s.uv != nil {
 		v = s.uv.VerifyUse(secret, t)
 	} else {
 		v = s.v.Verify(secret, t)
 	}
-	if s.opts.Usage != nil {
-		s.opts.Usage.Count(v)
-	}
+	s.opts.Usage.Count(v)
 	return v
 }
 
