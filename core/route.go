@@ -57,24 +57,16 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 		return nil, nil, false
 	}
 	var best *route
-	for _, r := range c.routes {
-		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {
-			continue
-		}
-		if len(r.segments) != len(segs) {
-			continue
-		}
-		ok := true
+	c.routes.candidates(method, segs, false, func(r *route) {
 		for i, s := range r.segments {
 			if s != "" && s != segs[i] {
-				ok = false
-				break
+				return
 			}
 		}
-		if ok && (best == nil || r.literals > best.literals) {
+		if best == nil || r.literals > best.literals {
 			best = r
 		}
-	}
+	})
 	if best == nil || c.shadowed(best, method, segs) {
 		return nil, nil, false
 	}
@@ -94,25 +86,119 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 // servers) or drops trailing dots (IIS): with a users.get key,
 // "/v2/users/BOTS" or "/v2/users/bots." must not reach users.bots.list.
 func (c *Catalog) shadowed(best *route, method string, segs []string) bool {
-	for _, r := range c.routes {
-		if r == best || r.literals <= best.literals || len(r.segments) != len(segs) {
-			continue
+	found := false
+	c.routes.candidates(method, segs, true, func(r *route) {
+		if found || r == best || r.literals <= best.literals {
+			return
 		}
-		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {
-			continue
-		}
-		loose := true
 		for i, s := range r.segments {
 			if s != "" && !looseEqual(s, segs[i]) {
-				loose = false
-				break
+				return
 			}
 		}
+		found = true
+	})
+	return found
+}
+
+// routeIndex finds the routes that may match a request without scanning
+// them all: by method and segment count, then by the first segment (folded
+// for case, so that the loose match of shadowed finds its candidates too),
+// plus the routes whose first segment is a {parameter}. A lookup costs the
+// same with 20 routes or 2,000.
+type routeIndex map[routeKey]*routeBucket
+
+type routeKey struct {
+	method string
+	n      int
+}
+
+type routeBucket struct {
+	byFirst    map[string][]*route // folded first literal -> routes
+	paramFirst []*route
+}
+
+func (x *routeIndex) add(r *route) {
+	if *x == nil {
+		*x = make(routeIndex)
+	}
+	k := routeKey{r.op.Method, len(r.segments)}
+	b := (*x)[k]
+	if b == nil {
+		b = &routeBucket{byFirst: make(map[string][]*route)}
+		(*x)[k] = b
+	}
+	if len(r.segments) == 0 || r.segments[0] == "" {
+		b.paramFirst = append(b.paramFirst, r)
+		return
+	}
+	f := foldKey(r.segments[0])
+	b.byFirst[f] = append(b.byFirst[f], r)
+}
+
+// candidates calls fn with every route of the request's method (GET too
+// for HEAD) and segment count whose first segment may equal segs[0]: equal
+// up to case when loose is false, up to case, compatibility forms and
+// trailing dots when it is true. fn still checks every segment.
+func (x routeIndex) candidates(method string, segs []string, loose bool, fn func(*route)) {
+	first := ""
+	if len(segs) > 0 {
+		first = segs[0]
 		if loose {
-			return true
+			first, _ = nfkc(first)
+			first = strings.TrimRight(first, ".")
+		}
+		first = foldKey(first)
+	}
+	methods := [2]string{method, ""}
+	if method == "HEAD" {
+		methods[1] = "GET"
+	}
+	for _, m := range methods {
+		if m == "" {
+			continue
+		}
+		b := x[routeKey{m, len(segs)}]
+		if b == nil {
+			continue
+		}
+		for _, r := range b.paramFirst {
+			fn(r)
+		}
+		if len(segs) > 0 {
+			for _, r := range b.byFirst[first] {
+				fn(r)
+			}
 		}
 	}
-	return false
+}
+
+// foldKey maps s to one representative of its case-insensitive class
+// (each rune to the smallest rune of its Unicode simple case folding
+// orbit), so that strings.EqualFold(a, b) implies foldKey(a) == foldKey(b).
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'a' <= c && c <= 'z' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
 }
 
 // looseEqual compares a template literal with a request segment as the
