@@ -181,7 +181,9 @@ func Actor() string {
 // leaves no trace on disk. A folder held by another process fails with
 // storage.ErrAlreadyOpen.
 func Open(opts Options) (*Workspace, error) {
-	catalog := core.DefaultCatalog()
+	// No --catalog file: the store's own catalog (imported, else the
+	// embedded one), read and checked once the store is open.
+	var catalog *core.Catalog
 	if opts.CatalogFile != "" {
 		c, err := core.LoadCatalogFile(opts.CatalogFile)
 		if err != nil {
@@ -279,6 +281,14 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 }
 
 func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Workspace, error) {
+	if catalog == nil {
+		c, err := core.StoredCatalog(store, kr.Signer())
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("open %s: %w", dir, err)
+		}
+		catalog = c
+	}
 	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
 	if err != nil {
 		store.Close()
@@ -329,7 +339,11 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 	if err != nil {
 		return fail(err)
 	}
-	if err := SeedDemo(store, kr.Signer(), catalog, clock.Now(), Actor()); err != nil {
+	seedCatalog := catalog
+	if seedCatalog == nil {
+		seedCatalog = core.DefaultCatalog()
+	}
+	if err := SeedDemo(store, kr.Signer(), seedCatalog, clock.Now(), Actor()); err != nil {
 		store.Close()
 		return fail(fmt.Errorf("seed demo keys: %w", err))
 	}
