@@ -97,8 +97,11 @@ func (d *CatalogDiff) Lines() []string {
 		for _, o := range d.Orphaned {
 			names = append(names, fmt.Sprintf("%s [%s]", o.Key, strings.Join(o.Missing, ", ")))
 		}
-		out = append(out, fmt.Sprintf("%s name operations that no longer exist (they stay as issued and allow nothing through them): %s",
-			plural(len(d.Orphaned), "key", "keys"), strings.Join(names, ", ")))
+		verb := "name operations that no longer exist (they stay as issued and allow nothing through them)"
+		if len(d.Orphaned) == 1 {
+			verb = "names operations that no longer exist (it stays as issued and allows nothing through them)"
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", plural(len(d.Orphaned), "key", "keys"), verb, strings.Join(names, ", ")))
 	}
 	sec := func(verb string, refs []SectionRef) {
 		if len(refs) == 0 {
