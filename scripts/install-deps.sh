@@ -19,13 +19,20 @@ set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
-	postgresql gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils nodejs npm)
+	postgresql gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
 
 # install_prism installs Stoplight Prism with npm when it is missing.
 PRISM_VERSION=5.14.2
 install_prism() {
 	if command -v prism >/dev/null 2>&1; then
 		return
+	fi
+	if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+		# Debian's npm brings nodejs; not in PACKAGES, because a nodejs from
+		# NodeSource already holds npm and conflicts with Debian's.
+		local s=()
+		[ "$(id -u)" -ne 0 ] && s=(sudo)
+		DEBIAN_FRONTEND=noninteractive "${s[@]}" apt-get install -y -q --no-install-recommends npm
 	fi
 	if ! command -v npm >/dev/null 2>&1; then
 		echo "install-deps: install Node.js and npm, then: npm install -g @stoplight/prism-cli@${PRISM_VERSION}" >&2
