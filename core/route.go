@@ -101,90 +101,104 @@ func (c *Catalog) shadowed(best *route, method string, segs []string) bool {
 	return found
 }
 
-// routeIndex finds the routes that may match a request without scanning
-// them all: by method and segment count, then by the first segment (folded
-// for case, so that the loose match of shadowed finds its candidates too),
-// plus the routes whose first segment is a {parameter}. A lookup costs the
-// same with 20 routes or 2,000.
-type routeIndex map[routeKey]*routeBucket
-
-type routeKey struct {
-	method string
-	n      int
+// routeIndex is a tree of the routes' path segments: a literal child per
+// segment (keyed by its case-folded form, so that the loose match of
+// shadowed walks it too) and one child for a {parameter}, with the routes
+// ending at a node listed by method. A lookup walks the request's segments
+// and costs the same with 20 routes or 2,000, whatever prefix they share.
+type routeIndex struct {
+	root *routeNode
 }
 
-type routeBucket struct {
-	byFirst    map[string][]*route // folded first literal -> routes
-	paramFirst []*route
+type routeNode struct {
+	lit   map[string]*routeNode
+	param *routeNode
+	leaf  map[string][]*route // method -> routes ending here
 }
 
 func (x *routeIndex) add(r *route) {
-	if *x == nil {
-		*x = make(routeIndex)
+	if x.root == nil {
+		x.root = &routeNode{}
 	}
-	k := routeKey{r.op.Method, len(r.segments)}
-	b := (*x)[k]
-	if b == nil {
-		b = &routeBucket{byFirst: make(map[string][]*route)}
-		(*x)[k] = b
+	n := x.root
+	for _, seg := range r.segments {
+		if seg == "" {
+			if n.param == nil {
+				n.param = &routeNode{}
+			}
+			n = n.param
+			continue
+		}
+		k := foldKey(seg)
+		if n.lit == nil {
+			n.lit = make(map[string]*routeNode)
+		}
+		c := n.lit[k]
+		if c == nil {
+			c = &routeNode{}
+			n.lit[k] = c
+		}
+		n = c
 	}
-	if len(r.segments) == 0 || r.segments[0] == "" {
-		b.paramFirst = append(b.paramFirst, r)
-		return
+	if n.leaf == nil {
+		n.leaf = make(map[string][]*route)
 	}
-	f := foldKey(r.segments[0])
-	b.byFirst[f] = append(b.byFirst[f], r)
+	n.leaf[r.op.Method] = append(n.leaf[r.op.Method], r)
 }
 
 // candidates calls fn with every route of the request's method (GET too
-// for HEAD) and segment count whose first segment may equal segs[0]: equal
-// up to case when loose is false, up to case, compatibility forms and
-// trailing dots when it is true. fn still checks every segment.
+// for HEAD) whose template may match segs: literals equal up to case when
+// loose is false; up to case, compatibility forms and trailing dots when
+// it is true. fn still checks every segment.
 func (x routeIndex) candidates(method string, segs []string, loose bool, fn func(*route)) {
-	first := ""
-	if len(segs) > 0 {
-		first = segs[0]
+	if x.root == nil {
+		return
+	}
+	var buf [16]string
+	keys := buf[:0]
+	for _, seg := range segs {
 		if loose {
-			first, _ = nfkc(first)
-			first = strings.TrimRight(first, ".")
+			seg, _ = nfkc(seg)
+			seg = strings.TrimRight(seg, ".")
 		}
-		first = foldKey(first)
+		keys = append(keys, foldKey(seg))
 	}
-	methods := [2]string{method, ""}
-	if method == "HEAD" {
-		methods[1] = "GET"
-	}
-	for _, m := range methods {
-		if m == "" {
-			continue
-		}
-		b := x[routeKey{m, len(segs)}]
-		if b == nil {
-			continue
-		}
-		for _, r := range b.paramFirst {
+	x.root.walk(method, keys, fn)
+}
+
+func (n *routeNode) walk(method string, keys []string, fn func(*route)) {
+	if len(keys) == 0 {
+		for _, r := range n.leaf[method] {
 			fn(r)
 		}
-		if len(segs) > 0 {
-			for _, r := range b.byFirst[first] {
+		if method == "HEAD" {
+			for _, r := range n.leaf["GET"] {
 				fn(r)
 			}
 		}
+		return
+	}
+	if c := n.lit[keys[0]]; c != nil {
+		c.walk(method, keys[1:], fn)
+	}
+	if n.param != nil {
+		n.param.walk(method, keys[1:], fn)
 	}
 }
 
-// foldKey maps s to one representative of its case-insensitive class
-// (each rune to the smallest rune of its Unicode simple case folding
-// orbit), so that strings.EqualFold(a, b) implies foldKey(a) == foldKey(b).
+// foldKey maps s to one representative of its case-insensitive class, so
+// that strings.EqualFold(a, b) implies foldKey(a) == foldKey(b): each rune
+// becomes the lower case of the smallest rune of its Unicode simple case
+// folding orbit. Lower-case ASCII, the usual case, is returned as it is.
 func foldKey(s string) string {
-	ascii := true
+	simple := true
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || 'a' <= c && c <= 'z' {
-			ascii = false
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			simple = false
 			break
 		}
 	}
-	if ascii {
+	if simple {
 		return s
 	}
 	var b strings.Builder
@@ -196,7 +210,7 @@ func foldKey(s string) string {
 				min = f
 			}
 		}
-		b.WriteRune(min)
+		b.WriteRune(unicode.ToLower(min))
 	}
 	return b.String()
 }
