@@ -76,8 +76,8 @@ func runCatalogImport(env *Env, sources []string, dryRun, asJSON, yes bool) erro
 		}
 		docs = append(docs, d)
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
-		current, err := b.StoredCatalog()
+	return withCatalogBackend(env, func(b *workspace.Workspace) error {
+		current, err := currentCatalog(env, b)
 		if err != nil {
 			return err
 		}
@@ -166,12 +166,14 @@ func newCatalogResetCommand(env *Env) *cobra.Command {
 			if !yes && !env.isTerminal() {
 				return usagef("not resetting the catalog without confirmation: pass --yes to reset it from a script")
 			}
-			return withBackend(env, func(b *workspace.Workspace) error {
-				current, err := b.StoredCatalog()
+			return withCatalogBackend(env, func(b *workspace.Workspace) error {
+				_, serr := b.StoredCatalog()
+				forged := errors.Is(serr, core.ErrCatalogForged)
+				current, err := currentCatalog(env, b)
 				if err != nil {
 					return err
 				}
-				if !current.Imported() {
+				if !current.Imported() && !forged {
 					fmt.Fprintln(env.Stdout, "The store already uses the embedded catalog; nothing was changed.")
 					return nil
 				}
@@ -225,4 +227,33 @@ func storeCatalog(env *Env) (*core.Catalog, error) {
 		return nil
 	})
 	return cat, err
+}
+
+// withCatalogBackend opens the store as withBackend does, but with the
+// embedded catalog, so that import and reset also work when the stored
+// catalog fails its signature check.
+func withCatalogBackend(env *Env, fn func(b *workspace.Workspace) error) (err error) {
+	opts := env.Options()
+	opts.SkipStoredCatalog = true
+	b, err := workspace.Open(opts)
+	if err != nil {
+		return asBadInput(err)
+	}
+	defer func() {
+		if cerr := b.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close the data folder: %w", cerr)
+		}
+	}()
+	return fn(b)
+}
+
+// currentCatalog is the store's catalog, checked; a forged one is reported
+// and treated as the embedded one, which the import or reset replaces.
+func currentCatalog(env *Env, b *workspace.Workspace) (*core.Catalog, error) {
+	c, err := b.StoredCatalog()
+	if errors.Is(err, core.ErrCatalogForged) {
+		fmt.Fprintln(env.Stderr, "keydesk: note: "+workspace.Advice(err))
+		return core.DefaultCatalog(), nil
+	}
+	return c, err
 }

@@ -103,4 +103,17 @@ func TestForgedCatalogIsRefused(t *testing.T) {
 	if _, err := Open(Options{Keyring: kr, Dir: dir, Now: t0}); !errors.Is(err, core.ErrCatalogForged) {
 		t.Fatalf("opened with a forged catalog: %v", err)
 	}
+	// catalog reset still works: it opens with the embedded catalog.
+	b = open(t, Options{Keyring: kr, Dir: dir, Now: t0, SkipStoredCatalog: true})
+	if _, err := b.StoredCatalog(); !errors.Is(err, core.ErrCatalogForged) {
+		t.Fatalf("StoredCatalog: %v", err)
+	}
+	if err := b.ResetCatalog(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b = open(t, Options{Keyring: kr, Dir: dir, Now: t0})
+	if b.Service().Catalog() != core.DefaultCatalog() {
+		t.Error("not back to the embedded catalog")
+	}
 }

@@ -36,6 +36,10 @@ type Options struct {
 	Keyring storage.KeyringBackend
 	// CatalogFile replaces the embedded catalog; empty means the default.
 	CatalogFile string
+	// SkipStoredCatalog opens the store with the embedded catalog instead
+	// of the one imported into it (catalog import and reset use it, so
+	// that they can replace a stored catalog that fails its signature).
+	SkipStoredCatalog bool
 	// Timeout is how long to wait for another process to release the data
 	// folder before failing with storage.ErrAlreadyOpen; zero means
 	// storage.DefaultOpenTimeout.
@@ -184,6 +188,9 @@ func Open(opts Options) (*Workspace, error) {
 	// No --catalog file: the store's own catalog (imported, else the
 	// embedded one), read and checked once the store is open.
 	var catalog *core.Catalog
+	if opts.SkipStoredCatalog {
+		catalog = core.DefaultCatalog()
+	}
 	if opts.CatalogFile != "" {
 		c, err := core.LoadCatalogFile(opts.CatalogFile)
 		if err != nil {
