@@ -102,7 +102,7 @@ func Prepare(cat *core.Catalog, opID string, in Input) (*Request, error) {
 			}
 		}
 	}
-	path := spec.Template
+	path, rawPath := spec.Template, spec.Template
 	header := http.Header{}
 	query := url.Values{}
 	for _, p := range spec.Params {
@@ -122,7 +122,8 @@ func Prepare(cat *core.Catalog, opID string, in Input) (*Request, error) {
 		}
 		switch p.In {
 		case "path":
-			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", v)
+			rawPath = strings.ReplaceAll(rawPath, "{"+p.Name+"}", url.PathEscape(v))
 		case "query":
 			query.Set(p.Name, v)
 		case "header":
@@ -143,7 +144,7 @@ func Prepare(cat *core.Catalog, opID string, in Input) (*Request, error) {
 	}
 	u := *base
 	u.Path = strings.TrimRight(base.Path, "/") + path
-	u.RawPath = ""
+	u.RawPath = strings.TrimRight(base.EscapedPath(), "/") + rawPath
 	u.RawQuery = query.Encode()
 	r := &Request{Op: op, Method: op.Method, URL: &u, Header: header, Auth: authScheme(cat, spec)}
 	if in.Body != nil {
