@@ -35,7 +35,7 @@ PG_GUI_RUN ?= ^Test(SharedWindow|SwitchBetween)
 PERF_KEYS ?= 100000
 DIST      ?= dist
 
-.PHONY: all run deps test fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man \
+.PHONY: all run deps test fmt-check vet lint test-headless test-dates test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man \
 	windows test-windows test-darwin linux-packages test-linux-packages
 
 all: test
@@ -50,11 +50,12 @@ deps:
 	scripts/install-deps.sh
 	$(GO) mod download
 
-## test: everything — formatting, vet, headless tests, race detector, keyring
+## test: everything — formatting, vet, headless tests (also as if on a later
+## day), race detector, keyring
 ## and end-to-end tests on a real Secret Service, the shared store on a real
 ## PostgreSQL, fuzzing, Xvfb smoke test, the macOS build, the Linux packages,
 ## the Windows installer under Wine.
-test: deps fmt-check vet lint test-headless test-race test-keyring test-pg fuzz test-smoke test-darwin test-linux-packages test-windows
+test: deps fmt-check vet lint test-headless test-dates test-race test-keyring test-pg fuzz test-smoke test-darwin test-linux-packages test-windows
 	@echo "make test: all passed."
 
 fmt-check:
@@ -71,6 +72,13 @@ lint:
 ## test-headless: every package, Fyne on its test driver, no cgo.
 test-headless:
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) ./...
+
+## test-dates: the headless tests again as if today were 400 days later
+## (scripts/test-dates.sh moves the clock of a copy of the Go toolchain): a
+## test that mixes a fixed date with the real clock fails here today rather
+## than on some later day.
+test-dates:
+	GO=$(GO) scripts/test-dates.sh ./...
 
 ## test-race: the race detector (needs cgo; the ci tag keeps Fyne headless).
 test-race:

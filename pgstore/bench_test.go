@@ -131,7 +131,7 @@ func BenchmarkListKeys100k(b *testing.B) {
 		if len(got) != total {
 			b.Fatalf("Snapshot returned %d keys, want %d", len(got), total)
 		}
-		svc, err := core.NewService(&listed{Store: s, keys: got}, benchSigner, core.SystemClock{}, nil)
+		svc, err := core.NewService(&listed{Store: s, keys: got}, benchSigner, core.FixedClock(created), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

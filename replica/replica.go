@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
@@ -42,15 +43,20 @@ type Options struct {
 	// OnError, if set, receives errors of following the store (the
 	// replica keeps serving).
 	OnError func(error)
+	// FollowURL, if set, is a direct connection used only to LISTEN for
+	// changes (pgstore.ParseListenURL), for a store reached through a
+	// pooler in transaction mode, where LISTEN does not work.
+	FollowURL string
 }
 
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
-	st   *pgstore.Store
-	v    *storage.EdVerifier
-	svc  *core.Service
-	opts Options
-	kick chan struct{}
+	st     *pgstore.Store
+	v      *storage.EdVerifier
+	svc    *core.Service
+	opts   Options
+	listen *pgx.ConnConfig // from opts.FollowURL
+	kick   chan struct{}
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
@@ -58,12 +64,16 @@ type Replica struct {
 	acc    pgstore.Accumulator
 	gen    uint64 // highest signed generation accepted
 	seq    int64  // last change number read
+	// reloadGen is the generation of the last signed state a full reload
+	// did not match (see reload).
+	reloadGen uint64
 
 	// mu guards the health fields (never held across a query, so that
 	// /healthz answers while the store does not).
 	mu       sync.Mutex
 	lastSync time.Time
-	problem  error // why the last read was not accepted, nil when it was
+	problem  error             // why the last read was not accepted, nil when it was
+	follower *pgstore.Follower // while Run runs
 }
 
 // Open loads every record of st (whose id must be storeID) and checks the
@@ -78,6 +88,13 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 	if opts.Clock == nil {
 		opts.Clock = core.SystemClock{}
 	}
+	var listen *pgx.ConnConfig
+	if opts.FollowURL != "" {
+		var err error
+		if listen, err = pgstore.ParseListenURL(opts.FollowURL); err != nil {
+			return nil, fmt.Errorf("the follow URL: %w", err)
+		}
+	}
 	snap, err := st.ReadSignedSnapshot(ctx, v, 0)
 	if err != nil {
 		return nil, err
@@ -89,7 +106,7 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 			return nil, err
 		}
 	}
-	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
+	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
 		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
@@ -113,7 +130,10 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.syncMu.Lock()
 	from := r.seq
 	r.syncMu.Unlock()
-	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat})
+	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat, OnProblem: r.opts.OnError, ListenConfig: r.listen})
+	r.mu.Lock()
+	r.follower = f
+	r.mu.Unlock()
 	ferr := make(chan error, 1)
 	go func() { ferr <- f.Run(ctx) }()
 	t := time.NewTicker(r.opts.Heartbeat)
@@ -195,6 +215,18 @@ func (r *Replica) Sync(ctx context.Context) error {
 				r.svc.ApplyRemote(ch.Key)
 			}
 		}
+		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
+			// The changes read do not add up to the signed state: some
+			// were removed or misnumbered. Read the whole signed state
+			// instead of trusting the numbers.
+			rerr := r.reload(qctx)
+			if rerr == nil {
+				return nil
+			}
+			if !pgstore.IsUnavailable(rerr) {
+				r.reloadGen = state.Gen
+			}
+		}
 		r.mu.Lock()
 		r.problem = err
 		r.mu.Unlock()
@@ -210,6 +242,37 @@ func (r *Replica) Sync(ctx context.Context) error {
 		}
 	}
 	r.acc, r.gen, r.seq = a, state.Gen, last
+	r.mu.Lock()
+	r.lastSync, r.problem = time.Now(), nil
+	r.mu.Unlock()
+	return nil
+}
+
+// reload reads every record and the signed state in one snapshot and, if
+// they match (and the generation is not older than one accepted), makes
+// them the replica's: records gone stop verifying, new or changed ones are
+// applied. syncMu must be held.
+func (r *Replica) reload(ctx context.Context) error {
+	snap, err := r.st.ReadSignedSnapshot(ctx, r.v, r.gen)
+	if err != nil {
+		return err
+	}
+	elems := make(map[string][sha256.Size]byte, len(snap.Keys))
+	var a pgstore.Accumulator
+	for i, k := range snap.Keys {
+		e := snap.Elements[i]
+		elems[k.ID] = e
+		a.Add(e)
+		if old, ok := r.elems[k.ID]; !ok || old != e {
+			r.svc.ApplyRemote(k)
+		}
+	}
+	for id := range r.elems {
+		if _, ok := elems[id]; !ok {
+			r.svc.RemoveRemote(id)
+		}
+	}
+	r.elems, r.acc, r.gen, r.seq = elems, a, snap.State.Gen, snap.Seq
 	r.mu.Lock()
 	r.lastSync, r.problem = time.Now(), nil
 	r.mu.Unlock()
@@ -239,15 +302,29 @@ type Health struct {
 	DataAgeSeconds float64 `json:"dataAgeSeconds"`
 	// Problem is why the last read was not accepted, if it was not.
 	Problem string `json:"problem,omitempty"`
+	// Follow is how changes reach the replica: "listen" (a notification
+	// proved to arrive: within milliseconds) or "poll" (LISTEN does not
+	// work, e.g. through a pooler in transaction mode, or the follower is
+	// not connected: it reads the store every PollSeconds).
+	Follow string `json:"follow"`
+	// PollSeconds is the heartbeat: how often the replica reads the
+	// store in any mode.
+	PollSeconds float64 `json:"pollSeconds"`
 }
 
 // Health reports the freshness of the replica's data: degraded when it is
 // older than three heartbeats or the last read was not accepted.
 func (r *Replica) Health() Health {
 	r.mu.Lock()
-	age, problem := time.Since(r.lastSync), r.problem
+	age, problem, f := time.Since(r.lastSync), r.problem, r.follower
 	r.mu.Unlock()
-	h := Health{Status: "ok", DataAgeSeconds: age.Round(time.Millisecond).Seconds()}
+	h := Health{Status: "ok", DataAgeSeconds: age.Round(time.Millisecond).Seconds(),
+		Follow: pgstore.FollowPoll, PollSeconds: r.opts.Heartbeat.Seconds()}
+	if f != nil {
+		if st := f.Status(); st.Connected {
+			h.Follow = st.Mode
+		}
+	}
 	if problem != nil {
 		h.Problem = problem.Error()
 	}

@@ -7,6 +7,8 @@
 #   - xz-utils for the Linux package (fyne package writes a .tar.xz),
 #   - postgresql for the shared-store tests (scripts/pg-cluster.sh starts a
 #     throw-away cluster; the package's own cluster is not used),
+#   - pgbouncer for the connection-pooler tests (scripts/pgbouncer.sh starts a
+#     throw-away one in front of that cluster; the package's service is not used),
 #   - mingw-w64, NSIS, icoutils and Wine (64-bit only: no i386 architecture
 #     is needed) to build the Windows installer and test it under Wine,
 #   - desktop-file-utils to check the Linux packages' desktop entry,
@@ -19,7 +21,7 @@ set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
-	postgresql gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
+	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
 
 # install_prism installs Stoplight Prism with npm when it is missing.
 PRISM_VERSION=5.14.2
@@ -57,7 +59,7 @@ if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>
 		echo "install-deps: this is not Debian/Ubuntu. Install the equivalents of: ${PACKAGES[*]}" >&2
 		echo "install-deps: (Fedora: mesa-libGL-devel libXcursor-devel libXrandr-devel libXinerama-devel libXi-devel libXxf86vm-devel" >&2
 		echo "install-deps:  wayland-devel libxkbcommon-devel wayland-protocols-devel dbus-daemon dbus-x11 gnome-keyring" >&2
-		echo "install-deps:  xorg-x11-server-Xvfb xdotool ImageMagick nginx postgresql-server)" >&2 ;;
+		echo "install-deps:  xorg-x11-server-Xvfb xdotool ImageMagick nginx postgresql-server pgbouncer)" >&2 ;;
 	esac
 	exit 0
 fi

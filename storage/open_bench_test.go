@@ -10,6 +10,10 @@ import (
 	"github.com/keydesk/keydesk/internal/keytest"
 )
 
+// benchCreated is when the benchmark's keys were created, and the clock
+// they are loaded on: the figures never depend on the day they are taken.
+var benchCreated = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
 // buildSignedStore writes n keys, each with a genuine record MAC, into a new
 // sealed store in dir (batches of 10,000 per transaction) and closes it.
 func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
@@ -25,7 +29,7 @@ func buildSignedStore(b *testing.B, dir string, n int) *Keyring {
 	if err := s.Seal(kr); err != nil {
 		b.Fatal(err)
 	}
-	created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	created := benchCreated
 	const batch = 10_000
 	keys := make([]*core.Key, 0, batch)
 	for i := range n {
@@ -69,7 +73,7 @@ func benchOpen(b *testing.B, n int) {
 	kr := buildSignedStore(b, dir, n)
 	for b.Loop() {
 		s := openSealedBench(b, dir, kr)
-		if _, err := core.NewService(s, kr.Signer(), core.SystemClock{}, nil); err != nil {
+		if _, err := core.NewService(s, kr.Signer(), core.FixedClock(benchCreated), nil); err != nil {
 			b.Fatal(err)
 		}
 		s.StartSignatureCheck() // as the workspace does; Close stops it

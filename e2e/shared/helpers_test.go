@@ -251,6 +251,7 @@ type health struct {
 	Status         string  `json:"status"`
 	DataAgeSeconds float64 `json:"dataAgeSeconds"`
 	Problem        string  `json:"problem"`
+	Follow         string  `json:"follow"`
 }
 
 func (r *replica) health(t testing.TB) health {
