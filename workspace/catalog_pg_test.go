@@ -9,6 +9,8 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -30,7 +32,25 @@ func TestSharedStoreCatalog(t *testing.T) {
 	if n := b.Service().Catalog().OperationCount(); n != 129 {
 		t.Fatalf("another admin opens with %d operations, want 129", n)
 	}
+	// A replica, holding only the verifier, serves the imported catalog.
+	ed, err := b.Keyring().EdSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeID := b.Shared().StoreID()
 	b.Close()
+	st, err := pgstore.Open(context.Background(), u, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rep, err := replica.Open(context.Background(), st, storeID, ed.Verifier(), replica.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := rep.Service().Catalog().MatchRoute("GET", "/api/v0/pools/pool1xyz"); !ok {
+		t.Error("the replica does not serve the imported catalog's routes")
+	}
 
 	conn, err := pgx.Connect(context.Background(), u)
 	if err != nil {
