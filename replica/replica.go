@@ -33,7 +33,10 @@ var ErrOtherStore = errors.New("the credential belongs to another store than the
 type Options struct {
 	// Clock is the service's clock; nil means the real one.
 	Clock core.Clock
-	// Catalog is the permission catalog; nil means the default.
+	// Catalog is the permission catalog; nil means the store's (see
+	// core.StoredCatalog): the imported one, else the embedded one. It is
+	// read when the replica opens: a replica started before an import
+	// uses the new catalog after a restart.
 	Catalog *core.Catalog
 	// Heartbeat: zero means DefaultHeartbeat.
 	Heartbeat time.Duration
@@ -107,6 +110,13 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 	snap, err := st.ReadSignedSnapshot(ctx, v, seen)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Catalog == nil {
+		// The store's catalog (imported by an admin, signed with the
+		// admins' key), else the embedded one.
+		if opts.Catalog, err = core.StoredCatalog(st, v); err != nil {
+			return nil, err
+		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
 		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),

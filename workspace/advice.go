@@ -47,6 +47,7 @@ var advice = []struct {
 	{pgstore.ErrStateMismatch, "The keys in the shared store do not match their signed state (rows were added, removed or replaced outside Keydesk), so none of them can be trusted: restore the database from a backup."},
 	{pgstore.ErrStateRolledBack, "The shared store holds an older state than this server has already seen (the database was put back to an older copy); keys deleted since would verify again, so the older state is refused."},
 	{pgstore.ErrNoSignedState, "The shared store has no signed state (it was not created by `keydesk store init`, or the state was removed outside Keydesk): restore the database from a backup."},
+	{core.ErrCatalogForged, "The store's permission catalog does not match its signature (it was changed outside Keydesk), so it is not used: import the API documents again with `keydesk catalog import`, or go back to the embedded catalog with `keydesk catalog reset`."},
 	{core.ErrVerifyOnly, "This computer holds only the verify-only credential of the shared store, so it cannot create, rename, roll or delete keys; do that on an admin's computer."},
 	{ErrKeyFileFolder, "This data folder keeps its signing key in keydesk.key: add --keyfile (the passphrase comes from the terminal, --passphrase-stdin or KEYDESK_PASSPHRASE_FILE)."},
 	{ErrNotKeyFileFolder, "This data folder keeps its signing key in the OS keyring, not in keydesk.key: run without --keyfile, or move it with `keydesk backup` and `keydesk restore --force --keyfile`."},

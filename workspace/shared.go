@@ -87,6 +87,12 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
 		}
 	})
+	if catalog == nil {
+		if catalog, err = core.StoredCatalog(st, ed.Verifier()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+		}
+	}
 	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
 	if err != nil {
 		st.Close()
