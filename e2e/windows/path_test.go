@@ -30,6 +30,21 @@ func utf16z(s string) []byte {
 	return append(b, 0, 0)
 }
 
+// decode is UTF-16LE registry data as text.
+func decode(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u))
+}
+
+// head is the start of a long text, for a message.
+func head(s string) string {
+	r := []rune(s)
+	return string(r[:min(len(r), 80)])
+}
+
 func hexList(b []byte) string {
 	parts := make([]string, len(b))
 	for i, c := range b {
@@ -76,11 +91,7 @@ func (w *wine) userPath(export []byte) regValue {
 	if len(export) < 2 || len(export)%2 != 0 {
 		w.t.Fatalf("reg export wrote %d bytes", len(export))
 	}
-	u := make([]uint16, len(export)/2-1)
-	for i := range u {
-		u[i] = uint16(export[2+2*i]) | uint16(export[3+2*i])<<8
-	}
-	text := strings.ReplaceAll(string(utf16.Decode(u)), "\\\r\n  ", "")
+	text := strings.ReplaceAll(decode(export[2:]), "\\\r\n  ", "")
 	for _, line := range strings.Split(text, "\r\n") {
 		v, ok := strings.CutPrefix(line, `"Path"=`)
 		if !ok {
@@ -179,8 +190,8 @@ func TestWindowsLongPath(t *testing.T) {
 			afterInstall := w.exportEnv()
 			got := w.userPath(afterInstall)
 			if want := utf16z(old + ";" + entry); got.typ != c.typ || !bytes.Equal(got.data, want) {
-				t.Fatalf("PATH after install: %s of %d bytes, want %s of %d bytes (the old PATH, then %s)\nstarts %q",
-					got.typ, len(got.data), c.typ, len(want), entry, string(got.data[:min(len(got.data), 120)]))
+				t.Fatalf("PATH after install: %s of %d bytes, want %s of %d bytes (the old PATH, then %s); it starts %q",
+					got.typ, len(got.data), c.typ, len(want), entry, head(decode(got.data)))
 			}
 
 			install(t, 0)
