@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // A sealed shared store protects the set of its key records, not only each
@@ -22,15 +22,13 @@ import (
 //
 //   - Each record is signed with the store's Ed25519 key over
 //     core.Key.MACPayload (which covers its id); servers hold the public
-//     key only (storage.EdVerifier).
+//     key only (seal.EdVerifier).
 //   - store_meta's row "signed_state" holds a generation, advanced by every
 //     key change in the change's own transaction (under the change lock),
-//     the number of live records, the set accumulator masked with a pad
-//     only admins can compute, and the Ed25519 signature of (store id,
-//     generation, count, SHA-256 of the accumulator). The accumulator is
-//     the XOR over the live records of storage.EdVerifier.SetElement(id,
-//     signature), a keyed HMAC: without the set key nobody can choose old
-//     signed rows that add up to a signed state.
+//     the number of live records, their set digest (seal.Set over
+//     seal.EdVerifier.SetElement(id, signature)) masked with a pad only
+//     admins can compute, and the Ed25519 signature of (store id,
+//     generation, set) (seal.StateMessage).
 //   - A reader (a replica, an admin opening the store) computes the
 //     accumulator of the records it holds and accepts them only if the
 //     signature checks and the generation is not below the highest it has
@@ -54,24 +52,6 @@ var (
 	ErrNoSignedState = errors.New("the shared store has no signed state")
 )
 
-// Accumulator is a set of live records as the signed state covers them.
-type Accumulator struct {
-	Acc   [sha256.Size]byte
-	Count uint64
-}
-
-// Add adds the element e (storage.EdVerifier.SetElement) of a live record.
-func (a *Accumulator) Add(e [sha256.Size]byte) { xor(&a.Acc, e); a.Count++ }
-
-// Remove removes the element e of a record that is no longer live.
-func (a *Accumulator) Remove(e [sha256.Size]byte) { xor(&a.Acc, e); a.Count-- }
-
-func xor(dst *[sha256.Size]byte, v [sha256.Size]byte) {
-	for i := range dst {
-		dst[i] ^= v[i]
-	}
-}
-
 // StateRow is the stored signed state.
 type StateRow struct {
 	Gen, Count uint64
@@ -79,21 +59,9 @@ type StateRow struct {
 	Sig        []byte
 }
 
-// stateMessage is what the state signature covers. Its prefix differs from
-// every record payload's, so neither signature can pass for the other.
-func stateMessage(storeID string, gen, count uint64, acc [sha256.Size]byte) []byte {
-	h := sha256.Sum256(acc[:])
-	b := []byte("keydesk shared state v2\x00")
-	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
-	b = append(b, storeID...)
-	b = binary.BigEndian.AppendUint64(b, gen)
-	b = binary.BigEndian.AppendUint64(b, count)
-	return append(b, h[:]...)
-}
-
 // Check reports whether the row is the store's signature of the set a.
-func (r StateRow) Check(v *storage.EdVerifier, storeID string, a Accumulator) bool {
-	return r.Count == a.Count && v.VerifyState(stateMessage(storeID, r.Gen, a.Count, a.Acc), r.Sig)
+func (r StateRow) Check(v *seal.EdVerifier, storeID string, a seal.Set) bool {
+	return r.Count == a.Count && v.VerifyState(storeID, r.Gen, &a, r.Sig)
 }
 
 func (r StateRow) encode() string {
@@ -128,10 +96,10 @@ func readState(ctx context.Context, q querier) (StateRow, bool, error) {
 	return r, err == nil, err
 }
 
-// Accumulate returns the accumulator of keys (every live record, tampered
+// Accumulate returns the set digest of keys (every live record, tampered
 // or not: the state covers the rows as admins wrote them).
-func Accumulate(v *storage.EdVerifier, keys []*core.Key) Accumulator {
-	var a Accumulator
+func Accumulate(v *seal.EdVerifier, keys []*core.Key) seal.Set {
+	var a seal.Set
 	for _, k := range keys {
 		a.Add(v.SetElement(k.ID, k.MAC))
 	}
@@ -143,7 +111,7 @@ func Accumulate(v *storage.EdVerifier, keys []*core.Key) Accumulator {
 // transaction. It implements core.Store.
 type SealedStore struct {
 	*Store
-	signer *storage.EdSigner
+	signer *seal.EdSigner
 }
 
 var (
@@ -155,17 +123,16 @@ var (
 
 // Sealed returns s with admin material signer (see SealedStore). It does
 // not check the state; LoadSigned does.
-func Sealed(s *Store, signer *storage.EdSigner) *SealedStore {
+func Sealed(s *Store, signer *seal.EdSigner) *SealedStore {
 	return &SealedStore{Store: s, signer: signer}
 }
 
 // Signer returns the store's admin material.
-func (s *SealedStore) Signer() *storage.EdSigner { return s.signer }
+func (s *SealedStore) Signer() *seal.EdSigner { return s.signer }
 
 // writeState signs a and writes it as generation gen.
-func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a Accumulator) error {
-	r := StateRow{Gen: gen, Count: a.Count, Masked: a.Acc, Sig: s.signer.SignState(stateMessage(s.storeID, gen, a.Count, a.Acc))}
-	xor(&r.Masked, s.signer.Mask(s.storeID, gen))
+func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a seal.Set) error {
+	r := StateRow{Gen: gen, Count: a.Count, Masked: s.signer.Mask(s.storeID, gen, &a), Sig: s.signer.SignState(s.storeID, gen, &a)}
 	_, err := tx.Exec(ctx, `INSERT INTO store_meta (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, stateName, r.encode())
 	if err != nil {
@@ -189,8 +156,7 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 	if !ok {
 		return ErrNoSignedState
 	}
-	a := Accumulator{Acc: r.Masked, Count: r.Count}
-	xor(&a.Acc, s.signer.Mask(s.storeID, r.Gen))
+	a := s.signer.Unmask(s.storeID, r.Gen, r.Masked, r.Count)
 	if !r.Check(s.signer.Verifier(), s.storeID, a) {
 		return ErrStateMismatch
 	}
@@ -272,8 +238,8 @@ func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
 type SignedSnapshot struct {
 	Keys []*core.Key
 	// Elements are the keys' set elements (Elements[i] is Keys[i]'s,
-	// storage.EdVerifier.SetElement), as the state check computed them.
-	Elements [][sha256.Size]byte
+	// seal.EdVerifier.SetElement), as the state check computed them.
+	Elements []seal.Element
 	Seq      int64
 	State    StateRow
 }
@@ -284,7 +250,7 @@ type SignedSnapshot struct {
 // store without a state with ErrNoSignedState, a generation below minGen
 // with ErrStateRolledBack. Records whose own signature fails are returned
 // (the caller marks them tampered).
-func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
+func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
 	snap := &SignedSnapshot{}
 	var ok bool
 	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
@@ -302,8 +268,8 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, m
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	seen := make(map[string]struct{}, len(snap.Keys))
-	snap.Elements = make([][sha256.Size]byte, len(snap.Keys))
-	var a Accumulator
+	snap.Elements = make([]seal.Element, len(snap.Keys))
+	var a seal.Set
 	for i, k := range snap.Keys {
 		if _, dup := seen[k.ID]; dup {
 			// Two rows holding one record: a copy under another id.
@@ -381,7 +347,7 @@ func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChang
 // records against the signed state (see ReadSignedSnapshot). It returns
 // the store and the checked records, with Tampered set on any whose own
 // signature fails.
-func OpenSealed(ctx context.Context, url string, signer *storage.EdSigner, opts Options) (*SealedStore, *SignedSnapshot, error) {
+func OpenSealed(ctx context.Context, url string, signer *seal.EdSigner, opts Options) (*SealedStore, *SignedSnapshot, error) {
 	st, err := Open(ctx, url, opts)
 	if err != nil {
 		return nil, nil, err

@@ -9,7 +9,6 @@ package replica
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // DefaultHeartbeat is how often a replica reads the store when no change
@@ -44,15 +43,15 @@ type Options struct {
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
 	st   *pgstore.Store
-	v    *storage.EdVerifier
+	v    *seal.EdVerifier
 	svc  *core.Service
 	opts Options
 	kick chan struct{}
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	elems  map[string][sha256.Size]byte // accepted records' set elements
-	acc    pgstore.Accumulator
+	elems  map[string]seal.Element // accepted records' set elements
+	acc    seal.Set
 	gen    uint64 // highest signed generation accepted
 	seq    int64  // last change number read
 
@@ -65,7 +64,7 @@ type Replica struct {
 
 // Open loads every record of st (whose id must be storeID) and checks the
 // set against the signed state with v.
-func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdVerifier, opts Options) (*Replica, error) {
+func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVerifier, opts Options) (*Replica, error) {
 	if st.StoreID() != storeID {
 		return nil, ErrOtherStore
 	}
@@ -80,7 +79,7 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 		return nil, err
 	}
 	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
-		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+		elems: make(map[string]seal.Element, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
 		r.acc.Add(snap.Elements[i])
@@ -156,7 +155,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
 	a := r.acc
-	elems := make([][sha256.Size]byte, len(changes))
+	elems := make([]seal.Element, len(changes))
 	for i, ch := range changes {
 		if old, ok := r.elems[ch.ID]; ok {
 			a.Remove(old)

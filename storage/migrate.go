@@ -27,7 +27,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	// v1 -> v2: key records move from JSON to the binary encoding of
-	// record.go (decoding JSON dominated opening a large store). Only the
+	// seal/record.go (decoding JSON dominated opening a large store). Only the
 	// pre-release builds wrote v1; the index buckets are unchanged.
 	migrateKeysToBinary,
 	// v2 -> v3: the store gains a generation, advanced by every change,
@@ -44,7 +44,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return m.Put(metaGeneration, make([]byte, 8))
 	},
 	// v3 -> v4: a rolled key's record is written in format v2, with its
-	// roll links (record.go). Every existing record stays valid in format
+	// roll links (seal/record.go). Every existing record stays valid in format
 	// v1 and its MAC unchanged, so nothing is rewritten: the bump keeps
 	// older builds, which cannot read v2 records, from opening the store.
 	func(*bolt.Tx) error { return nil },

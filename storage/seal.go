@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -77,48 +77,35 @@ import (
 // to v5, the generation advances (so the unsigned copy of the file is
 // older) and the state MAC is rewritten, in one transaction.
 
-// sealState is what the state MAC covers besides the store id.
+// sealState is what the state MAC covers besides the store id: the
+// generation and the set of live records.
 type sealState struct {
-	gen   uint64
-	count uint64
-	acc   [sha256.Size]byte
+	gen uint64
+	set seal.Set
 }
 
-// elementV1 returns a record's contribution to the accumulator of a store
-// before schema v5.
-func (s *Signer) elementV1(id, mac []byte) [sha256.Size]byte {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
-	return [sha256.Size]byte(s.stateMAC([]byte("keydesk record v1"), n[:], id, mac))
+// mac returns the state MAC of st for the store storeID; v1 is the MAC of
+// a store before schema v5.
+func (st *sealState) mac(signer *seal.Signer, storeID string, v1 bool) []byte {
+	return signer.StateMAC(storeID, st.gen, &st.set, v1)
 }
 
-// element returns a signed record's contribution to the accumulator.
-func (s *Signer) element(id, mac, sig []byte) [sha256.Size]byte {
-	var n [8]byte
-	binary.BigEndian.PutUint32(n[:4], uint32(len(id)))
-	binary.BigEndian.PutUint32(n[4:], uint32(len(mac)))
-	return [sha256.Size]byte(s.stateMAC([]byte("keydesk signed record v2"), n[:], id, mac, sig))
+// decodeKeyAt, decodeSignedAt, encodeKey and encodeRecord are package
+// seal's record codec as this package's files use it.
+func decodeKeyAt(id, data []byte) (*core.Key, error) {
+	k, _, err := seal.DecodeRecordAt(id, data)
+	return k, err
 }
 
-// sealMAC returns the state MAC of st for the store storeID; v1 is the
-// MAC of a store before schema v5.
-func (s *Signer) sealMAC(storeID string, st sealState, v1 bool) []byte {
-	var b []byte
-	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
-	b = append(b, storeID...)
-	b = binary.BigEndian.AppendUint64(b, st.gen)
-	b = binary.BigEndian.AppendUint64(b, st.count)
-	label := "keydesk store state v2"
-	if v1 {
-		label = "keydesk store state v1"
+func decodeSignedAt(id, data []byte) (*core.Key, []byte, error) { return seal.DecodeRecordAt(id, data) }
+
+func encodeKey(k *core.Key) []byte { return seal.EncodeRecord(k) }
+
+func encodeRecord(k *core.Key, sig []byte, signed bool) []byte {
+	if signed {
+		return seal.EncodeSignedRecord(k, sig)
 	}
-	return s.stateMAC([]byte(label), b, st.acc[:])
-}
-
-func xorInto(dst *[sha256.Size]byte, v [sha256.Size]byte) {
-	for i := range dst {
-		dst[i] ^= v[i]
-	}
+	return seal.EncodeRecord(k)
 }
 
 // Seal checks the store against the signing material and generation in kr
@@ -150,7 +137,7 @@ func (s *Store) Seal(kr *Keyring) error {
 		return fmt.Errorf("seal store: %w (its signed state was removed)", ErrTampered)
 	case sc.mac == nil:
 		// Never sealed: trusted as it is (nothing better is known).
-	case !hmac.Equal(sc.mac, kr.signer.sealMAC(s.storeID, st, sc.legacy)):
+	case !hmac.Equal(sc.mac, st.mac(kr.signer, s.storeID, sc.legacy)):
 		return fmt.Errorf("seal store: %w", ErrTampered)
 	case kok && st.gen < kgen:
 		return fmt.Errorf("seal store: %w (generation %d, keyring %d)", ErrRolledBack, st.gen, kgen)
@@ -208,10 +195,10 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 			if err := b.Put(raw[i].id, encodeRecord(r.k, r.sig, true)); err != nil {
 				return err
 			}
-			xorInto(&st.acc, kr.signer.element(raw[i].id, r.k.MAC, r.sig))
+			st.set.Add(kr.signer.Element(raw[i].id, r.k.MAC, r.sig))
 		}
 		m := tx.Bucket(bucketMeta)
-		st.gen, st.count = readGeneration(m), uint64(len(recs))
+		st.gen = readGeneration(m)
 		if advance {
 			st.gen++
 			if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
@@ -221,7 +208,7 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, signedSchema)); err != nil {
 			return err
 		}
-		return m.Put(metaStateMAC, kr.signer.sealMAC(s.storeID, st, false))
+		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID, false))
 	})
 	return st, err
 }
@@ -269,22 +256,24 @@ func readGeneration(m *bolt.Bucket) uint64 {
 
 // delta is what one change does to the sealed state.
 type delta struct {
-	signer *Signer   // nil when the store is not sealed
-	ed     *EdSigner // likewise
-	acc    [sha256.Size]byte
-	count  int64
-}
-
-func (d *delta) toggle(k *core.Key, sig []byte) {
-	if d.signer != nil {
-		xorInto(&d.acc, d.signer.element([]byte(k.ID), k.MAC, sig))
-	}
+	signer *seal.Signer   // nil when the store is not sealed
+	ed     *seal.EdSigner // likewise
+	set    seal.Set       // the records added, less those removed
 }
 
 // added and removed record a live record, with its signature, entering or
 // leaving the store.
-func (d *delta) added(k *core.Key, sig []byte)   { d.toggle(k, sig); d.count++ }
-func (d *delta) removed(k *core.Key, sig []byte) { d.toggle(k, sig); d.count-- }
+func (d *delta) added(k *core.Key, sig []byte) {
+	if d.signer != nil {
+		d.set.Add(d.signer.Element([]byte(k.ID), k.MAC, sig))
+	}
+}
+
+func (d *delta) removed(k *core.Key, sig []byte) {
+	if d.signer != nil {
+		d.set.Remove(d.signer.Element([]byte(k.ID), k.MAC, sig))
+	}
+}
 
 // encode returns the stored form of k and its signature: on a sealed
 // store signed (sig, if not nil, is the signature already made), unsigned
@@ -331,9 +320,9 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		if s.signer == nil {
 			return nil
 		}
-		next = sealState{gen: gen, count: uint64(int64(s.state.count) + d.count), acc: s.state.acc}
-		xorInto(&next.acc, d.acc)
-		return m.Put(metaStateMAC, s.signer.sealMAC(s.storeID, next, false))
+		next = sealState{gen: gen, set: s.state.set}
+		next.set.Merge(&d.set)
+		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID, false))
 	})
 	if err != nil {
 		return err
@@ -450,7 +439,7 @@ type scanResult struct {
 // v5 holding an unsigned record fails with ErrTampered. The records are
 // decoded and hashed on every CPU; the indexes are compared through keyed
 // checksums of their entries rather than a lookup per record.
-func (s *Store) scan(signer *Signer) (scanResult, error) {
+func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 	var sc scanResult
 	st := &sc.state
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -466,9 +455,8 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 		if err != nil {
 			return err
 		}
-		st.count = uint64(len(recs))
 		type part struct {
-			acc      [sha256.Size]byte
+			set      seal.Set
 			dig, exp uint64
 			err      error
 		}
@@ -482,7 +470,8 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 				h.SetSeed(scanSeed)
 				ek := make([]byte, 0, 64)
 				for i := w; i < len(recs); i += workers {
-					id, digest, expires, mac, sig, ok := recordFields(recs[i].data)
+					f, ok := seal.RecordFields(recs[i].data)
+					id, digest, expires := f.ID, f.Digest, f.Expires
 					if !ok || !bytes.Equal(id, recs[i].id) {
 						_, err := decodeKeyAt(recs[i].id, recs[i].data)
 						if err == nil {
@@ -493,15 +482,15 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 					}
 					switch {
 					case sc.legacy:
-						xorInto(&p.acc, signer.elementV1(id, mac))
-					case sig == nil && sc.mac != nil:
+						p.set.Add(signer.ElementV1(id, f.MAC))
+					case f.Sig == nil && sc.mac != nil:
 						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
 						return
 					default:
-						xorInto(&p.acc, signer.element(id, mac, sig))
+						p.set.Add(signer.Element(id, f.MAC, f.Sig))
 					}
 					p.dig += entrySum(&h, digest, id)
-					if expires == zeroTime {
+					if expires == seal.ZeroTime {
 						expires = time.Time{}.UnixNano() // as expiryKey stores it
 					}
 					ek = binary.BigEndian.AppendUint64(ek[:0], uint64(expires)^(1<<63))
@@ -515,7 +504,7 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 			if p.err != nil {
 				return p.err
 			}
-			xorInto(&st.acc, p.acc)
+			st.set.Merge(&p.set)
 			dig += p.dig
 			exp += p.exp
 		}

@@ -47,17 +47,16 @@ func rewriteState(t testing.TB, dir string, kr *Keyring, v1 bool) {
 			if err != nil {
 				return err
 			}
-			st.count++
 			if v1 {
-				xorInto(&st.acc, kr.signer.elementV1(id, k.MAC))
+				st.set.Add(kr.signer.ElementV1(id, k.MAC))
 			} else {
-				xorInto(&st.acc, kr.signer.element(id, k.MAC, sig))
+				st.set.Add(kr.signer.Element(id, k.MAC, sig))
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		return m.Put(metaStateMAC, kr.signer.sealMAC(s0(tx), st, v1))
+		return m.Put(metaStateMAC, st.mac(kr.signer, s0(tx), v1))
 	})
 }
 

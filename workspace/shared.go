@@ -10,6 +10,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -106,11 +107,11 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	}
 	var (
 		st  *pgstore.Store
-		ed  *storage.EdSigner
+		ed  *seal.EdSigner
 		res = &InitResult{}
 	)
 	if from == "" {
-		id, err := storage.NewStoreID()
+		id, err := seal.NewStoreID()
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 	bolt "go.etcd.io/bbolt"
@@ -45,11 +46,11 @@ func downgradeToV4(t *testing.T, path string, master []byte) {
 		var count uint64
 		recs := map[string][]byte{}
 		if err := keys.ForEach(func(id, v []byte) error {
-			k, _, err := storage.DecodeSignedRecord(v)
+			k, _, err := seal.DecodeSignedRecord(v)
 			if err != nil {
 				return err
 			}
-			recs[string(id)] = storage.EncodeRecord(k)
+			recs[string(id)] = seal.EncodeRecord(k)
 			e := mac([]byte("keydesk record v1"), binary.BigEndian.AppendUint32(nil, uint32(len(id))), id, k.MAC)
 			for i := range acc {
 				acc[i] ^= e[i]

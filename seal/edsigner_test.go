@@ -1,4 +1,4 @@
-package storage
+package seal
 
 import (
 	"bytes"
@@ -42,8 +42,13 @@ func TestEdSignerDerivation(t *testing.T) {
 	if v.SetElement("id", sig) != shared.SetElement("id", sig) || v.SetElement("id", sig) == other.SetElement("id", sig) {
 		t.Fatal("set elements are not keyed by the store's set key")
 	}
-	if shared.Mask("s", 1) == shared.Mask("s", 2) || shared.Mask("s", 1) == other.Mask("s", 1) {
+	var set Set
+	set.Add(shared.SetElement("id", sig))
+	if shared.Mask("s", 1, &set) == shared.Mask("s", 2, &set) || shared.Mask("s", 1, &set) == other.Mask("s", 1, &set) {
 		t.Fatal("state masks repeat")
+	}
+	if back := shared.Unmask("s", 1, shared.Mask("s", 1, &set), 1); !back.Equal(&set) {
+		t.Fatal("Unmask does not give back the masked set")
 	}
 	if _, err := NewEdVerifier(VerifyMaterial{}); err == nil {
 		t.Fatal("empty verification material accepted")

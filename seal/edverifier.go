@@ -1,22 +1,19 @@
-package storage
+package seal
 
 import (
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/keydesk/keydesk/core"
 )
 
-// HKDF labels of the shared store's keys (see EdSigner).
-const (
-	infoEd25519 = "keydesk v2 record ed25519 seed"
-	infoSet     = "keydesk v2 shared set mac"
-	infoMask    = "keydesk v2 shared state mask"
-)
+// ErrMasterKeyInvalid means signing material is of the wrong size (package
+// storage reports it for a damaged keyring entry too).
+var ErrMasterKeyInvalid = errors.New("signing key in the os keyring is damaged")
 
 // KeySize is the size of the symmetric keys in verify-only material.
 const KeySize = 32
@@ -78,9 +75,10 @@ func (v *EdVerifier) DigestSecret(secret string) []byte { return digestSecret(&v
 func (v *EdVerifier) VerifyRecord(payload, sig []byte) bool { return v.verify(payload, sig) }
 
 // VerifyState reports whether sig is the store's Ed25519 signature of the
-// state message msg (a message distinct from every record payload: see
-// pgstore's state encoding).
-func (v *EdVerifier) VerifyState(msg, sig []byte) bool { return v.verify(msg, sig) }
+// shared state (storeID, gen, set): see StateMessage.
+func (v *EdVerifier) VerifyState(storeID string, gen uint64, set *Set, sig []byte) bool {
+	return v.verify(StateMessage(storeID, gen, set), sig)
+}
 
 // verify reports whether sig is the store's Ed25519 signature of msg.
 func (v *EdVerifier) verify(msg, sig []byte) bool {
@@ -91,88 +89,22 @@ func (v *EdVerifier) verify(msg, sig []byte) bool {
 // store's set accumulator: HMAC-SHA256 under the set key of its id and
 // signature. Without the set key nobody can compute it, so nobody can pick
 // old signed records whose contributions add up to the signed state.
-func (v *EdVerifier) SetElement(id string, sig []byte) [sha256.Size]byte {
+func (v *EdVerifier) SetElement(id string, sig []byte) Element {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
-	return [sha256.Size]byte(sum(&v.setMAC, []byte("keydesk shared record v2"), n[:], []byte(id), sig))
+	return Element(sum(&v.setMAC, []byte("keydesk shared record v2"), n[:], []byte(id), sig))
 }
 
-// EdSigner is a shared store's admin material, derived by HKDF-SHA256 from
-// the store's master key: the EdVerifier's keys plus the Ed25519 private
-// key that signs records and the store's state, and the key that hides the
-// stored accumulator from readers of the database. It implements
-// core.Signer.
-type EdSigner struct {
-	*EdVerifier
-	priv ed25519.PrivateKey
-	mask []byte
-}
-
-var _ core.Signer = (*EdSigner)(nil)
-
-// NewEdSigner derives a shared store's admin material from its 256-bit
-// master key.
-func NewEdSigner(master []byte) (*EdSigner, error) {
-	if len(master) != MasterKeySize {
-		return nil, fmt.Errorf("master key must be %d bytes", MasterKeySize)
-	}
-	digest, err := deriveKey(master, infoDigest, KeySize)
-	if err != nil {
-		return nil, err
-	}
-	set, err := deriveKey(master, infoSet, KeySize)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := deriveKey(master, infoEd25519, ed25519.SeedSize)
-	if err != nil {
-		return nil, err
-	}
-	mask, err := deriveKey(master, infoMask, KeySize)
-	if err != nil {
-		return nil, err
-	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	v, err := NewEdVerifier(VerifyMaterial{DigestKey: digest, SetKey: set, PublicKey: priv.Public().(ed25519.PublicKey)})
-	if err != nil {
-		return nil, err
-	}
-	return &EdSigner{EdVerifier: v, priv: priv, mask: mask}, nil
-}
-
-// Verifier returns the verify-only part of the material.
-func (s *EdSigner) Verifier() *EdVerifier { return s.EdVerifier }
-
-// SignRecord returns the Ed25519 signature of payload.
-func (s *EdSigner) SignRecord(payload []byte) []byte { return ed25519.Sign(s.priv, payload) }
-
-// SignState returns the Ed25519 signature of a state message.
-func (s *EdSigner) SignState(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
-
-// Mask returns the one-time pad that hides the accumulator stored with
-// generation gen of store storeID (admins read it back to update it; a
-// database reader learns nothing from it).
-func (s *EdSigner) Mask(storeID string, gen uint64) [sha256.Size]byte {
-	h := hmac.New(sha256.New, s.mask)
-	var b []byte
+// StateMessage is what a shared store's state signature covers: the store
+// id, the generation and the set of live records (its count and the
+// SHA-256 of its accumulator). Its prefix differs from every record
+// payload's, so neither signature can pass for the other.
+func StateMessage(storeID string, gen uint64, set *Set) []byte {
+	h := sha256.Sum256(set.acc[:])
+	b := []byte("keydesk shared state v2\x00")
 	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
 	b = append(b, storeID...)
 	b = binary.BigEndian.AppendUint64(b, gen)
-	h.Write(b)
-	return [sha256.Size]byte(h.Sum(nil))
-}
-
-// MasterSigners returns the local store's HMAC signer and the shared
-// store's Ed25519 signer of one master key (moving a local store checks
-// its records with the first and re-signs them with the second).
-func MasterSigners(master []byte) (*Signer, *EdSigner, error) {
-	h, err := NewSigner(master)
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := NewEdSigner(master)
-	if err != nil {
-		return nil, nil, err
-	}
-	return h, e, nil
+	b = binary.BigEndian.AppendUint64(b, set.Count)
+	return append(b, h[:]...)
 }
