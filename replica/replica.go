@@ -79,10 +79,9 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 		return nil, err
 	}
 	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
-		elems: make(map[string]seal.Element, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
-		r.acc.Add(snap.Elements[i])
 	}
 	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {
@@ -144,7 +143,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 // matches that state and its generation is not older than one already
 // accepted. Otherwise only deletions and rolls of records held here apply
 // (they only restrict), and the error says why
-// (pgstore.ErrStateMismatch, pgstore.ErrStateRolledBack).
+// (pgstore.ErrStateMismatch, also pgstore.ErrOldState for a state of an
+// older format; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
@@ -168,6 +168,8 @@ func (r *Replica) Sync(ctx context.Context) error {
 	switch {
 	case state.Gen < r.gen:
 		err = fmt.Errorf("%w (generation %d, seen %d)", pgstore.ErrStateRolledBack, state.Gen, r.gen)
+	case state.Format != pgstore.StateFormat:
+		err = fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
 	case !state.Check(r.v, r.st.StoreID(), a):
 		err = pgstore.ErrStateMismatch
 	}

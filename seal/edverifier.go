@@ -80,27 +80,48 @@ func (v *EdVerifier) VerifyState(storeID string, gen uint64, set *Set, sig []byt
 	return v.verify(StateMessage(storeID, gen, set), sig)
 }
 
+// VerifyLegacyState reports whether sig is the store's Ed25519 signature
+// of a state of format 2 (builds before Set). Only an admin moving a store
+// to format 3 calls it (see XorSet).
+func (v *EdVerifier) VerifyLegacyState(storeID string, gen uint64, set *XorSet, sig []byte) bool {
+	return v.verify(legacyStateMessage(storeID, gen, set), sig)
+}
+
 // verify reports whether sig is the store's Ed25519 signature of msg.
 func (v *EdVerifier) verify(msg, sig []byte) bool {
 	return len(sig) == ed25519.SignatureSize && ed25519.Verify(v.pub, msg, sig)
 }
 
-// SetElement returns a live record's keyed contribution to the shared
-// store's set accumulator: HMAC-SHA256 under the set key of its id and
-// signature. Without the set key nobody can compute it, so nobody can pick
-// old signed records whose contributions add up to the signed state.
+// SetElement returns a live record's element in the shared store's set
+// digest: HMAC-SHA256 under the set key of its id and signature. Servers
+// hold the set key, so the digest's security against them rests on Set's
+// collision resistance, not on the key.
 func (v *EdVerifier) SetElement(id string, sig []byte) Element {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
 	return Element(sum(&v.setMAC, []byte("keydesk shared record v2"), n[:], []byte(id), sig))
 }
 
-// StateMessage is what a shared store's state signature covers: the store
-// id, the generation and the set of live records (its count and the
-// SHA-256 of its accumulator). Its prefix differs from every record
-// payload's, so neither signature can pass for the other.
+// StateMessage is what a shared store's state signature covers (state
+// format 3): the store id, the generation and the set of live records
+// (its count and LtHash digest, see Set). Its prefix differs from every
+// record payload's and from the format 2 message's, so no signature of one
+// passes for another.
 func StateMessage(storeID string, gen uint64, set *Set) []byte {
-	h := sha256.Sum256(set.acc[:])
+	b := make([]byte, 0, 32+len(storeID)+SetSize)
+	b = append(b, "keydesk shared state v3\x00"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
+	b = append(b, storeID...)
+	b = binary.BigEndian.AppendUint64(b, gen)
+	b, _ = set.AppendBinary(b)
+	return b
+}
+
+// legacyStateMessage is what the state signature covered in format 2
+// (builds before Set): the XorSet's count and the SHA-256 of its
+// accumulator.
+func legacyStateMessage(storeID string, gen uint64, set *XorSet) []byte {
+	h := sha256.Sum256(set.Acc[:])
 	b := []byte("keydesk shared state v2\x00")
 	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
 	b = append(b, storeID...)

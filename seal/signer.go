@@ -137,17 +137,32 @@ func (s *Signer) Element(id, mac, sig []byte) Element {
 }
 
 // StateMAC returns the MAC of a local store's state: its id, generation,
-// and the set of its live records. v1 is the MAC of a store before schema
-// v5 (its own label, so that neither passes for the other).
-func (s *Signer) StateMAC(storeID string, gen uint64, set *Set, v1 bool) []byte {
-	var b []byte
-	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
-	b = append(b, storeID...)
-	b = binary.BigEndian.AppendUint64(b, gen)
+// and the set of its live records (schema v6 and later). Its label differs
+// from LegacyStateMAC's, so no state passes for one of another format.
+func (s *Signer) StateMAC(storeID string, gen uint64, set *Set) []byte {
+	b := stateHeader(storeID, gen)
+	b, _ = set.AppendBinary(b)
+	return s.stateMAC([]byte("keydesk store state v3"), b)
+}
+
+// LegacyStateMAC returns the MAC of a local store's state as Keydesk wrote
+// it before Set: schema v5 (v1 false) or older (v1 true). Seal checks it
+// once, when it moves the store to schema v6.
+func (s *Signer) LegacyStateMAC(storeID string, gen uint64, set *XorSet, v1 bool) []byte {
+	b := stateHeader(storeID, gen)
 	b = binary.BigEndian.AppendUint64(b, set.Count)
 	label := "keydesk store state v2"
 	if v1 {
 		label = "keydesk store state v1"
 	}
-	return s.stateMAC([]byte(label), b, set.acc[:])
+	return s.stateMAC([]byte(label), b, set.Acc[:])
+}
+
+// stateHeader is the start of a state MAC's input: the store id (with its
+// length) and the generation.
+func stateHeader(storeID string, gen uint64) []byte {
+	b := make([]byte, 0, 4+len(storeID)+8+SetSize)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
+	b = append(b, storeID...)
+	return binary.BigEndian.AppendUint64(b, gen)
 }

@@ -178,14 +178,14 @@ func checkSealState(s *Store) error {
 		return err
 	}
 	st, mac := sc.state, sc.mac
-	if sc.legacy {
-		return errors.New("a sealed store is not at the signed schema")
+	if sc.format != stateV3 {
+		return errors.New("a sealed store is not at the current schema")
 	}
 	if st != s.state {
 		return fmt.Errorf("records give generation %d, %d records; the store tracked %d, %d (or another set of the same size)",
 			st.gen, st.set.Count, s.state.gen, s.state.set.Count)
 	}
-	if !bytes.Equal(mac, st.mac(s.signer, s.storeID, false)) {
+	if !bytes.Equal(mac, st.mac(s.signer, s.storeID)) {
 		return errors.New("the state MAC in the file does not match the records")
 	}
 	return nil

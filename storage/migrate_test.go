@@ -95,8 +95,9 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	// Open migrates up to v4; Seal signs the records (v5).
-	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 5 {
+	// Open migrates up to v4; Seal signs the records (v5) and digests them
+	// anew (v6).
+	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 6 {
 		t.Fatalf("schema after migration = %d, %v; want 4 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {

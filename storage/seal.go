@@ -24,12 +24,12 @@ import (
 //     (creating, renaming and deleting keys, settings, digest state, audit
 //     events; not last-used times, which no MAC covers and no decision
 //     depends on), and a state MAC: HMAC, under a key derived from the
-//     master key for this use alone, of (store id, generation, record
-//     count, accumulator). The accumulator is the XOR, over the live
-//     records, of HMAC(id, record MAC, record signature) under the same
-//     key (see "Record signatures" below). It is kept in memory only (Seal
-//     recomputes it from the records), so the file never shows an element
-//     value, and updated in O(1) per change.
+//     master key for this use alone, of (store id, generation, set
+//     digest). The set digest (seal.Set: an LtHash of the live records,
+//     with their count) is over the elements HMAC(id, record MAC, record
+//     signature) under the same key (see "Record signatures" below). It is
+//     kept in memory only (Seal recomputes it from the records), so the
+//     file never shows an element value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
 //     after each committed change (in the background, see mirror).
 //
@@ -74,8 +74,20 @@ import (
 // A store of schema 4 or older is migrated by Seal, after its state MAC
 // checks out: every record whose MAC checks out is signed, one that fails
 // is stored with an empty signature (it stays tampered), the schema goes
-// to v5, the generation advances (so the unsigned copy of the file is
+// to v6, the generation advances (so the unsigned copy of the file is
 // older) and the state MAC is rewritten, in one transaction.
+
+// The set digest (schema v6). Up to schema v5 the set was digested as the
+// XOR of its elements (seal.XorSet), which is linear: whoever can compute
+// the elements can pick old records whose XOR is the signed one. A store
+// of schema v5 is moved to the LtHash digest by Seal: its v2 state MAC is
+// checked (with the XOR digest, once), then the generation advances, the
+// schema goes to v6 and the state MAC is rewritten over the new digest, in
+// one transaction. The MAC's label names the digest's format ("keydesk
+// store state v3"), and a file's schema decides which MAC is expected, so
+// a v6 file set back to v5 fails with ErrTampered, and the v5 copy of the
+// file taken before the move is older than the keyring's generation
+// (ErrRolledBack).
 
 // sealState is what the state MAC covers besides the store id: the
 // generation and the set of live records.
@@ -84,11 +96,17 @@ type sealState struct {
 	set seal.Set
 }
 
-// mac returns the state MAC of st for the store storeID; v1 is the MAC of
-// a store before schema v5.
-func (st *sealState) mac(signer *seal.Signer, storeID string, v1 bool) []byte {
-	return signer.StateMAC(storeID, st.gen, &st.set, v1)
+// mac returns the state MAC of st for the store storeID.
+func (st *sealState) mac(signer *seal.Signer, storeID string) []byte {
+	return signer.StateMAC(storeID, st.gen, &st.set)
 }
+
+// The formats of a local store's state, by schema.
+const (
+	stateV1 = 1 // schema 3 and 4: unsigned records, XOR digest
+	stateV2 = 2 // schema 5: signed records, XOR digest
+	stateV3 = 3 // schema 6 (digestSchema): signed records, LtHash digest
+)
 
 // decodeKeyAt, decodeSignedAt, encodeKey and encodeRecord are package
 // seal's record codec as this package's files use it.
@@ -137,14 +155,19 @@ func (s *Store) Seal(kr *Keyring) error {
 		return fmt.Errorf("seal store: %w (its signed state was removed)", ErrTampered)
 	case sc.mac == nil:
 		// Never sealed: trusted as it is (nothing better is known).
-	case !hmac.Equal(sc.mac, st.mac(kr.signer, s.storeID, sc.legacy)):
+	case !hmac.Equal(sc.mac, sc.expectedMAC(kr.signer, s.storeID)):
 		return fmt.Errorf("seal store: %w", ErrTampered)
 	case kok && st.gen < kgen:
 		return fmt.Errorf("seal store: %w (generation %d, keyring %d)", ErrRolledBack, st.gen, kgen)
 	}
-	if sc.mac == nil || sc.legacy {
+	switch {
+	case sc.mac == nil || sc.format == stateV1:
 		if st, err = s.signRecords(kr, sc.mac != nil); err != nil {
 			return fmt.Errorf("seal store: sign the key records: %w", err)
+		}
+	case sc.format == stateV2:
+		if st, err = s.upgradeDigest(kr, st); err != nil {
+			return fmt.Errorf("seal store: move to the new set digest: %w", err)
 		}
 	}
 	if !kok || st.gen > kgen {
@@ -157,7 +180,7 @@ func (s *Store) Seal(kr *Keyring) error {
 	return nil
 }
 
-// signRecords moves the store to schema v5 (see above): in one
+// signRecords moves the store to schema v6 (see above): in one
 // transaction, every record is signed if its MAC checks out (an empty
 // signature otherwise), the schema is bumped and the state MAC rewritten;
 // advance moves the generation on. It returns the new state.
@@ -205,10 +228,33 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 				return err
 			}
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, signedSchema)); err != nil {
+		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
 			return err
 		}
-		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID, false))
+		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
+	})
+	return st, err
+}
+
+// upgradeDigest moves a store of schema v5, whose state st (with the
+// records' LtHash digest) scan read and whose XOR state MAC Seal checked,
+// to schema v6: in one transaction the generation advances, the schema is
+// bumped and the state MAC rewritten over the LtHash digest. It returns
+// the new state.
+func (s *Store) upgradeDigest(kr *Keyring, st sealState) (sealState, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if readGeneration(m) != st.gen {
+			return fmt.Errorf("%w: the generation changed while the store was being checked", ErrCorrupt)
+		}
+		st.gen++
+		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
+			return err
+		}
+		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
+			return err
+		}
+		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
 	})
 	return st, err
 }
@@ -322,7 +368,7 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		}
 		next = sealState{gen: gen, set: s.state.set}
 		next.set.Merge(&d.set)
-		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID, false))
+		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID))
 	})
 	if err != nil {
 		return err
@@ -424,13 +470,24 @@ func (s *Store) FlushGeneration() error {
 var scanSeed = maphash.MakeSeed()
 
 // scanResult is what scan reads: the sealed state the records give
-// (generation from the file), the stored state MAC (nil if none), and
-// whether the store predates record signatures (schema below v5; then the
-// state holds the v1 accumulator).
+// (generation from the file; the LtHash digest, except for format
+// stateV1), the stored state MAC (nil if none) and the format of the
+// state the file's schema says it holds; for formats stateV1 and stateV2,
+// also the records' XOR digest, which their state MAC covers.
 type scanResult struct {
 	state  sealState
+	xor    seal.XorSet
 	mac    []byte
-	legacy bool
+	format int
+}
+
+// expectedMAC returns the state MAC that the records give, in the
+// format of the file's schema.
+func (sc *scanResult) expectedMAC(signer *seal.Signer, storeID string) []byte {
+	if sc.format == stateV3 {
+		return sc.state.mac(signer, storeID)
+	}
+	return signer.LegacyStateMAC(storeID, sc.state.gen, &sc.xor, sc.format == stateV1)
 }
 
 // scan reads every record, checks that it decodes under its own id and
@@ -448,8 +505,11 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 		if v := m.Get(metaStateMAC); v != nil {
 			sc.mac = append([]byte(nil), v...)
 		}
+		sc.format = stateV3
 		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
-			sc.legacy = true
+			sc.format = stateV1
+		} else if binary.BigEndian.Uint64(v) < digestSchema {
+			sc.format = stateV2
 		}
 		recs, err := keyRecords(tx)
 		if err != nil {
@@ -457,6 +517,7 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 		}
 		type part struct {
 			set      seal.Set
+			xor      seal.XorSet
 			dig, exp uint64
 			err      error
 		}
@@ -481,13 +542,17 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 						return
 					}
 					switch {
-					case sc.legacy:
-						p.set.Add(signer.ElementV1(id, f.MAC))
+					case sc.format == stateV1:
+						p.xor.Add(signer.ElementV1(id, f.MAC))
 					case f.Sig == nil && sc.mac != nil:
 						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
 						return
 					default:
-						p.set.Add(signer.Element(id, f.MAC, f.Sig))
+						e := signer.Element(id, f.MAC, f.Sig)
+						p.set.Add(e)
+						if sc.format == stateV2 {
+							p.xor.Add(e)
+						}
 					}
 					p.dig += entrySum(&h, digest, id)
 					if expires == seal.ZeroTime {
@@ -505,6 +570,7 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 				return p.err
 			}
 			st.set.Merge(&p.set)
+			sc.xor.Merge(&p.xor)
 			dig += p.dig
 			exp += p.exp
 		}

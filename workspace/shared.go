@@ -42,7 +42,8 @@ func RedactURL(raw string) string {
 }
 
 // openShared opens the shared store at opts.StoreURL with this computer's
-// admin material (the keyring entry of the store's id), after checking its
+// admin material (the keyring entry of the store's id), after moving a
+// signed state of an older format to the current one and checking its
 // records against the store's signed state.
 func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
@@ -65,12 +66,17 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, err
 	}
+	ss := pgstore.Sealed(st, ed)
+	// A state of an older format is moved to the current one first.
+	if err := ss.UpgradeState(ctx, 0); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
 	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), 0)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
-	ss := pgstore.Sealed(st, ed)
 	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
 	if err != nil {
 		st.Close()
