@@ -2,26 +2,19 @@ package pgstore
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/keydesk/keydesk/internal/gf2"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/internal/legacystate"
 	"github.com/keydesk/keydesk/seal"
 )
 
 // legacyStateRow returns the signed state row that builds before the
 // LtHash digest (state format 2) wrote for the records ss holds now at
-// generation gen, made here as they made it: the XOR of the records' set
-// elements, masked with a pad, and the Ed25519 signature of the format 2
-// message, with the keys those builds derived from the master key.
+// generation gen.
 func legacyStateRow(t *testing.T, ss *SealedStore, gen uint64) string {
 	t.Helper()
 	ctx := context.Background()
@@ -34,40 +27,11 @@ func legacyStateRow(t *testing.T, ss *SealedStore, gen uint64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acc [sha256.Size]byte
-	for _, k := range keys {
-		e := ss.signer.SetElement(k.ID, k.MAC)
-		for i := range acc {
-			acc[i] ^= e[i]
-		}
-	}
-	header := func(b []byte) []byte {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(ss.storeID)))
-		b = append(b, ss.storeID...)
-		return binary.BigEndian.AppendUint64(b, gen)
-	}
-	h := sha256.Sum256(acc[:])
-	msg := binary.BigEndian.AppendUint64(header([]byte("keydesk shared state v2\x00")), uint64(len(keys)))
-	msg = append(msg, h[:]...)
-	seed, err := hkdf.Key(sha256.New, testMaster, nil, "keydesk v2 record ed25519 seed", ed25519.SeedSize)
+	row, err := legacystate.Row(testMaster, ss.storeID, gen, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := ed25519.Sign(ed25519.NewKeyFromSeed(seed), msg)
-	maskKey, err := hkdf.Key(sha256.New, testMaster, nil, "keydesk v2 shared state mask", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := hmac.New(sha256.New, maskKey)
-	m.Write(header(nil))
-	pad := m.Sum(nil)
-	for i := range acc {
-		acc[i] ^= pad[i]
-	}
-	row := binary.BigEndian.AppendUint64(nil, gen)
-	row = binary.BigEndian.AppendUint64(row, uint64(len(keys)))
-	row = append(append(row, acc[:]...), sig...)
-	return base64.StdEncoding.EncodeToString(row)
+	return row
 }
 
 // setStateRow writes the signed state row, as a database writer can.
