@@ -33,7 +33,7 @@ import (
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
 //     after each committed change (in the background, see mirror).
 //
-// Seal, at open, recomputes the accumulator and checks the state MAC, so a
+// Seal, at open, recomputes the set digest and checks the state MAC, so a
 // deleted record's bytes written back (under any id) or a live record
 // removed or replaced fails the whole open with ErrTampered: which record
 // was revived cannot be told from a set hash, and a store that cannot say
@@ -55,7 +55,7 @@ import (
 // v3), made with the key NewEdSigner derives from the store's master key:
 // the signature a shared store keeps for it (package pgstore), so moving
 // the store there keeps every signature (Ed25519 signatures are
-// deterministic: re-signing gives the same bytes). The accumulator's
+// deterministic: re-signing gives the same bytes). The set digest's
 // elements cover (id, MAC, signature), so a signature removed, replaced
 // or copied from another record changes the set and fails the open with
 // ErrTampered, like a revived record; the state MAC of a v5 store uses its
