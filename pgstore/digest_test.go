@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/keydesk/keydesk/internal/gf2"
@@ -197,5 +198,18 @@ func TestXorForgeryRefused(t *testing.T) {
 	t.Logf("%d of %d keys reverted to their old rows, keeping the XOR digest", len(revert), n)
 	if _, err := ss.ReadSignedSnapshot(ctx, v, 0); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("ReadSignedSnapshot of the forged set: %v, want ErrStateMismatch", err)
+	}
+}
+
+// A signed state row that is not one (too long, or of no known format) is
+// refused in one error, read with a limit.
+func TestStateRowThatDoesNotParse(t *testing.T) {
+	ctx := context.Background()
+	ss, _, _ := newSealed(t)
+	for _, value := range []string{strings.Repeat("A", 1<<20), "", "AAAA"} {
+		setStateRow(t, ss, value)
+		if _, err := ss.ReadSignedSnapshot(ctx, ss.signer.Verifier(), 0); !errors.Is(err, ErrStateMismatch) {
+			t.Fatalf("a state row of %d characters: %v, want ErrStateMismatch", len(value), err)
+		}
 	}
 }

@@ -156,7 +156,9 @@ func decodeStateRow(s string) (StateRow, error) {
 // readState reads the signed state row; ok is false when there is none.
 func readState(ctx context.Context, q querier) (StateRow, bool, error) {
 	var v string
-	err := q.QueryRow(ctx, `SELECT value FROM store_meta WHERE name = $1`, stateName).Scan(&v)
+	// Read with a limit: a longer value (written by someone else) is cut
+	// and then fails to parse.
+	err := q.QueryRow(ctx, `SELECT left(value, $2) FROM store_meta WHERE name = $1`, stateName, maxStateText+1).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StateRow{}, false, nil
 	}
