@@ -23,7 +23,7 @@ const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote]   (
 
 // newServeCommand is `keydesk serve`.
 func newServeCommand(env *Env) *cobra.Command {
-	var listen, cred string
+	var listen, cred, followURL string
 	var allowRemote bool
 	cmd := &cobra.Command{
 		Use:   "serve [--listen HOST:PORT] [--allow-remote]",
@@ -34,18 +34,19 @@ func newServeCommand(env *Env) *cobra.Command {
 		Args:              noArgs(serveUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runServe(env, listen, allowRemote, cred)
+			return runServe(env, listen, allowRemote, cred, followURL)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", netaddr.DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
 	cmd.Flags().StringVar(&cred, "credential", "", "with --store: the verify-only credential `FILE` (default: $KEYDESK_CREDENTIAL, else this computer's keyring)")
 	_ = cmd.MarkFlagFilename("credential")
+	cmd.Flags().StringVar(&followURL, "follow-url", "", "with --store: a direct PostgreSQL `URL` used only to LISTEN for changes, when --store goes through a pooler in transaction mode (default: $"+FollowURLEnv+")")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
 	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(netaddr.DefaultListen, "localhost:8765", "[::1]:8765"))
 	return cmd
 }
 
-func runServe(env *Env, listen string, allowRemote bool, cred string) error {
+func runServe(env *Env, listen string, allowRemote bool, cred, followURL string) error {
 	loopback, err := loopbackAddress(listen)
 	if err != nil {
 		return err
@@ -56,10 +57,13 @@ func runServe(env *Env, listen string, allowRemote bool, cred string) error {
 	ctx, stop := signal.NotifyContext(env.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if env.StoreURL != "" {
-		return runSharedServe(ctx, env, listen, loopback, cred)
+		return runSharedServe(ctx, env, listen, loopback, cred, followURL)
 	}
 	if cred != "" {
 		return usagef("--credential is for a shared store; add --store URL")
+	}
+	if followURL != "" {
+		return usagef("--follow-url is for a shared store; add --store URL")
 	}
 	return withBackend(env, func(b *workspace.Workspace) error {
 		ln, err := listenAPI(env, listen, loopback)

@@ -23,12 +23,25 @@ import (
 // --credential.
 const CredentialEnv = "KEYDESK_CREDENTIAL"
 
+// FollowURLEnv names the direct URL a replica listens for changes on when
+// serve has no --follow-url.
+const FollowURLEnv = "KEYDESK_FOLLOW_URL"
+
 // runSharedServe is `keydesk --store URL serve`: a replica of the shared
 // store, verifying from memory with verify-only material (the credential
-// file, else this computer's keyring), following every change.
-func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool, credFile string) error {
+// file, else this computer's keyring), following every change (listening
+// on followURL when given).
+func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool, credFile, followURL string) error {
 	if credFile == "" {
 		credFile = env.Getenv(CredentialEnv)
+	}
+	if followURL == "" {
+		followURL = env.Getenv(FollowURLEnv)
+	}
+	if followURL != "" {
+		if _, err := pgstore.ParseListenURL(followURL); err != nil {
+			return usagef("the follow URL (--follow-url or %s) is not a valid PostgreSQL URL", FollowURLEnv)
+		}
 	}
 	var cred *credential.Credential
 	if credFile != "" {
@@ -77,7 +90,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	opts := replica.Options{OnError: func(err error) {
 		logger.Warn("following the shared store", "error", err)
-	}}
+	}, FollowURL: followURL}
 	if env.Now != nil {
 		opts.Clock = core.FixedClock(*env.Now)
 	}
@@ -85,6 +98,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		if opts.Catalog, err = loadCatalog(env); err != nil {
 			return err
 		}
+	}
+	// The highest generation accepted, kept in the data folder: a
+	// restarted replica refuses a database put back to an older copy.
+	dir := env.DataDir
+	if dir == "" {
+		if dir, err = workspace.DefaultDir(); err != nil {
+			return err
+		}
+	}
+	if opts.Generations, err = replica.OpenGenerationFile(dir, storeID); err != nil {
+		return err
 	}
 	r, err := replica.Open(octx, st, storeID, v, opts)
 	if err != nil {

@@ -168,6 +168,18 @@ func TestServeRemoteNeedsFlag(t *testing.T) {
 	}
 }
 
+// A follow URL that does not parse is refused before anything connects,
+// in one sentence that does not quote it (it may hold a password).
+func TestServeBadFollowURL(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"--store", "postgres://127.0.0.1:1/keydesk", "serve", "--follow-url", "postgres://u:secret@127.0.0.1:notaport/x"},
+		&Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	msg := strings.TrimSpace(errb.String())
+	if code != ExitUsage || !strings.Contains(msg, "KEYDESK_FOLLOW_URL") || strings.Contains(msg, "secret") || strings.Count(msg, "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q; want exit %d, one sentence naming the follow URL", code, msg, ExitUsage)
+	}
+}
+
 func TestServeBadUsage(t *testing.T) {
 	keyring.MockInit()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -186,6 +198,7 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"serve", "extra"}, ExitUsage, "extra"},
 		{[]string{"serve", "--port", "1"}, ExitUsage, "port"},
 		{[]string{"serve", "--listen", busy.Addr().String()}, ExitFailed, "ould not listen on"},
+		{[]string{"serve", "--follow-url", "postgres://127.0.0.1/keydesk"}, ExitUsage, "--follow-url is for a shared store"},
 	}
 	for _, tc := range tests {
 		var out, errb bytes.Buffer

@@ -80,9 +80,20 @@ func (s *Store) Snapshot(ctx context.Context) ([]*core.Key, int64, error) {
 // consistent snapshot.
 var snapshotTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
-// lastChange returns the number of the last change recorded (0 if none).
+// issuedBound is an SQL expression for the highest change number the
+// change table's sequence has issued. A statement (or a snapshot
+// transaction) that reads it after its snapshot was taken gets a bound on
+// every change it can see that Keydesk wrote: numbers come from the
+// sequence before the change commits. A row numbered above it was written
+// with a number of its own choosing, outside Keydesk (only the owner of the
+// table can: see ServerGrants), and is ignored: trusted, such a row would
+// move every follower past all later changes.
+const issuedBound = `(SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('changes', 'seq')::regclass), 0))`
+
+// lastChange returns the number of the last change recorded (0 if none),
+// of those the change sequence issued (see issuedBound).
 func lastChange(ctx context.Context, tx pgx.Tx) (int64, error) {
 	var seq int64
-	err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&seq)
+	err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes WHERE seq <= `+issuedBound).Scan(&seq)
 	return seq, err
 }

@@ -209,7 +209,7 @@ func cluster(t *testing.T, args ...string) {
 // change table, the keys and the store's identity.
 func TestFollowerCatchesUpAfterDisconnect(t *testing.T) {
 	s, u := newStore(t)
-	role := newRole(t, u, "GRANT SELECT ON changes, keys, store_meta TO %s")
+	role := newRole(t, u, "GRANT SELECT ON changes, changes_seq_seq, keys, store_meta TO %s")
 	cfg, err := pgx.ParseConfig(withUser(t, u, role))
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -86,6 +87,54 @@ var migrations = [][]string{
 	// older builds, which cannot read such records, from opening the store.
 	{
 		`COMMENT ON COLUMN keys.record IS 'signed key record, storage record format 1, or 2 for rolled keys'`,
+	},
+	// v2 -> v3: change rows are written only by the table's owner (the
+	// admin role), so that nothing a server role writes moves the change
+	// sequence: a row numbered by hand far ahead froze every follower.
+	// Servers record a delivered digest through keydesk_digest_changed
+	// (which numbers the row from the sequence) and may read the
+	// sequence's position (issuedBound). Every role that could insert
+	// change rows without being able to insert keys (a server role under
+	// the earlier GRANTs) loses that and gets the function instead.
+	{
+		`DO $migrate$
+		DECLARE
+			r record;
+			seqname text := pg_get_serial_sequence('changes', 'seq');
+		BEGIN
+			EXECUTE format($f$CREATE FUNCTION keydesk_digest_changed() RETURNS bigint
+				LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I, pg_temp AS $body$
+				DECLARE s bigint;
+				BEGIN
+					PERFORM pg_advisory_xact_lock(%s, %s);
+					INSERT INTO changes (kind, op, name) VALUES ('digest', 'update', 'last_delivered_slot') RETURNING seq INTO s;
+					PERFORM pg_notify(%L, s::text);
+					RETURN s;
+				END $body$$f$, current_schema(), ` + strconv.Itoa(lockClass) + `, ` + strconv.Itoa(lockChange) + `, '` + ChangeChannel + `');
+			REVOKE ALL ON FUNCTION keydesk_digest_changed() FROM PUBLIC;
+			FOR r IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+				WHERE c.oid = 'changes'::regclass AND a.privilege_type = 'INSERT' AND a.grantee <> c.relowner
+			LOOP
+				IF r.grantee = 0 THEN
+					REVOKE INSERT ON changes FROM PUBLIC;
+					EXECUTE format('REVOKE USAGE, UPDATE ON SEQUENCE %s FROM PUBLIC', seqname);
+				ELSIF NOT has_table_privilege(r.grantee, 'keys', 'INSERT') THEN
+					EXECUTE format('REVOKE INSERT ON changes FROM %I', pg_get_userbyid(r.grantee));
+					EXECUTE format('REVOKE USAGE, UPDATE ON SEQUENCE %s FROM %I', seqname, pg_get_userbyid(r.grantee));
+					EXECUTE format('GRANT EXECUTE ON FUNCTION keydesk_digest_changed() TO %I', pg_get_userbyid(r.grantee));
+				END IF;
+			END LOOP;
+			FOR r IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+				WHERE c.oid = 'changes'::regclass AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner AND a.grantee <> 0
+			LOOP
+				EXECUTE format('GRANT SELECT ON SEQUENCE %s TO %I', seqname, pg_get_userbyid(r.grantee));
+			END LOOP;
+		END $migrate$`,
+	},
+	// v3 -> v4: audit entries written by an admin carry the store's
+	// Ed25519 signature (pgstore/audit.go); servers' entries carry none.
+	{
+		`ALTER TABLE audit ADD COLUMN IF NOT EXISTS sig bytea`,
 	},
 }
 

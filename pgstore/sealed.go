@@ -189,7 +189,8 @@ func elements(v *seal.EdVerifier, keys []*core.Key) []seal.Element {
 // transaction. It implements core.Store.
 type SealedStore struct {
 	*Store
-	signer *seal.EdSigner
+	signer   *seal.EdSigner
+	onCommit func(gen uint64) // see OnCommit
 }
 
 var (
@@ -199,9 +200,11 @@ var (
 	_ core.KeyRoller   = (*Preloaded)(nil)
 )
 
-// Sealed returns s with admin material signer (see SealedStore). It does
-// not check the state; LoadSigned does.
+// Sealed returns s with admin material signer (see SealedStore); s signs
+// the audit entries it writes from now on and checks those it reads. It
+// does not check the state; LoadSigned does.
 func Sealed(s *Store, signer *seal.EdSigner) *SealedStore {
+	s.auditSigner = signer
 	return &SealedStore{Store: s, signer: signer}
 }
 
@@ -222,8 +225,9 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a s
 // advance moves the signed state by one generation: removed records leave
 // the set, added ones join it. The caller holds the change lock (addChange).
 // A state whose signature does not check, or of an older format, is
-// refused: an admin never signs on top of a forged state.
-func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*core.Key) error {
+// refused: an admin never signs on top of a forged state. *gen receives
+// the new generation.
+func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, gen *uint64, removed, added []*core.Key) error {
 	if err := lockChanges(ctx, tx); err != nil {
 		return err
 	}
@@ -237,6 +241,7 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 	if r.Format != StateFormat {
 		return errOldState
 	}
+	*gen = r.Gen + 1
 	a := r.Digest
 	if !r.Check(s.signer.Verifier(), s.storeID, a) {
 		return ErrStateMismatch
@@ -274,6 +279,9 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 				return fmt.Errorf("%w: key %s is not signed with this store's key", core.ErrTampered, k.ID)
 			}
 		}
+		if err := s.signUnsignedAudit(ctx, tx, s.signer); err != nil {
+			return err
+		}
 		return s.writeState(ctx, tx, 1, Accumulate(s.signer.Verifier(), keys))
 	})
 	if err != nil {
@@ -284,9 +292,11 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 
 // InsertKey is Store.InsertKey that also advances the signed state.
 func (s *SealedStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
-		return s.advance(ctx, tx, nil, []*core.Key{k})
+	var gen uint64
+	err := s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
+		return s.advance(ctx, tx, &gen, nil, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // InsertKeys is Store.InsertKeys that also advances the signed state.
@@ -301,17 +311,21 @@ func (s *SealedStore) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 
 // UpdateKey is Store.UpdateKey that also advances the signed state.
 func (s *SealedStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, []*core.Key{k})
+	var gen uint64
+	err := s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // DeleteKey is Store.DeleteKey that also advances the signed state, so the
 // deleted record's row written back later matches no signed state.
 func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
-	return s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, nil)
+	var gen uint64
+	err := s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, nil)
 	})
+	return s.committed(gen, err)
 }
 
 // SignedSnapshot is a consistent read of every key record, the last
@@ -363,7 +377,7 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minG
 	case !snap.State.Check(v, s.storeID, snap.Set):
 		return nil, ErrStateMismatch
 	case snap.State.Gen < minGen:
-		return nil, fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, snap.State.Gen, minGen)
+		return nil, &RolledBackError{Gen: snap.State.Gen, Seen: minGen}
 	}
 	return snap, nil
 }
@@ -547,7 +561,9 @@ func (p *Preloaded) ListKeys() ([]*core.Key, error) {
 // record is replaced (shorter expiry, its link) and the new one added in the
 // same transaction.
 func (s *SealedStore) RollKey(old, new *core.Key, ev core.AuditEvent) error {
-	return s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{stored}, []*core.Key{old, new})
+	var gen uint64
+	err := s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{stored}, []*core.Key{old, new})
 	})
+	return s.committed(gen, err)
 }

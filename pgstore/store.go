@@ -37,6 +37,15 @@ const ChangeChannel = "keydesk_changes"
 // connect_timeout.
 const DefaultConnectTimeout = 10 * time.Second
 
+// DefaultQueryExecMode is how queries run unless the URL sets
+// default_query_exec_mode: one round trip each with the unnamed statement
+// (statement descriptions are cached per connection), never a named
+// prepared statement. A pooler in transaction mode (PgBouncer's
+// pool_mode=transaction, RDS Proxy, Supavisor) hands each transaction to
+// any server connection, where a named statement is missing or already
+// exists (SQLSTATE 26000, 42P05): pgx's default mode fails there.
+const DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+
 // DefaultTimeout bounds each operation of the core.Store methods, which take
 // no context.
 const DefaultTimeout = 10 * time.Second
@@ -55,6 +64,9 @@ var (
 	ErrAlreadyInitialised = errors.New("the database already holds a Keydesk store")
 	// ErrSchemaTooNew means the database was written by a newer Keydesk.
 	ErrSchemaTooNew = errors.New("the database was written by a newer version of Keydesk")
+	// ErrUpgradeNeeded means the database holds an older schema that this
+	// role may not upgrade (a server role): an admin's open upgrades it.
+	ErrUpgradeNeeded = errors.New("the database holds an older Keydesk schema that only the admin role can upgrade")
 	// ErrCorrupt means a row does not decode or contradicts its record.
 	ErrCorrupt = errors.New("the Keydesk database is damaged")
 )
@@ -90,6 +102,9 @@ type Store struct {
 	host    string
 	storeID string
 	created time.Time
+	// auditSigner signs the audit entries this process writes and checks
+	// those it reads; nil without admin material (see Sealed).
+	auditSigner *seal.EdSigner
 }
 
 var (
@@ -117,6 +132,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return ErrSchemaTooNew
 		case v < SchemaVersion:
 			if _, err := migrate(ctx, tx); err != nil {
+				var pgErr *pgconn.PgError
+				if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+					return fmt.Errorf("%w (schema %d, this version needs %d)", ErrUpgradeNeeded, v, SchemaVersion)
+				}
 				return err
 			}
 		}
@@ -192,6 +211,13 @@ func connect(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	// Notifications are read only by a Follower, on a connection of its
+	// own; through a pooler in transaction mode, one meant for another
+	// client may reach a pooled connection, where pgx would keep it.
+	cfg.ConnConfig.OnNotification = func(*pgconn.PgConn, *pgconn.Notification) {}
+	if !strings.Contains(url, "default_query_exec_mode") {
+		cfg.ConnConfig.DefaultQueryExecMode = DefaultQueryExecMode
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// A server that does not answer must not hang a window or a

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/seal"
@@ -31,35 +32,52 @@ var ErrOtherStore = errors.New("the credential belongs to another store than the
 type Options struct {
 	// Clock is the service's clock; nil means the real one.
 	Clock core.Clock
-	// Catalog is the permission catalog; nil means the default.
+	// Catalog is the permission catalog; nil means the store's (see
+	// core.StoredCatalog): the imported one, else the embedded one. It is
+	// read when the replica opens: a replica started before an import
+	// uses the new catalog after a restart.
 	Catalog *core.Catalog
 	// Heartbeat: zero means DefaultHeartbeat.
 	Heartbeat time.Duration
 	// OnError, if set, receives errors of following the store (the
 	// replica keeps serving).
 	OnError func(error)
+	// FollowURL, if set, is a direct connection used only to LISTEN for
+	// changes (pgstore.ParseListenURL), for a store reached through a
+	// pooler in transaction mode, where LISTEN does not work.
+	FollowURL string
+	// Generations, if set, keeps the highest signed generation accepted
+	// across restarts; Open refuses an older store (see Generations).
+	Generations Generations
 }
 
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
-	st   *pgstore.Store
-	v    *seal.EdVerifier
-	svc  *core.Service
-	opts Options
-	kick chan struct{}
+	st     *pgstore.Store
+	v      *seal.EdVerifier
+	svc    *core.Service
+	opts   Options
+	listen *pgx.ConnConfig // from opts.FollowURL
+	kick   chan struct{}
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
 	elems  map[string]seal.Element // accepted records' set elements
 	acc    seal.Set
 	gen    uint64 // highest signed generation accepted
-	seq    int64  // last change number read
+	// recorded is the highest generation Generations holds.
+	recorded uint64
+	seq      int64 // last change number read
+	// reloadGen is the generation of the last signed state a full reload
+	// did not match (see reload).
+	reloadGen uint64
 
 	// mu guards the health fields (never held across a query, so that
 	// /healthz answers while the store does not).
 	mu       sync.Mutex
 	lastSync time.Time
-	problem  error // why the last read was not accepted, nil when it was
+	problem  error             // why the last read was not accepted, nil when it was
+	follower *pgstore.Follower // while Run runs
 }
 
 // Open loads every record of st (whose id must be storeID) and checks the
@@ -74,12 +92,37 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 	if opts.Clock == nil {
 		opts.Clock = core.SystemClock{}
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, v, 0)
+	var listen *pgx.ConnConfig
+	if opts.FollowURL != "" {
+		var err error
+		if listen, err = pgstore.ParseListenURL(opts.FollowURL); err != nil {
+			return nil, fmt.Errorf("the follow URL: %w", err)
+		}
+	}
+	var seen uint64
+	if opts.Generations != nil {
+		var err error
+		if seen, err = opts.Generations.SharedGeneration(); err != nil {
+			return nil, fmt.Errorf("read the generation seen before: %w", err)
+		}
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, v, seen)
 	if err != nil {
 		return nil, err
 	}
-	r := &Replica{st: st, v: v, opts: opts, kick: make(chan struct{}, 1),
-		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+	if opts.Catalog == nil {
+		// The store's catalog (imported by an admin, signed with the
+		// admins' key), else the embedded one.
+		if opts.Catalog, err = core.StoredCatalog(st, v); err != nil {
+			return nil, err
+		}
+	}
+	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
+		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		recorded: seen}
+	if err := r.remember(snap.State.Gen); err != nil {
+		return nil, err
+	}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
 	}
@@ -101,7 +144,10 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.syncMu.Lock()
 	from := r.seq
 	r.syncMu.Unlock()
-	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat})
+	f := r.st.Follower(from, r.onChange, pgstore.FollowOptions{Heartbeat: r.opts.Heartbeat, OnProblem: r.opts.OnError, ListenConfig: r.listen})
+	r.mu.Lock()
+	r.follower = f
+	r.mu.Unlock()
 	ferr := make(chan error, 1)
 	go func() { ferr <- f.Run(ctx) }()
 	t := time.NewTicker(r.opts.Heartbeat)
@@ -167,7 +213,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 	}
 	switch {
 	case state.Gen < r.gen:
-		err = fmt.Errorf("%w (generation %d, seen %d)", pgstore.ErrStateRolledBack, state.Gen, r.gen)
+		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
 	case state.Format != pgstore.StateFormat:
 		err = fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
 	case !state.Check(r.v, r.st.StoreID(), a):
@@ -186,6 +232,18 @@ func (r *Replica) Sync(ctx context.Context) error {
 				r.svc.ApplyRemote(ch.Key)
 			}
 		}
+		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
+			// The changes read do not add up to the signed state: some
+			// were removed or misnumbered. Read the whole signed state
+			// instead of trusting the numbers.
+			rerr := r.reload(qctx)
+			if rerr == nil {
+				return nil
+			}
+			if !pgstore.IsUnavailable(rerr) {
+				r.reloadGen = state.Gen
+			}
+		}
 		r.mu.Lock()
 		r.problem = err
 		r.mu.Unlock()
@@ -201,8 +259,41 @@ func (r *Replica) Sync(ctx context.Context) error {
 		}
 	}
 	r.acc, r.gen, r.seq = a, state.Gen, last
+	err = r.remember(r.gen)
 	r.mu.Lock()
-	r.lastSync, r.problem = time.Now(), nil
+	r.lastSync, r.problem = time.Now(), err
+	r.mu.Unlock()
+	return err
+}
+
+// reload reads every record and the signed state in one snapshot and, if
+// they match (and the generation is not older than one accepted), makes
+// them the replica's: records gone stop verifying, new or changed ones are
+// applied. syncMu must be held.
+func (r *Replica) reload(ctx context.Context) error {
+	snap, err := r.st.ReadSignedSnapshot(ctx, r.v, r.gen)
+	if err != nil {
+		return err
+	}
+	elems := make(map[string]seal.Element, len(snap.Keys))
+	for i, k := range snap.Keys {
+		e := snap.Elements[i]
+		elems[k.ID] = e
+		if old, ok := r.elems[k.ID]; !ok || old != e {
+			r.svc.ApplyRemote(k)
+		}
+	}
+	for id := range r.elems {
+		if _, ok := elems[id]; !ok {
+			r.svc.RemoveRemote(id)
+		}
+	}
+	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
+	// The state was accepted; failing to record its generation is the
+	// problem /healthz reports until a later read records it.
+	rerr := r.remember(r.gen)
+	r.mu.Lock()
+	r.lastSync, r.problem = time.Now(), rerr
 	r.mu.Unlock()
 	return nil
 }
@@ -230,15 +321,29 @@ type Health struct {
 	DataAgeSeconds float64 `json:"dataAgeSeconds"`
 	// Problem is why the last read was not accepted, if it was not.
 	Problem string `json:"problem,omitempty"`
+	// Follow is how changes reach the replica: "listen" (a notification
+	// proved to arrive: within milliseconds) or "poll" (LISTEN does not
+	// work, e.g. through a pooler in transaction mode, or the follower is
+	// not connected: it reads the store every PollSeconds).
+	Follow string `json:"follow"`
+	// PollSeconds is the heartbeat: how often the replica reads the
+	// store in any mode.
+	PollSeconds float64 `json:"pollSeconds"`
 }
 
 // Health reports the freshness of the replica's data: degraded when it is
 // older than three heartbeats or the last read was not accepted.
 func (r *Replica) Health() Health {
 	r.mu.Lock()
-	age, problem := time.Since(r.lastSync), r.problem
+	age, problem, f := time.Since(r.lastSync), r.problem, r.follower
 	r.mu.Unlock()
-	h := Health{Status: "ok", DataAgeSeconds: age.Round(time.Millisecond).Seconds()}
+	h := Health{Status: "ok", DataAgeSeconds: age.Round(time.Millisecond).Seconds(),
+		Follow: pgstore.FollowPoll, PollSeconds: r.opts.Heartbeat.Seconds()}
+	if f != nil {
+		if st := f.Status(); st.Connected {
+			h.Follow = st.Mode
+		}
+	}
 	if problem != nil {
 		h.Problem = problem.Error()
 	}

@@ -65,6 +65,11 @@ func (s *EdSigner) SignState(storeID string, gen uint64, set *Set) []byte {
 	return ed25519.Sign(s.priv, StateMessage(storeID, gen, set))
 }
 
+// SignAudit returns the Ed25519 signature of an audit entry's message
+// (package pgstore's, whose prefix differs from every record payload's and
+// state message's, so that no signature passes for another).
+func (s *EdSigner) SignAudit(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
+
 // MasterSigners returns the local store's HMAC signer and the shared
 // store's Ed25519 signer of one master key (moving a local store checks
 // its records with the first and re-signs them with the second).

@@ -87,6 +87,10 @@ func (v *EdVerifier) VerifyLegacyState(storeID string, gen uint64, set *XorSet, 
 	return v.verify(legacyStateMessage(storeID, gen, set), sig)
 }
 
+// VerifyAudit reports whether sig is the store's Ed25519 signature of an
+// audit entry's message (see EdSigner.SignAudit).
+func (v *EdVerifier) VerifyAudit(msg, sig []byte) bool { return v.verify(msg, sig) }
+
 // verify reports whether sig is the store's Ed25519 signature of msg.
 func (v *EdVerifier) verify(msg, sig []byte) bool {
 	return len(sig) == ed25519.SignatureSize && ed25519.Verify(v.pub, msg, sig)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/seal"
@@ -57,6 +58,8 @@ type Keyring struct {
 	signer  *seal.Signer
 	ed      *seal.EdSigner // the record-signing key derived from the same master key
 	backend KeyringBackend
+	// sharedMu serialises RecordSharedGeneration's read and write.
+	sharedMu sync.Mutex
 }
 
 func masterUser(storeID string) string     { return "master:" + storeID }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -66,16 +67,40 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, err
 	}
+	// The highest generation this computer accepted: an older signed
+	// state is a database put back to an older copy.
+	seen, err := kr.SharedGeneration()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ss := pgstore.Sealed(st, ed)
-	// A state of an older format is moved to the current one first.
-	if err := ss.UpgradeState(ctx, 0); err != nil {
+	// A state of an older format is moved to the current one first (not
+	// one older than seen: that is an old-format state written back
+	// after the move).
+	if err := ss.UpgradeState(ctx, seen); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), 0)
+	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), seen)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
+	if err := kr.RecordSharedGeneration(snap.State.Gen); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ss.OnCommit(func(gen uint64) {
+		if err := kr.RecordSharedGeneration(gen); err != nil {
+			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
+		}
+	})
+	if catalog == nil {
+		if catalog, err = core.StoredCatalog(st, ed.Verifier()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+		}
 	}
 	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
 	if err != nil {
