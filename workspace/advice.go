@@ -44,6 +44,7 @@ var advice = []struct {
 	{pgstore.ErrAlreadyInitialised, "The database already holds a Keydesk store; nothing was changed (to work on it, import its signing material with `keydesk credential import`)."},
 	{pgstore.ErrSchemaTooNew, "The shared store was written by a newer version of Keydesk; update Keydesk to use it."},
 	{pgstore.ErrUpgradeNeeded, "The shared store was written by an earlier version of Keydesk and only the admin role can upgrade it: run any admin command on it (e.g. `keydesk --store URL keys list`), then start this again."},
+	{pgstore.ErrOldState, "The shared store's signed state is in the format of an older Keydesk, which servers no longer accept: open the store once with an admin's Keydesk of this version to upgrade it."},
 	{pgstore.ErrStateMismatch, "The keys in the shared store do not match their signed state (rows were added, removed or replaced outside Keydesk), so none of them can be trusted: restore the database from a backup."},
 	{pgstore.ErrStateRolledBack, "The shared store holds an older state than this server has already seen (the database was put back to an older copy); keys deleted since would verify again, so the older state is refused."},
 	{pgstore.ErrNoSignedState, "The shared store has no signed state (it was not created by `keydesk store init`, or the state was removed outside Keydesk): restore the database from a backup."},
