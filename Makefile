@@ -104,7 +104,7 @@ test-pg:
 fuzz:
 	@for f in $(FUZZ); do \
 		name="$${f%%:*}"; pkg="$${f#*:}"; \
-		if ! grep -qs "func $$name(" $$pkg/*_test.go; then echo "fuzz: $$name not in $$pkg yet, skipped"; continue; fi; \
+		if ! grep -qs "func $$name(" $$pkg/*_test.go; then echo "fuzz: $$name is not in $$pkg (moved? update FUZZ)" >&2; exit 1; fi; \
 		echo "fuzz: $$name in $$pkg (-fuzztime=$(FUZZTIME))"; \
 		CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
