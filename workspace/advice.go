@@ -45,6 +45,8 @@ var advice = []struct {
 	{vault.ErrTooNew, "This backup was written by a newer version of Keydesk; update Keydesk to restore it."},
 	{vault.ErrDamaged, "The file is truncated or was altered, so it cannot be trusted; use another copy of the backup."},
 	{vault.ErrNotEnvelope, "The file is not a Keydesk backup."},
+	{vault.ErrUnsafe, "The file holds what Keydesk never writes (a sparse, linked or special entry, or a file that is unexpected, repeated or too large), so it was refused and nothing was changed."},
+	{vault.ErrWorkFactor, "The file's passphrase protection is not the strength Keydesk writes (its scrypt work factor differs), so it was refused and nothing was changed."},
 	{ErrStoreExists, "The data folder already holds a store: add --force to replace it (its file is kept as keydesk.db.replaced-<time>), or restore into another folder with --data."},
 	{ErrBadBackup, "The backup decrypted but its contents fail their checks, so nothing was restored; use another backup."},
 	{ErrNoFolder, "The folder to write the backup into does not exist."},

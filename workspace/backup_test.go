@@ -317,7 +317,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	var other bytes.Buffer
-	if err := vault.Write(&other, backupPass, vault.Manifest{Kind: "credential"}, []vault.File{vault.Bytes("x", []byte("y"))}, vault.Options{WorkFactor: 10}); err != nil {
+	if err := vault.Write(&other, backupPass, vault.Manifest{Kind: "credential"}, []vault.File{vault.Bytes("x", []byte("y"))}, vault.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	existing := filepath.Join(tmp, "existing")
