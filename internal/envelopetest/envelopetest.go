@@ -168,4 +168,3 @@ func paxRecord(k, v string) []byte {
 	}
 	return []byte(strconv.Itoa(n) + rest)
 }
-
