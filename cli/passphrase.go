@@ -161,7 +161,7 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 // are the input's fault: exit status 2, with workspace.Advice's sentence.
 var badInputErrors = []error{
 	vault.ErrWrongPassphrase, vault.ErrShortPassphrase, vault.ErrDamaged, vault.ErrNotEnvelope, vault.ErrTooNew,
-	workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
+	vault.ErrUnsafe, vault.ErrWorkFactor, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
 	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, storage.ErrNoKeyFile,
 }
 
