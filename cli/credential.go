@@ -102,6 +102,9 @@ func runCredentialExport(env *Env, out string, verifyOnly bool) error {
 			return err
 		}
 		if err := credential.CheckPassphrase(p); err != nil {
+			if a := workspace.Advice(err); a != "" {
+				return &UsageError{Msg: a}
+			}
 			return &UsageError{Msg: sentence(err.Error())}
 		}
 		pass = p

@@ -85,12 +85,15 @@ func (c *Credential) Verifier() (*storage.EdVerifier, error) {
 	return storage.NewEdVerifier(storage.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
 }
 
-// CheckPassphrase refuses a passphrase that is too short.
+// CheckPassphrase refuses a passphrase chosen for a new admin credential
+// that is too short (ErrShortPassphrase) or easy to guess (vault's
+// ErrWeakPassphrase errors, see vault.CheckNewPassphrase).
 func CheckPassphrase(p string) error {
-	if vault.CheckPassphrase(p) != nil {
+	err := vault.CheckNewPassphrase(p)
+	if errors.Is(err, vault.ErrShortPassphrase) {
 		return ErrShortPassphrase
 	}
-	return nil
+	return err
 }
 
 // EnvelopeKind is the vault manifest kind of an admin credential, and

@@ -150,7 +150,9 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 		}
 	}
 	if opts.KeyFile && opts.KeyFilePassphrase != "" {
-		if err := vault.CheckPassphrase(opts.KeyFilePassphrase); err != nil {
+		// A passphrase chosen for the new key file (without one, the
+		// key file takes the backup's, which exists already).
+		if err := vault.CheckNewPassphrase(opts.KeyFilePassphrase); err != nil {
 			return p, err
 		}
 	}
