@@ -455,7 +455,7 @@ func TestKeyFile(t *testing.T) {
 			t.Error("keydesk.key holds a secret in the clear")
 		}
 	}
-	if _, err := Open(Options{Dir: dir, KeyFile: true, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, vault.ErrWrongPassphrase) {
+	if _, err := Open(Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, vault.ErrWrongPassphrase) {
 		t.Errorf("wrong key file passphrase: %v", err)
 	}
 	if _, err := Open(Options{Dir: dir, Keyring: nil}); !errors.Is(err, ErrKeyFileFolder) {
