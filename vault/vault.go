@@ -448,7 +448,10 @@ func (r *Reader) readError(err error) error {
 // body (valid until the next call). After the last file it reads the rest
 // of the stream, checking that the file ends where age says it does, and
 // returns io.EOF. A file missing, renamed or of another size than the
-// manifest says fails with ErrDamaged.
+// manifest says fails with ErrDamaged; an entry that is not a plain file
+// (sparse, link, device, fifo, folder), an entry past the manifest's files
+// or data past the archive's end, with ErrUnsafe. Each body yields at most
+// its manifest size.
 func (r *Reader) Next() (FileInfo, io.Reader, error) {
 	if r.cur != nil {
 		if _, err := io.Copy(io.Discard, r.cur); err != nil {
