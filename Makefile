@@ -88,7 +88,7 @@ test-race:
 ## end-to-end tests) against a real gnome-keyring Secret Service in a private
 ## D-Bus session.
 test-keyring:
-	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -tags $(CI_TAGS) $(KEYRING_PKGS)
+	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -timeout 30m -tags $(CI_TAGS) $(KEYRING_PKGS)
 
 ## test-pg: the shared-store tests ($(PG_PKGS), and the window's in ./gui) on a real PostgreSQL, with
 ## the race detector: scripts/pg-cluster.sh starts a throw-away cluster on
