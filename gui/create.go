@@ -688,7 +688,7 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
 		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", formatLong(expires, d.v.env.loc),
-			relTime(expires, created)), widget.LowImportance)
+			core.FormatRelative(expires, created)), widget.LowImportance)
 	}
 	return expires, expErr
 }

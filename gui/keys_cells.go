@@ -124,7 +124,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = formatDate(k.CreatedAt, v.env.loc)
 		tip = timeTip("Created", k.CreatedAt, v.env.loc)
 	case colExpires:
-		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + relTime(k.ExpiresAt, now)
+		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + core.FormatRelative(k.ExpiresAt, now)
 		if !expired && k.ExpiresWithin(now, core.ExpiringSoonWindow) {
 			importance = widget.WarningImportance
 		}
@@ -141,7 +141,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = "never"
 		style = fyne.TextStyle{Italic: true}
 		if !k.LastUsedAt.IsZero() {
-			text = relTime(k.LastUsedAt, now)
+			text = core.FormatRelative(k.LastUsedAt, now)
 			style = fyne.TextStyle{}
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		}

@@ -107,7 +107,7 @@ func (p *digestPanel) updateNextSlot() {
 	if _, off := slot.In(p.loc).Zone(); off != 0 {
 		text += " (" + slot.In(p.loc).Format("15:04 MST") + ")"
 	}
-	p.nextSlot.SetText(text + ", " + relTime(slot, now) + ".")
+	p.nextSlot.SetText(text + ", " + core.FormatRelative(slot, now) + ".")
 }
 
 // setStatus shows the digest scheduler's status; call it on the UI
