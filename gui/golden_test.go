@@ -141,3 +141,11 @@ func TestGoldenSecretDialog(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenDemoBanner: the demo says so above the tabs, with its ways
+// out, at both window sizes.
+func TestGoldenDemoBanner(t *testing.T) {
+	goldenAtBothSizes(t, "demo_banner", func(t *testing.T, f *kvFixture) {
+		f.ui.markDemo(f.env, func() {}, func() {})
+	})
+}

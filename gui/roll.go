@@ -92,6 +92,7 @@ func (v *keysView) openRoll(r *keyRow) *rollDialog {
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.roll})
 	d.update()
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
+	d.dlg.SetOnClosed(v.env.onEscape(d.dlg.Hide))
 	d.dlg.Show()
 	return d
 }

@@ -37,6 +37,11 @@ type digestPanel struct {
 	nextSlot   *widget.Label
 	lastResult *widget.Label
 	status     mail.Status
+
+	// onEscape, when set (the window's uiEnv.onEscape), makes Esc close
+	// the preview; shown is the preview last shown (tests).
+	onEscape func(close func()) (done func())
+	shown    *dialog.CustomDialog
 }
 
 func newDigestPanel(src digestSource, w fyne.Window, bg runner) *digestPanel {
@@ -71,6 +76,10 @@ func (p *digestPanel) showPreview(d core.Digest) {
 	content := digestPreview(d, p.loc)
 	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.win)
 	dlg.Resize(fyne.NewSize(640, 480))
+	if p.onEscape != nil {
+		dlg.SetOnClosed(p.onEscape(dlg.Hide))
+	}
+	p.shown = dlg
 	dlg.Show()
 }
 

@@ -65,3 +65,14 @@ func Advice(err error) string {
 	}
 	return ""
 }
+
+// DemoNotice is what the window says, in its banner and in the dialog
+// showing a new key's secret, while it shows the demo: the sample keys and
+// whatever is created are thrown away when the window closes.
+const DemoNotice = "Demo — sample keys, nothing is saved. Keys created here stop existing when the window closes."
+
+// DemoTitle is the window's title while it shows the demo.
+const DemoTitle = "Company API Keys — Demo"
+
+// DemoNoRestore says why File → Restore… is off in the demo.
+const DemoNoRestore = "The demo cannot be restored into: open a data folder first (File > Local Data Folder)."
