@@ -143,4 +143,3 @@ var Presets = []Preset{
 func (p Preset) Allowed(created time.Time, kind PermissionKind) bool {
 	return CheckExpiry(created, p.Lifetime.ExpiresAt(created, kind), kind) == nil
 }
-
