@@ -327,7 +327,13 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	traceKeysView(ui.keys)
 	if s != nil && b.Kind() != workspace.KindShared {
 		flow := newBackupFlow(s, env, settings)
-		addFileItems(ui.menu, flow.menuItems()...)
+		items := flow.menuItems()
+		if b.Kind() == workspace.KindDemo {
+			// The demo cannot be restored into: say so at once rather
+			// than after the file and its passphrase.
+			items[1].Label, items[1].Disabled = workspace.DemoNoRestore, true
+		}
+		addFileItems(ui.menu, items...)
 		s.flow = flow
 		flow.loadLastBackup(b)
 	}

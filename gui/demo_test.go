@@ -86,3 +86,22 @@ func TestDemoSecretDialogSaysNothingIsSaved(t *testing.T) {
 		t.Error("a data folder's secret dialog says it is the demo")
 	}
 }
+
+// File → Restore… is off in the demo and says why in its label, before any
+// file or passphrase is asked for; a data folder has it on.
+func TestDemoRestoreIsOffWithTheReason(t *testing.T) {
+	wt := startTestWindow(t, workspace.Options{Demo: true, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt.screens()
+	if it := menuItem(wt.w, "Restore…"); it != nil {
+		t.Fatalf("the demo offers Restore… (%+v)", it)
+	}
+	if it := menuItem(wt.w, workspace.DemoNoRestore); it == nil || !it.Disabled {
+		t.Fatalf("the demo's Restore item: %+v, want it off with the reason", it)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	wt = startTestWindow(t, workspace.Options{Dir: dir, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt.screens()
+	if it := menuItem(wt.w, "Restore…"); it == nil || it.Disabled {
+		t.Fatalf("a data folder's Restore…: %+v, want it on", it)
+	}
+}

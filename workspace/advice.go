@@ -74,5 +74,14 @@ const DemoNotice = "Demo — sample keys, nothing is saved. Keys created here st
 // DemoTitle is the window's title while it shows the demo.
 const DemoTitle = "Company API Keys — Demo"
 
-// DemoNoRestore says why File → Restore… is off in the demo.
-const DemoNoRestore = "The demo cannot be restored into: open a data folder first (File > Local Data Folder)."
+// DemoNoRestore is File → Restore… in the demo, where it is off: it says
+// why before a file and a passphrase are asked for.
+const DemoNoRestore = "Restore… (not in the demo: open a data folder first)"
+
+// Why a key's action is off, in the tooltip of its greyed-out button.
+const (
+	OffRefused  = "Off: this data folder's records do not match their signatures, so nothing can be changed."
+	OffTampered = "Off: this key's record was edited outside Keydesk; delete it and create a new key."
+	OffRolled   = "Off: this key was already rolled; roll its new key instead."
+	OffExpired  = "Off: this key has expired; Duplicate makes a new key with its permissions."
+)
