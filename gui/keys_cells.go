@@ -14,8 +14,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/workspace"
 	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // maxTipScopes is how many scopes a tooltip lists before "and N more".
