@@ -189,7 +189,7 @@ func (f formGroupLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 // setLastBackup shows when the last backup was taken (the zero time:
 // never), or that it could not be read.
 func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location) {
-	text := "Last backup: never. Back up with File → Back Up…: without a backup, a lost keyring makes every key unverifiable."
+	text := "Last backup: never. Back up with File > Back Up…: without a backup, a lost keyring makes every key unverifiable."
 	switch {
 	case err != nil:
 		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"

@@ -85,3 +85,13 @@ const (
 	OffRolled   = "Off: this key was already rolled; roll its new key instead."
 	OffExpired  = "Off: this key has expired; Duplicate makes a new key with its permissions."
 )
+
+// Sentences returns every sentence of the advice table and the window's
+// notices above, so that a test can check each is drawable.
+func Sentences() []string {
+	out := []string{DemoNotice, DemoTitle, DemoNoRestore, OffRefused, OffTampered, OffRolled, OffExpired}
+	for _, a := range advice {
+		out = append(out, a.text)
+	}
+	return out
+}
