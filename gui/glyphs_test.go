@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"golang.org/x/image/font/sfnt"
 
@@ -85,6 +86,28 @@ func TestEveryShownStringHasItsGlyphs(t *testing.T) {
 		}
 		texts[item.Text] = fyne.TextStyle{Bold: true}
 	}
+	// The create dialog, with a choice on each tab (their titles count
+	// them).
+	tabs.SelectIndex(0)
+	ui := &mainUI{}
+	kvWalk(wt.w.Content(), func(o fyne.CanvasObject) {
+		if v, ok := o.(*keysView); ok {
+			ui.keys = v
+		}
+	})
+	if ui.keys == nil {
+		t.Fatal("no keys screen")
+	}
+	ui.keys.openCreate(nil)
+	d := ui.keys.creating
+	test.Tap(d.global)
+	for s, st := range shownTexts(wt.w.Canvas().Overlays().Top()) {
+		texts[s] = st
+	}
+	for _, item := range d.tabItems {
+		texts[item.Text] = fyne.TextStyle{Bold: true}
+	}
+	d.dlg.Hide()
 	for _, m := range wt.w.MainMenu().Items {
 		texts[m.Label] = fyne.TextStyle{}
 		for _, it := range m.Items {

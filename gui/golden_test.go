@@ -149,3 +149,17 @@ func TestGoldenDemoBanner(t *testing.T) {
 		f.ui.markDemo(f.env, func() {}, func() {})
 	})
 }
+
+// TestGoldenCreateTypeChoice: the permission type chosen above the tabs
+// (Global), the Sections tab in view with a section picked, and the note
+// that it is not used, at both window sizes.
+func TestGoldenCreateTypeChoice(t *testing.T) {
+	goldenAtBothSizes(t, "create_type_choice", func(t *testing.T, f *kvFixture) {
+		d := f.openCreate()
+		test.Type(d.name, "Support desk integration")
+		d.section("users").SetSelected(accessRead)
+		test.Tap(d.global)
+		d.tabs.Select(d.tabItems[1])
+		f.win.Canvas().Unfocus()
+	})
+}
