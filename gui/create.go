@@ -83,8 +83,8 @@ type createDialog struct {
 	tabItems [3]*container.TabItem
 	// kind is the key's permission type, chosen explicitly above the tabs
 	// (the tabs follow it; the tab in view never decides it).
-	kind *widget.RadioGroup
-	permMsg  *widget.Label
+	kind    *widget.RadioGroup
+	permMsg *widget.Label
 
 	summary *fyne.Container
 	side    *fyne.Container // the summary's title, status and kind
