@@ -425,6 +425,7 @@ type mainUI struct {
 	demoBanner *widgets.Banner
 	demoFolder *widget.Button
 	demoShared *widget.Button
+	top        *fyne.Container // the banners, hidden while both are
 	body       *fyne.Container // the banners above the tabs
 	content    fyne.CanvasObject
 }
@@ -452,7 +453,11 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	ui.demoShared = widget.NewButtonWithIcon("Open a Shared Store…", theme.StorageIcon(), nil)
 	ui.demo = container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(ui.demoFolder, ui.demoShared)), ui.demoBanner)
 	ui.demo.Hide()
-	ui.body = container.NewBorder(container.NewVBox(ui.banner, ui.demo), nil, nil, nil, ui.tabs)
+	// The banners' box is hidden while both are, so that the tabs start
+	// at the top (a visible empty box would still take the border's gap).
+	ui.top = container.NewVBox(ui.banner, ui.demo)
+	ui.top.Hide()
+	ui.body = container.NewBorder(ui.top, nil, nil, nil, ui.tabs)
 	ui.content = container.NewStack(floor, ui.body)
 
 	newKey := func() {
@@ -512,6 +517,7 @@ func (ui *mainUI) markDemo(env *uiEnv, openFolder, openShared func()) {
 	ui.demoFolder.OnTapped = openFolder
 	ui.demoShared.OnTapped = openShared
 	ui.demo.Show()
+	ui.top.Show()
 	// As refuseChanges: the wrapped sentence knows its height once laid
 	// out at its width.
 	ui.body.Refresh()
