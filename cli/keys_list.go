@@ -35,6 +35,10 @@ type listedKeyJSON struct {
 	// Tampered marks a record whose signature does not match (the data
 	// file was edited); such a key never verifies.
 	Tampered bool `json:"tampered,omitempty"`
+	// Unknown lists the key's scopes (and operation ids) that name
+	// nothing in the catalog any more: it was issued under an earlier
+	// catalog; it stays as issued and those scopes allow nothing.
+	Unknown []string `json:"unknownScopes,omitempty"`
 	// Requests30d and Denied30d are the key's counted uses in the last 30
 	// UTC days (today included), and the denied ones among them.
 	Requests30d uint64 `json:"requests30d"`
@@ -112,6 +116,7 @@ func runKeysList(env *Env, f listFilter) error {
 					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
 					Expired: k.Expired(now), Idle: k.IsIdle(now), Tampered: k.Tampered,
 					RolledTo: k.RolledTo, RolledFrom: k.RolledFrom,
+					Unknown:     b.Service().Catalog().UnknownScopes(k),
 					Requests30d: month.Keys[k.ID].Requests(), Denied30d: month.Keys[k.ID].Denied,
 				}
 				if !k.LastUsedAt.IsZero() {
@@ -122,11 +127,11 @@ func runKeysList(env *Env, f listFilter) error {
 			}
 			return writeJSON(env.Stdout, out)
 		}
-		return printKeys(env.Stdout, keys, all, now, f, recent)
+		return printKeys(env.Stdout, b.Service().Catalog(), keys, all, now, f, recent)
 	})
 }
 
-func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, f listFilter, recent core.UsageTotals) error {
+func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time.Time, f listFilter, recent core.UsageTotals) error {
 	switch {
 	case len(all) == 0:
 		fmt.Fprintln(out, "No keys yet. Create one with: keydesk keys create --name NAME --section ID=read (see keydesk catalog for section ids)")
@@ -150,6 +155,9 @@ func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, f listFilter
 				name += "  [Expired]"
 			case k.IsIdle(now):
 				name += "  [Idle]"
+			}
+			if len(cat.UnknownScopes(k)) > 0 {
+				name += "  [Not in catalog]"
 			}
 			if n := recent.Keys[k.ID].Denied; f.denied && n > 0 {
 				name += fmt.Sprintf("  [%d denied]", n)

@@ -77,6 +77,7 @@ func NewCommand(env *Env) *cobra.Command {
 	root.AddCommand(
 		newKeysCommand(env, c),
 		newCatalogCommand(env),
+		newRequestCommand(env),
 		newAuditCommand(env),
 		newDigestCommand(env),
 		newMailCommand(env),

@@ -23,6 +23,11 @@ const (
 	// ActionStoreMoved records a data folder moved into a shared store
 	// (store init --from).
 	ActionStoreMoved AuditAction = "store.moved"
+	// ActionCatalogImport records a permission catalog imported from
+	// OpenAPI documents (their titles, versions and digests);
+	// ActionCatalogReset the return to the embedded catalog.
+	ActionCatalogImport AuditAction = "catalog.import"
+	ActionCatalogReset  AuditAction = "catalog.reset"
 )
 
 // AuditActions lists every audit action this Keydesk records.
@@ -31,6 +36,7 @@ var AuditActions = []AuditAction{
 	ActionDigestSent, ActionDigestEmpty, ActionDigestFailed,
 	ActionSettingsChanged, ActionTestMail,
 	ActionBackup, ActionRestore, ActionStoreMoved,
+	ActionCatalogImport, ActionCatalogReset,
 }
 
 // AuditEvent is one line of the audit log. It never holds a secret.

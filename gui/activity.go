@@ -43,6 +43,8 @@ var activityActions = []struct {
 	{core.ActionBackup, "Backup taken"},
 	{core.ActionRestore, "Restored from a backup"},
 	{core.ActionStoreMoved, "Moved to a shared store"},
+	{core.ActionCatalogImport, "Catalog imported"},
+	{core.ActionCatalogReset, "Catalog reset"},
 }
 
 // actionLabel returns the label of an audit action as the view shows it.
