@@ -33,6 +33,8 @@ type requestPanel struct {
 	win func() fyne.Window
 	bg  runner
 	key func() string
+	// relayout lays the view out again after the panel grew or shrank.
+	relayout func()
 	// opts are the sender's options (tests give a clock and a client).
 	opts apirequest.Options
 
@@ -73,7 +75,7 @@ type requestPanel struct {
 func serverPref(apiID string) string { return "request.server." + apiID }
 
 func newRequestPanel(cat func() *core.Catalog, win func() fyne.Window, bg runner, key func() string) *requestPanel {
-	p := &requestPanel{cat: cat, win: win, bg: bg, key: key,
+	p := &requestPanel{cat: cat, win: win, bg: bg, key: key, relayout: func() {},
 		fields: map[string]*widget.Entry{}, fieldMsg: map[string]*widget.Label{}}
 	p.where = widget.NewLabel("")
 	p.where.Wrapping = fyne.TextWrapWord
@@ -119,7 +121,7 @@ func newRequestPanel(cat func() *core.Catalog, win func() fyne.Window, bg runner
 		boldLabel("Body"), p.respBody, p.truncated)
 	p.response.Hide()
 
-	intro := widget.NewLabel("Send API Request sends a real request, with the key above, to the API's server. " +
+	intro := widget.NewLabel("Unlike Check the key, Send API Request sends a real request over the network, with the key above, to the API's server. " +
 		"It does not count as the key's last use.")
 	intro.Wrapping = fyne.TextWrapWord
 	p.box = container.NewVBox(
@@ -194,6 +196,7 @@ func (p *requestPanel) show(op *core.Operation) {
 	}
 	setMessage(p.bodyMsg, "", widget.DangerImportance)
 	p.box.Show()
+	p.relayout()
 }
 
 func hasBody(method string) bool {
@@ -331,6 +334,7 @@ func (p *requestPanel) start(req *apirequest.Request, key string) {
 	p.progress.Show()
 	p.progress.Start()
 	p.response.Hide()
+	p.relayout()
 	opts := p.opts
 	p.bg.run(func() func() {
 		resp, err := apirequest.Send(ctx, req, key, opts)
@@ -346,6 +350,7 @@ func (p *requestPanel) start(req *apirequest.Request, key string) {
 			default:
 				p.showResponse(resp)
 			}
+			p.relayout()
 		}
 	})
 }

@@ -144,6 +144,7 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 	)
 	v.result.Hide()
 	v.req = newRequestPanel(svc.Catalog, func() fyne.Window { return v.win }, bg, func() string { return v.token.Text })
+	v.req.relayout = v.Refresh
 	return v
 }
 
