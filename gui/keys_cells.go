@@ -117,6 +117,10 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		align = fyne.TextAlignCenter
 		cat := v.svc.Catalog()
 		tip = func() fyne.CanvasObject { return scopesTip(cat, k.Scopes) }
+		if unknown := cat.UnknownScopes(k); len(unknown) > 0 {
+			text, importance = text+" · "+notInCatalog, widget.WarningImportance
+			tip = func() fyne.CanvasObject { return unknownScopesTip(cat, k.Scopes, unknown) }
+		}
 	case colKey:
 		text = k.Hint + "…"
 		style = fyne.TextStyle{Monospace: true}
