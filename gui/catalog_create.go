@@ -34,10 +34,10 @@ func opLabel(op *core.Operation) string {
 	return label
 }
 
-// notInCatalog is the keys table's mark for a key whose scopes or
+// notInCatalogBadge is the keys table's mark for a key whose scopes or
 // operations name nothing in the catalog in use (issued under an earlier
 // catalog): it stays as issued, and those scopes allow nothing.
-const notInCatalog = "not in catalog"
+const notInCatalogBadge = "Not in catalog"
 
 // unknownScopesTip lists a key's scopes that the catalog does not know.
 func unknownScopesTip(cat *core.Catalog, scopes, unknown []string) fyne.CanvasObject {

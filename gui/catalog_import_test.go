@@ -165,3 +165,67 @@ func TestCatalogImportBadDocument(t *testing.T) {
 		t.Error("the catalog changed")
 	}
 }
+
+// petstoreSpec is the OpenAPI 3.1 Petstore, whose operations list OAuth
+// scopes of their own.
+const petstoreSpec = "../apicatalog/testdata/oas-examples/petstore-3.1.json"
+
+// TestCatalogImportedCreateDialogAndMarks: after importing Blockfrost and
+// the Petstore, the keys table marks the keys naming the built-in
+// catalog's operations (golden), and the create dialog shows the imported
+// sections with their descriptions and the operations with their
+// document's scopes (goldens).
+func TestCatalogImportedCreateDialogAndMarks(t *testing.T) {
+	for _, v := range kvVariants {
+		t.Run(v.name, func(t *testing.T) {
+			f := newCIFixture(t, v.variant)
+			f.preview(t, petstoreSpec+"\n"+blockfrostSpec)
+			if f.s.catalog.preview == nil {
+				t.Fatalf("no preview: %q", f.s.catalog.chooser.msg.Text)
+			}
+			test.Tap(f.s.catalog.preview.apply)
+			f.bg.wait()
+			var keys *keysView
+			kvWalk(f.w.Content(), func(o fyne.CanvasObject) {
+				if k, ok := o.(*keysView); ok {
+					keys = k
+				}
+			})
+			if keys == nil {
+				t.Fatal("the keys screen is not shown after the import")
+			}
+			marked := 0
+			for _, k := range keys.svc.List() {
+				if len(f.inUse(t).UnknownScopes(k)) > 0 {
+					marked++
+				}
+			}
+			if marked != 2 {
+				t.Errorf("%d keys name scopes not in the catalog, want 2", marked)
+			}
+			test.AssertImageMatches(t, "catalog_imported_keys_"+v.name+".png", f.w.Canvas().Capture())
+
+			d := keys.openCreate(nil)
+			test.Type(d.name, "Wallet tracker")
+			d.tabs.Select(d.tabItems[1])
+			f.w.Canvas().Unfocus()
+			test.AssertImageMatches(t, "catalog_imported_create_sections_"+v.name+".png", f.w.Canvas().Capture())
+
+			d.tabs.Select(d.tabItems[2])
+			test.Type(d.opSearch, "pet")
+			found := false
+			for _, g := range d.groups {
+				for _, o := range g.ops {
+					if !o.check.Hidden && strings.Contains(o.check.Text, "document scopes: ") {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Error("no operation shows its document's scopes")
+			}
+			f.w.Canvas().Unfocus()
+			test.AssertImageMatches(t, "catalog_imported_create_operations_"+v.name+".png", f.w.Canvas().Capture())
+		})
+	}
+}
