@@ -29,7 +29,7 @@ type keyCell struct {
 	expired *widgets.Badge
 	flag    *widgets.Badge
 	idle    *widgets.Badge
-	unknown *widgets.Badge // "Not in catalog": the key names what the catalog lost
+	unknown *widgets.Badge    // "Not in catalog": the key names what the catalog lost
 	link    *widget.Hyperlink // to the key this one was rolled to or from
 	linkTo  string            // the id link selects
 	badges  *fyne.Container
