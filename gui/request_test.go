@@ -68,11 +68,13 @@ type rqServer struct {
 	hold     bool
 	arrived  chan struct{}
 	released chan struct{}
+	// stop ends a held request that Cancel failed to stop.
+	stop chan struct{}
 }
 
 func newRQServer(t *testing.T) *rqServer {
 	t.Helper()
-	s := &rqServer{arrived: make(chan struct{}, 8), released: make(chan struct{}, 8)}
+	s := &rqServer{arrived: make(chan struct{}, 8), released: make(chan struct{}, 8), stop: make(chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.got = append(s.got, r)
@@ -81,8 +83,11 @@ func newRQServer(t *testing.T) *rqServer {
 		s.mu.Unlock()
 		s.arrived <- struct{}{}
 		if hold {
-			<-r.Context().Done()
-			s.released <- struct{}{}
+			select {
+			case <-r.Context().Done():
+				s.released <- struct{}{}
+			case <-s.stop:
+			}
 			return
 		}
 		w.Header()["Date"] = nil
@@ -325,7 +330,13 @@ func TestSendAPIRequestCancel(t *testing.T) {
 		t.Fatal("no progress and Cancel while the request runs")
 	}
 	test.Tap(p.cancelB)
-	<-f.api.released
+	select {
+	case <-f.api.released:
+	case <-time.After(10 * time.Second): // a failure bound, not a synchronisation
+		close(f.api.stop)
+		f.bg.wait()
+		t.Fatal("Cancel did not stop the running request")
+	}
 	f.bg.wait()
 	if p.cancelB.Visible() || p.progress.Visible() || p.send.Disabled() {
 		t.Error("the form still shows a running request")
