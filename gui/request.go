@@ -348,7 +348,7 @@ func (p *requestPanel) start(req *apirequest.Request, key string) {
 			case err != nil:
 				p.showFailure("The request got no answer", err)
 			default:
-				p.showResponse(resp)
+				p.showResponse(req, resp)
 			}
 			p.relayout()
 		}
@@ -389,7 +389,7 @@ func (p *requestPanel) showFailure(what string, err error) {
 	p.failure.dlg.Show()
 }
 
-func (p *requestPanel) showResponse(r *apirequest.Response) {
+func (p *requestPanel) showResponse(req *apirequest.Request, r *apirequest.Response) {
 	p.status.SetText(r.StatusText)
 	switch {
 	case r.Status >= 200 && r.Status < 300:
@@ -404,6 +404,7 @@ func (p *requestPanel) showResponse(r *apirequest.Response) {
 	if r.ContentType != "" {
 		meta += " · " + r.ContentType
 	}
+	meta += " · the key went in " + req.KeyLocation()
 	p.meta.SetText(meta)
 	p.headers.SetText(headerLines(r.Header))
 	body := string(r.Body)
