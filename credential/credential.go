@@ -2,7 +2,7 @@
 // store's signing material between computers:
 //
 //   - The admin credential holds the store's 256-bit master key (from which
-//     every key of the store derives: see storage.NewEdSigner). It is the
+//     every key of the store derives: see seal.NewEdSigner). It is the
 //     same envelope as a backup (package vault: age with a scrypt passphrase
 //     recipient, so the standard `age -d` opens it, holding a tar with a
 //     manifest of kind "credential" and one file, credential.json).
@@ -23,7 +23,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/vault"
 )
 
@@ -67,30 +67,33 @@ func Admin(storeID string, master []byte) *Credential {
 }
 
 // VerifyOnly returns the verify-only credential of a store.
-func VerifyOnly(storeID string, m storage.VerifyMaterial) *Credential {
+func VerifyOnly(storeID string, m seal.VerifyMaterial) *Credential {
 	return &Credential{Format: Format, Version: 1, Kind: KindVerifyOnly, StoreID: storeID,
 		DigestKey: m.DigestKey, SetKey: m.SetKey, PublicKey: m.PublicKey}
 }
 
 // Verifier returns the verification material of a credential of either
 // kind.
-func (c *Credential) Verifier() (*storage.EdVerifier, error) {
+func (c *Credential) Verifier() (*seal.EdVerifier, error) {
 	if c.Kind == KindAdmin {
-		s, err := storage.NewEdSigner(c.Master)
+		s, err := seal.NewEdSigner(c.Master)
 		if err != nil {
 			return nil, err
 		}
 		return s.Verifier(), nil
 	}
-	return storage.NewEdVerifier(storage.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
+	return seal.NewEdVerifier(seal.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
 }
 
-// CheckPassphrase refuses a passphrase that is too short.
+// CheckPassphrase refuses a passphrase chosen for a new admin credential
+// that is too short (ErrShortPassphrase) or easy to guess (vault's
+// ErrWeakPassphrase errors, see vault.CheckNewPassphrase).
 func CheckPassphrase(p string) error {
-	if vault.CheckPassphrase(p) != nil {
+	err := vault.CheckNewPassphrase(p)
+	if errors.Is(err, vault.ErrShortPassphrase) {
 		return ErrShortPassphrase
 	}
-	return nil
+	return err
 }
 
 // EnvelopeKind is the vault manifest kind of an admin credential, and
@@ -128,15 +131,29 @@ func Encrypted(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("age-encryption.org/"))
 }
 
-// Decode reads a credential file's content; passphrase is used only for an
-// encrypted one.
+// MaxFile is the largest credential file read: either kind takes well
+// under a kilobyte.
+const MaxFile = 64 << 10
+
+// Decode reads a credential file's content (at most MaxFile bytes);
+// passphrase is used only for an encrypted one. An encrypted file that
+// holds what Keydesk never writes, or made with another scrypt work factor,
+// fails with vault.ErrUnsafe or vault.ErrWorkFactor before anything of it
+// is read; any other file that is not a credential, with ErrNotCredential.
 func Decode(data []byte, passphrase string) (*Credential, error) {
+	if len(data) > MaxFile {
+		return nil, ErrNotCredential
+	}
 	plain := data
 	if Encrypted(data) {
-		r, err := vault.Open(bytes.NewReader(data), passphrase)
+		r, err := vault.Open(bytes.NewReader(data), passphrase, vault.OpenOptions{
+			Kind: EnvelopeKind, Files: map[string]int64{envelopeFile: MaxFile},
+		})
 		switch {
 		case errors.Is(err, vault.ErrWrongPassphrase):
 			return nil, ErrWrongPassphrase
+		case errors.Is(err, vault.ErrUnsafe), errors.Is(err, vault.ErrWorkFactor):
+			return nil, err
 		case err != nil:
 			return nil, ErrNotCredential
 		}
@@ -144,7 +161,9 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 			return nil, ErrNotCredential
 		}
 		files, err := r.ReadAll()
-		if err != nil || files[envelopeFile] == nil {
+		if errors.Is(err, vault.ErrUnsafe) {
+			return nil, err
+		} else if err != nil || files[envelopeFile] == nil {
 			return nil, ErrNotCredential
 		}
 		plain = files[envelopeFile]
@@ -155,7 +174,7 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 	}
 	switch c.Kind {
 	case KindAdmin:
-		if len(c.Master) != storage.MasterKeySize {
+		if len(c.Master) != seal.MasterKeySize {
 			return nil, ErrNotCredential
 		}
 	case KindVerifyOnly:

@@ -17,7 +17,7 @@ import (
 // blockfrostSpec is the real published Blockfrost document (issue #20's
 // test material), named relative to the package so the preview's images
 // hold the same source everywhere.
-const blockfrostSpec = "../../shared/specs/blockfrost-openapi.yaml"
+const blockfrostSpec = "../testdata/openapi/blockfrost-openapi.yaml"
 
 // ciFixture is a window on a real data folder holding three keys of the
 // built-in catalog, opened at vwNow.
@@ -30,7 +30,7 @@ type ciFixture struct {
 func newCIFixture(t *testing.T, variant fyne.ThemeVariant) *ciFixture {
 	t.Helper()
 	if _, err := os.Stat(blockfrostSpec); err != nil {
-		t.Skipf("the Blockfrost document is not here: %v", err)
+		t.Fatalf("the Blockfrost document: %v", err)
 	}
 	dir, kr := filepath.Join(t.TempDir(), "data"), storage.NewMemoryKeyring()
 	opts := workspace.Options{Dir: dir, Now: vwNow, Keyring: kr}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // Audit entries an admin writes carry the store's Ed25519 signature (column
@@ -52,7 +52,7 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, ev core.AuditEvent) 
 		if err := tx.QueryRow(ctx, `SELECT nextval('audit_seq_seq')`).Scan(&seq); err != nil {
 			return fmt.Errorf("append audit event: %w", err)
 		}
-		sig = s.auditSigner.SignState(auditMessage(s.storeID, seq, at, ev, s.osUser, s.host))
+		sig = s.auditSigner.SignAudit(auditMessage(s.storeID, seq, at, ev, s.osUser, s.host))
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO audit (seq, at, actor, action, key_id, key_name, detail, os_user, host, sig)
 		VALUES (coalesce($1, nextval('audit_seq_seq')), $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -70,7 +70,7 @@ func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, ev core.AuditEvent) 
 
 // signUnsignedAudit signs every entry without a signature (SealFromRows:
 // at store init they are the entries moved in from a data folder).
-func (s *Store) signUnsignedAudit(ctx context.Context, tx pgx.Tx, signer *storage.EdSigner) error {
+func (s *Store) signUnsignedAudit(ctx context.Context, tx pgx.Tx, signer *seal.EdSigner) error {
 	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host FROM audit WHERE sig IS NULL`)
 	if err != nil {
 		return fmt.Errorf("sign audit log: %w", err)
@@ -85,7 +85,7 @@ func (s *Store) signUnsignedAudit(ctx context.Context, tx pgx.Tx, signer *storag
 	var action string
 	_, err = pgx.ForEachRow(rows, []any{&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host}, func() error {
 		e.Action = core.AuditAction(action)
-		out = append(out, signed{seq, signer.SignState(auditMessage(s.storeID, seq, e.Time.UTC(), e.AuditEvent, e.OSUser, e.Host))})
+		out = append(out, signed{seq, signer.SignAudit(auditMessage(s.storeID, seq, e.Time.UTC(), e.AuditEvent, e.OSUser, e.Host))})
 		return nil
 	})
 	if err != nil {
@@ -140,7 +140,7 @@ func (s *Store) AuditEntries(limit int) ([]AuditEntry, error) {
 		err := r.Scan(&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host, &sig)
 		e.Seq, e.Action, e.Time = uint64(seq), core.AuditAction(action), e.Time.UTC()
 		e.Unverified = s.auditSigner == nil || sig == nil ||
-			!s.auditSigner.VerifyState(auditMessage(s.storeID, seq, e.Time, e.AuditEvent, e.OSUser, e.Host), sig)
+			!s.auditSigner.VerifyAudit(auditMessage(s.storeID, seq, e.Time, e.AuditEvent, e.OSUser, e.Host), sig)
 		return e, err
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // keyColumns are the columns written for a key, in the order of keyArgs.
@@ -43,7 +43,7 @@ func keyArgs(k *core.Key) []any {
 	// protocol); they cannot fail to marshal (strings and maps of strings).
 	perms, _ := json.Marshal(k.Permissions)
 	return []any{k.ID, k.Digest, k.Name, k.Hint, scopes, string(k.Permissions.Kind), string(perms),
-		nanos(k.CreatedAt), nanos(k.ExpiresAt), lastUsed, mac, storage.EncodeRecord(&rec)}
+		nanos(k.CreatedAt), nanos(k.ExpiresAt), lastUsed, mac, seal.EncodeRecord(&rec)}
 }
 
 // newKeyIDs checks new records (checkNewKey) and returns their ids.
@@ -329,7 +329,7 @@ func (s *Store) deleteKey(id string, ev core.AuditEvent, withOld func(ctx contex
 
 // decodeRow decodes a stored record and sets its last-used time.
 func decodeRow(record []byte, lastUsed *int64) (*core.Key, error) {
-	k, err := storage.DecodeRecord(record)
+	k, err := seal.DecodeRecord(record)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

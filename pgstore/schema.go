@@ -82,7 +82,7 @@ var migrations = [][]string{
 			name text NOT NULL
 		)`,
 	},
-	// v1 -> v2: a rolled key's record is in format 2 (storage/record.go),
+	// v1 -> v2: a rolled key's record is in format 2 (seal/record.go),
 	// with its roll links; other records are unchanged. The bump keeps
 	// older builds, which cannot read such records, from opening the store.
 	{

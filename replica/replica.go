@@ -9,7 +9,6 @@ package replica
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // DefaultHeartbeat is how often a replica reads the store when no change
@@ -55,7 +54,7 @@ type Options struct {
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
 	st     *pgstore.Store
-	v      *storage.EdVerifier
+	v      *seal.EdVerifier
 	svc    *core.Service
 	opts   Options
 	listen *pgx.ConnConfig // from opts.FollowURL
@@ -63,8 +62,8 @@ type Replica struct {
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	elems  map[string][sha256.Size]byte // accepted records' set elements
-	acc    pgstore.Accumulator
+	elems  map[string]seal.Element // accepted records' set elements
+	acc    seal.Set
 	gen    uint64 // highest signed generation accepted
 	// recorded is the highest generation Generations holds.
 	recorded uint64
@@ -83,7 +82,7 @@ type Replica struct {
 
 // Open loads every record of st (whose id must be storeID) and checks the
 // set against the signed state with v.
-func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdVerifier, opts Options) (*Replica, error) {
+func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVerifier, opts Options) (*Replica, error) {
 	if st.StoreID() != storeID {
 		return nil, ErrOtherStore
 	}
@@ -119,14 +118,13 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
-		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
 		recorded: seen}
 	if err := r.remember(snap.State.Gen); err != nil {
 		return nil, err
 	}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
-		r.acc.Add(snap.Elements[i])
 	}
 	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {
@@ -191,7 +189,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 // matches that state and its generation is not older than one already
 // accepted. Otherwise only deletions and rolls of records held here apply
 // (they only restrict), and the error says why
-// (pgstore.ErrStateMismatch, pgstore.ErrStateRolledBack).
+// (pgstore.ErrStateMismatch, also pgstore.ErrOldState for a state of an
+// older format; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
@@ -202,7 +201,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
 	a := r.acc
-	elems := make([][sha256.Size]byte, len(changes))
+	elems := make([]seal.Element, len(changes))
 	for i, ch := range changes {
 		if old, ok := r.elems[ch.ID]; ok {
 			a.Remove(old)
@@ -215,6 +214,8 @@ func (r *Replica) Sync(ctx context.Context) error {
 	switch {
 	case state.Gen < r.gen:
 		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
+	case state.Format != pgstore.StateFormat:
+		err = fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
 	case !state.Check(r.v, r.st.StoreID(), a):
 		err = pgstore.ErrStateMismatch
 	}
@@ -274,12 +275,10 @@ func (r *Replica) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	elems := make(map[string][sha256.Size]byte, len(snap.Keys))
-	var a pgstore.Accumulator
+	elems := make(map[string]seal.Element, len(snap.Keys))
 	for i, k := range snap.Keys {
 		e := snap.Elements[i]
 		elems[k.ID] = e
-		a.Add(e)
 		if old, ok := r.elems[k.ID]; !ok || old != e {
 			r.svc.ApplyRemote(k)
 		}
@@ -289,7 +288,7 @@ func (r *Replica) reload(ctx context.Context) error {
 			r.svc.RemoveRemote(id)
 		}
 	}
-	r.elems, r.acc, r.gen, r.seq = elems, a, snap.State.Gen, snap.Seq
+	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
 	// The state was accepted; failing to record its generation is the
 	// problem /healthz reports until a later read records it.
 	rerr := r.remember(r.gen)

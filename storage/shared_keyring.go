@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/keydesk/keydesk/seal"
 )
 
 // The keyring of a shared store (package pgstore) is the same entry as a
 // local store's: "master:<storeID>" holds the 256-bit master key, from
-// which NewEdSigner derives the shared store's Ed25519 key. Moving a local
+// which seal.NewEdSigner derives the shared store's Ed25519 key. Moving a local
 // store to a shared one keeps its id, so its entry serves both.
 
 // Master returns the store's master key from the keyring (for `keydesk
@@ -20,7 +22,7 @@ func (k *Keyring) Master() ([]byte, error) {
 
 // EdSigner returns the shared store's admin material derived from the
 // master key (when the keyring was opened: it reads nothing).
-func (k *Keyring) EdSigner() (*EdSigner, error) { return k.ed, nil }
+func (k *Keyring) EdSigner() (*seal.EdSigner, error) { return k.ed, nil }
 
 // ImportKeyringIn saves master as the master key of store storeID in
 // backend (`keydesk credential import`). An entry already holding another

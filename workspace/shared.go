@@ -11,6 +11,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -42,7 +43,8 @@ func RedactURL(raw string) string {
 }
 
 // openShared opens the shared store at opts.StoreURL with this computer's
-// admin material (the keyring entry of the store's id), after checking its
+// admin material (the keyring entry of the store's id), after moving a
+// signed state of an older format to the current one and checking its
 // records against the store's signed state.
 func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
@@ -72,6 +74,14 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, err
 	}
+	ss := pgstore.Sealed(st, ed)
+	// A state of an older format is moved to the current one first (not
+	// one older than seen: that is an old-format state written back
+	// after the move).
+	if err := ss.UpgradeState(ctx, seen); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
 	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), seen)
 	if err != nil {
 		st.Close()
@@ -81,7 +91,6 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, err
 	}
-	ss := pgstore.Sealed(st, ed)
 	ss.OnCommit(func(gen uint64) {
 		if err := kr.RecordSharedGeneration(gen); err != nil {
 			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
@@ -129,11 +138,11 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	}
 	var (
 		st  *pgstore.Store
-		ed  *storage.EdSigner
+		ed  *seal.EdSigner
 		res = &InitResult{}
 	)
 	if from == "" {
-		id, err := storage.NewStoreID()
+		id, err := seal.NewStoreID()
 		if err != nil {
 			return nil, err
 		}

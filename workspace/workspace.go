@@ -18,6 +18,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -262,7 +263,7 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 	}
 	// First run: the keyring first, so that a keyring failure writes
 	// nothing; then the folder and the database.
-	id, err := storage.NewStoreID()
+	id, err := seal.NewStoreID()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/zalando/go-keyring"
 	bolt "go.etcd.io/bbolt"
@@ -114,8 +115,8 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 		t.Fatalf("Verify after reopen = %s: the signing material was not reused", v.Reason)
 	}
 	// The last use recorded before closing was flushed by Close.
-	if !v.Key.LastUsedAt.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("LastUsedAt = %v", v.Key.LastUsedAt)
+	if !v.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("LastUsedAt = %v", v.LastUsedAt)
 	}
 	got, _ := b2.store.GetKey(k.ID)
 	if !got.LastUsedAt.Equal(t0) {
@@ -432,7 +433,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 					t.Errorf("Verify = %s", v.Reason)
 					return
 				}
-				latest[g] = v.Key.LastUsedAt
+				latest[g] = v.LastUsedAt
 			}
 		})
 	}
@@ -485,7 +486,7 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), storage.EncodeRecord(rec)); err != nil {
+		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), seal.EncodeRecord(rec)); err != nil {
 			return err
 		}
 		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {
