@@ -86,6 +86,8 @@ type session struct {
 	env  *uiEnv
 	// flow is File → Back Up… and Restore… of the screens shown.
 	flow *backupFlow
+	// catalog is File → Import API Catalog… of the screens shown.
+	catalog *catalogFlow
 
 	// opts are the options the window started with (startWindow); the
 	// key file, the demo and the local data folder open with them, and a
@@ -336,6 +338,10 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		addFileItems(ui.menu, items...)
 		s.flow = flow
 		flow.loadLastBackup(b)
+	}
+	if s != nil {
+		s.catalog = newCatalogFlow(s, env)
+		addFileItems(ui.menu, s.catalog.menuItems()...)
 	}
 	w.SetContent(ui.content)
 	env.demo = false

@@ -337,7 +337,7 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 		radio.Required = true
 		radio.Selected = accessNone
 		d.sections = append(d.sections, sectionChoice{sec: s, radio: radio})
-		info := widget.NewLabel(fmt.Sprintf("%s\n%d operations · %s, %s", s.Title, len(s.Operations), s.ReadOnlyScope, s.FullAccessScope))
+		info := widget.NewLabel(sectionInfo(s))
 		info.Truncation = fyne.TextTruncateEllipsis // the radios keep their room
 		if i > 0 {
 			list.Add(widget.NewSeparator())
@@ -370,7 +370,7 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 		list.Add(g.header)
 		for _, op := range s.Operations {
 			id := op.ID
-			c := widget.NewCheck(op.Method+" "+op.Path+" — "+op.Title(), func(on bool) {
+			c := widget.NewCheck(opLabel(op), func(on bool) {
 				if on {
 					d.picked[id] = true
 					d.chooseKind(tabOperations)

@@ -30,6 +30,7 @@ type keyCell struct {
 	expired *widgets.Badge
 	flag    *widgets.Badge
 	idle    *widgets.Badge
+	unknown *widgets.Badge    // "Not in catalog": the key names what the catalog lost
 	link    *widget.Hyperlink // to the key this one was rolled to or from
 	linkTo  string            // the id link selects
 	badges  *fyne.Container
@@ -60,11 +61,12 @@ func newKeyCell(v *keysView) *keyCell {
 		expired: widgets.NewBadge("Expired", theme.ColorNameError),
 		flag:    widgets.NewBadge("Tampered", theme.ColorNameWarning),
 		idle:    widgets.NewBadge("Idle", theme.ColorNamePrimary),
+		unknown: widgets.NewBadge(notInCatalogBadge, theme.ColorNameWarning),
 	}
 	c.link = widget.NewHyperlink("", nil)
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
-	c.badges = container.NewHBox(c.expired, c.flag, c.idle, c.link)
+	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.idle, c.link)
 	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), editTipOn,
 		func() { v.editKey(c.row) })
 	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, dupTipOn,
@@ -107,13 +109,15 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	align := fyne.TextAlignLeading
 	var tip func() fyne.CanvasObject
 	showBadges := false
+	unknown := false
 	text := ""
 
 	switch col {
 	case colName:
 		text = k.Name
 		linkText, linkTo = r.linkText()
-		showBadges = expired || k.Tampered || idle || linkText != ""
+		unknown = len(v.svc.Catalog().UnknownScopes(k)) > 0
+		showBadges = expired || k.Tampered || idle || linkText != "" || unknown
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
 				return widget.NewLabel("This key's stored record does not match its signature:\nthe data file was edited, so the key never verifies. Delete it.")
@@ -124,6 +128,10 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		align = fyne.TextAlignCenter
 		cat := v.svc.Catalog()
 		tip = func() fyne.CanvasObject { return scopesTip(cat, k.Scopes) }
+		if unknown := cat.UnknownScopes(k); len(unknown) > 0 {
+			importance = widget.WarningImportance
+			tip = func() fyne.CanvasObject { return unknownScopesTip(cat, k.Scopes, unknown) }
+		}
 	case colKey:
 		text = k.Hint + "…"
 		style = fyne.TextStyle{Monospace: true}
@@ -181,10 +189,11 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	// beside them again before measuring it.
 	if col == colName {
 		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered ||
-			c.idle.Visible() != idle || c.link.Visible() != (linkText != "") || c.link.Text != linkText
+			c.idle.Visible() != idle || c.unknown.Visible() != unknown || c.link.Visible() != (linkText != "") || c.link.Text != linkText
 		setVisible(c.expired, expired)
 		setVisible(c.flag, k.Tampered)
 		setVisible(c.idle, idle)
+		setVisible(c.unknown, unknown)
 		c.linkTo = linkTo
 		if c.link.Text != linkText {
 			c.link.SetText(linkText)

@@ -59,6 +59,9 @@ type tryKeyView struct {
 	keyScopes   *widget.Label
 	keyExpires  *widget.Label
 	result      *fyne.Container
+
+	// req is Send API Request, for operations of an imported API.
+	req *requestPanel
 }
 
 // newTryKeyView returns the Try a key view over svc; w parents its dialogs
@@ -140,6 +143,8 @@ func newTryKeyView(svc tryKeyService, w fyne.Window, bg runner) *tryKeyView {
 		v.status, v.reason, v.keyInfo,
 	)
 	v.result.Hide()
+	v.req = newRequestPanel(svc.Catalog, func() fyne.Window { return v.win }, bg, func() string { return v.token.Text })
+	v.req.relayout = v.Refresh
 	return v
 }
 
@@ -159,6 +164,7 @@ func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 		v.token, v.tokenMsg,
 		container.NewHBox(v.send),
 		v.result,
+		v.req.box,
 	))
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.4
@@ -216,6 +222,7 @@ func (v *tryKeyView) selectOperation(op *core.Operation) {
 	}
 	v.params.Objects = rows
 	v.result.Hide()
+	v.req.show(op)
 	v.Refresh()
 }
 
