@@ -90,7 +90,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		target.Scope = *req.Scope
 	}
 	v := s.use(*req.Key, target)
-	s.stats.count(v.Reason)
+	s.count(endpointVerify, v.Reason)
 	writeJSON(w, http.StatusOK, NewVerifyResponse(v))
 }
 
