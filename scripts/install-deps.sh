@@ -11,7 +11,10 @@
 #     throw-away one in front of that cluster; the package's service is not used),
 #   - mingw-w64, NSIS, icoutils and Wine (64-bit only: no i386 architecture
 #     is needed) to build the Windows installer and test it under Wine,
-#   - desktop-file-utils to check the Linux packages' desktop entry.
+#   - desktop-file-utils to check the Linux packages' desktop entry,
+#   - prometheus (with promtool) for the metrics end-to-end test
+#     (scripts/prometheus.sh starts a throw-away one; the package's service
+#     is not used).
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
 # not root) and does nothing when all are present. Elsewhere it says what to
 # install.
@@ -19,7 +22,7 @@ set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
-	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
+	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils prometheus)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
