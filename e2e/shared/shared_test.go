@@ -73,6 +73,9 @@ func TestReplicasSurvivePostgresRestart(t *testing.T) {
 		if got := r.verify(t, before); got != "ok" {
 			t.Fatalf("a replica with PostgreSQL down answered %s", got)
 		}
+		if m := r.metrics(t); m["keydesk_replica_degraded"] != 1 || m["keydesk_replica_data_age_seconds"] < 1 {
+			t.Fatalf("metrics while PostgreSQL is down: degraded %v, data age %v s", m["keydesk_replica_degraded"], m["keydesk_replica_data_age_seconds"])
+		}
 	}
 	start := exec.Command("../../scripts/pg-cluster.sh", "server-start", clusterDir)
 	if out, err := start.CombinedOutput(); err != nil {
@@ -83,6 +86,12 @@ func TestReplicasSurvivePostgresRestart(t *testing.T) {
 	for _, r := range []*replica{a, b} {
 		eventually(t, 10*time.Second, "a replica catches up after the restart", func() bool { return r.verify(t, after) == "ok" })
 		eventually(t, 5*time.Second, "a replica is healthy again", func() bool { return r.health(t).Status == "ok" })
+		// Its metrics say so too, and count the reconnection.
+		eventually(t, 5*time.Second, "a replica's metrics show the reconnection", func() bool {
+			m := r.metrics(t)
+			return m["keydesk_replica_degraded"] == 0 && m["keydesk_replica_reconnects_total"] >= 1 &&
+				m["keydesk_replica_signed_generation"] >= 2 && m["keydesk_replica_follow_lag_changes"] == 0
+		})
 	}
 }
 
