@@ -79,6 +79,7 @@ type Metrics struct {
 	results   [numEndpoints][len(resultOfReason)]prometheus.Counter
 	durations [numEndpoints]prometheus.Observer
 	digests   map[string]prometheus.Counter
+	handler   http.Handler
 }
 
 func newMetrics(s *Server) *Metrics {
@@ -121,6 +122,8 @@ func newMetrics(s *Server) *Metrics {
 	if kc, ok := s.v.(KeyStateCounter); ok {
 		m.reg.MustRegister(keyStates{kc})
 	}
+	// One handler, so that its limit on concurrent scrapes holds.
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4})
 	return m
 }
 
@@ -135,10 +138,9 @@ func (m *Metrics) Register(cs ...prometheus.Collector) error {
 	return nil
 }
 
-// Handler answers Prometheus scrapes of these metrics.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, MaxRequestsInFlight: 4})
-}
+// Handler answers Prometheus scrapes of these metrics (at most 4 at once;
+// more get 503).
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Gatherer returns the registry, for tests and for pushing elsewhere.
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
