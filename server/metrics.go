@@ -160,7 +160,7 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 func (s *Server) count(ep int, r core.Reason) {
 	i := reasonIndex(r)
 	s.stats.byReason[i].Add(1)
-	if i < len(resultOfReason) {
+	if i < len(resultOfReason) && !s.uninstrumented {
 		s.metrics.results[ep][i].Inc()
 	}
 }
@@ -169,12 +169,25 @@ func (s *Server) count(ep int, r core.Reason) {
 // has: a refusal (403), so a denied verification in the metrics.
 func (s *Server) countNoRoute() {
 	s.stats.noRoute.Add(1)
-	s.metrics.results[endpointAuth][reasonIndex(core.ReasonForbidden)].Inc()
+	if !s.uninstrumented {
+		s.metrics.results[endpointAuth][reasonIndex(core.ReasonForbidden)].Inc()
+	}
+}
+
+// started is when a request to a verification endpoint started, for
+// observe.
+func (s *Server) started() time.Time {
+	if s.uninstrumented {
+		return time.Time{}
+	}
+	return time.Now()
 }
 
 // observe records the duration of a request to endpoint ep since start.
 func (s *Server) observe(ep int, start time.Time) {
-	s.metrics.durations[ep].Observe(time.Since(start).Seconds())
+	if !s.uninstrumented {
+		s.metrics.durations[ep].Observe(time.Since(start).Seconds())
+	}
 }
 
 // keyStates is the keydesk_keys collector: the verifier's keys counted by
