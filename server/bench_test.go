@@ -91,7 +91,7 @@ var benchCleanup []func()
 // BenchmarkHTTPVerify measures POST /v1/keys/verify over loopback against a
 // 100,000-key store, and a bare net/http handler answering a fixed JSON body,
 // in the same run with the same client (one shared Transport, 64 concurrent
-// requests; the two take turns in 20 rounds). It reports both rates and
+// requests; they take turns in 21 rounds). It reports both rates and
 // their ratio; the target is at least 0.70 (the README's Performance).
 // The server counts every request in its Prometheus metrics, as serve does
 // (the benchmark checks the count after the run): that costs two clock
