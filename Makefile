@@ -10,7 +10,7 @@ GO        ?= go
 TAGS      := migrated_fynedo
 CI_TAGS   := ci,$(TAGS)
 # Short fuzzing runs inside `make test`: Target:package pairs.
-FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./storage FuzzOpen:./vault
+FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./seal FuzzOpen:./vault FuzzAddRemove:./internal/winpath
 # FUZZTIME is a count of executions, not a duration: with a duration, Go 1.26's
 # fuzzing coordinator can fail a target with a bare "context deadline
 # exceeded" when the time runs out on a loaded machine (golang/go#75804,
@@ -104,7 +104,7 @@ test-pg:
 fuzz:
 	@for f in $(FUZZ); do \
 		name="$${f%%:*}"; pkg="$${f#*:}"; \
-		if ! grep -qs "func $$name(" $$pkg/*_test.go; then echo "fuzz: $$name not in $$pkg yet, skipped"; continue; fi; \
+		if ! grep -qs "func $$name(" $$pkg/*_test.go; then echo "fuzz: $$name is not in $$pkg (moved? update FUZZ)" >&2; exit 1; fi; \
 		echo "fuzz: $$name in $$pkg (-fuzztime=$(FUZZTIME))"; \
 		CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done

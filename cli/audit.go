@@ -20,6 +20,8 @@ type auditJSON struct {
 	KeyID   string           `json:"keyId,omitempty"`
 	KeyName string           `json:"keyName,omitempty"`
 	Detail  string           `json:"detail,omitempty"`
+	// Unverified: the entry carries no admin signature (shared store).
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // newAuditCommand is `keydesk audit`.
@@ -48,7 +50,7 @@ func runAudit(env *Env, asJSON bool) error {
 		if asJSON {
 			out := make([]auditJSON, 0, len(events))
 			for _, e := range events {
-				out = append(out, auditJSON{Time: utcTime(e.Time), Actor: e.Actor, Action: e.Action, KeyID: e.KeyID, KeyName: e.KeyName, Detail: e.Detail})
+				out = append(out, auditJSON{Time: utcTime(e.Time), Actor: e.Actor, Action: e.Action, KeyID: e.KeyID, KeyName: e.KeyName, Detail: e.Detail, Unverified: e.Unverified})
 			}
 			return writeJSON(env.Stdout, out)
 		}
@@ -58,15 +60,20 @@ func runAudit(env *Env, asJSON bool) error {
 		}
 		w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(w, "TIME\tUSER\tACTION\tKEY\tDETAIL")
+		unsigned := false
 		for _, e := range events {
+			unsigned = unsigned || (e.Unverified && !e.Action.ServerAction())
 			key := ""
 			if e.KeyID != "" {
 				key = fmt.Sprintf("%q (%s)", e.KeyName, e.KeyID)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", localTime(e.Time), e.Actor, e.Action, key, e.Detail)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", localTime(e.Time), e.Who(), e.Action, key, e.Detail)
 		}
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("write the audit log: %w", err)
+		}
+		if unsigned {
+			fmt.Fprintln(env.Stdout, workspace.UnsignedAudit)
 		}
 		return nil
 	})

@@ -46,12 +46,13 @@ func newCatalogCommand(env *Env) *cobra.Command {
 		Use:   "catalog [--search TEXT] [--json]",
 		Short: "List the API sections, operations and scopes keys can be given",
 		Long: "List the permission catalog: each section with its read-only and full-access scopes and its\n" +
-			"operations. It needs no data folder. --json prints the shape that --catalog reads.",
+			"operations: the store's (imported with keydesk catalog import), else the embedded one.\n" +
+			"--json prints the shape that --catalog reads.",
 		Example:           `  keydesk catalog --search "list channels"`,
 		Args:              argsNone("catalog takes no arguments, got %q (usage: " + catalogUsage + ")"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			cat, err := loadCatalog(env)
+			cat, err := storeCatalog(env)
 			if err != nil {
 				return err
 			}
@@ -65,6 +66,7 @@ func newCatalogCommand(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&search, "search", "", "show only operations whose id, name, summary, method, path or section contain every word of `TEXT`")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the catalog as JSON (the shape --catalog reads)")
 	_ = cmd.RegisterFlagCompletionFunc("search", cobra.NoFileCompletions)
+	cmd.AddCommand(newCatalogImportCommand(env), newCatalogResetCommand(env))
 	return cmd
 }
 

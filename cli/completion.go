@@ -26,7 +26,7 @@ type completer struct {
 
 // setup applies the global flags given so far on the command line being
 // completed; it reports false when they are not usable.
-func (c *completer) setup() bool { return c.g.apply(c.env) == nil }
+func (c *completer) setup() bool { return c.g.apply(c.env, false) == nil }
 
 // keyIDFirst completes the first argument with the ids of the stored keys,
 // each described by its name.

@@ -35,6 +35,10 @@ type listedKeyJSON struct {
 	// Tampered marks a record whose signature does not match (the data
 	// file was edited); such a key never verifies.
 	Tampered bool `json:"tampered,omitempty"`
+	// Unknown lists the key's scopes (and operation ids) that name
+	// nothing in the catalog any more: it was issued under an earlier
+	// catalog; it stays as issued and those scopes allow nothing.
+	Unknown []string `json:"unknownScopes,omitempty"`
 }
 
 // newKeysListCommand is `keydesk keys list`.
@@ -89,6 +93,7 @@ func runKeysList(env *Env, f listFilter) error {
 					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
 					Expired: k.Expired(now), Idle: k.IsIdle(now), Tampered: k.Tampered,
 					RolledTo: k.RolledTo, RolledFrom: k.RolledFrom,
+					Unknown: b.Service().Catalog().UnknownScopes(k),
 				}
 				if !k.LastUsedAt.IsZero() {
 					s := utcTime(k.LastUsedAt)
@@ -98,11 +103,11 @@ func runKeysList(env *Env, f listFilter) error {
 			}
 			return writeJSON(env.Stdout, out)
 		}
-		return printKeys(env.Stdout, keys, all, now, f)
+		return printKeys(env.Stdout, b.Service().Catalog(), keys, all, now, f)
 	})
 }
 
-func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, f listFilter) error {
+func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time.Time, f listFilter) error {
 	switch {
 	case len(all) == 0:
 		fmt.Fprintln(out, "No keys yet. Create one with: keydesk keys create --name NAME --section ID=read (see keydesk catalog for section ids)")
@@ -124,6 +129,9 @@ func printKeys(out io.Writer, keys, all []*core.Key, now time.Time, f listFilter
 				name += "  [Expired]"
 			case k.IsIdle(now):
 				name += "  [Idle]"
+			}
+			if len(cat.UnknownScopes(k)) > 0 {
+				name += "  [Not in catalog]"
 			}
 			used := "never"
 			if !k.LastUsedAt.IsZero() {

@@ -61,7 +61,7 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 	// Check the operation against this run's catalog before reading the
 	// key or opening the store.
 	if opID != "" {
-		cat, err := loadCatalog(env)
+		cat, err := storeCatalog(env)
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // globalFlags are the flags every command takes (before or after the
@@ -34,8 +38,13 @@ func NewCommand(env *Env) *cobra.Command {
 		SilenceUsage:      true,
 		Version:           env.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.apply(env); err != nil {
+			if err := g.apply(env, cmd.Name() == "serve"); err != nil {
 				return err
+			}
+			// Once per run: every user of this computer can read a
+			// process's arguments.
+			if pw, _ := pgstore.CheckURL(g.store); pw {
+				fmt.Fprintln(env.Stderr, "keydesk: warning: "+workspace.PasswordInArgs)
 			}
 			return env.readKeyFilePassphrase(cmd.Name())
 		},
@@ -68,6 +77,7 @@ func NewCommand(env *Env) *cobra.Command {
 	root.AddCommand(
 		newKeysCommand(env, c),
 		newCatalogCommand(env),
+		newRequestCommand(env),
 		newAuditCommand(env),
 		newDigestCommand(env),
 		newMailCommand(env),
@@ -98,8 +108,10 @@ func NewCommand(env *Env) *cobra.Command {
 	return root
 }
 
-// apply checks the global flags and sets env from them.
-func (g *globalFlags) apply(env *Env) error {
+// apply checks the global flags and sets env from them. serving is true
+// for serve, where --data may come with --store: the folder where a replica
+// keeps the highest generation of the store it has seen.
+func (g *globalFlags) apply(env *Env, serving bool) error {
 	env.DataDir = g.data
 	if env.DataDir == "" {
 		env.DataDir = env.Getenv("KEYDESK_DATA")
@@ -120,8 +132,13 @@ func (g *globalFlags) apply(env *Env) error {
 	if env.StoreURL == "" && !g.demo && g.data == "" {
 		env.StoreURL = env.Getenv("KEYDESK_STORE")
 	}
-	if env.StoreURL != "" && (g.demo || g.data != "") {
+	if env.StoreURL != "" && (g.demo || (g.data != "" && !(serving && g.store != ""))) {
 		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
+	}
+	if env.StoreURL != "" {
+		if _, err := pgstore.CheckURL(env.StoreURL); err != nil {
+			return &UsageError{Msg: workspace.Advice(err)}
+		}
 	}
 	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin
 	env.CatalogFile = g.catalog

@@ -13,6 +13,7 @@ import (
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/replica"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
@@ -62,7 +63,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		return err
 	}
 	defer st.Close()
-	var v *storage.EdVerifier
+	var v *seal.EdVerifier
 	var passwords mail.PasswordStore = envPassword{env: env}
 	storeID := st.StoreID()
 	if cred != nil {
@@ -97,6 +98,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		if opts.Catalog, err = loadCatalog(env); err != nil {
 			return err
 		}
+	}
+	// The highest generation accepted, kept in the data folder: a
+	// restarted replica refuses a database put back to an older copy.
+	dir := env.DataDir
+	if dir == "" {
+		if dir, err = workspace.DefaultDir(); err != nil {
+			return err
+		}
+	}
+	if opts.Generations, err = replica.OpenGenerationFile(dir, storeID); err != nil {
+		return err
 	}
 	r, err := replica.Open(octx, st, storeID, v, opts)
 	if err != nil {

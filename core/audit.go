@@ -23,6 +23,11 @@ const (
 	// ActionStoreMoved records a data folder moved into a shared store
 	// (store init --from).
 	ActionStoreMoved AuditAction = "store.moved"
+	// ActionCatalogImport records a permission catalog imported from
+	// OpenAPI documents (their titles, versions and digests);
+	// ActionCatalogReset the return to the embedded catalog.
+	ActionCatalogImport AuditAction = "catalog.import"
+	ActionCatalogReset  AuditAction = "catalog.reset"
 )
 
 // AuditActions lists every audit action this Keydesk records.
@@ -31,6 +36,7 @@ var AuditActions = []AuditAction{
 	ActionDigestSent, ActionDigestEmpty, ActionDigestFailed,
 	ActionSettingsChanged, ActionTestMail,
 	ActionBackup, ActionRestore, ActionStoreMoved,
+	ActionCatalogImport, ActionCatalogReset,
 }
 
 // AuditEvent is one line of the audit log. It never holds a secret.
@@ -42,4 +48,30 @@ type AuditEvent struct {
 	KeyID   string      `json:"keyId,omitempty"`
 	KeyName string      `json:"keyName,omitempty"`
 	Detail  string      `json:"detail,omitempty"`
+	// Unverified is set on a shared store's entry that carries no valid
+	// admin signature: a verification server wrote it (the digest's
+	// entries), it predates signed entries, or someone who can write the
+	// database inserted it. Who labels it.
+	Unverified bool `json:"unverified,omitempty"`
+}
+
+// ServerAction reports whether a verification server writes entries of
+// this action (the digest's): its entries carry no admin signature.
+func (a AuditAction) ServerAction() bool {
+	return a == ActionDigestSent || a == ActionDigestEmpty || a == ActionDigestFailed
+}
+
+// Who names who wrote the entry, for people: its actor, unless the entry
+// is Unverified. Then a server's action is labelled as a server's, and any
+// other action, which only an admin's signed entry can record, as
+// unsigned: no admin's Keydesk wrote it (or one before entries were
+// signed).
+func (e AuditEvent) Who() string {
+	switch {
+	case !e.Unverified:
+		return e.Actor
+	case e.Action.ServerAction():
+		return e.Actor + " (server)"
+	}
+	return e.Actor + " (unsigned)"
 }

@@ -27,17 +27,25 @@ type Catalog struct {
 	Version     string     `json:"catalogVersion"`
 	GlobalScope string     `json:"globalScope"`
 	Sections    []*Section `json:"sections"`
+	// APIs are the documents an imported catalog came from (see
+	// apispec.go); empty for the embedded catalog and --catalog files.
+	APIs []*API `json:"apis,omitempty"`
+	// Retired lists the section ids and operation scopes of earlier
+	// imports that are no longer in the catalog. A re-import never gives
+	// them out again, so a key naming them stays orphaned, never revived.
+	Retired []string `json:"retired,omitempty"`
 
 	sections map[string]*Section
 	ops      map[string]*Operation
 	byScope  map[string][]*Operation
-	routes   []*route
+	routes   routeIndex
 }
 
 // Section is a group of operations (Messaging, Users, PBX API, ...).
 type Section struct {
 	ID              string       `json:"id"`
 	Title           string       `json:"title"`
+	Description     string       `json:"description,omitempty"`
 	Source          string       `json:"source,omitempty"`
 	BaseURL         string       `json:"baseUrl,omitempty"`
 	ReadOnlyScope   string       `json:"readOnlyScope"`
@@ -56,6 +64,8 @@ type Operation struct {
 	ReadOnly   bool     `json:"readOnly"`
 	Scopes     []string `json:"scopes"`
 	Confidence string   `json:"confidence,omitempty"`
+	// Request says how to send the operation, for imported catalogs.
+	Request *RequestSpec `json:"request,omitempty"`
 
 	// SectionID is the id of the section holding the operation, set on load.
 	SectionID string `json:"-"`
@@ -210,10 +220,10 @@ func (c *Catalog) index() error {
 			for _, sc := range o.Scopes {
 				c.byScope[sc] = append(c.byScope[sc], o)
 			}
-			c.routes = append(c.routes, newRoute(o))
+			c.routes.add(newRoute(o))
 		}
 	}
-	return nil
+	return c.indexAPIs()
 }
 
 // Section returns the section with the given id.

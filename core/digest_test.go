@@ -9,7 +9,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 func TestSlotAtOrBefore(t *testing.T) {
@@ -181,7 +181,7 @@ func TestSelectDigestEmpty(t *testing.T) {
 func TestServiceSelectDigestMatchesStore(t *testing.T) {
 	T := time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
 	st := storetest.OpenBbolt(t, t.TempDir())
-	signer, err := storage.NewSigner(make([]byte, storage.MasterKeySize))
+	signer, err := seal.NewSigner(make([]byte, seal.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/internal/storetest"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -16,7 +17,7 @@ import (
 func bboltService(t *testing.T, start time.Time) (*core.Service, *storage.Store, *clocktest.Clock) {
 	t.Helper()
 	st := storetest.OpenBbolt(t, t.TempDir())
-	signer, err := storage.NewSigner(make([]byte, storage.MasterKeySize))
+	signer, err := seal.NewSigner(make([]byte, seal.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,22 @@ import (
 	"time"
 )
 
+// MaxClockSkew is how far in the future a stored last-used time may lie
+// (clocks of servers and admins differ a little). A later one is not a
+// use anyone saw: anyone who can write the database's last-used column (a
+// verification server's role) could otherwise make every key look used
+// until 2262, so that none is ever reported idle. The service reads such a
+// time as never used, and a store overwrites it with the next real use.
+const MaxClockSkew = 5 * time.Minute
+
+// plausibleUse clears k's last-used time when it lies more than
+// MaxClockSkew after now (see MaxClockSkew).
+func plausibleUse(k *Key, now time.Time) {
+	if !k.LastUsedAt.IsZero() && k.LastUsedAt.After(now.Add(MaxClockSkew)) {
+		k.LastUsedAt = time.Time{}
+	}
+}
+
 // pendingUse returns k's last use not yet written to the store, if any;
 // s.mu must be held.
 func (s *Service) pendingUse(k *Key) (time.Time, bool) {

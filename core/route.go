@@ -57,24 +57,16 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 		return nil, nil, false
 	}
 	var best *route
-	for _, r := range c.routes {
-		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {
-			continue
-		}
-		if len(r.segments) != len(segs) {
-			continue
-		}
-		ok := true
+	c.routes.candidates(method, segs, false, func(r *route) {
 		for i, s := range r.segments {
 			if s != "" && s != segs[i] {
-				ok = false
-				break
+				return
 			}
 		}
-		if ok && (best == nil || r.literals > best.literals) {
+		if best == nil || r.literals > best.literals {
 			best = r
 		}
-	}
+	})
 	if best == nil || c.shadowed(best, method, segs) {
 		return nil, nil, false
 	}
@@ -94,25 +86,133 @@ func (c *Catalog) MatchRoute(method, uri string) (*Operation, map[string]string,
 // servers) or drops trailing dots (IIS): with a users.get key,
 // "/v2/users/BOTS" or "/v2/users/bots." must not reach users.bots.list.
 func (c *Catalog) shadowed(best *route, method string, segs []string) bool {
-	for _, r := range c.routes {
-		if r == best || r.literals <= best.literals || len(r.segments) != len(segs) {
-			continue
+	found := false
+	c.routes.candidates(method, segs, true, func(r *route) {
+		if found || r == best || r.literals <= best.literals {
+			return
 		}
-		if r.op.Method != method && !(method == "HEAD" && r.op.Method == "GET") {
-			continue
-		}
-		loose := true
 		for i, s := range r.segments {
 			if s != "" && !looseEqual(s, segs[i]) {
-				loose = false
-				break
+				return
 			}
 		}
+		found = true
+	})
+	return found
+}
+
+// routeIndex is a tree of the routes' path segments: a literal child per
+// segment (keyed by its case-folded form, so that the loose match of
+// shadowed walks it too) and one child for a {parameter}, with the routes
+// ending at a node listed by method. A lookup walks the request's segments
+// and costs the same with 20 routes or 2,000, whatever prefix they share.
+type routeIndex struct {
+	root *routeNode
+}
+
+type routeNode struct {
+	lit   map[string]*routeNode
+	param *routeNode
+	leaf  map[string][]*route // method -> routes ending here
+}
+
+func (x *routeIndex) add(r *route) {
+	if x.root == nil {
+		x.root = &routeNode{}
+	}
+	n := x.root
+	for _, seg := range r.segments {
+		if seg == "" {
+			if n.param == nil {
+				n.param = &routeNode{}
+			}
+			n = n.param
+			continue
+		}
+		k := foldKey(seg)
+		if n.lit == nil {
+			n.lit = make(map[string]*routeNode)
+		}
+		c := n.lit[k]
+		if c == nil {
+			c = &routeNode{}
+			n.lit[k] = c
+		}
+		n = c
+	}
+	if n.leaf == nil {
+		n.leaf = make(map[string][]*route)
+	}
+	n.leaf[r.op.Method] = append(n.leaf[r.op.Method], r)
+}
+
+// candidates calls fn with every route of the request's method (GET too
+// for HEAD) whose template may match segs: literals equal up to case when
+// loose is false; up to case, compatibility forms and trailing dots when
+// it is true. fn still checks every segment.
+func (x routeIndex) candidates(method string, segs []string, loose bool, fn func(*route)) {
+	if x.root == nil {
+		return
+	}
+	var buf [16]string
+	keys := buf[:0]
+	for _, seg := range segs {
 		if loose {
-			return true
+			seg, _ = nfkc(seg)
+			seg = strings.TrimRight(seg, ".")
+		}
+		keys = append(keys, foldKey(seg))
+	}
+	x.root.walk(method, keys, fn)
+}
+
+func (n *routeNode) walk(method string, keys []string, fn func(*route)) {
+	if len(keys) == 0 {
+		for _, r := range n.leaf[method] {
+			fn(r)
+		}
+		if method == "HEAD" {
+			for _, r := range n.leaf["GET"] {
+				fn(r)
+			}
+		}
+		return
+	}
+	if c := n.lit[keys[0]]; c != nil {
+		c.walk(method, keys[1:], fn)
+	}
+	if n.param != nil {
+		n.param.walk(method, keys[1:], fn)
+	}
+}
+
+// foldKey maps s to one representative of its case-insensitive class, so
+// that strings.EqualFold(a, b) implies foldKey(a) == foldKey(b): each rune
+// becomes the lower case of the smallest rune of its Unicode simple case
+// folding orbit. Lower-case ASCII, the usual case, is returned as it is.
+func foldKey(s string) string {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			simple = false
+			break
 		}
 	}
-	return false
+	if simple {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(unicode.ToLower(min))
+	}
+	return b.String()
 }
 
 // looseEqual compares a template literal with a request segment as the

@@ -229,6 +229,7 @@ func (s *Service) checkRecords(keys []*Key) {
 // insert adds or replaces a record whose Tampered flag is set; s.mu must be
 // held for writing.
 func (s *Service) insert(k *Key) {
+	plausibleUse(k, s.clock.Now())
 	k.Scopes = s.internScopes(k.Scopes)
 	k.Permissions = s.internPermissions(k.Permissions)
 	d := string(k.Digest)

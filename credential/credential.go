@@ -2,7 +2,7 @@
 // store's signing material between computers:
 //
 //   - The admin credential holds the store's 256-bit master key (from which
-//     every key of the store derives: see storage.NewEdSigner). It is the
+//     every key of the store derives: see seal.NewEdSigner). It is the
 //     same envelope as a backup (package vault: age with a scrypt passphrase
 //     recipient, so the standard `age -d` opens it, holding a tar with a
 //     manifest of kind "credential" and one file, credential.json).
@@ -23,7 +23,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/vault"
 )
 
@@ -67,22 +67,22 @@ func Admin(storeID string, master []byte) *Credential {
 }
 
 // VerifyOnly returns the verify-only credential of a store.
-func VerifyOnly(storeID string, m storage.VerifyMaterial) *Credential {
+func VerifyOnly(storeID string, m seal.VerifyMaterial) *Credential {
 	return &Credential{Format: Format, Version: 1, Kind: KindVerifyOnly, StoreID: storeID,
 		DigestKey: m.DigestKey, SetKey: m.SetKey, PublicKey: m.PublicKey}
 }
 
 // Verifier returns the verification material of a credential of either
 // kind.
-func (c *Credential) Verifier() (*storage.EdVerifier, error) {
+func (c *Credential) Verifier() (*seal.EdVerifier, error) {
 	if c.Kind == KindAdmin {
-		s, err := storage.NewEdSigner(c.Master)
+		s, err := seal.NewEdSigner(c.Master)
 		if err != nil {
 			return nil, err
 		}
 		return s.Verifier(), nil
 	}
-	return storage.NewEdVerifier(storage.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
+	return seal.NewEdVerifier(seal.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
 }
 
 // CheckPassphrase refuses a passphrase that is too short.
@@ -155,7 +155,7 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 	}
 	switch c.Kind {
 	case KindAdmin:
-		if len(c.Master) != storage.MasterKeySize {
+		if len(c.Master) != seal.MasterKeySize {
 			return nil, ErrNotCredential
 		}
 	case KindVerifyOnly:

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/vault"
 )
 
-var master = bytes.Repeat([]byte{7}, storage.MasterKeySize)
+var master = bytes.Repeat([]byte{7}, seal.MasterKeySize)
 
 func TestAdminCredentialRoundTrip(t *testing.T) {
 	data, err := Encode(Admin("store1", master), "correct horse battery")
@@ -55,7 +55,7 @@ func TestAdminCredentialRoundTrip(t *testing.T) {
 }
 
 func TestVerifyOnlyCredentialHoldsNothingThatSigns(t *testing.T) {
-	ed, err := storage.NewEdSigner(master)
+	ed, err := seal.NewEdSigner(master)
 	if err != nil {
 		t.Fatal(err)
 	}

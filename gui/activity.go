@@ -13,6 +13,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // auditSource is where the Activity view reads the audit log, newest first.
@@ -42,6 +43,8 @@ var activityActions = []struct {
 	{core.ActionBackup, "Backup taken"},
 	{core.ActionRestore, "Restored from a backup"},
 	{core.ActionStoreMoved, "Moved to a shared store"},
+	{core.ActionCatalogImport, "Catalog imported"},
+	{core.ActionCatalogReset, "Catalog reset"},
 }
 
 // actionLabel returns the label of an audit action as the view shows it.
@@ -225,7 +228,7 @@ func (v *activityView) cellText(ev core.AuditEvent, col int) string {
 	case 0:
 		return ev.Time.In(v.loc).Format("2006-01-02 15:04:05")
 	case 1:
-		return ev.Actor
+		return ev.Who()
 	case 2:
 		return actionLabel(ev.Action)
 	case 3:
@@ -251,7 +254,10 @@ func (v *activityView) showDetail(row int) {
 	ev := v.shown[row]
 	parts := []string{
 		ev.Time.In(v.loc).Format("2006-01-02 15:04:05 MST") + " (" + ev.Time.UTC().Format(time.RFC3339) + ")",
-		actionLabel(ev.Action) + " by " + ev.Actor,
+		actionLabel(ev.Action) + " by " + ev.Who(),
+	}
+	if ev.Unverified && !ev.Action.ServerAction() {
+		parts = append(parts, workspace.UnsignedAudit)
 	}
 	if k := v.cellText(ev, 3); k != "" {
 		parts = append(parts, "key "+k)

@@ -233,3 +233,26 @@ func TestActivityNewestFirstWhateverTheLogOrder(t *testing.T) {
 		t.Errorf("filtered = %v", got)
 	}
 }
+
+// A shared store's entries without an admin signature: a server's digest
+// entry is labelled the server's, an admin action (forged by whoever can
+// write the database) "(unsigned)", with the sentence in its detail.
+func TestActivityLabelsUnsignedEntries(t *testing.T) {
+	events := actEvents()
+	events[0].Unverified = true // a deletion nobody's Keydesk signed
+	events[3].Unverified = true // a server's digest entry
+	v := newActivity(t, &fakeAudit{events: events})
+	if got := v.cellText(v.shown[0], 1); got != "ana (unsigned)" {
+		t.Errorf("forged deletion's actor = %q", got)
+	}
+	if got := v.cellText(v.shown[3], 1); got != "keydesk (server)" {
+		t.Errorf("server's digest entry's actor = %q", got)
+	}
+	if got := v.cellText(v.shown[1], 1); got != "ana" {
+		t.Errorf("signed entry's actor = %q", got)
+	}
+	v.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	if !strings.Contains(v.detail.Text, "carry no admin's signature") {
+		t.Errorf("detail of the forged entry = %q", v.detail.Text)
+	}
+}

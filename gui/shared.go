@@ -201,7 +201,8 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 		return nil, err
 	}
 	r, err := replica.Open(octx, st, st.StoreID(), ed.Verifier(),
-		replica.Options{Clock: b.Clock(), Catalog: b.Service().Catalog(), Heartbeat: sharedHeartbeat})
+		replica.Options{Clock: b.Clock(), Catalog: b.Service().Catalog(), Heartbeat: sharedHeartbeat,
+			Generations: b.Keyring()})
 	if err != nil {
 		return nil, err
 	}

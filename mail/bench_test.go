@@ -8,6 +8,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -75,7 +76,7 @@ func scanDigest(st core.Store, slot time.Time) (expired, expiring int, err error
 // selection (target ≤ 5 ms for 100,000 keys), the scan/index ratio and the keys per
 // digest, and fails over 5 ms.
 func BenchmarkDigestSelection(b *testing.B) {
-	signer, err := storage.NewSigner(make([]byte, storage.MasterKeySize))
+	signer, err := seal.NewSigner(make([]byte, seal.MasterKeySize))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,24 +2,99 @@ package pgstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 )
 
-// appendAudit adds ev to the audit log with this process's OS user and host.
+// Audit entries an admin writes carry the store's Ed25519 signature (column
+// sig) over the entry and its sequence number; entries a verification
+// server writes (the digest's) carry none, since servers hold only the
+// public key. A reader with the store's key (an admin) marks every entry
+// without a valid signature core.AuditEvent.Unverified, so that an entry a
+// server role or a database writer inserted never passes for an admin's.
+// Entries written before schema v4 carry no signature either.
+
+// auditMessage is what an audit entry's signature covers. Its prefix
+// differs from a record payload's and the signed state's, so no signature
+// passes for another kind.
+func auditMessage(storeID string, seq int64, at time.Time, ev core.AuditEvent, osUser, host string) []byte {
+	b := []byte("keydesk audit v1\x00")
+	str := func(s string) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	str(storeID)
+	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(at.UnixMicro()))
+	for _, s := range []string{ev.Actor, string(ev.Action), ev.KeyID, ev.KeyName, ev.Detail, osUser, host} {
+		str(s)
+	}
+	return b
+}
+
+// appendAudit adds ev to the audit log with this process's OS user and
+// host, signed when the store was opened with admin material (Sealed).
 func (s *Store) appendAudit(ctx context.Context, tx pgx.Tx, ev core.AuditEvent) error {
 	at := ev.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit (at, actor, action, key_id, key_name, detail, os_user, host)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		at.UTC(), ev.Actor, string(ev.Action), ev.KeyID, ev.KeyName, ev.Detail, s.osUser, s.host)
+	// PostgreSQL keeps microseconds: sign what it keeps.
+	at = at.UTC().Truncate(time.Microsecond)
+	var seq int64
+	var sig []byte
+	if s.auditSigner != nil {
+		if err := tx.QueryRow(ctx, `SELECT nextval('audit_seq_seq')`).Scan(&seq); err != nil {
+			return fmt.Errorf("append audit event: %w", err)
+		}
+		sig = s.auditSigner.SignAudit(auditMessage(s.storeID, seq, at, ev, s.osUser, s.host))
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO audit (seq, at, actor, action, key_id, key_name, detail, os_user, host, sig)
+		VALUES (coalesce($1, nextval('audit_seq_seq')), $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		func() *int64 {
+			if sig == nil {
+				return nil
+			}
+			return &seq
+		}(), at, ev.Actor, string(ev.Action), ev.KeyID, ev.KeyName, ev.Detail, s.osUser, s.host, sig)
 	if err != nil {
 		return fmt.Errorf("append audit event: %w", err)
+	}
+	return nil
+}
+
+// signUnsignedAudit signs every entry without a signature (SealFromRows:
+// at store init they are the entries moved in from a data folder).
+func (s *Store) signUnsignedAudit(ctx context.Context, tx pgx.Tx, signer *seal.EdSigner) error {
+	rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host FROM audit WHERE sig IS NULL`)
+	if err != nil {
+		return fmt.Errorf("sign audit log: %w", err)
+	}
+	type signed struct {
+		seq int64
+		sig []byte
+	}
+	var out []signed
+	var e AuditEntry
+	var seq int64
+	var action string
+	_, err = pgx.ForEachRow(rows, []any{&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host}, func() error {
+		e.Action = core.AuditAction(action)
+		out = append(out, signed{seq, signer.SignAudit(auditMessage(s.storeID, seq, e.Time.UTC(), e.AuditEvent, e.OSUser, e.Host))})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sign audit log: %w", err)
+	}
+	for _, o := range out {
+		if _, err := tx.Exec(ctx, `UPDATE audit SET sig = $1 WHERE seq = $2`, o.sig, o.seq); err != nil {
+			return fmt.Errorf("sign audit log: %w", err)
+		}
 	}
 	return nil
 }
@@ -42,7 +117,9 @@ type AuditEntry struct {
 }
 
 // AuditEntries returns the newest limit entries of the audit log (all when
-// limit <= 0), newest first.
+// limit <= 0), newest first. Entries without a valid admin signature are
+// marked Unverified (all of them when the store was opened without admin
+// material: nothing here can tell).
 func (s *Store) AuditEntries(limit int) ([]AuditEntry, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -50,7 +127,7 @@ func (s *Store) AuditEntries(limit int) ([]AuditEntry, error) {
 	if limit > 0 {
 		lim = &limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host
+	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host, sig
 		FROM audit ORDER BY seq DESC LIMIT $1`, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
@@ -59,8 +136,11 @@ func (s *Store) AuditEntries(limit int) ([]AuditEntry, error) {
 		var e AuditEntry
 		var seq int64
 		var action string
-		err := r.Scan(&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host)
+		var sig []byte
+		err := r.Scan(&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host, &sig)
 		e.Seq, e.Action, e.Time = uint64(seq), core.AuditAction(action), e.Time.UTC()
+		e.Unverified = s.auditSigner == nil || sig == nil ||
+			!s.auditSigner.VerifyAudit(auditMessage(s.storeID, seq, e.Time, e.AuditEvent, e.OSUser, e.Host), sig)
 		return e, err
 	})
 	if err != nil {

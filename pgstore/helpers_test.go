@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // The tests run on a real PostgreSQL: `make test-pg` starts a throw-away
@@ -41,10 +41,10 @@ func TestMain(m *testing.M) {
 }
 
 // testMaster is a fixed master key: these tests are not about the keyring.
-var testMaster = bytes.Repeat([]byte{0x5a}, storage.MasterKeySize)
+var testMaster = bytes.Repeat([]byte{0x5a}, seal.MasterKeySize)
 
-func newSigner() *storage.Signer {
-	s, err := storage.NewSigner(testMaster)
+func newSigner() *seal.Signer {
+	s, err := seal.NewSigner(testMaster)
 	if err != nil {
 		panic(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // keyColumns are the columns written for a key, in the order of keyArgs.
@@ -43,7 +43,7 @@ func keyArgs(k *core.Key) []any {
 	// protocol); they cannot fail to marshal (strings and maps of strings).
 	perms, _ := json.Marshal(k.Permissions)
 	return []any{k.ID, k.Digest, k.Name, k.Hint, scopes, string(k.Permissions.Kind), string(perms),
-		nanos(k.CreatedAt), nanos(k.ExpiresAt), lastUsed, mac, storage.EncodeRecord(&rec)}
+		nanos(k.CreatedAt), nanos(k.ExpiresAt), lastUsed, mac, seal.EncodeRecord(&rec)}
 }
 
 // newKeyIDs checks new records (checkNewKey) and returns their ids.
@@ -329,7 +329,7 @@ func (s *Store) deleteKey(id string, ev core.AuditEvent, withOld func(ctx contex
 
 // decodeRow decodes a stored record and sets its last-used time.
 func decodeRow(record []byte, lastUsed *int64) (*core.Key, error) {
-	k, err := storage.DecodeRecord(record)
+	k, err := seal.DecodeRecord(record)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -506,8 +506,10 @@ func (s *Store) KeyIDsExpiring(after, until time.Time) ([]string, error) {
 
 // SetLastUsed records last-used times for several keys in one statement.
 // Ids that no longer exist are skipped; a time earlier than the stored one
-// is ignored (the latest use wins, whichever replica saw it). It writes no
-// audit entry and no change.
+// is ignored (the latest use wins, whichever replica saw it), unless the
+// stored one lies more than core.MaxClockSkew after the database's clock:
+// no replica saw that use, so a forged future time never hides real ones.
+// It writes no audit entry and no change.
 func (s *Store) SetLastUsed(times map[string]time.Time) error {
 	if len(times) == 0 {
 		return nil
@@ -522,7 +524,9 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 	defer cancel()
 	_, err := s.pool.Exec(ctx, `UPDATE keys k SET last_used_ns = v.t
 		FROM unnest($1::text[], $2::bigint[]) AS v(id, t)
-		WHERE k.id = v.id AND (k.last_used_ns IS NULL OR k.last_used_ns < v.t)`, ids, ns)
+		WHERE k.id = v.id AND (k.last_used_ns IS NULL OR k.last_used_ns < v.t OR
+			k.last_used_ns > (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint + $3)`,
+		ids, ns, core.MaxClockSkew.Nanoseconds())
 	if err != nil {
 		return fmt.Errorf("save last used: %w", s.lost(err))
 	}

@@ -82,7 +82,7 @@ var migrations = [][]string{
 			name text NOT NULL
 		)`,
 	},
-	// v1 -> v2: a rolled key's record is in format 2 (storage/record.go),
+	// v1 -> v2: a rolled key's record is in format 2 (seal/record.go),
 	// with its roll links; other records are unchanged. The bump keeps
 	// older builds, which cannot read such records, from opening the store.
 	{
@@ -130,6 +130,11 @@ var migrations = [][]string{
 				EXECUTE format('GRANT SELECT ON SEQUENCE %s TO %I', seqname, pg_get_userbyid(r.grantee));
 			END LOOP;
 		END $migrate$`,
+	},
+	// v3 -> v4: audit entries written by an admin carry the store's
+	// Ed25519 signature (pgstore/audit.go); servers' entries carry none.
+	{
+		`ALTER TABLE audit ADD COLUMN IF NOT EXISTS sig bytea`,
 	},
 }
 

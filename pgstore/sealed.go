@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // A sealed shared store protects the set of its key records, not only each
@@ -22,21 +22,33 @@ import (
 //
 //   - Each record is signed with the store's Ed25519 key over
 //     core.Key.MACPayload (which covers its id); servers hold the public
-//     key only (storage.EdVerifier).
-//   - store_meta's row "signed_state" holds a generation, advanced by every
-//     key change in the change's own transaction (under the change lock),
-//     the number of live records, the set accumulator masked with a pad
-//     only admins can compute, and the Ed25519 signature of (store id,
-//     generation, count, SHA-256 of the accumulator). The accumulator is
-//     the XOR over the live records of storage.EdVerifier.SetElement(id,
-//     signature), a keyed HMAC: without the set key nobody can choose old
-//     signed rows that add up to a signed state.
-//   - A reader (a replica, an admin opening the store) computes the
-//     accumulator of the records it holds and accepts them only if the
-//     signature checks and the generation is not below the highest it has
-//     seen. So a deleted or replaced record's old row written back by a
-//     database writer never verifies: the set it gives matches no signed
-//     state.
+//     key only (seal.EdVerifier).
+//   - store_meta's row "signed_state" holds the state's format
+//     (StateFormat), a generation, advanced by every key change in the
+//     change's own transaction (under the change lock), the set digest of
+//     the live records (seal.Set, an LtHash over
+//     seal.EdVerifier.SetElement(id, signature), with their number), and
+//     the Ed25519 signature of (format, store id, generation, set)
+//     (seal.StateMessage).
+//   - A reader (a replica, an admin opening the store) computes the digest
+//     of the records it holds and accepts them only if the signature
+//     checks and the generation is not below the highest it has seen. So
+//     a deleted or replaced record's old row written back by a database
+//     writer never verifies: the set it gives matches no signed state,
+//     even for one who holds a server's credential (the set key) and can
+//     compute every row's element (seal.Set says why).
+//
+// Builds before the LtHash digest wrote state format 2: an XOR digest
+// (seal.XorSet), which such a writer could forge. Readers accept only the
+// current format (a row of format 2 fails with ErrOldState). An admin's
+// OpenSealed moves a store of format 2 to the current one: in one
+// transaction under the change lock it checks the old state (with the XOR
+// digest, this once) and writes the new one at the next generation. The
+// format is part of what is signed, so a format 2 row written back later
+// is refused by every reader; an admin whose keyring has seen a later
+// generation than the row's refuses it too, but an admin that never opened
+// the store since before the move cannot tell a format 2 row written back
+// from one never moved.
 
 // stateName is the store_meta row of the signed state.
 const stateName = "signed_state"
@@ -52,72 +64,101 @@ var (
 	// ErrNoSignedState means the store has no signed state (it was not
 	// created by `keydesk store init`, or the row was removed).
 	ErrNoSignedState = errors.New("the shared store has no signed state")
+	// ErrOldState means the store's signed state is in the format of an
+	// older Keydesk (an XOR digest), which readers do not accept: an
+	// admin's Keydesk moves the store to the current format when it opens
+	// it. Errors wrapping it also wrap ErrStateMismatch.
+	ErrOldState = errors.New("the shared store's signed state is in an older format; an admin's keydesk upgrades it when it opens the store")
 )
 
-// Accumulator is a set of live records as the signed state covers them.
-type Accumulator struct {
-	Acc   [sha256.Size]byte
-	Count uint64
-}
+// StateFormat is the format of the signed state this build writes and
+// reads: 3, the LtHash digest. Format 2 is the XOR digest of builds before.
+const StateFormat = 3
 
-// Add adds the element e (storage.EdVerifier.SetElement) of a live record.
-func (a *Accumulator) Add(e [sha256.Size]byte) { xor(&a.Acc, e); a.Count++ }
+// legacyStateFormat is the format of builds before the LtHash digest.
+const legacyStateFormat = 2
 
-// Remove removes the element e of a record that is no longer live.
-func (a *Accumulator) Remove(e [sha256.Size]byte) { xor(&a.Acc, e); a.Count-- }
-
-func xor(dst *[sha256.Size]byte, v [sha256.Size]byte) {
-	for i := range dst {
-		dst[i] ^= v[i]
-	}
-}
+// errOldState is the error of a reader given a state of an older format.
+var errOldState = fmt.Errorf("%w (%w)", ErrStateMismatch, ErrOldState)
 
 // StateRow is the stored signed state.
 type StateRow struct {
+	// Format is StateFormat, or legacyStateFormat for a row that builds
+	// before the LtHash digest wrote (then Digest is empty).
+	Format     int
 	Gen, Count uint64
-	Masked     [sha256.Size]byte
-	Sig        []byte
+	// Digest is the stored set digest (format 3): admins read it back to
+	// update it in O(1) per change; readers check the digest of the rows
+	// they read instead.
+	Digest seal.Set
+	Sig    []byte
 }
 
-// stateMessage is what the state signature covers. Its prefix differs from
-// every record payload's, so neither signature can pass for the other.
-func stateMessage(storeID string, gen, count uint64, acc [sha256.Size]byte) []byte {
-	h := sha256.Sum256(acc[:])
-	b := []byte("keydesk shared state v2\x00")
-	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
-	b = append(b, storeID...)
-	b = binary.BigEndian.AppendUint64(b, gen)
-	b = binary.BigEndian.AppendUint64(b, count)
-	return append(b, h[:]...)
+// Check reports whether the row is of the current format and the store's
+// signature of the set a.
+func (r StateRow) Check(v *seal.EdVerifier, storeID string, a seal.Set) bool {
+	return r.Format == StateFormat && r.Count == a.Count && v.VerifyState(storeID, r.Gen, &a, r.Sig)
 }
 
-// Check reports whether the row is the store's signature of the set a.
-func (r StateRow) Check(v *storage.EdVerifier, storeID string, a Accumulator) bool {
-	return r.Count == a.Count && v.VerifyState(stateMessage(storeID, r.Gen, a.Count, a.Acc), r.Sig)
+// checkLegacy reports whether the row is of format 2 and the store's
+// signature of the set a (its XOR digest).
+func (r StateRow) checkLegacy(v *seal.EdVerifier, storeID string, a seal.XorSet) bool {
+	return r.Format == legacyStateFormat && r.Count == a.Count && v.VerifyLegacyState(storeID, r.Gen, &a, r.Sig)
 }
+
+// Sizes of the stored forms: format 2 is generation, count, the masked
+// XOR accumulator and the signature; format 3 is the format byte,
+// generation, the set digest (with its count) and the signature.
+const (
+	legacyStateSize = 16 + sha256.Size + ed25519.SignatureSize
+	stateSize       = 1 + 8 + seal.SetSize + ed25519.SignatureSize
+)
 
 func (r StateRow) encode() string {
-	b := binary.BigEndian.AppendUint64(nil, r.Gen)
-	b = binary.BigEndian.AppendUint64(b, r.Count)
-	b = append(b, r.Masked[:]...)
+	b := make([]byte, 0, stateSize)
+	b = append(b, StateFormat)
+	b = binary.BigEndian.AppendUint64(b, r.Gen)
+	b, _ = r.Digest.AppendBinary(b)
 	b = append(b, r.Sig...)
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// maxStateText bounds the stored state read back (base64 of stateSize
+// bytes, with room to spare).
+const maxStateText = 4 * stateSize
+
 func decodeStateRow(s string) (StateRow, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) != 16+sha256.Size+ed25519.SignatureSize {
-		return StateRow{}, fmt.Errorf("%w: the signed state does not parse", ErrStateMismatch)
+	bad := fmt.Errorf("%w: the signed state does not parse", ErrStateMismatch)
+	if len(s) > maxStateText {
+		return StateRow{}, bad
 	}
-	r := StateRow{Gen: binary.BigEndian.Uint64(b), Count: binary.BigEndian.Uint64(b[8:]), Sig: b[16+sha256.Size:]}
-	copy(r.Masked[:], b[16:])
-	return r, nil
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return StateRow{}, bad
+	}
+	switch {
+	case len(b) == legacyStateSize:
+		// Format 2: the masked accumulator is of no use to the one
+		// check it is read for (its digest is recomputed from the rows).
+		return StateRow{Format: legacyStateFormat, Gen: binary.BigEndian.Uint64(b), Count: binary.BigEndian.Uint64(b[8:]),
+			Sig: b[16+sha256.Size:]}, nil
+	case len(b) == stateSize && b[0] == StateFormat:
+		r := StateRow{Format: StateFormat, Gen: binary.BigEndian.Uint64(b[1:]), Sig: b[1+8+seal.SetSize:]}
+		if err := r.Digest.UnmarshalBinary(b[1+8 : 1+8+seal.SetSize]); err != nil {
+			return StateRow{}, bad
+		}
+		r.Count = r.Digest.Count
+		return r, nil
+	}
+	return StateRow{}, bad
 }
 
 // readState reads the signed state row; ok is false when there is none.
 func readState(ctx context.Context, q querier) (StateRow, bool, error) {
 	var v string
-	err := q.QueryRow(ctx, `SELECT value FROM store_meta WHERE name = $1`, stateName).Scan(&v)
+	// Read with a limit: a longer value (written by someone else) is cut
+	// and then fails to parse.
+	err := q.QueryRow(ctx, `SELECT left(value, $2) FROM store_meta WHERE name = $1`, stateName, maxStateText+1).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StateRow{}, false, nil
 	}
@@ -128,14 +169,19 @@ func readState(ctx context.Context, q querier) (StateRow, bool, error) {
 	return r, err == nil, err
 }
 
-// Accumulate returns the accumulator of keys (every live record, tampered
+// Accumulate returns the set digest of keys (every live record, tampered
 // or not: the state covers the rows as admins wrote them).
-func Accumulate(v *storage.EdVerifier, keys []*core.Key) Accumulator {
-	var a Accumulator
-	for _, k := range keys {
-		a.Add(v.SetElement(k.ID, k.MAC))
+func Accumulate(v *seal.EdVerifier, keys []*core.Key) seal.Set {
+	return seal.SetOf(elements(v, keys))
+}
+
+// elements returns the set elements of keys.
+func elements(v *seal.EdVerifier, keys []*core.Key) []seal.Element {
+	out := make([]seal.Element, len(keys))
+	for i, k := range keys {
+		out[i] = v.SetElement(k.ID, k.MAC)
 	}
-	return a
+	return out
 }
 
 // SealedStore is a shared store opened with admin material: every key
@@ -143,7 +189,8 @@ func Accumulate(v *storage.EdVerifier, keys []*core.Key) Accumulator {
 // transaction. It implements core.Store.
 type SealedStore struct {
 	*Store
-	signer *storage.EdSigner
+	signer   *seal.EdSigner
+	onCommit func(gen uint64) // see OnCommit
 }
 
 var (
@@ -153,19 +200,20 @@ var (
 	_ core.KeyRoller   = (*Preloaded)(nil)
 )
 
-// Sealed returns s with admin material signer (see SealedStore). It does
-// not check the state; LoadSigned does.
-func Sealed(s *Store, signer *storage.EdSigner) *SealedStore {
+// Sealed returns s with admin material signer (see SealedStore); s signs
+// the audit entries it writes from now on and checks those it reads. It
+// does not check the state; LoadSigned does.
+func Sealed(s *Store, signer *seal.EdSigner) *SealedStore {
+	s.auditSigner = signer
 	return &SealedStore{Store: s, signer: signer}
 }
 
 // Signer returns the store's admin material.
-func (s *SealedStore) Signer() *storage.EdSigner { return s.signer }
+func (s *SealedStore) Signer() *seal.EdSigner { return s.signer }
 
 // writeState signs a and writes it as generation gen.
-func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a Accumulator) error {
-	r := StateRow{Gen: gen, Count: a.Count, Masked: a.Acc, Sig: s.signer.SignState(stateMessage(s.storeID, gen, a.Count, a.Acc))}
-	xor(&r.Masked, s.signer.Mask(s.storeID, gen))
+func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a seal.Set) error {
+	r := StateRow{Format: StateFormat, Gen: gen, Count: a.Count, Digest: a, Sig: s.signer.SignState(s.storeID, gen, &a)}
 	_, err := tx.Exec(ctx, `INSERT INTO store_meta (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, stateName, r.encode())
 	if err != nil {
@@ -176,9 +224,10 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a A
 
 // advance moves the signed state by one generation: removed records leave
 // the set, added ones join it. The caller holds the change lock (addChange).
-// A state whose signature does not check is refused: an admin never signs
-// on top of a forged state.
-func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*core.Key) error {
+// A state whose signature does not check, or of an older format, is
+// refused: an admin never signs on top of a forged state. *gen receives
+// the new generation.
+func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, gen *uint64, removed, added []*core.Key) error {
 	if err := lockChanges(ctx, tx); err != nil {
 		return err
 	}
@@ -189,8 +238,11 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, removed, added []*
 	if !ok {
 		return ErrNoSignedState
 	}
-	a := Accumulator{Acc: r.Masked, Count: r.Count}
-	xor(&a.Acc, s.signer.Mask(s.storeID, r.Gen))
+	if r.Format != StateFormat {
+		return errOldState
+	}
+	*gen = r.Gen + 1
+	a := r.Digest
 	if !r.Check(s.signer.Verifier(), s.storeID, a) {
 		return ErrStateMismatch
 	}
@@ -227,6 +279,9 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 				return fmt.Errorf("%w: key %s is not signed with this store's key", core.ErrTampered, k.ID)
 			}
 		}
+		if err := s.signUnsignedAudit(ctx, tx, s.signer); err != nil {
+			return err
+		}
 		return s.writeState(ctx, tx, 1, Accumulate(s.signer.Verifier(), keys))
 	})
 	if err != nil {
@@ -237,9 +292,11 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 
 // InsertKey is Store.InsertKey that also advances the signed state.
 func (s *SealedStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
-		return s.advance(ctx, tx, nil, []*core.Key{k})
+	var gen uint64
+	err := s.Store.insertKey(k, ev, func(ctx context.Context, tx pgx.Tx) error {
+		return s.advance(ctx, tx, &gen, nil, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // InsertKeys is Store.InsertKeys that also advances the signed state.
@@ -254,17 +311,21 @@ func (s *SealedStore) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 
 // UpdateKey is Store.UpdateKey that also advances the signed state.
 func (s *SealedStore) UpdateKey(k *core.Key, ev core.AuditEvent) error {
-	return s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, []*core.Key{k})
+	var gen uint64
+	err := s.Store.updateKey(k, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, []*core.Key{k})
 	})
+	return s.committed(gen, err)
 }
 
 // DeleteKey is Store.DeleteKey that also advances the signed state, so the
 // deleted record's row written back later matches no signed state.
 func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
-	return s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{old}, nil)
+	var gen uint64
+	err := s.Store.deleteKey(id, ev, func(ctx context.Context, tx pgx.Tx, old *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{old}, nil)
 	})
+	return s.committed(gen, err)
 }
 
 // SignedSnapshot is a consistent read of every key record, the last
@@ -272,10 +333,12 @@ func (s *SealedStore) DeleteKey(id string, ev core.AuditEvent) error {
 type SignedSnapshot struct {
 	Keys []*core.Key
 	// Elements are the keys' set elements (Elements[i] is Keys[i]'s,
-	// storage.EdVerifier.SetElement), as the state check computed them.
-	Elements [][sha256.Size]byte
-	Seq      int64
-	State    StateRow
+	// seal.EdVerifier.SetElement), as the state check computed them.
+	Elements []seal.Element
+	// Set is their digest, which the signed state covers.
+	Set   seal.Set
+	Seq   int64
+	State StateRow
 }
 
 // ReadSignedSnapshot reads every key record, the last change number and
@@ -284,7 +347,7 @@ type SignedSnapshot struct {
 // store without a state with ErrNoSignedState, a generation below minGen
 // with ErrStateRolledBack. Records whose own signature fails are returned
 // (the caller marks them tampered).
-func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
+func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
 	snap := &SignedSnapshot{}
 	var ok bool
 	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
@@ -301,25 +364,20 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *storage.EdVerifier, m
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
-	seen := make(map[string]struct{}, len(snap.Keys))
-	snap.Elements = make([][sha256.Size]byte, len(snap.Keys))
-	var a Accumulator
-	for i, k := range snap.Keys {
-		if _, dup := seen[k.ID]; dup {
-			// Two rows holding one record: a copy under another id.
-			return nil, fmt.Errorf("%w (key %s is stored twice)", ErrStateMismatch, k.ID)
-		}
-		seen[k.ID] = struct{}{}
-		snap.Elements[i] = v.SetElement(k.ID, k.MAC)
-		a.Add(snap.Elements[i])
+	if err := distinctIDs(snap.Keys); err != nil {
+		return nil, err
 	}
+	snap.Elements = elements(v, snap.Keys)
+	snap.Set = seal.SetOf(snap.Elements)
 	switch {
 	case !ok:
 		return nil, ErrNoSignedState
-	case !snap.State.Check(v, s.storeID, a):
+	case snap.State.Format != StateFormat:
+		return nil, errOldState
+	case !snap.State.Check(v, s.storeID, snap.Set):
 		return nil, ErrStateMismatch
 	case snap.State.Gen < minGen:
-		return nil, fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, snap.State.Gen, minGen)
+		return nil, &RolledBackError{Gen: snap.State.Gen, Seen: minGen}
 	}
 	return snap, nil
 }
@@ -377,21 +435,83 @@ func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChang
 	return changes, last, state, nil
 }
 
-// OpenSealed opens the store at url with admin material and checks its
-// records against the signed state (see ReadSignedSnapshot). It returns
-// the store and the checked records, with Tampered set on any whose own
-// signature fails.
-func OpenSealed(ctx context.Context, url string, signer *storage.EdSigner, opts Options) (*SealedStore, *SignedSnapshot, error) {
+// distinctIDs fails with ErrStateMismatch if two rows hold one record (a
+// copy under another id).
+func distinctIDs(keys []*core.Key) error {
+	seen := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		if _, dup := seen[k.ID]; dup {
+			return fmt.Errorf("%w (key %s is stored twice)", ErrStateMismatch, k.ID)
+		}
+		seen[k.ID] = struct{}{}
+	}
+	return nil
+}
+
+// OpenSealed opens the store at url with admin material, moves a signed
+// state of an older format to the current one (UpgradeState), and checks
+// the records against the signed state (see ReadSignedSnapshot). It
+// returns the store and the checked records, with Tampered set on any
+// whose own signature fails.
+func OpenSealed(ctx context.Context, url string, signer *seal.EdSigner, opts Options) (*SealedStore, *SignedSnapshot, error) {
 	st, err := Open(ctx, url, opts)
 	if err != nil {
 		return nil, nil, err
+	}
+	ss := Sealed(st, signer)
+	if err := ss.UpgradeState(ctx, 0); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
 	snap, err := st.ReadSignedSnapshot(ctx, signer.Verifier(), 0)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	return Sealed(st, signer), snap, nil
+	return ss, snap, nil
+}
+
+// UpgradeState moves a signed state of format 2 (builds before the LtHash
+// digest) to the current format, in one transaction under the change
+// lock: the rows are checked against the old state with the XOR digest
+// (ErrStateMismatch if they do not match it, ErrStateRolledBack if its
+// generation is below minGen) and the new state is signed over their
+// LtHash digest at the next generation. A state already in the current
+// format, or none, is left alone.
+func (s *SealedStore) UpgradeState(ctx context.Context, minGen uint64) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockChanges(ctx, tx); err != nil {
+			return err
+		}
+		r, ok, err := readState(ctx, tx)
+		if err != nil || !ok || r.Format == StateFormat {
+			return err
+		}
+		keys, err := allKeys(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := distinctIDs(keys); err != nil {
+			return err
+		}
+		v := s.signer.Verifier()
+		elems := elements(v, keys)
+		var old seal.XorSet
+		for _, e := range elems {
+			old.Add(e)
+		}
+		switch {
+		case !r.checkLegacy(v, s.storeID, old):
+			return ErrStateMismatch
+		case r.Gen < minGen:
+			return fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, r.Gen, minGen)
+		}
+		return s.writeState(ctx, tx, r.Gen+1, seal.SetOf(elems))
+	})
+	if err != nil {
+		return fmt.Errorf("move the signed state to the current format: %w", err)
+	}
+	return nil
 }
 
 // Preloaded is a core.Store whose ListKeys returns, once, records already
@@ -441,7 +561,9 @@ func (p *Preloaded) ListKeys() ([]*core.Key, error) {
 // record is replaced (shorter expiry, its link) and the new one added in the
 // same transaction.
 func (s *SealedStore) RollKey(old, new *core.Key, ev core.AuditEvent) error {
-	return s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
-		return s.advance(ctx, tx, []*core.Key{stored}, []*core.Key{old, new})
+	var gen uint64
+	err := s.Store.rollKey(old, new, ev, func(ctx context.Context, tx pgx.Tx, stored *core.Key) error {
+		return s.advance(ctx, tx, &gen, []*core.Key{stored}, []*core.Key{old, new})
 	})
+	return s.committed(gen, err)
 }

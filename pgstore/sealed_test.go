@@ -7,12 +7,12 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
-func newEdSigner(t testing.TB) *storage.EdSigner {
+func newEdSigner(t testing.TB) *seal.EdSigner {
 	t.Helper()
-	s, err := storage.NewEdSigner(testMaster)
+	s, err := seal.NewEdSigner(testMaster)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func newSealed(t *testing.T) (*SealedStore, *core.Service, string) {
 	return ss, svc, u
 }
 
-func snapshotIDs(t *testing.T, s *Store, v *storage.EdVerifier, minGen uint64) (map[string]*core.Key, *SignedSnapshot) {
+func snapshotIDs(t *testing.T, s *Store, v *seal.EdVerifier, minGen uint64) (map[string]*core.Key, *SignedSnapshot) {
 	t.Helper()
 	snap, err := s.ReadSignedSnapshot(context.Background(), v, minGen)
 	if err != nil {
@@ -178,8 +178,8 @@ func TestOlderSignedStateIsRefused(t *testing.T) {
 func TestAdminRefusesForgedState(t *testing.T) {
 	ss, svc, _ := newSealed(t)
 	ctx := context.Background()
-	other := Sealed(ss.Store, func() *storage.EdSigner {
-		s, err := storage.NewEdSigner(make([]byte, storage.MasterKeySize))
+	other := Sealed(ss.Store, func() *seal.EdSigner {
+		s, err := seal.NewEdSigner(make([]byte, seal.MasterKeySize))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestEditedRecordIsTampered(t *testing.T) {
 	edited := k.Clone()
 	edited.ExpiresAt = edited.ExpiresAt.AddDate(10, 0, 0)
 	ctx := context.Background()
-	if _, err := ss.Pool().Exec(ctx, `UPDATE keys SET record = $2, expires_ns = $3 WHERE id = $1`, k.ID, storage.EncodeRecord(edited), edited.ExpiresAt.UnixNano()); err != nil {
+	if _, err := ss.Pool().Exec(ctx, `UPDATE keys SET record = $2, expires_ns = $3 WHERE id = $1`, k.ID, seal.EncodeRecord(edited), edited.ExpiresAt.UnixNano()); err != nil {
 		t.Fatal(err)
 	}
 	_, snap := snapshotIDs(t, ss.Store, ss.Signer().Verifier(), 0)

@@ -26,7 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // ChangeChannel is the LISTEN/NOTIFY channel on which every committed change
@@ -102,6 +102,9 @@ type Store struct {
 	host    string
 	storeID string
 	created time.Time
+	// auditSigner signs the audit entries this process writes and checks
+	// those it reads; nil without admin material (see Sealed).
+	auditSigner *seal.EdSigner
 }
 
 var (
@@ -177,7 +180,7 @@ func Init(ctx context.Context, url string, opts InitOptions) (*Store, error) {
 	err = s.initTx(ctx, func(tx pgx.Tx) error {
 		id := opts.StoreID
 		if id == "" {
-			if id, err = storage.NewStoreID(); err != nil {
+			if id, err = seal.NewStoreID(); err != nil {
 				return err
 			}
 		}

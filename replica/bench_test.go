@@ -19,12 +19,13 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
-var testMaster = bytes.Repeat([]byte{0x42}, storage.MasterKeySize)
+var testMaster = bytes.Repeat([]byte{0x42}, seal.MasterKeySize)
 
 // sharedStore initialises a sealed store with n keys (bulk-inserted, then
 // sealed) and returns it, its admin service and some keys' secrets.
@@ -37,7 +38,7 @@ func sharedStore(tb testing.TB, n int) (*pgstore.SealedStore, *core.Service, []s
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	ed, err := storage.NewEdSigner(testMaster)
+	ed, err := seal.NewEdSigner(testMaster)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // BenchmarkPropagationThroughPgBouncer: BenchmarkPropagation with the
@@ -31,7 +31,7 @@ func BenchmarkPropagationThroughPgBouncer(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
-			ed, err := storage.NewEdSigner(testMaster)
+			ed, err := seal.NewEdSigner(testMaster)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,7 +9,6 @@ package replica
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // DefaultHeartbeat is how often a replica reads the store when no change
@@ -33,7 +32,10 @@ var ErrOtherStore = errors.New("the credential belongs to another store than the
 type Options struct {
 	// Clock is the service's clock; nil means the real one.
 	Clock core.Clock
-	// Catalog is the permission catalog; nil means the default.
+	// Catalog is the permission catalog; nil means the store's (see
+	// core.StoredCatalog): the imported one, else the embedded one. It is
+	// read when the replica opens: a replica started before an import
+	// uses the new catalog after a restart.
 	Catalog *core.Catalog
 	// Heartbeat: zero means DefaultHeartbeat.
 	Heartbeat time.Duration
@@ -44,12 +46,15 @@ type Options struct {
 	// changes (pgstore.ParseListenURL), for a store reached through a
 	// pooler in transaction mode, where LISTEN does not work.
 	FollowURL string
+	// Generations, if set, keeps the highest signed generation accepted
+	// across restarts; Open refuses an older store (see Generations).
+	Generations Generations
 }
 
 // Replica is a verification server's in-memory copy of a shared store.
 type Replica struct {
 	st     *pgstore.Store
-	v      *storage.EdVerifier
+	v      *seal.EdVerifier
 	svc    *core.Service
 	opts   Options
 	listen *pgx.ConnConfig // from opts.FollowURL
@@ -57,10 +62,12 @@ type Replica struct {
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	elems  map[string][sha256.Size]byte // accepted records' set elements
-	acc    pgstore.Accumulator
+	elems  map[string]seal.Element // accepted records' set elements
+	acc    seal.Set
 	gen    uint64 // highest signed generation accepted
-	seq    int64  // last change number read
+	// recorded is the highest generation Generations holds.
+	recorded uint64
+	seq      int64 // last change number read
 	// reloadGen is the generation of the last signed state a full reload
 	// did not match (see reload).
 	reloadGen uint64
@@ -75,7 +82,7 @@ type Replica struct {
 
 // Open loads every record of st (whose id must be storeID) and checks the
 // set against the signed state with v.
-func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdVerifier, opts Options) (*Replica, error) {
+func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVerifier, opts Options) (*Replica, error) {
 	if st.StoreID() != storeID {
 		return nil, ErrOtherStore
 	}
@@ -92,15 +99,32 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *storage.EdV
 			return nil, fmt.Errorf("the follow URL: %w", err)
 		}
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, v, 0)
+	var seen uint64
+	if opts.Generations != nil {
+		var err error
+		if seen, err = opts.Generations.SharedGeneration(); err != nil {
+			return nil, fmt.Errorf("read the generation seen before: %w", err)
+		}
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, v, seen)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Catalog == nil {
+		// The store's catalog (imported by an admin, signed with the
+		// admins' key), else the embedded one.
+		if opts.Catalog, err = core.StoredCatalog(st, v); err != nil {
+			return nil, err
+		}
+	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
-		elems: make(map[string][sha256.Size]byte, len(snap.Keys)), gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now()}
+		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		recorded: seen}
+	if err := r.remember(snap.State.Gen); err != nil {
+		return nil, err
+	}
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
-		r.acc.Add(snap.Elements[i])
 	}
 	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {
@@ -165,7 +189,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 // matches that state and its generation is not older than one already
 // accepted. Otherwise only deletions and rolls of records held here apply
 // (they only restrict), and the error says why
-// (pgstore.ErrStateMismatch, pgstore.ErrStateRolledBack).
+// (pgstore.ErrStateMismatch, also pgstore.ErrOldState for a state of an
+// older format; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
@@ -176,7 +201,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
 	a := r.acc
-	elems := make([][sha256.Size]byte, len(changes))
+	elems := make([]seal.Element, len(changes))
 	for i, ch := range changes {
 		if old, ok := r.elems[ch.ID]; ok {
 			a.Remove(old)
@@ -188,7 +213,9 @@ func (r *Replica) Sync(ctx context.Context) error {
 	}
 	switch {
 	case state.Gen < r.gen:
-		err = fmt.Errorf("%w (generation %d, seen %d)", pgstore.ErrStateRolledBack, state.Gen, r.gen)
+		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
+	case state.Format != pgstore.StateFormat:
+		err = fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
 	case !state.Check(r.v, r.st.StoreID(), a):
 		err = pgstore.ErrStateMismatch
 	}
@@ -232,10 +259,11 @@ func (r *Replica) Sync(ctx context.Context) error {
 		}
 	}
 	r.acc, r.gen, r.seq = a, state.Gen, last
+	err = r.remember(r.gen)
 	r.mu.Lock()
-	r.lastSync, r.problem = time.Now(), nil
+	r.lastSync, r.problem = time.Now(), err
 	r.mu.Unlock()
-	return nil
+	return err
 }
 
 // reload reads every record and the signed state in one snapshot and, if
@@ -247,12 +275,10 @@ func (r *Replica) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	elems := make(map[string][sha256.Size]byte, len(snap.Keys))
-	var a pgstore.Accumulator
+	elems := make(map[string]seal.Element, len(snap.Keys))
 	for i, k := range snap.Keys {
 		e := snap.Elements[i]
 		elems[k.ID] = e
-		a.Add(e)
 		if old, ok := r.elems[k.ID]; !ok || old != e {
 			r.svc.ApplyRemote(k)
 		}
@@ -262,9 +288,12 @@ func (r *Replica) reload(ctx context.Context) error {
 			r.svc.RemoveRemote(id)
 		}
 	}
-	r.elems, r.acc, r.gen, r.seq = elems, a, snap.State.Gen, snap.Seq
+	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
+	// The state was accepted; failing to record its generation is the
+	// problem /healthz reports until a later read records it.
+	rerr := r.remember(r.gen)
 	r.mu.Lock()
-	r.lastSync, r.problem = time.Now(), nil
+	r.lastSync, r.problem = time.Now(), rerr
 	r.mu.Unlock()
 	return nil
 }

@@ -5,6 +5,8 @@
 #                              through mingw-w64
 #   dist/windows/keydesk.com   the same binary marked for the console
 #                              subsystem (cmd/winexe): the command line
+#   dist/windows/winpath.exe   the helper the installer runs to add its
+#                              folder to the user's PATH (cmd/winpath)
 #   dist/Keydesk-VERSION-setup.exe   the per-user NSIS installer
 # and checks that the binary carries its version, icon and manifest.
 #
@@ -43,13 +45,16 @@ mv -f Keydesk.exe "$out/Keydesk.exe"
 echo "build-windows: Keydesk.exe built in $((SECONDS - start)) s"
 
 "$GO" run ./cmd/winexe -o "$out/keydesk.com" "$out/Keydesk.exe"
+# The installer's PATH helper (see packaging/windows/keydesk.nsi): pure Go,
+# no cgo, stripped (about 2 MB, under 1 MB in the installer).
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build -trimpath -ldflags="-s -w" -o "$out/winpath.exe" ./cmd/winpath
 convert assets/icon.png -define icon:auto-resize=256,64,48,32,16 "$out/keydesk.ico"
 scripts/check-winexe.sh "$out/Keydesk.exe" "$version"
 
 setup="$DIST/Keydesk-$version-setup.exe"
 # makensis spends most of this script's time (LZMA over two 27 MB
 # binaries): skip it when the installer's inputs are what they were.
-inputs="$(cat "$out/Keydesk.exe" "$out/keydesk.com" "$out/keydesk.ico" packaging/windows/keydesk.nsi |
+inputs="$(cat "$out/Keydesk.exe" "$out/keydesk.com" "$out/winpath.exe" "$out/keydesk.ico" packaging/windows/keydesk.nsi |
 	sha256sum | cut -d' ' -f1) $version4 $(makensis -VERSION)"
 if [ -s "$setup" ] && [ "$(cat "$setup.inputs" 2>/dev/null)" = "$inputs" ]; then
 	echo "build-windows: $setup is up to date"

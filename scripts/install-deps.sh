@@ -12,6 +12,8 @@
 #   - mingw-w64, NSIS, icoutils and Wine (64-bit only: no i386 architecture
 #     is needed) to build the Windows installer and test it under Wine,
 #   - desktop-file-utils to check the Linux packages' desktop entry,
+#   - Node.js and npm, and with npm Stoplight Prism (@stoplight/prism-cli), the
+#     mock API server of the `keydesk request` end-to-end test,
 #   - prometheus (with promtool) for the metrics end-to-end test
 #     (scripts/prometheus.sh starts a throw-away one; the package's service
 #     is not used).
@@ -23,6 +25,31 @@ set -euo pipefail
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
 	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils prometheus)
+
+# install_prism installs Stoplight Prism with npm when it is missing.
+PRISM_VERSION=5.14.2
+install_prism() {
+	if command -v prism >/dev/null 2>&1; then
+		return
+	fi
+	if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+		# Debian's npm brings nodejs; not in PACKAGES, because a nodejs from
+		# NodeSource already holds npm and conflicts with Debian's.
+		local s=()
+		[ "$(id -u)" -ne 0 ] && s=(sudo)
+		DEBIAN_FRONTEND=noninteractive "${s[@]}" apt-get install -y -q --no-install-recommends npm
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "install-deps: install Node.js and npm, then: npm install -g @stoplight/prism-cli@${PRISM_VERSION}" >&2
+		return
+	fi
+	echo "install-deps: installing @stoplight/prism-cli@${PRISM_VERSION} with npm"
+	if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+		sudo npm install -g -q "@stoplight/prism-cli@${PRISM_VERSION}"
+	else
+		npm install -g -q "@stoplight/prism-cli@${PRISM_VERSION}"
+	fi
+}
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
 	case "$(uname -s)" in
@@ -48,6 +75,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all system packages are installed."
+	install_prism
 	exit 0
 fi
 
@@ -63,3 +91,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_prism

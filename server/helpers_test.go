@@ -20,6 +20,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/internal/syncbuf"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 	"github.com/zalando/go-keyring"
@@ -154,7 +155,7 @@ func tamperRecord(t testing.TB, dir, id string) {
 		if data == nil {
 			return errors.New("record not found")
 		}
-		rec, sig, err := storage.DecodeSignedRecord(data)
+		rec, sig, err := seal.DecodeSignedRecord(data)
 		if err != nil {
 			return err
 		}
@@ -162,7 +163,7 @@ func tamperRecord(t testing.TB, dir, id string) {
 		// (a record without its signature would make the whole store
 		// refuse to open).
 		rec.Name = "tampered (renamed by hand)"
-		return bk.Put([]byte(id), storage.EncodeSignedRecord(rec, sig))
+		return bk.Put([]byte(id), seal.EncodeSignedRecord(rec, sig))
 	})
 	if err != nil {
 		t.Fatalf("tamper with record: %v", err)

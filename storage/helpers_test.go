@@ -14,6 +14,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/seal"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -65,7 +66,7 @@ func runChild(mode string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return childFailed
 		}
-		signer, err := NewSigner(master)
+		signer, err := seal.NewSigner(master)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return childFailed
@@ -120,9 +121,9 @@ func randomBytes(n int) []byte {
 // testMaster is a fixed master key for tests that are not about the keyring.
 var testMaster = bytes.Repeat([]byte{0x5a}, MasterKeySize)
 
-func testSigner(t *testing.T) *Signer {
+func testSigner(t *testing.T) *seal.Signer {
 	t.Helper()
-	s, err := NewSigner(testMaster)
+	s, err := seal.NewSigner(testMaster)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,14 +178,14 @@ func checkSealState(s *Store) error {
 		return err
 	}
 	st, mac := sc.state, sc.mac
-	if sc.legacy {
-		return errors.New("a sealed store is not at the signed schema")
+	if sc.format != stateV3 {
+		return errors.New("a sealed store is not at the current schema")
 	}
 	if st != s.state {
-		return fmt.Errorf("records give generation %d, %d records, accumulator %x; the store tracked %d, %d, %x",
-			st.gen, st.count, st.acc, s.state.gen, s.state.count, s.state.acc)
+		return fmt.Errorf("records give generation %d, %d records; the store tracked %d, %d (or another set of the same size)",
+			st.gen, st.set.Count, s.state.gen, s.state.set.Count)
 	}
-	if !bytes.Equal(mac, s.signer.sealMAC(s.storeID, st, false)) {
+	if !bytes.Equal(mac, st.mac(s.signer, s.storeID)) {
 		return errors.New("the state MAC in the file does not match the records")
 	}
 	return nil

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // KeyringService is the service name of every Keydesk entry in the OS
@@ -17,7 +19,7 @@ import (
 const KeyringService = "keydesk"
 
 // MasterKeySize is the size of a store's master key in bytes (256 bits).
-const MasterKeySize = 32
+const MasterKeySize = seal.MasterKeySize
 
 // Keyring errors callers branch on. Front ends add the advice for people
 // (unlock the keyring, restore the entry, use a new data folder).
@@ -30,7 +32,7 @@ var (
 	ErrMasterKeyMissing = errors.New("signing key missing from the os keyring")
 	// ErrMasterKeyInvalid means the keyring entry exists but does not hold
 	// a Keydesk master key.
-	ErrMasterKeyInvalid = errors.New("signing key in the os keyring is damaged")
+	ErrMasterKeyInvalid = seal.ErrMasterKeyInvalid
 )
 
 // keyringError reports an OS keyring failure as ErrKeyringUnavailable while
@@ -53,9 +55,11 @@ func unavailable(err error) error {
 // (the OS keyring in production).
 type Keyring struct {
 	storeID string
-	signer  *Signer
-	ed      *EdSigner // the record-signing key derived from the same master key
+	signer  *seal.Signer
+	ed      *seal.EdSigner // the record-signing key derived from the same master key
 	backend KeyringBackend
+	// sharedMu serialises RecordSharedGeneration's read and write.
+	sharedMu sync.Mutex
 }
 
 func masterUser(storeID string) string     { return "master:" + storeID }
@@ -115,7 +119,7 @@ func readMaster(backend KeyringBackend, storeID string) ([]byte, error) {
 }
 
 func newKeyring(backend KeyringBackend, storeID string, master []byte) (*Keyring, error) {
-	s, ed, err := MasterSigners(master)
+	s, ed, err := seal.MasterSigners(master)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	dbus "github.com/godbus/dbus/v5"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/zalando/go-keyring"
 )
 
@@ -35,7 +36,7 @@ func requireKeyring(t *testing.T) {
 // newStoreID returns a fresh id and removes its keyring entries at the end.
 func newStoreID(t *testing.T) string {
 	t.Helper()
-	id, err := NewStoreID()
+	id, err := seal.NewStoreID()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestKeyringLocked(t *testing.T) {
 
 // lockedKeyringChild runs inside TestKeyringLocked's private session.
 func lockedKeyringChild() int {
-	id, err := NewStoreID()
+	id, err := seal.NewStoreID()
 	if err != nil {
 		fmt.Println(err)
 		return childFailed
@@ -235,42 +236,4 @@ func lockedKeyringChild() int {
 		return childUnwanted
 	}
 	return childOK
-}
-
-func TestSignerDerivation(t *testing.T) {
-	a, err := NewSigner(testMaster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := NewSigner(testMaster)
-	other, _ := NewSigner(bytes.Repeat([]byte{1}, MasterKeySize))
-	const secret = "kdk_example"
-	if !bytes.Equal(a.DigestSecret(secret), b.DigestSecret(secret)) {
-		t.Fatal("the same master key must give the same digests")
-	}
-	if bytes.Equal(a.DigestSecret(secret), other.DigestSecret(secret)) {
-		t.Fatal("different master keys must give different digests")
-	}
-	if bytes.Equal(a.DigestSecret(secret), a.SignRecord([]byte(secret))) {
-		t.Fatal("digest and record keys must differ")
-	}
-	if st := a.stateMAC([]byte(secret)); bytes.Equal(st, a.SignRecord([]byte(secret))) || bytes.Equal(st, a.DigestSecret(secret)) {
-		t.Fatal("the state key must differ from the digest and record keys")
-	}
-	mac := a.SignRecord([]byte("payload"))
-	if !a.VerifyRecord([]byte("payload"), mac) || a.VerifyRecord([]byte("payloaD"), mac) || other.VerifyRecord([]byte("payload"), mac) {
-		t.Fatal("VerifyRecord accepts only the right payload and key")
-	}
-	if _, err := NewSigner(testMaster[:16]); err == nil {
-		t.Fatal("NewSigner accepted a 128-bit master key")
-	}
-}
-
-func BenchmarkDigestSecret(b *testing.B) {
-	s, _ := NewSigner(testMaster)
-	const secret = "kdk_7FqZ0b1c2d3e4f5g6h7i8j9k0lAmBnCoDpEqFrGsHt000000"
-	b.ReportAllocs()
-	for b.Loop() {
-		s.DigestSecret(secret)
-	}
 }

@@ -12,10 +12,10 @@ import (
 // migrations[i] moves a database from schema version i to i+1, up to v4;
 // each runs in the same transaction as the version bump. A migration that
 // needs the signing material (which Open does not have) belongs in Seal
-// instead: the v3 state MAC, keyed on what the file lacks, and the v5
-// record signatures (signedSchema), keyed on the schema version. A schema
-// version after v5 must keep that order: Open must not take a v4 file past
-// v4.
+// instead: the v3 state MAC, keyed on what the file lacks, the v5 record
+// signatures (signedSchema) and the v6 set digest (digestSchema), keyed on
+// the schema version. A schema version after v6 must keep that order: Open
+// must not take a v4 file past v4.
 var migrations = []func(tx *bolt.Tx) error{
 	// v0 -> v1: the initial layout.
 	func(tx *bolt.Tx) error {
@@ -27,7 +27,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	// v1 -> v2: key records move from JSON to the binary encoding of
-	// record.go (decoding JSON dominated opening a large store). Only the
+	// seal/record.go (decoding JSON dominated opening a large store). Only the
 	// pre-release builds wrote v1; the index buckets are unchanged.
 	migrateKeysToBinary,
 	// v2 -> v3: the store gains a generation, advanced by every change,
@@ -44,7 +44,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		return m.Put(metaGeneration, make([]byte, 8))
 	},
 	// v3 -> v4: a rolled key's record is written in format v2, with its
-	// roll links (record.go). Every existing record stays valid in format
+	// roll links (seal/record.go). Every existing record stays valid in format
 	// v1 and its MAC unchanged, so nothing is rewritten: the bump keeps
 	// older builds, which cannot read v2 records, from opening the store.
 	func(*bolt.Tx) error { return nil },
@@ -81,8 +81,14 @@ func migrateKeysToBinary(tx *bolt.Tx) error {
 // and Seal takes the last step: it checks the store's state MAC and every
 // record's MAC, then signs every record, bumps the schema and writes the
 // new state MAC, in one transaction (see seal.go). A new store starts at
-// signedSchema (it has no records to sign).
+// SchemaVersion (it has no records to sign).
 const signedSchema = 5
 
+// digestSchema is the schema version whose state MAC covers the LtHash
+// set digest (seal.Set) rather than the XOR one (see seal.go). Seal moves a
+// store of schema v5 there after checking its state the old way, and one
+// of v4 or older straight from signing its records.
+const digestSchema = 6
+
 // SchemaVersion is the schema version this build writes.
-var SchemaVersion = uint64(signedSchema)
+var SchemaVersion = uint64(digestSchema)

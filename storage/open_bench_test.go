@@ -145,7 +145,7 @@ func BenchmarkMigrate10k(b *testing.B) {
 		b.StartTimer()
 		s := openSealedBench(b, dir, kr)
 		b.StopTimer()
-		if v, _ := s.Schema(); v != signedSchema {
+		if v, _ := s.Schema(); v != SchemaVersion {
 			b.Fatalf("schema %d after the migration", v)
 		}
 		s.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -59,7 +60,7 @@ func TestRollSealedStore(t *testing.T) {
 		return b
 	}
 	// A sealed store signs every record: all are in format v3.
-	if raw(old.ID)[0] != recordFormatV3 || raw(nk.ID)[0] != recordFormatV3 || raw(keys[1].ID)[0] != recordFormatV3 {
+	if raw(old.ID)[0] != seal.RecordV3 || raw(nk.ID)[0] != seal.RecordV3 || raw(keys[1].ID)[0] != seal.RecordV3 {
 		t.Fatalf("record formats %#x %#x %#x", raw(old.ID)[0], raw(nk.ID)[0], raw(keys[1].ID)[0])
 	}
 	if bytes.Contains(raw(nk.ID), []byte(r.Secret)) {
@@ -130,29 +131,5 @@ func TestRollKeyRefusals(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestRecordV2Rejects(t *testing.T) {
-	k := recordCases()["global"]
-	k.RolledTo = "0123456789abcdef"
-	data := encodeKey(k)
-	if data[0] != recordFormatV2 {
-		t.Fatalf("format %#x", data[0])
-	}
-	got, err := decodeKey(data)
-	if err != nil || got.RolledTo != k.RolledTo || got.RolledFrom != "" {
-		t.Fatalf("decode: %+v, %v", got, err)
-	}
-	// A v2 record whose links are both empty is not canonical.
-	k.RolledTo = ""
-	v1 := encodeKey(k)
-	i := len(v1) - 1 - len(k.MAC)
-	bad := append(append(append([]byte{recordFormatV2}, v1[1:i]...), 0, 0), v1[i:]...)
-	if _, err := decodeKey(bad); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("v2 without links: %v", err)
-	}
-	if _, _, _, _, _, ok := recordFields(data); !ok {
-		t.Fatal("recordFields does not parse a v2 record")
 	}
 }

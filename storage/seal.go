@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -24,16 +24,16 @@ import (
 //     (creating, renaming and deleting keys, settings, digest state, audit
 //     events; not last-used times, which no MAC covers and no decision
 //     depends on), and a state MAC: HMAC, under a key derived from the
-//     master key for this use alone, of (store id, generation, record
-//     count, accumulator). The accumulator is the XOR, over the live
-//     records, of HMAC(id, record MAC, record signature) under the same
-//     key (see "Record signatures" below). It is kept in memory only (Seal
-//     recomputes it from the records), so the file never shows an element
-//     value, and updated in O(1) per change.
+//     master key for this use alone, of (store id, generation, set
+//     digest). The set digest (seal.Set: an LtHash of the live records,
+//     with their count) is over the elements HMAC(id, record MAC, record
+//     signature) under the same key (see "Record signatures" below). It is
+//     kept in memory only (Seal recomputes it from the records), so the
+//     file never shows an element value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
 //     after each committed change (in the background, see mirror).
 //
-// Seal, at open, recomputes the accumulator and checks the state MAC, so a
+// Seal, at open, recomputes the set digest and checks the state MAC, so a
 // deleted record's bytes written back (under any id) or a live record
 // removed or replaced fails the whole open with ErrTampered: which record
 // was revived cannot be told from a set hash, and a store that cannot say
@@ -55,7 +55,7 @@ import (
 // v3), made with the key NewEdSigner derives from the store's master key:
 // the signature a shared store keeps for it (package pgstore), so moving
 // the store there keeps every signature (Ed25519 signatures are
-// deterministic: re-signing gives the same bytes). The accumulator's
+// deterministic: re-signing gives the same bytes). The set digest's
 // elements cover (id, MAC, signature), so a signature removed, replaced
 // or copied from another record changes the set and fails the open with
 // ErrTampered, like a revived record; the state MAC of a v5 store uses its
@@ -74,51 +74,56 @@ import (
 // A store of schema 4 or older is migrated by Seal, after its state MAC
 // checks out: every record whose MAC checks out is signed, one that fails
 // is stored with an empty signature (it stays tampered), the schema goes
-// to v5, the generation advances (so the unsigned copy of the file is
+// to v6, the generation advances (so the unsigned copy of the file is
 // older) and the state MAC is rewritten, in one transaction.
 
-// sealState is what the state MAC covers besides the store id.
+// The set digest (schema v6). Up to schema v5 the set was digested as the
+// XOR of its elements (seal.XorSet), which is linear: whoever can compute
+// the elements can pick old records whose XOR is the signed one. A store
+// of schema v5 is moved to the LtHash digest by Seal: its v2 state MAC is
+// checked (with the XOR digest, once), then the generation advances, the
+// schema goes to v6 and the state MAC is rewritten over the new digest, in
+// one transaction. The MAC's label names the digest's format ("keydesk
+// store state v3"), and a file's schema decides which MAC is expected, so
+// a v6 file set back to v5 fails with ErrTampered, and the v5 copy of the
+// file taken before the move is older than the keyring's generation
+// (ErrRolledBack).
+
+// sealState is what the state MAC covers besides the store id: the
+// generation and the set of live records.
 type sealState struct {
-	gen   uint64
-	count uint64
-	acc   [sha256.Size]byte
+	gen uint64
+	set seal.Set
 }
 
-// elementV1 returns a record's contribution to the accumulator of a store
-// before schema v5.
-func (s *Signer) elementV1(id, mac []byte) [sha256.Size]byte {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
-	return [sha256.Size]byte(s.stateMAC([]byte("keydesk record v1"), n[:], id, mac))
+// mac returns the state MAC of st for the store storeID.
+func (st *sealState) mac(signer *seal.Signer, storeID string) []byte {
+	return signer.StateMAC(storeID, st.gen, &st.set)
 }
 
-// element returns a signed record's contribution to the accumulator.
-func (s *Signer) element(id, mac, sig []byte) [sha256.Size]byte {
-	var n [8]byte
-	binary.BigEndian.PutUint32(n[:4], uint32(len(id)))
-	binary.BigEndian.PutUint32(n[4:], uint32(len(mac)))
-	return [sha256.Size]byte(s.stateMAC([]byte("keydesk signed record v2"), n[:], id, mac, sig))
+// The formats of a local store's state, by schema.
+const (
+	stateV1 = 1 // schema 3 and 4: unsigned records, XOR digest
+	stateV2 = 2 // schema 5: signed records, XOR digest
+	stateV3 = 3 // schema 6 (digestSchema): signed records, LtHash digest
+)
+
+// decodeKeyAt, decodeSignedAt, encodeKey and encodeRecord are package
+// seal's record codec as this package's files use it.
+func decodeKeyAt(id, data []byte) (*core.Key, error) {
+	k, _, err := seal.DecodeRecordAt(id, data)
+	return k, err
 }
 
-// sealMAC returns the state MAC of st for the store storeID; v1 is the
-// MAC of a store before schema v5.
-func (s *Signer) sealMAC(storeID string, st sealState, v1 bool) []byte {
-	var b []byte
-	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
-	b = append(b, storeID...)
-	b = binary.BigEndian.AppendUint64(b, st.gen)
-	b = binary.BigEndian.AppendUint64(b, st.count)
-	label := "keydesk store state v2"
-	if v1 {
-		label = "keydesk store state v1"
+func decodeSignedAt(id, data []byte) (*core.Key, []byte, error) { return seal.DecodeRecordAt(id, data) }
+
+func encodeKey(k *core.Key) []byte { return seal.EncodeRecord(k) }
+
+func encodeRecord(k *core.Key, sig []byte, signed bool) []byte {
+	if signed {
+		return seal.EncodeSignedRecord(k, sig)
 	}
-	return s.stateMAC([]byte(label), b, st.acc[:])
-}
-
-func xorInto(dst *[sha256.Size]byte, v [sha256.Size]byte) {
-	for i := range dst {
-		dst[i] ^= v[i]
-	}
+	return seal.EncodeRecord(k)
 }
 
 // Seal checks the store against the signing material and generation in kr
@@ -150,14 +155,19 @@ func (s *Store) Seal(kr *Keyring) error {
 		return fmt.Errorf("seal store: %w (its signed state was removed)", ErrTampered)
 	case sc.mac == nil:
 		// Never sealed: trusted as it is (nothing better is known).
-	case !hmac.Equal(sc.mac, kr.signer.sealMAC(s.storeID, st, sc.legacy)):
+	case !hmac.Equal(sc.mac, sc.expectedMAC(kr.signer, s.storeID)):
 		return fmt.Errorf("seal store: %w", ErrTampered)
 	case kok && st.gen < kgen:
 		return fmt.Errorf("seal store: %w (generation %d, keyring %d)", ErrRolledBack, st.gen, kgen)
 	}
-	if sc.mac == nil || sc.legacy {
+	switch {
+	case sc.mac == nil || sc.format == stateV1:
 		if st, err = s.signRecords(kr, sc.mac != nil); err != nil {
 			return fmt.Errorf("seal store: sign the key records: %w", err)
+		}
+	case sc.format == stateV2:
+		if st, err = s.upgradeDigest(kr, st); err != nil {
+			return fmt.Errorf("seal store: move to the new set digest: %w", err)
 		}
 	}
 	if !kok || st.gen > kgen {
@@ -170,7 +180,7 @@ func (s *Store) Seal(kr *Keyring) error {
 	return nil
 }
 
-// signRecords moves the store to schema v5 (see above): in one
+// signRecords moves the store to schema v6 (see above): in one
 // transaction, every record is signed if its MAC checks out (an empty
 // signature otherwise), the schema is bumped and the state MAC rewritten;
 // advance moves the generation on. It returns the new state.
@@ -208,20 +218,43 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 			if err := b.Put(raw[i].id, encodeRecord(r.k, r.sig, true)); err != nil {
 				return err
 			}
-			xorInto(&st.acc, kr.signer.element(raw[i].id, r.k.MAC, r.sig))
+			st.set.Add(kr.signer.Element(raw[i].id, r.k.MAC, r.sig))
 		}
 		m := tx.Bucket(bucketMeta)
-		st.gen, st.count = readGeneration(m), uint64(len(recs))
+		st.gen = readGeneration(m)
 		if advance {
 			st.gen++
 			if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
 				return err
 			}
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, signedSchema)); err != nil {
+		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
 			return err
 		}
-		return m.Put(metaStateMAC, kr.signer.sealMAC(s.storeID, st, false))
+		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
+	})
+	return st, err
+}
+
+// upgradeDigest moves a store of schema v5, whose state st (with the
+// records' LtHash digest) scan read and whose XOR state MAC Seal checked,
+// to schema v6: in one transaction the generation advances, the schema is
+// bumped and the state MAC rewritten over the LtHash digest. It returns
+// the new state.
+func (s *Store) upgradeDigest(kr *Keyring, st sealState) (sealState, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if readGeneration(m) != st.gen {
+			return fmt.Errorf("%w: the generation changed while the store was being checked", ErrCorrupt)
+		}
+		st.gen++
+		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
+			return err
+		}
+		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
+			return err
+		}
+		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
 	})
 	return st, err
 }
@@ -269,22 +302,24 @@ func readGeneration(m *bolt.Bucket) uint64 {
 
 // delta is what one change does to the sealed state.
 type delta struct {
-	signer *Signer   // nil when the store is not sealed
-	ed     *EdSigner // likewise
-	acc    [sha256.Size]byte
-	count  int64
-}
-
-func (d *delta) toggle(k *core.Key, sig []byte) {
-	if d.signer != nil {
-		xorInto(&d.acc, d.signer.element([]byte(k.ID), k.MAC, sig))
-	}
+	signer *seal.Signer   // nil when the store is not sealed
+	ed     *seal.EdSigner // likewise
+	set    seal.Set       // the records added, less those removed
 }
 
 // added and removed record a live record, with its signature, entering or
 // leaving the store.
-func (d *delta) added(k *core.Key, sig []byte)   { d.toggle(k, sig); d.count++ }
-func (d *delta) removed(k *core.Key, sig []byte) { d.toggle(k, sig); d.count-- }
+func (d *delta) added(k *core.Key, sig []byte) {
+	if d.signer != nil {
+		d.set.Add(d.signer.Element([]byte(k.ID), k.MAC, sig))
+	}
+}
+
+func (d *delta) removed(k *core.Key, sig []byte) {
+	if d.signer != nil {
+		d.set.Remove(d.signer.Element([]byte(k.ID), k.MAC, sig))
+	}
+}
 
 // encode returns the stored form of k and its signature: on a sealed
 // store signed (sig, if not nil, is the signature already made), unsigned
@@ -331,9 +366,9 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		if s.signer == nil {
 			return nil
 		}
-		next = sealState{gen: gen, count: uint64(int64(s.state.count) + d.count), acc: s.state.acc}
-		xorInto(&next.acc, d.acc)
-		return m.Put(metaStateMAC, s.signer.sealMAC(s.storeID, next, false))
+		next = sealState{gen: gen, set: s.state.set}
+		next.set.Merge(&d.set)
+		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID))
 	})
 	if err != nil {
 		return err
@@ -435,13 +470,24 @@ func (s *Store) FlushGeneration() error {
 var scanSeed = maphash.MakeSeed()
 
 // scanResult is what scan reads: the sealed state the records give
-// (generation from the file), the stored state MAC (nil if none), and
-// whether the store predates record signatures (schema below v5; then the
-// state holds the v1 accumulator).
+// (generation from the file; the LtHash digest, except for format
+// stateV1), the stored state MAC (nil if none) and the format of the
+// state the file's schema says it holds; for formats stateV1 and stateV2,
+// also the records' XOR digest, which their state MAC covers.
 type scanResult struct {
 	state  sealState
+	xor    seal.XorSet
 	mac    []byte
-	legacy bool
+	format int
+}
+
+// expectedMAC returns the state MAC that the records give, in the
+// format of the file's schema.
+func (sc *scanResult) expectedMAC(signer *seal.Signer, storeID string) []byte {
+	if sc.format == stateV3 {
+		return sc.state.mac(signer, storeID)
+	}
+	return signer.LegacyStateMAC(storeID, sc.state.gen, &sc.xor, sc.format == stateV1)
 }
 
 // scan reads every record, checks that it decodes under its own id and
@@ -450,7 +496,7 @@ type scanResult struct {
 // v5 holding an unsigned record fails with ErrTampered. The records are
 // decoded and hashed on every CPU; the indexes are compared through keyed
 // checksums of their entries rather than a lookup per record.
-func (s *Store) scan(signer *Signer) (scanResult, error) {
+func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 	var sc scanResult
 	st := &sc.state
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -459,16 +505,19 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 		if v := m.Get(metaStateMAC); v != nil {
 			sc.mac = append([]byte(nil), v...)
 		}
+		sc.format = stateV3
 		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
-			sc.legacy = true
+			sc.format = stateV1
+		} else if binary.BigEndian.Uint64(v) < digestSchema {
+			sc.format = stateV2
 		}
 		recs, err := keyRecords(tx)
 		if err != nil {
 			return err
 		}
-		st.count = uint64(len(recs))
 		type part struct {
-			acc      [sha256.Size]byte
+			set      seal.Set
+			xor      seal.XorSet
 			dig, exp uint64
 			err      error
 		}
@@ -482,7 +531,8 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 				h.SetSeed(scanSeed)
 				ek := make([]byte, 0, 64)
 				for i := w; i < len(recs); i += workers {
-					id, digest, expires, mac, sig, ok := recordFields(recs[i].data)
+					f, ok := seal.RecordFields(recs[i].data)
+					id, digest, expires := f.ID, f.Digest, f.Expires
 					if !ok || !bytes.Equal(id, recs[i].id) {
 						_, err := decodeKeyAt(recs[i].id, recs[i].data)
 						if err == nil {
@@ -492,16 +542,20 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 						return
 					}
 					switch {
-					case sc.legacy:
-						xorInto(&p.acc, signer.elementV1(id, mac))
-					case sig == nil && sc.mac != nil:
+					case sc.format == stateV1:
+						p.xor.Add(signer.ElementV1(id, f.MAC))
+					case f.Sig == nil && sc.mac != nil:
 						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
 						return
 					default:
-						xorInto(&p.acc, signer.element(id, mac, sig))
+						e := signer.Element(id, f.MAC, f.Sig)
+						p.set.Add(e)
+						if sc.format == stateV2 {
+							p.xor.Add(e)
+						}
 					}
 					p.dig += entrySum(&h, digest, id)
-					if expires == zeroTime {
+					if expires == seal.ZeroTime {
 						expires = time.Time{}.UnixNano() // as expiryKey stores it
 					}
 					ek = binary.BigEndian.AppendUint64(ek[:0], uint64(expires)^(1<<63))
@@ -515,7 +569,8 @@ func (s *Store) scan(signer *Signer) (scanResult, error) {
 			if p.err != nil {
 				return p.err
 			}
-			xorInto(&st.acc, p.acc)
+			st.set.Merge(&p.set)
+			sc.xor.Merge(&p.xor)
 			dig += p.dig
 			exp += p.exp
 		}

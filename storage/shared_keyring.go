@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/keydesk/keydesk/seal"
 )
 
 // The keyring of a shared store (package pgstore) is the same entry as a
 // local store's: "master:<storeID>" holds the 256-bit master key, from
-// which NewEdSigner derives the shared store's Ed25519 key. Moving a local
+// which seal.NewEdSigner derives the shared store's Ed25519 key. Moving a local
 // store to a shared one keeps its id, so its entry serves both.
 
 // Master returns the store's master key from the keyring (for `keydesk
@@ -19,7 +22,7 @@ func (k *Keyring) Master() ([]byte, error) {
 
 // EdSigner returns the shared store's admin material derived from the
 // master key (when the keyring was opened: it reads nothing).
-func (k *Keyring) EdSigner() (*EdSigner, error) { return k.ed, nil }
+func (k *Keyring) EdSigner() (*seal.EdSigner, error) { return k.ed, nil }
 
 // ImportKeyringIn saves master as the master key of store storeID in
 // backend (`keydesk credential import`). An entry already holding another
@@ -41,4 +44,43 @@ func ImportKeyringIn(backend KeyringBackend, storeID string, master []byte) (*Ke
 		return nil, unavailable(err)
 	}
 	return newKeyring(backend, storeID, master)
+}
+
+// sharedGenerationUser names the keyring entry holding the highest signed
+// generation of shared store storeID this computer has accepted. It is not
+// "generation:<storeID>": a data folder moved into a shared store keeps its
+// id, and the two generations count different things.
+func sharedGenerationUser(storeID string) string { return "shared-generation:" + storeID }
+
+// SharedGeneration returns the highest signed generation of the shared
+// store this computer has accepted (opened, changed or followed), 0 when
+// none is recorded. An admin refuses a shared store whose signed state is
+// older: the database was put back to an older copy.
+func (k *Keyring) SharedGeneration() (uint64, error) {
+	v, err := k.backend.Get(sharedGenerationUser(k.storeID))
+	switch {
+	case errors.Is(err, ErrNoEntry):
+		return 0, nil
+	case err != nil:
+		return 0, unavailable(err)
+	}
+	gen, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: keyring entry %q is not a generation", ErrCorrupt, sharedGenerationUser(k.storeID))
+	}
+	return gen, nil
+}
+
+// RecordSharedGeneration raises the recorded shared-store generation to
+// gen; a lower gen than the one recorded changes nothing.
+func (k *Keyring) RecordSharedGeneration(gen uint64) error {
+	k.sharedMu.Lock()
+	defer k.sharedMu.Unlock()
+	if seen, err := k.SharedGeneration(); err == nil && seen >= gen {
+		return nil
+	}
+	if err := k.backend.Set(sharedGenerationUser(k.storeID), strconv.FormatUint(gen, 10)); err != nil {
+		return unavailable(err)
+	}
+	return nil
 }

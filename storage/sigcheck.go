@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -38,7 +39,7 @@ const sigBatch = 1024
 
 // startSigCheck sets up the check of s's records with signer and ed (it
 // waits for begin), stopping a check set up by an earlier Seal.
-func (s *Store) startSigCheck(signer *Signer, ed *EdSigner) {
+func (s *Store) startSigCheck(signer *seal.Signer, ed *seal.EdSigner) {
 	if old := s.sigs.Load(); old != nil {
 		old.halt()
 	}
@@ -82,7 +83,7 @@ func (c *sigCheck) failed() error {
 
 // checkSignatures verifies every record's signature, in batches; it
 // returns nil when stopped.
-func (s *Store) checkSignatures(c *sigCheck, signer *Signer, ed *EdSigner) error {
+func (s *Store) checkSignatures(c *sigCheck, signer *seal.Signer, ed *seal.EdSigner) error {
 	var after []byte
 	for !c.stop.Load() {
 		urgent := c.urgent.Load()

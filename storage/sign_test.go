@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -34,12 +35,14 @@ func rawRecords(t testing.TB, dir string) (map[string]*core.Key, map[string][]by
 }
 
 // rewriteState rewrites the state MAC of the closed store in dir over the
-// records as they are, as only someone holding the master key can: v1
-// writes a pre-signature (schema 4) state.
-func rewriteState(t testing.TB, dir string, kr *Keyring, v1 bool) {
+// records as they are, as only someone holding the master key can, in
+// format (stateV1: a pre-signature, schema 4 state; stateV2: schema 5's
+// XOR digest; stateV3: the current one). It leaves the schema alone.
+func rewriteState(t testing.TB, dir string, kr *Keyring, format int) {
 	t.Helper()
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		var st sealState
+		var xor seal.XorSet
 		m := tx.Bucket(bucketMeta)
 		st.gen = readGeneration(m)
 		if err := tx.Bucket(bucketKeys).ForEach(func(id, v []byte) error {
@@ -47,17 +50,22 @@ func rewriteState(t testing.TB, dir string, kr *Keyring, v1 bool) {
 			if err != nil {
 				return err
 			}
-			st.count++
-			if v1 {
-				xorInto(&st.acc, kr.signer.elementV1(id, k.MAC))
-			} else {
-				xorInto(&st.acc, kr.signer.element(id, k.MAC, sig))
+			switch format {
+			case stateV1:
+				xor.Add(kr.signer.ElementV1(id, k.MAC))
+			case stateV2:
+				xor.Add(kr.signer.Element(id, k.MAC, sig))
+			default:
+				st.set.Add(kr.signer.Element(id, k.MAC, sig))
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		return m.Put(metaStateMAC, kr.signer.sealMAC(s0(tx), st, v1))
+		if format == stateV3 {
+			return m.Put(metaStateMAC, st.mac(kr.signer, s0(tx)))
+		}
+		return m.Put(metaStateMAC, kr.signer.LegacyStateMAC(s0(tx), st.gen, &xor, format == stateV1))
 	})
 }
 
@@ -86,10 +94,10 @@ func makeV4(t testing.TB, dir string, kr *Keyring) {
 		}
 		return tx.Bucket(bucketMeta).Put(metaSchema, binary.BigEndian.AppendUint64(nil, 4))
 	})
-	rewriteState(t, dir, kr, true)
+	rewriteState(t, dir, kr, stateV1)
 }
 
-// TestNewStoreSignsRecords: a new store is at schema 5 and every record
+// TestNewStoreSignsRecords: a new store is at the current schema (6) and every record
 // carries the Ed25519 signature a shared store would hold for it (the
 // same bytes: Ed25519 is deterministic), through create, rename, roll and
 // last-used updates.
@@ -108,8 +116,8 @@ func TestNewStoreSignsRecords(t *testing.T) {
 	if err := s.SetLastUsed(map[string]time.Time{keys[2].ID: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.Schema(); v != 5 {
-		t.Fatalf("schema %d, want 5", v)
+	if v, _ := s.Schema(); v != digestSchema {
+		t.Fatalf("schema %d, want %d", v, digestSchema)
 	}
 	lk, ls, err := s.ListSignedKeys()
 	if err != nil || len(lk) != 4 {
@@ -135,7 +143,7 @@ func TestNewStoreSignsRecords(t *testing.T) {
 // TestSealMigratesV4Store opens a store as Keydesk before record
 // signatures left it, with one record edited in place: Seal checks the
 // state MAC, signs every record whose MAC checks out, gives the edited one
-// an empty signature (it stays tampered), moves to schema 5 and advances
+// an empty signature (it stays tampered), moves to schema 6 and advances
 // the generation, so the unsigned copy of the file is refused afterwards.
 func TestSealMigratesV4Store(t *testing.T) {
 	kr, dir, keys, secrets := v4StoreWithKeys(t, 3)
@@ -153,8 +161,8 @@ func TestSealMigratesV4Store(t *testing.T) {
 		t.Fatalf("Seal of a v4 store: %v", err)
 	}
 	gen, _ := s2.Generation()
-	if v, _ := s2.Schema(); v != 5 {
-		t.Fatalf("schema after the migration %d, want 5", v)
+	if v, _ := s2.Schema(); v != digestSchema {
+		t.Fatalf("schema after the migration %d, want %d", v, digestSchema)
 	}
 	if err := s2.SignatureCheck(); err != nil {
 		t.Fatalf("SignatureCheck after the migration: %v", err)
@@ -313,7 +321,7 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 		put(t, tx, keys[0].ID, encodeRecord(keys[0], sigs[keys[1].ID], true))
 		return nil
 	})
-	rewriteState(t, dir, kr, false)
+	rewriteState(t, dir, kr, stateV3)
 	s2, err := Open(dir, Options{MustExist: true})
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,12 @@
 //
 // Files: store.go opens the database, migrate.go upgrades its schema,
 // keys.go, audit.go, settings.go and digest_state.go keep what their names
-// say, record.go encodes key records, seal.go binds the set of records to
-// the signing material and the keyring's generation (Store.Seal) and signs
-// every record with the store's Ed25519 key (the shared store's record
-// signatures, edsigner.go), sigcheck.go checks those signatures in the
-// background, check.go checks a whole database, signer.go derives the
-// HMAC keys, keyring.go and
-// keyring_backend.go keep the keyring entries. For backups: snapshot.go
+// say, seal.go binds the set of records to the signing material and the
+// keyring's generation (Store.Seal) and signs every record with the store's
+// Ed25519 key (the shared store's record signatures), sigcheck.go checks
+// those signatures in the background, check.go checks a whole database,
+// keyring.go and keyring_backend.go keep the keyring entries. The record
+// format and the signing material are package seal's. For backups: snapshot.go
 // copies the database inside one read transaction, keyring_material.go
 // exports and installs the keyring entries, keyfile.go is the keyring
 // backend kept in the data folder's passphrase-protected keydesk.key.
@@ -19,9 +18,7 @@ package storage
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,6 +30,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -54,7 +52,7 @@ var (
 	// ErrCorrupt means the database's contents are inconsistent (an index
 	// points at a missing record, a key record does not decode or is
 	// stored under another record's id, ...).
-	ErrCorrupt = errors.New("database damaged")
+	ErrCorrupt = seal.ErrCorrupt
 	// ErrNoStore means the data folder holds no Keydesk database.
 	ErrNoStore = errors.New("no keydesk database in the data folder")
 	// ErrTampered means the set of key records does not match the store's
@@ -121,8 +119,8 @@ type Store struct {
 	// in-memory state below follows the commits in order.
 	mu sync.Mutex
 	// The following are set by Seal and guarded by mu.
-	signer *Signer
-	ed     *EdSigner
+	signer *seal.Signer
+	ed     *seal.EdSigner
 	state  sealState
 	mirror *mirror
 	// sigs is the background check of the record signatures started by
@@ -153,15 +151,6 @@ func fileExists(path, what string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("check %s: %w", what, err)
-}
-
-// NewStoreID returns a random 128-bit store id in hex.
-func NewStoreID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate store id: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
 }
 
 // Open opens the database in dir, creating the folder (mode 0700, parents
@@ -253,7 +242,7 @@ func (s *Store) init(opts Options) error {
 				newID := opts.NewStoreID
 				if newID == "" {
 					var err error
-					if newID, err = NewStoreID(); err != nil {
+					if newID, err = seal.NewStoreID(); err != nil {
 						return err
 					}
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -441,7 +442,7 @@ func TestEditedRecordIsTampered(t *testing.T) {
 			s.Close()
 			rawUpdate(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketKeys)
-				rec, err := decodeKey(b.Get([]byte(k.ID)))
+				rec, err := seal.DecodeRecord(b.Get([]byte(k.ID)))
 				if err != nil {
 					return err
 				}

@@ -2,12 +2,23 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 )
+
+// PasswordInArgs is the warning the command line prints once when --store
+// is given a URL holding a password (never the password itself).
+const PasswordInArgs = "the --store URL holds a password, which every user of this computer can read in the process list; " +
+	"put the URL in KEYDESK_STORE (for a service, in a systemd EnvironmentFile) or the password in a PGPASSFILE instead."
+
+// UnsignedAudit explains the audit entries core.AuditEvent.Who labels
+// "(unsigned)" (shown after the audit log, and in an entry's detail).
+const UnsignedAudit = "Entries marked (unsigned) carry no admin's signature, so no admin's Keydesk wrote them: " +
+	"someone with write access to the database (a verification server's role included) inserted them, or a Keydesk before signed entries did."
 
 // advice is the sentence for people of each error Open and the store
 // return, in the order they are tested (the first match wins).
@@ -33,9 +44,11 @@ var advice = []struct {
 	{pgstore.ErrAlreadyInitialised, "The database already holds a Keydesk store; nothing was changed (to work on it, import its signing material with `keydesk credential import`)."},
 	{pgstore.ErrSchemaTooNew, "The shared store was written by a newer version of Keydesk; update Keydesk to use it."},
 	{pgstore.ErrUpgradeNeeded, "The shared store was written by an earlier version of Keydesk and only the admin role can upgrade it: run any admin command on it (e.g. `keydesk --store URL keys list`), then start this again."},
+	{pgstore.ErrOldState, "The shared store's signed state is in the format of an older Keydesk, which servers no longer accept: open the store once with an admin's Keydesk of this version to upgrade it."},
 	{pgstore.ErrStateMismatch, "The keys in the shared store do not match their signed state (rows were added, removed or replaced outside Keydesk), so none of them can be trusted: restore the database from a backup."},
 	{pgstore.ErrStateRolledBack, "The shared store holds an older state than this server has already seen (the database was put back to an older copy); keys deleted since would verify again, so the older state is refused."},
 	{pgstore.ErrNoSignedState, "The shared store has no signed state (it was not created by `keydesk store init`, or the state was removed outside Keydesk): restore the database from a backup."},
+	{core.ErrCatalogForged, "The store's permission catalog does not match its signature (it was changed outside Keydesk), so it is not used: import the API documents again with `keydesk catalog import`, or go back to the embedded catalog with `keydesk catalog reset`."},
 	{core.ErrVerifyOnly, "This computer holds only the verify-only credential of the shared store, so it cannot create, rename, roll or delete keys; do that on an admin's computer."},
 	{ErrKeyFileFolder, "This data folder keeps its signing key in keydesk.key: add --keyfile (the passphrase comes from the terminal, --passphrase-stdin or KEYDESK_PASSPHRASE_FILE)."},
 	{ErrNotKeyFileFolder, "This data folder keeps its signing key in the OS keyring, not in keydesk.key: run without --keyfile, or move it with `keydesk backup` and `keydesk restore --force --keyfile`."},
@@ -52,12 +65,21 @@ var advice = []struct {
 	{core.ErrTampered, "The key's stored record does not match its signature (the data file was edited); delete it and create a new key."},
 }
 
+// rolledBack is the sentence of a pgstore.RolledBackError, given the
+// store's generation and the one seen before.
+const rolledBack = "The shared store's signed state is at generation %d, older than generation %d already seen here, " +
+	"so the database was put back to an older copy in which keys deleted since would verify again: " +
+	"restore the database from a newer backup (one taken at generation %[2]d or later)."
+
 // Advice returns the one sentence to show people for an error from Open,
 // the store or the keyring (matched with errors.Is), or "" when err is none
 // of those: the command line and the window both show these words.
 func Advice(err error) string {
 	if err == nil {
 		return ""
+	}
+	if rb, ok := errors.AsType[*pgstore.RolledBackError](err); ok {
+		return fmt.Sprintf(rolledBack, rb.Gen, rb.Seen)
 	}
 	for _, a := range advice {
 		if errors.Is(err, a.err) {

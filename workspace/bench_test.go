@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -25,7 +26,7 @@ const benchKeys = 100_000
 type fixture struct {
 	dir     string
 	store   *storage.Store
-	signer  *storage.Signer
+	signer  *seal.Signer
 	keyring *storage.Keyring
 	svc     *core.Service
 	master  []byte
@@ -63,7 +64,7 @@ func buildFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fixture{dir: dir, master: make([]byte, storage.MasterKeySize), baseline: make(map[string]int, benchKeys)}
+	f := &fixture{dir: dir, master: make([]byte, seal.MasterKeySize), baseline: make(map[string]int, benchKeys)}
 	rand.Read(f.master) // the baseline's HMAC key
 	if f.store, err = storage.Open(filepath.Join(dir, "data"), storage.Options{}); err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func buildFixture() (*fixture, error) {
 	if err := f.store.Seal(f.keyring); err != nil {
 		return nil, err
 	}
-	f.signer = f.keyring.Signer().(*storage.Signer)
+	f.signer = f.keyring.Signer().(*seal.Signer)
 	cat := core.DefaultCatalog()
 	sec, _ := cat.Section("messaging")
 	created := benchNow.Add(-24 * time.Hour)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -41,7 +43,8 @@ func RedactURL(raw string) string {
 }
 
 // openShared opens the shared store at opts.StoreURL with this computer's
-// admin material (the keyring entry of the store's id), after checking its
+// admin material (the keyring entry of the store's id), after moving a
+// signed state of an older format to the current one and checking its
 // records against the store's signed state.
 func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), SharedTimeout)
@@ -64,12 +67,41 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, err
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), 0)
+	// The highest generation this computer accepted: an older signed
+	// state is a database put back to an older copy.
+	seen, err := kr.SharedGeneration()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ss := pgstore.Sealed(st, ed)
+	// A state of an older format is moved to the current one first (not
+	// one older than seen: that is an old-format state written back
+	// after the move).
+	if err := ss.UpgradeState(ctx, seen); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+	}
+	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), seen)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
-	ss := pgstore.Sealed(st, ed)
+	if err := kr.RecordSharedGeneration(snap.State.Gen); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ss.OnCommit(func(gen uint64) {
+		if err := kr.RecordSharedGeneration(gen); err != nil {
+			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
+		}
+	})
+	if catalog == nil {
+		if catalog, err = core.StoredCatalog(st, ed.Verifier()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
+		}
+	}
 	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
 	if err != nil {
 		st.Close()
@@ -106,11 +138,11 @@ func InitShared(opts Options, from string) (*InitResult, error) {
 	}
 	var (
 		st  *pgstore.Store
-		ed  *storage.EdSigner
+		ed  *seal.EdSigner
 		res = &InitResult{}
 	)
 	if from == "" {
-		id, err := storage.NewStoreID()
+		id, err := seal.NewStoreID()
 		if err != nil {
 			return nil, err
 		}

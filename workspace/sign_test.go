@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 	bolt "go.etcd.io/bbolt"
@@ -45,11 +46,11 @@ func downgradeToV4(t *testing.T, path string, master []byte) {
 		var count uint64
 		recs := map[string][]byte{}
 		if err := keys.ForEach(func(id, v []byte) error {
-			k, _, err := storage.DecodeSignedRecord(v)
+			k, _, err := seal.DecodeSignedRecord(v)
 			if err != nil {
 				return err
 			}
-			recs[string(id)] = storage.EncodeRecord(k)
+			recs[string(id)] = seal.EncodeRecord(k)
 			e := mac([]byte("keydesk record v1"), binary.BigEndian.AppendUint32(nil, uint32(len(id))), id, k.MAC)
 			for i := range acc {
 				acc[i] ^= e[i]
@@ -79,12 +80,13 @@ func downgradeToV4(t *testing.T, path string, master []byte) {
 	}
 }
 
-// checkSigned checks that the workspace's store is at schema 5 and that
+// checkSigned checks that the workspace's store is at the current schema
+// (signed records, since schema 5) and that
 // every record carries the store's Ed25519 signature of it.
 func checkSigned(t *testing.T, w *Workspace) {
 	t.Helper()
-	if v, err := w.store.Schema(); err != nil || v != 5 {
-		t.Fatalf("schema %d, %v; want 5", v, err)
+	if v, err := w.store.Schema(); err != nil || v != storage.SchemaVersion {
+		t.Fatalf("schema %d, %v; want %d", v, err, storage.SchemaVersion)
 	}
 	if err := w.SignatureCheck(); err != nil {
 		t.Fatalf("SignatureCheck: %v", err)

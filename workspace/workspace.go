@@ -18,6 +18,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	Keyring storage.KeyringBackend
 	// CatalogFile replaces the embedded catalog; empty means the default.
 	CatalogFile string
+	// SkipStoredCatalog opens the store with the embedded catalog instead
+	// of the one imported into it (catalog import and reset use it, so
+	// that they can replace a stored catalog that fails its signature).
+	SkipStoredCatalog bool
 	// Timeout is how long to wait for another process to release the data
 	// folder before failing with storage.ErrAlreadyOpen; zero means
 	// storage.DefaultOpenTimeout.
@@ -181,7 +186,12 @@ func Actor() string {
 // leaves no trace on disk. A folder held by another process fails with
 // storage.ErrAlreadyOpen.
 func Open(opts Options) (*Workspace, error) {
-	catalog := core.DefaultCatalog()
+	// No --catalog file: the store's own catalog (imported, else the
+	// embedded one), read and checked once the store is open.
+	var catalog *core.Catalog
+	if opts.SkipStoredCatalog {
+		catalog = core.DefaultCatalog()
+	}
 	if opts.CatalogFile != "" {
 		c, err := core.LoadCatalogFile(opts.CatalogFile)
 		if err != nil {
@@ -253,7 +263,7 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 	}
 	// First run: the keyring first, so that a keyring failure writes
 	// nothing; then the folder and the database.
-	id, err := storage.NewStoreID()
+	id, err := seal.NewStoreID()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -279,6 +289,14 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 }
 
 func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Workspace, error) {
+	if catalog == nil {
+		c, err := core.StoredCatalog(store, kr.Signer())
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("open %s: %w", dir, err)
+		}
+		catalog = c
+	}
 	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
 	if err != nil {
 		store.Close()
@@ -329,7 +347,11 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 	if err != nil {
 		return fail(err)
 	}
-	if err := SeedDemo(store, kr.Signer(), catalog, clock.Now(), Actor()); err != nil {
+	seedCatalog := catalog
+	if seedCatalog == nil {
+		seedCatalog = core.DefaultCatalog()
+	}
+	if err := SeedDemo(store, kr.Signer(), seedCatalog, clock.Now(), Actor()); err != nil {
 		store.Close()
 		return fail(fmt.Errorf("seed demo keys: %w", err))
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/zalando/go-keyring"
 	bolt "go.etcd.io/bbolt"
@@ -485,7 +486,7 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), storage.EncodeRecord(rec)); err != nil {
+		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), seal.EncodeRecord(rec)); err != nil {
 			return err
 		}
 		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {

@@ -195,7 +195,9 @@ type replica struct {
 func startReplica(t testing.TB, storeURL, cred string, env ...string) *replica {
 	t.Helper()
 	cmd := exec.Command(binary, "--store", storeURL, "serve", "--listen", "127.0.0.1:0", "--credential", cred)
-	cmd.Env = append(os.Environ(), append([]string{"LANG=C.UTF-8", "KEYDESK_STORE=", "KEYDESK_CREDENTIAL="}, env...)...)
+	// A data folder of its own (where it keeps the store's generation),
+	// unless env names one: the last setting wins.
+	cmd.Env = append(os.Environ(), append([]string{"LANG=C.UTF-8", "KEYDESK_STORE=", "KEYDESK_CREDENTIAL=", "KEYDESK_DATA=" + t.TempDir()}, env...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // Opener returns a new, empty store; the test closes it in t.Cleanup.
@@ -556,10 +556,10 @@ func testDigestState(t *testing.T, s core.Store) {
 }
 
 // testMaster is a fixed master key: the suite is not about the keyring.
-var testMaster = bytes.Repeat([]byte{0x5a}, storage.MasterKeySize)
+var testMaster = bytes.Repeat([]byte{0x5a}, seal.MasterKeySize)
 
 func testService(t *testing.T, s core.Store) {
-	signer, err := storage.NewSigner(testMaster)
+	signer, err := seal.NewSigner(testMaster)
 	if err != nil {
 		t.Fatal(err)
 	}

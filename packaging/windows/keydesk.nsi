@@ -28,7 +28,7 @@ ManifestDPIAware true
   !define VERSION4 "${VERSION}.0"
 !endif
 !ifndef SRCDIR
-  !error "define SRCDIR, the folder holding Keydesk.exe, keydesk.com and keydesk.ico"
+  !error "define SRCDIR, the folder holding Keydesk.exe, keydesk.com, winpath.exe and keydesk.ico"
 !endif
 !ifndef OUTFILE
   !define OUTFILE "Keydesk-${VERSION}-setup.exe"
@@ -40,10 +40,7 @@ ManifestDPIAware true
 
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
-!include "StrFunc.nsh"
 !include "WinMessages.nsh"
-${StrStr}
-${UnStrRep}
 
 Name "${APPNAME}"
 OutFile "${OUTFILE}"
@@ -98,27 +95,62 @@ SectionEnd
 
 ; The user's PATH (HKCU\Environment), so that "keydesk ..." works in a new
 ; cmd.exe or PowerShell window.
+;
+; winpath.exe (cmd/winpath, built by scripts/build-windows.sh) edits it, not
+; NSIS: NSIS strings hold NSIS_MAX_STRLEN characters (1024 in Debian's
+; build), ReadRegStr answers "" for a longer value, and writing that back
+; empties the user's PATH, which may be 32,767 characters long. winpath
+; reads and writes the value with the registry API at any length, byte for
+; byte (its type, REG_SZ or REG_EXPAND_SZ, and every other entry stay as
+; they were), adds the folder once, and leaves PATH alone when it cannot do
+; that safely. It runs hidden (nsExec) from $PLUGINSDIR, which is deleted
+; when setup ends, and prints one sentence, shown in the details; its exit
+; status: 0 added, 10 added to a new (created) PATH, 11 already there,
+; anything else PATH left as it was.
+;
+; When PATH is left as it was, the sentence says why and what to do, in a
+; message box (skipped in silent mode) and the details, and setup exits
+; with status 3 instead of 0 (Keydesk itself is installed).
+!define EXIT_PATH_UNCHANGED 3
+
+; Pops nsExec's output into $1 without its line ending.
+!macro PopSentence
+  Pop $1
+  ${Do}
+    StrCpy $2 $1 1 -1
+    ${If} $2 != "$\n"
+    ${AndIf} $2 != "$\r"
+      ${ExitDo}
+    ${EndIf}
+    StrCpy $1 $1 -1
+  ${Loop}
+!macroend
+
 Section "Add keydesk to my PATH (command line)" SecPath
-  ReadRegStr $0 HKCU "${ENVKEY}" "Path"
-  StrLen $1 $0
-  ; NSIS strings hold 1024 characters: a longer PATH would be cut short
-  ; when written back, so leave it alone and say so.
-  ${If} $1 > 900
-    DetailPrint "Your PATH is too long to change safely; add $INSTDIR to it yourself."
-    Return
+  InitPluginsDir
+  File "/oname=$PLUGINSDIR\winpath.exe" "${SRCDIR}\winpath.exe"
+  nsExec::ExecToStack '"$PLUGINSDIR\winpath.exe" add "$INSTDIR"'
+  Pop $0
+  !insertmacro PopSentence
+  ${If} $1 == ""
+    StrCpy $1 "Your PATH was left as it was because the helper that changes it did not run ($0); add $INSTDIR to it yourself to run keydesk from a command prompt."
   ${EndIf}
-  ${StrStr} $2 ";$0;" ";$INSTDIR;"
-  ${If} $2 != ""
-    Return
+  DetailPrint "$1"
+  ${If} $0 == 0
+  ${OrIf} $0 == 10
+    ; 1: appended to the user's PATH; 2: the PATH was created for it
+    ; (uninstalling deletes it again if nothing else is on it).
+    ${If} $0 == 0
+      WriteRegDWORD HKCU "${UNINSTKEY}" "AddedToPath" 1
+    ${Else}
+      WriteRegDWORD HKCU "${UNINSTKEY}" "AddedToPath" 2
+    ${EndIf}
+    WriteRegStr HKCU "${UNINSTKEY}" "PathEntry" "$INSTDIR"
+    SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
+  ${ElseIf} $0 != 11
+    MessageBox MB_OK|MB_ICONEXCLAMATION "$1" /SD IDOK
+    SetErrorLevel ${EXIT_PATH_UNCHANGED}
   ${EndIf}
-  ${If} $0 == ""
-    StrCpy $0 "$INSTDIR"
-  ${Else}
-    StrCpy $0 "$0;$INSTDIR"
-  ${EndIf}
-  WriteRegExpandStr HKCU "${ENVKEY}" "Path" "$0"
-  WriteRegDWORD HKCU "${UNINSTKEY}" "AddedToPath" 1
-  SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
 SectionEnd
 
 Section "Uninstall"
@@ -129,22 +161,34 @@ Section "Uninstall"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
 
+  ; Take out only the entry setup added (winpath: see SecPath), which gives
+  ; the PATH back as it was before, byte for byte.
   ReadRegDWORD $3 HKCU "${UNINSTKEY}" "AddedToPath"
   ${If} $3 == 1
-    ReadRegStr $0 HKCU "${ENVKEY}" "Path"
-    StrLen $1 $0
-    ${If} $1 <= 1000
-      ; Remove every ";$INSTDIR" from ";PATH;" and trim the ends.
-      ${UnStrRep} $0 ";$0;" ";$INSTDIR;" ";"
-      ${UnStrRep} $0 "$0" ";;" ";"
-      StrCpy $0 "$0" "" 1
-      StrCpy $0 "$0" -1
-      ${If} $0 == ""
-        DeleteRegValue HKCU "${ENVKEY}" "Path"
-      ${Else}
-        WriteRegExpandStr HKCU "${ENVKEY}" "Path" "$0"
-      ${EndIf}
+  ${OrIf} $3 == 2
+    ReadRegStr $4 HKCU "${UNINSTKEY}" "PathEntry"
+    ${If} $4 == ""
+      StrCpy $4 "$INSTDIR"
+    ${EndIf}
+    ${If} $3 == 2
+      StrCpy $5 "--created "
+    ${Else}
+      StrCpy $5 ""
+    ${EndIf}
+    InitPluginsDir
+    File "/oname=$PLUGINSDIR\winpath.exe" "${SRCDIR}\winpath.exe"
+    nsExec::ExecToStack '"$PLUGINSDIR\winpath.exe" remove $5"$4"'
+    Pop $0
+    !insertmacro PopSentence
+    ${If} $1 == ""
+      StrCpy $1 "Your PATH was left as it was because the helper that changes it did not run ($0); remove $4 from it yourself."
+    ${EndIf}
+    DetailPrint "$1"
+    ${If} $0 == 0
       SendMessage ${HWND_BROADCAST} ${WM_SETTINGCHANGE} 0 "STR:Environment" /TIMEOUT=2000
+    ${ElseIf} $0 != 11
+      MessageBox MB_OK|MB_ICONEXCLAMATION "$1" /SD IDOK
+      SetErrorLevel ${EXIT_PATH_UNCHANGED}
     ${EndIf}
   ${EndIf}
   DeleteRegKey HKCU "${UNINSTKEY}"

@@ -1,15 +1,19 @@
-package storage
+package seal
 
 import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"hash"
 	"sync"
 
 	"github.com/keydesk/keydesk/core"
 )
+
+// MasterKeySize is the size of a store's master key in bytes (256 bits).
+const MasterKeySize = 32
 
 // HKDF labels of the keys derived from a master key. Each label gives an
 // independent key; a new use gets a new label.
@@ -22,7 +26,7 @@ const (
 // Signer implements core.Signer with keys derived by HKDF-SHA256 from a
 // store's master key: one HMACs secrets, one MACs records, and one MACs the
 // store's state (its generation and the set of its live records, see
-// seal.go). It is safe for concurrent use. HMAC states are pooled so that
+// StateMAC). It is safe for concurrent use. HMAC states are pooled so that
 // DigestSecret, which is on the verification hot path, costs only the HMAC
 // itself.
 type Signer struct {
@@ -112,3 +116,53 @@ func (s *Signer) VerifyRecord(payload, mac []byte) bool {
 // stateMAC returns HMAC-SHA256 of the concatenated parts under the state
 // key.
 func (s *Signer) stateMAC(parts ...[]byte) []byte { return sum(&s.state, parts...) }
+
+// ElementV1 returns a record's set element in a local store before schema
+// v5 (records without signatures): HMAC under the state key of its id and
+// MAC.
+func (s *Signer) ElementV1(id, mac []byte) Element {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(id)))
+	return Element(s.stateMAC([]byte("keydesk record v1"), n[:], id, mac))
+}
+
+// Element returns a signed record's set element in a local store: HMAC
+// under the state key of its id, MAC and signature, so that a signature
+// removed, replaced or copied from another record changes the set.
+func (s *Signer) Element(id, mac, sig []byte) Element {
+	var n [8]byte
+	binary.BigEndian.PutUint32(n[:4], uint32(len(id)))
+	binary.BigEndian.PutUint32(n[4:], uint32(len(mac)))
+	return Element(s.stateMAC([]byte("keydesk signed record v2"), n[:], id, mac, sig))
+}
+
+// StateMAC returns the MAC of a local store's state: its id, generation,
+// and the set of its live records (schema v6 and later). Its label differs
+// from LegacyStateMAC's, so no state passes for one of another format.
+func (s *Signer) StateMAC(storeID string, gen uint64, set *Set) []byte {
+	b := stateHeader(storeID, gen)
+	b, _ = set.AppendBinary(b)
+	return s.stateMAC([]byte("keydesk store state v3"), b)
+}
+
+// LegacyStateMAC returns the MAC of a local store's state as Keydesk wrote
+// it before Set: schema v5 (v1 false) or older (v1 true). Seal checks it
+// once, when it moves the store to schema v6.
+func (s *Signer) LegacyStateMAC(storeID string, gen uint64, set *XorSet, v1 bool) []byte {
+	b := stateHeader(storeID, gen)
+	b = binary.BigEndian.AppendUint64(b, set.Count)
+	label := "keydesk store state v2"
+	if v1 {
+		label = "keydesk store state v1"
+	}
+	return s.stateMAC([]byte(label), b, set.Acc[:])
+}
+
+// stateHeader is the start of a state MAC's input: the store id (with its
+// length) and the generation.
+func stateHeader(storeID string, gen uint64) []byte {
+	b := make([]byte, 0, 4+len(storeID)+8+SetSize)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
+	b = append(b, storeID...)
+	return binary.BigEndian.AppendUint64(b, gen)
+}

@@ -1,7 +1,8 @@
-package storage
+package seal
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,33 +11,39 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// recordFormatV1 is the leading byte of a binary key record. A record in
+// ErrCorrupt means a key record does not decode (or is stored under
+// another record's id). Package storage reports it for the rest of a
+// damaged database too.
+var ErrCorrupt = errors.New("database damaged")
+
+// RecordV1 is the leading byte of a binary key record. A record in
 // any other format fails to decode with ErrCorrupt; a new layout gets a new
 // format byte (and, for existing stores, a schema migration).
-const recordFormatV1 = 0x01
+const RecordV1 = 0x01
 
-// recordFormatV2 is the leading byte of a rolled key's record: the v1
+// RecordV2 is the leading byte of a rolled key's record: the v1
 // layout with its two roll links (see below). Records without links stay
 // in v1, byte for byte, so stores and backups written before rolls existed
 // need no rewrite (schema v4 only keeps older builds from opening a store
 // that may hold v2 records).
-const recordFormatV2 = 0x02
+const RecordV2 = 0x02
 
-// recordFormatV3 is the leading byte of a signed record, the only format a
+// RecordV3 is the leading byte of a signed record, the only format a
 // store of schema v5 or later holds: the v2 layout with the roll links
 // always present (empty when the key was never rolled), followed by the
-// record's Ed25519 signature over core.Key.MACPayload (see seal.go; empty
+// record's Ed25519 signature over core.Key.MACPayload (see package
+// storage's seal.go; empty
 // for a record whose MAC did not check out when the store was migrated,
 // which stays tampered).
-const recordFormatV3 = 0x03
+const RecordV3 = 0x03
 
-// zeroTime is how a zero time.Time is stored (a never-used key's
+// ZeroTime is how a zero time.Time is stored (a never-used key's
 // LastUsedAt): the smallest int64, an instant (1677-09-21) no record holds.
-const zeroTime = math.MinInt64
+const ZeroTime = math.MinInt64
 
 // A key record in the keys bucket is, in this order:
 //
-//	format    1 byte, recordFormatV1
+//	format    1 byte, RecordV1
 //	ID        uvarint length, bytes
 //	Name      uvarint length, bytes
 //	Digest    uvarint length, bytes
@@ -46,7 +53,7 @@ const zeroTime = math.MinInt64
 //	          uvarint length, id bytes, uvarint length, access bytes
 //	Operations uvarint count, then per operation: uvarint length, bytes
 //	Scopes    uvarint count, then per scope: uvarint length, bytes
-//	CreatedAt  8 bytes big-endian Unix nanoseconds (zeroTime if zero)
+//	CreatedAt  8 bytes big-endian Unix nanoseconds (ZeroTime if zero)
 //	ExpiresAt  8 bytes, likewise
 //	LastUsedAt 8 bytes, likewise
 //	RolledFrom uvarint length, bytes   (formats v2 and v3)
@@ -58,29 +65,32 @@ const zeroTime = math.MinInt64
 // v5 and by stores never sealed) is in v2 exactly when RolledFrom or
 // RolledTo is set; a v2 record with both empty is not canonical and fails
 // to decode. A signed record is always v3.
-// The encoding is canonical: decodeKey accepts only what encodeKey writes
+// The encoding is canonical: DecodeRecord accepts only what EncodeRecord
+// and EncodeSignedRecord write
 // (minimal uvarints, sorted unique section ids, no trailing bytes), so
-// encodeKey(decodeKey(b)) == b for every record that decodes. Times are
+// encoding what decodes gives back the same bytes. Times are
 // stored as Unix nanoseconds, as in core.Key.MACPayload, so they must lie
 // between the years 1678 and 2262 (key policy keeps them there) and come
 // back in UTC. Key.Tampered is never stored.
 
 // EncodeRecord returns the stored form of an unsigned key record (formats
-// v1 and v2). It is for tools and tests that edit a database file
-// directly, and for the shared store's record column; programs use Store.
-func EncodeRecord(k *core.Key) []byte { return encodeKey(k) }
+// v1 and v2): what a store before record signatures holds, and the
+// shared store's record column.
+func EncodeRecord(k *core.Key) []byte { return encodeRecord(k, nil, false) }
 
 // EncodeSignedRecord returns the stored form of a signed key record
-// (format v3), as a store of schema v5 writes it in its keys bucket. It is
-// for tools and tests that edit a database file directly.
+// (format v3, with the record's Ed25519 signature sig), as a local store
+// of schema v5 or later writes it in its keys bucket.
 func EncodeSignedRecord(k *core.Key, sig []byte) []byte { return encodeRecord(k, sig, true) }
 
-// DecodeRecord decodes a key record as read from a Store's keys bucket,
-// copying everything out of data (a signed record's signature is
-// dropped). A malformed record fails with an error wrapping ErrCorrupt. It
-// is for tools and tests that read a database file directly; programs use
-// Store.
-func DecodeRecord(data []byte) (*core.Key, error) { return decodeKey(data) }
+// DecodeRecord decodes a key record, copying everything out of data (a
+// signed record's signature is dropped). A malformed record fails with an
+// error wrapping ErrCorrupt that names the record's id when it could be
+// read, never other contents.
+func DecodeRecord(data []byte) (*core.Key, error) {
+	k, _, err := decodeRecord(data, nil)
+	return k, err
+}
 
 // DecodeSignedRecord is DecodeRecord that also returns the record's
 // Ed25519 signature: nil for an unsigned record.
@@ -92,8 +102,18 @@ func DecodeSignedRecord(data []byte) (k *core.Key, sig []byte, err error) {
 	return k, sig, err
 }
 
-// encodeKey returns the unsigned binary record of k (see the layout above).
-func encodeKey(k *core.Key) []byte { return encodeRecord(k, nil, false) }
+// DecodeRecordAt decodes the record stored under id (which may be a bbolt
+// buffer, valid only during its transaction): the key is copied out of
+// data, but the signature (nil for an unsigned record, not nil but empty
+// for a signed record with an empty signature) is a slice of data, which
+// the caller copies if it keeps it past data's life. A record holding
+// another id fails with ErrCorrupt; errors name id.
+func DecodeRecordAt(id, data []byte) (*core.Key, []byte, error) {
+	if id == nil {
+		id = []byte{}
+	}
+	return decodeRecord(data, id)
+}
 
 // encodeRecord returns the binary record of k: signed (format v3, with
 // sig) or unsigned (v1 or v2, sig ignored).
@@ -127,11 +147,11 @@ func encodeRecord(k *core.Key, sig []byte, signed bool) []byte {
 
 	b := make([]byte, 0, size)
 	if signed {
-		b = append(b, recordFormatV3)
+		b = append(b, RecordV3)
 	} else if rolled {
-		b = append(b, recordFormatV2)
+		b = append(b, RecordV2)
 	} else {
-		b = append(b, recordFormatV1)
+		b = append(b, RecordV1)
 	}
 	b = appendString(b, k.ID)
 	b = appendString(b, k.Name)
@@ -181,36 +201,11 @@ func appendString(b []byte, s string) []byte {
 }
 
 func appendTime(b []byte, t time.Time) []byte {
-	n := int64(zeroTime)
+	n := int64(ZeroTime)
 	if !t.IsZero() {
 		n = t.UnixNano()
 	}
 	return binary.BigEndian.AppendUint64(b, uint64(n))
-}
-
-// decodeKey decodes a binary key record (see encodeKey), copying everything
-// out of data (which may be a bbolt buffer, valid only during its
-// transaction). A malformed record fails with an error wrapping ErrCorrupt
-// that names the record's id when it could be read, never other contents.
-func decodeKey(data []byte) (*core.Key, error) {
-	k, _, err := decodeRecord(data, nil)
-	return k, err
-}
-
-// decodeKeyAt is decodeKey for the record stored under id; its errors name
-// id.
-func decodeKeyAt(id, data []byte) (*core.Key, error) {
-	k, _, err := decodeSignedAt(id, data)
-	return k, err
-}
-
-// decodeSignedAt is decodeKeyAt that also returns the record's signature
-// (nil for an unsigned record), a slice of data.
-func decodeSignedAt(id, data []byte) (*core.Key, []byte, error) {
-	if id == nil {
-		id = []byte{}
-	}
-	return decodeRecord(data, id)
 }
 
 // recordReader reads the fields of a record. Offsets index both data (for
@@ -291,7 +286,7 @@ func (r *recordReader) time(what string) time.Time {
 	}
 	n := int64(binary.BigEndian.Uint64(r.data[r.off:]))
 	r.off += 8
-	if n == zeroTime {
+	if n == ZeroTime {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
@@ -313,7 +308,7 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	if len(data) == 0 {
 		return nil, nil, corrupt("empty")
 	}
-	if data[0] != recordFormatV1 && data[0] != recordFormatV2 && data[0] != recordFormatV3 {
+	if data[0] != RecordV1 && data[0] != RecordV2 && data[0] != RecordV3 {
 		return nil, nil, corrupt(fmt.Sprintf("unknown format 0x%02x", data[0]))
 	}
 	r := &recordReader{data: data, str: string(data), off: 1}
@@ -348,16 +343,16 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	k.CreatedAt = r.time("creation time")
 	k.ExpiresAt = r.time("expiry time")
 	k.LastUsedAt = r.time("last-used time")
-	if data[0] != recordFormatV1 {
+	if data[0] != RecordV1 {
 		k.RolledFrom = r.string("rolled-from id")
 		k.RolledTo = r.string("rolled-to id")
-		if r.err == "" && data[0] == recordFormatV2 && k.RolledFrom == "" && k.RolledTo == "" {
+		if r.err == "" && data[0] == RecordV2 && k.RolledFrom == "" && k.RolledTo == "" {
 			r.fail("format 2 without roll links")
 		}
 	}
 	mi, mj := r.span("MAC")
 	var sig []byte
-	if data[0] == recordFormatV3 {
+	if data[0] == RecordV3 {
 		si, sj := r.span("signature")
 		if r.err == "" {
 			sig = data[si:sj:sj] // not nil when empty: the record is signed
@@ -407,11 +402,28 @@ func (r *recordReader) strings(what string) []string {
 	return out
 }
 
-// recordFields returns, without copying or allocating, the fields of a
-// binary record that Seal checks: its id, digest, expiry (Unix ns, or
-// zeroTime), MAC and signature (nil when unsigned), all slices of data. ok is false for a record that
-// does not parse; decodeKeyAt then says why. It checks the framing only
-// (decodeKey checks the rest when the records are loaded).
+// Fields are the fields of a binary record that a set check reads: all
+// slices of the record's bytes.
+type Fields struct {
+	ID, Digest []byte
+	// Expires is the expiry in Unix nanoseconds, or ZeroTime.
+	Expires int64
+	MAC     []byte
+	// Sig is the record's signature: nil when unsigned, empty (not nil)
+	// for a signed record with an empty signature.
+	Sig []byte
+}
+
+// RecordFields returns, without copying or allocating, the Fields of a
+// binary record. ok is false for a record that does not parse;
+// DecodeRecordAt then says why. It checks the framing only (DecodeRecord
+// checks the rest).
+func RecordFields(data []byte) (f Fields, ok bool) {
+	id, digest, expires, mac, sig, ok := recordFields(data)
+	return Fields{ID: id, Digest: digest, Expires: expires, MAC: mac, Sig: sig}, ok
+}
+
+// recordFields is RecordFields, field by field.
 func recordFields(data []byte) (id, digest []byte, expires int64, mac, sig []byte, ok bool) {
 	off := 1
 	field := func() []byte {
@@ -439,7 +451,7 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac, sig []byt
 		off += k
 		return n
 	}
-	if len(data) == 0 || data[0] != recordFormatV1 && data[0] != recordFormatV2 && data[0] != recordFormatV3 {
+	if len(data) == 0 || data[0] != RecordV1 && data[0] != RecordV2 && data[0] != RecordV3 {
 		return nil, nil, 0, nil, nil, false
 	}
 	id = field()
@@ -461,12 +473,12 @@ func recordFields(data []byte) (id, digest []byte, expires int64, mac, sig []byt
 	}
 	expires = int64(binary.BigEndian.Uint64(data[off+8:]))
 	off += 3 * 8
-	if data[0] != recordFormatV1 {
+	if data[0] != RecordV1 {
 		field() // rolled from
 		field() // rolled to
 	}
 	mac = field()
-	if data[0] == recordFormatV3 {
+	if data[0] == RecordV3 {
 		if sig = field(); sig == nil {
 			sig = data[len(data):] // signed, with an empty signature
 		}

@@ -1,0 +1,82 @@
+package workspace
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keydesk/keydesk/core"
+)
+
+// catalogStore is where the workspace keeps its catalog: the shared
+// store's settings, else the data folder's.
+type catalogStore interface {
+	Setting(name string) ([]byte, error)
+	PutSetting(name string, value []byte, ev core.AuditEvent) error
+}
+
+func (b *Workspace) catalogStore() catalogStore {
+	if b.shared != nil {
+		return b.shared
+	}
+	return b.store
+}
+
+// catalogSigner signs the stored catalog: the admins' Ed25519 key on the
+// shared store, the data folder's MAC key otherwise.
+func (b *Workspace) catalogSigner() (core.Signer, error) {
+	if b.shared != nil {
+		return b.shared.Signer(), nil
+	}
+	return b.keyring.Signer(), nil
+}
+
+// StoredCatalog reads the catalog kept in the store again and checks its
+// signature: the imported one, else the embedded default.
+func (b *Workspace) StoredCatalog() (*core.Catalog, error) {
+	s, err := b.catalogSigner()
+	if err != nil {
+		return nil, err
+	}
+	return core.StoredCatalog(b.catalogStore(), s)
+}
+
+// CatalogSource says which documents an imported catalog came from, for
+// its audit entry.
+func CatalogSource(c *core.Catalog) string {
+	var parts []string
+	for _, a := range c.APIs {
+		parts = append(parts, fmt.Sprintf("%s %s (%s, sha256 %s)", a.Title, a.Version, a.Source, a.Digest))
+	}
+	return fmt.Sprintf("%d sections, %d operations from %s", len(c.Sections), c.OperationCount(), strings.Join(parts, "; "))
+}
+
+// ImportCatalog stores c, signed, as the store's catalog, with a
+// catalog.import audit entry naming its documents, in one change (on the
+// shared store, replicas and other admins get it through the change log).
+// The running service keeps its catalog: reopen the workspace to use it.
+func (b *Workspace) ImportCatalog(c *core.Catalog) error {
+	s, err := b.catalogSigner()
+	if err != nil {
+		return err
+	}
+	sealed, err := core.SealCatalog(c, s)
+	if err != nil {
+		return err
+	}
+	ev := core.AuditEvent{Time: b.clock.Now().UTC(), Actor: b.service.Actor, Action: core.ActionCatalogImport, Detail: CatalogSource(c)}
+	if err := b.catalogStore().PutSetting(core.CatalogSetting, sealed, ev); err != nil {
+		return fmt.Errorf("import the catalog: %w", err)
+	}
+	return nil
+}
+
+// ResetCatalog removes the imported catalog, so the store goes back to the
+// embedded one, with a catalog.reset audit entry.
+func (b *Workspace) ResetCatalog() error {
+	ev := core.AuditEvent{Time: b.clock.Now().UTC(), Actor: b.service.Actor, Action: core.ActionCatalogReset,
+		Detail: "back to the embedded catalog"}
+	if err := b.catalogStore().PutSetting(core.CatalogSetting, nil, ev); err != nil {
+		return fmt.Errorf("reset the catalog: %w", err)
+	}
+	return nil
+}
