@@ -10,7 +10,7 @@ GO        ?= go
 TAGS      := migrated_fynedo
 CI_TAGS   := ci,$(TAGS)
 # Short fuzzing runs inside `make test`: Target:package pairs.
-FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzDecodeKey:./seal FuzzOpen:./vault FuzzAddRemove:./internal/winpath
+FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzFastDecode:./server FuzzDecodeKey:./seal FuzzOpen:./vault FuzzAddRemove:./internal/winpath
 # FUZZTIME is a count of executions, not a duration: with a duration, Go 1.26's
 # fuzzing coordinator can fail a target with a bare "context deadline
 # exceeded" when the time runs out on a loaded machine (golang/go#75804,
@@ -88,7 +88,7 @@ test-race:
 ## end-to-end tests) against a real gnome-keyring Secret Service in a private
 ## D-Bus session.
 test-keyring:
-	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -tags $(CI_TAGS) $(KEYRING_PKGS)
+	CGO_ENABLED=0 scripts/with-keyring.sh $(GO) test -timeout 30m -tags $(CI_TAGS) $(KEYRING_PKGS)
 
 ## test-pg: the shared-store tests ($(PG_PKGS), and the window's in ./gui) on a real PostgreSQL, with
 ## the race detector: scripts/pg-cluster.sh starts a throw-away cluster on
@@ -125,12 +125,14 @@ screenshot:
 ## a search keystroke refiltered within 30 ms, at most 200 MB resident), with
 ## $(PERF_KEYS) keys under Xvfb and a private Secret Service: start-to-table
 ## time, refilter time per keystroke (in the real window, then BenchmarkFilter
-## on the table model) and resident memory.
+## on the table model) and resident memory, also over a Fyne hello window
+## (cmd/perfhello) run in the same Xvfb.
 perf-gui: deps
 	@mkdir -p $(DIST)
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-perf .
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-hello ./cmd/perfhello
 	CGO_ENABLED=1 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -keys $(PERF_KEYS)
+		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -hello $(DIST)/keydesk-hello -keys $(PERF_KEYS)
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run '^$$' -bench 'BenchmarkFilter$$' ./gui/
 
 ## bench: the benchmarks (those of the shared store on a throw-away

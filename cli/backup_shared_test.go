@@ -62,7 +62,7 @@ func TestCredentialImportReadsTheGlobalPassphraseStdin(t *testing.T) {
 	const pass = "a long enough passphrase"
 	var env bytes.Buffer
 	if err := vault.Write(&env, pass, vault.Manifest{Kind: "backup", StoreID: "s1", TakenAt: time.Now()},
-		[]vault.File{vault.Bytes("manifest-only", []byte("{}"))}, vault.Options{WorkFactor: 10}); err != nil {
+		[]vault.File{vault.Bytes("manifest-only", []byte("{}"))}, vault.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "other.age")

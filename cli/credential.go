@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,9 @@ func runCredentialExport(env *Env, out string, verifyOnly bool) error {
 			return err
 		}
 		if err := credential.CheckPassphrase(p); err != nil {
+			if a := workspace.Advice(err); a != "" {
+				return &UsageError{Msg: a}
+			}
 			return &UsageError{Msg: sentence(err.Error())}
 		}
 		pass = p
@@ -155,10 +159,29 @@ func writeNewFile(path string, data []byte) error {
 	return fmt.Errorf("write %s: %w", path, err)
 }
 
-func runCredentialImport(env *Env, path string) error {
-	data, err := os.ReadFile(path)
+// readCredentialFile reads a credential file of at most
+// credential.MaxFile bytes: a larger one (or a device that never ends) is
+// refused after reading one byte more.
+func readCredentialFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return usagef("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+path+": "))
+		return nil, usagef("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "open "+path+": "))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, credential.MaxFile+1))
+	if err != nil {
+		return nil, usagef("cannot read %s: %s", path, strings.TrimPrefix(err.Error(), "read "+path+": "))
+	}
+	if len(data) > credential.MaxFile {
+		return nil, usagef("%s is larger than any Keydesk credential (%d KiB at most), so it was not read", path, credential.MaxFile>>10)
+	}
+	return data, nil
+}
+
+func runCredentialImport(env *Env, path string) error {
+	data, err := readCredentialFile(path)
+	if err != nil {
+		return err
 	}
 	var pass string
 	if credential.Encrypted(data) {
@@ -168,6 +191,9 @@ func runCredentialImport(env *Env, path string) error {
 	}
 	c, err := credential.Decode(data, pass)
 	if err != nil {
+		if a := workspace.Advice(err); a != "" {
+			return &UsageError{Msg: a}
+		}
 		return &UsageError{Msg: sentence(err.Error())}
 	}
 	if c.Kind != credential.KindAdmin {

@@ -44,8 +44,8 @@ func readLine(r io.Reader) (string, error) {
 
 // newPassphrase reads a passphrase that is about to protect something
 // (a backup, a new key file): one line of stdin with --passphrase-stdin,
-// else asked twice on the terminal without echo. Too short, or two that
-// differ, is bad input.
+// else asked twice on the terminal without echo. Too short, easy to guess
+// (vault.CheckNewPassphrase), or two that differ, is bad input.
 func (e *Env) newPassphrase(what string) (string, error) {
 	var p string
 	switch {
@@ -59,8 +59,8 @@ func (e *Env) newPassphrase(what string) (string, error) {
 		if p, err = e.readSecret(fmt.Sprintf("Passphrase for %s (at least %d characters): ", what, vault.MinPassphrase)); err != nil {
 			return "", err
 		}
-		if err := vault.CheckPassphrase(p); err != nil {
-			return "", usagef("the passphrase must be at least %d characters long", vault.MinPassphrase)
+		if err := vault.CheckNewPassphrase(p); err != nil {
+			return "", asBadInput(err)
 		}
 		again, err := e.readSecret("The same passphrase again: ")
 		if err != nil {
@@ -72,8 +72,8 @@ func (e *Env) newPassphrase(what string) (string, error) {
 	default:
 		return "", usagef("%s needs a passphrase: type it on a terminal, or pipe it in with --passphrase-stdin", what)
 	}
-	if err := vault.CheckPassphrase(p); err != nil {
-		return "", usagef("the passphrase must be at least %d characters long", vault.MinPassphrase)
+	if err := vault.CheckNewPassphrase(p); err != nil {
+		return "", asBadInput(err)
 	}
 	return p, nil
 }
@@ -150,8 +150,8 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 		return e.existingPassphrase("the key file keydesk.key")
 	}
 	if create {
-		if err := vault.CheckPassphrase(p); err != nil {
-			return "", usagef("the passphrase must be at least %d characters long", vault.MinPassphrase)
+		if err := vault.CheckNewPassphrase(p); err != nil {
+			return "", asBadInput(err)
 		}
 	}
 	return p, nil
@@ -161,7 +161,7 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 // are the input's fault: exit status 2, with workspace.Advice's sentence.
 var badInputErrors = []error{
 	vault.ErrWrongPassphrase, vault.ErrShortPassphrase, vault.ErrDamaged, vault.ErrNotEnvelope, vault.ErrTooNew,
-	workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
+	vault.ErrUnsafe, vault.ErrWorkFactor, vault.ErrWeakPassphrase, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
 	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, storage.ErrNoKeyFile,
 }
 

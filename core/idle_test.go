@@ -65,8 +65,8 @@ func TestVerifyDoesNotRecordUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Set(start.Add(time.Hour))
-	if v := svc.Verify(secret, core.Target{}); v.Reason != core.ReasonOK || !v.Key.LastUsedAt.IsZero() {
-		t.Fatalf("Verify: %s, last used %v", v.Reason, v.Key.LastUsedAt)
+	if v := svc.Verify(secret, core.Target{}); v.Reason != core.ReasonOK || !v.LastUsedAt.IsZero() {
+		t.Fatalf("Verify: %s, last used %v", v.Reason, v.LastUsedAt)
 	}
 	if err := svc.FlushLastUsed(); err != nil {
 		t.Fatal(err)
@@ -74,8 +74,8 @@ func TestVerifyDoesNotRecordUse(t *testing.T) {
 	if got, _ := st.GetKey(k.ID); !got.LastUsedAt.IsZero() {
 		t.Fatalf("an admin's test set Last used to %v", got.LastUsedAt)
 	}
-	if v := svc.VerifyUse(secret, core.Target{}); v.Reason != core.ReasonOK || !v.Key.LastUsedAt.Equal(start.Add(time.Hour)) {
-		t.Fatalf("VerifyUse: %s, last used %v", v.Reason, v.Key.LastUsedAt)
+	if v := svc.VerifyUse(secret, core.Target{}); v.Reason != core.ReasonOK || !v.LastUsedAt.Equal(start.Add(time.Hour)) {
+		t.Fatalf("VerifyUse: %s, last used %v", v.Reason, v.LastUsedAt)
 	}
 	if err := svc.FlushLastUsed(); err != nil {
 		t.Fatal(err)

@@ -2,11 +2,12 @@ package core
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math/big"
+	"math/bits"
 	"regexp"
 )
 
@@ -41,7 +42,10 @@ var (
 // maxBody is 2^256-1 in base62, left-padded to BodyLength. Because the
 // alphabet is in ASCII order and bodies have a fixed length, a body is in
 // range exactly when it is not lexicographically greater than maxBody.
-var maxBody = encodeBase62(new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1)).Bytes(), BodyLength)
+var maxBody = encodeBase62([]byte{
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+}, BodyLength)
 
 var base62Index = func() (t [256]int8) {
 	for i := range t {
@@ -53,19 +57,55 @@ var base62Index = func() (t [256]int8) {
 	return t
 }()
 
-// encodeBase62 encodes the big-endian number b in base62, left-padded with
-// '0' to width characters.
-func encodeBase62(b []byte, width int) string {
-	n := new(big.Int).SetBytes(b)
-	out := make([]byte, width)
-	for i := range out {
-		out[i] = '0'
+// uint256 is a 256-bit number as four 64-bit limbs, most significant
+// first: a key's random part, decoded and encoded with integer arithmetic
+// (math/big allocates on every call, and ParseKey is on the verification
+// path).
+type uint256 [4]uint64
+
+// uint256From reads the big-endian b (at most 32 bytes).
+func uint256From(b []byte) (n uint256) {
+	var buf [32]byte
+	copy(buf[32-len(b):], b)
+	for i := range n {
+		n[i] = binary.BigEndian.Uint64(buf[8*i:])
 	}
-	base := big.NewInt(62)
-	mod := new(big.Int)
-	for i := width - 1; i >= 0 && n.Sign() > 0; i-- {
-		n.DivMod(n, base, mod)
-		out[i] = base62Alphabet[mod.Int64()]
+	return n
+}
+
+// divMod62 divides n by 62 in place and returns the remainder.
+func (n *uint256) divMod62() uint64 {
+	var r uint64
+	for i := range n {
+		n[i], r = bits.Div64(r, n[i], 62)
+	}
+	return r
+}
+
+// mulAdd62 sets n to n*62+d, modulo 2^256.
+func (n *uint256) mulAdd62(d uint64) {
+	carry := d
+	for i := len(n) - 1; i >= 0; i-- {
+		hi, lo := bits.Mul64(n[i], 62)
+		var c uint64
+		n[i], c = bits.Add64(lo, carry, 0)
+		carry = hi + c
+	}
+}
+
+func (n *uint256) isZero() bool { return n[0]|n[1]|n[2]|n[3] == 0 }
+
+// encodeBase62 encodes the big-endian number b (at most 32 bytes) in
+// base62, left-padded with '0' to width characters.
+func encodeBase62(b []byte, width int) string {
+	n := uint256From(b)
+	out := make([]byte, width)
+	for i := width - 1; i >= 0; i-- {
+		if n.isZero() {
+			out[i] = '0'
+			continue
+		}
+		out[i] = base62Alphabet[n.divMod62()]
 	}
 	return string(out)
 }
@@ -147,19 +187,21 @@ func CheckKey(s string) error {
 	return nil
 }
 
-// ParseKey validates s and returns its 32 random bytes.
+// ParseKey validates s and returns its 32 random bytes. It does not
+// allocate.
 func ParseKey(s string) ([32]byte, error) {
 	var out [32]byte
 	if err := CheckKey(s); err != nil {
 		return out, err
 	}
-	n := new(big.Int)
-	base := big.NewInt(62)
+	var n uint256
 	for i := len(KeyPrefix); i < len(KeyPrefix)+BodyLength; i++ {
-		n.Mul(n, base)
-		n.Add(n, big.NewInt(int64(base62Index[s[i]])))
+		// CheckKey bounded the body by maxBody, so this cannot overflow.
+		n.mulAdd62(uint64(base62Index[s[i]]))
 	}
-	n.FillBytes(out[:])
+	for i, limb := range n {
+		binary.BigEndian.PutUint64(out[8*i:], limb)
+	}
 	return out, nil
 }
 

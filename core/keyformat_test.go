@@ -4,7 +4,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math/big"
+	mathrand "math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +77,62 @@ func TestKeyFormatVectors(t *testing.T) {
 		if _, err := ParseKey(tc.Key); !errors.Is(err, w) {
 			t.Errorf("ParseKey(%s) error = %v, want %v", tc.Key, err, w)
 		}
+	}
+}
+
+// TestBase62MatchesBigInt checks the integer base62 codec against math/big
+// on edge values and random ones: both directions, every width bit.
+func TestBase62MatchesBigInt(t *testing.T) {
+	bigEncode := func(b []byte) string {
+		n := new(big.Int).SetBytes(b)
+		out := []byte(strings.Repeat("0", BodyLength))
+		base, mod := big.NewInt(62), new(big.Int)
+		for i := BodyLength - 1; i >= 0 && n.Sign() > 0; i-- {
+			n.DivMod(n, base, mod)
+			out[i] = base62Alphabet[mod.Int64()]
+		}
+		return string(out)
+	}
+	cases := [][32]byte{{}, {31: 1}, {31: 61}, {31: 62}, {0: 0x80}}
+	var max [32]byte
+	for i := range max {
+		max[i] = 0xff
+	}
+	cases = append(cases, max)
+	r := mathrand.New(mathrand.NewPCG(1, 2))
+	for range 2000 {
+		var c [32]byte
+		for i := range c {
+			c[i] = byte(r.Uint32())
+		}
+		// Also short numbers, whose bodies start with zeros.
+		clear(c[:r.IntN(32)])
+		cases = append(cases, c)
+	}
+	for _, c := range cases {
+		want := bigEncode(c[:])
+		key := FormatKey(c)
+		if got := key[len(KeyPrefix) : len(KeyPrefix)+BodyLength]; got != want {
+			t.Fatalf("body of %x = %s, want %s", c, got, want)
+		}
+		back, err := ParseKey(key)
+		if err != nil || back != c {
+			t.Fatalf("ParseKey(FormatKey(%x)) = %x, %v", c, back, err)
+		}
+	}
+	if maxBody != bigEncode(max[:]) {
+		t.Fatalf("maxBody = %s, want %s", maxBody, bigEncode(max[:]))
+	}
+}
+
+// TestParseKeyDoesNotAllocate: parsing a key is on the verification path.
+func TestParseKeyDoesNotAllocate(t *testing.T) {
+	key := FormatKey([32]byte{0: 0x12, 31: 0x34})
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := ParseKey(key); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("ParseKey allocates %v times", n)
 	}
 }

@@ -42,6 +42,14 @@ type Verifier interface {
 	VerifyRecord(payload, mac []byte) bool
 }
 
+// SecretDigester is implemented by a Verifier that can digest a secret
+// without allocating; verification uses it when the service's Verifier has
+// it (a verification then allocates nothing).
+type SecretDigester interface {
+	// SecretDigest returns DigestSecret's HMAC-SHA256 as an array.
+	SecretDigest(secret string) [32]byte
+}
+
 // Signer holds the signing material derived from the store's master key:
 // a Verifier that can also sign records.
 type Signer interface {

@@ -41,6 +41,8 @@ type CreateRequest struct {
 type Service struct {
 	store  Store
 	signer Verifier
+	// digester is signer, if it is a SecretDigester.
+	digester SecretDigester
 	// admin signs records; nil for a verify-only service.
 	admin   Signer
 	clock   Clock
@@ -164,6 +166,7 @@ func newService(store Store, signer Verifier, clock Clock, catalog *Catalog, laz
 		catalog = DefaultCatalog()
 	}
 	s := &Service{store: store, signer: signer, clock: clock, catalog: catalog}
+	s.digester, _ = signer.(SecretDigester)
 	keys, err := store.ListKeys()
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)

@@ -1,5 +1,10 @@
 package core
 
+import (
+	"crypto/sha256"
+	"time"
+)
+
 // Reason says why a verification succeeded or failed.
 type Reason string
 
@@ -40,10 +45,15 @@ type Verification struct {
 	Valid   bool
 	Allowed bool
 	Reason  Reason
-	// Key is the matched record (a copy), nil for malformed and unknown keys.
-	// Its slices and map are shared with the service: read them, do not
-	// modify them (Clone it first).
+	// Key is the matched record, nil for malformed and unknown keys. It is
+	// the service's own record, shared and never changed (records are
+	// replaced, not modified): read it, do not modify it (Clone it first).
+	// Handing it out instead of a copy keeps a verification free of
+	// allocation.
 	Key *Key
+	// LastUsedAt is the key's last use as Key records it, or, for a
+	// VerifyUse that succeeded, the time of this use.
+	LastUsedAt time.Time
 }
 
 // Target names what a key wants to do: an operation, a scope, or nothing
@@ -78,11 +88,11 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 	default:
 		return Verification{Reason: ReasonMalformed}
 	}
-	digest := s.signer.DigestSecret(secret)
+	digest := s.digestSecret(secret)
 	now := s.clock.Now()
 	s.mu.RLock()
-	e, ok := s.byDigest[string(digest)]
-	if ok && !constantTimeEqual(e.digest, digest) {
+	e, ok := s.byDigest[string(digest[:])]
+	if ok && !constantTimeEqual(e.digest, digest[:]) {
 		ok = false
 	}
 	var k *Key
@@ -106,18 +116,27 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 			v.Reason = ReasonForbidden
 		}
 	}
-	// A shallow copy: records in the index are replaced, never changed,
-	// so the slices and map it shares are never written (a full Clone
-	// costs more than the HMAC on this hot path).
-	c := *k
-	v.Key = &c
+	// Records in the index are replaced, never changed, so the record
+	// itself is handed out.
+	v.Key = k
+	v.LastUsedAt = k.LastUsedAt
 	s.mu.RUnlock()
 	if v.Allowed && record {
 		now = now.UTC()
 		s.markUsed(e, now.UnixNano())
-		v.Key.LastUsedAt = now
+		v.LastUsedAt = now
 	}
 	return v
+}
+
+// digestSecret returns the digest of a presented secret, without
+// allocating when the signer is a SecretDigester.
+func (s *Service) digestSecret(secret string) (d [sha256.Size]byte) {
+	if s.digester != nil {
+		return s.digester.SecretDigest(secret)
+	}
+	copy(d[:], s.signer.DigestSecret(secret))
+	return d
 }
 
 // constantTimeEqual compares a and b in time that depends only on their

@@ -85,12 +85,15 @@ func (c *Credential) Verifier() (*seal.EdVerifier, error) {
 	return seal.NewEdVerifier(seal.VerifyMaterial{DigestKey: c.DigestKey, SetKey: c.SetKey, PublicKey: c.PublicKey})
 }
 
-// CheckPassphrase refuses a passphrase that is too short.
+// CheckPassphrase refuses a passphrase chosen for a new admin credential
+// that is too short (ErrShortPassphrase) or easy to guess (vault's
+// ErrWeakPassphrase errors, see vault.CheckNewPassphrase).
 func CheckPassphrase(p string) error {
-	if vault.CheckPassphrase(p) != nil {
+	err := vault.CheckNewPassphrase(p)
+	if errors.Is(err, vault.ErrShortPassphrase) {
 		return ErrShortPassphrase
 	}
-	return nil
+	return err
 }
 
 // EnvelopeKind is the vault manifest kind of an admin credential, and
@@ -128,15 +131,29 @@ func Encrypted(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("age-encryption.org/"))
 }
 
-// Decode reads a credential file's content; passphrase is used only for an
-// encrypted one.
+// MaxFile is the largest credential file read: either kind takes well
+// under a kilobyte.
+const MaxFile = 64 << 10
+
+// Decode reads a credential file's content (at most MaxFile bytes);
+// passphrase is used only for an encrypted one. An encrypted file that
+// holds what Keydesk never writes, or made with another scrypt work factor,
+// fails with vault.ErrUnsafe or vault.ErrWorkFactor before anything of it
+// is read; any other file that is not a credential, with ErrNotCredential.
 func Decode(data []byte, passphrase string) (*Credential, error) {
+	if len(data) > MaxFile {
+		return nil, ErrNotCredential
+	}
 	plain := data
 	if Encrypted(data) {
-		r, err := vault.Open(bytes.NewReader(data), passphrase)
+		r, err := vault.Open(bytes.NewReader(data), passphrase, vault.OpenOptions{
+			Kind: EnvelopeKind, Files: map[string]int64{envelopeFile: MaxFile},
+		})
 		switch {
 		case errors.Is(err, vault.ErrWrongPassphrase):
 			return nil, ErrWrongPassphrase
+		case errors.Is(err, vault.ErrUnsafe), errors.Is(err, vault.ErrWorkFactor):
+			return nil, err
 		case err != nil:
 			return nil, ErrNotCredential
 		}
@@ -144,7 +161,9 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 			return nil, ErrNotCredential
 		}
 		files, err := r.ReadAll()
-		if err != nil || files[envelopeFile] == nil {
+		if errors.Is(err, vault.ErrUnsafe) {
+			return nil, err
+		} else if err != nil || files[envelopeFile] == nil {
 			return nil, ErrNotCredential
 		}
 		plain = files[envelopeFile]

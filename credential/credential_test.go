@@ -31,13 +31,13 @@ func TestAdminCredentialRoundTrip(t *testing.T) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
 	// The same envelope as a backup: vault opens it, kind "credential".
-	r, err := vault.Open(bytes.NewReader(data), "correct horse battery")
+	r, err := vault.Open(bytes.NewReader(data), "correct horse battery", vault.OpenOptions{Files: map[string]int64{"credential.json": MaxFile}})
 	if err != nil || r.Manifest.Kind != EnvelopeKind || r.Manifest.StoreID != "store1" {
 		t.Fatalf("vault.Open: %v, manifest %+v", err, r)
 	}
 	// A backup (another kind of envelope) is not a credential.
 	var backup bytes.Buffer
-	if err := vault.Write(&backup, "correct horse battery", vault.Manifest{Kind: "backup"}, nil, vault.Options{WorkFactor: 10}); err != nil {
+	if err := vault.Write(&backup, "correct horse battery", vault.Manifest{Kind: "backup"}, nil, vault.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Decode(backup.Bytes(), "correct horse battery"); !errors.Is(err, ErrNotCredential) {

@@ -20,7 +20,7 @@ import (
 )
 
 // backupRule is the passphrase rule the backup dialog shows.
-var backupRule = fmt.Sprintf("At least %d characters. Keep it apart from the backup file: "+
+var backupRule = fmt.Sprintf("At least %d characters, not easy to guess (several unrelated words work well). Keep it apart from the backup file: "+
 	"without it the backup cannot be opened, and with it anyone holding the file has every key's signing material.", vault.MinPassphrase)
 
 // backupDialog is File → Back Up…: a passphrase typed twice, then the
@@ -143,7 +143,7 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 		return
 	}
 	pass := d.pass.Text
-	if err := vault.CheckPassphrase(pass); err != nil {
+	if err := vault.CheckNewPassphrase(pass); err != nil {
 		setMessage(d.msg, sentence(err), widget.DangerImportance)
 		return
 	}

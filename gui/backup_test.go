@@ -82,6 +82,13 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	if d.msg.Text != "The passphrase must be at least 12 characters long." {
 		t.Fatalf("short passphrase: %q", d.msg.Text)
 	}
+	// Twelve characters, but easy to guess: refused, saying why.
+	d.pass.SetText("abcabcabcabc")
+	d.again.SetText("abcabcabcabc")
+	test.Tap(d.start)
+	if !strings.HasPrefix(d.msg.Text, "This passphrase is too easy to guess: it repeats") {
+		t.Fatalf("weak passphrase: %q", d.msg.Text)
+	}
 	const pass = "correct horse battery"
 	d.pass.SetText(pass)
 	d.again.SetText(pass + "!")

@@ -269,7 +269,8 @@ type passphraseDialog struct {
 
 // showPassphraseDialog asks for the key file's passphrase for need (wrong:
 // saying so first); then gets it, or ok false on Cancel. A new passphrase
-// must have vault.MinPassphrase characters and be typed twice the same.
+// must pass vault.CheckNewPassphrase (length, and not easy to guess) and
+// be typed twice the same; an existing one is only tried.
 func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass string, ok bool)) *passphraseDialog {
 	d := &passphraseDialog{pass: passwordEntry(), msg: widget.NewLabel("")}
 	d.msg.Wrapping = fyne.TextWrapWord
@@ -311,11 +312,16 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 	}
 	submit := func() {
 		p := d.pass.Text
+		var weak error
+		if d.again != nil && p != "" {
+			// A new keydesk.key: long enough and not easy to guess.
+			weak = vault.CheckNewPassphrase(p)
+		}
 		switch {
 		case p == "":
 			refuse("Type the passphrase.")
-		case d.again != nil && vault.CheckPassphrase(p) != nil:
-			refuse(sentence(vault.ErrShortPassphrase))
+		case weak != nil:
+			refuse(sentence(weak))
 		case d.again != nil && d.again.Text != p:
 			refuse("The two passphrases differ; type the same one twice.")
 		default:

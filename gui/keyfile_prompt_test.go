@@ -168,6 +168,8 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 
 	for _, bad := range []struct{ p, again, want string }{
 		{"short", "short", "at least 12 characters"},
+		{"aaaaaaaaaaaa", "aaaaaaaaaaaa", "too easy to guess: it repeats"},
+		{"Password1234", "Password1234", "too easy to guess: it is made of common passwords"},
 		{testPassphrase, testPassphrase + "x", "The two passphrases differ"},
 	} {
 		d := wt.prompt()
@@ -349,5 +351,30 @@ func TestRestoreIntoKeyFileFolderOpensWithoutAsking(t *testing.T) {
 	}
 	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"made before"}) {
 		t.Fatalf("keys after the restore: %q", n)
+	}
+}
+
+// The strength rule is for passphrases being chosen: a key file made with a
+// weak one before the rule (the store takes any of 12 characters) opens
+// with it in the window, asked once, without a word about its strength.
+func TestWeakPassphraseOfAnExistingKeyFileOpens(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	const weak = "aaaaaaaaaaaa"
+	w, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile,
+		Passphrase: func(bool) (string, error) { return weak, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wt := startTestWindow(t, workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile}, nil)
+	d := wt.prompt()
+	if d.again != nil {
+		t.Fatal("an existing key file's passphrase is asked twice")
+	}
+	wt.answer(weak, "")
+	if b := wt.screens(); b.Kind() != workspace.KindFolder {
+		t.Fatalf("the key file did not open: %v", b.Kind())
 	}
 }

@@ -70,6 +70,11 @@ func (v *EdVerifier) PublicKey() ed25519.PublicKey { return v.pub }
 // DigestSecret returns HMAC-SHA256 of secret under the digest key.
 func (v *EdVerifier) DigestSecret(secret string) []byte { return digestSecret(&v.digest, secret) }
 
+// SecretDigest is DigestSecret without allocating (core.SecretDigester).
+func (v *EdVerifier) SecretDigest(secret string) [sha256.Size]byte {
+	return digestArray(&v.digest, secret)
+}
+
 // VerifyRecord reports whether sig is the store's Ed25519 signature of
 // payload.
 func (v *EdVerifier) VerifyRecord(payload, sig []byte) bool { return v.verify(payload, sig) }

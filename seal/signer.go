@@ -65,10 +65,12 @@ func deriveKey(master []byte, info string, n int) ([]byte, error) {
 	return k, nil
 }
 
-// pooledMAC is a keyed HMAC state and a scratch buffer for its input.
+// pooledMAC is a keyed HMAC state and scratch buffers for its input and
+// its sum.
 type pooledMAC struct {
 	h   hash.Hash
 	buf []byte
+	sum [sha256.Size]byte
 }
 
 func newMAC(key []byte) func() any {
@@ -86,24 +88,34 @@ func sum(pool *sync.Pool, data ...[]byte) []byte {
 	return out
 }
 
-// digestSecret returns the HMAC of secret with a state from pool. The
-// secret is copied into the state's scratch buffer rather than converted
-// to a []byte, so a verification allocates only the result; a buffer grown
-// past 1 KiB by an oversized secret is dropped rather than pooled.
-func digestSecret(pool *sync.Pool, secret string) []byte {
+// digestArray returns the HMAC of secret with a state from pool, without
+// allocating: the secret is copied into the state's scratch buffer rather
+// than converted to a []byte, and summed into its scratch array. A buffer
+// grown past 1 KiB by an oversized secret is dropped rather than pooled.
+func digestArray(pool *sync.Pool, secret string) [sha256.Size]byte {
 	m := pool.Get().(*pooledMAC)
 	m.buf = append(m.buf[:0], secret...)
 	m.h.Reset()
 	m.h.Write(m.buf)
-	out := m.h.Sum(make([]byte, 0, sha256.Size))
+	m.h.Sum(m.sum[:0])
+	out := m.sum
 	if cap(m.buf) <= 1024 {
 		pool.Put(m)
 	}
 	return out
 }
 
+// digestSecret is digestArray as a slice.
+func digestSecret(pool *sync.Pool, secret string) []byte {
+	d := digestArray(pool, secret)
+	return d[:]
+}
+
 // DigestSecret returns HMAC-SHA256 of secret under the digest key.
 func (s *Signer) DigestSecret(secret string) []byte { return digestSecret(&s.digest, secret) }
+
+// SecretDigest is DigestSecret without allocating (core.SecretDigester).
+func (s *Signer) SecretDigest(secret string) [sha256.Size]byte { return digestArray(&s.digest, secret) }
 
 // SignRecord returns HMAC-SHA256 of payload under the record key.
 func (s *Signer) SignRecord(payload []byte) []byte { return sum(&s.record, payload) }

@@ -3,6 +3,8 @@ package seal
 import (
 	"bytes"
 	"testing"
+
+	"github.com/keydesk/keydesk/core"
 )
 
 // testMaster is a fixed master key for tests.
@@ -43,5 +45,26 @@ func BenchmarkDigestSecret(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.DigestSecret(secret)
+	}
+}
+
+// TestSecretDigestMatchesAndDoesNotAllocate: the array form of the digest
+// is the same HMAC as DigestSecret and allocates nothing (it is on the
+// verification path).
+func TestSecretDigestMatchesAndDoesNotAllocate(t *testing.T) {
+	s, err := NewSigner(testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := core.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.SecretDigest(secret)
+	if !bytes.Equal(d[:], s.DigestSecret(secret)) {
+		t.Fatal("SecretDigest differs from DigestSecret")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.SecretDigest(secret) }); n != 0 {
+		t.Fatalf("SecretDigest allocates %v times", n)
 	}
 }

@@ -53,7 +53,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 		s.stats.missingKey.Add(1)
 		h.Set("WWW-Authenticate", `Bearer realm="keydesk"`)
 		h.Set(HeaderReason, string(ReasonMissingKey))
-		writeJSON(w, http.StatusUnauthorized, AuthResponse{Reason: ReasonMissingKey, Message: "The request has no Authorization: Bearer header with a key."})
+		writeAuthResponse(w, http.StatusUnauthorized, AuthResponse{Reason: ReasonMissingKey, Message: "The request has no Authorization: Bearer header with a key."})
 		return
 	}
 	op, _, matched := s.v.Catalog().MatchRoute(method, uri)
@@ -93,7 +93,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 		resp.KeyID = v.Key.ID
 	}
 	h.Set(HeaderReason, string(resp.Reason))
-	writeJSON(w, status, resp)
+	writeAuthResponse(w, status, resp)
 }
 
 // The two sets of headers gateways use to tell /v1/auth the original

@@ -65,40 +65,61 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d KiB.", MaxBodyBytes>>10))
 		return
 	}
-	req, status, msg := decodeVerifyRequest(w, r)
+	in, status, msg := decodeVerifyRequest(w, r)
 	if status != 0 {
 		s.fail(w, r, status, msg)
 		return
 	}
 	var target core.Target
 	switch {
-	case req.Operation != nil && req.Scope != nil:
+	case in.hasOperation && in.hasScope:
 		s.fail(w, r, http.StatusBadRequest, `Give either "operation" or "scope", not both.`)
 		return
-	case req.Operation != nil:
-		op, ok := s.v.Catalog().Operation(*req.Operation)
+	case in.hasOperation:
+		op, ok := s.v.Catalog().Operation(in.operation)
 		if !ok {
-			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown operation%s; `keydesk catalog` lists the operation ids.", quoteSafe(*req.Operation)))
+			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Unknown operation%s; `keydesk catalog` lists the operation ids.", quoteSafe(in.operation)))
 			return
 		}
 		target.Operation = op
-	case req.Scope != nil:
-		if *req.Scope == "" {
+	case in.hasScope:
+		if in.scope == "" {
 			s.fail(w, r, http.StatusBadRequest, `The "scope" is empty; leave it out to check only the key's validity.`)
 			return
 		}
-		target.Scope = *req.Scope
+		target.Scope = in.scope
 	}
-	v := s.use(*req.Key, target)
+	v := s.use(in.key, target)
 	s.count(endpointVerify, v.Reason)
-	writeJSON(w, http.StatusOK, NewVerifyResponse(v))
+	writeVerifyResponse(w, v)
 }
 
+// bodyPool recycles the buffers request bodies are read into.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeVerifyRequest reads one JSON object with no unknown fields and a
-// "key" string. A non-zero status is the answer to give, with msg.
-func decodeVerifyRequest(w http.ResponseWriter, r *http.Request) (VerifyRequest, int, string) {
+// "key" string (parseVerifyFast for the common form, else encoding/json). A
+// non-zero status is the answer to give, with msg.
+func decodeVerifyRequest(w http.ResponseWriter, r *http.Request) (verifyInput, int, string) {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= MaxBodyBytes+bytes.MinRead {
+			bodyPool.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, rerr := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if in, ok := parseVerifyFast(buf.Bytes()); ok && rerr == nil {
+		if !in.hasKey {
+			return in, http.StatusBadRequest, msgNoKey
+		}
+		return in, 0, ""
+	}
+	// encoding/json reads what was read, then the error that ended the
+	// read: a body over the limit that is invalid JSON before the limit
+	// is answered as invalid, as a streaming decode would.
 	var req VerifyRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec := json.NewDecoder(io.MultiReader(bytes.NewReader(buf.Bytes()), errReader{rerr}))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&req)
 	if err == nil {
@@ -110,18 +131,39 @@ func decodeVerifyRequest(w http.ResponseWriter, r *http.Request) (VerifyRequest,
 			}
 		}
 	}
+	var in verifyInput
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return req, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d KiB.", MaxBodyBytes>>10)
+		return in, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d KiB.", MaxBodyBytes>>10)
 	case errors.Is(err, io.EOF):
-		return req, http.StatusBadRequest, `The request body is empty; send {"key": "…", "operation": "…"} as JSON.`
+		return in, http.StatusBadRequest, `The request body is empty; send {"key": "…", "operation": "…"} as JSON.`
 	case err != nil:
-		return req, http.StatusBadRequest, describeJSONError(err)
+		return in, http.StatusBadRequest, describeJSONError(err)
 	case req.Key == nil:
-		return req, http.StatusBadRequest, `The request has no "key"; send {"key": "…", "operation": "…"} as JSON.`
+		return in, http.StatusBadRequest, msgNoKey
 	}
-	return req, 0, ""
+	in.key, in.hasKey = *req.Key, true
+	if req.Operation != nil {
+		in.operation, in.hasOperation = *req.Operation, true
+	}
+	if req.Scope != nil {
+		in.scope, in.hasScope = *req.Scope, true
+	}
+	return in, 0, ""
+}
+
+const msgNoKey = `The request has no "key"; send {"key": "…", "operation": "…"} as JSON.`
+
+// errReader returns err (io.EOF when nil): the end of a body read whole,
+// or the error that cut it short.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err == nil {
+		return 0, io.EOF
+	}
+	return 0, e.err
 }
 
 var errTrailing = errors.New("trailing data")

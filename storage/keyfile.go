@@ -31,6 +31,9 @@ const keyFileGenName = "keydesk.key.generation"
 const (
 	keyFileKind    = "keyfile"
 	keyFileEntries = "keyring.json"
+	// maxKeyFileEntries bounds keyring.json: a master key and an SMTP
+	// password take a few hundred bytes.
+	maxKeyFileEntries = 1 << 20
 )
 
 // ErrNoKeyFile means the data folder has no keydesk.key.
@@ -94,7 +97,9 @@ func OpenKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) 
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
 	defer f.Close()
-	r, err := vault.Open(f, passphrase)
+	r, err := vault.Open(f, passphrase, vault.OpenOptions{
+		Kind: keyFileKind, WorkFactor: opts.WorkFactor, Files: map[string]int64{keyFileEntries: maxKeyFileEntries},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}

@@ -56,9 +56,17 @@ var advice = []struct {
 	{ErrNoPassphrase, "The key file keydesk.key needs its passphrase: type it on a terminal, or give it with --passphrase-stdin or KEYDESK_PASSPHRASE_FILE."},
 	{vault.ErrWrongPassphrase, "The passphrase is wrong."},
 	{vault.ErrShortPassphrase, "The passphrase must be at least 12 characters long."},
+	{vault.ErrPassphraseRepeats, "This passphrase is too easy to guess: it repeats a character or a group of them (like aaaa or abcabc); choose several unrelated words."},
+	{vault.ErrPassphraseSequence, "This passphrase is too easy to guess: it runs through letters or digits in order (like abcd or 1234); choose several unrelated words."},
+	{vault.ErrPassphraseKeyboard, "This passphrase is too easy to guess: it follows neighbouring keys on the keyboard (like qwerty or asdf); choose several unrelated words."},
+	{vault.ErrPassphraseCommon, "This passphrase is too easy to guess: it is made of common passwords, words or names; add unrelated words or choose another."},
+	{vault.ErrPassphraseDate, "This passphrase is too easy to guess: it is mostly dates or years; choose several unrelated words."},
+	{vault.ErrWeakPassphrase, "This passphrase is too easy to guess; choose several unrelated words."},
 	{vault.ErrTooNew, "This backup was written by a newer version of Keydesk; update Keydesk to restore it."},
 	{vault.ErrDamaged, "The file is truncated or was altered, so it cannot be trusted; use another copy of the backup."},
 	{vault.ErrNotEnvelope, "The file is not a Keydesk backup."},
+	{vault.ErrUnsafe, "The file holds what Keydesk never writes (a sparse, linked or special entry, or a file that is unexpected, repeated or too large), so it was refused and nothing was changed."},
+	{vault.ErrWorkFactor, "The file's passphrase protection is not the strength Keydesk writes (its scrypt work factor differs), so it was refused and nothing was changed."},
 	{ErrStoreExists, "The data folder already holds a store: add --force to replace it (its file is kept as keydesk.db.replaced-<time>), or restore into another folder with --data."},
 	{ErrBadBackup, "The backup decrypted but its contents fail their checks, so nothing was restored; use another backup."},
 	{ErrNoFolder, "The folder to write the backup into does not exist."},
@@ -87,4 +95,34 @@ func Advice(err error) string {
 		}
 	}
 	return ""
+}
+
+// DemoNotice is what the window says, in its banner and in the dialog
+// showing a new key's secret, while it shows the demo: the sample keys and
+// whatever is created are thrown away when the window closes.
+const DemoNotice = "Demo — sample keys, nothing is saved. Keys created here stop existing when the window closes."
+
+// DemoTitle is the window's title while it shows the demo.
+const DemoTitle = "Company API Keys — Demo"
+
+// DemoNoRestore is File → Restore… in the demo, where it is off: it says
+// why before a file and a passphrase are asked for.
+const DemoNoRestore = "Restore… (not in the demo: open a data folder first)"
+
+// Why a key's action is off, in the tooltip of its greyed-out button.
+const (
+	OffRefused  = "Off: this data folder's records do not match their signatures, so nothing can be changed."
+	OffTampered = "Off: this key's record was edited outside Keydesk; delete it and create a new key."
+	OffRolled   = "Off: this key was already rolled; roll its new key instead."
+	OffExpired  = "Off: this key has expired; Duplicate makes a new key with its permissions."
+)
+
+// Sentences returns every sentence of the advice table and the window's
+// notices above, so that a test can check each is drawable.
+func Sentences() []string {
+	out := []string{DemoNotice, DemoTitle, DemoNoRestore, OffRefused, OffTampered, OffRolled, OffExpired}
+	for _, a := range advice {
+		out = append(out, a.text)
+	}
+	return out
 }

@@ -57,10 +57,10 @@ type BackupInfo struct {
 // WriteBackup writes an encrypted backup of w's store (a consistent copy
 // taken inside one read transaction, so that the window or the server may
 // keep changing the store meanwhile), its signing material and the SMTP
-// password to out under passphrase (at least vault.MinPassphrase
-// characters). It records nothing; Backup does. ctx cancels the writing.
+// password to out under passphrase (a new one: vault.CheckNewPassphrase).
+// It records nothing; Backup does. ctx cancels the writing.
 func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase string) (BackupInfo, error) {
-	if err := vault.CheckPassphrase(passphrase); err != nil {
+	if err := vault.CheckNewPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
 	if w.store == nil || w.keyring == nil {
@@ -122,9 +122,10 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // over path once complete, so that path never holds half a backup. Then
 // it records the backup in the audit log and the last-backup setting
 // (LastBackup). A folder that does not exist fails with ErrNoFolder; a
-// short passphrase with vault.ErrShortPassphrase; nothing is written then.
+// short or easily guessed passphrase with vault.ErrShortPassphrase or
+// vault.ErrWeakPassphrase; nothing is written then.
 func (w *Workspace) Backup(ctx context.Context, path, passphrase string) (BackupInfo, error) {
-	if err := vault.CheckPassphrase(passphrase); err != nil {
+	if err := vault.CheckNewPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
 	if abs, err := filepath.Abs(path); err == nil {

@@ -317,7 +317,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	var other bytes.Buffer
-	if err := vault.Write(&other, backupPass, vault.Manifest{Kind: "credential"}, []vault.File{vault.Bytes("x", []byte("y"))}, vault.Options{WorkFactor: 10}); err != nil {
+	if err := vault.Write(&other, backupPass, vault.Manifest{Kind: "credential"}, []vault.File{vault.Bytes("x", []byte("y"))}, vault.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	existing := filepath.Join(tmp, "existing")
@@ -455,7 +455,7 @@ func TestKeyFile(t *testing.T) {
 			t.Error("keydesk.key holds a secret in the clear")
 		}
 	}
-	if _, err := Open(Options{Dir: dir, KeyFile: true, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, vault.ErrWrongPassphrase) {
+	if _, err := Open(Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, vault.ErrWrongPassphrase) {
 		t.Errorf("wrong key file passphrase: %v", err)
 	}
 	if _, err := Open(Options{Dir: dir, Keyring: nil}); !errors.Is(err, ErrKeyFileFolder) {

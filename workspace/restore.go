@@ -28,6 +28,16 @@ var (
 	ErrBadBackup = errors.New("backup contents fail their checks")
 )
 
+// MaxStoreCopy is the largest store copy a backup may hold; a manifest
+// claiming more is refused (vault.ErrUnsafe) before anything is written.
+const MaxStoreCopy = 8 << 30
+
+// maxSMTPPassword bounds a backup's SMTP password.
+const maxSMTPPassword = 4 << 10
+
+// backupFiles are the files a backup may hold, each with its largest size.
+var backupFiles = map[string]int64{backupDB: MaxStoreCopy, backupMaster: storage.MasterKeySize, backupSMTPPass: maxSMTPPassword}
+
 // RestoreOptions say where and how to restore a backup.
 type RestoreOptions struct {
 	// Dir is the data folder; empty means DefaultDir().
@@ -47,6 +57,11 @@ type RestoreOptions struct {
 	KeyFilePassphrase string
 	// KeyFileOptions tune the key file (tests lower the scrypt cost).
 	KeyFileOptions storage.KeyFileOptions
+	// WorkFactor is the scrypt work factor (log2) the backup was written
+	// with; zero means the one Keydesk writes (vault.DefaultWorkFactor).
+	// A backup made with another is refused (vault.ErrWorkFactor). Tests
+	// lower it.
+	WorkFactor int
 	// Now is the clock (zero means the real one); Actor the audit log's
 	// actor (empty means Actor()).
 	Now   time.Time
@@ -135,18 +150,28 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 		}
 	}
 	if opts.KeyFile && opts.KeyFilePassphrase != "" {
-		if err := vault.CheckPassphrase(opts.KeyFilePassphrase); err != nil {
+		// A passphrase chosen for the new key file (without one, the
+		// key file takes the backup's, which exists already).
+		if err := vault.CheckNewPassphrase(opts.KeyFilePassphrase); err != nil {
 			return p, err
 		}
 	}
 
-	rd, err := vault.Open(r, opts.Passphrase)
+	// The backup is read as an attacker's file: vault refuses another
+	// work factor, files other than a backup's, larger ones and entries
+	// that are not plain files, before a byte of them is written.
+	rd, err := vault.Open(r, opts.Passphrase, vault.OpenOptions{Kind: BackupKind, WorkFactor: opts.WorkFactor, Files: backupFiles})
 	if err != nil {
 		return p, err
 	}
 	m := rd.Manifest
 	if m.Kind != BackupKind || m.StoreID == "" {
 		return p, fmt.Errorf("%w (it holds a %q)", vault.ErrNotEnvelope, m.Kind)
+	}
+	for _, f := range m.Files {
+		if f.Name == backupMaster && f.Size != storage.MasterKeySize {
+			return p, fmt.Errorf("%w: a signing key of %d bytes", vault.ErrUnsafe, f.Size)
+		}
 	}
 	p.Manifest = m
 
@@ -175,7 +200,9 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 			if err != nil {
 				return p, fmt.Errorf("restore: %w", err)
 			}
-			_, err = io.Copy(f, body)
+			// At most the manifest's size (vault checks that the entry
+			// holds exactly that).
+			_, err = io.Copy(f, io.LimitReader(body, fi.Size))
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -184,11 +211,11 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 			}
 			haveDB = true
 		case backupMaster:
-			if p.mat.Master, err = io.ReadAll(body); err != nil {
+			if p.mat.Master, err = readSmall(body, fi.Size); err != nil {
 				return p, err
 			}
 		case backupSMTPPass:
-			b, err := io.ReadAll(body)
+			b, err := readSmall(body, fi.Size)
 			if err != nil {
 				return p, err
 			}
@@ -216,6 +243,18 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 		}
 	}
 	return p, nil
+}
+
+// readSmall reads a file of a backup of size bytes (at most its limit in
+// backupFiles, checked by vault.Open) into memory.
+func readSmall(body io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(body, b); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: %v", vault.ErrDamaged, err)
+	} else if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // check opens the unpacked copy, seals it with its signing material in a

@@ -161,7 +161,7 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := vault.Open(f, backupPass)
+	rd, err := vault.Open(f, backupPass, vault.OpenOptions{Files: backupFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 
 	dst := storage.NewMemoryKeyring()
 	dir := filepath.Join(t.TempDir(), "new")
-	if _, _, err := restore(t, oldFile, RestoreOptions{Dir: dir, Passphrase: backupPass, Keyring: dst, Now: t0}); err != nil {
+	if _, _, err := restore(t, oldFile, RestoreOptions{Dir: dir, Passphrase: backupPass, Keyring: dst, Now: t0, WorkFactor: 10}); err != nil {
 		t.Fatalf("restore of a backup from before record signatures: %v", err)
 	}
 	r := open(t, Options{Keyring: dst, Dir: dir, Now: t0})

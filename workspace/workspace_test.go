@@ -115,8 +115,8 @@ func TestOpenCreatesFolderAndReopens(t *testing.T) {
 		t.Fatalf("Verify after reopen = %s: the signing material was not reused", v.Reason)
 	}
 	// The last use recorded before closing was flushed by Close.
-	if !v.Key.LastUsedAt.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("LastUsedAt = %v", v.Key.LastUsedAt)
+	if !v.LastUsedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("LastUsedAt = %v", v.LastUsedAt)
 	}
 	got, _ := b2.store.GetKey(k.ID)
 	if !got.LastUsedAt.Equal(t0) {
@@ -433,7 +433,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 					t.Errorf("Verify = %s", v.Reason)
 					return
 				}
-				latest[g] = v.Key.LastUsedAt
+				latest[g] = v.LastUsedAt
 			}
 		})
 	}

@@ -2,8 +2,11 @@
 // default) against its performance targets: it builds
 // a data folder of -keys keys, starts the real keydesk binary on it under X,
 // and prints the time from start to the keys table shown, the search
-// refilter time per keystroke and the resident memory. make perf-gui runs it
-// under Xvfb and a private Secret Service (scripts/with-keyring.sh).
+// refilter time per keystroke and the resident memory. With -hello it also
+// starts that Fyne hello window (cmd/perfhello) in the same X server and
+// reports keydesk's resident memory over it, the part that is keydesk's
+// own. make perf-gui runs it under Xvfb and a private Secret Service
+// (scripts/with-keyring.sh).
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,11 +36,15 @@ const (
 	targetStart  = time.Second
 	targetFilter = 30 * time.Millisecond
 	targetRSSMB  = 200
+	// targetOverHelloMB is the most keydesk may hold over a Fyne hello
+	// window: llvmpipe and Fyne's own caches are in both.
+	targetOverHelloMB = 60
 )
 
 func main() {
 	bin := flag.String("bin", "", "the keydesk binary to measure (built with cgo)")
 	n := flag.Int("keys", 100_000, "number of keys in the store")
+	hello := flag.String("hello", "", "a Fyne hello window (cmd/perfhello, built with cgo) to measure keydesk's memory over")
 	flag.Parse()
 	if *bin == "" {
 		fail(errors.New("-bin is required"))
@@ -56,6 +64,12 @@ func main() {
 	}
 	fmt.Printf("perf-gui: store of %d keys built in %v\n", *n, time.Since(t0).Round(time.Millisecond))
 
+	helloRSS, helloPeak := 0, 0
+	if *hello != "" {
+		if helloRSS, helloPeak, err = measureHello(*hello); err != nil {
+			fail(err)
+		}
+	}
 	res, err := measure(*bin, dir)
 	if err != nil {
 		fail(err)
@@ -73,6 +87,12 @@ func main() {
 		ms(res.filterMedian), ms(res.filterMax), res.keystrokes, targetFilter.Milliseconds(), check(res.filterMax <= targetFilter))
 	fmt.Printf("  resident memory:      %6d MB after searching, %d MB peak (target ≤ %d MB) %s\n",
 		res.rssMB, res.peakMB, targetRSSMB, check(res.peakMB <= targetRSSMB))
+	if *hello != "" {
+		over := res.rssMB - helloRSS
+		fmt.Printf("  Fyne hello window:    %6d MB resident, %d MB peak (same module, same X server)\n", helloRSS, helloPeak)
+		fmt.Printf("  over the hello window: %+5d MB (%.2f× its memory, %d B per key) (target ≤ +%d MB) %s\n",
+			over, float64(res.rssMB)/float64(helloRSS), int64(over)<<20/int64(max(*n, 1)), targetOverHelloMB, check(over <= targetOverHelloMB))
+	}
 	if !ok {
 		os.Exit(1)
 	}
@@ -243,6 +263,37 @@ func measure(bin, dir string) (*result, error) {
 		return nil, fmt.Errorf("keydesk did not quit cleanly: %w", err)
 	}
 	return res, nil
+}
+
+// measureHello starts the hello window, waits until it is shown and mapped,
+// and returns its resident and peak memory in MB.
+func measureHello(bin string) (rss, peak int, err error) {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, 0, fmt.Errorf("start %s: %w", bin, err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	sc := bufio.NewScanner(stderr)
+	shown := false
+	for !shown && sc.Scan() {
+		shown = sc.Text() == "perfhello: shown"
+	}
+	if !shown {
+		return 0, 0, fmt.Errorf("%s exited before its window was shown", bin)
+	}
+	go io.Copy(io.Discard, stderr)
+	if err := exec.Command("xdotool", "search", "--sync", "--name", "^Keydesk hello$").Run(); err != nil {
+		return 0, 0, fmt.Errorf("find the hello window: %w", err)
+	}
+	return memory(cmd.Process.Pid)
 }
 
 // memory reads VmRSS and VmHWM (peak resident) of a process, in MB.
