@@ -77,7 +77,11 @@ func runServe(env *Env, listen string, allowRemote bool, cred, followURL string,
 			return err
 		}
 		logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-		srv := server.New(b.Service(), metrics.options(server.Options{Logger: logger}))
+		usage, err := b.UsageRecorder()
+		if err != nil {
+			return err
+		}
+		srv := server.New(b.Service(), metrics.options(server.Options{Logger: logger, Usage: usage}))
 		maddr, stopMetrics, err := metrics.start(ctx, env, logger, srv)
 		if err != nil {
 			ln.Close()

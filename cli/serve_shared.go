@@ -123,7 +123,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}
 	svc := r.Service()
 	svc.Actor = workspace.Actor()
-	srv := server.New(svc, metrics.options(server.Options{Logger: logger, Health: func() any { return r.Health() }}))
+	// Usage counts, written as this replica (its writer id is kept in the
+	// data folder, beside the generation file).
+	writer, err := storage.UsageWriterID(dir, storeID)
+	if err != nil {
+		return err
+	}
+	usage, err := core.NewUsageRecorder(st, writer, clockOf(opts.Clock))
+	if err != nil {
+		return err
+	}
+	srv := server.New(svc, metrics.options(server.Options{Logger: logger, Health: func() any { return r.Health() }, Usage: usage}))
 	if err := srv.Metrics().Register(r.Collector()); err != nil {
 		ln.Close()
 		return fmt.Errorf("register the replica's metrics: %w", err)
@@ -156,6 +166,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
 	sched.Deliverer.Claim = st.ClaimSlot
 	countDigests(sched, srv)
+	sched.Deliverer.Denied = workspace.DeniedSelector(st, svc)
 	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()

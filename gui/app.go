@@ -320,7 +320,7 @@ func restoringPlaceholder() fyne.CanvasObject {
 // background work and waits for it. s, when not nil, adds File → Back Up…
 // and Restore… over its data folder.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
-	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service()}, w, env.bg)
+	settings := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}, w, env.bg)
 	settings.digest.onEscape = env.onEscape
 	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b

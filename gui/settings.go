@@ -214,7 +214,11 @@ func (s *settingsView) stopServer() { s.api.srv.shutdown() }
 
 // verifierOnly hides the service's last-used flusher from the server: the
 // window's background work flushes last-used times.
-type verifierOnly struct{ svc *core.Service }
+type verifierOnly struct {
+	svc *core.Service
+	// usage counts the API's answers; nil counts nothing.
+	usage *windowUsage
+}
 
 func (o verifierOnly) Verify(secret string, t core.Target) core.Verification {
 	return o.svc.Verify(secret, t)
