@@ -133,7 +133,9 @@ func BenchmarkHTTPVerify(b *testing.B) {
 	for i, s := range data.secrets {
 		bodies[i], _ = json.Marshal(map[string]string{"key": s, "operation": "messaging.channels.get"})
 	}
-	tr := &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}
+	// Room for every connection to the three servers: a connection evicted
+	// from the idle pool would be dialled again inside a timed round.
+	tr := &http.Transport{MaxIdleConns: 3 * 128, MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}
 	var seq atomic.Uint64
