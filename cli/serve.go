@@ -19,22 +19,24 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote]   (runs until Ctrl+C / SIGTERM)"
+const serveUsage = "keydesk serve [--listen 127.0.0.1:8765] [--allow-remote] [--metrics-listen HOST:PORT]   (runs until Ctrl+C / SIGTERM)"
 
 // newServeCommand is `keydesk serve`.
 func newServeCommand(env *Env) *cobra.Command {
 	var listen, cred, followURL string
 	var allowRemote bool
+	var metrics metricsPlan
 	cmd := &cobra.Command{
 		Use:   "serve [--listen HOST:PORT] [--allow-remote]",
 		Short: "Run the verification API and the daily digest e-mail until stopped",
 		Long: "Run the HTTP verification API (POST /v1/keys/verify, GET /v1/auth for gateways) and deliver\n" +
 			"the daily expiration digest, until Ctrl+C or SIGTERM; last-used times are saved on the way out.\n" +
-			"It listens on loopback unless --allow-remote.",
+			"It listens on loopback unless --allow-remote. GET /metrics answers Prometheus on the same listener,\n" +
+			"or on --metrics-listen.",
 		Args:              noArgs(serveUsage),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runServe(env, listen, allowRemote, cred, followURL)
+			return runServe(env, listen, allowRemote, cred, followURL, &metrics)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", netaddr.DefaultListen, "host:port to listen on (loopback unless --allow-remote)")
@@ -43,10 +45,11 @@ func newServeCommand(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&followURL, "follow-url", "", "with --store: a direct PostgreSQL `URL` used only to LISTEN for changes, when --store goes through a pooler in transaction mode (default: $"+FollowURLEnv+")")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API is then reachable from the network)")
 	_ = cmd.RegisterFlagCompletionFunc("listen", fixedCompletions(netaddr.DefaultListen, "localhost:8765", "[::1]:8765"))
+	addMetricsFlags(cmd, &metrics)
 	return cmd
 }
 
-func runServe(env *Env, listen string, allowRemote bool, cred, followURL string) error {
+func runServe(env *Env, listen string, allowRemote bool, cred, followURL string, metrics *metricsPlan) error {
 	loopback, err := loopbackAddress(listen)
 	if err != nil {
 		return err
@@ -54,10 +57,13 @@ func runServe(env *Env, listen string, allowRemote bool, cred, followURL string)
 	if !loopback && !allowRemote {
 		return usagef("%s is not a loopback address; listening there makes the verification API reachable from the network, so add --allow-remote if that is intended", listen)
 	}
+	if err := metrics.check(env, loopback); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(env.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if env.StoreURL != "" {
-		return runSharedServe(ctx, env, listen, loopback, cred, followURL)
+		return runSharedServe(ctx, env, listen, loopback, cred, followURL, metrics)
 	}
 	if cred != "" {
 		return usagef("--credential is for a shared store; add --store URL")
@@ -75,13 +81,21 @@ func runServe(env *Env, listen string, allowRemote bool, cred, followURL string)
 		if err != nil {
 			return err
 		}
-		srv := server.New(b.Service(), server.Options{Logger: logger, Usage: usage})
+		srv := server.New(b.Service(), metrics.options(server.Options{Logger: logger, Usage: usage}))
+		maddr, stopMetrics, err := metrics.start(ctx, env, logger, srv)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
 
 		// The daily expiration digest, delivered while serve runs.
-		stopDigest := runDigest(ctx, logger, b.Scheduler(digestWarning(logger)))
+		sched := b.Scheduler(digestWarning(logger))
+		countDigests(sched, srv)
+		stopDigest := runDigest(ctx, logger, sched)
 		defer stopDigest()
 
-		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s); stop with Ctrl+C.\n", ln.Addr(), b.Dir())
+		fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (data folder %s)%s; stop with Ctrl+C.\n", ln.Addr(), b.Dir(), metrics.banner(maddr))
 		if err := srv.Serve(ctx, ln); err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ const FollowURLEnv = "KEYDESK_FOLLOW_URL"
 // store, verifying from memory with verify-only material (the credential
 // file, else this computer's keyring), following every change (listening
 // on followURL when given).
-func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool, credFile, followURL string) error {
+func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool, credFile, followURL string, metrics *metricsPlan) error {
 	if credFile == "" {
 		credFile = env.Getenv(CredentialEnv)
 	}
@@ -133,7 +133,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	if err != nil {
 		return err
 	}
-	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }, Usage: usage})
+	srv := server.New(svc, metrics.options(server.Options{Logger: logger, Health: func() any { return r.Health() }, Usage: usage}))
+	if err := srv.Metrics().Register(r.Collector()); err != nil {
+		ln.Close()
+		return fmt.Errorf("register the replica's metrics: %w", err)
+	}
+	maddr, stopMetrics, err := metrics.start(ctx, env, logger, srv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	// The follower stops for good only when the database holds another
 	// store: then the server stops too rather than answer from data that
 	// belongs to no store.
@@ -155,13 +165,14 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	// claims a slot sends it, exactly once.
 	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
 	sched.Deliverer.Claim = st.ClaimSlot
+	countDigests(sched, srv)
 	sched.Deliverer.Denied = workspace.DeniedSelector(st, svc)
 	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()
 		stopDigest()
 	}()
-	fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (shared store %s, %d keys); stop with Ctrl+C.\n", ln.Addr(), workspace.RedactURL(env.StoreURL), len(svc.List()))
+	fmt.Fprintf(env.Stdout, "Keydesk verification API on http://%s (shared store %s, %d keys)%s; stop with Ctrl+C.\n", ln.Addr(), workspace.RedactURL(env.StoreURL), len(svc.List()), metrics.banner(maddr))
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 // serving is a `keydesk serve` running in-process.
 type serving struct {
 	url    string
+	line   string // the address line
 	stop   context.CancelFunc
 	code   chan int
 	stdout *syncbuf.Buffer
@@ -55,7 +56,7 @@ func startServe(t *testing.T, args ...string) *serving {
 	if m == "" {
 		t.Fatalf("no URL in %q", line)
 	}
-	s.url = m
+	s.url, s.line = m, line
 	return s
 }
 

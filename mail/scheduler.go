@@ -419,6 +419,10 @@ type Scheduler struct {
 	OnStatus func(Status)
 	// OnError, if set, receives every failed attempt's error.
 	OnError func(error)
+	// OnResult, if set, is called (from Run's goroutine) after every
+	// attempt with how that attempt ended (ResultFailed for an error),
+	// unlike Status, which keeps the last real result over "up to date".
+	OnResult func(Result)
 
 	mu      sync.Mutex
 	status  Status
@@ -504,6 +508,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.mu.Lock()
 		s.status = st
 		s.mu.Unlock()
+		if s.OnResult != nil {
+			s.OnResult(attemptResult(out, err))
+		}
 		if s.OnStatus != nil {
 			s.OnStatus(st)
 		}
@@ -518,6 +525,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		stop()
 	}
+}
+
+// attemptResult is how one DeliverDue ended.
+func attemptResult(out Outcome, err error) Result {
+	switch {
+	case errors.Is(err, ErrNotConfigured):
+		return ResultNotConfigured
+	case err != nil:
+		return ResultFailed
+	}
+	return out.Result
 }
 
 // nextBackoff doubles the previous wait, from FirstRetry up to MaxRetry.

@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -258,7 +259,13 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	e.addKey(t, "Expires-in-two-days", slotT.Add(50*h), 1)
 
 	clk := newFakeClock(slotT.Add(h))
-	s := &mail.Scheduler{Deliverer: e.d, Clock: clk}
+	var rmu sync.Mutex
+	var results []mail.Result
+	s := &mail.Scheduler{Deliverer: e.d, Clock: clk, OnResult: func(r mail.Result) {
+		rmu.Lock()
+		results = append(results, r)
+		rmu.Unlock()
+	}}
 	runScheduler(t, s)
 	if d := clk.nextWait(t); d != 23*h {
 		t.Fatalf("first wait = %v, want 23h", d)
@@ -288,6 +295,13 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	}
 	if want := "Last result: sent the digest for 2026-11-28 11:00 UTC at 2026-11-28 11:00 UTC."; st.String() != want {
 		t.Errorf("status line = %q, want %q", st.String(), want)
+	}
+	// OnResult hears every attempt as it ended (the status line keeps
+	// the last real result instead).
+	rmu.Lock()
+	defer rmu.Unlock()
+	if got, want := fmt.Sprint(results), fmt.Sprint([]mail.Result{mail.ResultUpToDate, mail.ResultUpToDate, mail.ResultSent}); got != want {
+		t.Errorf("OnResult heard %s, want %s", got, want)
 	}
 }
 

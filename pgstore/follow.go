@@ -49,6 +49,9 @@ type FollowStatus struct {
 	Seq int64
 	// Err is the last connection error while not connected.
 	Err error
+	// Reconnects counts the times the follower connected again after
+	// losing its connection (a replica's metrics report it).
+	Reconnects int64
 }
 
 // Follow modes (FollowStatus.Mode).
@@ -121,6 +124,8 @@ type Follower struct {
 
 	mu     sync.Mutex
 	status FollowStatus
+	// wasConnected is set at the first connection; guarded by mu.
+	wasConnected bool
 }
 
 // Follower returns a follower of s that calls apply with every change
@@ -219,6 +224,12 @@ func (f *Follower) setConnected(c bool, err error) {
 	f.mu.Lock()
 	changed := f.status.Connected != c
 	f.status.Connected = c
+	if c && changed {
+		if f.wasConnected {
+			f.status.Reconnects++
+		}
+		f.wasConnected = true
+	}
 	if !c {
 		f.status.Mode = FollowPoll
 	}

@@ -215,7 +215,9 @@ func TestFollowerCatchesUpAfterDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, changes, statuses := startFollower(t, s, 0, FollowOptions{ConnConfig: cfg, MaxBackoff: 100 * time.Millisecond})
-	expectStatus(t, statuses, true)
+	if st := expectStatus(t, statuses, true); st.Reconnects != 0 {
+		t.Fatalf("first connection: %d reconnects, want 0", st.Reconnects)
+	}
 	insert(t, s, "k0")
 	expectChanges(t, changes, "1 key insert k0")
 
@@ -237,7 +239,9 @@ func TestFollowerCatchesUpAfterDisconnect(t *testing.T) {
 	if _, err := s.pool.Exec(ctx, "ALTER ROLE "+role+" LOGIN"); err != nil {
 		t.Fatal(err)
 	}
-	expectStatus(t, statuses, true)
+	if st := expectStatus(t, statuses, true); st.Reconnects != 1 {
+		t.Errorf("after the outage: %d reconnects, want 1", st.Reconnects)
+	}
 	expectChanges(t, changes, "2 key insert k1", "3 key insert k2", "4 key insert k3", "5 key insert k4", "6 key delete k0")
 }
 

@@ -13,7 +13,10 @@
 #     is needed) to build the Windows installer and test it under Wine,
 #   - desktop-file-utils to check the Linux packages' desktop entry,
 #   - Node.js and npm, and with npm Stoplight Prism (@stoplight/prism-cli), the
-#     mock API server of the `keydesk request` end-to-end test.
+#     mock API server of the `keydesk request` end-to-end test,
+#   - prometheus (with promtool) for the metrics end-to-end test
+#     (scripts/prometheus.sh starts a throw-away one; the package's service
+#     is not used).
 # On Debian/Ubuntu it installs the missing ones with apt-get (through sudo when
 # not root) and does nothing when all are present. Elsewhere it says what to
 # install.
@@ -21,7 +24,7 @@ set -euo pipefail
 
 PACKAGES=(gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev wayland-protocols
 	dbus dbus-x11 gnome-keyring xvfb xauth xdotool imagemagick nginx-light xz-utils
-	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils)
+	postgresql pgbouncer gcc-mingw-w64-x86-64 nsis icoutils wine64 desktop-file-utils prometheus)
 
 # install_prism installs Stoplight Prism with npm when it is missing.
 PRISM_VERSION=5.14.2

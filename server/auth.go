@@ -71,20 +71,20 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, envoy bool) {
 	var status int
 	switch {
 	case !v.Valid:
-		s.stats.count(v.Reason)
+		s.count(endpointAuth, v.Reason)
 		status = http.StatusUnauthorized
 		h.Set("WWW-Authenticate", `Bearer realm="keydesk", error="invalid_token", error_description="`+v.Reason.Explain()+`"`)
 	case !matched:
-		s.stats.noRoute.Add(1)
+		s.countNoRoute()
 		status = http.StatusForbidden
 		resp.Reason = ReasonNoRoute
 		resp.Message = "No operation in the catalog has this method and path, so no key may call it."
 	case !v.Allowed:
-		s.stats.count(v.Reason)
+		s.count(endpointAuth, v.Reason)
 		status = http.StatusForbidden
 		h.Set("WWW-Authenticate", `Bearer realm="keydesk", error="insufficient_scope"`)
 	default:
-		s.stats.count(v.Reason)
+		s.count(endpointAuth, v.Reason)
 		status = http.StatusOK
 		h.Set(HeaderKeyID, v.Key.ID)
 		h.Set(HeaderOperation, op.ID)

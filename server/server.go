@@ -7,6 +7,7 @@
 //	                       (path_prefix: /v1/auth)
 //	GET  /healthz          liveness
 //	GET  /v1/stats         verification counters per reason
+//	GET  /metrics          the same and more for Prometheus (metrics.go)
 //
 // The server never logs or echoes a key: failed verifications are counted per
 // reason, not logged. No input yields a 500: bad requests get a 4xx with one
@@ -102,6 +103,9 @@ type Options struct {
 	// status 200 (a replica of a shared store reports there whether its
 	// data is current); nil answers "ok".
 	Health func() any
+	// MetricsElsewhere leaves GET /metrics out of the handler: the caller
+	// serves Metrics().Handler() on another listener, or nowhere.
+	MetricsElsewhere bool
 	// Usage, if set, counts every answer of both verification endpoints
 	// (never an admin's test, which does not go through the server).
 	Usage UsageCounter
@@ -115,6 +119,11 @@ type Server struct {
 	log   *slog.Logger
 	opts  Options
 	stats counters
+	// metrics is never nil (see Metrics).
+	metrics *Metrics
+	// uninstrumented leaves the verification endpoints out of the
+	// metrics: only BenchmarkHTTPVerify sets it, for its baseline.
+	uninstrumented bool
 }
 
 // New returns a Server answering for v.
@@ -129,7 +138,9 @@ func New(v Verifier, opts Options) *Server {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	uv, _ := v.(UseVerifier)
-	return &Server{v: v, uv: uv, log: opts.Logger, opts: opts}
+	s := &Server{v: v, uv: uv, log: opts.Logger, opts: opts}
+	s.metrics = newMetrics(s)
+	return s
 }
 
 // use verifies a key presented by a client: a real use.
@@ -181,16 +192,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.allowMethod(w, r, http.MethodPost) {
 			return
 		}
+		start := s.started()
 		s.verify(w, r)
+		s.observe(endpointVerify, start)
 	case p == PathAuth:
 		if !s.allowMethod(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
+		start := s.started()
 		s.auth(w, r, false)
+		s.observe(endpointAuth, start)
 	case strings.HasPrefix(p, PathAuth+"/"):
 		// Envoy ext_authz forwards the original method and path under the
 		// configured path_prefix, so every method is accepted here.
+		start := s.started()
 		s.auth(w, r, true)
+		s.observe(endpointAuth, start)
 	case p == PathHealthz:
 		if !s.allowMethod(w, r, http.MethodGet, http.MethodHead) {
 			return
@@ -208,8 +225,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Stats())
+	case p == PathMetrics && !s.opts.MetricsElsewhere:
+		if !s.allowMethod(w, r, http.MethodGet, http.MethodHead) {
+			return
+		}
+		s.metrics.Handler().ServeHTTP(w, r)
 	default:
-		s.fail(w, r, http.StatusNotFound, "There is nothing at this path; the API has POST /v1/keys/verify, GET /v1/auth, GET /healthz and GET /v1/stats.")
+		msg := "There is nothing at this path; the API has POST /v1/keys/verify, GET /v1/auth, GET /healthz, GET /v1/stats and GET /metrics."
+		if s.opts.MetricsElsewhere {
+			msg = "There is nothing at this path; the API has POST /v1/keys/verify, GET /v1/auth, GET /healthz and GET /v1/stats."
+		}
+		s.fail(w, r, http.StatusNotFound, msg)
 	}
 }
 

@@ -29,8 +29,6 @@ func reasonIndex(r core.Reason) int {
 	return len(Reasons)
 }
 
-func (c *counters) count(r core.Reason) { c.byReason[reasonIndex(r)].Add(1) }
-
 // Stats are the counts GET /v1/stats reports since the server started.
 type Stats struct {
 	// Verifications counts answered verifications (both endpoints) by

@@ -90,7 +90,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		target.Scope = in.scope
 	}
 	v := s.use(in.key, target)
-	s.stats.count(v.Reason)
+	s.count(endpointVerify, v.Reason)
 	writeVerifyResponse(w, v)
 }
 

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 var (
@@ -245,6 +247,37 @@ func (r *replica) verify(t testing.TB, secret string) string {
 		t.Fatalf("verify: %v", err)
 	}
 	return v.Reason
+}
+
+// metrics reads the replica's GET /metrics with Prometheus's text parser:
+// the unlabelled samples by name.
+func (r *replica) metrics(t testing.TB) map[string]float64 {
+	t.Helper()
+	resp, err := client.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for name, f := range fams {
+		for _, m := range f.Metric {
+			if len(m.Label) != 0 {
+				continue
+			}
+			switch {
+			case m.Gauge != nil:
+				out[name] = m.Gauge.GetValue()
+			case m.Counter != nil:
+				out[name] = m.Counter.GetValue()
+			}
+		}
+	}
+	return out
 }
 
 // health is a replica's /healthz answer.

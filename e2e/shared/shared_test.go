@@ -53,6 +53,9 @@ func TestReplicasSurvivePostgresRestart(t *testing.T) {
 		if got := r.verify(t, before); got != "ok" {
 			t.Fatalf("before the outage: %s", got)
 		}
+		// Connected before the outage, so that connecting after it is a
+		// reconnection (the metrics count those).
+		eventually(t, 10*time.Second, "a replica's follower connects", func() bool { return r.health(t).Follow == "listen" })
 	}
 	stop := exec.Command("../../scripts/pg-cluster.sh", "server-stop", clusterDir)
 	if out, err := stop.CombinedOutput(); err != nil {
@@ -73,6 +76,9 @@ func TestReplicasSurvivePostgresRestart(t *testing.T) {
 		if got := r.verify(t, before); got != "ok" {
 			t.Fatalf("a replica with PostgreSQL down answered %s", got)
 		}
+		if m := r.metrics(t); m["keydesk_replica_degraded"] != 1 || m["keydesk_replica_data_age_seconds"] < 1 {
+			t.Fatalf("metrics while PostgreSQL is down: degraded %v, data age %v s", m["keydesk_replica_degraded"], m["keydesk_replica_data_age_seconds"])
+		}
 	}
 	start := exec.Command("../../scripts/pg-cluster.sh", "server-start", clusterDir)
 	if out, err := start.CombinedOutput(); err != nil {
@@ -83,6 +89,22 @@ func TestReplicasSurvivePostgresRestart(t *testing.T) {
 	for _, r := range []*replica{a, b} {
 		eventually(t, 10*time.Second, "a replica catches up after the restart", func() bool { return r.verify(t, after) == "ok" })
 		eventually(t, 5*time.Second, "a replica is healthy again", func() bool { return r.health(t).Status == "ok" })
+		// Its metrics say so too, and count the reconnection.
+		var m map[string]float64
+		t.Cleanup(func() {
+			if t.Failed() {
+				for name, v := range m {
+					if strings.HasPrefix(name, "keydesk_replica_") {
+						t.Logf("the replica's last %s: %v", name, v)
+					}
+				}
+			}
+		})
+		eventually(t, 5*time.Second, "a replica's metrics show the reconnection", func() bool {
+			m = r.metrics(t)
+			return m["keydesk_replica_degraded"] == 0 && m["keydesk_replica_reconnects_total"] >= 1 &&
+				m["keydesk_replica_signed_generation"] >= 2 && m["keydesk_replica_follow_lag_changes"] == 0
+		})
 	}
 }
 
