@@ -410,6 +410,10 @@ type Scheduler struct {
 	OnStatus func(Status)
 	// OnError, if set, receives every failed attempt's error.
 	OnError func(error)
+	// Daily, if set, runs once a day, after the first delivery attempt of
+	// each slot (the admin's housekeeping of the shared store); its error
+	// goes to OnError and it is not retried before the next slot.
+	Daily func(ctx context.Context, now time.Time) error
 
 	mu      sync.Mutex
 	status  Status
@@ -455,12 +459,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	trigger := s.trigger
 	s.mu.Unlock()
 	var backoff time.Duration
-	var backoffSlot time.Time
+	var backoffSlot, dailyDone time.Time
 	for {
 		now := s.Clock.Now()
 		out, err := s.Deliverer.DeliverDue(ctx, now)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if next := core.NextSlot(now); s.Daily != nil && !next.Equal(dailyDone) {
+			dailyDone = next
+			if derr := s.Daily(ctx, now); derr != nil && ctx.Err() == nil && s.OnError != nil {
+				s.OnError(derr)
+			}
 		}
 		if !out.Slot.Equal(backoffSlot) {
 			// A new slot starts its retries from FirstRetry again.
