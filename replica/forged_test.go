@@ -68,3 +68,38 @@ func TestSyncReloadsAfterAGap(t *testing.T) {
 		t.Fatalf("a key created after the reload: %v", v.Reason)
 	}
 }
+
+// A replica away longer than the change log is kept (the admin pruned the
+// changes it had not applied) reads the whole signed state again and goes
+// on following, instead of stopping: a key created while it was away and
+// one created after verify on it.
+func TestReplicaCatchesUpAfterThePrunedChanges(t *testing.T) {
+	ss, admin, _ := sharedStore(t, 0)
+	ctx := context.Background()
+	r, err := Open(ctx, ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{Heartbeat: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, away := mustCreate(t, admin, req)
+	_, away2 := mustCreate(t, admin, req)
+	exec(t, ss, `UPDATE changes SET at = '2026-01-01T00:00:00Z'`)
+	if n, err := ss.PruneChanges(ctx, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil || n == 0 {
+		t.Fatalf("PruneChanges = %d, %v", n, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	verify := func(secret string) core.Reason { return r.Service().Verify(secret, core.Target{}).Reason }
+	within(t, 20*time.Second, "the keys created while away to verify", func() bool {
+		return verify(away) == core.ReasonOK && verify(away2) == core.ReasonOK
+	})
+	_, later := mustCreate(t, admin, req)
+	within(t, 20*time.Second, "a key created after the reload to verify", func() bool { return verify(later) == core.ReasonOK })
+	select {
+	case err := <-done:
+		done <- err
+		t.Fatalf("Run stopped: %v", err)
+	default:
+	}
+}
