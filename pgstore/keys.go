@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/seal"
 )
@@ -341,16 +342,16 @@ func decodeRow(record []byte, lastUsed *int64) (*core.Key, error) {
 
 // GetKey returns one record, or core.ErrNotFound.
 func (s *Store) GetKey(id string) (*core.Key, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
 	var rec []byte
 	var lastUsed *int64
-	err := s.pool.QueryRow(ctx, `SELECT record, last_used_ns FROM keys WHERE id = $1`, id).Scan(&rec, &lastUsed)
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		return db.QueryRow(ctx, `SELECT record, last_used_ns FROM keys WHERE id = $1`, id).Scan(&rec, &lastUsed)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("get key: %w %q", core.ErrNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get key: %w", s.lost(err))
+		return nil, fmt.Errorf("get key: %w", err)
 	}
 	k, err := decodeRow(rec, lastUsed)
 	if err != nil {
@@ -441,15 +442,17 @@ func collectKeysScan(rows pgx.Rows) ([]*core.Key, error) {
 
 // ListKeys returns every record, in id order (bytewise).
 func (s *Store) ListKeys() ([]*core.Key, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT record, last_used_ns FROM keys ORDER BY id`)
+	var keys []*core.Key
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		rows, err := db.Query(ctx, `SELECT record, last_used_ns FROM keys ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		keys, err = collectKeys(rows)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", s.lost(err))
-	}
-	keys, err := collectKeys(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", s.lost(err))
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	return keys, nil
 }
@@ -520,15 +523,16 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 		ids = append(ids, id)
 		ns = append(ns, nanos(t))
 	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	_, err := s.pool.Exec(ctx, `UPDATE keys k SET last_used_ns = v.t
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		_, err := db.Exec(ctx, `UPDATE keys k SET last_used_ns = v.t
 		FROM unnest($1::text[], $2::bigint[]) AS v(id, t)
 		WHERE k.id = v.id AND (k.last_used_ns IS NULL OR k.last_used_ns < v.t OR
 			k.last_used_ns > (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint + $3)`,
-		ids, ns, core.MaxClockSkew.Nanoseconds())
+			ids, ns, core.MaxClockSkew.Nanoseconds())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("save last used: %w", s.lost(err))
+		return fmt.Errorf("save last used: %w", err)
 	}
 	return nil
 }
