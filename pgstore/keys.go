@@ -163,6 +163,12 @@ func (s *Store) insertKey(k *core.Key, ev core.AuditEvent, after func(ctx contex
 // event (imports, moving a local store, benchmarks). Any duplicate id or
 // digest fails the whole batch with core.ErrDuplicate.
 func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
+	return s.insertKeys(keys, ev, nil)
+}
+
+// insertKeys is InsertKeys that runs after, when set, last in the same
+// transaction (the sealed store advances its signed state there).
+func (s *Store) insertKeys(keys []*core.Key, ev core.AuditEvent, after func(ctx context.Context, tx pgx.Tx) error) error {
 	ids, err := newKeyIDs(keys)
 	if err != nil {
 		return fmt.Errorf("insert keys: %w", err)
@@ -188,6 +194,9 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, strconv.FormatInt(*last, 10)); err != nil {
 				return fmt.Errorf("notify change: %w", err)
 			}
+		}
+		if after != nil {
+			return after(ctx, tx)
 		}
 		return nil
 	})

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/seal"
 )
 
@@ -238,5 +240,38 @@ func TestRecordCopiedUnderAnotherIDIsRefused(t *testing.T) {
 	}
 	if _, err := ss.ReadSignedSnapshot(context.Background(), ss.Signer().Verifier(), 0); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("snapshot with a copied record: %v, want ErrStateMismatch", err)
+	}
+}
+
+// InsertKeys writes a batch in one transaction: the signed state advances
+// once and matches every record, and a duplicate anywhere in a batch
+// leaves none of it written.
+func TestSealedInsertKeysIsOneTransaction(t *testing.T) {
+	ss, _, _ := newSealed(t)
+	v := ss.Signer().Verifier()
+	_, before := snapshotIDs(t, ss.Store, v, 0)
+	sign := func(ids ...string) []*core.Key {
+		keys := make([]*core.Key, len(ids))
+		for i, id := range ids {
+			k := keytest.Key(id, storetest.T0.Add(24*time.Hour))
+			k.MAC = ss.Signer().SignRecord(k.MACPayload())
+			keys[i] = k
+		}
+		return keys
+	}
+	ev := core.AuditEvent{Time: storetest.T0, Actor: "test", Action: core.ActionCreate}
+	if err := ss.InsertKeys(sign("a1", "a2", "a3"), ev); err != nil {
+		t.Fatal(err)
+	}
+	keys, snap := snapshotIDs(t, ss.Store, v, 0)
+	if len(keys) != 3 || snap.State.Gen != before.State.Gen+1 {
+		t.Fatalf("after a batch of 3: %d keys, generation %d (want 3 keys, generation %d)", len(keys), snap.State.Gen, before.State.Gen+1)
+	}
+	if err := ss.InsertKeys(sign("b1", "b2", "a2"), ev); !errors.Is(err, core.ErrDuplicate) {
+		t.Fatalf("a batch with a duplicate: %v, want ErrDuplicate", err)
+	}
+	keys, snap2 := snapshotIDs(t, ss.Store, v, 0)
+	if len(keys) != 3 || keys["b1"] != nil || snap2.State.Gen != snap.State.Gen {
+		t.Fatalf("after a refused batch: %d keys (b1 %v), generation %d (want 3, none, %d)", len(keys), keys["b1"] != nil, snap2.State.Gen, snap.State.Gen)
 	}
 }
