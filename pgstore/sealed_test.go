@@ -51,7 +51,7 @@ func snapshotIDs(t *testing.T, s *Store, v *seal.EdVerifier, minGen uint64) (map
 
 func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret := createKey(t, svc, "signed")
+	k, secret := keytest.Create(t, svc, keytest.SectionRequest("signed"))
 	if len(k.MAC) != 64 || !ss.Signer().VerifyRecord(k.MACPayload(), k.MAC) {
 		t.Fatalf("the record is not Ed25519-signed (MAC of %d bytes)", len(k.MAC))
 	}
@@ -78,7 +78,7 @@ func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 
 func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _ := createKey(t, svc, "existing")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("existing"))
 	vs, err := core.NewVerifyService(ss, ss.Signer().Verifier(), core.SystemClock{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 // the set no longer matches any signed state, so no reader accepts it.
 func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 	ss, svc, u := newSealed(t)
-	k, _ := createKey(t, svc, "to be deleted")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("to be deleted"))
 	if _, _, err := svc.Create(keytest.SectionRequest("stays")); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 // generation.
 func TestOlderSignedStateIsRefused(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _ := createKey(t, svc, "deleted later")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("deleted later"))
 	ctx := context.Background()
 	if _, err := ss.Pool().Exec(ctx, `CREATE TABLE saved AS SELECT * FROM keys WHERE id = $1`, k.ID); err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestAdminRefusesForgedState(t *testing.T) {
 // is tampered: it never verifies.
 func TestEditedRecordIsTampered(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret := createKey(t, svc, "narrow")
+	k, secret := keytest.Create(t, svc, keytest.SectionRequest("narrow"))
 	edited := k.Clone()
 	edited.ExpiresAt = edited.ExpiresAt.AddDate(10, 0, 0)
 	ctx := context.Background()

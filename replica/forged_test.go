@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 )
 
 // The issue's attack, written by someone who may write the change table (a
@@ -15,14 +16,14 @@ import (
 // its set matches the store's signed state).
 func TestForgedChangeNumberDoesNotFreezeAReplica(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
-	gone, goneSecret := mustCreate(t, admin, req)
+	gone, goneSecret := keytest.Create(t, admin, req)
 	exec(t, ss, `INSERT INTO changes (seq, at, kind, op, name) VALUES (9223372036854775000, now(), 'setting', 'update', 'x')`)
 	r := runReplica(t, ss, Options{Heartbeat: 100 * time.Millisecond})
 	verify := func(secret string) core.Reason { return r.Service().Verify(secret, core.Target{}).Reason }
 	if got := verify(goneSecret); got != core.ReasonOK {
 		t.Fatalf("a key created before: %v", got)
 	}
-	_, secret := mustCreate(t, admin, req)
+	_, secret := keytest.Create(t, admin, req)
 	if _, err := admin.Delete(gone.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +37,13 @@ func TestForgedChangeNumberDoesNotFreezeAReplica(t *testing.T) {
 // of trusting the change numbers, and is current.
 func TestSyncReloadsAfterAGap(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
-	gone, goneSecret := mustCreate(t, admin, req)
+	gone, goneSecret := keytest.Create(t, admin, req)
 	ctx := context.Background()
 	r, err := Open(ctx, ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, secret := mustCreate(t, admin, req)
+	k, secret := keytest.Create(t, admin, req)
 	if _, err := admin.Delete(gone.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestSyncReloadsAfterAGap(t *testing.T) {
 		t.Fatalf("health after the reload: %+v", h)
 	}
 	// The replica follows on from the reload.
-	_, later := mustCreate(t, admin, req)
+	_, later := keytest.Create(t, admin, req)
 	if err := r.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +81,8 @@ func TestReplicaCatchesUpAfterThePrunedChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, away := mustCreate(t, admin, req)
-	_, away2 := mustCreate(t, admin, req)
+	_, away := keytest.Create(t, admin, req)
+	_, away2 := keytest.Create(t, admin, req)
 	exec(t, ss, `UPDATE changes SET at = '2026-01-01T00:00:00Z'`)
 	if n, err := ss.PruneChanges(ctx, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil || n == 0 {
 		t.Fatalf("PruneChanges = %d, %v", n, err)
@@ -94,7 +95,7 @@ func TestReplicaCatchesUpAfterThePrunedChanges(t *testing.T) {
 	within(t, 20*time.Second, "the keys created while away to verify", func() bool {
 		return verify(away) == core.ReasonOK && verify(away2) == core.ReasonOK
 	})
-	_, later := mustCreate(t, admin, req)
+	_, later := keytest.Create(t, admin, req)
 	within(t, 20*time.Second, "a key created after the reload to verify", func() bool { return verify(later) == core.ReasonOK })
 	select {
 	case err := <-done:
