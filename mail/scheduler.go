@@ -322,10 +322,10 @@ func sendBuilt(ctx context.Context, s Settings, password string, tlsConfig *tls.
 	return msg, nil
 }
 
-// Clock tells the time and waits; RealClock is the real one, tests inject
-// a fake.
+// Clock is core.Clock that also waits; RealClock is the real one, tests
+// inject a fake.
 type Clock interface {
-	Now() time.Time
+	core.Clock
 	// After returns a channel that receives once d has passed, and a
 	// function that releases the timer.
 	After(d time.Duration) (<-chan time.Time, func())
