@@ -9,6 +9,7 @@ import (
 
 	"github.com/keydesk/keydesk/cli"
 	"github.com/keydesk/keydesk/gui"
+	"github.com/keydesk/keydesk/internal/sessionbus"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -19,6 +20,9 @@ import (
 var fyneApp []byte
 
 func main() {
+	// Without a session bus the keyring library would launch one that
+	// outlives Keydesk: the keyring is then unavailable instead.
+	sessionbus.NoAutolaunch()
 	attachConsole(os.Args[1:])
 	version := cli.AppVersion(fyneApp)
 	if version != "" {

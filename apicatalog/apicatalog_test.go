@@ -15,7 +15,7 @@ import (
 	"github.com/keydesk/keydesk/internal/openapigen"
 )
 
-const blockfrost = "../../shared/specs/blockfrost-openapi.yaml"
+const blockfrost = "../testdata/openapi/blockfrost-openapi.yaml"
 
 func load(t *testing.T, src string) *apicatalog.Document {
 	t.Helper()

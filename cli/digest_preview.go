@@ -27,6 +27,17 @@ type digestJSON struct {
 	Expired   []mail.KeyLine `json:"expired"`
 	Expiring  []mail.KeyLine `json:"expiring"`
 	Idle      []mail.KeyLine `json:"idle"`
+	// Denied lists the keys with denied attempts in the 24 hours before
+	// the slot (left out when there are none).
+	Denied []deniedJSON `json:"denied,omitempty"`
+}
+
+// deniedJSON is a key with denied attempts in `digest preview --json`.
+type deniedJSON struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Hint   string `json:"hint"`
+	Denied uint64 `json:"denied"`
 }
 
 // newDigestPreviewCommand is `keydesk digest preview`.
@@ -80,12 +91,19 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		if err != nil {
 			return err
 		}
+		if d.Denied, err = workspace.DeniedSelector(b.UsageStore(), b.Service())(slot); err != nil {
+			return err
+		}
 		delivered := !last.IsZero() && !slot.After(last)
 		if asJSON {
+			var denied []deniedJSON
+			for _, k := range d.Denied {
+				denied = append(denied, deniedJSON{ID: k.Key.ID, Name: k.Key.Name, Hint: k.Key.Hint, Denied: k.Denied})
+			}
 			return writeJSON(env.Stdout, digestJSON{
 				Slot: d.Slot, Since: d.Since.UTC(), Until: d.Slot.Add(core.DigestLookahead), Subject: d.Subject(),
 				MessageID: mail.DigestMessageID(b.MailStore().StoreID(), d.Slot), Empty: d.Empty(), Delivered: delivered,
-				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring), Idle: mail.Lines(d.Idle),
+				Expired: mail.Lines(d.Expired), Expiring: mail.Lines(d.Expiring), Idle: mail.Lines(d.Idle), Denied: denied,
 			})
 		}
 		return printDigest(env.Stdout, d, now, delivered)
@@ -128,6 +146,15 @@ func printDigest(w io.Writer, d core.Digest, now time.Time, delivered bool) erro
 		fmt.Fprintln(tw, "  NAME\tHINT\tLAST USE (UTC)\tID")
 		for _, l := range mail.Lines(d.Idle) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", l.Name, l.Hint, l.LastUse(), l.ID)
+		}
+		tw.Flush()
+	}
+	if len(d.Denied) > 0 {
+		fmt.Fprintf(w, "\nDenied attempts since %s (%d):\n", core.UsageDay(d.Slot.Add(-24*time.Hour)).Format(mail.SlotLayout), len(d.Denied))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tHINT\tDENIED\tID")
+		for _, k := range d.Denied {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\n", k.Key.Name, k.Key.Hint, k.Denied, k.Key.ID)
 		}
 		tw.Flush()
 	}

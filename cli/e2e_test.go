@@ -150,6 +150,9 @@ type listedKey struct {
 	Idle       bool     `json:"idle"`
 	RolledTo   string   `json:"rolledTo"`
 	RolledFrom string   `json:"rolledFrom"`
+	// Requests30d and Denied30d are the key's counted uses (usage_e2e_test.go).
+	Requests30d uint64 `json:"requests30d"`
+	Denied30d   uint64 `json:"denied30d"`
 }
 
 // okJSON runs keydesk with args (a --json command), which must succeed,

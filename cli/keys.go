@@ -11,8 +11,8 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// newKeysCommand is `keydesk keys`: create, list, rename, roll, delete and
-// verify.
+// newKeysCommand is `keydesk keys`: create, list, rename, roll, delete,
+// verify and usage.
 func newKeysCommand(env *Env, c *completer) *cobra.Command {
 	return group("keys", "Create, list, rename, roll, delete and verify keys", "create, list, rename, roll, delete or verify",
 		newKeysCreateCommand(env, c),
@@ -21,6 +21,7 @@ func newKeysCommand(env *Env, c *completer) *cobra.Command {
 		newKeysRollCommand(env, c),
 		newKeysDeleteCommand(env, c),
 		newKeysVerifyCommand(env, c),
+		newKeysUsageCommand(env, c),
 	)
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/keydesk/keydesk/workspace"
 )
 
-const listUsage = "keydesk keys list [--json] [--expired | --active] [--idle]"
+const listUsage = "keydesk keys list [--json] [--expired | --active] [--idle] [--denied]"
 
 // listedKeyJSON is one element of `keys list --json`.
 type listedKeyJSON struct {
@@ -39,33 +39,39 @@ type listedKeyJSON struct {
 	// nothing in the catalog any more: it was issued under an earlier
 	// catalog; it stays as issued and those scopes allow nothing.
 	Unknown []string `json:"unknownScopes,omitempty"`
+	// Requests30d and Denied30d are the key's counted uses in the last 30
+	// UTC days (today included), and the denied ones among them.
+	Requests30d uint64 `json:"requests30d"`
+	Denied30d   uint64 `json:"denied30d"`
 }
 
 // newKeysListCommand is `keydesk keys list`.
 func newKeysListCommand(env *Env) *cobra.Command {
-	var asJSON, expired, active, idle bool
+	var asJSON, expired, active, idle, denied bool
 	cmd := &cobra.Command{
-		Use:   "list [--json] [--expired | --active] [--idle]",
+		Use:   "list [--json] [--expired | --active] [--idle] [--denied]",
 		Short: "List the keys (never their secrets)",
 		Long: "List the keys: name, id, hint, scope count, created, expires and last used, in local time,\n" +
 			"marking expired, idle (unused for 90 days) and rolled keys; with --json, an array of {id, name,\n" +
-			"hint, scopes, createdAt, expiresAt, expired, lastUsedAt, idle, rolledTo, rolledFrom} in UTC.",
+			"hint, scopes, createdAt, expiresAt, expired, lastUsedAt, idle, rolledTo, rolledFrom, requests30d,\n" +
+			"denied30d} in UTC. --denied lists the keys with denied attempts today or yesterday (UTC).",
 		Args:              argsNone("keys list takes no arguments, got %q (usage: " + listUsage + ")"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
-			return runKeysList(env, listFilter{json: asJSON, expired: expired, active: active, idle: idle})
+			return runKeysList(env, listFilter{json: asJSON, expired: expired, active: active, idle: idle, denied: denied})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the keys as a JSON array")
 	cmd.Flags().BoolVar(&expired, "expired", false, "only expired keys")
 	cmd.Flags().BoolVar(&active, "active", false, "only keys that have not expired")
 	cmd.Flags().BoolVar(&idle, "idle", false, "only idle keys: active, and unused for 90 days (or never used and created 90+ days ago)")
+	cmd.Flags().BoolVar(&denied, "denied", false, "only keys with denied attempts in the last 24 hours (today or yesterday, UTC)")
 	return cmd
 }
 
 // listFilter is the flags of `keys list`.
 type listFilter struct {
-	json, expired, active, idle bool
+	json, expired, active, idle, denied bool
 }
 
 func runKeysList(env *Env, f listFilter) error {
@@ -78,9 +84,26 @@ func runKeysList(env *Env, f listFilter) error {
 	return withBackend(env, func(b *workspace.Workspace) error {
 		now := b.Service().Now()
 		all := b.Service().List()
+		var recent, month core.UsageTotals
+		if f.denied || f.json {
+			ids := make([]string, len(all))
+			for i, k := range all {
+				ids[i] = k.ID
+			}
+			var err error
+			if recent, err = core.ReadUsageTotals(b.UsageStore(), ids, now, core.DeniedRecentDays); err != nil {
+				return err
+			}
+			if f.json {
+				if month, err = core.ReadUsageTotals(b.UsageStore(), ids, now, 30); err != nil {
+					return err
+				}
+			}
+		}
 		keys := make([]*core.Key, 0, len(all))
 		for _, k := range all {
-			if (f.expired && !k.Expired(now)) || (f.active && k.Expired(now)) || (f.idle && !k.IsIdle(now)) {
+			if (f.expired && !k.Expired(now)) || (f.active && k.Expired(now)) || (f.idle && !k.IsIdle(now)) ||
+				(f.denied && recent.Keys[k.ID].Denied == 0) {
 				continue
 			}
 			keys = append(keys, k)
@@ -93,7 +116,8 @@ func runKeysList(env *Env, f listFilter) error {
 					CreatedAt: utcTime(k.CreatedAt), ExpiresAt: utcTime(k.ExpiresAt),
 					Expired: k.Expired(now), Idle: k.IsIdle(now), Tampered: k.Tampered,
 					RolledTo: k.RolledTo, RolledFrom: k.RolledFrom,
-					Unknown: b.Service().Catalog().UnknownScopes(k),
+					Unknown:     b.Service().Catalog().UnknownScopes(k),
+					Requests30d: month.Keys[k.ID].Requests(), Denied30d: month.Keys[k.ID].Denied,
 				}
 				if !k.LastUsedAt.IsZero() {
 					s := utcTime(k.LastUsedAt)
@@ -103,11 +127,11 @@ func runKeysList(env *Env, f listFilter) error {
 			}
 			return writeJSON(env.Stdout, out)
 		}
-		return printKeys(env.Stdout, b.Service().Catalog(), keys, all, now, f)
+		return printKeys(env.Stdout, b.Service().Catalog(), keys, all, now, f, recent)
 	})
 }
 
-func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time.Time, f listFilter) error {
+func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time.Time, f listFilter, recent core.UsageTotals) error {
 	switch {
 	case len(all) == 0:
 		fmt.Fprintln(out, "No keys yet. Create one with: keydesk keys create --name NAME --section ID=read (see keydesk catalog for section ids)")
@@ -115,6 +139,8 @@ func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time
 		fmt.Fprintln(out, "No expired keys.")
 	case len(keys) == 0 && f.idle:
 		fmt.Fprintln(out, "No idle keys: every active key was used in the last 90 days.")
+	case len(keys) == 0 && f.denied:
+		fmt.Fprintln(out, "No key had a denied attempt in the last 24 hours.")
 	case len(keys) == 0 && f.active:
 		fmt.Fprintln(out, "No active keys.")
 	default:
@@ -132,6 +158,9 @@ func printKeys(out io.Writer, cat *core.Catalog, keys, all []*core.Key, now time
 			}
 			if len(cat.UnknownScopes(k)) > 0 {
 				name += "  [Not in catalog]"
+			}
+			if n := recent.Keys[k.ID].Denied; f.denied && n > 0 {
+				name += fmt.Sprintf("  [%d denied]", n)
 			}
 			used := "never"
 			if !k.LastUsedAt.IsZero() {

@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-const blockfrostDoc = "../../shared/specs/blockfrost-openapi.yaml"
+const blockfrostDoc = "../testdata/openapi/blockfrost-openapi.yaml"
 
 // keyfileStore is a data folder keeping its signing key in keydesk.key,
 // so that the test needs no Secret Service.

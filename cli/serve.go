@@ -71,7 +71,11 @@ func runServe(env *Env, listen string, allowRemote bool, cred, followURL string)
 			return err
 		}
 		logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-		srv := server.New(b.Service(), server.Options{Logger: logger})
+		usage, err := b.UsageRecorder()
+		if err != nil {
+			return err
+		}
+		srv := server.New(b.Service(), server.Options{Logger: logger, Usage: usage})
 
 		// The daily expiration digest, delivered while serve runs.
 		stopDigest := runDigest(ctx, logger, b.Scheduler(digestWarning(logger)))

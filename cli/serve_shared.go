@@ -123,7 +123,17 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}
 	svc := r.Service()
 	svc.Actor = workspace.Actor()
-	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }})
+	// Usage counts, written as this replica (its writer id is kept in the
+	// data folder, beside the generation file).
+	writer, err := storage.UsageWriterID(dir, storeID)
+	if err != nil {
+		return err
+	}
+	usage, err := core.NewUsageRecorder(st, writer, clockOf(opts.Clock))
+	if err != nil {
+		return err
+	}
+	srv := server.New(svc, server.Options{Logger: logger, Health: func() any { return r.Health() }, Usage: usage})
 	// The follower stops for good only when the database holds another
 	// store: then the server stops too rather than answer from data that
 	// belongs to no store.
@@ -145,6 +155,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	// claims a slot sends it, exactly once.
 	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
 	sched.Deliverer.Claim = st.ClaimSlot
+	sched.Deliverer.Denied = workspace.DeniedSelector(st, svc)
 	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()

@@ -19,7 +19,7 @@ import (
 	"github.com/keydesk/keydesk/internal/openapigen"
 )
 
-const blockfrost = "../../shared/specs/blockfrost-openapi.yaml"
+const blockfrost = "../testdata/openapi/blockfrost-openapi.yaml"
 
 // macSigner is an HMAC signer, as a data folder's.
 type macSigner []byte

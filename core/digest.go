@@ -44,17 +44,21 @@ type Digest struct {
 	// active at Slot (see Key.BecameIdle), earliest first: consecutive
 	// digests report each idle key once.
 	Idle []*Key
+	// Denied lists keys with denied attempts in the 24 hours before Slot,
+	// most first (SelectDenied); filled by the deliverer when it has usage
+	// counts.
+	Denied []DeniedKey
 }
 
 // Empty reports whether there is nothing to send.
 func (d Digest) Empty() bool {
-	return len(d.Expired) == 0 && len(d.Expiring) == 0 && len(d.Idle) == 0
+	return len(d.Expired) == 0 && len(d.Expiring) == 0 && len(d.Idle) == 0 && len(d.Denied) == 0
 }
 
 // Subject is the e-mail subject: "Company API Keys: 2 expired, 5 expiring
-// soon, 3 idle".
+// soon, 3 idle", then ", 1 with denied attempts" when there are any.
 func (d Digest) Subject() string {
-	return fmt.Sprintf("Company API Keys: %d expired, %d expiring soon, %d idle", len(d.Expired), len(d.Expiring), len(d.Idle))
+	return fmt.Sprintf("Company API Keys: %d expired, %d expiring soon, %d idle", len(d.Expired), len(d.Expiring), len(d.Idle)) + d.subjectDenied()
 }
 
 // selectIdle returns the keys of all that became idle in (after, until],

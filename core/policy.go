@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -143,37 +142,4 @@ var Presets = []Preset{
 // at created; disallowed presets are shown disabled.
 func (p Preset) Allowed(created time.Time, kind PermissionKind) bool {
 	return CheckExpiry(created, p.Lifetime.ExpiresAt(created, kind), kind) == nil
-}
-
-// FormatRelative renders t relative to now: "in 3 days", "2 hours ago",
-// "in 45 minutes", "just now".
-func FormatRelative(t, now time.Time) string {
-	d := t.Sub(now)
-	future := d > 0
-	if d < 0 {
-		d = -d
-	}
-	var n int
-	var unit string
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		n, unit = int(d/time.Minute), "minute"
-	case d < 48*time.Hour:
-		n, unit = int(d/time.Hour), "hour"
-	case d < 60*24*time.Hour:
-		n, unit = int(d/(24*time.Hour)), "day"
-	case d < 730*24*time.Hour:
-		n, unit = int(d/(30*24*time.Hour)), "month"
-	default:
-		n, unit = int(d/(365*24*time.Hour)), "year"
-	}
-	if n != 1 {
-		unit += "s"
-	}
-	if future {
-		return fmt.Sprintf("in %d %s", n, unit)
-	}
-	return fmt.Sprintf("%d %s ago", n, unit)
 }

@@ -101,27 +101,6 @@ func TestPresetsAllowed(t *testing.T) {
 	}
 }
 
-func TestFormatRelative(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{3 * 24 * time.Hour, "in 3 days"},
-		{-2 * time.Hour, "2 hours ago"},
-		{30 * time.Second, "just now"},
-		{45 * time.Minute, "in 45 minutes"},
-		{time.Hour, "in 1 hour"},
-		{-90 * 24 * time.Hour, "3 months ago"},
-		{800 * 24 * time.Hour, "in 2 years"},
-	}
-	for _, tc := range tests {
-		if got := FormatRelative(now.Add(tc.d), now); got != tc.want {
-			t.Errorf("FormatRelative(%v) = %q, want %q", tc.d, got, tc.want)
-		}
-	}
-}
-
 func TestCleanName(t *testing.T) {
 	tests := []struct {
 		in, want string

@@ -320,17 +320,30 @@ func restoringPlaceholder() fyne.CanvasObject {
 // background work and waits for it. s, when not nil, adds File → Back Up…
 // and Restore… over its data folder.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
-	settings := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service()}, w, env.bg)
+	settings := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}, w, env.bg)
+	settings.digest.onEscape = env.onEscape
 	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
 	traceKeysView(ui.keys)
 	if s != nil && b.Kind() != workspace.KindShared {
 		flow := newBackupFlow(s, env, settings)
-		addFileItems(ui.menu, flow.menuItems()...)
+		items := flow.menuItems()
+		if b.Kind() == workspace.KindDemo {
+			// The demo cannot be restored into: say so at once rather
+			// than after the file and its passphrase.
+			items[1].Label, items[1].Disabled = workspace.DemoNoRestore, true
+		}
+		addFileItems(ui.menu, items...)
 		s.flow = flow
 		flow.loadLastBackup(b)
 	}
 	w.SetContent(ui.content)
+	env.demo = false
+	w.SetTitle(windowTitle)
+	if b.Kind() == workspace.KindDemo && env.stores != nil {
+		sw := env.stores
+		ui.markDemo(env, func() { sw.leaveDemo(env) }, func() { sw.showOpenDialog(env) })
+	}
 	if s != nil {
 		rememberShown(env, b)
 	}
@@ -405,9 +418,16 @@ type mainUI struct {
 	newItem *fyne.MenuItem
 	// banner says, above the tabs, that the data folder's records were
 	// found forged (hidden until then).
-	banner  *widgets.Banner
-	body    *fyne.Container // the banner above the tabs
-	content fyne.CanvasObject
+	banner *widgets.Banner
+	// demo says, above the tabs, that the window shows the demo, with the
+	// ways out (markDemo; hidden otherwise).
+	demo       *fyne.Container
+	demoBanner *widgets.Banner
+	demoFolder *widget.Button
+	demoShared *widget.Button
+	top        *fyne.Container // the banners, hidden while both are
+	body       *fyne.Container // the banners above the tabs
+	content    fyne.CanvasObject
 }
 
 // newMainUI builds the window content around the keys screen and the other
@@ -428,7 +448,16 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	floor.SetMinSize(fyne.NewSize(minWindowWidth, minWindowHeight))
 	ui.banner = widgets.NewBanner(forgedBanner, theme.ColorNameError)
 	ui.banner.Hide()
-	ui.body = container.NewBorder(ui.banner, nil, nil, nil, ui.tabs)
+	ui.demoBanner = widgets.NewBanner(workspace.DemoNotice, theme.ColorNameWarning)
+	ui.demoFolder = widget.NewButtonWithIcon("Open a Data Folder", theme.FolderIcon(), nil)
+	ui.demoShared = widget.NewButtonWithIcon("Open a Shared Store…", theme.StorageIcon(), nil)
+	ui.demo = container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(ui.demoFolder, ui.demoShared)), ui.demoBanner)
+	ui.demo.Hide()
+	// The banners' box is hidden while both are, so that the tabs start
+	// at the top (a visible empty box would still take the border's gap).
+	ui.top = container.NewVBox(ui.banner, ui.demo)
+	ui.top.Hide()
+	ui.body = container.NewBorder(ui.top, nil, nil, nil, ui.tabs)
 	ui.content = container.NewStack(floor, ui.body)
 
 	newKey := func() {
@@ -476,6 +505,23 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	c.AddShortcut(ctrl(fyne.KeyN), func(fyne.Shortcut) { newKey() })
 	c.AddShortcut(ctrl(fyne.KeyF), func(fyne.Shortcut) { find() })
 	return ui
+}
+
+// markDemo says in the window's title and in a banner above the tabs that
+// the window shows the demo, and offers the ways out: openFolder opens the
+// data folder, openShared a shared store (UI goroutine). New keys' secret
+// dialogs say it too (uiEnv.demo).
+func (ui *mainUI) markDemo(env *uiEnv, openFolder, openShared func()) {
+	env.demo = true
+	env.win.SetTitle(workspace.DemoTitle)
+	ui.demoFolder.OnTapped = openFolder
+	ui.demoShared.OnTapped = openShared
+	ui.demo.Show()
+	ui.top.Show()
+	// As refuseChanges: the wrapped sentence knows its height once laid
+	// out at its width.
+	ui.body.Refresh()
+	ui.body.Refresh()
 }
 
 // mainTabs returns the screens' tabs when o is the main window's content

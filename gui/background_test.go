@@ -66,7 +66,7 @@ func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifeti
 // vwSettings returns the Settings view over b, its dates in vwZone, with a
 // test runner; w parents its dialogs.
 func vwSettings(b *workspace.Workspace, w fyne.Window) *settingsView {
-	v := newSettingsView(workspaceSettings{b}, verifierOnly{b.Service()}, w, &testRunner{})
+	v := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service()}, w, &testRunner{})
 	v.setLocation(vwZone)
 	return v
 }

@@ -81,7 +81,10 @@ type createDialog struct {
 	opNone   *widget.Label
 	tabs     *container.AppTabs
 	tabItems [3]*container.TabItem
-	permMsg  *widget.Label
+	// kind is the key's permission type, chosen explicitly above the tabs
+	// (the tabs follow it; the tab in view never decides it).
+	kind    *widget.RadioGroup
+	permMsg *widget.Label
 
 	summary *fyne.Container
 	side    *fyne.Container // the summary's title, status and kind
@@ -180,6 +183,15 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.expiryMsg = widget.NewLabel("")
 	d.expiryMsg.Wrapping = fyne.TextWrapWord
 
+	d.kind = widget.NewRadioGroup(kindOptions[:], func(string) {
+		if i := d.kindIndex(); i >= 0 && d.tabs != nil && d.tabs.SelectedIndex() != i {
+			d.tabs.SelectIndex(i)
+		}
+		if d.ready {
+			d.update()
+		}
+	})
+	d.kind.Horizontal = true
 	d.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Global Development Access", theme.WarningIcon(), d.globalTab()),
 		container.NewTabItem("Sections", d.sectionsTab()),
@@ -207,7 +219,8 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	// leave; their kind, what the key would grant and why it cannot be
 	// created yet sit in the panel beside them, so a small window (800×500)
 	// still shows several rows of each list.
-	left := newBorder(form, nil, nil, nil, d.tabs)
+	kindRow := newBorder(nil, nil, boldLabel("Type"), nil, d.kind)
+	left := newBorder(container.NewVBox(form, kindRow), nil, nil, nil, d.tabs)
 	d.left = left
 	// The side panel's title and scopes shorten with an ellipsis, so that
 	// its minimum width does not push the dialog past the smallest window.
@@ -404,7 +417,7 @@ func (d *createDialog) prefill(k *core.Key) {
 	switch k.Permissions.Kind {
 	case core.KindGlobal:
 		d.global.SetChecked(true)
-		d.tabs.Select(d.tabItems[0])
+		d.chooseKind(tabGlobal)
 	case core.KindSections:
 		for _, s := range d.sections {
 			switch k.Permissions.Sections[s.sec.ID] {
@@ -414,7 +427,7 @@ func (d *createDialog) prefill(k *core.Key) {
 				s.radio.SetSelected(accessFull)
 			}
 		}
-		d.tabs.Select(d.tabItems[1])
+		d.chooseKind(tabSections)
 	case core.KindOperations:
 		for _, g := range d.groups {
 			for _, o := range g.ops {
@@ -423,7 +436,7 @@ func (d *createDialog) prefill(k *core.Key) {
 				}
 			}
 		}
-		d.tabs.Select(d.tabItems[2])
+		d.chooseKind(tabOperations)
 	}
 }
 
@@ -471,17 +484,35 @@ func (d *createDialog) customExpiry() (time.Time, error) {
 	return time.Date(day.Year(), day.Month(), day.Day(), tm.Hour(), tm.Minute(), 0, 0, d.v.env.loc), nil
 }
 
-// Permission tabs of the create dialog: the selected one is the key's kind.
+// Permission tabs of the create dialog, in the order of kindOptions.
 const (
 	tabGlobal = iota
 	tabSections
 	tabOperations
 )
 
+// kindOptions are the permission types offered above the tabs, in the
+// order of the tabs.
+var kindOptions = [3]string{"Global", "Sections", "Specific operations"}
+
+// kindIndex is the permission type chosen (tabGlobal, tabSections or
+// tabOperations), or -1 before one is.
+func (d *createDialog) kindIndex() int {
+	if d.kind == nil {
+		return -1
+	}
+	for i, o := range kindOptions {
+		if d.kind.Selected == o {
+			return i
+		}
+	}
+	return -1
+}
+
 // request returns what the dialog would submit: the permissions of the
-// selected tab (a key has exactly one kind; the tab is the choice), and a
-// note naming the selections on other tabs that are not used ("" when
-// there are none).
+// type chosen above the tabs (a key has exactly one kind; the tab in view
+// does not decide it), and a note naming the selections of the other types
+// that are not used ("" when there are none).
 func (d *createDialog) request() (core.CreateRequest, string, error) {
 	req := core.CreateRequest{Name: d.name.Text}
 	sections := map[string]core.Access{}
@@ -501,10 +532,7 @@ func (d *createDialog) request() (core.CreateRequest, string, error) {
 			}
 		}
 	}
-	tab := tabGlobal
-	if d.tabs != nil {
-		tab = d.tabs.SelectedIndex()
-	}
+	tab := d.kindIndex()
 	p := &req.Permissions
 	var unused []string
 	switch tab {
@@ -532,7 +560,7 @@ func (d *createDialog) request() (core.CreateRequest, string, error) {
 	}
 	note := ""
 	if len(unused) > 0 {
-		note = "Not used (on other tabs): " + strings.Join(unused, ", ") + "."
+		note = "Not used (not the chosen type): " + strings.Join(unused, ", ") + "."
 	}
 	var lifeErr error
 	if d.choice == customChoice {
@@ -556,11 +584,11 @@ func plural(n int, one, many string) string {
 }
 
 // chooseKind makes tab the key's kind: choosing a section, an operation or
-// Global Development Access selects its tab, so the kind is always the tab
-// in view.
+// Global Development Access chooses its type above the tabs, where it
+// shows, and its tab.
 func (d *createDialog) chooseKind(tab int) {
-	if d.tabs != nil && d.ready && d.tabs.SelectedIndex() != tab {
-		d.tabs.SelectIndex(tab)
+	if d.kind != nil && d.kind.Selected != kindOptions[tab] {
+		d.kind.SetSelected(kindOptions[tab])
 	}
 }
 
@@ -688,7 +716,7 @@ func (d *createDialog) updateExpiration(req core.CreateRequest, created time.Tim
 		setMessage(d.expiryMsg, sentence(expErr), widget.DangerImportance)
 	} else {
 		setMessage(d.expiryMsg, fmt.Sprintf("Expires %s (%s).", formatLong(expires, d.v.env.loc),
-			relTime(expires, created)), widget.LowImportance)
+			core.FormatRelative(expires, created)), widget.LowImportance)
 	}
 	return expires, expErr
 }
@@ -701,8 +729,8 @@ func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) 
 	switch {
 	case permErr != nil:
 		msg := sentence(permErr)
-		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
-			msg = "Tick “Grant Global Development Access”, or choose sections or operations on their tabs."
+		if k := d.kindIndex(); k < 0 || (k == tabGlobal && !d.global.Checked) {
+			msg = "Choose the type above the tabs: tick “Grant Global Development Access”, or choose sections or operations."
 		}
 		imp := widget.LowImportance
 		if unused != "" {
@@ -710,13 +738,13 @@ func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) 
 			imp = widget.WarningImportance
 		}
 		setMessage(d.permMsg, msg, imp)
-		if d.tabs.SelectedIndex() == tabGlobal && !d.global.Checked {
+		if k := d.kindIndex(); k < 0 || (k == tabGlobal && !d.global.Checked) {
 			return errors.New(msg)
 		}
 	case unused != "":
-		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+" (the tab in view). "+unused, widget.WarningImportance)
+		setMessage(d.permMsg, "Type: "+req.Permissions.Kind.Label()+" (chosen above the tabs). "+unused, widget.WarningImportance)
 	default:
-		setMessage(d.permMsg, "Kind: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
+		setMessage(d.permMsg, "Type: "+req.Permissions.Kind.Label()+".", widget.LowImportance)
 	}
 	return permErr
 }
@@ -724,7 +752,7 @@ func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) 
 func (d *createDialog) updateTabTitles() {
 	g := "Global Development Access"
 	if d.global.Checked {
-		g += " ✓"
+		g += " (ticked)"
 	}
 	n := 0
 	for _, s := range d.sections {

@@ -256,22 +256,22 @@ func TestCreateValidationMessages(t *testing.T) {
 		t.Fatalf("valid form with a duplicate name is not creatable: %q", d.status.Text)
 	}
 
-	// One kind at a time: the tab in view is the choice; a selection on
-	// another tab is named as not used, never mixed in.
+	// One kind at a time: the type chosen above the tabs is the choice; a
+	// selection of another type is named as not used, never mixed in.
 	test.Tap(d.global)
 	req, _, _ := d.request()
 	if d.tabs.SelectedIndex() != tabGlobal || req.Permissions.Kind != core.KindGlobal || req.Permissions.Sections != nil {
 		t.Errorf("ticking Global: tab %d, permissions %+v", d.tabs.SelectedIndex(), req.Permissions)
 	}
 	if d.create.Disabled() || d.permMsg.Importance != widget.WarningImportance || !d.permMsg.Visible() ||
-		!strings.Contains(d.permMsg.Text, "Not used (on other tabs): 1 section.") {
+		!strings.Contains(d.permMsg.Text, "Not used (not the chosen type): 1 section.") {
 		t.Errorf("Global with a section on another tab: create disabled %v, %q", d.create.Disabled(), d.permMsg.Text)
 	}
-	d.tabs.SelectIndex(tabSections)
+	d.kind.SetSelected(kindOptions[tabSections])
 	if req, _, _ := d.request(); req.Permissions.Kind != core.KindSections || req.Permissions.Sections["kite"] != core.AccessRead {
 		t.Errorf("back on Sections: %+v", req.Permissions)
 	}
-	if !strings.Contains(d.permMsg.Text, "Not used (on other tabs): Global Development Access.") {
+	if !strings.Contains(d.permMsg.Text, "Not used (not the chosen type): Global Development Access.") {
 		t.Errorf("Sections with Global ticked: %q", d.permMsg.Text)
 	}
 	test.Tap(d.global) // untick: it selects nothing
@@ -463,7 +463,9 @@ func TestCreateDialogSmallWindow(t *testing.T) {
 				list = s // the list, not the search entry's own scroller
 			}
 		})
-		if i > 0 && (list == nil || list.Size().Height < 160) {
+		// The explicit type above the tabs takes one row of the height
+		// the lists had: three rows of sections still show.
+		if i > 0 && (list == nil || list.Size().Height < 130) {
 			t.Errorf("tab %d: the list is %v tall at %v×%v, want room for several rows", i, list.Size(), win.Width, win.Height)
 		}
 	}
@@ -571,9 +573,19 @@ func TestCreateDialogFocusOrder(t *testing.T) {
 			want = append(want, b)
 		}
 	}
-	want = append(want, d.customBtn, d.global)
+	want = append(want, d.customBtn)
 	if !slices.Equal(order[:len(want)], want) {
-		t.Errorf("after the name: %v, want the enabled expiry presets, Custom…, then Global's checkbox", order[:len(want)])
+		t.Errorf("after the name: %v, want the enabled expiry presets, Custom…", order[:len(want)])
+	}
+	// Then the three permission types, so that the keyboard reaches every
+	// type (the tabs themselves take no focus), then Global's checkbox.
+	for i, o := range order[len(want) : len(want)+3] {
+		if _, ok := o.(fyne.Widget); !ok || !isUnder(o.(fyne.CanvasObject), d.kind) {
+			t.Errorf("focus %d after Custom…: %T, want the type choice", i+1, o)
+		}
+	}
+	if order[len(want)+3] != d.global {
+		t.Errorf("after the types: %T, want Global's checkbox", order[len(want)+3])
 	}
 	if ca, cr := idx(d.cancel), idx(d.create); ca < 0 || cr != ca+1 || ca < idx(d.global) {
 		t.Errorf("Cancel at %d, Create at %d (after the permissions at %d)", ca, cr, idx(d.global))
@@ -605,4 +617,49 @@ func TestCreatedKeyIsSelectedAndInView(t *testing.T) {
 	if p.Y < tp.Y || p.Y+c.Size().Height > tp.Y+f.keys.table.Size().Height {
 		t.Errorf("the new key's row at y %v is outside the table (%v..%v)", p.Y, tp.Y, tp.Y+f.keys.table.Size().Height)
 	}
+}
+
+// The permission type is an explicit choice above the tabs: tick Global,
+// look at the Sections tab, press Create, and the key is Global (issue 22:
+// Global was silently dropped because the Sections tab was in view);
+// choosing a type selects its tab and says what is not used.
+func TestCreateKindIsChosenNotTheTabInView(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1180, 720)
+	d := f.openCreate()
+	if d.kind.Selected != "" {
+		t.Fatalf("a type is chosen before the user chose one: %q", d.kind.Selected)
+	}
+	test.Type(d.name, "Explicit kind")
+	test.Tap(d.global)
+	if d.kind.Selected != kindOptions[tabGlobal] {
+		t.Fatalf("ticking Global chose %q", d.kind.Selected)
+	}
+	d.tabs.SelectIndex(tabSections) // only looking
+	if req, _, _ := d.request(); req.Permissions.Kind != core.KindGlobal {
+		t.Fatalf("looking at the Sections tab changed the key to %+v", req.Permissions)
+	}
+	d.kind.SetSelected(kindOptions[tabOperations])
+	if d.tabs.SelectedIndex() != tabOperations {
+		t.Errorf("choosing Specific operations shows tab %d", d.tabs.SelectedIndex())
+	}
+	if !strings.Contains(d.permMsg.Text, "Not used (not the chosen type): Global Development Access.") {
+		t.Errorf("switching type with Global ticked says %q", d.permMsg.Text)
+	}
+	d.kind.SetSelected(kindOptions[tabGlobal])
+	d.tabs.SelectIndex(tabSections)
+	test.Tap(d.create)
+	s := f.keys.secret
+	if s == nil {
+		t.Fatal("no key was created")
+	}
+	if k := f.key("Explicit kind"); k == nil || k.Permissions.Kind != core.KindGlobal {
+		t.Fatalf("created %+v, want a Global key", k)
+	}
+}
+
+// isUnder reports whether o is root or drawn inside it.
+func isUnder(o, root fyne.CanvasObject) bool {
+	found := false
+	kvWalk(root, func(x fyne.CanvasObject) { found = found || x == o })
+	return found
 }

@@ -49,7 +49,7 @@ func detailTime(t time.Time, now time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "never"
 	}
-	s := formatDateTime(t, loc) + " · " + relTime(t, now)
+	s := formatDateTime(t, loc) + " · " + core.FormatRelative(t, now)
 	// UTC in brackets, unless the local zone is UTC itself.
 	if name, off := t.In(loc).Zone(); off != 0 || name != "UTC" {
 		s += "  (" + formatUTC(t) + ")"

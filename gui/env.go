@@ -48,6 +48,9 @@ type uiEnv struct {
 	// tests that do not switch.
 	stores *storeSwitcher
 
+	// demo is set while the window shows the demo (markDemo).
+	demo bool
+
 	// copied holds the secrets put on the clipboard and not yet taken off
 	// it (UI goroutine only).
 	copied map[string]struct{}

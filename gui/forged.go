@@ -73,6 +73,7 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 // the store refuses every change from now on. File → Restore… stays.
 func (ui *mainUI) refuseChanges() {
 	ui.banner.Show()
+	ui.top.Show()
 	// The wrapped sentence knows its height once laid out at its width:
 	// lay the window out again so that the banner takes it.
 	ui.body.Refresh()

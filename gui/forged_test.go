@@ -151,11 +151,13 @@ func TestForgedDataFolderShowsBannerAndRefusesChanges(t *testing.T) {
 	if newItem == nil || !newItem.Disabled {
 		t.Error("File → New API Key… is still enabled")
 	}
-	// Restore stays: the banner sends the user there.
+	// Restore stays as it was: the banner sends the user there. (The
+	// window here shows the demo standing in for a data folder, where
+	// Restore… is off with its reason from the start.)
 	restore := false
 	for _, it := range w.MainMenu().Items[0].Items {
 		if strings.HasPrefix(it.Label, "Restore") {
-			restore = !it.Disabled
+			restore = !it.Disabled || it.Label == workspace.DemoNoRestore
 		}
 	}
 	if !restore {

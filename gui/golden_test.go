@@ -141,3 +141,25 @@ func TestGoldenSecretDialog(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenDemoBanner: the demo says so above the tabs, with its ways
+// out, at both window sizes.
+func TestGoldenDemoBanner(t *testing.T) {
+	goldenAtBothSizes(t, "demo_banner", func(t *testing.T, f *kvFixture) {
+		f.ui.markDemo(f.env, func() {}, func() {})
+	})
+}
+
+// TestGoldenCreateTypeChoice: the permission type chosen above the tabs
+// (Global), the Sections tab in view with a section picked, and the note
+// that it is not used, at both window sizes.
+func TestGoldenCreateTypeChoice(t *testing.T) {
+	goldenAtBothSizes(t, "create_type_choice", func(t *testing.T, f *kvFixture) {
+		d := f.openCreate()
+		test.Type(d.name, "Support desk integration")
+		d.section("users").SetSelected(accessRead)
+		test.Tap(d.global)
+		d.tabs.Select(d.tabItems[1])
+		f.win.Canvas().Unfocus()
+	})
+}

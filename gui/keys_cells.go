@@ -15,6 +15,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // maxTipScopes is how many scopes a tooltip lists before "and N more".
@@ -47,6 +48,12 @@ type keyCell struct {
 	col column
 }
 
+// Tooltips of the Duplicate and Delete buttons when they are on.
+const (
+	dupTipOn = "Duplicate: a new key with the same permissions"
+	delTipOn = "Delete this key"
+)
+
 func newKeyCell(v *keysView) *keyCell {
 	c := &keyCell{
 		text:    widgets.NewTipLabel(v.tips),
@@ -58,13 +65,13 @@ func newKeyCell(v *keysView) *keyCell {
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag, c.idle, c.link)
-	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), "Edit the name",
+	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), editTipOn,
 		func() { v.editKey(c.row) })
-	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, "Duplicate: a new key with the same permissions",
+	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, dupTipOn,
 		func() { v.duplicateKey(c.row) })
-	c.roll = widgets.NewTipButton(v.tips, theme.ViewRefreshIcon(), "Roll… (replace with a new key)",
+	c.roll = widgets.NewTipButton(v.tips, theme.ViewRefreshIcon(), rollTipOn,
 		func() { v.openRoll(c.row) })
-	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), "Delete this key",
+	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), delTipOn,
 		func() { v.confirmDelete(c.row) })
 	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
 	// The hint's monospace text is moved down onto the baseline of the
@@ -124,7 +131,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = formatDate(k.CreatedAt, v.env.loc)
 		tip = timeTip("Created", k.CreatedAt, v.env.loc)
 	case colExpires:
-		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + relTime(k.ExpiresAt, now)
+		text = formatDate(k.ExpiresAt, v.env.loc) + " · " + core.FormatRelative(k.ExpiresAt, now)
 		if !expired && k.ExpiresWithin(now, core.ExpiringSoonWindow) {
 			importance = widget.WarningImportance
 		}
@@ -141,7 +148,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = "never"
 		style = fyne.TextStyle{Italic: true}
 		if !k.LastUsedAt.IsZero() {
-			text = relTime(k.LastUsedAt, now)
+			text = core.FormatRelative(k.LastUsedAt, now)
 			style = fyne.TextStyle{}
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		}
@@ -151,6 +158,12 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		setEnabled(c.dup, !v.refused)
 		setEnabled(c.roll, canRoll(k, now) && !v.refused)
 		setEnabled(c.del, !v.refused)
+		// A greyed-out button says why in its tooltip.
+		c.edit.Tip, c.roll.Tip = editTip(k, v.refused), rollTip(k, now, v.refused)
+		c.dup.Tip, c.del.Tip = dupTipOn, delTipOn
+		if v.refused {
+			c.dup.Tip, c.del.Tip = workspace.OffRefused, workspace.OffRefused
+		}
 		setVisible(c.badges, false)
 		setVisible(c.text, false)
 		setVisible(c.actions, true)

@@ -743,26 +743,3 @@ func TestFitColumns(t *testing.T) {
 		t.Errorf("narrow: %v %v, want Name and the actions only, within 340", cols, widths)
 	}
 }
-
-func TestRelTimeReadsInDays(t *testing.T) {
-	now := kvNow
-	for _, c := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{7 * day, "in 7 days"},
-		{7*day - time.Minute, "in 7 days"},
-		{7*day - 4*time.Hour, "in 7 days"},
-		{40 * time.Hour, "in 2 days"},
-		{30 * time.Hour, "tomorrow"},
-		{-30 * time.Hour, "yesterday"},
-		{-40 * time.Hour, "2 days ago"},
-		{5 * time.Hour, "in 5 hours"},
-		{-25 * time.Minute, "25 minutes ago"},
-		{90 * day, "in 3 months"},
-	} {
-		if got := relTime(now.Add(c.d), now); got != c.want {
-			t.Errorf("%v: %q, want %q", c.d, got, c.want)
-		}
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // graceLabel names a grace choice of the roll dialog (core.GraceChoices).
@@ -47,6 +48,40 @@ type rollDialog struct {
 func canRoll(k *core.Key, now time.Time) bool {
 	return !k.Tampered && k.RolledTo == "" && !k.Expired(now)
 }
+
+// rollTip is the tooltip of a row's Roll button: what it does, or why it
+// is off.
+func rollTip(k *core.Key, now time.Time, refused bool) string {
+	switch {
+	case refused:
+		return workspace.OffRefused
+	case k.Tampered:
+		return workspace.OffTampered
+	case k.RolledTo != "":
+		return workspace.OffRolled
+	case k.Expired(now):
+		return workspace.OffExpired
+	}
+	return rollTipOn
+}
+
+// rollTipOn is the tooltip of a Roll button that is on.
+const rollTipOn = "Roll… (replace with a new key)"
+
+// editTip is the tooltip of a row's Edit button: what it does, or why it
+// is off.
+func editTip(k *core.Key, refused bool) string {
+	switch {
+	case refused:
+		return workspace.OffRefused
+	case k.Tampered:
+		return workspace.OffTampered
+	}
+	return editTipOn
+}
+
+// editTipOn is the tooltip of an Edit button that is on.
+const editTipOn = "Edit the name"
 
 // openRoll opens the roll dialog for a row.
 func (v *keysView) openRoll(r *keyRow) *rollDialog {
@@ -92,6 +127,7 @@ func (v *keysView) openRoll(r *keyRow) *rollDialog {
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.roll})
 	d.update()
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
+	d.dlg.SetOnClosed(v.env.onEscape(d.dlg.Hide))
 	d.dlg.Show()
 	return d
 }

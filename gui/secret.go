@@ -13,6 +13,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/widgets"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // clipboardClearAfter is how long a copied secret may stay on the clipboard.
@@ -63,9 +64,14 @@ func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secr
 		form,
 		d.status,
 	)
+	if env.demo {
+		content.Objects = append([]fyne.CanvasObject{widgets.NewBanner(workspace.DemoNotice, theme.ColorNameWarning)}, content.Objects...)
+	}
 	d.done = widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), d.close)
 	d.dlg = dialog.NewCustomWithoutButtons("API key created", content, env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.done})
+	// Esc is Done: it asks first when the key was not copied.
+	d.dlg.SetOnClosed(env.onEscape(d.close))
 	d.dlg.Resize(fyne.NewSize(720, d.dlg.MinSize().Height+40))
 	d.dlg.Show()
 	return d
@@ -126,7 +132,9 @@ func (env *uiEnv) clearCopiedSecrets() {
 	clear(env.copied)
 }
 
-// close closes the dialog, asking first if the key was not copied.
+// close closes the dialog, asking first if the key was not copied (Esc
+// on the question goes back to the key: the question takes Esc while it
+// is open).
 func (d *secretDialog) close() {
 	if d.copied {
 		d.dlg.Hide()
@@ -142,5 +150,5 @@ func (d *secretDialog) close() {
 	d.confirm.SetConfirmText("Close without copying")
 	d.confirm.SetDismissText("Go back")
 	d.confirm.SetConfirmImportance(widget.DangerImportance)
-	d.confirm.Show()
+	d.env.showConfirm(d.confirm)
 }

@@ -87,7 +87,8 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		s.mail.progress,
 		container.NewHBox(s.mail.save, s.mail.test, s.digest.preview),
 		s.digest.nextSlot,
-		secondaryText(s.digest.lastResult),
+		container.NewBorder(nil, nil, nil, container.NewVBox(s.digest.failDetails), secondaryText(s.digest.lastResult)),
+		s.digest.failText,
 		widget.NewSeparator(),
 		boldLabel("Verification API"),
 		s.api.serverOn,
@@ -189,7 +190,7 @@ func (f formGroupLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 // setLastBackup shows when the last backup was taken (the zero time:
 // never), or that it could not be read.
 func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location) {
-	text := "Last backup: never. Back up with File → Back Up…: without a backup, a lost keyring makes every key unverifiable."
+	text := "Last backup: never. Back up with File > Back Up…: without a backup, a lost keyring makes every key unverifiable."
 	switch {
 	case err != nil:
 		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"
@@ -213,7 +214,11 @@ func (s *settingsView) stopServer() { s.api.srv.shutdown() }
 
 // verifierOnly hides the service's last-used flusher from the server: the
 // window's background work flushes last-used times.
-type verifierOnly struct{ svc *core.Service }
+type verifierOnly struct {
+	svc *core.Service
+	// usage counts the API's answers; nil counts nothing.
+	usage *windowUsage
+}
 
 func (o verifierOnly) Verify(secret string, t core.Target) core.Verification {
 	return o.svc.Verify(secret, t)

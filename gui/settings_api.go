@@ -47,6 +47,14 @@ func (a *apiServer) next() int {
 // error.
 func (a *apiServer) start(gen int, addr string, failed func(error)) (string, error) {
 	a.shutdown()
+	var opts server.Options
+	if o, ok := a.v.(verifierOnly); ok && o.usage != nil {
+		r, err := o.usage.recorder()
+		if err != nil {
+			return "", fmt.Errorf("could not read the usage counts: %w", err)
+		}
+		opts.Usage = r
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("could not listen on %s: %w", addr, err)
@@ -62,7 +70,7 @@ func (a *apiServer) start(gen int, addr string, failed func(error)) (string, err
 	}
 	a.stop, a.done = cancel, done
 	a.mu.Unlock()
-	srv := server.New(a.v, server.Options{})
+	srv := server.New(a.v, opts)
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ctx, ln); err != nil {

@@ -2,7 +2,6 @@ package gui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -36,7 +35,16 @@ type digestPanel struct {
 	preview    *widget.Button
 	nextSlot   *widget.Label
 	lastResult *widget.Label
-	status     mail.Status
+	// failDetails discloses failText, the technical error of a failed
+	// send, under the plain sentence (hidden unless the last send failed).
+	failDetails *widget.Button
+	failText    *widget.Label
+	status      mail.Status
+
+	// onEscape, when set (the window's uiEnv.onEscape), makes Esc close
+	// the preview; shown is the preview last shown (tests).
+	onEscape func(close func()) (done func())
+	shown    *dialog.CustomDialog
 }
 
 func newDigestPanel(src digestSource, w fyne.Window, bg runner) *digestPanel {
@@ -47,6 +55,19 @@ func newDigestPanel(src digestSource, w fyne.Window, bg runner) *digestPanel {
 	p.nextSlot.Wrapping = fyne.TextWrapWord
 	p.lastResult = widget.NewLabel("")
 	p.lastResult.Wrapping = fyne.TextWrapWord
+	p.failText = widget.NewLabel("")
+	p.failText.Wrapping = fyne.TextWrapWord
+	p.failText.Hide()
+	p.failDetails = widget.NewButton("Details", func() {
+		if p.failText.Visible() {
+			p.failText.Hide()
+		} else {
+			p.failText.Show()
+		}
+		p.relayout()
+	})
+	p.failDetails.Importance = widget.LowImportance
+	p.failDetails.Hide()
 	return p
 }
 
@@ -71,6 +92,10 @@ func (p *digestPanel) showPreview(d core.Digest) {
 	content := digestPreview(d, p.loc)
 	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.win)
 	dlg.Resize(fyne.NewSize(640, 480))
+	if p.onEscape != nil {
+		dlg.SetOnClosed(p.onEscape(dlg.Hide))
+	}
+	p.shown = dlg
 	dlg.Show()
 }
 
@@ -107,7 +132,7 @@ func (p *digestPanel) updateNextSlot() {
 	if _, off := slot.In(p.loc).Zone(); off != 0 {
 		text += " (" + slot.In(p.loc).Format("15:04 MST") + ")"
 	}
-	p.nextSlot.SetText(text + ", " + relTime(slot, now) + ".")
+	p.nextSlot.SetText(text + ", " + core.FormatRelative(slot, now) + ".")
 }
 
 // setStatus shows the digest scheduler's status; call it on the UI
@@ -123,6 +148,13 @@ func (p *digestPanel) render() {
 	text, imp := statusText(p.status, p.loc)
 	p.lastResult.Importance = imp
 	p.lastResult.SetText(text)
+	if p.status.Last == mail.ResultFailed && p.status.LastError != "" {
+		p.failText.SetText(p.status.LastError)
+		p.failDetails.Show()
+	} else {
+		p.failText.Hide()
+		p.failDetails.Hide()
+	}
 	p.updateNextSlot()
 }
 
@@ -140,11 +172,12 @@ func statusText(st mail.Status, loc *time.Location) (string, widget.Importance) 
 	case mail.ResultNotConfigured:
 		return "Last result: not sent, because e-mail is not set up yet.", widget.WarningImportance
 	case mail.ResultFailed:
-		text := fmt.Sprintf("Last result: the digest for %s failed at %s: %s", slot, at, strings.TrimSuffix(st.LastError, "."))
+		// One plain sentence; the technical error is behind Details.
+		text := fmt.Sprintf("Last result: the digest for %s could not be sent at %s", slot, at)
 		if !st.RetryAt.IsZero() {
-			text += fmt.Sprintf("; retrying at %s", st.RetryAt.In(loc).Format("15:04 MST"))
+			text += fmt.Sprintf("; Keydesk tries again at %s", st.RetryAt.In(loc).Format("15:04 MST"))
 		}
-		return text + ".", widget.DangerImportance
+		return text + ". Details says why.", widget.DangerImportance
 	}
 	return "Last result: no digest attempted since Keydesk started.", widget.LowImportance
 }

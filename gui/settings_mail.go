@@ -323,6 +323,10 @@ func (v *mailForm) showError(err error) {
 	v.showFormMessage(msg.Sentence(err.Error()), widget.DangerImportance)
 }
 
+// savedMessage says what Save did: it also makes the digest scheduler
+// check at once whether a digest is due (settingsView's onSaved).
+const savedMessage = "Saved. Keydesk now sends the digest if one is due and not yet delivered, then every day at 11:00 UTC."
+
 // Save validates the form and stores it: the settings in the store (with an
 // audit entry), a newly typed password in the OS keyring.
 func (v *mailForm) Save() {
@@ -348,7 +352,7 @@ func (v *mailForm) Save() {
 			}
 			v.setHasPassword(has)
 			v.fill(s)
-			v.showFormMessage("Saved.", widget.SuccessImportance)
+			v.showFormMessage(savedMessage, widget.SuccessImportance)
 			if v.onSaved != nil {
 				v.onSaved()
 			}

@@ -98,7 +98,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	}
 	test.Tap(v.mail.save)
 	bgWait(v.bg)
-	if formMsg.Text != "Saved." {
+	if formMsg.Text != savedMessage {
 		t.Fatalf("after Save: %q", formMsg.Text)
 	}
 	got, err := mail.LoadSettings(b.Store())
@@ -160,7 +160,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	stFill(v.mail, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
 	test.Tap(v.mail.save)
 	bgWait(v.bg)
-	if formMsg.Text != "Saved." {
+	if formMsg.Text != savedMessage {
 		t.Fatalf("save: %q", formMsg.Text)
 	}
 
@@ -261,12 +261,24 @@ func TestSettingsStatusLine(t *testing.T) {
 		{mail.Status{Last: mail.ResultNothing, LastSlot: slot, LastTime: slot}, "Last result: nothing to send for 2026-03-11 11:00 UTC (checked 2026-03-11 12:00 CET).", widget.MediumImportance},
 		{mail.Status{Last: mail.ResultNotConfigured}, "Last result: not sent, because e-mail is not set up yet.", widget.WarningImportance},
 		{mail.Status{Last: mail.ResultFailed, LastSlot: slot, LastTime: slot, LastError: "send e-mail through smtp.example.com:587: connect: connection refused", RetryAt: slot.Add(time.Minute)},
-			"Last result: the digest for 2026-03-11 11:00 UTC failed at 2026-03-11 12:00 CET: send e-mail through smtp.example.com:587: connect: connection refused; retrying at 12:01 CET.", widget.DangerImportance},
+			"Last result: the digest for 2026-03-11 11:00 UTC could not be sent at 2026-03-11 12:00 CET; Keydesk tries again at 12:01 CET. Details says why.", widget.DangerImportance},
 	}
 	for _, c := range cases {
 		v.setStatus(c.st)
 		if v.digest.lastResult.Text != c.want || v.digest.lastResult.Importance != c.imp {
 			t.Errorf("status %+v:\n got %q (%v)\nwant %q (%v)", c.st, v.digest.lastResult.Text, v.digest.lastResult.Importance, c.want, c.imp)
+		}
+		// The raw error chain is never in the sentence (issue 22); a
+		// failure has it behind Details.
+		failed := c.st.Last == mail.ResultFailed
+		if strings.Contains(v.digest.lastResult.Text, "connect:") || v.digest.failDetails.Visible() != failed {
+			t.Errorf("status %+v: sentence %q, Details shown %v", c.st, v.digest.lastResult.Text, v.digest.failDetails.Visible())
+		}
+		if failed {
+			test.Tap(v.digest.failDetails)
+			if !v.digest.failText.Visible() || v.digest.failText.Text != c.st.LastError {
+				t.Errorf("Details shows %q (visible %v), want the technical error", v.digest.failText.Text, v.digest.failText.Visible())
+			}
 		}
 	}
 }

@@ -222,11 +222,11 @@ func newSharedFollower(ctx context.Context, b *workspace.Workspace) (*sharedFoll
 
 // followShared, on a shared store, titles the window with the store and
 // follows other admins' changes until ctx ends (reload refreshes the keys
-// table); on a data folder it does nothing. The channel closes once the
+// table); on a data folder it does nothing (the window is titled
+// windowTitle, or the demo's title, by showMainUI). The channel closes once the
 // following has stopped.
 func followShared(ctx context.Context, env *uiEnv, b *workspace.Workspace, reload func()) <-chan struct{} {
 	if b.Kind() != workspace.KindShared {
-		env.win.SetTitle(windowTitle)
 		d := make(chan struct{})
 		close(d)
 		return d

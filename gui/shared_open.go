@@ -259,8 +259,20 @@ func addMenuItems(menu *fyne.MainMenu, env *uiEnv, b *workspace.Workspace) {
 	openItem.Icon = theme.StorageIcon()
 	localItem := fyne.NewMenuItem("Local Data Folder", func() { sw.switchTo(env, sw.local, nil) })
 	localItem.Icon = theme.FolderIcon()
-	localItem.Disabled = b.Kind() != workspace.KindShared
+	if b.Kind() == workspace.KindDemo {
+		localItem.Action = func() { sw.leaveDemo(env) }
+	}
+	localItem.Disabled = b.Kind() == workspace.KindFolder
 	addFileItems(menu, fyne.NewMenuItemSeparator(), openItem, localItem)
+}
+
+// leaveDemo opens the data folder in place of the demo ($KEYDESK_DATA or
+// the OS's per-user folder, with its key file when it keeps one); if it
+// cannot be opened the window says why and stays on the demo.
+func (sw *storeSwitcher) leaveDemo(env *uiEnv) {
+	s := sw.s
+	s.opts.Demo = false
+	sw.switchTo(env, s.openLocal, nil)
 }
 
 // showOpenDialog asks for the shared store's URL (offering the last one)

@@ -106,12 +106,33 @@ func templateKeys(keys []*core.Key) []templateKey {
 	return out
 }
 
+// deniedKey is a key with denied attempts, ready for a template.
+type deniedKey struct {
+	ID, Name, Hint, Attempts string
+}
+
+func deniedKeys(keys []core.DeniedKey) []deniedKey {
+	out := make([]deniedKey, 0, len(keys))
+	for _, d := range keys {
+		a := fmt.Sprintf("%d denied attempts", d.Denied)
+		if d.Denied == 1 {
+			a = "1 denied attempt"
+		}
+		out = append(out, deniedKey{ID: d.Key.ID, Name: d.Key.Name, Hint: d.Key.Hint, Attempts: a})
+	}
+	return out
+}
+
 // digestData is what the digest templates render.
 type digestData struct {
 	Subject            string
 	Slot, Since, Until string
 	Expired, Expiring  []templateKey
 	Idle               []templateKey
+	// Denied lists the keys with denied attempts since DeniedSince (the
+	// section is left out when there are none).
+	Denied      []deniedKey
+	DeniedSince string
 }
 
 // keyTable is the argument of the HTML "keys" sub-template.
@@ -132,6 +153,10 @@ func newDigestData(d core.Digest) digestData {
 		Expired:  templateKeys(d.Expired),
 		Expiring: templateKeys(d.Expiring),
 		Idle:     templateKeys(d.Idle),
+		Denied:   deniedKeys(d.Denied),
+		// Counts are per UTC day: the 24 hours before the slot are read
+		// from the start of the previous day.
+		DeniedSince: core.UsageDay(d.Slot.Add(-24 * time.Hour)).Format(SlotLayout),
 	}
 }
 
@@ -145,7 +170,8 @@ type testData struct {
 // BuildDigest builds the digest e-mail for d: multipart/alternative with a
 // text/plain and a text/html part listing the expired keys first, then the
 // keys expiring soon, each with name, hint, expiry (UTC) and scope count,
-// then the keys that became idle, each with its last use.
+// then the keys that became idle, each with its last use, then (when there
+// are any) the keys with denied attempts, each with their count.
 // date is the Date header (the time of sending).
 func BuildDigest(s Settings, storeID string, d core.Digest, date time.Time) (*Message, error) {
 	data := newDigestData(d)

@@ -92,6 +92,10 @@ type Deliverer struct {
 	// released as delivered unless the attempt failed or e-mail is not set
 	// up.
 	Claim func(ctx context.Context, slot time.Time) (claimed bool, release func(delivered bool) error, err error)
+	// Denied, when set, lists the keys with denied attempts in the 24
+	// hours before a slot (core.SelectDenied over the usage counts): the
+	// digest's fourth list.
+	Denied func(slot time.Time) ([]core.DeniedKey, error)
 
 	mu sync.Mutex
 }
@@ -173,6 +177,11 @@ func (d *Deliverer) deliverDue(ctx context.Context, now time.Time) (Outcome, err
 	}
 	if err != nil {
 		return out, err
+	}
+	if d.Denied != nil {
+		if dg.Denied, err = d.Denied(slot); err != nil {
+			return out, err
+		}
 	}
 	out.Digest = dg
 	ev := core.AuditEvent{Time: now.UTC(), Actor: d.Actor}

@@ -12,7 +12,7 @@ import (
 // sequence's position), follow changes, write last-used times (that column
 // only), claim digest slots and record deliveries with their audit entries
 // (the change row through keydesk_digest_changed, which numbers it from the
-// sequence). It cannot insert, rename, delete or otherwise change a key
+// sequence), and write its usage counts (key_usage). It cannot insert, rename, delete or otherwise change a key
 // record, nor change settings, nor write a change row of its own. Admins
 // use the role that owns the schema (the one that ran Init).
 func ServerGrants(role string) []string {
@@ -25,5 +25,6 @@ func ServerGrants(role string) []string {
 		fmt.Sprintf(`GRANT USAGE ON SEQUENCE audit_seq_seq TO %s`, r),
 		fmt.Sprintf(`GRANT SELECT ON SEQUENCE changes_seq_seq TO %s`, r),
 		fmt.Sprintf(`GRANT EXECUTE ON FUNCTION keydesk_digest_changed() TO %s`, r),
+		fmt.Sprintf(`GRANT SELECT, INSERT, UPDATE, DELETE ON key_usage TO %s`, r),
 	}
 }

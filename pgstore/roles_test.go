@@ -55,6 +55,14 @@ func TestServerRole(t *testing.T) {
 	if err := release(true); err != nil {
 		t.Fatal(err)
 	}
+	// Its usage counts, which change nothing else.
+	day := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	if err := server.PutUsage("replica-a", []core.UsageRow{{Day: day, KeyID: "aaaa", Allowed: 3}}, day.AddDate(0, 0, -90)); err != nil {
+		t.Fatalf("PutUsage as the server role: %v", err)
+	}
+	if u, err := core.ReadKeyUsage(admin, "aaaa", day, 1); err != nil || u.Total.Allowed != 3 || u.Writers != 1 {
+		t.Fatalf("usage written by the server role: %+v, %v", u, err)
+	}
 	_, changes, statuses := startFollower(t, server, seq, FollowOptions{})
 	expectStatus(t, statuses, true)
 	insert(t, admin, "bbbb")

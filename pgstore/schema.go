@@ -136,6 +136,36 @@ var migrations = [][]string{
 	{
 		`ALTER TABLE audit ADD COLUMN IF NOT EXISTS sig bytea`,
 	},
+	// v4 -> v5: usage counts (pgstore/usage.go). Each writer (a replica,
+	// an admin's serve or window) upserts its own absolute counts per day
+	// and key; servers may write this table and nothing more: it feeds no
+	// change row, no signature and no key state. Server roles granted
+	// before it (they may update keys.last_used_ns but not insert keys)
+	// get it too.
+	{
+		`CREATE TABLE IF NOT EXISTS key_usage (
+			day       date NOT NULL,
+			writer    text COLLATE "C" NOT NULL CHECK (writer ~ '^[a-z0-9-]{1,64}$'),
+			key_id    text COLLATE "C" NOT NULL CHECK (length(key_id) <= 64),
+			allowed   bigint NOT NULL DEFAULT 0 CHECK (allowed >= 0),
+			denied    bigint NOT NULL DEFAULT 0 CHECK (denied >= 0),
+			expired   bigint NOT NULL DEFAULT 0 CHECK (expired >= 0),
+			unknown   bigint NOT NULL DEFAULT 0 CHECK (unknown >= 0),
+			malformed bigint NOT NULL DEFAULT 0 CHECK (malformed >= 0),
+			PRIMARY KEY (day, writer, key_id)
+		)`,
+		`DO $migrate$
+		DECLARE r record;
+		BEGIN
+			FOR r IN SELECT rolname FROM pg_roles
+				WHERE NOT rolsuper AND oid <> (SELECT relowner FROM pg_class WHERE oid = 'keys'::regclass)
+					AND has_column_privilege(oid, 'keys', 'last_used_ns', 'UPDATE')
+					AND NOT has_table_privilege(oid, 'keys', 'INSERT')
+			LOOP
+				EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON key_usage TO %I', r.rolname);
+			END LOOP;
+		END $migrate$`,
+	},
 }
 
 // SchemaVersion is the schema version this build writes.

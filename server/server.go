@@ -58,6 +58,18 @@ type LastUsedFlusher interface {
 	RunLastUsedFlusher(ctx context.Context, interval time.Duration, report func(error))
 }
 
+// UsageCounter counts real uses per key and day (*core.UsageRecorder is
+// one). When it also has Run, Serve runs it alongside the HTTP server, as
+// the last-used flusher, and lets it write a last time on shutdown.
+type UsageCounter interface {
+	Count(v core.Verification)
+}
+
+// usageRunner is a UsageCounter that writes its counts in the background.
+type usageRunner interface {
+	Run(ctx context.Context, interval time.Duration, report func(error))
+}
+
 // Limits and timeouts of the HTTP server.
 const (
 	// MaxBodyBytes is the largest request body accepted (413 beyond).
@@ -90,6 +102,9 @@ type Options struct {
 	// status 200 (a replica of a shared store reports there whether its
 	// data is current); nil answers "ok".
 	Health func() any
+	// Usage, if set, counts every answer of both verification endpoints
+	// (never an admin's test, which does not go through the server).
+	Usage UsageCounter
 }
 
 // Server is the verification API. It is an http.Handler; Serve runs it on a
@@ -119,10 +134,25 @@ func New(v Verifier, opts Options) *Server {
 
 // use verifies a key presented by a client: a real use.
 func (s *Server) use(secret string, t core.Target) core.Verification {
+	if s.opts.Usage != nil {
+		return s.useCounted(secret, t)
+	}
 	if s.uv != nil {
 		return s.uv.VerifyUse(secret, t)
 	}
 	return s.v.Verify(secret, t)
+}
+
+// useCounted is use that also counts the answer (Options.Usage).
+func (s *Server) useCounted(secret string, t core.Target) core.Verification {
+	var v core.Verification
+	if s.uv != nil {
+		v = s.uv.VerifyUse(secret, t)
+	} else {
+		v = s.v.Verify(secret, t)
+	}
+	s.opts.Usage.Count(v)
+	return v
 }
 
 // Route paths.
@@ -253,6 +283,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Go(func() {
 			f.RunLastUsedFlusher(flushCtx, s.opts.FlushInterval, func(err error) {
 				s.log.Error("could not save last-used times", "error", err)
+			})
+		})
+	}
+	if u, ok := s.opts.Usage.(usageRunner); ok {
+		wg.Go(func() {
+			u.Run(flushCtx, core.UsageFlushInterval, func(err error) {
+				s.log.Error("could not save usage counts", "error", err)
 			})
 		})
 	}

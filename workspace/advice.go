@@ -96,3 +96,33 @@ func Advice(err error) string {
 	}
 	return ""
 }
+
+// DemoNotice is what the window says, in its banner and in the dialog
+// showing a new key's secret, while it shows the demo: the sample keys and
+// whatever is created are thrown away when the window closes.
+const DemoNotice = "Demo — sample keys, nothing is saved. Keys created here stop existing when the window closes."
+
+// DemoTitle is the window's title while it shows the demo.
+const DemoTitle = "Company API Keys — Demo"
+
+// DemoNoRestore is File → Restore… in the demo, where it is off: it says
+// why before a file and a passphrase are asked for.
+const DemoNoRestore = "Restore… (not in the demo: open a data folder first)"
+
+// Why a key's action is off, in the tooltip of its greyed-out button.
+const (
+	OffRefused  = "Off: this data folder's records do not match their signatures, so nothing can be changed."
+	OffTampered = "Off: this key's record was edited outside Keydesk; delete it and create a new key."
+	OffRolled   = "Off: this key was already rolled; roll its new key instead."
+	OffExpired  = "Off: this key has expired; Duplicate makes a new key with its permissions."
+)
+
+// Sentences returns every sentence of the advice table and the window's
+// notices above, so that a test can check each is drawable.
+func Sentences() []string {
+	out := []string{DemoNotice, DemoTitle, DemoNoRestore, OffRefused, OffTampered, OffRolled, OffExpired}
+	for _, a := range advice {
+		out = append(out, a.text)
+	}
+	return out
+}

@@ -14,7 +14,7 @@ import (
 
 func blockfrostCatalog(t *testing.T, prev *core.Catalog) *core.Catalog {
 	t.Helper()
-	d, err := apicatalog.Load(context.Background(), "../../shared/specs/blockfrost-openapi.yaml", apicatalog.Options{})
+	d, err := apicatalog.Load(context.Background(), "../testdata/openapi/blockfrost-openapi.yaml", apicatalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ func (b *Workspace) SaveMail(c mail.Change) error {
 func (b *Workspace) Deliverer() *mail.Deliverer {
 	d := mail.NewDeliverer(b.MailStore(), b.keyring, b.service, b.service.Actor)
 	b.claimSlots(d)
+	d.Denied = DeniedSelector(b.UsageStore(), b.service)
 	return d
 }
 
@@ -57,6 +58,7 @@ func (b *Workspace) claimSlots(d *mail.Deliverer) {
 func (b *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
 	s := mail.NewScheduler(b.MailStore(), b.keyring, b.service, b.service.Actor, b.clock, onError)
 	b.claimSlots(s.Deliverer)
+	s.Deliverer.Denied = DeniedSelector(b.UsageStore(), b.service)
 	if b.shared != nil {
 		s.Daily = b.PruneChanges
 	}

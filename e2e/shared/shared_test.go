@@ -130,6 +130,11 @@ func TestReplicaUnderServerRole(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT last_used_ns FROM keys`).Scan(&used); err != nil || used == nil {
 		t.Fatalf("last used time after the replica stopped: %v, %v\n%s", used, err, r.stderr)
 	}
+	// And its usage counts (key_usage, the one table it may write).
+	var allowed int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(allowed), 0) FROM key_usage`).Scan(&allowed); err != nil || allowed < 1 {
+		t.Fatalf("usage counts after the replica stopped: %d, %v\n%s", allowed, err, r.stderr)
+	}
 }
 
 // A database writer saves a key's signed row, the admin deletes the key,

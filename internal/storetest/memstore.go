@@ -20,6 +20,7 @@ type MemStore struct {
 	mu    sync.Mutex
 	keys  map[string]*core.Key
 	audit []core.AuditEvent
+	usage map[memUsageKey]core.UsageRow
 }
 
 var (

@@ -67,6 +67,8 @@ func Run(t *testing.T, open Opener) {
 		{"DigestState", testDigestState},
 		{"ServiceRoundTrip", testService},
 		{"RollKey", testRoll},
+		{"Usage", testUsage},
+		{"UsageRecorder", testUsageRecorder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

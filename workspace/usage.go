@@ -1,0 +1,48 @@
+package workspace
+
+import (
+	"time"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// UsageStore returns the store that keeps usage counts: the data folder's,
+// or the shared store.
+func (b *Workspace) UsageStore() core.UsageStore {
+	if b.shared != nil {
+		return b.shared
+	}
+	return b.store
+}
+
+// UsageRecorder returns a recorder counting the uses answered by this
+// process's verification API (serve, or the window's). On a data folder
+// it writes as core.LocalUsageWriter (one process holds the folder); on a
+// shared store as this computer's writer id, kept in the data folder.
+func (b *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
+	writer := core.LocalUsageWriter
+	if b.shared != nil {
+		dir := b.dir
+		if dir == "" {
+			var err error
+			if dir, err = DefaultDir(); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if writer, err = storage.UsageWriterID(dir, b.shared.StoreID()); err != nil {
+			return nil, err
+		}
+	}
+	return core.NewUsageRecorder(b.UsageStore(), writer, b.clock)
+}
+
+// DeniedSelector returns the digest's fourth list for mail.Deliverer:
+// svc's keys with denied attempts in the 24 hours before a slot, from the
+// usage counts in st.
+func DeniedSelector(st core.UsageStore, svc *core.Service) func(slot time.Time) ([]core.DeniedKey, error) {
+	return func(slot time.Time) ([]core.DeniedKey, error) {
+		return core.SelectDenied(st, svc.List(), slot)
+	}
+}
