@@ -18,9 +18,13 @@ const catalogUsage = "keydesk catalog [--search TEXT] [--json]"
 // loadCatalog returns the catalog of this run: the --catalog file, else the
 // embedded default. It reads no data folder and needs no keyring. A file
 // that cannot be read or is not a valid catalog is bad input (exit 2).
+// The file is read once per run: the parsed catalog is kept in env.
 func loadCatalog(env *Env) (*core.Catalog, error) {
 	if env.CatalogFile == "" {
 		return core.DefaultCatalog(), nil
+	}
+	if env.catalog != nil {
+		return env.catalog, nil
 	}
 	data, err := os.ReadFile(env.CatalogFile)
 	if err != nil {
@@ -35,6 +39,7 @@ func loadCatalog(env *Env) (*core.Catalog, error) {
 		detail := strings.TrimPrefix(err.Error(), core.ErrCatalog.Error()+": ")
 		return nil, usagef("the catalog file %s is not a valid catalog: %s", env.CatalogFile, detail)
 	}
+	env.catalog = c
 	return c, nil
 }
 

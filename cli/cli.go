@@ -13,6 +13,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -54,6 +55,9 @@ type Env struct {
 	StoreURL string
 	// CatalogFile is --catalog: a JSON catalog replacing the embedded one.
 	CatalogFile string
+	// catalog is CatalogFile once read and checked (loadCatalog), so the
+	// file is parsed once per run.
+	catalog *core.Catalog
 	// KeyFile is --keyfile: the store's signing material is in the data
 	// folder's passphrase-protected keydesk.key, not the OS keyring.
 	KeyFile bool
@@ -96,7 +100,7 @@ const AllowNowEnv = "KEYDESK_ALLOW_NOW"
 
 // Options returns the backend options for this run.
 func (e *Env) Options() workspace.Options {
-	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile, StoreURL: e.StoreURL}
+	o := workspace.Options{Dir: e.DataDir, Demo: e.Demo, CatalogFile: e.CatalogFile, Catalog: e.catalog, StoreURL: e.StoreURL}
 	if e.KeyFile {
 		o.KeyFile, o.Passphrase = true, e.keyFilePassphrase
 	}

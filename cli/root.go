@@ -141,7 +141,7 @@ func (g *globalFlags) apply(env *Env, serving bool) error {
 		}
 	}
 	env.KeyFile, env.PassphraseStdin = g.keyfile, g.passStdin
-	env.CatalogFile = g.catalog
+	env.CatalogFile, env.catalog = g.catalog, nil
 	if env.CatalogFile != "" {
 		// Check the file before anything opens the store, so that a bad
 		// catalog is one sentence and touches nothing.

@@ -331,10 +331,10 @@ func sendBuilt(ctx context.Context, s Settings, password string, tlsConfig *tls.
 	return msg, nil
 }
 
-// Clock tells the time and waits; RealClock is the real one, tests inject
-// a fake.
+// Clock is core.Clock that also waits; RealClock is the real one, tests
+// inject a fake.
 type Clock interface {
-	Now() time.Time
+	core.Clock
 	// After returns a channel that receives once d has passed, and a
 	// function that releases the timer.
 	After(d time.Duration) (<-chan time.Time, func())
@@ -423,6 +423,10 @@ type Scheduler struct {
 	// attempt with how that attempt ended (ResultFailed for an error),
 	// unlike Status, which keeps the last real result over "up to date".
 	OnResult func(Result)
+	// Daily, if set, runs once a day, after the first delivery attempt of
+	// each slot (the admin's housekeeping of the shared store); its error
+	// goes to OnError and it is not retried before the next slot.
+	Daily func(ctx context.Context, now time.Time) error
 
 	mu      sync.Mutex
 	status  Status
@@ -468,12 +472,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	trigger := s.trigger
 	s.mu.Unlock()
 	var backoff time.Duration
-	var backoffSlot time.Time
+	var backoffSlot, dailyDone time.Time
 	for {
 		now := s.Clock.Now()
 		out, err := s.Deliverer.DeliverDue(ctx, now)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if next := core.NextSlot(now); s.Daily != nil && !next.Equal(dailyDone) {
+			dailyDone = next
+			if derr := s.Daily(ctx, now); derr != nil && ctx.Err() == nil && s.OnError != nil {
+				s.OnError(derr)
+			}
 		}
 		if !out.Slot.Equal(backoffSlot) {
 			// A new slot starts its retries from FirstRetry again.

@@ -354,3 +354,58 @@ func TestNewScheduler(t *testing.T) {
 		t.Error("OnError is not the given hook")
 	}
 }
+
+// Daily (the shared store's pruning) runs once per slot: on start, not
+// again on a trigger within the same day, and again at the next slot,
+// with the clock's time; its error goes to OnError.
+func TestSchedulerRunsDailyOncePerSlot(t *testing.T) {
+	e := newEnv(t)
+	h := time.Hour
+	var mu sync.Mutex
+	var runs []time.Time
+	var errs []error
+	clk := newFakeClock(slotT.Add(h))
+	s := &mail.Scheduler{Deliverer: e.d, Clock: clk,
+		Daily: func(_ context.Context, now time.Time) error {
+			mu.Lock()
+			defer mu.Unlock()
+			runs = append(runs, now)
+			return errors.New("prune failed")
+		},
+		OnError: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, err)
+		}}
+	runScheduler(t, s)
+	check := func(want ...time.Time) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(runs) != len(want) {
+			t.Fatalf("Daily ran at %v, want %v", runs, want)
+		}
+		for i := range want {
+			if !runs[i].Equal(want[i]) {
+				t.Fatalf("Daily ran at %v, want %v", runs, want)
+			}
+		}
+		n := 0
+		for _, err := range errs {
+			if err.Error() == "prune failed" {
+				n++
+			}
+		}
+		if n != len(want) {
+			t.Fatalf("OnError heard %d Daily failures, want %d", n, len(want))
+		}
+	}
+	clk.nextWait(t)
+	check(slotT.Add(h))
+	s.Trigger()
+	clk.nextWait(t)
+	check(slotT.Add(h))
+	clk.Advance(23 * h)
+	clk.nextWait(t)
+	check(slotT.Add(h), slotT.Add(24*h))
+}

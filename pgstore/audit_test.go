@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestForgedAuditEntriesAreMarked(t *testing.T) {
 	ss, svc, u := newSealed(t)
 	ctx := context.Background()
-	k, _ := createKey(t, svc, "audited")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("audited"))
 	if _, err := svc.Rename(k.ID, "renamed"); err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestUpgradeStateFromFormat2(t *testing.T) {
 	ctx := context.Background()
 	ss, svc, u := newSealed(t)
 	for i := range 3 {
-		createKey(t, svc, fmt.Sprintf("key %d", i))
+		keytest.Create(t, svc, keytest.SectionRequest(fmt.Sprintf("key %d", i)))
 	}
 	_, snap := snapshotIDs(t, ss.Store, ss.signer.Verifier(), 0)
 	gen := snap.State.Gen
@@ -81,7 +81,7 @@ func TestUpgradeStateFromFormat2(t *testing.T) {
 	if _, err := ss.ReadSignedSnapshot(ctx, v, gen+1); err != nil {
 		t.Fatalf("a reader after the upgrade: %v", err)
 	}
-	createKey(t, svc, "after the upgrade")
+	keytest.Create(t, svc, keytest.SectionRequest("after the upgrade"))
 	if _, err := ss.ReadSignedSnapshot(ctx, v, gen+2); err != nil {
 		t.Fatalf("a reader after a change: %v", err)
 	}
@@ -107,8 +107,8 @@ func TestUpgradeStateFromFormat2(t *testing.T) {
 func TestUpgradeStateRefusesAForgedFormat2(t *testing.T) {
 	ctx := context.Background()
 	ss, svc, u := newSealed(t)
-	k, _ := createKey(t, svc, "kept")
-	createKey(t, svc, "removed by a writer")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("kept"))
+	keytest.Create(t, svc, keytest.SectionRequest("removed by a writer"))
 	_, snap := snapshotIDs(t, ss.Store, ss.signer.Verifier(), 0)
 	setStateRow(t, ss, legacyStateRow(t, ss, snap.State.Gen))
 	if _, err := ss.pool.Exec(ctx, `DELETE FROM keys WHERE id <> $1`, k.ID); err != nil {
@@ -151,7 +151,7 @@ func TestXorForgeryRefused(t *testing.T) {
 	const n = 270
 	var olds, news []row
 	for i := range n {
-		k, _ := createKey(t, svc, fmt.Sprintf("key %d", i))
+		k, _ := keytest.Create(t, svc, keytest.SectionRequest(fmt.Sprintf("key %d", i)))
 		olds = append(olds, read(k.ID))
 		if _, err := svc.Rename(k.ID, fmt.Sprintf("key %d renamed", i)); err != nil {
 			t.Fatal(err)

@@ -51,17 +51,6 @@ func newSigner() *seal.Signer {
 	return s
 }
 
-// createKey creates a key named name with svc and returns it with its
-// secret.
-func createKey(t testing.TB, svc *core.Service, name string) (*core.Key, string) {
-	t.Helper()
-	k, secret, err := svc.Create(keytest.SectionRequest(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, secret
-}
-
 // runChild runs one child mode; the store's URL is in KEYDESK_TEST_STORE.
 // Children print "ready", wait for a line on stdin, then act.
 func runChild(mode string) int {

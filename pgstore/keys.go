@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/seal"
 )
@@ -162,6 +163,12 @@ func (s *Store) insertKey(k *core.Key, ev core.AuditEvent, after func(ctx contex
 // event (imports, moving a local store, benchmarks). Any duplicate id or
 // digest fails the whole batch with core.ErrDuplicate.
 func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
+	return s.insertKeys(keys, ev, nil)
+}
+
+// insertKeys is InsertKeys that runs after, when set, last in the same
+// transaction (the sealed store advances its signed state there).
+func (s *Store) insertKeys(keys []*core.Key, ev core.AuditEvent, after func(ctx context.Context, tx pgx.Tx) error) error {
 	ids, err := newKeyIDs(keys)
 	if err != nil {
 		return fmt.Errorf("insert keys: %w", err)
@@ -187,6 +194,9 @@ func (s *Store) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, strconv.FormatInt(*last, 10)); err != nil {
 				return fmt.Errorf("notify change: %w", err)
 			}
+		}
+		if after != nil {
+			return after(ctx, tx)
 		}
 		return nil
 	})
@@ -341,16 +351,16 @@ func decodeRow(record []byte, lastUsed *int64) (*core.Key, error) {
 
 // GetKey returns one record, or core.ErrNotFound.
 func (s *Store) GetKey(id string) (*core.Key, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
 	var rec []byte
 	var lastUsed *int64
-	err := s.pool.QueryRow(ctx, `SELECT record, last_used_ns FROM keys WHERE id = $1`, id).Scan(&rec, &lastUsed)
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		return db.QueryRow(ctx, `SELECT record, last_used_ns FROM keys WHERE id = $1`, id).Scan(&rec, &lastUsed)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("get key: %w %q", core.ErrNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get key: %w", s.lost(err))
+		return nil, fmt.Errorf("get key: %w", err)
 	}
 	k, err := decodeRow(rec, lastUsed)
 	if err != nil {
@@ -441,15 +451,17 @@ func collectKeysScan(rows pgx.Rows) ([]*core.Key, error) {
 
 // ListKeys returns every record, in id order (bytewise).
 func (s *Store) ListKeys() ([]*core.Key, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT record, last_used_ns FROM keys ORDER BY id`)
+	var keys []*core.Key
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		rows, err := db.Query(ctx, `SELECT record, last_used_ns FROM keys ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		keys, err = collectKeys(rows)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", s.lost(err))
-	}
-	keys, err := collectKeys(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list keys: %w", s.lost(err))
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	return keys, nil
 }
@@ -520,15 +532,16 @@ func (s *Store) SetLastUsed(times map[string]time.Time) error {
 		ids = append(ids, id)
 		ns = append(ns, nanos(t))
 	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	_, err := s.pool.Exec(ctx, `UPDATE keys k SET last_used_ns = v.t
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		_, err := db.Exec(ctx, `UPDATE keys k SET last_used_ns = v.t
 		FROM unnest($1::text[], $2::bigint[]) AS v(id, t)
 		WHERE k.id = v.id AND (k.last_used_ns IS NULL OR k.last_used_ns < v.t OR
 			k.last_used_ns > (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint + $3)`,
-		ids, ns, core.MaxClockSkew.Nanoseconds())
+			ids, ns, core.MaxClockSkew.Nanoseconds())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("save last used: %w", s.lost(err))
+		return fmt.Errorf("save last used: %w", err)
 	}
 	return nil
 }

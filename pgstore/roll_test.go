@@ -22,7 +22,7 @@ func TestRollReachesFollowers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, oldSecret := createKey(t, svc, "billing")
+	k, oldSecret := keytest.Create(t, svc, keytest.SectionRequest("billing"))
 	// A second admin's service, loaded before the roll.
 	stale, err := core.NewService(s, newSigner(), core.FixedClock(start), nil)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestRollReachesFollowers(t *testing.T) {
 	// A key renamed by one admin and rolled by another whose service
 	// still holds the old name: the roll would undo the rename, so the
 	// store refuses it.
-	other, _ := createKey(t, svc, "other")
+	other, _ := keytest.Create(t, svc, keytest.SectionRequest("other"))
 	stale2, err := core.NewService(s, newSigner(), core.FixedClock(start), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestSealedRollKeepsTheSignedState(t *testing.T) {
 	ss, svc, u := newSealed(t)
 	ctx := context.Background()
 	v := ss.Signer().Verifier()
-	k, oldSecret := createKey(t, svc, "billing")
+	k, oldSecret := keytest.Create(t, svc, keytest.SectionRequest("billing"))
 	if _, _, err := svc.Create(keytest.SectionRequest("bystander")); err != nil {
 		t.Fatal(err)
 	}

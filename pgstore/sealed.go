@@ -299,14 +299,17 @@ func (s *SealedStore) InsertKey(k *core.Key, ev core.AuditEvent) error {
 	return s.committed(gen, err)
 }
 
-// InsertKeys is Store.InsertKeys that also advances the signed state.
+// InsertKeys is Store.InsertKeys that also advances the signed state, once
+// for the whole batch in the same transaction.
 func (s *SealedStore) InsertKeys(keys []*core.Key, ev core.AuditEvent) error {
-	for _, k := range keys {
-		if err := s.InsertKey(k, ev); err != nil {
-			return fmt.Errorf("insert keys: %w", err)
-		}
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	var gen uint64
+	err := s.Store.insertKeys(keys, ev, func(ctx context.Context, tx pgx.Tx) error {
+		return s.advance(ctx, tx, &gen, nil, keys)
+	})
+	return s.committed(gen, err)
 }
 
 // UpdateKey is Store.UpdateKey that also advances the signed state.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/keytest"
+	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/seal"
 )
 
@@ -49,7 +51,7 @@ func snapshotIDs(t *testing.T, s *Store, v *seal.EdVerifier, minGen uint64) (map
 
 func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret := createKey(t, svc, "signed")
+	k, secret := keytest.Create(t, svc, keytest.SectionRequest("signed"))
 	if len(k.MAC) != 64 || !ss.Signer().VerifyRecord(k.MACPayload(), k.MAC) {
 		t.Fatalf("the record is not Ed25519-signed (MAC of %d bytes)", len(k.MAC))
 	}
@@ -76,7 +78,7 @@ func TestSealedRecordsAreEd25519Signed(t *testing.T) {
 
 func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _ := createKey(t, svc, "existing")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("existing"))
 	vs, err := core.NewVerifyService(ss, ss.Signer().Verifier(), core.SystemClock{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +103,7 @@ func TestVerifyOnlyServiceCannotChangeKeys(t *testing.T) {
 // the set no longer matches any signed state, so no reader accepts it.
 func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 	ss, svc, u := newSealed(t)
-	k, _ := createKey(t, svc, "to be deleted")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("to be deleted"))
 	if _, _, err := svc.Create(keytest.SectionRequest("stays")); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 // generation.
 func TestOlderSignedStateIsRefused(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, _ := createKey(t, svc, "deleted later")
+	k, _ := keytest.Create(t, svc, keytest.SectionRequest("deleted later"))
 	ctx := context.Background()
 	if _, err := ss.Pool().Exec(ctx, `CREATE TABLE saved AS SELECT * FROM keys WHERE id = $1`, k.ID); err != nil {
 		t.Fatal(err)
@@ -204,7 +206,7 @@ func TestAdminRefusesForgedState(t *testing.T) {
 // is tampered: it never verifies.
 func TestEditedRecordIsTampered(t *testing.T) {
 	ss, svc, _ := newSealed(t)
-	k, secret := createKey(t, svc, "narrow")
+	k, secret := keytest.Create(t, svc, keytest.SectionRequest("narrow"))
 	edited := k.Clone()
 	edited.ExpiresAt = edited.ExpiresAt.AddDate(10, 0, 0)
 	ctx := context.Background()
@@ -238,5 +240,38 @@ func TestRecordCopiedUnderAnotherIDIsRefused(t *testing.T) {
 	}
 	if _, err := ss.ReadSignedSnapshot(context.Background(), ss.Signer().Verifier(), 0); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("snapshot with a copied record: %v, want ErrStateMismatch", err)
+	}
+}
+
+// InsertKeys writes a batch in one transaction: the signed state advances
+// once and matches every record, and a duplicate anywhere in a batch
+// leaves none of it written.
+func TestSealedInsertKeysIsOneTransaction(t *testing.T) {
+	ss, _, _ := newSealed(t)
+	v := ss.Signer().Verifier()
+	_, before := snapshotIDs(t, ss.Store, v, 0)
+	sign := func(ids ...string) []*core.Key {
+		keys := make([]*core.Key, len(ids))
+		for i, id := range ids {
+			k := keytest.Key(id, storetest.T0.Add(24*time.Hour))
+			k.MAC = ss.Signer().SignRecord(k.MACPayload())
+			keys[i] = k
+		}
+		return keys
+	}
+	ev := core.AuditEvent{Time: storetest.T0, Actor: "test", Action: core.ActionCreate}
+	if err := ss.InsertKeys(sign("a1", "a2", "a3"), ev); err != nil {
+		t.Fatal(err)
+	}
+	keys, snap := snapshotIDs(t, ss.Store, v, 0)
+	if len(keys) != 3 || snap.State.Gen != before.State.Gen+1 {
+		t.Fatalf("after a batch of 3: %d keys, generation %d (want 3 keys, generation %d)", len(keys), snap.State.Gen, before.State.Gen+1)
+	}
+	if err := ss.InsertKeys(sign("b1", "b2", "a2"), ev); !errors.Is(err, core.ErrDuplicate) {
+		t.Fatalf("a batch with a duplicate: %v, want ErrDuplicate", err)
+	}
+	keys, snap2 := snapshotIDs(t, ss.Store, v, 0)
+	if len(keys) != 3 || keys["b1"] != nil || snap2.State.Gen != snap.State.Gen {
+		t.Fatalf("after a refused batch: %d keys (b1 %v), generation %d (want 3, none, %d)", len(keys), keys["b1"] != nil, snap2.State.Gen, snap.State.Gen)
 	}
 }

@@ -326,18 +326,22 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.timeout)
 }
 
-// write runs fn in one transaction.
+// write runs fn in one transaction (through query).
 func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx) error) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	return s.lost(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }))
+	return s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	})
 }
 
-// lost returns err, first closing every pooled connection when err says the
+// query runs fn on the pool within the store's timeout and returns its
+// error, first closing every pooled connection when that error says the
 // server went away (it restarted, or the network failed): the next
 // operation then connects afresh instead of failing on another dead
-// connection.
-func (s *Store) lost(err error) error {
+// connection. Every one-shot operation on the pool goes through it.
+func (s *Store) query(fn func(ctx context.Context, db *pgxpool.Pool) error) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	err := fn(ctx, s.pool)
 	if err != nil && IsUnavailable(err) {
 		s.pool.Reset()
 	}

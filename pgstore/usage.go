@@ -1,11 +1,14 @@
 package pgstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keydesk/keydesk/core"
 )
 
@@ -47,28 +50,24 @@ func (s *Store) PutUsage(writer string, rows []core.UsageRow, pruneBefore time.T
 			counts[i] = append(counts[i], toBigint(c))
 		}
 	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("save usage counts: %w", s.lost(err))
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if n > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO key_usage AS u (day, writer, key_id, allowed, denied, expired, unknown, malformed)
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		if n > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO key_usage AS u (day, writer, key_id, allowed, denied, expired, unknown, malformed)
 			SELECT d, $1, k, a, de, e, un, m
 			FROM unnest($2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) AS v(d, k, a, de, e, un, m)
 			ON CONFLICT (day, writer, key_id) DO UPDATE SET allowed = EXCLUDED.allowed, denied = EXCLUDED.denied,
 				expired = EXCLUDED.expired, unknown = EXCLUDED.unknown, malformed = EXCLUDED.malformed`,
-			writer, days, keys, counts[0], counts[1], counts[2], counts[3], counts[4]); err != nil {
-			return fmt.Errorf("save usage counts: %w", s.lost(err))
+				writer, days, keys, counts[0], counts[1], counts[2], counts[3], counts[4]); err != nil {
+				return err
+			}
 		}
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM key_usage WHERE day < $1::date`, core.UsageDay(pruneBefore)); err != nil {
-		return fmt.Errorf("prune usage counts: %w", s.lost(err))
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("save usage counts: %w", s.lost(err))
+		if _, err := tx.Exec(ctx, `DELETE FROM key_usage WHERE day < $1::date`, core.UsageDay(pruneBefore)); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save usage counts: %w", err)
 	}
 	return nil
 }
@@ -77,37 +76,37 @@ func (s *Store) PutUsage(writer string, rows []core.UsageRow, pruneBefore time.T
 // keys unless it is nil. More than MaxUsageRows rows fail with
 // ErrTooManyUsageRows.
 func (s *Store) ReadUsage(from, to time.Time, keys []string, fn func(core.UsageRow) error) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT day, writer, key_id, allowed, denied, expired, unknown, malformed FROM key_usage
-		WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_id = ANY($3::text[]))
-		LIMIT $4`, core.UsageDay(from), core.UsageDay(to), keys, MaxUsageRows+1)
-	if err != nil {
-		return fmt.Errorf("read usage counts: %w", s.lost(err))
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		if n++; n > MaxUsageRows {
-			return ErrTooManyUsageRows
-		}
-		var r core.UsageRow
-		var c [5]int64
-		if err := rows.Scan(&r.Day, &r.Writer, &r.KeyID, &c[0], &c[1], &c[2], &c[3], &c[4]); err != nil {
+	return s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		rows, err := db.Query(ctx, `SELECT day, writer, key_id, allowed, denied, expired, unknown, malformed FROM key_usage
+			WHERE day BETWEEN $1::date AND $2::date AND ($3::text[] IS NULL OR key_id = ANY($3::text[]))
+			LIMIT $4`, core.UsageDay(from), core.UsageDay(to), keys, MaxUsageRows+1)
+		if err != nil {
 			return fmt.Errorf("read usage counts: %w", err)
 		}
-		r.Day = core.UsageDay(r.Day)
-		u := [5]uint64{}
-		for i, x := range c {
-			u[i] = uint64(max(x, 0))
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if n++; n > MaxUsageRows {
+				return ErrTooManyUsageRows
+			}
+			var r core.UsageRow
+			var c [5]int64
+			if err := rows.Scan(&r.Day, &r.Writer, &r.KeyID, &c[0], &c[1], &c[2], &c[3], &c[4]); err != nil {
+				return fmt.Errorf("read usage counts: %w", err)
+			}
+			r.Day = core.UsageDay(r.Day)
+			u := [5]uint64{}
+			for i, x := range c {
+				u[i] = uint64(max(x, 0))
+			}
+			r.Allowed, r.Denied, r.Expired, r.Unknown, r.Malformed = u[0], u[1], u[2], u[3], u[4]
+			if err := fn(r); err != nil {
+				return err
+			}
 		}
-		r.Allowed, r.Denied, r.Expired, r.Unknown, r.Malformed = u[0], u[1], u[2], u[3], u[4]
-		if err := fn(r); err != nil {
-			return err
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read usage counts: %w", err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read usage counts: %w", s.lost(err))
-	}
-	return nil
+		return nil
+	})
 }

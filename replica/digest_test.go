@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/legacystate"
 	"github.com/keydesk/keydesk/pgstore"
 )
@@ -19,8 +20,8 @@ import (
 func TestReplicaRefusesTheOldStateFormat(t *testing.T) {
 	ctx := context.Background()
 	ss, admin, _ := sharedStore(t, 0)
-	mustCreate(t, admin, req)
-	mustCreate(t, admin, req)
+	keytest.Create(t, admin, req)
+	keytest.Create(t, admin, req)
 	snap, err := ss.ReadSignedSnapshot(ctx, ss.Signer().Verifier(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestReplicaRefusesTheOldStateFormat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a replica after the upgrade: %v", err)
 	}
-	k, secret := mustCreate(t, admin, req)
+	k, secret := keytest.Create(t, admin, req)
 	if err := r.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

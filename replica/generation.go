@@ -11,14 +11,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/keydesk/keydesk/storage"
+	"github.com/keydesk/keydesk/internal/atomicfile"
 )
 
 // Generations keeps, across restarts, the highest signed generation of the
 // store accepted: Open refuses a store whose signed state is older (the
 // database was put back to an older copy, in which keys deleted since
 // would verify again). A server keeps it in its data folder
-// (GenerationFile); an admin's window in the keyring (*storage.Keyring).
+// (GenerationFile); an admin's window in the keyring (storage.Keyring
+// implements it).
 type Generations interface {
 	// SharedGeneration returns the highest generation recorded, 0 when
 	// none is.
@@ -26,8 +27,6 @@ type Generations interface {
 	// RecordSharedGeneration raises the recorded generation to gen.
 	RecordSharedGeneration(gen uint64) error
 }
-
-var _ Generations = (*storage.Keyring)(nil)
 
 // ErrGenerationFile means a replica's generation file does not hold a
 // generation (it was damaged or edited).
@@ -38,7 +37,7 @@ var ErrGenerationFile = errors.New("the replica's generation file does not hold 
 const maxGenerationFile = 64
 
 // GenerationFile is Generations in one small file of a data folder, mode
-// 0600, rewritten atomically (storage.WriteFileAtomic).
+// 0600, rewritten atomically (atomicfile.Write).
 type GenerationFile struct {
 	path string
 	mu   sync.Mutex
@@ -84,7 +83,7 @@ func (g *GenerationFile) RecordSharedGeneration(gen uint64) error {
 	if seen, err := g.SharedGeneration(); err == nil && seen >= gen {
 		return nil
 	}
-	return storage.WriteFileAtomic(g.path, func(f *os.File) error {
+	return atomicfile.Write(g.path, func(f *os.File) error {
 		_, err := f.WriteString(strconv.FormatUint(gen, 10) + "\n")
 		return err
 	})

@@ -6,7 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keydesk/keydesk/storage"
 )
+
+// An admin's window keeps the generation in its keyring.
+var _ Generations = (*storage.Keyring)(nil)
 
 // The generation file starts at 0, only ever rises, is mode 0600, and a
 // file that does not hold a generation (or is oversized) is refused rather

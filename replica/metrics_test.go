@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/pgstore"
 )
 
@@ -66,7 +67,7 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("data age after open: %v s", age)
 	}
 
-	k, _ := mustCreate(t, admin, req)
+	k, _ := keytest.Create(t, admin, req)
 	if err := r.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -138,9 +138,54 @@ func (r *Replica) Service() *core.Service { return r.svc }
 
 // Run follows the store until ctx ends. It returns ctx's error, or
 // pgstore.ErrStoreChanged when the database no longer holds the store.
+// When the changes it had not applied were pruned (it was away longer than
+// the admins keep them), it reads the whole signed state again and follows
+// on from there.
 func (r *Replica) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ferr := r.follow(ctx)
+	t := time.NewTicker(r.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if ferr != nil {
+				<-ferr
+			}
+			return ctx.Err()
+		case err := <-ferr:
+			if !errors.Is(err, pgstore.ErrTooFarBehind) {
+				return err
+			}
+			ferr = nil
+			if r.opts.OnError != nil {
+				r.opts.OnError(err)
+			}
+		case <-r.kick:
+		case <-t.C:
+		}
+		if ferr == nil {
+			// Behind the pruned changes: reload, then follow from the
+			// reloaded position (retried every heartbeat until it works).
+			if err := r.reloadAll(ctx); err != nil {
+				if r.opts.OnError != nil && ctx.Err() == nil {
+					r.opts.OnError(err)
+				}
+				continue
+			}
+			ferr = r.follow(ctx)
+			continue
+		}
+		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+			r.opts.OnError(err)
+		}
+	}
+}
+
+// follow starts a follower from the last accepted change; its end is
+// sent on the returned channel.
+func (r *Replica) follow(ctx context.Context) <-chan error {
 	r.syncMu.Lock()
 	from := r.seq
 	r.syncMu.Unlock()
@@ -150,22 +195,22 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.mu.Unlock()
 	ferr := make(chan error, 1)
 	go func() { ferr <- f.Run(ctx) }()
-	t := time.NewTicker(r.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			<-ferr
-			return ctx.Err()
-		case err := <-ferr:
-			return err
-		case <-r.kick:
-		case <-t.C:
-		}
-		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
-			r.opts.OnError(err)
-		}
+	return ferr
+}
+
+// reloadAll reads the whole signed state (reload) under syncMu.
+func (r *Replica) reloadAll(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
+	defer cancel()
+	if err := r.reload(qctx); err != nil {
+		r.mu.Lock()
+		r.problem = err
+		r.mu.Unlock()
+		return fmt.Errorf("read the whole signed state after missing pruned changes: %w", err)
 	}
+	return nil
 }
 
 // onChange is the follower's callback: a deleted key stops verifying at

@@ -7,22 +7,12 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/pgstore"
 )
 
 var req = core.CreateRequest{Name: "replicated", Lifetime: core.Lifetime{Duration: 24 * time.Hour},
 	Permissions: core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}}}
-
-// mustCreate creates a key with the admin service and returns it with its
-// secret.
-func mustCreate(t *testing.T, admin *core.Service, r core.CreateRequest) (*core.Key, string) {
-	t.Helper()
-	k, secret, err := admin.Create(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, secret
-}
 
 func exec(t *testing.T, ss *pgstore.SealedStore, sql string, args ...any) {
 	t.Helper()
@@ -42,7 +32,7 @@ func TestSyncRefusesAnOlderState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, secret := mustCreate(t, admin, req)
+	k, secret := keytest.Create(t, admin, req)
 	if err := r.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +71,8 @@ func TestSyncRefusesAnOlderState(t *testing.T) {
 func TestSyncAppliesDeletionsEvenWhenTheSetIsRefused(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
 	ctx := context.Background()
-	revived, revivedSecret := mustCreate(t, admin, req)
-	keep, keepSecret := mustCreate(t, admin, req)
+	revived, revivedSecret := keytest.Create(t, admin, req)
+	keep, keepSecret := keytest.Create(t, admin, req)
 	r, err := Open(ctx, ss.Store, ss.StoreID(), ss.Signer().Verifier(), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +86,7 @@ func TestSyncAppliesDeletionsEvenWhenTheSetIsRefused(t *testing.T) {
 	}
 	exec(t, ss, `INSERT INTO keys SELECT * FROM saved`)
 	exec(t, ss, `INSERT INTO changes (kind, op, name) VALUES ('key', 'insert', $1)`, revived.ID)
-	_, newSecret := mustCreate(t, admin, req)
+	_, newSecret := keytest.Create(t, admin, req)
 	if _, err := admin.Delete(keep.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/clocktest"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/pgstore"
 )
 
@@ -49,8 +50,8 @@ func TestRollReachesARunningReplica(t *testing.T) {
 	ss, admin, _ := sharedStore(t, 0)
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	k, oldSecret := mustCreate(t, admin, long)
-	k0, old0Secret := mustCreate(t, admin, long)
+	k, oldSecret := keytest.Create(t, admin, long)
+	k0, old0Secret := keytest.Create(t, admin, long)
 	clk := clocktest.New(time.Now())
 	r := runReplica(t, ss, Options{Clock: clk})
 	verify := func(secret string) core.Verification { return r.Service().Verify(secret, core.Target{}) }
@@ -127,9 +128,9 @@ func TestRollAppliesWhileTheSetIsRefused(t *testing.T) {
 	ctx := context.Background()
 	long := req
 	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
-	victim, _ := mustCreate(t, admin, long)
-	leaked, leakedSecret := mustCreate(t, admin, long)
-	earlier, earlierSecret := mustCreate(t, admin, long)
+	victim, _ := keytest.Create(t, admin, long)
+	leaked, leakedSecret := keytest.Create(t, admin, long)
+	earlier, earlierSecret := keytest.Create(t, admin, long)
 	exec(t, ss, `CREATE TABLE saved AS SELECT * FROM keys`)
 	rolledEarlier, err := admin.Roll(earlier.ID, time.Hour)
 	if err != nil {

@@ -142,7 +142,7 @@ func TestKeyFile(t *testing.T) {
 // and InstallKeyring puts it (and a generation, even an older one) into a
 // keyring where the store's entries were gone.
 func TestKeyringInstallMaterial(t *testing.T) {
-	requireKeyring(t)
+	keytest.RequireKeyring(t)
 	id := newStoreID(t)
 	t.Cleanup(func() { keyring.Delete(KeyringService, generationUser(id)) })
 	kr, err := CreateKeyring(id)

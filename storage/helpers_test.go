@@ -218,17 +218,6 @@ func newService(t *testing.T, s core.Store, now time.Time) *core.Service {
 	return svc
 }
 
-// mustCreate creates a key named name through svc, with the permissions
-// of keytest.SectionRequest, and returns it with its secret.
-func mustCreate(t *testing.T, svc *core.Service, name string) (*core.Key, string) {
-	t.Helper()
-	k, secret, err := svc.Create(keytest.SectionRequest(name))
-	if err != nil {
-		t.Fatalf("Create %q: %v", name, err)
-	}
-	return k, secret
-}
-
 func event(action core.AuditAction, id string) core.AuditEvent {
 	return core.AuditEvent{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Actor: "tester", Action: action, KeyID: id}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keydesk/keydesk/internal/atomicfile"
 	"github.com/keydesk/keydesk/vault"
 )
 
@@ -198,7 +199,7 @@ func (k *KeyFile) write(user string) error {
 		if err != nil {
 			return err
 		}
-		return WriteFileAtomic(filepath.Join(k.dir, keyFileGenName), func(f *os.File) error {
+		return atomicfile.Write(filepath.Join(k.dir, keyFileGenName), func(f *os.File) error {
 			_, err := f.Write(data)
 			return err
 		})
@@ -216,7 +217,7 @@ func (k *KeyFile) write(user string) error {
 		return err
 	}
 	m := vault.Manifest{Kind: keyFileKind, TakenAt: k.now()}
-	return WriteFileAtomic(KeyFilePath(k.dir), func(f *os.File) error {
+	return atomicfile.Write(KeyFilePath(k.dir), func(f *os.File) error {
 		return vault.Write(f, k.passphrase, m, []vault.File{vault.Bytes(keyFileEntries, data)}, vault.Options{WorkFactor: k.workFactor})
 	})
 }
@@ -234,39 +235,5 @@ func (k *KeyFile) MoveTo(dir string) error {
 		}
 	}
 	k.dir = dir
-	return nil
-}
-
-// WriteFileAtomic writes path through a temporary file in the same folder
-// (mode 0600), synced and renamed over path, so that path is always either
-// the old or the new content.
-func WriteFileAtomic(path string, fill func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if err := fill(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
 	return nil
 }

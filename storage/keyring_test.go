@@ -14,24 +14,10 @@ import (
 	"testing"
 
 	dbus "github.com/godbus/dbus/v5"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/zalando/go-keyring"
 )
-
-// keyringTestsEnv enables the tests that use the real OS keyring.
-const keyringTestsEnv = "KEYDESK_KEYRING_TESTS"
-
-// requireKeyring skips unless the real OS keyring is to be used. Run them
-// with a private Secret Service (scripts/with-keyring.sh sets
-// KEYDESK_KEYRING_TESTS=1), e.g.
-//
-//	CGO_ENABLED=0 scripts/with-keyring.sh go test -tags ci,migrated_fynedo ./storage/ ./workspace/
-func requireKeyring(t *testing.T) {
-	t.Helper()
-	if os.Getenv(keyringTestsEnv) != "1" {
-		t.Skip("real OS keyring test: set " + keyringTestsEnv + "=1 and run under a Secret Service (see make test)")
-	}
-}
 
 // newStoreID returns a fresh id and removes its keyring entries at the end.
 func newStoreID(t *testing.T) string {
@@ -52,7 +38,7 @@ func newStoreID(t *testing.T) string {
 // end of the test).
 func createOSKeyring(t *testing.T) (*Keyring, string) {
 	t.Helper()
-	requireKeyring(t)
+	keytest.RequireKeyring(t)
 	id := newStoreID(t)
 	kr, err := CreateKeyring(id)
 	if err != nil {
@@ -130,7 +116,7 @@ func TestKeyringMissingMasterKey(t *testing.T) {
 }
 
 func TestKeyringMailPassword(t *testing.T) {
-	requireKeyring(t)
+	keytest.RequireKeyring(t)
 	kr, err := CreateKeyring(newStoreID(t))
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +160,7 @@ func TestKeyringUnavailable(t *testing.T) {
 // unlocked) and checks that using a store's keyring entries then fails with
 // ErrKeyringUnavailable instead of hanging or succeeding.
 func TestKeyringLocked(t *testing.T) {
-	requireKeyring(t)
+	keytest.RequireKeyring(t)
 	for _, cmd := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(cmd); err != nil {
 			t.Skipf("%s is not installed", cmd)

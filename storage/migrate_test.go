@@ -60,7 +60,7 @@ func TestMigrateJSONRecords(t *testing.T) {
 	svc := newService(t, s, t0)
 	var secrets []string
 	for _, name := range []string{"Billing sync (prod)", "Clé — 請求"} {
-		_, secret := mustCreate(t, svc, name)
+		_, secret := keytest.Create(t, svc, keytest.SectionRequest(name))
 		secrets = append(secrets, secret)
 	}
 	// One key has a last-used time (omitted from JSON when zero).

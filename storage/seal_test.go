@@ -27,7 +27,7 @@ func sealedWithKeys(t *testing.T, backend KeyringBackend, n int) (*Store, *Keyri
 	var keys []*core.Key
 	var secrets []string
 	for i := range n {
-		k, secret := mustCreate(t, svc, "key "+string(rune('A'+i)))
+		k, secret := keytest.Create(t, svc, keytest.SectionRequest("key "+string(rune('A'+i))))
 		keys, secrets = append(keys, k), append(secrets, secret)
 	}
 	return s, kr, dir, keys, secrets
@@ -147,8 +147,8 @@ func TestRevivedRecordNeverVerifies(t *testing.T) {
 func TestRevivedRecordFailsTheLoaderUnsealed(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	a, _ := mustCreate(t, svc, "a")
-	b, _ := mustCreate(t, svc, "b")
+	a, _ := keytest.Create(t, svc, keytest.SectionRequest("a"))
+	b, _ := keytest.Create(t, svc, keytest.SectionRequest("b"))
 	rec := deleteKeepingBytes(t, s, dir, a)
 	rawUpdate(t, dir, func(tx *bolt.Tx) error { return tx.Bucket(bucketKeys).Put([]byte(b.ID), rec) })
 	s2, err := Open(dir, Options{})
@@ -224,7 +224,7 @@ func TestStateMACRemovedRefused(t *testing.T) {
 func forEachBackend(t *testing.T, test func(t *testing.T, backend KeyringBackend)) {
 	t.Run("memory", func(t *testing.T) { test(t, NewMemoryKeyring()) })
 	t.Run("os-keyring", func(t *testing.T) {
-		requireKeyring(t)
+		keytest.RequireKeyring(t)
 		test(t, OSKeyring(0))
 	})
 }
@@ -385,7 +385,7 @@ func TestSealedStoreReadOnlyWithoutKey(t *testing.T) {
 func TestSealMigratesUnsealedStore(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	mustCreate(t, svc, "before the upgrade")
+	keytest.Create(t, svc, keytest.SectionRequest("before the upgrade"))
 	s.Close()
 	kr, err := CreateKeyringIn(NewMemoryKeyring(), s.StoreID())
 	if err != nil {
@@ -453,7 +453,7 @@ func TestConcurrentChangesKeepTheSealedState(t *testing.T) {
 func TestSealMigratesSchemaV2(t *testing.T) {
 	s, dir := openStore(t)
 	svc := newService(t, s, t0)
-	_, secret := mustCreate(t, svc, "written by v2")
+	_, secret := keytest.Create(t, svc, keytest.SectionRequest("written by v2"))
 	s.Close()
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)

@@ -368,7 +368,7 @@ func TestSecretNeverInFile(t *testing.T) {
 	svc := newService(t, s, t0)
 	var secrets []string
 	for i := range 20 {
-		k, secret := mustCreate(t, svc, "key "+string(rune('A'+i)))
+		k, secret := keytest.Create(t, svc, keytest.SectionRequest("key "+string(rune('A'+i))))
 		secrets = append(secrets, secret)
 		if i%2 == 0 {
 			if _, err := svc.Rename(k.ID, "renamed "+secret[:7]); err != nil {
@@ -437,8 +437,8 @@ func TestEditedRecordIsTampered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, dir := openStore(t)
 			svc := newService(t, s, t0)
-			k, secret := mustCreate(t, svc, "Billing sync (prod)")
-			_, other := mustCreate(t, svc, "Untouched")
+			k, secret := keytest.Create(t, svc, keytest.SectionRequest("Billing sync (prod)"))
+			_, other := keytest.Create(t, svc, keytest.SectionRequest("Untouched"))
 			s.Close()
 			rawUpdate(t, dir, func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketKeys)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/atomicfile"
 )
 
 // UsageWriterID returns this computer's usage writer id for shared store
@@ -45,7 +46,7 @@ func UsageWriterID(dir, storeID string) (string, error) {
 		return "", fmt.Errorf("make a usage writer id: %w", err)
 	}
 	id := hex.EncodeToString(raw[:])
-	if err := WriteFileAtomic(path, func(f *os.File) error {
+	if err := atomicfile.Write(path, func(f *os.File) error {
 		_, err := f.WriteString(id + "\n")
 		return err
 	}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/atomicfile"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 )
@@ -143,7 +144,7 @@ func (w *Workspace) Backup(ctx context.Context, path, passphrase string) (Backup
 		return BackupInfo{}, fmt.Errorf("back up to %s: that is the store itself", path)
 	}
 	var info BackupInfo
-	err := storage.WriteFileAtomic(path, func(f *os.File) error {
+	err := atomicfile.Write(path, func(f *os.File) error {
 		var err error
 		info, err = w.WriteBackup(ctx, f, passphrase)
 		return err

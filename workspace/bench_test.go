@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -73,7 +74,7 @@ func buildFixture() (*fixture, error) {
 	// state MAC and the keyring write of the generation: the real OS
 	// keyring under scripts/with-keyring.sh, else one in memory.
 	var backend storage.KeyringBackend = storage.NewMemoryKeyring()
-	if os.Getenv(keyringTestsEnv) == "1" {
+	if os.Getenv(keytest.KeyringTestsEnv) == "1" {
 		backend = storage.OSKeyring(0)
 	}
 	if f.keyring, err = storage.CreateKeyringIn(backend, f.store.StoreID()); err != nil {

@@ -1,6 +1,10 @@
 package workspace
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -48,10 +52,35 @@ func (b *Workspace) claimSlots(d *mail.Deliverer) {
 // Scheduler is the daily digest scheduler over the workspace, on its clock;
 // onError hears of each failed delivery. On a shared store a slot is sent
 // by whichever window or server claims it first (pgstore.Store.ClaimSlot),
-// so the digest goes out exactly once.
+// so the digest goes out exactly once. On a shared store the scheduler
+// also prunes the change log daily (PruneChanges); only admins run it
+// (replicas hold the server role, which cannot delete changes).
 func (b *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
 	s := mail.NewScheduler(b.MailStore(), b.keyring, b.service, b.service.Actor, b.clock, onError)
 	b.claimSlots(s.Deliverer)
 	s.Deliverer.Denied = DeniedSelector(b.UsageStore(), b.service)
+	if b.shared != nil {
+		s.Daily = b.PruneChanges
+	}
 	return s
+}
+
+// ChangesKept is how long the shared store keeps its change log: a
+// replica that could not reach the database for up to 30 days catches up
+// from the changes it missed. One away longer finds them pruned and reads
+// the whole signed state again (a full reload), so it still catches up,
+// only with one larger read.
+const ChangesKept = 30 * 24 * time.Hour
+
+// PruneChanges deletes the shared store's changes older than ChangesKept
+// before now (the latest change is always kept); on a data folder it does
+// nothing.
+func (b *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
+	if b.shared == nil {
+		return nil
+	}
+	if _, err := b.shared.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
+		return fmt.Errorf("prune the shared store's change log: %w", err)
+	}
+	return nil
 }

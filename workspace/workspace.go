@@ -37,6 +37,10 @@ type Options struct {
 	Keyring storage.KeyringBackend
 	// CatalogFile replaces the embedded catalog; empty means the default.
 	CatalogFile string
+	// Catalog, when set, is the catalog already read from CatalogFile
+	// (the command line checks --catalog before opening anything), so
+	// that the file is not read and parsed a second time.
+	Catalog *core.Catalog
 	// SkipStoredCatalog opens the store with the embedded catalog instead
 	// of the one imported into it (catalog import and reset use it, so
 	// that they can replace a stored catalog that fails its signature).
@@ -192,7 +196,9 @@ func Open(opts Options) (*Workspace, error) {
 	if opts.SkipStoredCatalog {
 		catalog = core.DefaultCatalog()
 	}
-	if opts.CatalogFile != "" {
+	if opts.Catalog != nil {
+		catalog = opts.Catalog
+	} else if opts.CatalogFile != "" {
 		c, err := core.LoadCatalogFile(opts.CatalogFile)
 		if err != nil {
 			return nil, err

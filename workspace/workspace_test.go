@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/zalando/go-keyring"
@@ -42,16 +43,6 @@ func inFreshProcess(t *testing.T, env ...string) bool {
 		t.Fatalf("%s in a fresh process: %v\n%s", t.Name(), err, out)
 	}
 	return false
-}
-
-// keyringTestsEnv enables the tests that use the real OS keyring.
-const keyringTestsEnv = "KEYDESK_KEYRING_TESTS"
-
-func requireKeyring(t *testing.T) {
-	t.Helper()
-	if os.Getenv(keyringTestsEnv) != "1" {
-		t.Skip("real OS keyring test: set " + keyringTestsEnv + "=1 and run under a Secret Service (see make test)")
-	}
 }
 
 func open(t *testing.T, opts Options) *Workspace {
@@ -323,7 +314,7 @@ func TestOpenKeyringUnavailableWritesNothing(t *testing.T) {
 // process (which runs the test body), false in this one.
 func requireKeyringInFreshProcess(t *testing.T) bool {
 	t.Helper()
-	requireKeyring(t)
+	keytest.RequireKeyring(t)
 	return inFreshProcess(t)
 }
 
@@ -475,7 +466,7 @@ func TestOpenRefusesRevivedKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret := createKey(t, b)
+	k, secret := keytest.Create(t, b.service, sectionsReq)
 	rec, _ := b.store.GetKey(k.ID)
 	if _, err := b.service.Delete(k.ID); err != nil {
 		t.Fatal(err)
@@ -518,23 +509,13 @@ func openRefused(t *testing.T, opts Options, secret, what string, want error, ad
 	}
 }
 
-// createKey creates a key in b and returns it with its secret.
-func createKey(t *testing.T, b *Workspace) (*core.Key, string) {
-	t.Helper()
-	k, secret, err := b.service.Create(sectionsReq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, secret
-}
-
 // TestOpenRefusesOlderFile puts back a copy of keydesk.db taken before a key
 // was deleted: Open must refuse it (ErrRolledBack).
 func TestOpenRefusesOlderFile(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
 	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret := createKey(t, b)
+	k, secret := keytest.Create(t, b.service, sectionsReq)
 	b.Close()
 	older, err := os.ReadFile(storage.Path(dir))
 	if err != nil {
