@@ -46,7 +46,8 @@ type Service struct {
 	// admin signs records; nil for a verify-only service.
 	admin   Signer
 	clock   Clock
-	catalog *Catalog
+	// catalog is the permission catalog (see Catalog and SetCatalog).
+	catalog atomic.Pointer[Catalog]
 	// Actor names who makes changes in the audit log (the OS user).
 	Actor string
 	// Rand is the source of secrets and ids; nil means crypto/rand.
@@ -165,7 +166,8 @@ func newService(store Store, signer Verifier, clock Clock, catalog *Catalog, laz
 	if catalog == nil {
 		catalog = DefaultCatalog()
 	}
-	s := &Service{store: store, signer: signer, clock: clock, catalog: catalog}
+	s := &Service{store: store, signer: signer, clock: clock}
+	s.catalog.Store(catalog)
 	s.digester, _ = signer.(SecretDigester)
 	keys, err := store.ListKeys()
 	if err != nil {
@@ -300,7 +302,14 @@ func (s *Service) internPermissions(p Permissions) Permissions {
 }
 
 // Catalog returns the catalog the service checks permissions against.
-func (s *Service) Catalog() *Catalog { return s.catalog }
+func (s *Service) Catalog() *Catalog { return s.catalog.Load() }
+
+// SetCatalog replaces the catalog, for a catalog an admin imported while
+// the service runs (a replica reads it when the store announces it). Keys
+// keep the scopes they were issued with: a re-import never widens one
+// (see DiffCatalogs); verifications after the call use c. c must not be
+// nil.
+func (s *Service) SetCatalog(c *Catalog) { s.catalog.Store(c) }
 
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.clock.Now() }
@@ -317,7 +326,7 @@ func (s *Service) Plan(req CreateRequest, now time.Time) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	scopes, err := s.catalog.Scopes(req.Permissions)
+	scopes, err := s.Catalog().Scopes(req.Permissions)
 	if err != nil {
 		return nil, err
 	}

@@ -157,10 +157,10 @@ func (s *Service) allowed(scopes []string, t Target) bool {
 	case t.Unmatched:
 		return false
 	case t.Operation != nil:
-		sec, _ := s.catalog.Section(t.Operation.SectionID)
+		sec, _ := s.Catalog().Section(t.Operation.SectionID)
 		return sec != nil && Allows(scopes, t.Operation, sec)
 	case t.Scope != "":
-		return s.catalog.AllowsScope(scopes, t.Scope)
+		return s.Catalog().AllowsScope(scopes, t.Scope)
 	}
 	return true
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,11 @@ type Replica struct {
 	opts   Options
 	listen *pgx.ConnConfig // from opts.FollowURL
 	kick   chan struct{}
+	// storeCatalog says the catalog is the store's (opts.Catalog was
+	// nil), so an admin's import or reset replaces it while the replica
+	// runs; catalogChanged is set by the change that announces it.
+	storeCatalog   bool
+	catalogChanged atomic.Bool
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
@@ -110,14 +116,15 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 	if err != nil {
 		return nil, err
 	}
-	if opts.Catalog == nil {
+	storeCatalog := opts.Catalog == nil
+	if storeCatalog {
 		// The store's catalog (imported by an admin, signed with the
 		// admins' key), else the embedded one.
 		if opts.Catalog, err = core.StoredCatalog(st, v); err != nil {
 			return nil, err
 		}
 	}
-	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1),
+	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1), storeCatalog: storeCatalog,
 		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
 		recorded: seen}
 	if err := r.remember(snap.State.Gen); err != nil {
@@ -177,6 +184,9 @@ func (r *Replica) Run(ctx context.Context) error {
 			ferr = r.follow(ctx)
 			continue
 		}
+		if err := r.refreshCatalog(); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+			r.opts.OnError(err)
+		}
 		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
 			r.opts.OnError(err)
 		}
@@ -217,16 +227,48 @@ func (r *Replica) reloadAll(ctx context.Context) error {
 // once (that never grants anything, so it needs no signed state); every
 // key change wakes Sync.
 func (r *Replica) onChange(c pgstore.Change) {
+	if c.Kind == pgstore.KindSetting && c.Name == core.CatalogSetting && r.storeCatalog {
+		// An admin imported or reset the catalog: read it on the next
+		// round of Run (refreshCatalog).
+		r.catalogChanged.Store(true)
+		r.wake()
+		return
+	}
 	if c.Kind != pgstore.KindKey {
 		return
 	}
 	if c.Key == nil {
 		r.svc.RemoveRemote(c.Name)
 	}
+	r.wake()
+}
+
+// wake makes Run do a round now (merged with one already due).
+func (r *Replica) wake() {
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// refreshCatalog reads the store's catalog again when a change announced
+// a new one, and puts it in use. The catalog is checked against the
+// admins' signature as at Open: a forged one is refused (the replica keeps
+// the catalog it has, and the error says why); an unreachable store is
+// tried again on the next round.
+func (r *Replica) refreshCatalog() error {
+	if !r.catalogChanged.Swap(false) {
+		return nil
+	}
+	c, err := core.StoredCatalog(r.st, r.v)
+	if err != nil {
+		if pgstore.IsUnavailable(err) {
+			r.catalogChanged.Store(true)
+		}
+		return fmt.Errorf("the catalog an admin changed: %w", err)
+	}
+	r.svc.SetCatalog(c)
+	return nil
 }
 
 // Sync reads the key changes since the last accepted read, with the signed

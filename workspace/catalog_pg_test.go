@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -67,4 +68,65 @@ func TestSharedStoreCatalog(t *testing.T) {
 	if _, err := Open(Options{StoreURL: u, Keyring: kr}); !errors.Is(err, core.ErrCatalogForged) {
 		t.Fatalf("opened with a forged catalog: %v", err)
 	}
+}
+
+// TestReplicaPicksUpAnImportedCatalog: a replica already running when an
+// admin imports a catalog serves the new catalog's routes without a
+// restart, and goes back to the embedded catalog when the admin resets it.
+func TestReplicaPicksUpAnImportedCatalog(t *testing.T) {
+	u := storetest.PGDatabase(t, "catalog_live")
+	kr := storage.NewMemoryKeyring()
+	if _, err := InitShared(Options{StoreURL: u, Keyring: kr}, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, Options{StoreURL: u, Keyring: kr})
+	ed, err := b.Keyring().EdSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := pgstore.Open(ctx, u, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rep, err := replica.Open(ctx, st, b.Shared().StoreID(), ed.Verifier(), replica.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const method, path = "GET", "/api/v0/pools/pool1xyz"
+	if _, _, ok := rep.Service().Catalog().MatchRoute(method, path); ok {
+		t.Fatal("the embedded catalog has Blockfrost's routes")
+	}
+	done := make(chan error, 1)
+	go func() { done <- rep.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	// waitFor polls the replica's catalog (what it serves) until it
+	// answers want, or fails after a bound far above the heartbeat.
+	waitFor := func(want bool, what string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if _, _, ok := rep.Service().Catalog().MatchRoute(method, path); ok == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the running replica did not %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := b.ImportCatalog(blockfrostCatalog(t, b.Service().Catalog())); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(true, "serve the imported catalog")
+	if err := b.ResetCatalog(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(false, "go back to the embedded catalog after a reset")
 }
