@@ -44,8 +44,8 @@ type Service struct {
 	// digester is signer, if it is a SecretDigester.
 	digester SecretDigester
 	// admin signs records; nil for a verify-only service.
-	admin   Signer
-	clock   Clock
+	admin Signer
+	clock Clock
 	// catalog is the permission catalog (see Catalog and SetCatalog).
 	catalog atomic.Pointer[Catalog]
 	// Actor names who makes changes in the audit log (the OS user).
