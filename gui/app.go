@@ -327,6 +327,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
 	ui.keys.usage = b.UsageStore()
+	ui.keys.usageShared = b.Kind() == workspace.KindShared
 	traceKeysView(ui.keys)
 	if s != nil && b.Kind() != workspace.KindShared {
 		flow := newBackupFlow(s, env, settings)

@@ -30,6 +30,9 @@ type keysView struct {
 	// usageRead is set while the rows hold counts read from usage: the
 	// column reads "none" for an unused key only then.
 	usageRead bool
+	// usageShared is set when usage is a shared store: the details say
+	// how many servers reported the counts.
+	usageShared bool
 
 	model  keyModel
 	stats  core.Stats // counts of every key at now

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -26,19 +28,18 @@ func newUsageFixture(t *testing.T, variant fyne.ThemeVariant, w, h float32) *kvF
 	t.Helper()
 	f := newKVFixture(t, variant, kvDemo, w, h)
 	today := core.UsageDay(kvNow)
-	var rows []core.UsageRow
+	// Even days back from server-a, odd ones from server-b.
+	var rows [2][]core.UsageRow
 	for name, days := range kvUsage {
 		id := f.key(name).ID
 		for back, c := range days {
-			rows = append(rows, core.UsageRow{Day: today.AddDate(0, 0, -back), KeyID: id, Allowed: c.Allowed, Denied: c.Denied, Expired: c.Expired})
+			rows[back%2] = append(rows[back%2], core.UsageRow{Day: today.AddDate(0, 0, -back), KeyID: id, Allowed: c.Allowed, Denied: c.Denied, Expired: c.Expired})
 		}
 	}
-	half := len(rows) / 2
-	if err := f.store.PutUsage("server-a", rows[:half], today.AddDate(0, 0, -90)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.PutUsage("server-b", rows[half:], today.AddDate(0, 0, -90)); err != nil {
-		t.Fatal(err)
+	for i, w := range []string{"server-a", "server-b"} {
+		if err := f.store.PutUsage(w, rows[i], today.AddDate(0, 0, -90)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.keys.usage = f.store
 	f.keys.table.fit(f.keys.table.Size().Width)
@@ -132,6 +133,77 @@ func TestGoldenKeysRequestsColumn(t *testing.T) {
 			t.Run(v.name+size.name, func(t *testing.T) {
 				f := newUsageFixture(t, v.variant, size.w, size.h)
 				test.AssertImageMatches(t, "keys_requests"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
+			})
+		}
+	}
+}
+
+func TestDetailsUsageChart(t *testing.T) {
+	f := newUsageFixture(t, theme.VariantLight, 1280, 800)
+	f.keys.usageShared = true
+	f.clickRow("CRM sync (production)", colName)
+	d := f.keys.details
+	if d == nil || d.chart == nil {
+		t.Fatal("no usage chart in the details")
+	}
+	if got, want := d.usageText.Text, "Today 1,200 · 30 days 35,207 (2 denied) · reported by 2 servers"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	bars := d.chart.bars
+	if len(bars) != 30 {
+		t.Fatalf("%d bars, want 30", len(bars))
+	}
+	// Oldest on the left: bar 29 is today, bar 26 three days ago.
+	if b := bars[29]; b.day.Allowed != 1200 || !b.day.Day.Equal(core.UsageDay(kvNow)) {
+		t.Errorf("today's bar: %+v", b.day)
+	}
+	if got, want := bars[26].tipText(), "Tue 24 Nov 2026: 34,000 allowed, 2 denied"; got != want {
+		t.Errorf("tooltip = %q, want %q", got, want)
+	}
+	// The largest day fills the chart; its 2 denied attempts still show
+	// as a sliver.
+	if a, d := bars[26].allowed.Size().Height, bars[26].denied.Size().Height; a < chartHeight-0.1 || d != 1 {
+		t.Errorf("the largest day's bar is %v allowed + %v denied high, want %v + 1", a, d, chartHeight)
+	}
+	if a, d := bars[27].allowed.Size().Height, bars[27].denied.Size().Height; a != 0 || d != 0 {
+		t.Errorf("an unused day's bar is %v+%v high, want 0", a, d)
+	}
+	if h := bars[28].allowed.Size().Height + bars[28].denied.Size().Height; h != 0 {
+		t.Errorf("an unused day's bar is %v high, want 0", h)
+	}
+	// Hovering a bar shows its values.
+	bars[26].MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{AbsolutePosition: fyne.NewPos(1000, 300)}})
+	tip, ok := f.keys.tips.Tip().(*widget.Label)
+	if !ok || tip.Text != bars[26].tipText() {
+		t.Errorf("hover tooltip = %v, want the bar's values", f.keys.tips.Tip())
+	}
+	bars[26].MouseOut()
+	if f.keys.tips.Tip() != nil {
+		t.Error("the tooltip stays after the mouse left")
+	}
+}
+
+// TestDetailsUsageLocalStore: on a data folder the details do not name
+// servers.
+func TestDetailsUsageLocalStore(t *testing.T) {
+	f := newUsageFixture(t, theme.VariantLight, 1280, 800)
+	f.clickRow("Old webhook relay", colName)
+	if got, want := f.keys.details.usageText.Text, "Today 0 · 30 days 0"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+}
+
+func TestGoldenDetailsUsageChart(t *testing.T) {
+	for _, v := range kvVariants {
+		for _, size := range []struct {
+			name string
+			w, h float32
+		}{{"", 1280, 800}, {"_small", minWindowWidth, minWindowHeight}} {
+			t.Run(v.name+size.name, func(t *testing.T) {
+				f := newUsageFixture(t, v.variant, size.w, size.h)
+				f.keys.usageShared = true
+				f.clickRow("CRM sync (production)", colName)
+				test.AssertImageMatches(t, "details_usage"+size.name+"_"+v.name+".png", f.win.Canvas().Capture())
 			})
 		}
 	}
