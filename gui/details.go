@@ -46,6 +46,8 @@ type detailsPanel struct {
 	chart *usageChart
 	// usageText is the line above the chart.
 	usageText *widget.Label
+	// scroll scrolls the panel's body.
+	scroll *container.Scroll
 	// entries are the key's audit entries once loaded, newest first.
 	entries []core.AuditEvent
 }
@@ -221,6 +223,7 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	body.Add(boldLabel("Activity"))
 	body.Add(d.activity)
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
+	d.scroll = scroll
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
 	setEnabled(d.edit, !k.Tampered && !v.refused)
