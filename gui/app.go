@@ -326,6 +326,8 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	settings.digest.onEscape = env.onEscape
 	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
+	ui.keys.usage = b.UsageStore()
+	ui.keys.usageShared = b.Kind() == workspace.KindShared
 	traceKeysView(ui.keys)
 	if s != nil && b.Kind() != workspace.KindShared {
 		flow := newBackupFlow(s, env, settings)
@@ -365,6 +367,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 		runBackground(ctx, env.bg, b, settings)
 	}()
 	env.bg.every(ctx, relativeRefresh, ui.keys.tick)
+	env.bg.every(ctx, usageRefresh, ui.keys.refreshUsage)
 	// The data folder checks its records' signatures in the background
 	// once open; the window is told the outcome, after it has painted.
 	ui.watchSignatures(ctx, env.bg, signaturesOf(b, s))

@@ -40,6 +40,14 @@ type detailsPanel struct {
 	roll     *widget.Button
 	del      *widget.Button
 	activity *fyne.Container
+	// usage holds the key's usage chart once read (v.usage set).
+	usage *fyne.Container
+	// chart is the usage chart once shown.
+	chart *usageChart
+	// usageText is the line above the chart.
+	usageText *widget.Label
+	// scroll scrolls the panel's body.
+	scroll *container.Scroll
 	// entries are the key's audit entries once loaded, newest first.
 	entries []core.AuditEvent
 }
@@ -194,9 +202,28 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	loading.Importance = widget.LowImportance
 	d.activity = container.NewVBox(secondaryText(loading))
 
-	body := container.NewVBox(form, widget.NewSeparator(), boldLabel(plural(len(k.Scopes), "scope", "scopes")), scopes,
-		widget.NewSeparator(), boldLabel("Activity"), d.activity)
+	body := container.NewVBox(form)
+	if v.usage != nil {
+		d.usageText = widget.NewLabel("Loading the key's usage…")
+		d.usageText.Wrapping = fyne.TextWrapWord
+		d.usage = container.NewVBox(d.usageText)
+		body.Add(widget.NewSeparator())
+		body.Add(boldLabel("Requests (30 days)"))
+		body.Add(d.usage)
+		st, keyID, now, shared := v.usage, k.ID, v.now, v.usageShared
+		v.env.bg.run(func() func() {
+			u, err := readKeyUsage(st, keyID, now)
+			return func() { d.showUsage(v.tips, u, err, shared) }
+		})
+	}
+	body.Add(widget.NewSeparator())
+	body.Add(boldLabel(plural(len(k.Scopes), "scope", "scopes")))
+	body.Add(scopes)
+	body.Add(widget.NewSeparator())
+	body.Add(boldLabel("Activity"))
+	body.Add(d.activity)
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
+	d.scroll = scroll
 
 	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
 	setEnabled(d.edit, !k.Tampered && !v.refused)
@@ -235,6 +262,20 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		loading.SetText("No activity log in this window.")
 	}
 	return d
+}
+
+// showUsage shows the key's usage: the summary line and the chart.
+func (d *detailsPanel) showUsage(layer *widgets.TipLayer, u core.KeyUsage, err error, shared bool) {
+	if err != nil {
+		d.usageText.SetText("The usage counts could not be read: " + lowerFirst(sentence(err)))
+		d.usageText.Importance = widget.DangerImportance
+		d.usageText.Refresh()
+		return
+	}
+	d.usageText.SetText(usageSummary(u, shared))
+	d.chart = newUsageChart(layer, u.Days)
+	d.usage.Add(d.chart)
+	d.usage.Refresh()
 }
 
 // showActivity lists the key's audit entries, newest first: the time, and

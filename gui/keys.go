@@ -24,6 +24,15 @@ type keysView struct {
 	// audit is where the details panel reads a key's audit entries; nil
 	// shows none.
 	audit auditSource
+	// usage is where the Requests column and the Denied badge read usage
+	// counts; nil hides the column.
+	usage core.UsageStore
+	// usageRead is set while the rows hold counts read from usage: the
+	// column reads "none" for an unused key only then.
+	usageRead bool
+	// usageShared is set when usage is a shared store: the details say
+	// how many servers reported the counts.
+	usageShared bool
 
 	model  keyModel
 	stats  core.Stats // counts of every key at now
@@ -156,6 +165,9 @@ type loadedKeys struct {
 	rows  []*keyRow
 	now   time.Time
 	stats core.Stats
+	// usageRead is set when the rows hold usage counts read from the
+	// usage store.
+	usageRead bool
 }
 
 // loadRows reads the keys, sorts their rows and counts them; it runs off
@@ -165,15 +177,93 @@ type loadedKeys struct {
 func (v *keysView) loadRows(col column, desc bool) loadedKeys {
 	keys := v.svc.List()
 	m := keyModel{rows: newKeyRows(keys), sortCol: col, sortDesc: desc}
-	m.sort()
 	now := v.svc.Now()
-	return loadedKeys{rows: m.rows, now: now, stats: core.CountStats(keys, now)}
+	u, uerr := readUsageTotals(v.usage, now)
+	u.apply(m.rows)
+	m.sort()
+	return loadedKeys{rows: m.rows, now: now, stats: core.CountStats(keys, now), usageRead: u != nil && uerr == nil}
+}
+
+// usageWindow is the days the Requests column counts.
+const usageWindow = 30
+
+// usageRefresh is how often the window reads the usage counts again.
+const usageRefresh = 30 * time.Second
+
+// usageTotals are the usage counts the keys table shows, per key id.
+type usageTotals struct {
+	requests, deniedRecent map[string]uint64
+}
+
+// readUsageTotals reads the last 30 days' requests and the recent denied
+// attempts of every key from st (nil reads nothing). It touches the store:
+// never on the UI goroutine.
+func readUsageTotals(st core.UsageStore, now time.Time) (*usageTotals, error) {
+	if st == nil {
+		return nil, nil
+	}
+	month, err := core.ReadUsageTotals(st, nil, now, usageWindow)
+	if err != nil {
+		return nil, err
+	}
+	recent, err := core.ReadUsageTotals(st, nil, now, core.DeniedRecentDays)
+	if err != nil {
+		return nil, err
+	}
+	u := &usageTotals{requests: map[string]uint64{}, deniedRecent: map[string]uint64{}}
+	for id, c := range month.Keys {
+		u.requests[id] = c.Requests()
+	}
+	for id, c := range recent.Keys {
+		if c.Denied > 0 {
+			u.deniedRecent[id] = c.Denied
+		}
+	}
+	return u, nil
+}
+
+// apply stores the counts in rows (nil u leaves them as they are).
+func (u *usageTotals) apply(rows []*keyRow) {
+	if u == nil {
+		return
+	}
+	for _, r := range rows {
+		r.requests, r.deniedRecent = u.requests[r.key.ID], u.deniedRecent[r.key.ID]
+	}
+}
+
+// refreshUsage reads the usage counts again off the UI goroutine and shows
+// them; a failed read keeps the counts shown.
+func (v *keysView) refreshUsage() {
+	if !v.loaded || v.usage == nil {
+		return
+	}
+	st := v.usage
+	now := v.svc.Now()
+	v.env.bg.run(func() func() {
+		u, err := readUsageTotals(st, now)
+		if err != nil || u == nil {
+			return nil
+		}
+		return func() {
+			u.apply(v.model.rows)
+			v.usageRead = true
+			if v.model.sortCol == colRequests {
+				v.model.sort()
+				v.model.filter()
+			} else if slices.Contains(v.model.words, deniedWord) {
+				v.model.filter()
+			}
+			v.refresh()
+		}
+	})
 }
 
 func (v *keysView) setRows(l loadedKeys) {
 	first := !v.loaded
 	v.loaded = true
 	v.now, v.stats = l.now, l.stats
+	v.usageRead = l.usageRead
 	v.model.now = l.now
 	// The search strings, off the UI goroutine; a search typed (or already
 	// in the box) before they are ready helps to finish them.
@@ -260,7 +350,7 @@ func (v *keysView) sortBy(c column) {
 		desc = !v.model.sortDesc
 	} else {
 		switch c {
-		case colScopes, colCreated, colLastUsed:
+		case colScopes, colCreated, colLastUsed, colRequests:
 			desc = true // most first, newest first
 		}
 	}
@@ -409,8 +499,12 @@ func (t *keysTable) fit(w float32) {
 	// The vertical scroll bar floats over the last column; keep the
 	// actions clear of it.
 	avail := w - th.Size(theme.SizeNameScrollBar)
-	cols, widths := fitColumns(avail, gap, func(c column) float32 { return columnMinWidth(th, c) })
 	v := t.v
+	var skip []column
+	if v.usage == nil {
+		skip = append(skip, colRequests)
+	}
+	cols, widths := fitColumns(avail, gap, func(c column) float32 { return columnMinWidth(th, c) }, skip...)
 	changed := len(cols) != len(v.cols)
 	for i := range cols {
 		if !changed && cols[i] != v.cols[i] {

@@ -30,6 +30,7 @@ type keyCell struct {
 	expired *widgets.Badge
 	flag    *widgets.Badge
 	idle    *widgets.Badge
+	denied  *widgets.Badge    // denied attempts in the last core.DeniedRecentDays
 	unknown *widgets.Badge    // "Not in catalog": the key names what the catalog lost
 	link    *widget.Hyperlink // to the key this one was rolled to or from
 	linkTo  string            // the id link selects
@@ -61,12 +62,13 @@ func newKeyCell(v *keysView) *keyCell {
 		expired: widgets.NewBadge("Expired", theme.ColorNameError),
 		flag:    widgets.NewBadge("Tampered", theme.ColorNameWarning),
 		idle:    widgets.NewBadge("Idle", theme.ColorNamePrimary),
+		denied:  widgets.NewBadge("Denied", theme.ColorNameWarning),
 		unknown: widgets.NewBadge(notInCatalogBadge, theme.ColorNameWarning),
 	}
 	c.link = widget.NewHyperlink("", nil)
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
-	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.idle, c.link)
+	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.denied, c.idle, c.link)
 	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), editTipOn,
 		func() { v.editKey(c.row) })
 	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, dupTipOn,
@@ -99,6 +101,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	now := v.now
 	expired := k.Expired(now)
 	idle := k.IsIdle(now)
+	denied := r.deniedRecent > 0
 	linkText, linkTo := "", ""
 
 	importance := widget.MediumImportance
@@ -117,7 +120,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = k.Name
 		linkText, linkTo = r.linkText()
 		unknown = len(v.svc.Catalog().UnknownScopes(k)) > 0
-		showBadges = expired || k.Tampered || idle || linkText != "" || unknown
+		showBadges = expired || k.Tampered || idle || denied || linkText != "" || unknown
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
 				return widget.NewLabel("This key's stored record does not match its signature:\nthe data file was edited, so the key never verifies. Delete it.")
@@ -160,6 +163,24 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 			style = fyne.TextStyle{}
 			tip = timeTip("Last used", k.LastUsedAt, v.env.loc)
 		}
+	case colRequests:
+		align = fyne.TextAlignTrailing
+		switch {
+		case !v.usageRead:
+			text = "–"
+		case r.requests == 0:
+			// Set apart like "never" in Last used.
+			text = "none"
+			style = fyne.TextStyle{Italic: true}
+		default:
+			text = formatCount(r.requests)
+		}
+		if denied {
+			n := r.deniedRecent
+			tip = func() fyne.CanvasObject {
+				return widget.NewLabel(formatCount(n) + " denied since yesterday (UTC)")
+			}
+		}
 	case colActions:
 		c.text.SetTip(nil)
 		setEnabled(c.edit, !k.Tampered && !v.refused)
@@ -189,10 +210,11 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	// beside them again before measuring it.
 	if col == colName {
 		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered ||
-			c.idle.Visible() != idle || c.unknown.Visible() != unknown || c.link.Visible() != (linkText != "") || c.link.Text != linkText
+			c.idle.Visible() != idle || c.denied.Visible() != denied || c.unknown.Visible() != unknown || c.link.Visible() != (linkText != "") || c.link.Text != linkText
 		setVisible(c.expired, expired)
 		setVisible(c.flag, k.Tampered)
 		setVisible(c.idle, idle)
+		setVisible(c.denied, denied)
 		setVisible(c.unknown, unknown)
 		c.linkTo = linkTo
 		if c.link.Text != linkText {

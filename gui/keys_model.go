@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,34 +25,39 @@ const (
 	colCreated
 	colExpires
 	colLastUsed
+	colRequests
 	colActions
 	numColumns
 )
 
-var columnTitles = [numColumns]string{"Name", "Scopes", "Key", "Created", "Expires", "Last used", ""}
+var columnTitles = [numColumns]string{"Name", "Scopes", "Key", "Created", "Expires", "Last used", "Requests (30 d)", ""}
 
 // columnWidths are the preferred widths of the columns, in Fyne units; the
 // Name column's is its width before the table knows its own.
-var columnWidths = [numColumns]float32{300, 96, 110, 120, 220, 130, 160}
+var columnWidths = [numColumns]float32{300, 96, 110, 120, 220, 130, 130, 160}
 
 // columnMinWidths are the narrowest the columns get before one folds. The
 // actions never shrink; a header also keeps room for its title and the sort
 // arrow (see fitColumns).
-var columnMinWidths = [numColumns]float32{160, 96, 104, 110, 176, 116, 160}
+var columnMinWidths = [numColumns]float32{160, 96, 104, 110, 176, 116, 110, 160}
 
 // foldOrder is the order columns hide in when the window is too narrow for
 // all of them at their minimum widths: Name and the actions always stay.
 // Expires goes last, when only the details panel leaves the table that
 // little room (the panel shows the dates).
-var foldOrder = []column{colCreated, colKey, colScopes, colLastUsed, colExpires}
+var foldOrder = []column{colCreated, colKey, colScopes, colRequests, colLastUsed, colExpires}
 
 // fitColumns returns the columns shown in a table avail wide and their
 // widths: the Name column takes what the others leave; the others shrink
 // from their preferred width towards their minimum, evenly, and fold in
 // foldOrder when even their minimum widths do not fit. gap is the space
-// between two columns; minOf is the minimum width of a column.
-func fitColumns(avail, gap float32, minOf func(column) float32) ([]column, []float32) {
+// between two columns; minOf is the minimum width of a column. The columns
+// in skip are never shown (Requests without a usage store).
+func fitColumns(avail, gap float32, minOf func(column) float32, skip ...column) ([]column, []float32) {
 	hidden := map[column]bool{}
+	for _, c := range skip {
+		hidden[c] = true
+	}
 	for i := 0; ; i++ {
 		var cols []column
 		for c := colName; c < numColumns; c++ {
@@ -99,6 +105,9 @@ type keyRow struct {
 	// word never matches across two of them; "" until computed (see text).
 	// It starts with the lower-case name, which sorting by name uses.
 	search string
+	// requests counts the key's uses in the last 30 days, deniedRecent
+	// its denied attempts in the last core.DeniedRecentDays (usageRead).
+	requests, deniedRecent uint64
 }
 
 // text returns the row's search string, building it on first use.
@@ -311,7 +320,7 @@ func (m *keyModel) setQuery(q string) {
 	if len(m.words) > 0 {
 		m.searchReady()
 	}
-	if len(prev) > 0 && !slices.Contains(m.words, idleWord) && refines(m.words, prev) {
+	if len(prev) > 0 && !slices.Contains(m.words, idleWord) && !slices.Contains(m.words, deniedWord) && refines(m.words, prev) {
 		// Typing on: only rows that matched can still match.
 		m.shown = matching(m.shown, m.words, m.now)
 		return
@@ -349,15 +358,20 @@ func (m *keyModel) filter() {
 // idleWord is the query word that also matches idle keys.
 const idleWord = "idle"
 
+// deniedWord is the query word that also matches the keys with denied
+// attempts in the last core.DeniedRecentDays.
+const deniedWord = "denied"
+
 // matching returns, in a new slice, the rows whose search string contains
-// every word; the word "idle" also matches the keys idle at now.
+// every word; the word "idle" also matches the keys idle at now, and
+// "denied" the keys with recent denied attempts.
 func matching(rows []*keyRow, words []string, now time.Time) []*keyRow {
 	out := make([]*keyRow, 0, min(len(rows), 1024))
 next:
 	for _, r := range rows {
 		s := r.text()
 		for _, w := range words {
-			if !strings.Contains(s, w) && (w != idleWord || !r.key.IsIdle(now)) {
+			if !strings.Contains(s, w) && (w != idleWord || !r.key.IsIdle(now)) && (w != deniedWord || r.deniedRecent == 0) {
 				continue next
 			}
 		}
@@ -409,6 +423,8 @@ func columnCompare(c column) func(a, b *keyRow) int {
 		return func(a, b *keyRow) int { return a.key.ExpiresAt.Compare(b.key.ExpiresAt) }
 	case colLastUsed:
 		return func(a, b *keyRow) int { return a.key.LastUsedAt.Compare(b.key.LastUsedAt) }
+	case colRequests:
+		return func(a, b *keyRow) int { return cmp.Compare(a.requests, b.requests) }
 	}
 	return func(a, b *keyRow) int { return a.key.CreatedAt.Compare(b.key.CreatedAt) }
 }
@@ -453,3 +469,16 @@ func formatDateTime(t time.Time, loc *time.Location) string {
 func formatLong(t time.Time, loc *time.Location) string { return t.In(loc).Format(longLayout) }
 
 func formatUTC(t time.Time) string { return t.UTC().Format(utcLayout) }
+
+// formatCount is n with thousands separators: "12,345".
+func formatCount(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	var b strings.Builder
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
