@@ -3,6 +3,7 @@ package gui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -102,4 +103,24 @@ func TestGoldenDetailsRolledPair(t *testing.T) {
 		f.rollInWindow("Partner portal (read-only)")
 		f.clickRow("Partner portal (read-only)", colName)
 	})
+}
+
+// TestDetailsActivityOfRolledPair: the new key of a roll lists the roll it
+// came from (it was "No entries"), and the old key's roll entry gives the
+// time it stops like the rest of the window, not in RFC 3339.
+func TestDetailsActivityOfRolledPair(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1280, 800)
+	old := f.key("Partner portal (read-only)")
+	f.rollInWindow(old.Name)
+	got, _ := f.store.GetKey(old.ID)
+	f.keys.showDetails(f.keys.model.find(got.RolledTo))
+	all := strings.Join(f.panelTexts(), "\n")
+	if len(f.keys.details.entries) == 0 || !strings.Contains(all, "rolled from "+old.ID) {
+		t.Errorf("the new key's activity does not show where it was rolled from (%d entries):\n%s", len(f.keys.details.entries), all)
+	}
+	f.keys.showDetails(f.keys.model.find(old.ID))
+	all = strings.Join(f.panelTexts(), "\n")
+	if rfc3339.MatchString(all) || !strings.Contains(all, formatDateTime(got.ExpiresAt, time.UTC)) {
+		t.Errorf("the old key's roll entry does not give its end like the window does:\n%s", all)
+	}
 }
