@@ -142,7 +142,8 @@ func newActivityView(src auditSource, w fyne.Window, bg runner) *activityView {
 	v.status = widget.NewLabel("")
 	v.status.Importance = widget.LowImportance
 	v.detail = widget.NewLabel("Select or hover over an event to see it in full, with its time in UTC.")
-	v.detail.Truncation = fyne.TextTruncateEllipsis
+	// Wrapped, never cut: it is where the event reads in full.
+	v.detail.Wrapping = fyne.TextWrapWord
 	v.detail.Importance = widget.LowImportance
 	return v
 }

@@ -64,7 +64,7 @@ func newBackupFlow(s *session, env *uiEnv, settings *settingsView) *backupFlow {
 			// whole, or removes it if it fails (removeEmpty).
 			done(path)
 		}, env.win)
-		d.SetFileName("keydesk-backup-" + time.Now().UTC().Format("2006-01-02") + ".age")
+		d.SetFileName(backupFileName(time.Now(), env.loc))
 		d.Show()
 	}
 	f.chooseOpen = func(done func(string)) {
@@ -82,6 +82,13 @@ func newBackupFlow(s *session, env *uiEnv, settings *settingsView) *backupFlow {
 }
 
 // menuItems are the File menu's Back Up… and Restore… items.
+// backupFileName is the name File → Back Up… suggests: the day in the
+// window's time zone, and the .kdbackup ending the README and the command
+// line use.
+func backupFileName(now time.Time, loc *time.Location) string {
+	return "keydesk-backup-" + now.In(loc).Format("2006-01-02") + ".kdbackup"
+}
+
 func (f *backupFlow) menuItems() []*fyne.MenuItem {
 	b := fyne.NewMenuItem("Back Up…", func() { f.chooseSave(func(p string) { f.openBackup(p) }) })
 	b.Icon = theme.DownloadIcon()

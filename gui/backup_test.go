@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -197,5 +198,16 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	}
 	if err := s.finish(); err != nil {
 		t.Fatalf("finish: %v", err)
+	}
+}
+
+// TestBackupFileNameEndsKdbackup: the suggested backup file name has the
+// .kdbackup ending the README and `keydesk backup` use (not .age), and the
+// day in the window's time zone.
+func TestBackupFileNameEndsKdbackup(t *testing.T) {
+	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	loc := time.FixedZone("UTC+2", 2*3600)
+	if got, want := backupFileName(now, loc), "keydesk-backup-2026-12-01.kdbackup"; got != want {
+		t.Fatalf("suggested name %q, want %q", got, want)
 	}
 }

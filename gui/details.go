@@ -2,6 +2,7 @@ package gui
 
 import (
 	"image/color"
+	"regexp"
 	"slices"
 	"time"
 
@@ -246,12 +247,18 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 		container.NewStack(bg, container.NewPadded(inner)))
 
 	if v.audit != nil {
-		src, keyID := v.audit, k.ID
+		src, keyID, from := v.audit, k.ID, k.RolledFrom
 		v.env.bg.run(func() func() {
 			events, err := src.Audit()
 			var mine []core.AuditEvent
 			for _, ev := range events {
-				if ev.KeyID == keyID {
+				switch {
+				case ev.KeyID == keyID:
+					mine = append(mine, ev)
+				case from != "" && ev.KeyID == from && ev.Action == core.ActionRoll:
+					// The roll that made this key is written on the old
+					// key: show it here as where this key came from.
+					ev.Detail = "rolled from " + ev.KeyID
 					mine = append(mine, ev)
 				}
 			}
@@ -301,7 +308,7 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 				line += " by " + ev.Actor
 			}
 			if ev.Detail != "" {
-				line += " · " + ev.Detail
+				line += " · " + localTimes(ev.Detail, loc)
 			}
 			segs = append(segs,
 				&widget.TextSegment{Text: formatDateTime(ev.Time, loc), Style: widget.RichTextStyle{ColorName: colorNameSecondary}},
@@ -313,6 +320,22 @@ func (d *detailsPanel) showActivity(events []core.AuditEvent, err error, loc *ti
 		d.activity.Add(rt)
 	}
 	d.activity.Refresh()
+}
+
+// rfc3339 finds the times an audit detail holds in RFC 3339 (the roll's
+// "the old key now expires 2026-11-28T11:00:00Z").
+var rfc3339 = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
+
+// localTimes writes the RFC 3339 times in an audit detail the way the rest
+// of the window writes times.
+func localTimes(detail string, loc *time.Location) string {
+	return rfc3339.ReplaceAllStringFunc(detail, func(s string) string {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return s
+		}
+		return formatDateTime(t, loc)
+	})
 }
 
 // scrollBarGutter is the room kept clear on the right of scrolled content,

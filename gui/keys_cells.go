@@ -34,6 +34,8 @@ type keyCell struct {
 	unknown *widgets.Badge    // "Not in catalog": the key names what the catalog lost
 	link    *widget.Hyperlink // to the key this one was rolled to or from
 	linkTo  string            // the id link selects
+	name    string            // the name the name layout shares the width for
+	linkAll string            // link's whole text; link shows it cut to fit
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	textBox *fyne.Container // c.text on the baseline of the other cells
@@ -68,7 +70,7 @@ func newKeyCell(v *keysView) *keyCell {
 	c.link = widget.NewHyperlink("", nil)
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
-	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.denied, c.idle, c.link)
+	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.denied, c.idle)
 	c.edit = widgets.NewTipButton(v.tips, theme.DocumentCreateIcon(), editTipOn,
 		func() { v.editKey(c.row) })
 	c.dup = widgets.NewTipButton(v.tips, duplicateIcon, dupTipOn,
@@ -81,7 +83,7 @@ func newKeyCell(v *keysView) *keyCell {
 	// The hint's monospace text is moved down onto the baseline of the
 	// other cells' text (widgets.BaselineLayout).
 	c.textBox = widgets.NewBaselineBox(c.text)
-	c.nameBox = container.NewBorder(nil, nil, nil, c.badges, c.textBox)
+	c.nameBox = container.New(&nameLayout{cell: c}, c.textBox, c.link, c.badges)
 	c.bg = canvas.NewRectangle(color.Transparent)
 	c.content = container.NewStack(c.bg, c.nameBox, c.actions)
 	c.ExtendBaseWidget(c)
@@ -120,7 +122,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 		text = k.Name
 		linkText, linkTo = r.linkText()
 		unknown = len(v.svc.Catalog().UnknownScopes(k)) > 0
-		showBadges = expired || k.Tampered || idle || denied || linkText != "" || unknown
+		showBadges = expired || k.Tampered || idle || denied || unknown
 		if k.Tampered {
 			tip = func() fyne.CanvasObject {
 				return widget.NewLabel("This key's stored record does not match its signature:\nthe data file was edited, so the key never verifies. Delete it.")
@@ -194,6 +196,7 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 			c.dup.Tip, c.del.Tip = workspace.OffRefused, workspace.OffRefused
 		}
 		setVisible(c.badges, false)
+		setVisible(c.link, false)
 		setVisible(c.text, false)
 		setVisible(c.actions, true)
 		return
@@ -209,22 +212,27 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	// The badges beside the name: when they change, lay out the label
 	// beside them again before measuring it.
 	if col == colName {
+		if c.name != text {
+			c.name = text
+			relayout = true
+		}
 		changed := c.expired.Visible() != expired || c.flag.Visible() != k.Tampered ||
-			c.idle.Visible() != idle || c.denied.Visible() != denied || c.unknown.Visible() != unknown || c.link.Visible() != (linkText != "") || c.link.Text != linkText
+			c.idle.Visible() != idle || c.denied.Visible() != denied || c.unknown.Visible() != unknown || c.link.Visible() != (linkText != "") || c.linkAll != linkText
 		setVisible(c.expired, expired)
 		setVisible(c.flag, k.Tampered)
 		setVisible(c.idle, idle)
 		setVisible(c.denied, denied)
 		setVisible(c.unknown, unknown)
 		c.linkTo = linkTo
-		if c.link.Text != linkText {
-			c.link.SetText(linkText)
-		}
+		c.linkAll = linkText
 		setVisible(c.link, linkText != "")
 		if changed && showBadges {
 			c.badges.Refresh()
 		}
 		relayout = relayout || changed
+	} else if c.link.Visible() {
+		setVisible(c.link, false)
+		relayout = true
 	}
 	if c.badges.Visible() != showBadges {
 		setVisible(c.badges, showBadges)
@@ -242,6 +250,17 @@ func (c *keyCell) update(v *keysView, r *keyRow, col column) {
 	}
 
 	trunc := widgets.FitTruncation(l, text, style)
+	if col == colName && !k.Tampered {
+		// A cut name or link reads in full in the name's tooltip (and in
+		// the details panel).
+		linkCut := linkText != "" && c.link.Text != linkText
+		switch {
+		case trunc == fyne.TextTruncateEllipsis || linkCut:
+			c.text.SetTip(nameTip(k.Name, linkText))
+		default:
+			c.text.SetTip(nil)
+		}
+	}
 	if l.Text == text && l.Importance == importance && l.Alignment == align && l.Truncation == trunc && !relayout {
 		return
 	}
@@ -307,3 +326,87 @@ func scopesTip(cat *core.Catalog, scopes []string) fyne.CanvasObject {
 
 // scopeTitles is a scope's section and access titles: "Billing · Read-only".
 func scopeTitles(info core.ScopeInfo) string { return info.Section + " · " + info.Access }
+
+// nameTip is the tooltip of a name cut to fit: the full name and link.
+func nameTip(name, link string) func() fyne.CanvasObject {
+	return func() fyne.CanvasObject {
+		if link == "" {
+			return widget.NewLabel(name)
+		}
+		return widget.NewLabel(name + "\n" + link)
+	}
+}
+
+// textWidth is the width a label (or hyperlink) needs to show text uncut.
+func textWidth(th fyne.Theme, text string) float32 {
+	return fyne.MeasureText(text, th.Size(theme.SizeNameText), fyne.TextStyle{}).Width +
+		2*th.Size(theme.SizeNameInnerPadding) + 1
+}
+
+// fitText is text cut with an ellipsis to fit a label of width w.
+func fitText(th fyne.Theme, text string, w float32) string {
+	if textWidth(th, text) <= w {
+		return text
+	}
+	r := []rune(text)
+	lo, hi := 0, len(r) // the longest prefix that fits with "…"
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if textWidth(th, string(r[:mid])+"…") <= w {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return string(r[:lo]) + "…"
+}
+
+// nameLayout lays out the name cell: the badges at the right at their
+// width, the "rolled from/to" link before them, the name in what is left.
+// When the name and link do not both fit, they share the room (each gets at
+// least half unless the other needs less) and both cut with an ellipsis:
+// nothing is ever drawn on top of anything else.
+type nameLayout struct{ cell *keyCell }
+
+// Layout places the name (objects[0]), link ([1]) and badges ([2]).
+func (n *nameLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	name, link, badges := objects[0], objects[1], objects[2]
+	th := n.cell.link.Theme()
+	pad := th.Size(theme.SizeNamePadding)
+	right := size.Width
+	if badges.Visible() {
+		bw := min(badges.MinSize().Width, size.Width)
+		right = size.Width - bw
+		badges.Resize(fyne.NewSize(bw, size.Height))
+		badges.Move(fyne.NewPos(right, 0))
+		if right > 0 {
+			right = max(right-pad, 0)
+		}
+	}
+	lw := float32(0)
+	if link.Visible() {
+		all := n.cell.linkAll
+		full := textWidth(th, all)
+		need := textWidth(th, n.cell.name)
+		lw = max(min(full, max(right/2, right-need)), 0)
+		// A hyperlink draws its whole text whatever its width: cut it here.
+		if cut := fitText(th, all, lw); n.cell.link.Text != cut {
+			n.cell.link.SetText(cut)
+		}
+		link.Resize(fyne.NewSize(lw, size.Height))
+		link.Move(fyne.NewPos(right-lw, 0))
+	}
+	name.Resize(fyne.NewSize(max(right-lw, 0), size.Height))
+	name.Move(fyne.NewPos(0, 0))
+}
+
+// MinSize is the tallest object's height; the width is the table's.
+func (n *nameLayout) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var h float32
+	for _, o := range objects {
+		if o.Visible() {
+			h = max(h, o.MinSize().Height)
+		}
+	}
+	return fyne.NewSize(0, h)
+}

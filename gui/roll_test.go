@@ -69,12 +69,12 @@ func TestRollFromWindowShowsSecretAndRolledRows(t *testing.T) {
 		t.Fatalf("old row expires column %q", exp)
 	}
 	oc := f.cellByID(old.ID, colName)
-	if !oc.link.Visible() || oc.link.Text != "rolled to "+nk.Hint+"…" {
-		t.Fatalf("old row link %q", oc.link.Text)
+	if !oc.link.Visible() || oc.linkAll != "rolled to "+nk.Hint+"…" {
+		t.Fatalf("old row link %q", oc.linkAll)
 	}
 	nc := f.cellByID(nk.ID, colName)
-	if !nc.link.Visible() || nc.link.Text != "rolled from "+old.Hint+"…" {
-		t.Fatalf("new row link %q", nc.link.Text)
+	if !nc.link.Visible() || nc.linkAll != "rolled from "+old.Hint+"…" {
+		t.Fatalf("new row link %q", nc.linkAll)
 	}
 	// The link selects the new key.
 	oc.link.OnTapped()

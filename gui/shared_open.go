@@ -275,6 +275,9 @@ func (sw *storeSwitcher) leaveDemo(env *uiEnv) {
 	sw.switchTo(env, s.openLocal, nil)
 }
 
+// sharedPasswordHint is the hint under Open Shared Store's password.
+const sharedPasswordHint = "Kept in the OS keyring. Empty: the saved one, PGPASSWORD or ~/.pgpass."
+
 // showOpenDialog asks for the shared store's URL (offering the last one)
 // and an optional password, then opens it.
 func (sw *storeSwitcher) showOpenDialog(env *uiEnv) {
@@ -282,10 +285,14 @@ func (sw *storeSwitcher) showOpenDialog(env *uiEnv) {
 	urlEntry.SetPlaceHolder("postgres://user@host:5432/keydesk?sslmode=verify-full")
 	urlEntry.SetText(env.prefs.sharedStoreURL())
 	pwEntry := widget.NewPasswordEntry()
-	pwEntry.SetPlaceHolder("kept in the OS keyring; empty: the saved one, PGPASSWORD or ~/.pgpass")
+	// The placeholder is short enough for the field; what an empty
+	// password means is the hint under it.
+	pwEntry.SetPlaceHolder("optional")
+	pwItem := widget.NewFormItem("Password", pwEntry)
+	pwItem.HintText = sharedPasswordHint
 	items := []*widget.FormItem{
 		widget.NewFormItem("Store URL", urlEntry),
-		widget.NewFormItem("Password", pwEntry),
+		pwItem,
 	}
 	d := dialog.NewForm("Open Shared Store", "Open", "Cancel", items, func(ok bool) {
 		if ok {

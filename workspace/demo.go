@@ -1,7 +1,9 @@
 package workspace
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -85,7 +87,11 @@ var demoKeys = []demoKey{
 // are left out; a key left with no permission is skipped. The secrets are
 // discarded.
 func SeedDemo(store core.Store, signer core.Signer, catalog *core.Catalog, now time.Time, actor string) error {
-	for _, d := range demoKeys {
+	// Oldest first, so that the audit log (in the order written) reads
+	// newest first like a real one.
+	ordered := slices.Clone(demoKeys)
+	slices.SortStableFunc(ordered, func(a, b demoKey) int { return cmp.Compare(b.age, a.age) })
+	for _, d := range ordered {
 		perms, ok := demoPermissions(d.perms, catalog)
 		if !ok {
 			continue
