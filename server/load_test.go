@@ -19,8 +19,8 @@ import (
 // TestLoad sends 200,000 requests over loopback from 64 concurrent clients
 // (verifications that pass, are forbidden or name unknown keys, and gateway
 // checks) and requires every answer to be the expected one, and the heap in
-// use after the first 50,000 requests not to grow by more than 10% by the
-// end. Skipped with -short; under the race detector (which makes each
+// use after the first 50,000 requests not to grow by more than 10% (at
+// least 2 MiB) by the end. Skipped with -short; under the race detector (which makes each
 // request about ten times slower) it runs a tenth of the requests, as a
 // concurrency check: the full run is in the ordinary test runs.
 func TestLoad(t *testing.T) {
@@ -120,8 +120,13 @@ func TestLoad(t *testing.T) {
 	if n := errCount.Load(); n != 0 {
 		t.Fatalf("%d of %d requests failed", n, total)
 	}
-	if heapEnd > heapWarm+heapWarm/10 {
-		t.Errorf("heap in use grew from %d KiB to %d KiB (more than 10%%) after the first %d requests", heapWarm>>10, heapEnd>>10, warmup)
+	// A leak grows with the requests; connection buffers, pools and the
+	// scheduler move the heap by up to about 1 MiB either way (10% of the
+	// ~11 MiB here was reached once on a loaded machine). So the bound is
+	// 10% or 2 MiB, whichever is larger: 2 MiB over the 150,000 requests
+	// after the warm-up is 14 bytes a request.
+	if limit := max(heapWarm/10, 2<<20); heapEnd > heapWarm+limit {
+		t.Errorf("heap in use grew from %d KiB to %d KiB (more than %d KiB) after the first %d requests", heapWarm>>10, heapEnd>>10, limit>>10, warmup)
 	}
 	if gEnd > gWarm+concurrency/4 {
 		t.Errorf("goroutines grew from %d to %d", gWarm, gEnd)
