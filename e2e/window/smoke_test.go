@@ -298,12 +298,12 @@ func TestSmokeWindow(t *testing.T) {
 		t.Logf("xdotool windowsize: %v %s", err, out)
 	}
 	// Laid out again for the new width: the blue Create API Key button
-	// has moved into the top right corner.
+	// has moved into the top right corner, under the demo's banner.
 	var small image.Image
 	waitFor(t, 20*time.Second, "the window laid out at 800×500", func() bool {
 		small = capture(t, wid)
 		b := small.Bounds()
-		return b.Dx() <= 820 && bluePixels(small, image.Rect(b.Dx()-100, 30, b.Dx()-5, 130)) > 300
+		return b.Dx() <= 820 && bluePixels(small, image.Rect(b.Dx()-100, 30, b.Dx()-5, 230)) > 300
 	})
 	if os.Getenv("KEYDESK_UPDATE_SCREENSHOT") == "1" {
 		writePNG(t, filepath.Join(root, "docs", "screenshot-small.png"), small)
@@ -333,7 +333,7 @@ func TestSmokeWindow(t *testing.T) {
 	waitFor(t, 20*time.Second, "Esc to close the rename dialog", func() bool {
 		base = capture(t, wid)
 		b := base.Bounds()
-		return bluePixels(base, image.Rect(b.Dx()-100, 30, b.Dx()-5, 130)) > 300
+		return bluePixels(base, image.Rect(b.Dx()-100, 30, b.Dx()-5, 230)) > 300
 	})
 
 	// A click on that row's name opens the key's details in a panel on
