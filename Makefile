@@ -82,7 +82,7 @@ test-dates:
 
 ## test-race: the race detector (needs cgo; the ci tag keeps Fyne headless).
 test-race:
-	CGO_ENABLED=1 $(GO) test -race -tags $(CI_TAGS) ./...
+	CGO_ENABLED=1 $(GO) test -race -timeout 30m -tags $(CI_TAGS) ./...
 
 ## test-keyring: tests that use the OS keyring (storage, workspace, the CLI
 ## end-to-end tests) against a real gnome-keyring Secret Service in a private
