@@ -95,7 +95,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widgets.NewEscEntry()
-	v.search.SetPlaceHolder("Search by name, key or scope, or type idle  (Ctrl+F)")
+	v.search.SetPlaceHolder("Search by name, key or scope, or type idle or denied  (Ctrl+F)")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = v.setQuery
 	v.search.OnEscape = v.searchEscape
