@@ -249,7 +249,17 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	if v.audit != nil {
 		src, keyID, from := v.audit, k.ID, k.RolledFrom
 		v.env.bg.run(func() func() {
-			events, err := src.Audit()
+			var events []core.AuditEvent
+			var err error
+			if ka, ok := src.(keyAuditSource); ok {
+				ids := []string{keyID}
+				if from != "" {
+					ids = append(ids, from)
+				}
+				events, err = ka.KeyAudit(ids...)
+			} else {
+				events, err = src.Audit()
+			}
 			var mine []core.AuditEvent
 			for _, ev := range events {
 				switch {
