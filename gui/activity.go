@@ -23,6 +23,12 @@ type auditSource interface {
 	Audit() ([]core.AuditEvent, error)
 }
 
+// keyAuditSource is an auditSource that reads the entries of some keys
+// without the rest of the log (the details panel's).
+type keyAuditSource interface {
+	KeyAudit(ids ...string) ([]core.AuditEvent, error)
+}
+
 // allActions is the action filter's "no filter" choice.
 const allActions = "All actions"
 

@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExpiryWindow", testExpiry},
 		{"SetLastUsedLatestWins", testLastUsed},
 		{"AuditInSameTransaction", testAudit},
+		{"KeyAudit", testKeyAudit},
 		{"Settings", testSettings},
 		{"DigestState", testDigestState},
 		{"ServiceRoundTrip", testService},
