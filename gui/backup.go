@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
@@ -40,7 +41,7 @@ type backupDialog struct {
 type backupFlow struct {
 	s        *session
 	env      *uiEnv
-	settings *settingsView // shows the last backup; may be nil
+	settings *settings.View // shows the last backup; may be nil
 
 	// chooseSave and chooseOpen ask for the backup file (the file
 	// dialogs); tests replace them.
@@ -51,7 +52,7 @@ type backupFlow struct {
 	restore *restoreDialog
 }
 
-func newBackupFlow(s *session, env *uiEnv, settings *settingsView) *backupFlow {
+func newBackupFlow(s *session, env *uiEnv, settings *settings.View) *backupFlow {
 	f := &backupFlow{s: s, env: env, settings: settings}
 	f.chooseSave = func(done func(string)) {
 		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
@@ -104,7 +105,7 @@ func (f *backupFlow) loadLastBackup(ws *workspace.Workspace) {
 	}
 	f.env.bg.run(func() func() {
 		t, err := ws.LastBackup()
-		return func() { f.settings.setLastBackup(t, err, f.env.loc) }
+		return func() { f.settings.SetLastBackup(t, err, f.env.loc) }
 	})
 }
 
