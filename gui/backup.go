@@ -14,15 +14,15 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
 
 // backupRule is the passphrase rule the backup dialog shows.
 var backupRule = fmt.Sprintf("At least %d characters, not easy to guess (several unrelated words work well). Keep it apart from the backup file: "+
-	"without it the backup cannot be opened, and with it anyone holding the file has every key's signing material.", vault.MinPassphrase)
+	"without it the backup cannot be opened, and with it anyone holding the file has every key's signing material.", envelope.MinPassphrase)
 
 // backupDialog is File → Back Up…: a passphrase typed twice, then the
 // backup written off the UI goroutine with a progress bar.
@@ -151,7 +151,7 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 		return
 	}
 	pass := d.pass.Text
-	if err := vault.CheckNewPassphrase(pass); err != nil {
+	if err := envelope.CheckNewPassphrase(pass); err != nil {
 		setMessage(d.msg, sentence(err), widget.DangerImportance)
 		return
 	}
