@@ -26,7 +26,7 @@ var errSuperseded = errors.New("superseded by a later switch")
 // server's lifecycle; its start and stop block, so the switch calls them off
 // the UI goroutine.
 type apiServer struct {
-	v server.Verifier
+	v server.KeyChecker
 	// usage returns the counter of the API's answers (nil counts
 	// nothing); nil itself counts nothing either.
 	usage func() (server.UsageCounter, error)
@@ -202,7 +202,7 @@ func (s *apiSwitch) uncheck() {
 // ServiceVerifier is svc as the window's verification API sees it: its
 // verification without its last-used flusher, which the window's
 // background work runs.
-func ServiceVerifier(svc *core.Service) server.Verifier { return verifierOnly{svc} }
+func ServiceVerifier(svc *core.Service) server.KeyChecker { return verifierOnly{svc} }
 
 // verifierOnly hides the service's last-used flusher from the server.
 type verifierOnly struct{ svc *core.Service }

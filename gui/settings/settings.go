@@ -75,7 +75,7 @@ type View struct {
 
 // New returns the Settings view over src, running the verification API
 // with v, in the window ui. It reads nothing: call Load to fill the form.
-func New(src Source, v server.Verifier, ui UI) *View {
+func New(src Source, v server.KeyChecker, ui UI) *View {
 	s := &View{ui: ui, lastBackup: widget.NewLabel("Last backup: never")}
 	s.lastBackup.Wrapping = fyne.TextWrapWord
 	s.ExtendBaseWidget(s)
