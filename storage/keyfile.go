@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keydesk/keydesk/atomicfile"
 	"github.com/keydesk/keydesk/envelope"
-	"github.com/keydesk/keydesk/internal/atomicfile"
 )
 
 // KeyFileName is the file in a data folder that keeps the store's signing

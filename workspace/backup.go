@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keydesk/keydesk/atomicfile"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/envelope"
-	"github.com/keydesk/keydesk/internal/atomicfile"
 	"github.com/keydesk/keydesk/storage"
 )
 
