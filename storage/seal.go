@@ -221,14 +221,8 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 		st.gen = readGeneration(m)
 		if advance {
 			st.gen++
-			if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
-				return err
-			}
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
-			return err
-		}
-		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
+		return s.putDigestState(m, kr, st, advance)
 	})
 	return st, err
 }
@@ -245,15 +239,23 @@ func (s *Store) upgradeDigest(kr *Keyring, st sealState) (sealState, error) {
 			return fmt.Errorf("%w: the generation changed while the store was being checked", ErrCorrupt)
 		}
 		st.gen++
+		return s.putDigestState(m, kr, st, true)
+	})
+	return st, err
+}
+
+// putDigestState ends a move to schema v6 in the meta bucket m: it writes
+// st's generation when gen is set, then the schema and st's state MAC.
+func (s *Store) putDigestState(m *bolt.Bucket, kr *Keyring, st sealState, gen bool) error {
+	if gen {
 		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
 			return err
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
-			return err
-		}
-		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
-	})
-	return st, err
+	}
+	if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
+		return err
+	}
+	return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
 }
 
 // parallel calls fn(i) for every i in [0, n) on every CPU.
