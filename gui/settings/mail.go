@@ -47,31 +47,24 @@ const testMailTimeout = 2 * time.Minute
 const savedPasswordPlaceholder = "•••• (saved)"
 
 // securityChoices are the security select's options.
-var securityChoices = []struct {
-	sec   mail.Security
-	label string
-}{
-	{mail.SecurityStartTLS, "STARTTLS"},
-	{mail.SecurityTLS, "TLS"},
-	{mail.SecurityNone, "None (this computer only)"},
+var securityChoices = widgets.Choices[mail.Security]{
+	{Value: mail.SecurityStartTLS, Label: "STARTTLS"},
+	{Value: mail.SecurityTLS, Label: "TLS"},
+	{Value: mail.SecurityNone, Label: "None (this computer only)"},
 }
 
+// securityLabel is the label of s, STARTTLS's for an unknown one.
 func securityLabel(s mail.Security) string {
-	for _, c := range securityChoices {
-		if c.sec == s {
-			return c.label
-		}
+	if l, ok := securityChoices.Label(s); ok {
+		return l
 	}
-	return securityChoices[0].label
+	return securityChoices[0].Label
 }
 
+// securityOf is the security labelled label ("" for none).
 func securityOf(label string) mail.Security {
-	for _, c := range securityChoices {
-		if c.label == label {
-			return c.sec
-		}
-	}
-	return ""
+	sec, _ := securityChoices.Value(label)
+	return sec
 }
 
 // mailForm is the e-mail settings form with Save and Send test e-mail. The
@@ -111,11 +104,7 @@ func newMailForm(cfg mailConfig, ui UI) *mailForm {
 	v.host.SetPlaceHolder("smtp.example.com")
 	v.port = widget.NewEntry()
 	v.port.SetText(strconv.Itoa(mail.DefaultPort(mail.SecurityStartTLS)))
-	labels := make([]string, len(securityChoices))
-	for i, c := range securityChoices {
-		labels[i] = c.label
-	}
-	v.security = widget.NewSelect(labels, nil)
+	v.security = widget.NewSelect(securityChoices.Labels(), nil)
 	v.security.SetSelected(securityLabel(mail.SecurityStartTLS))
 	v.security.OnChanged = v.securityChanged
 	v.username = widget.NewEntry()
