@@ -10,10 +10,7 @@ import (
 )
 
 func testAudit(t *testing.T, s core.Store) {
-	a, ok := s.(Auditor)
-	if !ok {
-		t.Skip("the store lists no audit log")
-	}
+	a := ability[Auditor](t, s, "lists no audit log")
 	k := keytest.Key("aaaa", T0)
 	mustInsert(t, s, k)
 	r := k.Clone()

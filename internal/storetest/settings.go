@@ -9,10 +9,7 @@ import (
 )
 
 func testSettings(t *testing.T, s core.Store) {
-	st, ok := s.(SettingsStore)
-	if !ok {
-		t.Skip("the store keeps no settings")
-	}
+	st := ability[SettingsStore](t, s, "keeps no settings")
 	if v, err := st.Setting("mail"); err != nil || v != nil {
 		t.Fatalf("unset Setting = %q, %v; want nil, nil", v, err)
 	}
@@ -48,10 +45,7 @@ func testSettings(t *testing.T, s core.Store) {
 }
 
 func testDigestState(t *testing.T, s core.Store) {
-	st, ok := s.(DigestStateStore)
-	if !ok {
-		t.Skip("the store keeps no digest state")
-	}
+	st := ability[DigestStateStore](t, s, "keeps no digest state")
 	if got, err := st.LastDeliveredSlot(); err != nil || !got.IsZero() {
 		t.Fatalf("LastDeliveredSlot of a new store = %v, %v", got, err)
 	}

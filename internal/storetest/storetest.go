@@ -136,6 +136,17 @@ func mustInsert(t *testing.T, s core.Store, keys ...*core.Key) {
 	}
 }
 
+// ability returns s as an A, the optional ability a check is about, or
+// skips the check on a store that lacks it: "the store " + lacks.
+func ability[A any](t *testing.T, s core.Store, lacks string) A {
+	t.Helper()
+	a, ok := s.(A)
+	if !ok {
+		t.Skip("the store " + lacks)
+	}
+	return a
+}
+
 // auditLen returns the length of the audit log, or -1 when s has none.
 func auditLen(t *testing.T, s core.Store) int {
 	t.Helper()
