@@ -314,7 +314,7 @@ func (v *mailForm) showError(err error) {
 }
 
 // savedMessage says what Save did: it also makes the digest scheduler
-// check at once whether a digest is due (settingsView's onSaved).
+// check at once whether a digest is due (View's onSaved).
 const savedMessage = "Saved. Keydesk now sends the digest if one is due and not yet delivered, then every day at 11:00 UTC."
 
 // Save validates the form and stores it: the settings in the store (with an
