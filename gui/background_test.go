@@ -110,6 +110,7 @@ func newTestWindow(t *testing.T) (fyne.Window, *uiEnv, *testRunner) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(theme.DefaultTheme())
+	syncCacheClock()
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
 	bg := &testRunner{}
