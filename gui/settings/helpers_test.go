@@ -131,6 +131,10 @@ type testUI struct {
 	mu     sync.Mutex
 	queued []func()
 	errors []error
+	// escapes are the Esc actions the screen asked for; released counts
+	// the dialogs that gave Esc back when they closed.
+	escapes  []func()
+	released int
 }
 
 var _ UI = (*testUI)(nil)
@@ -151,7 +155,10 @@ func (u *testUI) Do(f func()) {
 
 func (u *testUI) Window() fyne.Window { return u.win }
 
-func (u *testUI) OnEscape(func()) func() { return func() {} }
+func (u *testUI) OnEscape(close func()) func() {
+	u.escapes = append(u.escapes, close)
+	return func() { u.released++ }
+}
 
 // ShowError records err: the window's error dialog is its own to test.
 func (u *testUI) ShowError(_, _ string, err error) { u.errors = append(u.errors, err) }

@@ -498,3 +498,19 @@ func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
 		t.Errorf("after Cancel: %q, progress %v", formMsg.Text, v.mail.progress.Visible())
 	}
 }
+
+// TestSettingsPreviewClosesOnEscape: the digest preview asks the window
+// for Esc, Esc closes it, and closing gives Esc back.
+func TestSettingsPreviewClosesOnEscape(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, _, ui := newSettings(t, b)
+	test.Tap(v.digest.preview)
+	ui.wait()
+	if ui.win.Canvas().Overlays().Top() == nil || len(ui.escapes) != 1 {
+		t.Fatalf("the preview is open %v, asked for Esc %d times", ui.win.Canvas().Overlays().Top() != nil, len(ui.escapes))
+	}
+	ui.escapes[0]() // the window's Esc
+	if ui.win.Canvas().Overlays().Top() != nil || ui.released != 1 {
+		t.Errorf("after Esc: the preview is open %v, Esc given back %d times", ui.win.Canvas().Overlays().Top() != nil, ui.released)
+	}
+}
