@@ -360,10 +360,7 @@ func localTimes(detail string, loc *time.Location) string {
 
 // scrollBarGutter is the room kept clear on the right of scrolled content,
 // so that the scroll bar does not cover fields or text.
-func scrollBarGutter() float32 {
-	th := fyne.CurrentApp().Settings().Theme()
-	return th.Size(theme.SizeNameScrollBar) + th.Size(theme.SizeNamePadding)
-}
+func scrollBarGutter() float32 { return widgets.ScrollBarGutter() }
 
 // sidePanelLayout lays out the keys screen's body: the table, and the
 // details panel on its right when that is shown. The panel takes a share of

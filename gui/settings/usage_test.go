@@ -1,4 +1,4 @@
-package gui
+package settings
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ func TestWindowAPICountsUsage(t *testing.T) {
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	b := vwBackend(t, now)
 	k, secret := vwCreate(t, b.Service(), "Counted", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
-	a := &apiServer{v: verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}}
+	a := &apiServer{v: ServiceVerifier(b.Service()), usage: WorkspaceSource(b).UsageCounter}
 	verify := func(key string) {
 		t.Helper()
 		addr, err := a.start(a.next(), "127.0.0.1:0", func(err error) { t.Errorf("server: %v", err) })

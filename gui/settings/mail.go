@@ -1,4 +1,4 @@
-package gui
+package settings
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/mail"
 )
@@ -46,38 +47,31 @@ const testMailTimeout = 2 * time.Minute
 const savedPasswordPlaceholder = "•••• (saved)"
 
 // securityChoices are the security select's options.
-var securityChoices = []struct {
-	sec   mail.Security
-	label string
-}{
-	{mail.SecurityStartTLS, "STARTTLS"},
-	{mail.SecurityTLS, "TLS"},
-	{mail.SecurityNone, "None (this computer only)"},
+var securityChoices = widgets.Choices[mail.Security]{
+	{Value: mail.SecurityStartTLS, Label: "STARTTLS"},
+	{Value: mail.SecurityTLS, Label: "TLS"},
+	{Value: mail.SecurityNone, Label: "None (this computer only)"},
 }
 
+// securityLabel is the label of s, STARTTLS's for an unknown one.
 func securityLabel(s mail.Security) string {
-	for _, c := range securityChoices {
-		if c.sec == s {
-			return c.label
-		}
+	if l, ok := securityChoices.Label(s); ok {
+		return l
 	}
-	return securityChoices[0].label
+	return securityChoices[0].Label
 }
 
+// securityOf is the security labelled label ("" for none).
 func securityOf(label string) mail.Security {
-	for _, c := range securityChoices {
-		if c.label == label {
-			return c.sec
-		}
-	}
-	return ""
+	sec, _ := securityChoices.Value(label)
+	return sec
 }
 
 // mailForm is the e-mail settings form with Save and Send test e-mail. The
 // settings view lays its widgets out.
 type mailForm struct {
 	cfg mailConfig
-	bg  runner
+	ui  UI
 	// onSaved is called on the UI goroutine after the settings were saved.
 	onSaved func()
 	// relayout lays the view out again after a message was shown or hidden.
@@ -103,18 +97,14 @@ type mailForm struct {
 
 // newMailForm returns the form over cfg, its buttons disabled until load
 // has read the saved settings.
-func newMailForm(cfg mailConfig, bg runner) *mailForm {
-	v := &mailForm{cfg: cfg, bg: bg, msgs: map[string]*widget.Label{}, relayout: func() {}}
+func newMailForm(cfg mailConfig, ui UI) *mailForm {
+	v := &mailForm{cfg: cfg, ui: ui, msgs: map[string]*widget.Label{}, relayout: func() {}}
 
 	v.host = widget.NewEntry()
 	v.host.SetPlaceHolder("smtp.example.com")
 	v.port = widget.NewEntry()
 	v.port.SetText(strconv.Itoa(mail.DefaultPort(mail.SecurityStartTLS)))
-	labels := make([]string, len(securityChoices))
-	for i, c := range securityChoices {
-		labels[i] = c.label
-	}
-	v.security = widget.NewSelect(labels, nil)
+	v.security = widget.NewSelect(securityChoices.Labels(), nil)
 	v.security.SetSelected(securityLabel(mail.SecurityStartTLS))
 	v.security.OnChanged = v.securityChanged
 	v.username = widget.NewEntry()
@@ -126,12 +116,12 @@ func newMailForm(cfg mailConfig, bg runner) *mailForm {
 	v.to = widget.NewEntry()
 	v.to.SetPlaceHolder("admin@example.com, ops@example.com")
 	for _, f := range []string{"host", "port", "security", "username", "password", "from", "to"} {
-		v.msgs[f] = newFieldMessage()
+		v.msgs[f] = widgets.NewFieldMessage()
 	}
 	for name, e := range map[string]*widget.Entry{"host": v.host, "port": v.port, "username": v.username,
 		"password": v.password, "from": v.from, "to": v.to} {
 		msg := v.msgs[name]
-		e.OnChanged = func(string) { setMessage(msg, "", widget.DangerImportance) }
+		e.OnChanged = func(string) { widgets.SetMessage(msg, "", widget.DangerImportance) }
 	}
 	v.formMsg = widget.NewLabel("")
 	v.formMsg.Wrapping = fyne.TextWrapWord
@@ -185,7 +175,7 @@ func (v *mailForm) setBusy(busy bool) {
 }
 
 func (v *mailForm) showFormMessage(msg string, imp widget.Importance) {
-	setMessage(v.formMsg, msg, imp)
+	widgets.SetMessage(v.formMsg, msg, imp)
 	if v.details != nil && v.details.Visible() {
 		v.details.Hide()
 	}
@@ -195,7 +185,7 @@ func (v *mailForm) showFormMessage(msg string, imp widget.Importance) {
 // showFailure shows what failed in plain words, with the technical error
 // behind the Details disclosure (closed).
 func (v *mailForm) showFailure(plain string, err error) {
-	setMessage(v.formMsg, plain, widget.DangerImportance)
+	widgets.SetMessage(v.formMsg, plain, widget.DangerImportance)
 	v.detailsText.SetText(msg.Sentence(err.Error()))
 	v.details.CloseAll()
 	v.details.Show()
@@ -203,7 +193,7 @@ func (v *mailForm) showFailure(plain string, err error) {
 }
 
 func (v *mailForm) securityChanged(label string) {
-	setMessage(v.msgs["security"], "", widget.DangerImportance)
+	widgets.SetMessage(v.msgs["security"], "", widget.DangerImportance)
 	sec := securityOf(label)
 	// Follow the security's usual port unless the user typed another one.
 	switch strings.TrimSpace(v.port.Text) {
@@ -216,7 +206,7 @@ func (v *mailForm) securityChanged(label string) {
 // UI goroutine, and fills the form.
 func (v *mailForm) load() {
 	cfg := v.cfg
-	v.bg.run(func() func() {
+	v.ui.Run(func() func() {
 		s, err := cfg.LoadMail()
 		var hasPw bool
 		var pwErr error
@@ -252,7 +242,7 @@ func (v *mailForm) fill(s mail.Settings) {
 	v.from.SetText(s.From)
 	v.to.SetText(displayAddresses(s.To))
 	for _, m := range v.msgs {
-		setMessage(m, "", widget.DangerImportance)
+		widgets.SetMessage(m, "", widget.DangerImportance)
 	}
 }
 
@@ -286,7 +276,7 @@ func displayAddresses(list []string) string {
 // and returns false when the form cannot be read.
 func (v *mailForm) formSettings() (mail.Settings, bool) {
 	for _, m := range v.msgs {
-		setMessage(m, "", widget.DangerImportance)
+		widgets.SetMessage(m, "", widget.DangerImportance)
 	}
 	s := mail.Settings{
 		Host:     strings.TrimSpace(v.host.Text),
@@ -297,7 +287,7 @@ func (v *mailForm) formSettings() (mail.Settings, bool) {
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(v.port.Text))
 	if err != nil {
-		setMessage(v.msgs["port"], "The port must be a number from 1 to 65535.", widget.DangerImportance)
+		widgets.SetMessage(v.msgs["port"], "The port must be a number from 1 to 65535.", widget.DangerImportance)
 		v.relayout()
 		return s, false
 	}
@@ -315,7 +305,7 @@ func (v *mailForm) showError(err error) {
 	var fe *mail.FieldError
 	if errors.As(err, &fe) {
 		if m, ok := v.msgs[fe.Field]; ok {
-			setMessage(m, msg.Sentence(fe.Msg), widget.DangerImportance)
+			widgets.SetMessage(m, msg.Sentence(fe.Msg), widget.DangerImportance)
 			v.relayout()
 			return
 		}
@@ -324,7 +314,7 @@ func (v *mailForm) showError(err error) {
 }
 
 // savedMessage says what Save did: it also makes the digest scheduler
-// check at once whether a digest is due (settingsView's onSaved).
+// check at once whether a digest is due (View's onSaved).
 const savedMessage = "Saved. Keydesk now sends the digest if one is due and not yet delivered, then every day at 11:00 UTC."
 
 // Save validates the form and stores it: the settings in the store (with an
@@ -342,7 +332,7 @@ func (v *mailForm) Save() {
 	v.setBusy(true)
 	cfg := v.cfg
 	change := mail.Change{Settings: s, Password: pw, Actor: cfg.Actor(), Time: cfg.Now()}
-	v.bg.run(func() func() {
+	v.ui.Run(func() func() {
 		has, err := cfg.SaveMail(change)
 		return func() {
 			v.setBusy(false)
@@ -376,7 +366,7 @@ func (v *mailForm) SendTest() {
 	v.stopTest = cancel
 	v.progress.Show()
 	v.relayout()
-	v.bg.run(func() func() {
+	v.ui.Run(func() func() {
 		defer cancel()
 		err := cfg.SendTestMail(ctx, s, typed)
 		return func() {

@@ -1,4 +1,4 @@
-package gui
+package settings
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/internal/netaddr"
 	"github.com/keydesk/keydesk/server"
@@ -24,7 +26,10 @@ var errSuperseded = errors.New("superseded by a later switch")
 // server's lifecycle; its start and stop block, so the switch calls them off
 // the UI goroutine.
 type apiServer struct {
-	v server.Verifier
+	v server.KeyChecker
+	// usage returns the counter of the API's answers (nil counts
+	// nothing); nil itself counts nothing either.
+	usage func() (server.UsageCounter, error)
 
 	mu   sync.Mutex
 	gen  int                // advanced by every switch
@@ -48,8 +53,8 @@ func (a *apiServer) next() int {
 func (a *apiServer) start(gen int, addr string, failed func(error)) (string, error) {
 	a.shutdown()
 	var opts server.Options
-	if o, ok := a.v.(verifierOnly); ok && o.usage != nil {
-		r, err := o.usage.recorder()
+	if a.usage != nil {
+		r, err := a.usage()
 		if err != nil {
 			return "", fmt.Errorf("could not read the usage counts: %w", err)
 		}
@@ -97,7 +102,7 @@ func (a *apiServer) shutdown() {
 // widgets out.
 type apiSwitch struct {
 	srv *apiServer
-	bg  runner
+	ui  UI
 	// relayout lays the view out again after a message was shown or hidden.
 	relayout func()
 
@@ -107,13 +112,13 @@ type apiSwitch struct {
 	serverStatus *widget.Label
 }
 
-func newAPISwitch(srv *apiServer, bg runner) *apiSwitch {
-	s := &apiSwitch{srv: srv, bg: bg, relayout: func() {}}
+func newAPISwitch(srv *apiServer, ui UI) *apiSwitch {
+	s := &apiSwitch{srv: srv, ui: ui, relayout: func() {}}
 	s.serverOn = widget.NewCheck("Run verification API while Keydesk is open", s.toggled)
 	s.listen = widget.NewEntry()
 	s.listen.SetText(netaddr.DefaultListen)
-	s.listenMsg = newFieldMessage()
-	s.listen.OnChanged = func(string) { setMessage(s.listenMsg, "", widget.DangerImportance) }
+	s.listenMsg = widgets.NewFieldMessage()
+	s.listen.OnChanged = func(string) { widgets.SetMessage(s.listenMsg, "", widget.DangerImportance) }
 	s.serverStatus = widget.NewLabel("Stopped.")
 	s.serverStatus.Wrapping = fyne.TextWrapWord
 	return s
@@ -129,7 +134,7 @@ func (s *apiSwitch) toggled(on bool) {
 	s.listen.Enable()
 	s.setStatus("Stopping…", widget.MediumImportance)
 	srv := s.srv
-	s.bg.run(func() func() {
+	s.ui.Run(func() func() {
 		srv.shutdown()
 		return func() {
 			if !s.serverOn.Checked {
@@ -143,7 +148,7 @@ func (s *apiSwitch) start(gen int) {
 	addr := strings.TrimSpace(s.listen.Text)
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		setMessage(s.listenMsg, "Enter a host and port such as 127.0.0.1:8765.", widget.DangerImportance)
+		widgets.SetMessage(s.listenMsg, "Enter a host and port such as 127.0.0.1:8765.", widget.DangerImportance)
 		s.uncheck()
 		s.relayout()
 		return
@@ -151,9 +156,9 @@ func (s *apiSwitch) start(gen int) {
 	s.listen.Disable()
 	s.setStatus("Starting…", widget.MediumImportance)
 	srv := s.srv
-	s.bg.run(func() func() {
+	s.ui.Run(func() func() {
 		bound, err := srv.start(gen, addr, func(err error) {
-			s.bg.do(func() {
+			s.ui.Do(func() {
 				s.uncheck()
 				s.setStatus(msg.Sentence(err.Error()), widget.DangerImportance)
 			})
@@ -193,3 +198,23 @@ func (s *apiSwitch) uncheck() {
 	s.serverOn.OnChanged = s.toggled
 	s.listen.Enable()
 }
+
+// ServiceVerifier is svc as the window's verification API sees it: its
+// verification without its last-used flusher, which the window's
+// background work runs.
+func ServiceVerifier(svc *core.Service) server.KeyChecker { return verifierOnly{svc} }
+
+// verifierOnly hides the service's last-used flusher from the server.
+type verifierOnly struct{ svc *core.Service }
+
+func (o verifierOnly) Verify(secret string, t core.Target) core.Verification {
+	return o.svc.Verify(secret, t)
+}
+
+// VerifyUse is what the server calls for a client's request: a real use,
+// recorded as the key's last use.
+func (o verifierOnly) VerifyUse(secret string, t core.Target) core.Verification {
+	return o.svc.VerifyUse(secret, t)
+}
+
+func (o verifierOnly) Catalog() *core.Catalog { return o.svc.Catalog() }

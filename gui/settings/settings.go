@@ -1,6 +1,11 @@
-package gui
+// Package settings is the window's Settings screen: the expiration
+// digest's e-mail settings, the digest's status and preview, the option to
+// run the verification API while the window is open, and when the data
+// folder was last backed up. It reaches the window only through UI.
+package settings
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -10,30 +15,57 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/server"
 )
 
-// settingsSource is what the Settings screen needs besides the verifier:
-// the e-mail settings and the digest. workspaceSettings implements it over
-// an opened data folder.
-type settingsSource interface {
-	mailConfig
-	digestSource
+// UI is what the settings screens need from the window they are shown in
+// (evebuddy's baseUI): its runner, its dialogs and its words for errors.
+// The window implements it over its one bridge to fyne.Do.
+type UI interface {
+	// Run calls work off the UI goroutine, then the func it returns, if
+	// not nil, on the UI goroutine.
+	Run(work func() (apply func()))
+	// Do runs f on the UI goroutine; background goroutines (a server that
+	// stops) call it.
+	Do(f func())
+	// Window parents the screens' dialogs.
+	Window() fyne.Window
+	// OnEscape makes close the Esc key's action while its dialog is the
+	// top one; the returned function is called when the dialog closes.
+	OnEscape(close func()) (done func())
+	// ShowError shows, in a dialog titled title, that what failed, with
+	// the technical error err behind Details.
+	ShowError(title, what string, err error)
+	// Sentence turns err into one sentence for the screen.
+	Sentence(err error) string
 }
 
-// settingsView is the Settings screen: the expiration digest's e-mail
-// settings (mailForm) with the digest's status and preview (digestPanel),
-// and the option to run the verification API while the window is open
+// Source is what the Settings screen reads and changes besides the
+// verifier: the e-mail settings, the digest and the usage counts of the
+// verification API. WorkspaceSource implements it over an opened data
+// folder.
+type Source interface {
+	mailConfig
+	digestSource
+	// UsageCounter returns what counts the verification API's answers;
+	// nil counts nothing. The switch calls it off the UI goroutine each
+	// time the API starts.
+	UsageCounter() (server.UsageCounter, error)
+}
+
+// View is the Settings screen: the expiration digest's e-mail settings
+// (mailForm) with the digest's status and preview (digestPanel), and the
+// option to run the verification API while the window is open
 // (apiSwitch).
-type settingsView struct {
+type View struct {
 	widget.BaseWidget
 
 	mail   *mailForm
 	digest *digestPanel
 	api    *apiSwitch
-	bg     runner
+	ui     UI
 
 	// lastBackup says when the data folder was last backed up.
 	lastBackup *widget.Label
@@ -41,16 +73,15 @@ type settingsView struct {
 	sched atomic.Pointer[mail.Scheduler]
 }
 
-// newSettingsView returns the Settings view over src, running the
-// verification API with v; w parents its dialogs and bg runs its work. It
-// reads nothing: call load to fill the form.
-func newSettingsView(src settingsSource, v server.Verifier, w fyne.Window, bg runner) *settingsView {
-	s := &settingsView{bg: bg, lastBackup: widget.NewLabel("Last backup: never")}
+// New returns the Settings view over src, running the verification API
+// with v, in the window ui. It reads nothing: call Load to fill the form.
+func New(src Source, v server.KeyChecker, ui UI) *View {
+	s := &View{ui: ui, lastBackup: widget.NewLabel("Last backup: never")}
 	s.lastBackup.Wrapping = fyne.TextWrapWord
 	s.ExtendBaseWidget(s)
-	s.mail = newMailForm(src, bg)
-	s.digest = newDigestPanel(src, w, bg)
-	s.api = newAPISwitch(&apiServer{v: v}, bg)
+	s.mail = newMailForm(src, ui)
+	s.digest = newDigestPanel(src, ui)
+	s.api = newAPISwitch(&apiServer{v: v, usage: src.UsageCounter}, ui)
 	s.mail.busyAlso = []*widget.Button{s.digest.preview}
 	s.mail.onSaved = func() {
 		if sched := s.sched.Load(); sched != nil {
@@ -62,19 +93,19 @@ func newSettingsView(src settingsSource, v server.Verifier, w fyne.Window, bg ru
 	return s
 }
 
-// setLocation sets the time zone dates are shown in.
-func (s *settingsView) setLocation(loc *time.Location) {
+// SetLocation sets the time zone dates are shown in.
+func (s *View) SetLocation(loc *time.Location) {
 	s.digest.loc = loc
 	s.digest.render()
 }
 
-// load reads the saved e-mail settings off the UI goroutine and fills the
+// Load reads the saved e-mail settings off the UI goroutine and fills the
 // form.
-func (s *settingsView) load() { s.mail.load() }
+func (s *View) Load() { s.mail.load() }
 
 // CreateRenderer lays the view out: the e-mail form, its buttons and
 // status, then the verification API option.
-func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
+func (s *View) CreateRenderer() fyne.WidgetRenderer {
 	// The e-mail fields and the listen address share one label column, so
 	// their fields start at the same x.
 	forms := &formGroup{}
@@ -82,12 +113,12 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 		boldLabel("Expiration digest e-mail"),
 		widget.NewLabel("Sent every day at 11:00 UTC to the recipients, listing keys that expired in the last 24 hours and keys expiring within 7 days."),
 		s.mail.form(forms),
-		secondaryText(s.mail.formMsg),
+		widgets.SecondaryText(s.mail.formMsg),
 		s.mail.details,
 		s.mail.progress,
 		container.NewHBox(s.mail.save, s.mail.test, s.digest.preview),
 		s.digest.nextSlot,
-		container.NewBorder(nil, nil, nil, container.NewVBox(s.digest.failDetails), secondaryText(s.digest.lastResult)),
+		container.NewBorder(nil, nil, nil, container.NewVBox(s.digest.failDetails), widgets.SecondaryText(s.digest.lastResult)),
 		s.digest.failText,
 		widget.NewSeparator(),
 		boldLabel("Verification API"),
@@ -105,7 +136,7 @@ func (s *settingsView) CreateRenderer() fyne.WidgetRenderer {
 	}
 	// The fields keep clear of the scroll bar, which floats over the
 	// right edge of the content.
-	gutter := container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), content)
+	gutter := container.New(layout.NewCustomPaddedLayout(0, 0, 0, widgets.ScrollBarGutter()), content)
 	return widget.NewSimpleRenderer(container.NewVScroll(gutter))
 }
 
@@ -187,47 +218,47 @@ func (f formGroupLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(lw+theme.Padding()+w, h)
 }
 
-// setLastBackup shows when the last backup was taken (the zero time:
+// SetLastBackup shows when the last backup was taken (the zero time:
 // never), or that it could not be read.
-func (s *settingsView) setLastBackup(t time.Time, err error, loc *time.Location) {
+func (s *View) SetLastBackup(t time.Time, err error, loc *time.Location) {
 	text := "Last backup: never. Back up with File > Back Up…: without a backup, a lost keyring makes every key unverifiable."
 	switch {
 	case err != nil:
-		text = "Last backup: unknown (" + lowerFirst(sentence(err)) + ")"
+		text = "Last backup: unknown (" + lowerFirst(s.ui.Sentence(err)) + ")"
 	case !t.IsZero():
-		text = "Last backup: " + formatLong(t, loc)
+		text = "Last backup: " + t.In(loc).Format(longLayout)
 	}
 	s.lastBackup.SetText(text)
 }
 
-// setStatus shows the digest scheduler's status; call it on the UI
-// goroutine (runBackground does, through the runner).
-func (s *settingsView) setStatus(st mail.Status) { s.digest.setStatus(st) }
+// LastBackup is what the Backups section says.
+func (s *View) LastBackup() string { return s.lastBackup.Text }
 
-// attachScheduler lets Save wake the digest scheduler, so that new settings
+// SetStatus shows the digest scheduler's status; call it on the UI
+// goroutine (the window does, through UI.Do).
+func (s *View) SetStatus(st mail.Status) { s.digest.setStatus(st) }
+
+// AttachScheduler lets Save wake the digest scheduler, so that new settings
 // apply at once.
-func (s *settingsView) attachScheduler(sched *mail.Scheduler) { s.sched.Store(sched) }
+func (s *View) AttachScheduler(sched *mail.Scheduler) { s.sched.Store(sched) }
 
-// stopServer stops the verification API, if it runs, and waits for it to
+// StopServer stops the verification API, if it runs, and waits for it to
 // finish. It blocks: never call it on the UI goroutine.
-func (s *settingsView) stopServer() { s.api.srv.shutdown() }
+func (s *View) StopServer() { s.api.srv.shutdown() }
 
-// verifierOnly hides the service's last-used flusher from the server: the
-// window's background work flushes last-used times.
-type verifierOnly struct {
-	svc *core.Service
-	// usage counts the API's answers; nil counts nothing.
-	usage *windowUsage
+// longLayout is how the last backup's time is shown: with its weekday and
+// zone, as the window shows other times in full.
+const longLayout = "Mon 2 Jan 2006 15:04 MST"
+
+// boldLabel is a heading of the screen.
+func boldLabel(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
 
-func (o verifierOnly) Verify(secret string, t core.Target) core.Verification {
-	return o.svc.Verify(secret, t)
+// lowerFirst starts s with a small letter, to follow a colon.
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
-
-// VerifyUse is what the server calls for a client's request: a real use,
-// recorded as the key's last use.
-func (o verifierOnly) VerifyUse(secret string, t core.Target) core.Verification {
-	return o.svc.VerifyUse(secret, t)
-}
-
-func (o verifierOnly) Catalog() *core.Catalog { return o.svc.Catalog() }

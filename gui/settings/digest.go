@@ -1,4 +1,4 @@
-package gui
+package settings
 
 import (
 	"fmt"
@@ -26,9 +26,8 @@ type digestSource interface {
 // digest. The settings view lays its widgets out.
 type digestPanel struct {
 	src digestSource
-	win fyne.Window
 	loc *time.Location
-	bg  runner
+	ui  UI
 	// relayout lays the view out again after the status changed.
 	relayout func()
 
@@ -41,14 +40,12 @@ type digestPanel struct {
 	failText    *widget.Label
 	status      mail.Status
 
-	// onEscape, when set (the window's uiEnv.onEscape), makes Esc close
-	// the preview; shown is the preview last shown (tests).
-	onEscape func(close func()) (done func())
-	shown    *dialog.CustomDialog
+	// shown is the preview last shown (tests).
+	shown *dialog.CustomDialog
 }
 
-func newDigestPanel(src digestSource, w fyne.Window, bg runner) *digestPanel {
-	p := &digestPanel{src: src, win: w, loc: time.Local, bg: bg, relayout: func() {}}
+func newDigestPanel(src digestSource, ui UI) *digestPanel {
+	p := &digestPanel{src: src, loc: time.Local, ui: ui, relayout: func() {}}
 	p.preview = widget.NewButton("Preview digest", p.Preview)
 	p.preview.Disable() // until the e-mail form has loaded
 	p.nextSlot = widget.NewLabel("")
@@ -75,12 +72,12 @@ func newDigestPanel(src digestSource, w fyne.Window, bg runner) *digestPanel {
 func (p *digestPanel) Preview() {
 	src := p.src
 	p.preview.Disable()
-	p.bg.run(func() func() {
+	p.ui.Run(func() func() {
 		d, err := src.NextDigest()
 		return func() {
 			p.preview.Enable()
 			if err != nil {
-				newErrorDialog(p.win, "Digest preview", "The digest could not be prepared", err).dlg.Show()
+				p.ui.ShowError("Digest preview", "The digest could not be prepared", err)
 				return
 			}
 			p.showPreview(d)
@@ -90,11 +87,9 @@ func (p *digestPanel) Preview() {
 
 func (p *digestPanel) showPreview(d core.Digest) {
 	content := digestPreview(d, p.loc)
-	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.win)
+	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.ui.Window())
 	dlg.Resize(fyne.NewSize(640, 480))
-	if p.onEscape != nil {
-		dlg.SetOnClosed(p.onEscape(dlg.Hide))
-	}
+	dlg.SetOnClosed(p.ui.OnEscape(dlg.Hide))
 	p.shown = dlg
 	dlg.Show()
 }
@@ -136,7 +131,7 @@ func (p *digestPanel) updateNextSlot() {
 }
 
 // setStatus shows the digest scheduler's status; call it on the UI
-// goroutine (runBackground does, through the runner).
+// goroutine (the window does, through UI.Do).
 func (p *digestPanel) setStatus(st mail.Status) {
 	p.status = st
 	p.render()

@@ -1,4 +1,4 @@
-// Package vault reads and writes Keydesk's encrypted envelope: the one file
+// Package envelope reads and writes Keydesk's encrypted envelope: the one file
 // format of `keydesk backup`, of the key file (keydesk.key) that keeps a
 // store's signing material when there is no OS keyring, and of other
 // exports that carry secrets.
@@ -35,7 +35,7 @@
 // size known in advance, and the whole decrypted stream is bounded by the
 // manifest, so a small file cannot make Keydesk write or hold more than
 // its manifest allows.
-package vault
+package envelope
 
 import (
 	"archive/tar"

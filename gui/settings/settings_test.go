@@ -1,4 +1,4 @@
-package gui
+package settings
 
 import (
 	"bytes"
@@ -20,18 +20,18 @@ import (
 	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
+	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/workspace"
 )
 
-func newSettings(t *testing.T, b *workspace.Workspace) (*settingsView, *widget.Label) {
+func newSettings(t *testing.T, b *workspace.Workspace) (*View, *widget.Label, *testUI) {
 	t.Helper()
 	vwApp(t, theme.VariantLight)
-	v := vwSettings(b, nil)
-	w := vwWindow(t, v, 900, 900)
-	v.digest.win = w
-	v.load()
-	bgWait(v.bg)
-	return v, v.mail.formMsg
+	v, ui := vwSettings(b)
+	ui.win = vwWindow(t, v, 900, 900)
+	v.Load()
+	ui.wait()
+	return v, v.mail.formMsg, ui
 }
 
 // stFill types settings into the form.
@@ -48,7 +48,7 @@ func stFill(v *mailForm, host, port, security, user, pass, from, to string) {
 
 func TestSettingsValidationMessages(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	v, _ := newSettings(t, b)
+	v, _, ui := newSettings(t, b)
 	cases := []struct {
 		name                                       string
 		host, port, security, user, pass, from, to string
@@ -67,7 +67,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			stFill(v.mail, c.host, c.port, c.security, c.user, c.pass, c.from, c.to)
 			test.Tap(v.mail.save)
-			bgWait(v.bg)
+			ui.wait()
 			for field, l := range v.mail.msgs {
 				if field == c.field {
 					if !l.Visible() || l.Text != c.msg {
@@ -86,7 +86,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 
 func TestSettingsSaveAndReload(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	v, formMsg := newSettings(t, b)
+	v, formMsg, ui := newSettings(t, b)
 	if v.mail.password.PlaceHolder != "not set" || !strings.Contains(formMsg.Text, "not set up yet") {
 		t.Fatalf("fresh store: password placeholder %q, message %q", v.mail.password.PlaceHolder, formMsg.Text)
 	}
@@ -97,7 +97,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 		t.Errorf("choosing TLS left the port at %q, want 465", v.mail.port.Text)
 	}
 	test.Tap(v.mail.save)
-	bgWait(v.bg)
+	ui.wait()
 	if formMsg.Text != savedMessage {
 		t.Fatalf("after Save: %q", formMsg.Text)
 	}
@@ -127,7 +127,7 @@ func TestSettingsSaveAndReload(t *testing.T) {
 
 	// A new view reads the settings back, and shows only that a password
 	// is saved.
-	v2, _ := newSettings(t, b)
+	v2, _, ui2 := newSettings(t, b)
 	if v2.mail.host.Text != "smtp.example.com" || v2.mail.port.Text != "465" || v2.mail.security.Selected != "TLS" ||
 		v2.mail.username.Text != "keydesk" || v2.mail.from.Text != "Keydesk <keydesk@example.com>" {
 		t.Errorf("reloaded form: %q %q %q %q %q", v2.mail.host.Text, v2.mail.port.Text, v2.mail.security.Selected, v2.mail.username.Text, v2.mail.from.Text)
@@ -135,13 +135,13 @@ func TestSettingsSaveAndReload(t *testing.T) {
 	if v2.mail.password.Text != "" || v2.mail.password.PlaceHolder != savedPasswordPlaceholder {
 		t.Errorf("reloaded password field: %d chars, placeholder %q", len(v2.mail.password.Text), v2.mail.password.PlaceHolder)
 	}
-	if strings.Contains(test.RenderToMarkup(v2.digest.win.Canvas()), secret) {
+	if strings.Contains(test.RenderToMarkup(ui2.win.Canvas()), secret) {
 		t.Error("the saved password is shown")
 	}
 
 	// Saving again without typing a password keeps it.
 	test.Tap(v2.mail.save)
-	bgWait(v2.bg)
+	ui2.wait()
 	if pw, _ := b.Keyring().MailPassword(); pw != secret {
 		t.Errorf("password after saving without typing it: %q", pw)
 	}
@@ -155,18 +155,18 @@ func stJSON(v any) string {
 func TestSettingsSendTestEmail(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	srv := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "pw-in-keyring"}) // plain, which Keydesk allows to a loopback host
-	v, formMsg := newSettings(t, b)
+	v, formMsg, ui := newSettings(t, b)
 	host, port, _ := net.SplitHostPort(srv.Addr())
 	stFill(v.mail, host, port, "None (this computer only)", "keydesk", "pw-in-keyring", "keydesk@example.com", "ops@example.com, ana@example.com")
 	test.Tap(v.mail.save)
-	bgWait(v.bg)
+	ui.wait()
 	if formMsg.Text != savedMessage {
 		t.Fatalf("save: %q", formMsg.Text)
 	}
 
 	// The saved password (from the keyring) is used.
 	test.Tap(v.mail.test)
-	bgWait(v.bg)
+	ui.wait()
 	if formMsg.Text != "Test e-mail sent to ops@example.com, ana@example.com." || formMsg.Importance != widget.SuccessImportance {
 		t.Fatalf("after Send test e-mail: %q", formMsg.Text)
 	}
@@ -191,7 +191,7 @@ func TestSettingsSendTestEmail(t *testing.T) {
 	// and the failure is in the audit log.
 	test.Type(v.mail.password, "wrong")
 	test.Tap(v.mail.test)
-	bgWait(v.bg)
+	ui.wait()
 	if formMsg.Importance != widget.DangerImportance || formMsg.Text != "The server refused the login as keydesk. Check the username and password." ||
 		!v.mail.details.Visible() || !strings.Contains(v.mail.detailsText.Text, "log in as keydesk") || strings.Contains(v.mail.detailsText.Text, "wrong") {
 		t.Errorf("after a failed test: %q, details %q", formMsg.Text, v.mail.detailsText.Text)
@@ -214,7 +214,7 @@ func TestSettingsPreviewDigest(t *testing.T) {
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}}) // expires in 2 days
 	vwCreate(t, earlier, "Data warehouse loader", core.Lifetime{Months: 6},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"history": core.AccessRead}}) // not in the digest
-	v, _ := newSettings(t, b)
+	v, _, ui := newSettings(t, b)
 	// The next slot is 2026-03-12 11:00 UTC.
 	slot := core.NextSlot(vwNow)
 	d, err := b.Service().SelectDigest(slot, time.Time{})
@@ -222,8 +222,8 @@ func TestSettingsPreviewDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	test.Tap(v.digest.preview)
-	bgWait(v.bg)
-	top := v.digest.win.Canvas().Overlays().Top()
+	ui.wait()
+	top := ui.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("Preview digest opened no dialog")
 	}
@@ -246,7 +246,7 @@ func TestSettingsPreviewDigest(t *testing.T) {
 
 func TestSettingsStatusLine(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	v, _ := newSettings(t, b)
+	v, _, _ := newSettings(t, b)
 	if v.digest.nextSlot.Text != "Next digest: 2026-03-12 11:00 UTC (12:00 CET), in 1 hour." {
 		t.Errorf("next slot = %q", v.digest.nextSlot.Text)
 	}
@@ -264,7 +264,7 @@ func TestSettingsStatusLine(t *testing.T) {
 			"Last result: the digest for 2026-03-11 11:00 UTC could not be sent at 2026-03-11 12:00 CET; Keydesk tries again at 12:01 CET. Details says why.", widget.DangerImportance},
 	}
 	for _, c := range cases {
-		v.setStatus(c.st)
+		v.SetStatus(c.st)
 		if v.digest.lastResult.Text != c.want || v.digest.lastResult.Importance != c.imp {
 			t.Errorf("status %+v:\n got %q (%v)\nwant %q (%v)", c.st, v.digest.lastResult.Text, v.digest.lastResult.Importance, c.want, c.imp)
 		}
@@ -286,18 +286,18 @@ func TestSettingsStatusLine(t *testing.T) {
 func TestSettingsVerificationServer(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	_, secret := vwCreate(t, b.Service(), "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
-	v, _ := newSettings(t, b)
+	v, _, ui := newSettings(t, b)
 
 	v.api.listen.SetText("not an address")
 	test.Tap(v.api.serverOn)
-	bgWait(v.bg)
+	ui.wait()
 	if v.api.serverOn.Checked || v.api.listenMsg.Text != "Enter a host and port such as 127.0.0.1:8765." {
 		t.Fatalf("bad address: checked %v, message %q", v.api.serverOn.Checked, v.api.listenMsg.Text)
 	}
 
 	v.api.listen.SetText("127.0.0.1:0")
 	test.Tap(v.api.serverOn)
-	bgWait(v.bg)
+	ui.wait()
 	if !v.api.serverOn.Checked || !strings.HasPrefix(v.api.serverStatus.Text, "Listening on http://127.0.0.1:") || v.api.serverStatus.Importance != widget.SuccessImportance {
 		t.Fatalf("after enabling: checked %v, status %q", v.api.serverOn.Checked, v.api.serverStatus.Text)
 	}
@@ -318,17 +318,17 @@ func TestSettingsVerificationServer(t *testing.T) {
 	}
 
 	// A second listener on the same port fails with the error shown.
-	v2, _ := newSettings(t, b)
+	v2, _, ui2 := newSettings(t, b)
 	addr := strings.TrimPrefix(base, "http://")
 	v2.api.listen.SetText(addr)
 	test.Tap(v2.api.serverOn)
-	bgWait(v2.bg)
+	ui2.wait()
 	if v2.api.serverOn.Checked || v2.api.serverStatus.Importance != widget.DangerImportance || !strings.HasPrefix(v2.api.serverStatus.Text, "Could not listen on "+addr) {
 		t.Errorf("port in use: checked %v, status %q", v2.api.serverOn.Checked, v2.api.serverStatus.Text)
 	}
 
 	test.Tap(v.api.serverOn)
-	bgWait(v.bg)
+	ui.wait()
 	if v.api.serverOn.Checked || v.api.serverStatus.Text != "Stopped." {
 		t.Errorf("after disabling: checked %v, status %q", v.api.serverOn.Checked, v.api.serverStatus.Text)
 	}
@@ -343,7 +343,7 @@ func TestSettingsVerificationServer(t *testing.T) {
 func TestSettingsFieldsLineUpClearOfTheScrollBar(t *testing.T) {
 	b := vwBackend(t, vwNow)
 	vwApp(t, theme.VariantLight)
-	v := vwSettings(b, nil)
+	v, _ := vwSettings(b)
 	w := vwWindow(t, v, minWindowWidth, minWindowHeight)
 	d := fyne.CurrentApp().Driver()
 	host, listen := d.AbsolutePositionForObject(v.mail.host), d.AbsolutePositionForObject(v.api.listen)
@@ -365,21 +365,21 @@ func TestSettingsGolden(t *testing.T) {
 		t.Run(th.name, func(t *testing.T) {
 			b := vwBackend(t, vwNow)
 			vwApp(t, th.variant)
-			v := vwSettings(b, nil)
+			v, ui := vwSettings(b)
 			w := vwWindow(t, v, 820, 900)
-			v.load()
-			bgWait(v.bg)
+			v.Load()
+			ui.wait()
 			stFill(v.mail, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
 			test.Tap(v.mail.save)
-			bgWait(v.bg)
-			v.setStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
+			ui.wait()
+			v.SetStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
 			w.Canvas().Unfocus()
 			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())
 		})
 	}
 }
 
-// stSource is a settingsSource held in memory that records what the view
+// stSource is a Source held in memory that records what the view
 // asks of it.
 type stSource struct {
 	saved    mail.Settings
@@ -405,8 +405,9 @@ func (s *stSource) SendTestMail(_ context.Context, m mail.Settings, password str
 	s.sentPw = append(s.sentPw, password)
 	return nil
 }
-func (s *stSource) Now() time.Time { return vwNow }
-func (s *stSource) Actor() string  { return "ana" }
+func (s *stSource) Now() time.Time                             { return vwNow }
+func (s *stSource) Actor() string                              { return "ana" }
+func (s *stSource) UsageCounter() (server.UsageCounter, error) { return nil, nil }
 func (s *stSource) NextDigest() (core.Digest, error) {
 	return core.Digest{Slot: core.NextSlot(vwNow)}, nil
 }
@@ -417,20 +418,20 @@ func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
 	vwApp(t, theme.VariantLight)
 	src := &stSource{saved: mail.Settings{Host: "smtp.example.com", Port: 587, Security: mail.SecurityStartTLS,
 		Username: "keydesk", From: "keydesk@example.com", To: []string{"ops@example.com"}}, hasPw: true}
-	bg := &testRunner{}
-	v := newSettingsView(src, nil, nil, bg)
-	vwWindow(t, v, 900, 900)
-	v.load()
-	bg.wait()
+	ui := &testUI{}
+	v := New(src, nil, ui)
+	ui.win = vwWindow(t, v, 900, 900)
+	v.Load()
+	ui.wait()
 	if v.mail.host.Text != "smtp.example.com" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
 		t.Fatalf("loaded form: host %q, password placeholder %q", v.mail.host.Text, v.mail.password.PlaceHolder)
 	}
 	v.mail.host.SetText("mail.example.org")
 	test.Tap(v.mail.test)
-	bg.wait()
+	ui.wait()
 	test.Type(v.mail.password, "typed")
 	test.Tap(v.mail.test)
-	bg.wait()
+	ui.wait()
 	if len(src.sentWith) != 2 || src.sentWith[0].Host != "mail.example.org" || src.sentWith[1].Host != "mail.example.org" {
 		t.Fatalf("SendTestMail got %+v, want the form's host twice", src.sentWith)
 	}
@@ -450,7 +451,7 @@ func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
 // that never answers shows progress and can be cancelled.
 func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
 	b := vwBackend(t, vwNow)
-	v, formMsg := newSettings(t, b)
+	v, formMsg, ui := newSettings(t, b)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -459,7 +460,7 @@ func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
 	l.Close() // nothing listens there now
 	stFill(v.mail, "127.0.0.1", port, "None (this computer only)", "", "", "keydesk@example.com", "ops@example.com")
 	test.Tap(v.mail.test)
-	bgWait(v.bg)
+	ui.wait()
 	want := "Could not reach 127.0.0.1 on port " + port + ": nothing is listening there. Check the host and port."
 	if formMsg.Text != want || formMsg.Importance != widget.DangerImportance {
 		t.Errorf("closed port: %q, want %q", formMsg.Text, want)
@@ -492,8 +493,24 @@ func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
 	c := <-accepted
 	defer c.Close()
 	test.Tap(v.mail.cancelTest)
-	bgWait(v.bg)
+	ui.wait()
 	if formMsg.Text != "The test e-mail was cancelled; nothing was sent." || v.mail.progress.Visible() || v.mail.test.Disabled() {
 		t.Errorf("after Cancel: %q, progress %v", formMsg.Text, v.mail.progress.Visible())
+	}
+}
+
+// TestSettingsPreviewClosesOnEscape: the digest preview asks the window
+// for Esc, Esc closes it, and closing gives Esc back.
+func TestSettingsPreviewClosesOnEscape(t *testing.T) {
+	b := vwBackend(t, vwNow)
+	v, _, ui := newSettings(t, b)
+	test.Tap(v.digest.preview)
+	ui.wait()
+	if ui.win.Canvas().Overlays().Top() == nil || len(ui.escapes) != 1 {
+		t.Fatalf("the preview is open %v, asked for Esc %d times", ui.win.Canvas().Overlays().Top() != nil, len(ui.escapes))
+	}
+	ui.escapes[0]() // the window's Esc
+	if ui.win.Canvas().Overlays().Top() != nil || ui.released != 1 {
+		t.Errorf("after Esc: the preview is open %v, Esc given back %d times", ui.win.Canvas().Overlays().Top() != nil, ui.released)
 	}
 }
