@@ -17,10 +17,7 @@ type KeyAuditor interface {
 // testKeyAudit: KeyAudit returns exactly the entries whose key is one of
 // those asked for, newest first, whatever else the log holds.
 func testKeyAudit(t *testing.T, s core.Store) {
-	ka, ok := s.(KeyAuditor)
-	if !ok {
-		t.Skip("the store reads no per-key audit")
-	}
+	ka := ability[KeyAuditor](t, s, "reads no per-key audit")
 	a, b := keytest.Key("aaaa", T0.Add(time.Hour)), keytest.Key("aaaab", T0.Add(2*time.Hour))
 	mustInsert(t, s, a, b)
 	renamed := a.Clone()
