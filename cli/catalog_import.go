@@ -76,7 +76,7 @@ func runCatalogImport(env *Env, sources []string, dryRun, asJSON, yes bool) erro
 		}
 		docs = append(docs, d)
 	}
-	return withCatalogBackend(env, func(b *workspace.Workspace) error {
+	return withCatalogWorkspace(env, func(b *workspace.Workspace) error {
 		current, err := currentCatalog(env, b)
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func newCatalogResetCommand(env *Env) *cobra.Command {
 			if !yes && !env.isTerminal() {
 				return usagef("not resetting the catalog without confirmation: pass --yes to reset it from a script")
 			}
-			return withCatalogBackend(env, func(b *workspace.Workspace) error {
+			return withCatalogWorkspace(env, func(b *workspace.Workspace) error {
 				_, serr := b.StoredCatalog()
 				forged := errors.Is(serr, core.ErrCatalogForged)
 				current, err := currentCatalog(env, b)
@@ -222,17 +222,17 @@ func storeCatalog(env *Env) (*core.Catalog, error) {
 		}
 	}
 	var cat *core.Catalog
-	err := withBackend(env, func(b *workspace.Workspace) error {
+	err := withWorkspace(env, func(b *workspace.Workspace) error {
 		cat = b.Service().Catalog()
 		return nil
 	})
 	return cat, err
 }
 
-// withCatalogBackend opens the store as withBackend does, but with the
+// withCatalogWorkspace opens the store as withWorkspace does, but with the
 // embedded catalog, so that import and reset also work when the stored
 // catalog fails its signature check.
-func withCatalogBackend(env *Env, fn func(b *workspace.Workspace) error) (err error) {
+func withCatalogWorkspace(env *Env, fn func(b *workspace.Workspace) error) (err error) {
 	opts := env.Options()
 	opts.SkipStoredCatalog = true
 	b, err := workspace.Open(opts)

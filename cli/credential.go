@@ -109,7 +109,7 @@ func runCredentialExport(env *Env, out string, verifyOnly bool) error {
 		}
 		pass = p
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		c, err := b.Credential(!verifyOnly)
 		if err != nil {
 			return err

@@ -10,32 +10,32 @@ import (
 
 // MailStore returns the store of mail settings and digest state: the
 // shared store's, else the data folder's.
-func (b *Workspace) MailStore() mail.Store {
-	if b.shared != nil {
-		return b.shared
+func (w *Workspace) MailStore() mail.Store {
+	if w.shared != nil {
+		return w.shared
 	}
-	return b.store
+	return w.store
 }
 
 // MailPassword returns the SMTP password kept in the keyring; "" when none
 // is set.
-func (b *Workspace) MailPassword() (string, error) { return b.keyring.MailPassword() }
+func (w *Workspace) MailPassword() (string, error) { return w.keyring.MailPassword() }
 
 // SaveMail saves the digest's mail settings (and, when given, the SMTP
 // password in the keyring) and records the change in the audit log
 // (mail.SaveSettings).
-func (b *Workspace) SaveMail(c mail.Change) error {
-	return mail.SaveSettings(b.MailStore(), b.keyring, c)
+func (w *Workspace) SaveMail(c mail.Change) error {
+	return mail.SaveSettings(w.MailStore(), w.keyring, c)
 }
 
 // Deliverer is the digest deliverer over the workspace's store, keyring and
 // service, acting as the service's actor. On a shared store it claims each
 // slot first (claimSlots), as the scheduler does, so a `digest send` run
 // by cron beside running windows and replicas never sends a slot twice.
-func (b *Workspace) Deliverer() *mail.Deliverer {
-	d := mail.NewDeliverer(b.MailStore(), b.keyring, b.service, b.service.Actor)
-	b.claimSlots(d)
-	d.Denied = DeniedSelector(b.UsageStore(), b.service)
+func (w *Workspace) Deliverer() *mail.Deliverer {
+	d := mail.NewDeliverer(w.MailStore(), w.keyring, w.service, w.service.Actor)
+	w.claimSlots(d)
+	d.Denied = DeniedSelector(w.UsageStore(), w.service)
 	return d
 }
 
@@ -43,9 +43,9 @@ func (b *Workspace) Deliverer() *mail.Deliverer {
 // it (pgstore.Store.ClaimSlot), so that of every window, replica and
 // `digest send` sharing the store exactly one delivers it; a data folder
 // has one process, and d is left as it is.
-func (b *Workspace) claimSlots(d *mail.Deliverer) {
-	if b.shared != nil {
-		d.Claim = b.shared.ClaimSlot
+func (w *Workspace) claimSlots(d *mail.Deliverer) {
+	if w.shared != nil {
+		d.Claim = w.shared.ClaimSlot
 	}
 }
 
@@ -55,12 +55,12 @@ func (b *Workspace) claimSlots(d *mail.Deliverer) {
 // so the digest goes out exactly once. On a shared store the scheduler
 // also prunes the change log daily (PruneChanges); only admins run it
 // (replicas hold the server role, which cannot delete changes).
-func (b *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
-	s := mail.NewScheduler(b.MailStore(), b.keyring, b.service, b.service.Actor, b.clock, onError)
-	b.claimSlots(s.Deliverer)
-	s.Deliverer.Denied = DeniedSelector(b.UsageStore(), b.service)
-	if b.shared != nil {
-		s.Daily = b.PruneChanges
+func (w *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
+	s := mail.NewScheduler(w.MailStore(), w.keyring, w.service, w.service.Actor, w.clock, onError)
+	w.claimSlots(s.Deliverer)
+	s.Deliverer.Denied = DeniedSelector(w.UsageStore(), w.service)
+	if w.shared != nil {
+		s.Daily = w.PruneChanges
 	}
 	return s
 }
@@ -75,11 +75,11 @@ const ChangesKept = 30 * 24 * time.Hour
 // PruneChanges deletes the shared store's changes older than ChangesKept
 // before now (the latest change is always kept); on a data folder it does
 // nothing.
-func (b *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
-	if b.shared == nil {
+func (w *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
+	if w.shared == nil {
 		return nil
 	}
-	if _, err := b.shared.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
+	if _, err := w.shared.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
 		return fmt.Errorf("prune the shared store's change log: %w", err)
 	}
 	return nil

@@ -223,18 +223,18 @@ type resigned struct {
 func (r resigned) ListKeys() ([]*core.Key, error) { return r.keys, nil }
 
 // Audit returns the audit log, newest first.
-func (b *Workspace) Audit() ([]core.AuditEvent, error) {
-	if b.shared != nil {
-		return b.shared.Audit()
+func (w *Workspace) Audit() ([]core.AuditEvent, error) {
+	if w.shared != nil {
+		return w.shared.Audit()
 	}
-	return b.store.Audit()
+	return w.store.Audit()
 }
 
 // Location names what is open, for messages: the data folder, or the
 // shared store's URL without its password.
-func (b *Workspace) Location() string {
-	if b.shared != nil {
-		return b.url
+func (w *Workspace) Location() string {
+	if w.shared != nil {
+		return w.url
 	}
-	return b.dir
+	return w.dir
 }

@@ -102,36 +102,36 @@ const (
 )
 
 // Kind says whether a data folder, the demo or a shared store is open.
-func (b *Workspace) Kind() Kind {
+func (w *Workspace) Kind() Kind {
 	switch {
-	case b.shared != nil:
+	case w.shared != nil:
 		return KindShared
-	case b.demo:
+	case w.demo:
 		return KindDemo
 	}
 	return KindFolder
 }
 
 // Dir is the data folder (the demo's temporary one); "" on a shared store.
-func (b *Workspace) Dir() string { return b.dir }
+func (w *Workspace) Dir() string { return w.dir }
 
 // Store is the data folder's store; nil on a shared store.
-func (b *Workspace) Store() *storage.Store { return b.store }
+func (w *Workspace) Store() *storage.Store { return w.store }
 
 // Shared is the shared store; nil on a data folder.
-func (b *Workspace) Shared() *pgstore.SealedStore { return b.shared }
+func (w *Workspace) Shared() *pgstore.SealedStore { return w.shared }
 
 // URL is the shared store's URL without its password; "" on a data folder.
-func (b *Workspace) URL() string { return b.url }
+func (w *Workspace) URL() string { return w.url }
 
 // Keyring holds the store's signing material and the SMTP password.
-func (b *Workspace) Keyring() *storage.Keyring { return b.keyring }
+func (w *Workspace) Keyring() *storage.Keyring { return w.keyring }
 
 // Service is the key service over the store.
-func (b *Workspace) Service() *core.Service { return b.service }
+func (w *Workspace) Service() *core.Service { return w.service }
 
 // Clock is the workspace's clock (fixed by Options.Now).
-func (b *Workspace) Clock() core.Clock { return b.clock }
+func (w *Workspace) Clock() core.Clock { return w.clock }
 
 // DefaultDir returns the per-OS default data folder: on Linux and other
 // Unix systems $XDG_DATA_HOME/keydesk or ~/.local/share/keydesk; on Windows
@@ -373,33 +373,33 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 // an error wrapping storage.ErrTampered means a record's signature does
 // not match it, and the store now refuses every change and read. A shared
 // store or no store gives nil.
-func (b *Workspace) SignatureCheck() error {
-	if b.store == nil {
+func (w *Workspace) SignatureCheck() error {
+	if w.store == nil {
 		return nil
 	}
-	return b.store.SignatureCheck()
+	return w.store.SignatureCheck()
 }
 
 // Close writes pending last-used times, closes the store and, for a demo,
 // removes its folder. Calling it again returns the first result.
-func (b *Workspace) Close() error {
-	b.closeOnce.Do(func() {
+func (w *Workspace) Close() error {
+	w.closeOnce.Do(func() {
 		var errs []error
-		if b.service != nil {
-			errs = append(errs, b.service.FlushLastUsed())
+		if w.service != nil {
+			errs = append(errs, w.service.FlushLastUsed())
 		}
-		if b.store != nil {
-			errs = append(errs, b.store.Close())
+		if w.store != nil {
+			errs = append(errs, w.store.Close())
 		}
-		if b.shared != nil {
-			errs = append(errs, b.shared.Close())
+		if w.shared != nil {
+			errs = append(errs, w.shared.Close())
 		}
-		if b.demo && b.dir != "" {
-			if err := os.RemoveAll(b.dir); err != nil {
+		if w.demo && w.dir != "" {
+			if err := os.RemoveAll(w.dir); err != nil {
 				errs = append(errs, fmt.Errorf("remove demo folder: %w", err))
 			}
 		}
-		b.closeErr = errors.Join(errs...)
+		w.closeErr = errors.Join(errs...)
 	})
-	return b.closeErr
+	return w.closeErr
 }
