@@ -175,8 +175,8 @@ func sentence(s string) string {
 }
 
 // withWorkspace opens the workspace (data folder, demo or shared store),
-// runs fn and closes it again
-// (which flushes last-used times), reporting the first error.
+// runs fn and closes it again (which flushes last-used times), reporting
+// the first error.
 func withWorkspace(env *Env, fn func(b *workspace.Workspace) error) (err error) {
 	b, err := env.Open()
 	if err != nil {
