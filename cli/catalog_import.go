@@ -9,7 +9,6 @@ import (
 
 	"github.com/keydesk/keydesk/apicatalog"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -217,7 +216,7 @@ func storeCatalog(env *Env) (*core.Catalog, error) {
 			}
 			dir = d
 		}
-		if ok, err := storage.Exists(dir); err != nil || !ok {
+		if ok, err := workspace.FolderExists(dir); err != nil || !ok {
 			return core.DefaultCatalog(), nil
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -162,7 +161,7 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 var badInputErrors = []error{
 	vault.ErrWrongPassphrase, vault.ErrShortPassphrase, vault.ErrDamaged, vault.ErrNotEnvelope, vault.ErrTooNew,
 	vault.ErrUnsafe, vault.ErrWorkFactor, vault.ErrWeakPassphrase, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
-	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, storage.ErrNoKeyFile,
+	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, workspace.ErrNoKeyFile,
 }
 
 // asBadInput turns an error that is the input's fault into a UsageError

@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -308,7 +307,7 @@ func (f *backupFlow) prepare(dir, path, pass string) (p *workspace.PendingRestor
 		return nil, false, fmt.Errorf("open the backup: %w", err)
 	}
 	defer file.Close()
-	keyFile, err = storage.KeyFileExists(dir)
+	keyFile, err = workspace.KeyFileExists(dir)
 	if err != nil {
 		return nil, false, err
 	}

@@ -7,25 +7,11 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// catalogStore is where the workspace keeps its catalog: the shared
-// store's settings, else the data folder's.
-type catalogStore interface {
-	Setting(name string) ([]byte, error)
-	PutSetting(name string, value []byte, ev core.AuditEvent) error
-}
-
-func (w *Workspace) catalogStore() catalogStore {
-	if w.shared != nil {
-		return w.shared
-	}
-	return w.store
-}
-
 // catalogSigner signs the stored catalog: the admins' Ed25519 key on the
 // shared store, the data folder's MAC key otherwise.
 func (w *Workspace) catalogSigner() (core.Signer, error) {
-	if w.shared != nil {
-		return w.shared.Signer(), nil
+	if s, ok := w.store.(edSigned); ok {
+		return s.Signer(), nil
 	}
 	return w.keyring.Signer(), nil
 }
@@ -37,7 +23,7 @@ func (w *Workspace) StoredCatalog() (*core.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return core.StoredCatalog(w.catalogStore(), s)
+	return core.StoredCatalog(w.store, s)
 }
 
 // CatalogSource says which documents an imported catalog came from, for
@@ -64,7 +50,7 @@ func (w *Workspace) ImportCatalog(c *core.Catalog) error {
 		return err
 	}
 	ev := core.AuditEvent{Time: w.clock.Now().UTC(), Actor: w.service.Actor, Action: core.ActionCatalogImport, Detail: CatalogSource(c)}
-	if err := w.catalogStore().PutSetting(core.CatalogSetting, sealed, ev); err != nil {
+	if err := w.store.PutSetting(core.CatalogSetting, sealed, ev); err != nil {
 		return fmt.Errorf("import the catalog: %w", err)
 	}
 	return nil
@@ -75,7 +61,7 @@ func (w *Workspace) ImportCatalog(c *core.Catalog) error {
 func (w *Workspace) ResetCatalog() error {
 	ev := core.AuditEvent{Time: w.clock.Now().UTC(), Actor: w.service.Actor, Action: core.ActionCatalogReset,
 		Detail: "back to the embedded catalog"}
-	if err := w.catalogStore().PutSetting(core.CatalogSetting, nil, ev); err != nil {
+	if err := w.store.PutSetting(core.CatalogSetting, nil, ev); err != nil {
 		return fmt.Errorf("reset the catalog: %w", err)
 	}
 	return nil

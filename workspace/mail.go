@@ -10,12 +10,7 @@ import (
 
 // MailStore returns the store of mail settings and digest state: the
 // shared store's, else the data folder's.
-func (w *Workspace) MailStore() mail.Store {
-	if w.shared != nil {
-		return w.shared
-	}
-	return w.store
-}
+func (w *Workspace) MailStore() mail.Store { return w.store }
 
 // MailPassword returns the SMTP password kept in the keyring; "" when none
 // is set.
@@ -44,8 +39,8 @@ func (w *Workspace) Deliverer() *mail.Deliverer {
 // `digest send` sharing the store exactly one delivers it; a data folder
 // has one process, and d is left as it is.
 func (w *Workspace) claimSlots(d *mail.Deliverer) {
-	if w.shared != nil {
-		d.Claim = w.shared.ClaimSlot
+	if c, ok := w.store.(slotClaimer); ok {
+		d.Claim = c.ClaimSlot
 	}
 }
 
@@ -59,7 +54,7 @@ func (w *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
 	s := mail.NewScheduler(w.MailStore(), w.keyring, w.service, w.service.Actor, w.clock, onError)
 	w.claimSlots(s.Deliverer)
 	s.Deliverer.Denied = DeniedSelector(w.UsageStore(), w.service)
-	if w.shared != nil {
+	if _, ok := w.store.(changePruner); ok {
 		s.Daily = w.PruneChanges
 	}
 	return s
@@ -76,10 +71,11 @@ const ChangesKept = 30 * 24 * time.Hour
 // before now (the latest change is always kept); on a data folder it does
 // nothing.
 func (w *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
-	if w.shared == nil {
+	p, ok := w.store.(changePruner)
+	if !ok {
 		return nil
 	}
-	if _, err := w.shared.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
+	if _, err := p.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
 		return fmt.Errorf("prune the shared store's change log: %w", err)
 	}
 	return nil

@@ -108,7 +108,7 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
 	svc.Actor = Actor()
-	return &Workspace{url: RedactURL(opts.StoreURL), shared: ss, keyring: kr, service: svc, clock: clock}, nil
+	return &Workspace{url: RedactURL(opts.StoreURL), store: ss, kind: KindShared, keyring: kr, service: svc, clock: clock}, nil
 }
 
 // InitResult says what InitShared did.
@@ -223,17 +223,12 @@ type resigned struct {
 func (r resigned) ListKeys() ([]*core.Key, error) { return r.keys, nil }
 
 // Audit returns the audit log, newest first.
-func (w *Workspace) Audit() ([]core.AuditEvent, error) {
-	if w.shared != nil {
-		return w.shared.Audit()
-	}
-	return w.store.Audit()
-}
+func (w *Workspace) Audit() ([]core.AuditEvent, error) { return w.store.Audit() }
 
 // Location names what is open, for messages: the data folder, or the
 // shared store's URL without its password.
 func (w *Workspace) Location() string {
-	if w.shared != nil {
+	if w.kind == KindShared {
 		return w.url
 	}
 	return w.dir

@@ -9,12 +9,7 @@ import (
 
 // UsageStore returns the store that keeps usage counts: the data folder's,
 // or the shared store.
-func (w *Workspace) UsageStore() core.UsageStore {
-	if w.shared != nil {
-		return w.shared
-	}
-	return w.store
-}
+func (w *Workspace) UsageStore() core.UsageStore { return w.store }
 
 // UsageRecorder returns a recorder counting the uses answered by this
 // process's verification API (serve, or the window's). On a data folder
@@ -22,7 +17,7 @@ func (w *Workspace) UsageStore() core.UsageStore {
 // shared store as this computer's writer id, kept in the data folder.
 func (w *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
 	writer := core.LocalUsageWriter
-	if w.shared != nil {
+	if w.kind == KindShared {
 		dir := w.dir
 		if dir == "" {
 			var err error
@@ -31,7 +26,7 @@ func (w *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
 			}
 		}
 		var err error
-		if writer, err = storage.UsageWriterID(dir, w.shared.StoreID()); err != nil {
+		if writer, err = storage.UsageWriterID(dir, w.store.StoreID()); err != nil {
 			return nil, err
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -69,19 +68,16 @@ type Options struct {
 // settings, the digest scheduler, credentials) are methods of their own.
 type Workspace struct {
 	dir string
-	// store is the data folder's store; nil on a shared store.
-	store *storage.Store
-	// shared is the shared store (Options.StoreURL); nil on a data folder.
-	shared *pgstore.SealedStore
+	// store is the data folder's store, or the shared store
+	// (Options.StoreURL).
+	store Store
+	kind  Kind
 	// url is the shared store's URL without its password; "" on a data
 	// folder.
 	url     string
 	keyring *storage.Keyring
 	service *core.Service
 	clock   core.Clock
-	// demo reports whether this is a throw-away demo store (its folder is
-	// removed by Close).
-	demo bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,24 +98,13 @@ const (
 )
 
 // Kind says whether a data folder, the demo or a shared store is open.
-func (w *Workspace) Kind() Kind {
-	switch {
-	case w.shared != nil:
-		return KindShared
-	case w.demo:
-		return KindDemo
-	}
-	return KindFolder
-}
+func (w *Workspace) Kind() Kind { return w.kind }
 
 // Dir is the data folder (the demo's temporary one); "" on a shared store.
 func (w *Workspace) Dir() string { return w.dir }
 
-// Store is the data folder's store; nil on a shared store.
-func (w *Workspace) Store() *storage.Store { return w.store }
-
-// Shared is the shared store; nil on a data folder.
-func (w *Workspace) Shared() *pgstore.SealedStore { return w.shared }
+// Store is the workspace's store: the data folder's, or the shared store.
+func (w *Workspace) Store() Store { return w.store }
 
 // URL is the shared store's URL without its password; "" on a data folder.
 func (w *Workspace) URL() string { return w.url }
@@ -318,7 +303,11 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// the store refuse every change and read; see SignatureCheck).
 	store.StartSignatureCheck()
 	go distrustOnForgery(dir, store, svc)
-	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo}, nil
+	kind := KindFolder
+	if demo {
+		kind = KindDemo
+	}
+	return &Workspace{dir: dir, store: store, kind: kind, keyring: kr, service: svc, clock: clock}, nil
 }
 
 // distrustOnForgery waits for the store's background check of its record
@@ -370,14 +359,22 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 
 // SignatureCheck waits for the data folder's background check of its
 // record signatures (storage.Store.SignatureCheck) and returns its result:
-// an error wrapping storage.ErrTampered means a record's signature does
-// not match it, and the store now refuses every change and read. A shared
-// store or no store gives nil.
+// an error wrapping ErrTampered means a record's signature does not match
+// it, and the store now refuses every change and read. A shared store or
+// no store gives nil.
 func (w *Workspace) SignatureCheck() error {
-	if w.store == nil {
-		return nil
+	if c := w.Signatures(); c != nil {
+		return c.SignatureCheck()
 	}
-	return w.store.SignatureCheck()
+	return nil
+}
+
+// Signatures is the data folder's background check of its record
+// signatures; nil on a shared store, whose records are checked against
+// its signed state as they are read.
+func (w *Workspace) Signatures() SignatureChecker {
+	c, _ := w.store.(SignatureChecker)
+	return c
 }
 
 // Close writes pending last-used times, closes the store and, for a demo,
@@ -391,10 +388,7 @@ func (w *Workspace) Close() error {
 		if w.store != nil {
 			errs = append(errs, w.store.Close())
 		}
-		if w.shared != nil {
-			errs = append(errs, w.shared.Close())
-		}
-		if w.demo && w.dir != "" {
+		if w.kind == KindDemo && w.dir != "" {
 			if err := os.RemoveAll(w.dir); err != nil {
 				errs = append(errs, fmt.Errorf("remove demo folder: %w", err))
 			}
