@@ -106,6 +106,10 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	// store: then the server stops too rather than answer from data that
 	// belongs to no store.
 	ctx, stopAll := context.WithCancel(ctx)
+	// The replica says which keys changed and when its data goes out of
+	// date or is current again: the log records both (the changes at
+	// debug level).
+	defer r.Subscribe(replicaLog(logger))()
 	done := make(chan error, 1)
 	go func() {
 		err := r.Run(ctx)
@@ -161,4 +165,28 @@ func (p envPassword) MailPassword() (string, error) {
 
 func (envPassword) SetMailPassword(string) error {
 	return errors.New("a verification server does not store the SMTP password; set it with keydesk mail set on an admin's computer")
+}
+
+// replicaLog returns a replica subscriber that logs the keys each update
+// changed (at debug level) and each change of the replica's health after
+// the first: a warning when its data may be out of date, a note when it is
+// current again.
+func replicaLog(logger *slog.Logger) func(workspace.ReplicaUpdate) {
+	told, degraded := false, false
+	return func(u workspace.ReplicaUpdate) {
+		if len(u.IDs) > 0 {
+			logger.Debug("applied changes of the shared store", "keys", len(u.IDs))
+		}
+		switch {
+		case !told && !u.Degraded:
+			told = true
+		case u.Degraded && !degraded:
+			told = true
+			degraded = true
+			logger.Warn("the shared store's data may be out of date; answering from memory")
+		case !u.Degraded && degraded:
+			degraded = false
+			logger.Info("the shared store's data is current again")
+		}
+	}
 }

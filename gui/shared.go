@@ -4,15 +4,9 @@ import (
 	"context"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/keydesk/keydesk/workspace"
 )
-
-// sharedHeartbeat is how often the window reads the shared store when no
-// change is announced (LISTEN/NOTIFY brings another admin's change at
-// once), and so how soon an unreachable PostgreSQL shows in the title.
-const sharedHeartbeat = 500 * time.Millisecond
 
 // storeLabel names a shared store for the title: "host/db", never the
 // user or password.
@@ -46,7 +40,7 @@ func followShared(ctx context.Context, env *uiEnv, b *workspace.Workspace, reloa
 		return d
 	}
 	env.win.SetTitle(sharedTitle(b.URL(), false))
-	return b.Follow(ctx, sharedHeartbeat, func() { env.bg.do(reload) }, func(stale bool) {
+	return b.Follow(ctx, func([]string) { env.bg.do(reload) }, func(stale bool) {
 		env.bg.do(func() {
 			if ctx.Err() == nil {
 				env.win.SetTitle(sharedTitle(b.URL(), stale))

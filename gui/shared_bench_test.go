@@ -32,7 +32,7 @@ func BenchmarkSharedWindowPropagation(b *testing.B) {
 	defer win.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	changed := make(chan struct{}, 1)
-	done := win.Follow(ctx, sharedHeartbeat, func() {
+	done := win.Follow(ctx, func([]string) {
 		select {
 		case changed <- struct{}{}:
 		default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -28,20 +29,36 @@ func (w *Workspace) SaveMail(c mail.Change) error {
 // slot first (claimSlots), as the scheduler does, so a `digest send` run
 // by cron beside running windows and replicas never sends a slot twice.
 func (w *Workspace) Deliverer() *mail.Deliverer {
-	d := mail.NewDeliverer(w.MailStore(), w.keyring, w.service, w.service.Actor)
-	w.claimSlots(d)
-	d.Denied = DeniedSelector(w.UsageStore(), w.service)
+	d := mail.NewDeliverer(w.store, w.keyring, w.service, w.service.Actor)
+	claimSlots(d, w.store)
+	d.Denied = DeniedSelector(w.store, w.service)
 	return d
 }
 
-// claimSlots makes d claim each slot in the shared store before delivering
-// it (pgstore.Store.ClaimSlot), so that of every window, replica and
-// `digest send` sharing the store exactly one delivers it; a data folder
-// has one process, and d is left as it is.
-func (w *Workspace) claimSlots(d *mail.Deliverer) {
-	if c, ok := w.store.(slotClaimer); ok {
+// digestStore is what the digest needs of a store: the mail settings, the
+// digest state and the usage counts (for the keys with denied attempts).
+type digestStore interface {
+	mail.Store
+	core.UsageStore
+}
+
+// claimSlots makes d claim each slot in st before delivering it when st is
+// shared by several processes (pgstore.Store.ClaimSlot), so that of every
+// window, replica and `digest send` sharing the store exactly one delivers
+// it; a data folder has one process, and d is left as it is.
+func claimSlots(d *mail.Deliverer, st digestStore) {
+	if c, ok := st.(slotClaimer); ok {
 		d.Claim = c.ClaimSlot
 	}
+}
+
+// newScheduler is the daily digest scheduler of svc's keys over st, on
+// clock, claiming each slot on a shared store (claimSlots).
+func newScheduler(st digestStore, pw mail.PasswordStore, svc *core.Service, clock core.Clock, onError func(error)) *mail.Scheduler {
+	s := mail.NewScheduler(st, pw, svc, svc.Actor, clock, onError)
+	claimSlots(s.Deliverer, st)
+	s.Deliverer.Denied = DeniedSelector(st, svc)
+	return s
 }
 
 // Scheduler is the daily digest scheduler over the workspace, on its clock;
@@ -51,9 +68,7 @@ func (w *Workspace) claimSlots(d *mail.Deliverer) {
 // also prunes the change log daily (PruneChanges); only admins run it
 // (replicas hold the server role, which cannot delete changes).
 func (w *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
-	s := mail.NewScheduler(w.MailStore(), w.keyring, w.service, w.service.Actor, w.clock, onError)
-	w.claimSlots(s.Deliverer)
-	s.Deliverer.Denied = DeniedSelector(w.UsageStore(), w.service)
+	s := newScheduler(w.store, w.keyring, w.service, w.clock, onError)
 	if _, ok := w.store.(changePruner); ok {
 		s.Daily = w.PruneChanges
 	}

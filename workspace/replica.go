@@ -164,12 +164,18 @@ func (r *Replica) UsageRecorder() (*core.UsageRecorder, error) {
 // with passwords' SMTP password: whichever of the processes sharing the
 // store claims a slot sends it, exactly once.
 func (r *Replica) Scheduler(passwords mail.PasswordStore, onError func(error)) *mail.Scheduler {
-	svc := r.Service()
-	s := mail.NewScheduler(r.st, passwords, svc, svc.Actor, r.clock, onError)
-	s.Deliverer.Claim = r.st.ClaimSlot
-	s.Deliverer.Denied = DeniedSelector(r.st, svc)
-	return s
+	return newScheduler(r.st, passwords, r.Service(), r.clock, onError)
 }
+
+// ReplicaUpdate is what a replica tells its subscribers: the keys it
+// changed, and whether its data is current.
+type ReplicaUpdate = replica.Update
+
+// Subscribe has fn told of the keys the replica changes in its service and
+// of its health while Run runs (see replica.Replica.Subscribe: fn runs on
+// a goroutine of its own and never holds up the following). The returned
+// function ends the subscription.
+func (r *Replica) Subscribe(fn func(ReplicaUpdate)) (unsubscribe func()) { return r.r.Subscribe(fn) }
 
 // Close closes the connection to the store.
 func (r *Replica) Close() error { return r.st.Close() }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -72,6 +73,9 @@ type Workspace struct {
 	// (Options.StoreURL).
 	store Store
 	kind  Kind
+	// replica follows the shared store, keeping service current (Follow);
+	// nil on a data folder.
+	replica *replica.Replica
 	// url is the shared store's URL without its password; "" on a data
 	// folder.
 	url     string
