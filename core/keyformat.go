@@ -164,6 +164,21 @@ func GenerateKey(r io.Reader) (string, error) {
 // alphabet, range and checksum. It returns nil or one of the ErrKey* errors
 // or ErrBadChecksum. It never includes s in the error.
 func CheckKey(s string) error {
+	if err := checkShape(s); err != nil {
+		return err
+	}
+	body := s[len(KeyPrefix) : len(KeyPrefix)+BodyLength]
+	if body > maxBody {
+		return ErrKeyRange
+	}
+	if !checksumMatches(s) {
+		return ErrBadChecksum
+	}
+	return nil
+}
+
+// checkShape is the first part of CheckKey: prefix, length and alphabet.
+func checkShape(s string) error {
 	if len(s) != KeyLength {
 		if len(s) >= len(KeyPrefix) && s[:len(KeyPrefix)] != KeyPrefix {
 			return ErrKeyPrefix
@@ -181,13 +196,6 @@ func CheckKey(s string) error {
 	}
 	if bad < 0 {
 		return ErrKeyAlphabet
-	}
-	body := s[len(KeyPrefix) : len(KeyPrefix)+BodyLength]
-	if body > maxBody {
-		return ErrKeyRange
-	}
-	if !checksumMatches(s) {
-		return ErrBadChecksum
 	}
 	return nil
 }
