@@ -324,7 +324,9 @@ func restoringPlaceholder() fyne.CanvasObject {
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
 	settings := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}, w, env.bg)
 	settings.digest.onEscape = env.onEscape
-	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
+	tryKey := newTryKeyView(b.Service(), w, env.bg)
+	tryKey.req.onEscape = env.onEscape
+	ui := newMainUI(env, b.Service(), tryKey, newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
 	ui.keys.usage = b.UsageStore()
 	ui.keys.usageShared = b.Kind() == workspace.KindShared

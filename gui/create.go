@@ -58,8 +58,8 @@ type createDialog struct {
 	nameMsg     *widget.Label
 	nameTouched bool
 
-	presets      []*widget.Button
-	customBtn    *widget.Button
+	presets      []*widgets.EscButton
+	customBtn    *widgets.EscButton
 	choice       int // index in core.Presets, or customChoice
 	beforeGlobal int
 	// customDate and customTime are the custom expiry, shown in
@@ -71,19 +71,19 @@ type createDialog struct {
 	left       *fyne.Container // the form above the permission tabs
 	expiryMsg  *widget.Label
 
-	global   *widget.Check
+	global   *widgets.EscCheck
 	sections []sectionChoice
 	opSearch *widgets.EscEntry
 	groups   []*opGroup
 	picked   map[string]bool
 	opCount  *widget.Label
-	opClear  *widget.Button
+	opClear  *widgets.EscButton
 	opNone   *widget.Label
 	tabs     *container.AppTabs
 	tabItems [3]*container.TabItem
 	// kind is the key's permission type, chosen explicitly above the tabs
 	// (the tabs follow it; the tab in view never decides it).
-	kind    *widget.RadioGroup
+	kind    *widgets.RadioGroup
 	permMsg *widget.Label
 
 	summary *fyne.Container
@@ -91,8 +91,8 @@ type createDialog struct {
 	// sidePanel holds side above the summary.
 	sidePanel *fyne.Container
 	status    *widget.Label
-	create    *widget.Button
-	cancel    *widget.Button
+	create    *widgets.EscButton
+	cancel    *widgets.EscButton
 
 	plan *core.Key
 	busy bool
@@ -100,13 +100,13 @@ type createDialog struct {
 	// when the dialog opened; confirm is the discard question, once asked.
 	from    *core.Key
 	opened  string
-	confirm *dialog.ConfirmDialog
+	confirm *confirmDialog
 	ready   bool // every widget exists; update may run
 }
 
 type sectionChoice struct {
 	sec   *core.Section
-	radio *widget.RadioGroup
+	radio *widgets.RadioGroup
 }
 
 type opGroup struct {
@@ -116,7 +116,7 @@ type opGroup struct {
 
 type opChoice struct {
 	op    *core.Operation
-	check *widget.Check
+	check *widgets.EscCheck
 }
 
 // openCreate opens the create dialog, pre-filled from a key when duplicating.
@@ -154,7 +154,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.beforeGlobal = d.choice
 
 	d.name = widgets.NewEscEntry()
-	d.name.OnEscape = d.escape
+	d.name.OnEscape = v.env.escKey
 	d.name.SetPlaceHolder("e.g. CRM sync (production)")
 	d.name.OnChanged = func(string) { d.nameTouched = true; d.update() }
 	d.name.OnSubmitted = func(string) { d.submit() }
@@ -163,18 +163,18 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 
 	presetGrid := container.NewGridWithColumns(4)
 	for i, p := range core.Presets {
-		b := widget.NewButton(p.Label, func() { d.choose(i) })
+		b := v.env.button(p.Label, nil, func() { d.choose(i) })
 		d.presets = append(d.presets, b)
 		presetGrid.Add(b)
 	}
-	d.customBtn = widget.NewButtonWithIcon("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
+	d.customBtn = v.env.button("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
 	presetGrid.Add(d.customBtn)
 	d.customDate = widgets.NewEscDateEntry()
-	d.customDate.OnEscape = d.escape
+	d.customDate.OnEscape = v.env.escKey
 	d.customDate.OnChanged = func(*time.Time) { d.update() }
 	d.customDate.SetOnValidationChanged(func(error) { d.update() })
 	d.customTime = widgets.NewEscEntry()
-	d.customTime.OnEscape = d.escape
+	d.customTime.OnEscape = v.env.escKey
 	d.customTime.SetPlaceHolder("17:00")
 	d.customTime.OnChanged = func(string) { d.update() }
 	timeBox := container.NewGridWrap(fyne.NewSize(110, d.customTime.MinSize().Height), d.customTime)
@@ -183,7 +183,7 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.expiryMsg = widget.NewLabel("")
 	d.expiryMsg.Wrapping = fyne.TextWrapWord
 
-	d.kind = widget.NewRadioGroup(kindOptions[:], func(string) {
+	d.kind = v.env.radio(kindOptions[:], func(string) {
 		if i := d.kindIndex(); i >= 0 && d.tabs != nil && d.tabs.SelectedIndex() != i {
 			d.tabs.SelectIndex(i)
 		}
@@ -236,8 +236,8 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	split.Offset = 0.68
 	content := split
 
-	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
-	d.create = widget.NewButtonWithIcon("Create API Key", theme.ConfirmIcon(), d.submit)
+	d.cancel = v.env.button("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
+	d.create = v.env.button("Create API Key", theme.ConfirmIcon(), d.submit)
 	d.create.Importance = widget.HighImportance
 	title := "Create API Key"
 	if from != nil {
@@ -274,14 +274,14 @@ func (d *createDialog) escape() {
 	if d.from != nil {
 		what = "copy"
 	}
-	c := dialog.NewConfirm("Discard this "+what+"?", "The name, expiration and permissions you chose are lost.", func(ok bool) {
+	c := d.v.env.newConfirm("Discard this "+what+"?", "The name, expiration and permissions you chose are lost.", func(ok bool) {
 		if ok {
 			d.dlg.Hide()
 		}
-	}, d.v.env.win)
+	})
 	c.SetConfirmText("Discard")
 	c.SetDismissText("Keep editing")
-	d.v.env.showConfirm(c)
+	c.Show()
 	d.confirm = c
 }
 
@@ -307,7 +307,7 @@ func globalPreset() int {
 }
 
 func (d *createDialog) globalTab() fyne.CanvasObject {
-	d.global = widget.NewCheck("Grant Global Development Access (scope *:*)", func(on bool) {
+	d.global = d.v.env.check("Grant Global Development Access (scope *:*)", func(on bool) {
 		if on {
 			d.beforeGlobal = d.choice
 			d.choice = globalPreset()
@@ -327,7 +327,7 @@ func (d *createDialog) globalTab() fyne.CanvasObject {
 func (d *createDialog) sectionsTab() fyne.CanvasObject {
 	list := container.NewVBox()
 	for i, s := range d.cat.Sections {
-		radio := widget.NewRadioGroup([]string{accessNone, accessRead, accessFull}, func(a string) {
+		radio := d.v.env.radio([]string{accessNone, accessRead, accessFull}, func(a string) {
 			if a != accessNone {
 				d.chooseKind(tabSections)
 			}
@@ -349,12 +349,12 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 
 func (d *createDialog) operationsTab() fyne.CanvasObject {
 	d.opSearch = widgets.NewEscEntry()
-	d.opSearch.OnEscape = d.escape
+	d.opSearch.OnEscape = d.v.env.escKey
 	d.opSearch.SetPlaceHolder("Search operations by id, name, summary, method or path")
 	d.opSearch.ActionItem = widget.NewIcon(theme.SearchIcon())
 	d.opSearch.OnChanged = d.filterOps
 	d.opCount = widget.NewLabel("")
-	d.opClear = widget.NewButton("Clear", func() {
+	d.opClear = d.v.env.button("Clear", nil, func() {
 		for _, g := range d.groups {
 			for _, o := range g.ops {
 				o.check.SetChecked(false)
@@ -370,7 +370,7 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 		list.Add(g.header)
 		for _, op := range s.Operations {
 			id := op.ID
-			c := widget.NewCheck(opLabel(op), func(on bool) {
+			c := d.v.env.check(opLabel(op), func(on bool) {
 				if on {
 					d.picked[id] = true
 					d.chooseKind(tabOperations)

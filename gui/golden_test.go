@@ -6,7 +6,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -121,7 +120,7 @@ func TestGoldenCustomExpiryPicker(t *testing.T) {
 		d := f.openCreate()
 		test.Type(d.name, "Quarter-end export")
 		test.Tap(d.customBtn)
-		test.Tap(d.customDate.ActionItem.(*widget.Button))
+		test.Tap(d.customDate.ActionItem.(fyne.Tappable))
 		if d.customDate.Calendar() == nil {
 			t.Fatal("the calendar did not open")
 		}

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -80,7 +81,11 @@ func (p *digestPanel) Preview() {
 		return func() {
 			p.preview.Enable()
 			if err != nil {
-				newErrorDialog(p.win, "Digest preview", "The digest could not be prepared", err).dlg.Show()
+				e := newErrorDialog(p.win, "Digest preview", "The digest could not be prepared", err)
+				if p.onEscape != nil {
+					e.dlg.SetOnClosed(p.onEscape(e.dlg.Hide))
+				}
+				e.dlg.Show()
 				return
 			}
 			p.showPreview(d)
@@ -90,7 +95,11 @@ func (p *digestPanel) Preview() {
 
 func (p *digestPanel) showPreview(d core.Digest) {
 	content := digestPreview(d, p.loc)
-	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.win)
+	dlg := dialog.NewCustomWithoutButtons("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), content, p.win)
+	// Esc closes the preview also while Close has the focus.
+	closeBtn := widgets.NewEscButton("Close", nil, dlg.Hide)
+	closeBtn.OnEscape = dlg.Hide
+	dlg.SetButtons([]fyne.CanvasObject{closeBtn})
 	dlg.Resize(fyne.NewSize(640, 480))
 	if p.onEscape != nil {
 		dlg.SetOnClosed(p.onEscape(dlg.Hide))

@@ -15,6 +15,9 @@ type EscEntry struct {
 	widget.Entry
 	// OnEscape runs when Esc is typed in the entry; nil ignores it.
 	OnEscape func()
+	// OnFocus, when set, runs with the entry when it gains the focus (a
+	// dialog scrolls it into view).
+	OnFocus func(fyne.CanvasObject)
 }
 
 // NewEscEntry returns an empty single-line entry.
@@ -34,6 +37,14 @@ func (e *EscEntry) TypedKey(k *fyne.KeyEvent) {
 	e.Entry.TypedKey(k)
 }
 
+// FocusGained shows the cursor and runs OnFocus.
+func (e *EscEntry) FocusGained() {
+	e.Entry.FocusGained()
+	if e.OnFocus != nil {
+		e.OnFocus(e)
+	}
+}
+
 // EscDateEntry is a date entry with a calendar drop-down that hands the Esc
 // key to OnEscape, as EscEntry does.
 type EscDateEntry struct {
@@ -50,7 +61,12 @@ type EscDateEntry struct {
 // month whatever the date).
 func NewEscDateEntry() *EscDateEntry {
 	e := &EscDateEntry{}
-	b := widget.NewButtonWithIcon("", theme.CalendarIcon(), e.openCalendar)
+	b := NewEscButton("", theme.CalendarIcon(), e.openCalendar)
+	b.OnEscape = func() {
+		if e.OnEscape != nil {
+			e.OnEscape()
+		}
+	}
 	b.Importance = widget.LowImportance
 	e.ActionItem = b
 	e.ExtendBaseWidget(e)

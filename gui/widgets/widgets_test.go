@@ -113,7 +113,7 @@ func TestDateEntryCalendarOpensAtItsDate(t *testing.T) {
 	w.Resize(fyne.NewSize(400, 500))
 	d := time.Date(2031, time.March, 15, 0, 0, 0, 0, time.Local)
 	e.SetDate(&d)
-	test.Tap(e.ActionItem.(*widget.Button))
+	test.Tap(e.ActionItem.(fyne.Tappable))
 	cal := e.Calendar()
 	if cal == nil {
 		t.Fatal("the calendar did not open")
@@ -138,5 +138,46 @@ func TestDateEntryCalendarOpensAtItsDate(t *testing.T) {
 	test.Tap(day20)
 	if e.Date == nil || !e.Date.Equal(time.Date(2031, time.March, 20, 0, 0, 0, 0, time.Local)) || e.Calendar() != nil {
 		t.Errorf("after picking the 20th: date %v, calendar open %v", e.Date, e.Calendar() != nil)
+	}
+}
+
+// TestEscAwareWidgetsHandEscOn: the buttons, boxes, links and radio
+// buttons dialogs use run OnEscape on Esc (Fyne's own ignore it), and
+// the radio group chooses as Fyne's does.
+func TestEscAwareWidgetsHandEscOn(t *testing.T) {
+	test.NewTempApp(t)
+	esc := 0
+	on := func() { esc++ }
+	b := NewEscButton("OK", nil, nil)
+	c := NewEscCheck("Tick", nil)
+	h := NewEscHyperlink("link", nil)
+	r := NewRadioGroup([]string{"a", "b"}, nil)
+	b.OnEscape, c.OnEscape, h.OnEscape, r.OnEscape = on, on, on, on
+	tip := NewTipButton(nil, nil, "", nil)
+	tip.OnEscape = on
+	test.NewTempWindow(t, container.NewVBox(b, c, h, r, tip))
+	for _, f := range []fyne.Focusable{b, c, h, r.Items()[0], r.Items()[1], tip} {
+		f.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+		f.TypedKey(&fyne.KeyEvent{Name: fyne.KeyA})
+	}
+	if esc != 6 {
+		t.Fatalf("Esc ran OnEscape %d times for 6 widgets", esc)
+	}
+
+	var changed []string
+	r.OnChanged = func(s string) { changed = append(changed, s) }
+	test.Tap(r.Items()[1])
+	r.Items()[0].TypedRune(' ')
+	test.Tap(r.Items()[0]) // not required: tapping the choice clears it
+	r.Required = true
+	test.Tap(r.Items()[1])
+	test.Tap(r.Items()[1])
+	if got := strings.Join(changed, ","); got != "b,a,,b" || r.Selected != "b" || !r.Items()[1].Selected() {
+		t.Fatalf("choices %q, selected %q", got, r.Selected)
+	}
+	r.Disable()
+	test.Tap(r.Items()[0])
+	if r.Selected != "b" {
+		t.Fatal("a disabled group changed its choice")
 	}
 }
