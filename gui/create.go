@@ -102,6 +102,9 @@ type createDialog struct {
 	opened  string
 	confirm *confirmDialog
 	ready   bool // every widget exists; update may run
+	// scrolls are the dialog's scrolled lists: a widget in one that gains
+	// the keyboard focus is scrolled into view (follow).
+	scrolls []*container.Scroll
 }
 
 type sectionChoice struct {
@@ -335,6 +338,7 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 		})
 		radio.Horizontal = true
 		radio.Required = true
+		radio.OnFocus = d.follow
 		radio.Selected = accessNone
 		d.sections = append(d.sections, sectionChoice{sec: s, radio: radio})
 		info := widget.NewLabel(sectionInfo(s))
@@ -344,7 +348,17 @@ func (d *createDialog) sectionsTab() fyne.CanvasObject {
 		}
 		list.Add(container.NewBorder(nil, nil, nil, container.NewCenter(radio), info))
 	}
-	return container.NewVScroll(list)
+	scroll := container.NewVScroll(list)
+	d.scrolls = append(d.scrolls, scroll)
+	return scroll
+}
+
+// follow scrolls the list holding o, if any, so that o shows: Tab can
+// move the focus to a section or operation scrolled out of view.
+func (d *createDialog) follow(o fyne.CanvasObject) {
+	for _, s := range d.scrolls {
+		widgets.ScrollIntoView(s, o)
+	}
 }
 
 func (d *createDialog) operationsTab() fyne.CanvasObject {
@@ -379,6 +393,7 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 				}
 				d.update()
 			})
+			c.OnFocus = d.follow
 			g.ops = append(g.ops, opChoice{op: op, check: c})
 			list.Add(c)
 		}
@@ -386,7 +401,9 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 	}
 	list.Add(d.opNone)
 	top := newBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
-	return newBorder(top, nil, nil, nil, container.NewVScroll(list))
+	scroll := container.NewVScroll(list)
+	d.scrolls = append(d.scrolls, scroll)
+	return newBorder(top, nil, nil, nil, scroll)
 }
 
 // filterOps shows the operations matching a search, grouped by section.

@@ -50,6 +50,7 @@ type errorDialog struct {
 	// copyTech copies the technical error (shown with it): the text is not
 	// selectable, since a selectable label keeps Esc to itself.
 	copyTech *widgets.EscButton
+	row      *fyne.Container // Details and Copy
 }
 
 // newErrorDialog returns the dialog (not shown) for err, what being what
@@ -74,9 +75,10 @@ func newErrorDialog(win fyne.Window, title, what string, err error) *errorDialog
 	})
 	d.copyTech.Importance = widget.LowImportance
 	d.copyTech.Hide()
+	d.row = container.NewHBox(d.details, d.copyTech)
 	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
 	body := container.NewBorder(nil, nil, container.NewVBox(icon), nil,
-		container.NewVBox(d.plain, container.NewHBox(d.details, d.copyTech), d.technical))
+		container.NewVBox(d.plain, d.row, d.technical))
 	hide := func() { d.dlg.Hide() }
 	ok := widgets.NewEscButton("OK", nil, hide)
 	ok.Importance = widget.HighImportance
@@ -100,6 +102,7 @@ func (d *errorDialog) toggleDetails() {
 		d.copyTech.Show()
 		d.details.SetIcon(theme.MenuDropDownIcon())
 	}
+	d.row.Refresh()
 	d.fit()
 }
 

@@ -383,9 +383,10 @@ func TestKeysEmptyStateOffersCreate(t *testing.T) {
 	var btn *widget.Button
 	var explains bool
 	kvWalk(f.keys.empty, func(o fyne.CanvasObject) {
+		if b := asButton(o); b != nil {
+			btn = b
+		}
 		switch x := o.(type) {
-		case *widget.Button:
-			btn = x
 		case *widget.Label:
 			explains = explains || strings.Contains(x.Text, "without a user login")
 		}
