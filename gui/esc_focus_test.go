@@ -249,4 +249,3 @@ var errTest = widgetError("connect: connection refused")
 type widgetError string
 
 func (e widgetError) Error() string { return string(e) }
-
