@@ -173,6 +173,9 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	d.customBtn = v.env.button("Custom…", theme.CalendarIcon(), func() { d.choose(customChoice) })
 	presetGrid.Add(d.customBtn)
 	d.customDate = widgets.NewEscDateEntry()
+	// The calendar's today is the window's clock's, in its time zone.
+	d.customDate.Now = func() time.Time { return d.svc.Now().In(v.env.loc) }
+	d.customDate.RegisterEscape = v.env.onEscape
 	d.customDate.OnEscape = v.env.escKey
 	d.customDate.OnChanged = func(*time.Time) { d.update() }
 	d.customDate.SetOnValidationChanged(func(error) { d.update() })

@@ -114,7 +114,9 @@ func TestGoldenCreateSmallWindow(t *testing.T) {
 }
 
 // TestGoldenCustomExpiryPicker: Custom… shows a date and a time; the
-// calendar drops down at the month of the date, at both window sizes.
+// calendar drops down at the month of the date, at both window sizes;
+// shown the month before (today's), its past days are greyed out and
+// today is marked.
 func TestGoldenCustomExpiryPicker(t *testing.T) {
 	goldenAtBothSizes(t, "create_custom_expiry", func(t *testing.T, f *kvFixture) {
 		d := f.openCreate()
@@ -124,6 +126,7 @@ func TestGoldenCustomExpiryPicker(t *testing.T) {
 		if d.customDate.Calendar() == nil {
 			t.Fatal("the calendar did not open")
 		}
+		d.customDate.Calendar().ShowPrevious()
 		f.win.Canvas().Unfocus()
 	})
 }
