@@ -199,9 +199,9 @@ func newCreateDialog(v *keysView, from *core.Key) *createDialog {
 	})
 	d.kind.Horizontal = true
 	d.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Global Development Access", theme.WarningIcon(), d.globalTab()),
+		container.NewTabItemWithIcon("Global", theme.WarningIcon(), d.globalTab()),
 		container.NewTabItem("Sections", d.sectionsTab()),
-		container.NewTabItemWithIcon("Specific by Operation", theme.SearchIcon(), d.operationsTab()),
+		container.NewTabItemWithIcon("Operations", theme.SearchIcon(), d.operationsTab()),
 	)
 	copy(d.tabItems[:], d.tabs.Items)
 	d.tabs.OnSelected = func(*container.TabItem) { d.update() }
@@ -404,7 +404,9 @@ func (d *createDialog) operationsTab() fyne.CanvasObject {
 	}
 	list.Add(d.opNone)
 	top := newBorder(nil, nil, nil, container.NewHBox(d.opCount, d.opClear), d.opSearch)
-	scroll := container.NewVScroll(list)
+	// Scrolled both ways: an imported catalog's operation can be long, and
+	// the list must not widen the dialog past the smallest window.
+	scroll := container.NewScroll(list)
 	d.scrolls = append(d.scrolls, scroll)
 	return newBorder(top, nil, nil, nil, scroll)
 }
@@ -513,7 +515,7 @@ const (
 
 // kindOptions are the permission types offered above the tabs, in the
 // order of the tabs.
-var kindOptions = [3]string{"Global", "Sections", "Specific operations"}
+var kindOptions = [3]string{"Global", "Sections", "Operations"}
 
 // kindIndex is the permission type chosen (tabGlobal, tabSections or
 // tabOperations), or -1 before one is.
@@ -770,7 +772,9 @@ func (d *createDialog) updatePermissions(req core.CreateRequest, unused string) 
 }
 
 func (d *createDialog) updateTabTitles() {
-	g := "Global Development Access"
+	// Short titles: the tabs' bar fits beside the summary at 800×500
+	// (the type chosen above them names each in full).
+	g := "Global"
 	if d.global.Checked {
 		g += " (ticked)"
 	}
@@ -784,9 +788,9 @@ func (d *createDialog) updateTabTitles() {
 	if n > 0 {
 		sec = fmt.Sprintf("Sections (%d)", n)
 	}
-	ops := "Specific by Operation"
+	ops := "Operations"
 	if len(d.picked) > 0 {
-		ops = fmt.Sprintf("Specific by Operation (%d)", len(d.picked))
+		ops = fmt.Sprintf("Operations (%d)", len(d.picked))
 	}
 	switch len(d.picked) {
 	case 0:

@@ -195,7 +195,7 @@ func TestCreateOperationsKeyWithSearch(t *testing.T) {
 	d.opSearch.SetText("")
 	test.Type(d.opSearch, "GET /v2/users")
 	test.Tap(d.opCheck("users.list"))
-	if d.opCount.Text != "2 operations picked" || d.tabItems[2].Text != "Specific by Operation (2)" {
+	if d.opCount.Text != "2 operations picked" || d.tabItems[2].Text != "Operations (2)" {
 		t.Errorf("count %q, tab %q", d.opCount.Text, d.tabItems[2].Text)
 	}
 	d.opSearch.SetText("")
@@ -641,7 +641,7 @@ func TestCreateKindIsChosenNotTheTabInView(t *testing.T) {
 	}
 	d.kind.SetSelected(kindOptions[tabOperations])
 	if d.tabs.SelectedIndex() != tabOperations {
-		t.Errorf("choosing Specific operations shows tab %d", d.tabs.SelectedIndex())
+		t.Errorf("choosing Operations shows tab %d", d.tabs.SelectedIndex())
 	}
 	if !strings.Contains(d.permMsg.Text, "Not used (not the chosen type): Global Development Access.") {
 		t.Errorf("switching type with Global ticked says %q", d.permMsg.Text)
