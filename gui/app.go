@@ -21,8 +21,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
+	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/gui/widgets"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -203,7 +203,7 @@ func (s *session) showOpenError(err error) {
 		s.showFatal(err)
 	case errors.As(err, &need):
 		s.askPassphrase(need)
-	case errors.Is(err, storage.ErrKeyringUnavailable):
+	case errors.Is(err, workspace.ErrKeyringUnavailable):
 		s.showKeyChoice("The OS keyring is not available", sentence(err), false)
 	case errors.Is(err, workspace.ErrNotKeyFileFolder) && s.kf.isChosen():
 		// The key file was chosen in the window for a folder whose
@@ -322,8 +322,7 @@ func restoringPlaceholder() fyne.CanvasObject {
 // background work and waits for it. s, when not nil, adds File → Back Up…
 // and Restore… over its data folder.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
-	settings := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}, w, env.bg)
-	settings.digest.onEscape = env.onEscape
+	settings := settings.New(settings.WorkspaceSource(b), settings.ServiceVerifier(b.Service()), settingsUI{env, w})
 	tryKey := newTryKeyView(b.Service(), w, env.bg)
 	tryKey.req.onEscape = env.onEscape
 	ui := newMainUI(env, b.Service(), tryKey, newActivityView(b, w, env.bg), settings)
@@ -360,7 +359,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	addMenuItems(ui.menu, env, b)
 	w.SetMainMenu(ui.menu)
 	ui.keys.reload()
-	settings.load()
+	settings.Load()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -31,7 +30,7 @@ func backupSession(t *testing.T) (*session, *testRunner) {
 	bg := &testRunner{}
 	env.bg = bg
 	dir := t.TempDir()
-	mem := storage.NewMemoryKeyring()
+	mem := workspace.NewMemoryKeyring()
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
 		return workspace.Open(workspace.Options{Dir: dir, Keyring: mem})
 	})
@@ -71,8 +70,8 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	}
 	mk("Kept")
 	gone := mk("Deleted after the backup")
-	if !strings.Contains(s.flow.settings.lastBackup.Text, "never") {
-		t.Fatalf("settings before any backup: %q", s.flow.settings.lastBackup.Text)
+	if !strings.Contains(s.flow.settings.LastBackup(), "never") {
+		t.Fatalf("settings before any backup: %q", s.flow.settings.LastBackup())
 	}
 
 	out := filepath.Join(t.TempDir(), "keys.age")
@@ -109,8 +108,8 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", fi, err)
 	}
-	if strings.Contains(s.flow.settings.lastBackup.Text, "never") {
-		t.Fatalf("settings after a backup: %q", s.flow.settings.lastBackup.Text)
+	if strings.Contains(s.flow.settings.LastBackup(), "never") {
+		t.Fatalf("settings after a backup: %q", s.flow.settings.LastBackup())
 	}
 
 	// After the backup: one key deleted, one created.
@@ -166,7 +165,7 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	quit := false
 	env.quit = func() { quit = true }
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
-		return nil, fmt.Errorf("open keyring: %w", storage.ErrKeyringUnavailable)
+		return nil, fmt.Errorf("open keyring: %w", workspace.ErrKeyringUnavailable)
 	})
 	bg.wait()
 	<-s.shown

@@ -210,30 +210,18 @@ func TestEscClosesOtherDialogsFromAnyFocus(t *testing.T) {
 	bg.wait()
 }
 
-// TestEscClosesPanelDialogsFromAnyFocus: Settings' digest preview and
-// Send API Request's confirmation (on the Try a key screen) close on Esc
-// from any focus, and with nothing focused once the window's Esc actions
-// know them (app.go sets their onEscape).
+// TestEscClosesPanelDialogsFromAnyFocus: Send API Request's confirmation
+// (on the Try a key screen) closes on Esc from any focus, and with nothing
+// focused once the window's Esc actions know it (app.go sets its
+// onEscape). (The digest preview's is gui/settings' test.)
 func TestEscClosesPanelDialogsFromAnyFocus(t *testing.T) {
-	b := vwBackend(t, vwNow)
-	v, _ := newSettings(t, b)
-	w := v.digest.win
-	env := &uiEnv{win: w}
-	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) { env.escape() })
-	v.digest.onEscape = env.onEscape
-	noDialog := func() bool { return w.Canvas().Overlays().Top() == nil }
-	escFromEveryFocus(t, w, nil, "digest preview", func() {
-		test.Tap(v.digest.preview)
-		bgWait(v.bg)
-	}, nil, noDialog)
-
 	f := newRQFixture(t, theme.VariantLight, 1000, 900)
 	renv := &uiEnv{win: f.win}
 	f.win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) { renv.escape() })
 	f.v.req.onEscape = renv.onEscape
 	tkPick(t, f.v, "order", "createOrder")
 	test.Type(f.v.token, rqSecret)
-	noDialog = func() bool { return f.win.Canvas().Overlays().Top() == nil }
+	noDialog := func() bool { return f.win.Canvas().Overlays().Top() == nil }
 	escFromEveryFocus(t, f.win, nil, "Send API Request confirmation", func() {
 		test.Tap(f.v.req.send)
 		f.bg.wait()

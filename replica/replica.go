@@ -1,13 +1,17 @@
-// Package replica is a verification server's copy of a shared store: every
-// key in memory (core.Service with verify-only material), kept current by
+// Package replica is a copy of a shared store in memory: every key in a
+// core.Service (verify-only material on a verification server, the
+// admin's service in a window: Options.NewService), kept current by
 // following the store's changes (pgstore.Follower), and accepting created
 // or changed records only when the set they form matches the store's
 // Ed25519-signed state (pgstore.SealedStore). Deletions apply at once. With
 // PostgreSQL unreachable it goes on answering from memory and reports the
-// age of its data; it catches up when the server returns.
+// age of its data; it catches up when the server returns. Subscribers
+// (Subscribe) hear which keys changed and whether the data is current.
+// This file holds the follow loop; subscribe.go its subscribers.
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,9 +54,16 @@ type Options struct {
 	// Generations, if set, keeps the highest signed generation accepted
 	// across restarts; Open refuses an older store (see Generations).
 	Generations Generations
+	// NewService, if set, builds the replica's key service over the
+	// records of the signed state Open read (with the catalog in use),
+	// instead of a verify-only service: an admin's window passes one that
+	// signs its own changes, so that the window and its replica share one
+	// index of the keys. Nil means core.NewLazyVerifyService.
+	NewService func(keys []*core.Key, catalog *core.Catalog) (*core.Service, error)
 }
 
-// Replica is a verification server's in-memory copy of a shared store.
+// Replica is an in-memory copy of a shared store (a verification server's,
+// or an admin's window's).
 type Replica struct {
 	st     *pgstore.Store
 	v      *seal.EdVerifier
@@ -84,6 +95,10 @@ type Replica struct {
 	lastSync time.Time
 	problem  error             // why the last read was not accepted, nil when it was
 	follower *pgstore.Follower // while Run runs
+
+	// subMu guards subs (see Subscribe).
+	subMu sync.Mutex
+	subs  []*subscriber
 }
 
 // Open loads every record of st (whose id must be storeID) and checks the
@@ -133,21 +148,27 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 	for i, k := range snap.Keys {
 		r.elems[k.ID] = snap.Elements[i]
 	}
-	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	if opts.NewService != nil {
+		r.svc, err = opts.NewService(snap.Keys, opts.Catalog)
+	} else {
+		r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	return r, nil
 }
 
-// Service returns the verify-only key service.
+// Service returns the key service the replica keeps current (verify-only
+// unless Options.NewService made it).
 func (r *Replica) Service() *core.Service { return r.svc }
 
 // Run follows the store until ctx ends. It returns ctx's error, or
 // pgstore.ErrStoreChanged when the database no longer holds the store.
 // When the changes it had not applied were pruned (it was away longer than
 // the admins keep them), it reads the whole signed state again and follows
-// on from there.
+// on from there. After each round it tells its subscribers the health
+// (Subscribe).
 func (r *Replica) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -179,17 +200,18 @@ func (r *Replica) Run(ctx context.Context) error {
 				if r.opts.OnError != nil && ctx.Err() == nil {
 					r.opts.OnError(err)
 				}
-				continue
+			} else {
+				ferr = r.follow(ctx)
 			}
-			ferr = r.follow(ctx)
-			continue
+		} else {
+			if err := r.refreshCatalog(); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+				r.opts.OnError(err)
+			}
+			if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+				r.opts.OnError(err)
+			}
 		}
-		if err := r.refreshCatalog(); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
-			r.opts.OnError(err)
-		}
-		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
-			r.opts.OnError(err)
-		}
+		r.roundEnded(r.Health().Status != "ok")
 	}
 }
 
@@ -237,8 +259,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 	if c.Kind != pgstore.KindKey {
 		return
 	}
-	if c.Key == nil {
-		r.svc.RemoveRemote(c.Name)
+	if c.Key == nil && r.svc.RemoveRemote(c.Name) {
+		r.changed(c.Name)
 	}
 	r.wake()
 }
@@ -314,9 +336,9 @@ func (r *Replica) Sync(ctx context.Context) error {
 		for _, ch := range changes {
 			switch {
 			case ch.Key == nil:
-				r.svc.RemoveRemote(ch.ID)
+				r.remove(ch.ID)
 			case r.rollOfHeld(ch.Key):
-				r.svc.ApplyRemote(ch.Key)
+				r.apply(ch.Key)
 			}
 		}
 		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
@@ -338,10 +360,10 @@ func (r *Replica) Sync(ctx context.Context) error {
 	}
 	for i, ch := range changes {
 		if ch.Key == nil {
-			r.svc.RemoveRemote(ch.ID)
+			r.remove(ch.ID)
 			delete(r.elems, ch.ID)
 		} else {
-			r.svc.ApplyRemote(ch.Key)
+			r.apply(ch.Key)
 			r.elems[ch.ID] = elems[i]
 		}
 	}
@@ -367,12 +389,12 @@ func (r *Replica) reload(ctx context.Context) error {
 		e := snap.Elements[i]
 		elems[k.ID] = e
 		if old, ok := r.elems[k.ID]; !ok || old != e {
-			r.svc.ApplyRemote(k)
+			r.apply(k)
 		}
 	}
 	for id := range r.elems {
 		if _, ok := elems[id]; !ok {
-			r.svc.RemoveRemote(id)
+			r.remove(id)
 		}
 	}
 	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
@@ -383,6 +405,26 @@ func (r *Replica) reload(ctx context.Context) error {
 	r.lastSync, r.problem = time.Now(), rerr
 	r.mu.Unlock()
 	return nil
+}
+
+// apply makes k the service's record of its id, unless the service holds
+// that very record already (the window's own change coming back, which
+// would only reset the last-used time the service keeps), and tells the
+// subscribers.
+func (r *Replica) apply(k *core.Key) {
+	if held, err := r.svc.Get(k.ID); err == nil && bytes.Equal(held.MAC, k.MAC) {
+		return
+	}
+	r.svc.ApplyRemote(k)
+	r.changed(k.ID)
+}
+
+// remove drops the service's record of id, telling the subscribers when
+// it held one.
+func (r *Replica) remove(id string) {
+	if r.svc.RemoveRemote(id) {
+		r.changed(id)
+	}
 }
 
 // rollOfHeld reports whether k is a roll of the record held for its id:

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -85,7 +85,8 @@ func downgradeToV4(t *testing.T, path string, master []byte) {
 // every record carries the store's Ed25519 signature of it.
 func checkSigned(t *testing.T, w *Workspace) {
 	t.Helper()
-	if v, err := w.store.Schema(); err != nil || v != storage.SchemaVersion {
+	st := w.store.(*storage.Store)
+	if v, err := st.Schema(); err != nil || v != storage.SchemaVersion {
 		t.Fatalf("schema %d, %v; want %d", v, err, storage.SchemaVersion)
 	}
 	if err := w.SignatureCheck(); err != nil {
@@ -95,7 +96,7 @@ func checkSigned(t *testing.T, w *Workspace) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, sigs, err := w.store.ListSignedKeys()
+	keys, sigs, err := st.ListSignedKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +162,11 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := vault.Open(f, backupPass, vault.OpenOptions{Files: backupFiles})
+	rd, err := envelope.Open(f, backupPass, envelope.OpenOptions{Files: backupFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []vault.File
+	var files []envelope.File
 	tmp := t.TempDir()
 	for {
 		fi, body, err := rd.Next()
@@ -186,11 +187,11 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		files = append(files, vault.Bytes(fi.Name, b))
+		files = append(files, envelope.Bytes(fi.Name, b))
 	}
 	f.Close()
 	var old bytes.Buffer
-	if err := vault.Write(&old, backupPass, rd.Manifest, files, vault.Options{WorkFactor: 10}); err != nil {
+	if err := envelope.Write(&old, backupPass, rd.Manifest, files, envelope.Options{WorkFactor: 10}); err != nil {
 		t.Fatal(err)
 	}
 	oldFile := filepath.Join(t.TempDir(), "old.kdbackup")
