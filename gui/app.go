@@ -323,7 +323,9 @@ func restoringPlaceholder() fyne.CanvasObject {
 // and Restore… over its data folder.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
 	settings := settings.New(settings.WorkspaceSource(b), settings.ServiceVerifier(b.Service()), settingsUI{env, w})
-	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
+	tryKey := newTryKeyView(b.Service(), w, env.bg)
+	tryKey.req.onEscape = env.onEscape
+	ui := newMainUI(env, b.Service(), tryKey, newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
 	ui.keys.usage = b.UsageStore()
 	ui.keys.usageShared = b.Kind() == workspace.KindShared

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/gui/settings"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -27,11 +28,11 @@ var backupRule = fmt.Sprintf("At least %d characters, not easy to guess (several
 // backup written off the UI goroutine with a progress bar.
 type backupDialog struct {
 	dlg      *dialog.CustomDialog
-	pass     *widget.Entry
-	again    *widget.Entry
+	pass     *widgets.EscEntry
+	again    *widgets.EscEntry
 	msg      *widget.Label
 	progress *widget.ProgressBarInfinite
-	start    *widget.Button
+	start    *widgets.EscButton
 	busy     bool
 }
 
@@ -110,7 +111,7 @@ func (f *backupFlow) loadLastBackup(ws *workspace.Workspace) {
 
 // openBackup asks for the passphrase of a backup to path.
 func (f *backupFlow) openBackup(path string) *backupDialog {
-	d := &backupDialog{pass: widget.NewPasswordEntry(), again: widget.NewPasswordEntry(), msg: newFieldMessage(),
+	d := &backupDialog{pass: f.env.passwordEntry(), again: f.env.passwordEntry(), msg: newFieldMessage(),
 		progress: widget.NewProgressBarInfinite()}
 	d.progress.Stop()
 	d.progress.Hide()
@@ -121,10 +122,10 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 	intro.Wrapping = fyne.TextWrapWord
 	d.pass.SetPlaceHolder("Passphrase")
 	d.again.SetPlaceHolder("The same passphrase again")
-	d.start = widget.NewButtonWithIcon("Back Up", theme.DocumentSaveIcon(), func() { f.runBackup(d, path) })
+	d.start = f.env.button("Back Up", theme.DocumentSaveIcon(), func() { f.runBackup(d, path) })
 	d.start.Importance = widget.HighImportance
 	d.again.OnSubmitted = func(string) { f.runBackup(d, path) }
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+	cancel := f.env.button("Cancel", theme.CancelIcon(), func() {
 		if !d.busy {
 			d.dlg.Hide()
 			f.env.bg.run(func() func() {
@@ -137,6 +138,8 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 	d.dlg = dialog.NewCustomWithoutButtons("Back up the keys", content, f.env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.start})
 	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
+	// Esc is Cancel (nothing is written until Back Up).
+	d.dlg.SetOnClosed(f.env.onEscape(cancel.OnTapped))
 	d.dlg.Show()
 	f.env.win.Canvas().Focus(d.pass)
 	f.backup = d
@@ -185,8 +188,8 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 			d.again.SetText("")
 			d.dlg.Hide()
 			f.loadLastBackup(ws)
-			dialog.ShowInformation("Backup written",
-				fmt.Sprintf("Backed up %d keys to %s (taken %s).", info.KeyCount, info.Path, formatUTC(info.TakenAt)), f.env.win)
+			f.env.showInfo("Backup written",
+				fmt.Sprintf("Backed up %d keys to %s (taken %s).", info.KeyCount, info.Path, formatUTC(info.TakenAt)))
 		}
 	})
 }
@@ -203,11 +206,11 @@ func removeEmpty(path string) {
 // what the backup holds and which deleted keys come back, then Restore.
 type restoreDialog struct {
 	dlg     *dialog.CustomDialog
-	pass    *widget.Entry
+	pass    *widgets.EscEntry
 	msg     *widget.Label
 	summary *widget.Label
-	check   *widget.Button
-	restore *widget.Button
+	check   *widgets.EscButton
+	restore *widgets.EscButton
 	pending *workspace.PendingRestore
 	busy    bool
 	// keyFile: the folder keeps its signing key in keydesk.key, whose
@@ -222,24 +225,26 @@ const restoreWarning = "Restoring replaces this data folder's keys by the backup
 
 // openRestore asks for the passphrase of the backup file path.
 func (f *backupFlow) openRestore(path string) *restoreDialog {
-	d := &restoreDialog{pass: widget.NewPasswordEntry(), msg: newFieldMessage(), summary: widget.NewLabel("")}
+	d := &restoreDialog{pass: f.env.passwordEntry(), msg: newFieldMessage(), summary: widget.NewLabel("")}
 	d.summary.Wrapping = fyne.TextWrapWord
 	d.summary.Hide()
 	warn := widget.NewLabel(restoreWarning)
 	warn.Wrapping = fyne.TextWrapWord
 	warn.Importance = widget.WarningImportance
 	d.pass.SetPlaceHolder("The backup's passphrase")
-	d.check = widget.NewButtonWithIcon("Check Backup", theme.SearchIcon(), func() { f.checkRestore(d, path) })
+	d.check = f.env.button("Check Backup", theme.SearchIcon(), func() { f.checkRestore(d, path) })
 	d.check.Importance = widget.HighImportance
 	d.pass.OnSubmitted = func(string) { f.checkRestore(d, path) }
-	d.restore = widget.NewButtonWithIcon("Restore", theme.UploadIcon(), func() { f.commitRestore(d) })
+	d.restore = f.env.button("Restore", theme.UploadIcon(), func() { f.commitRestore(d) })
 	d.restore.Importance = widget.DangerImportance
 	d.restore.Hide()
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { f.cancelRestore(d) })
+	cancel := f.env.button("Cancel", theme.CancelIcon(), func() { f.cancelRestore(d) })
 	content := container.NewVBox(widget.NewLabel("Backup file: "+path), warn, d.pass, d.msg, d.summary)
 	d.dlg = dialog.NewCustomWithoutButtons("Restore from a backup", content, f.env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.check, d.restore})
 	d.dlg.Resize(fyne.NewSize(600, d.dlg.MinSize().Height+20))
+	// Esc is Cancel: nothing is restored until Restore.
+	d.dlg.SetOnClosed(f.env.onEscape(cancel.OnTapped))
 	d.dlg.Show()
 	f.env.win.Canvas().Focus(d.pass)
 	f.restore = d
@@ -361,10 +366,10 @@ func (f *backupFlow) commitRestore(d *restoreDialog) {
 			d.dlg.Hide()
 			reopen()
 			if err != nil {
-				dialog.ShowError(errors.New("Nothing was restored: "+lowerFirst(sentence(err))), f.env.win)
+				f.env.showErr(errors.New("Nothing was restored: " + lowerFirst(sentence(err))))
 				return
 			}
-			dialog.ShowInformation("Restored", res.String(), f.env.win)
+			f.env.showInfo("Restored", res.String())
 		}
 	})
 }

@@ -176,7 +176,7 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	}
 	var demo *widget.Button
 	kvWalk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == "Open the demo" {
+		if b := asButton(o); b != nil && b.Text == "Open the demo" {
 			demo = b
 		}
 	})

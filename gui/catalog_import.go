@@ -14,6 +14,7 @@ import (
 
 	"github.com/keydesk/keydesk/apicatalog"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -49,20 +50,22 @@ func (f *catalogFlow) menuItems() []*fyne.MenuItem {
 // with Choose File…) and URLs.
 type catalogChooser struct {
 	dlg     *dialog.CustomDialog
-	sources *widget.Entry
+	sources *widgets.EscEntry
 	msg     *widget.Label
-	preview *widget.Button
+	preview *widgets.EscButton
 	cancel  context.CancelFunc
 }
 
 func (f *catalogFlow) showChooser() {
 	c := &catalogChooser{}
 	f.chooser = c
-	c.sources = widget.NewMultiLineEntry()
+	c.sources = f.env.entry()
+	c.sources.MultiLine = true
+	c.sources.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
 	c.sources.SetPlaceHolder("/path/to/openapi.yaml\nhttps://example.com/openapi.json")
 	c.sources.SetMinRowsVisible(4)
 	c.msg = newFieldMessage()
-	choose := widget.NewButton("Choose File…", func() {
+	choose := f.env.button("Choose File…", nil, func() {
 		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err != nil || r == nil {
 				return
@@ -83,9 +86,9 @@ func (f *catalogFlow) showChooser() {
 		"Nothing changes before you have seen what the import changes.")
 	intro.Wrapping = fyne.TextWrapWord
 	body := container.NewVBox(intro, boldLabel("Documents"), c.sources, container.NewHBox(choose), c.msg)
-	c.preview = widget.NewButton("Preview", func() { f.loadPreview(c) })
+	c.preview = f.env.button("Preview", nil, func() { f.loadPreview(c) })
 	c.preview.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() {
+	cancel := f.env.button("Cancel", nil, func() {
 		if c.cancel != nil {
 			c.cancel()
 		}
@@ -94,6 +97,7 @@ func (f *catalogFlow) showChooser() {
 	c.dlg = dialog.NewCustomWithoutButtons("Import API Catalog", body, f.env.win)
 	c.dlg.SetButtons([]fyne.CanvasObject{cancel, c.preview})
 	c.dlg.Resize(fyne.NewSize(min(640, f.env.win.Canvas().Size().Width-40), 0))
+	c.dlg.SetOnClosed(f.env.onEscape(cancel.OnTapped))
 	c.dlg.Show()
 }
 
@@ -198,9 +202,9 @@ func (f *catalogFlow) previewReset() {
 		return func() {
 			switch {
 			case err != nil:
-				newErrorDialog(f.env.win, "Catalog not read", "The store's catalog could not be read", err).dlg.Show()
+				f.env.showErrorDialog("Catalog not read", "The store's catalog could not be read", err)
 			case !current.Imported() && !forged:
-				dialog.ShowInformation("Built-in catalog", "The store already uses the built-in catalog; there is nothing to reset.", f.env.win)
+				f.env.showInfo("Built-in catalog", "The store already uses the built-in catalog; there is nothing to reset.")
 			default:
 				f.showPreview(p)
 			}
@@ -212,7 +216,7 @@ func (f *catalogFlow) previewReset() {
 type catalogPreview struct {
 	dlg    *dialog.CustomDialog
 	lines  []string
-	apply  *widget.Button
+	apply  *widgets.EscButton
 	change *catalogChange
 }
 
@@ -249,7 +253,7 @@ func (f *catalogFlow) showPreview(c *catalogChange) {
 		rows = append(rows, lbl)
 	}
 	scroll := container.NewVScroll(container.NewVBox(rows...))
-	p.apply = widget.NewButton(action, func() {
+	p.apply = f.env.button(action, nil, func() {
 		p.dlg.Hide()
 		f.applyChange(c)
 	})
@@ -257,11 +261,12 @@ func (f *catalogFlow) showPreview(c *catalogChange) {
 	if len(c.diff.Widened) > 0 {
 		p.apply.Importance = widget.DangerImportance
 	}
-	cancel := widget.NewButton("Cancel", func() { p.dlg.Hide() })
+	cancel := f.env.button("Cancel", nil, func() { p.dlg.Hide() })
 	p.dlg = dialog.NewCustomWithoutButtons(title, scroll, f.env.win)
 	p.dlg.SetButtons([]fyne.CanvasObject{cancel, p.apply})
 	size := f.env.win.Canvas().Size()
 	p.dlg.Resize(fyne.NewSize(min(760, size.Width-40), min(520, size.Height-40)))
+	p.dlg.SetOnClosed(f.env.onEscape(p.dlg.Hide))
 	p.dlg.Show()
 }
 
@@ -299,7 +304,7 @@ func (f *catalogFlow) applyChange(c *catalogChange) {
 		return func() {
 			reopen()
 			if err != nil {
-				newErrorDialog(f.env.win, "Catalog not changed", "The catalog was not changed", err).dlg.Show()
+				f.env.showErrorDialog("Catalog not changed", "The catalog was not changed", err)
 			}
 		}
 	})

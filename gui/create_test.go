@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // openCreate opens the create dialog with Ctrl+N.
@@ -26,7 +27,7 @@ func (f *kvFixture) openCreate() *createDialog {
 	return f.keys.creating
 }
 
-func (d *createDialog) section(id string) *widget.RadioGroup {
+func (d *createDialog) section(id string) *widgets.RadioGroup {
 	for _, s := range d.sections {
 		if s.sec.ID == id {
 			return s.radio
@@ -35,7 +36,7 @@ func (d *createDialog) section(id string) *widget.RadioGroup {
 	return nil
 }
 
-func (d *createDialog) opCheck(id string) *widget.Check {
+func (d *createDialog) opCheck(id string) *widgets.EscCheck {
 	for _, g := range d.groups {
 		for _, o := range g.ops {
 			if o.op.ID == id {
@@ -46,7 +47,7 @@ func (d *createDialog) opCheck(id string) *widget.Check {
 	return nil
 }
 
-func (d *createDialog) presetButton(label string) *widget.Button {
+func (d *createDialog) presetButton(label string) *widgets.EscButton {
 	for i, p := range core.Presets {
 		if p.Label == label {
 			return d.presets[i]
@@ -194,7 +195,7 @@ func TestCreateOperationsKeyWithSearch(t *testing.T) {
 	d.opSearch.SetText("")
 	test.Type(d.opSearch, "GET /v2/users")
 	test.Tap(d.opCheck("users.list"))
-	if d.opCount.Text != "2 operations picked" || d.tabItems[2].Text != "Specific by Operation (2)" {
+	if d.opCount.Text != "2 operations picked" || d.tabItems[2].Text != "Operations (2)" {
 		t.Errorf("count %q, tab %q", d.opCount.Text, d.tabItems[2].Text)
 	}
 	d.opSearch.SetText("")
@@ -640,7 +641,7 @@ func TestCreateKindIsChosenNotTheTabInView(t *testing.T) {
 	}
 	d.kind.SetSelected(kindOptions[tabOperations])
 	if d.tabs.SelectedIndex() != tabOperations {
-		t.Errorf("choosing Specific operations shows tab %d", d.tabs.SelectedIndex())
+		t.Errorf("choosing Operations shows tab %d", d.tabs.SelectedIndex())
 	}
 	if !strings.Contains(d.permMsg.Text, "Not used (not the chosen type): Global Development Access.") {
 		t.Errorf("switching type with Global ticked says %q", d.permMsg.Text)

@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -52,7 +51,7 @@ func (wt *windowTest) demoUI() *mainUI {
 	wt.t.Helper()
 	ui := &mainUI{}
 	kvWalk(wt.w.Content(), func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok {
+		if b := asButton(o); b != nil {
 			switch b.Text {
 			case "Open a Data Folder":
 				ui.demoFolder = b

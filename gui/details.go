@@ -35,11 +35,11 @@ type detailsPanel struct {
 	content  fyne.CanvasObject
 	title    *widget.Label
 	closeBtn *widgets.TipButton
-	copyID   *widget.Button
-	edit     *widget.Button
-	dup      *widget.Button
-	roll     *widget.Button
-	del      *widget.Button
+	copyID   *widgets.EscButton
+	edit     *widgets.EscButton
+	dup      *widgets.EscButton
+	roll     *widgets.EscButton
+	del      *widgets.EscButton
 	activity *fyne.Container
 	// usage holds the key's usage chart once read (v.usage set).
 	usage *fyne.Container
@@ -137,11 +137,11 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	d.title.SizeName = theme.SizeNameSubHeadingText
 	d.title.Wrapping = fyne.TextWrapWord
 	d.closeBtn = widgets.NewTipButton(v.tips, theme.CancelIcon(), "Close the details (Esc)", v.closeDetails)
+	d.closeBtn.OnEscape = v.env.escKey
 	header := container.NewBorder(nil, nil, nil, container.NewVBox(d.closeBtn), d.title)
 
 	id := widget.NewLabelWithStyle(k.ID, fyne.TextAlignLeading, mono)
-	id.Selectable = true
-	d.copyID = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	d.copyID = v.env.button("Copy", theme.ContentCopyIcon(), func() {
 		if v.env.clipboard != nil {
 			v.env.clipboard.SetContent(k.ID)
 		}
@@ -175,8 +175,10 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	if lt, to := r.linkText(); lt != "" {
 		var o fyne.CanvasObject = text(lt)
 		if to != "" {
-			o = widget.NewHyperlink(lt, nil)
-			o.(*widget.Hyperlink).OnTapped = func() {
+			link := widgets.NewEscHyperlink(lt, nil)
+			link.OnEscape = v.env.escKey
+			o = link
+			link.OnTapped = func() {
 				v.selectKey(to)
 				if r := v.model.find(to); r != nil {
 					v.showDetails(r)
@@ -226,13 +228,13 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	scroll := container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollBarGutter()), body))
 	d.scroll = scroll
 
-	d.edit = widget.NewButtonWithIcon("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
+	d.edit = v.env.button("Edit name", theme.DocumentCreateIcon(), func() { v.editKey(r) })
 	setEnabled(d.edit, !k.Tampered && !v.refused)
-	d.dup = widget.NewButtonWithIcon("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
+	d.dup = v.env.button("Duplicate", duplicateIcon, func() { v.duplicateKey(r) })
 	setEnabled(d.dup, !v.refused)
-	d.roll = widget.NewButtonWithIcon("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
+	d.roll = v.env.button("Roll…", theme.ViewRefreshIcon(), func() { v.openRoll(r) })
 	setEnabled(d.roll, canRoll(k, v.now) && !v.refused)
-	d.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
+	d.del = v.env.button("Delete", theme.DeleteIcon(), func() { v.confirmDelete(r) })
 	d.del.Importance = widget.DangerImportance
 	setEnabled(d.del, !v.refused)
 	actions := container.NewGridWithColumns(2, d.edit, d.dup, d.roll, d.del)

@@ -54,7 +54,7 @@ func (f *kvFixture) panelButton(text string) *widget.Button {
 	f.t.Helper()
 	var found *widget.Button
 	kvWalk(f.keys.panelSlot, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == text {
+		if b := asButton(o); b != nil && b.Text == text {
 			found = b
 		}
 	})

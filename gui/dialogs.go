@@ -22,12 +22,18 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // showError shows a failed operation in plain words, with the technical
 // error behind a Details disclosure; Esc closes it.
 func (v *keysView) showError(what string, err error) *errorDialog {
-	d := newErrorDialog(v.env.win, "Something went wrong", what, err)
-	d.dlg.SetOnClosed(v.env.onEscape(d.dlg.Hide))
-	d.dlg.Show()
+	d := v.env.showErrorDialog("Something went wrong", what, err)
 	if v.onError != nil {
 		v.onError(d)
 	}
+	return d
+}
+
+// showErrorDialog shows newErrorDialog's dialog, which Esc closes.
+func (e *uiEnv) showErrorDialog(title, what string, err error) *errorDialog {
+	d := newErrorDialog(e.win, title, what, err)
+	d.dlg.SetOnClosed(e.onEscape(d.dlg.Hide))
+	d.dlg.Show()
 	return d
 }
 
@@ -39,8 +45,12 @@ type errorDialog struct {
 	win   fyne.Window
 	plain *widget.Label
 	// details opens and closes the technical error's text.
-	details   *widget.Button
+	details   *widgets.EscButton
 	technical *widget.Label
+	// copyTech copies the technical error (shown with it): the text is not
+	// selectable, since a selectable label keeps Esc to itself.
+	copyTech *widgets.EscButton
+	row      *fyne.Container // Details and Copy
 }
 
 // newErrorDialog returns the dialog (not shown) for err, what being what
@@ -54,16 +64,26 @@ func newErrorDialog(win fyne.Window, title, what string, err error) *errorDialog
 	d.plain.Wrapping = fyne.TextWrapWord
 	d.technical = widget.NewLabelWithStyle(msg.Sentence(err.Error()), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	d.technical.Wrapping = fyne.TextWrapWord
-	d.technical.Selectable = true
 	d.technical.Hide()
-	d.details = widget.NewButtonWithIcon("Details", theme.MenuExpandIcon(), d.toggleDetails)
+	d.details = widgets.NewEscButton("Details", theme.MenuExpandIcon(), d.toggleDetails)
 	d.details.Importance = widget.LowImportance
 	d.details.Alignment = widget.ButtonAlignLeading
+	d.copyTech = widgets.NewEscButton("Copy", theme.ContentCopyIcon(), func() {
+		if cb := fyne.CurrentApp().Clipboard(); cb != nil {
+			cb.SetContent(d.technical.Text)
+		}
+	})
+	d.copyTech.Importance = widget.LowImportance
+	d.copyTech.Hide()
+	d.row = container.NewHBox(d.details, d.copyTech)
 	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
 	body := container.NewBorder(nil, nil, container.NewVBox(icon), nil,
-		container.NewVBox(d.plain, container.NewHBox(d.details), d.technical))
-	ok := widget.NewButton("OK", func() { d.dlg.Hide() })
+		container.NewVBox(d.plain, d.row, d.technical))
+	hide := func() { d.dlg.Hide() }
+	ok := widgets.NewEscButton("OK", nil, hide)
 	ok.Importance = widget.HighImportance
+	// Esc closes the dialog while one of its buttons has the focus.
+	ok.OnEscape, d.details.OnEscape, d.copyTech.OnEscape = hide, hide, hide
 	d.dlg = dialog.NewCustomWithoutButtons(title, body, win)
 	d.dlg.SetButtons([]fyne.CanvasObject{ok})
 	d.fit()
@@ -75,11 +95,14 @@ func newErrorDialog(win fyne.Window, title, what string, err error) *errorDialog
 func (d *errorDialog) toggleDetails() {
 	if d.technical.Visible() {
 		d.technical.Hide()
+		d.copyTech.Hide()
 		d.details.SetIcon(theme.MenuExpandIcon())
 	} else {
 		d.technical.Show()
+		d.copyTech.Show()
 		d.details.SetIcon(theme.MenuDropDownIcon())
 	}
+	d.row.Refresh()
 	d.fit()
 }
 
@@ -103,7 +126,7 @@ type editDialog struct {
 	dlg  *dialog.CustomDialog
 	name *widgets.EscEntry
 	msg  *widget.Label
-	save *widget.Button
+	save *widgets.EscButton
 }
 
 // editKey opens the rename dialog for a row.
@@ -151,11 +174,11 @@ func (v *keysView) editKey(r *keyRow) *editDialog {
 			}
 		})
 	}
-	d.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), submit)
+	d.save = v.env.button("Save", theme.ConfirmIcon(), submit)
 	d.save.Importance = widget.HighImportance
 	d.name.OnChanged = func(string) { validate() }
 	d.name.OnSubmitted = func(string) { submit() }
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
+	cancel := v.env.button("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	content := container.NewVBox(
 		widget.NewLabel(fmt.Sprintf("Key %s…", k.Hint)),
 		d.name, d.msg, secondaryText(note))
@@ -182,13 +205,13 @@ func (v *keysView) duplicateKey(r *keyRow) *createDialog {
 
 // confirmDelete asks before deleting a key; deletion is permanent and takes
 // effect for verification at once.
-func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
+func (v *keysView) confirmDelete(r *keyRow) *confirmDialog {
 	if r == nil || v.refused {
 		return nil
 	}
 	k := r.key
 	msg := fmt.Sprintf("Delete “%s” (%s…)?\nServices using this key are refused from now on. This cannot be undone.", k.Name, k.Hint)
-	d := dialog.NewConfirm("Delete API key", msg, func(ok bool) {
+	d := v.env.newConfirm("Delete API key", msg, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -204,10 +227,10 @@ func (v *keysView) confirmDelete(r *keyRow) *dialog.ConfirmDialog {
 				v.reload()
 			}
 		})
-	}, v.env.win)
+	})
 	d.SetConfirmText("Delete")
 	d.SetDismissText("Cancel")
 	d.SetConfirmImportance(widget.DangerImportance)
-	v.env.showConfirm(d)
+	d.Show()
 	return d
 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/msg"
@@ -168,11 +167,4 @@ func (e *uiEnv) escape() bool {
 	}
 	(*e.escapes[len(e.escapes)-1])()
 	return true
-}
-
-// showConfirm shows a confirmation that Esc dismisses (as No).
-func (e *uiEnv) showConfirm(d *dialog.ConfirmDialog) {
-	done := e.onEscape(d.Hide)
-	d.SetOnClosed(done)
-	d.Show()
 }

@@ -6,7 +6,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -115,16 +114,19 @@ func TestGoldenCreateSmallWindow(t *testing.T) {
 }
 
 // TestGoldenCustomExpiryPicker: Custom… shows a date and a time; the
-// calendar drops down at the month of the date, at both window sizes.
+// calendar drops down at the month of the date, at both window sizes;
+// shown the month before (today's), its past days are greyed out and
+// today is marked.
 func TestGoldenCustomExpiryPicker(t *testing.T) {
 	goldenAtBothSizes(t, "create_custom_expiry", func(t *testing.T, f *kvFixture) {
 		d := f.openCreate()
 		test.Type(d.name, "Quarter-end export")
 		test.Tap(d.customBtn)
-		test.Tap(d.customDate.ActionItem.(*widget.Button))
+		test.Tap(d.customDate.ActionItem.(fyne.Tappable))
 		if d.customDate.Calendar() == nil {
 			t.Fatal("the calendar did not open")
 		}
+		d.customDate.Calendar().ShowPrevious()
 		f.win.Canvas().Unfocus()
 	})
 }

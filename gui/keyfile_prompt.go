@@ -263,7 +263,7 @@ type passphraseDialog struct {
 	dlg         *dialog.CustomDialog
 	pass, again *widgets.EscEntry // again is nil for an existing key file
 	msg         *widget.Label
-	ok, cancel  *widget.Button
+	ok, cancel  *widgets.EscButton
 }
 
 // showPassphraseDialog asks for the key file's passphrase for need (wrong:
@@ -327,9 +327,9 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 			finish(p, true)
 		}
 	}
-	d.ok = widget.NewButtonWithIcon("Open", theme.ConfirmIcon(), submit)
+	d.ok = env.button("Open", theme.ConfirmIcon(), submit)
 	d.ok.Importance = widget.HighImportance
-	d.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { finish("", false) })
+	d.cancel = env.button("Cancel", theme.CancelIcon(), func() { finish("", false) })
 	d.pass.OnSubmitted = func(string) {
 		if d.again != nil && d.again.Text == "" {
 			env.win.Canvas().Focus(d.again)

@@ -94,7 +94,7 @@ func (wt *windowTest) answer(p, again string) {
 	if d.again != nil {
 		test.Type(d.again, again)
 	}
-	wt.tap(d.ok)
+	wt.tap(&d.ok.Button)
 }
 
 func (wt *windowTest) overlayHas(text string) bool {
@@ -237,7 +237,7 @@ func TestExistingKeyFileAsksForItsPassphrase(t *testing.T) {
 	if d.msg.Text != wrongPassphrase || d.msg.Hidden {
 		t.Fatalf("after a wrong passphrase the dialog says %q", d.msg.Text)
 	}
-	wt.tap(d.cancel)
+	wt.tap(&d.cancel.Button)
 	if wt.s.prompt != nil || wt.s.choice == nil {
 		t.Fatalf("Cancel: dialog %q, want the choice", overlayTexts(wt.w))
 	}
@@ -329,21 +329,21 @@ func TestRestoreIntoKeyFileFolderOpensWithoutAsking(t *testing.T) {
 	d := wt.s.flow.openBackup(out)
 	test.Type(d.pass, backupPass)
 	test.Type(d.again, backupPass)
-	wt.tap(d.start)
+	wt.tap(&d.start.Button)
 	if d.msg.Visible() {
 		t.Fatalf("backup failed: %q", d.msg.Text)
 	}
 
 	r := wt.s.flow.openRestore(out)
 	test.Type(r.pass, backupPass)
-	wt.tap(r.check)
+	wt.tap(&r.check.Button)
 	if r.pending == nil {
 		t.Fatalf("the backup was not checked: %q", r.msg.Text)
 	}
 	if !strings.Contains(r.summary.Text, "its passphrase is the backup's") {
 		t.Errorf("the summary does not say the key file's passphrase changes: %q", r.summary.Text)
 	}
-	wt.tap(r.restore)
+	wt.tap(&r.restore.Button)
 	wt.screens()
 	if wt.s.prompt != nil {
 		t.Fatalf("the restored store asked for a passphrase again: %q", overlayTexts(wt.w))

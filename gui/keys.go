@@ -44,7 +44,7 @@ type keysView struct {
 	cols    []column
 	search  *widgets.EscEntry
 	counts  *widget.Label
-	create  *widget.Button
+	create  *widgets.EscButton
 	empty   *fyne.Container
 	noMatch *widget.Label
 	loading *widget.Label
@@ -71,7 +71,7 @@ type keysView struct {
 	// (refuseChanges): creating, editing, rolling and deleting are off.
 	refused bool
 	// emptyCreate is the empty state's Create API Key button.
-	emptyCreate *widget.Button
+	emptyCreate *widgets.EscButton
 	// creating and secret are the create and secret dialogs while open.
 	creating *createDialog
 	secret   *secretDialog
@@ -100,7 +100,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.search.OnChanged = v.setQuery
 	v.search.OnEscape = v.searchEscape
 
-	v.create = widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
+	v.create = v.env.button("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	v.create.Importance = widget.HighImportance
 
 	v.counts = widget.NewLabel("")
@@ -142,7 +142,7 @@ func (v *keysView) emptyState() *fyne.Container {
 		"its secret is shown once, when you create it.")
 	text.Wrapping = fyne.TextWrapWord
 	text.Alignment = fyne.TextAlignCenter
-	btn := widget.NewButtonWithIcon("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
+	btn := v.env.button("Create API Key", theme.ContentAddIcon(), func() { v.openCreate(nil) })
 	btn.Importance = widget.HighImportance
 	v.emptyCreate = btn
 	iconBox := container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(64), icon))

@@ -30,12 +30,12 @@ type keyCell struct {
 	expired *widgets.Badge
 	flag    *widgets.Badge
 	idle    *widgets.Badge
-	denied  *widgets.Badge    // denied attempts in the last core.DeniedRecentDays
-	unknown *widgets.Badge    // "Not in catalog": the key names what the catalog lost
-	link    *widget.Hyperlink // to the key this one was rolled to or from
-	linkTo  string            // the id link selects
-	name    string            // the name the name layout shares the width for
-	linkAll string            // link's whole text; link shows it cut to fit
+	denied  *widgets.Badge        // denied attempts in the last core.DeniedRecentDays
+	unknown *widgets.Badge        // "Not in catalog": the key names what the catalog lost
+	link    *widgets.EscHyperlink // to the key this one was rolled to or from
+	linkTo  string                // the id link selects
+	name    string                // the name the name layout shares the width for
+	linkAll string                // link's whole text; link shows it cut to fit
 	badges  *fyne.Container
 	nameBox *fyne.Container
 	textBox *fyne.Container // c.text on the baseline of the other cells
@@ -67,7 +67,8 @@ func newKeyCell(v *keysView) *keyCell {
 		denied:  widgets.NewBadge("Denied", theme.ColorNameWarning),
 		unknown: widgets.NewBadge(notInCatalogBadge, theme.ColorNameWarning),
 	}
-	c.link = widget.NewHyperlink("", nil)
+	c.link = widgets.NewEscHyperlink("", nil)
+	c.link.OnEscape = v.env.escKey
 	c.link.OnTapped = func() { v.selectKey(c.linkTo) }
 	c.text.Truncation = fyne.TextTruncateEllipsis // update sets it per text
 	c.badges = container.NewHBox(c.expired, c.flag, c.unknown, c.denied, c.idle)
@@ -79,6 +80,9 @@ func newKeyCell(v *keysView) *keyCell {
 		func() { v.openRoll(c.row) })
 	c.del = widgets.NewTipButton(v.tips, theme.DeleteIcon(), delTipOn,
 		func() { v.confirmDelete(c.row) })
+	for _, b := range []*widgets.TipButton{c.edit, c.dup, c.roll, c.del} {
+		b.OnEscape = v.env.escKey
+	}
 	c.actions = container.NewHBox(c.edit, c.dup, c.roll, c.del)
 	// The hint's monospace text is moved down onto the baseline of the
 	// other cells' text (widgets.BaselineLayout).

@@ -70,6 +70,20 @@ func (f *kvFixture) shownNames() []string {
 }
 
 // overlayButton finds a button by its text in the top overlay (dialog).
+// asButton is o's button: a widget.Button, or the one an Esc-aware
+// button embeds; nil when o is not a button.
+func asButton(o fyne.CanvasObject) *widget.Button {
+	switch b := o.(type) {
+	case *widget.Button:
+		return b
+	case *widgets.EscButton:
+		return &b.Button
+	case *widgets.TipButton:
+		return &b.Button
+	}
+	return nil
+}
+
 func (f *kvFixture) overlayButton(text string) *widget.Button {
 	f.t.Helper()
 	top := f.win.Canvas().Overlays().Top()
@@ -78,7 +92,7 @@ func (f *kvFixture) overlayButton(text string) *widget.Button {
 	}
 	var found *widget.Button
 	kvWalk(top, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == text {
+		if b := asButton(o); b != nil && b.Text == text {
 			found = b
 		}
 	})
@@ -369,9 +383,10 @@ func TestKeysEmptyStateOffersCreate(t *testing.T) {
 	var btn *widget.Button
 	var explains bool
 	kvWalk(f.keys.empty, func(o fyne.CanvasObject) {
+		if b := asButton(o); b != nil {
+			btn = b
+		}
 		switch x := o.(type) {
-		case *widget.Button:
-			btn = x
 		case *widget.Label:
 			explains = explains || strings.Contains(x.Text, "without a user login")
 		}

@@ -13,7 +13,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/apirequest"
@@ -67,8 +66,11 @@ type requestPanel struct {
 	// cancel stops the running request; nil when none runs.
 	cancel context.CancelFunc
 	// confirm and failure are the dialogs last shown (for tests).
-	confirm *dialog.ConfirmDialog
+	confirm *confirmDialog
 	failure *errorDialog
+	// onEscape, when set (the window's uiEnv.onEscape), makes Esc close
+	// the panel's dialogs while nothing in them has the focus.
+	onEscape func(close func()) (done func())
 }
 
 // serverPref is the preference remembering the server chosen for an API.
@@ -310,14 +312,14 @@ func (p *requestPanel) Send() {
 		p.start(req, key)
 		return
 	}
-	p.confirm = dialog.NewConfirm("Send a request that changes data?",
+	p.confirm = newConfirmDialog(p.win(), p.onEscape, "Send a request that changes data?",
 		fmt.Sprintf("%s %s is not read-only: the server may change or delete data when it receives it. Send it with this key?",
 			req.Method, req.URL.Redacted()),
 		func(yes bool) {
 			if yes {
 				p.start(req, key)
 			}
-		}, p.win())
+		})
 	p.confirm.SetConfirmText("Send")
 	p.confirm.Show()
 }
@@ -386,6 +388,9 @@ func (p *requestPanel) showFailure(what string, err error) {
 		return
 	}
 	p.failure = newErrorDialog(p.win(), "Request not sent", what, err)
+	if p.onEscape != nil {
+		p.failure.dlg.SetOnClosed(p.onEscape(p.failure.dlg.Hide))
+	}
 	p.failure.dlg.Show()
 }
 

@@ -186,11 +186,11 @@ func tapButton(t *testing.T, win fyne.Window, text string) {
 	var found *widget.Button
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
+		if b := asButton(o); b != nil && b.Text == text {
+			found = b
+			return
+		}
 		switch x := o.(type) {
-		case *widget.Button:
-			if x.Text == text {
-				found = x
-			}
 		case *fyne.Container:
 			for _, c := range x.Objects {
 				walk(c)

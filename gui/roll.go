@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -35,11 +36,11 @@ type rollDialog struct {
 	v      *keysView
 	key    *core.Key
 	dlg    *dialog.CustomDialog
-	grace  *widget.RadioGroup
+	grace  *widgets.RadioGroup
 	graces map[string]time.Duration
 	plan   *widget.Label
 	msg    *widget.Label
-	roll   *widget.Button
+	roll   *widgets.EscButton
 	busy   bool
 }
 
@@ -108,13 +109,13 @@ func (v *keysView) openRoll(r *keyRow) *rollDialog {
 	d.plan = widget.NewLabel("")
 	d.plan.Wrapping = fyne.TextWrapWord
 	d.msg = newFieldMessage()
-	d.grace = widget.NewRadioGroup(labels, func(string) { d.update() })
+	d.grace = v.env.radio(labels, func(string) { d.update() })
 	d.grace.Required = true
 	d.grace.SetSelected(graceLabel(core.DefaultGrace))
 
-	d.roll = widget.NewButtonWithIcon("Roll key", theme.ViewRefreshIcon(), d.submit)
+	d.roll = v.env.button("Roll key", theme.ViewRefreshIcon(), d.submit)
 	d.roll.Importance = widget.HighImportance
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
+	cancel := v.env.button("Cancel", theme.CancelIcon(), func() { d.dlg.Hide() })
 	content := container.NewVBox(
 		widget.NewLabelWithStyle(fmt.Sprintf("%s (%s…)", k.Name, k.Hint), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		intro,

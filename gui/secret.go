@@ -27,10 +27,10 @@ type secretDialog struct {
 	secret  string
 	copied  bool
 	field   *widgets.MonoField
-	copyBtn *widget.Button
-	done    *widget.Button
+	copyBtn *widgets.EscButton
+	done    *widgets.EscButton
 	status  *widget.Label
-	confirm *dialog.ConfirmDialog
+	confirm *confirmDialog
 }
 
 // showSecret opens the secret dialog for a key just created.
@@ -46,7 +46,7 @@ func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secr
 	scopes.Wrapping = fyne.TextWrapWord
 
 	d.field = widgets.NewMonoField(secret)
-	d.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), d.copy)
+	d.copyBtn = env.button("Copy", theme.ContentCopyIcon(), d.copy)
 	d.copyBtn.Importance = widget.HighImportance
 	d.status = widget.NewLabel("")
 	d.status.Wrapping = fyne.TextWrapWord
@@ -67,7 +67,7 @@ func showSecret(env *uiEnv, cat *core.Catalog, k *core.Key, secret string) *secr
 	if env.demo {
 		content.Objects = append([]fyne.CanvasObject{widgets.NewBanner(workspace.DemoNotice, theme.ColorNameWarning)}, content.Objects...)
 	}
-	d.done = widget.NewButtonWithIcon("Done", theme.ConfirmIcon(), d.close)
+	d.done = env.button("Done", theme.ConfirmIcon(), d.close)
 	d.dlg = dialog.NewCustomWithoutButtons("API key created", content, env.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.done})
 	// Esc is Done: it asks first when the key was not copied.
@@ -140,15 +140,15 @@ func (d *secretDialog) close() {
 		d.dlg.Hide()
 		return
 	}
-	d.confirm = dialog.NewConfirm("Close without copying the key?",
+	d.confirm = d.env.newConfirm("Close without copying the key?",
 		"You have not copied the key. Once this window is closed it cannot be shown again:\nyou would have to create a new key.",
 		func(ok bool) {
 			if ok {
 				d.dlg.Hide()
 			}
-		}, d.env.win)
+		})
 	d.confirm.SetConfirmText("Close without copying")
 	d.confirm.SetDismissText("Go back")
 	d.confirm.SetConfirmImportance(widget.DangerImportance)
-	d.env.showConfirm(d.confirm)
+	d.confirm.Show()
 }

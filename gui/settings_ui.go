@@ -24,7 +24,7 @@ func (u settingsUI) Window() fyne.Window { return u.win }
 func (u settingsUI) OnEscape(close func()) (done func()) { return u.env.onEscape(close) }
 
 func (u settingsUI) ShowError(title, what string, err error) {
-	newErrorDialog(u.win, title, what, err).dlg.Show()
+	u.env.showErrorDialog(title, what, err)
 }
 
 func (u settingsUI) Sentence(err error) string { return sentence(err) }

@@ -279,24 +279,28 @@ const sharedPasswordHint = "Kept in the OS keyring. Empty: the saved one, PGPASS
 // showOpenDialog asks for the shared store's URL (offering the last one)
 // and an optional password, then opens it.
 func (sw *storeSwitcher) showOpenDialog(env *uiEnv) {
-	urlEntry := widget.NewEntry()
+	// Esc-aware fields and buttons (env.entry, env.button): Esc cancels
+	// whatever has the focus.
+	urlEntry := env.entry()
 	urlEntry.SetPlaceHolder("postgres://user@host:5432/keydesk?sslmode=verify-full")
 	urlEntry.SetText(env.prefs.sharedStoreURL())
-	pwEntry := widget.NewPasswordEntry()
+	pwEntry := env.passwordEntry()
 	// The placeholder is short enough for the field; what an empty
 	// password means is the hint under it.
 	pwEntry.SetPlaceHolder("optional")
 	pwItem := widget.NewFormItem("Password", pwEntry)
 	pwItem.HintText = sharedPasswordHint
-	items := []*widget.FormItem{
-		widget.NewFormItem("Store URL", urlEntry),
-		pwItem,
-	}
-	d := dialog.NewForm("Open Shared Store", "Open", "Cancel", items, func(ok bool) {
-		if ok {
-			sw.openShared(env, urlEntry.Text, pwEntry.Text)
-		}
-	}, env.win)
+	form := widget.NewForm(widget.NewFormItem("Store URL", urlEntry), pwItem)
+	d := dialog.NewCustomWithoutButtons("Open Shared Store", form, env.win)
+	open := env.button("Open", theme.ConfirmIcon(), func() {
+		d.Hide()
+		sw.openShared(env, urlEntry.Text, pwEntry.Text)
+	})
+	open.Importance = widget.HighImportance
+	urlEntry.OnSubmitted = func(string) { open.OnTapped() }
+	pwEntry.OnSubmitted = func(string) { open.OnTapped() }
+	d.SetButtons([]fyne.CanvasObject{env.button("Cancel", theme.CancelIcon(), d.Hide), open})
+	d.SetOnClosed(env.onEscape(d.Hide))
 	d.Resize(fyne.NewSize(560, d.MinSize().Height))
 	d.Show()
 }
@@ -309,7 +313,7 @@ func (sw *storeSwitcher) showOpenDialog(env *uiEnv) {
 func (sw *storeSwitcher) openShared(env *uiEnv, raw, typed string) {
 	clean, inURL, err := splitPassword(raw)
 	if err != nil {
-		dialog.ShowError(errors.New(sentence(err)), env.win)
+		env.showErr(errors.New(sentence(err)))
 		return
 	}
 	password := typed
@@ -327,7 +331,7 @@ func (sw *storeSwitcher) openShared(env *uiEnv, raw, typed string) {
 			if err := sw.keyringBackend().Set(storePasswordEntry(clean), password); err != nil {
 				slog.Warn("the shared store's password was not kept in the keyring", "error", err)
 				return func() {
-					dialog.ShowInformation("Password not kept", passwordNotKept, env.win)
+					env.showInfo("Password not kept", passwordNotKept)
 				}
 			}
 			return nil
@@ -358,7 +362,7 @@ func (sw *storeSwitcher) switchTo(env *uiEnv, open func() (*workspace.Workspace,
 				}
 			})
 		case err != nil:
-			dialog.ShowError(errors.New(sentence(err)), env.win)
+			env.showErr(errors.New(sentence(err)))
 		case done != nil:
 			done()
 		}

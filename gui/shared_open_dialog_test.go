@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/gui/widgets"
 )
 
 // walkObjects calls fn on o and everything under it.
@@ -38,9 +40,9 @@ func TestOpenSharedStorePasswordFits(t *testing.T) {
 	for _, o := range win.Canvas().Overlays().List() {
 		walkObjects(t, o, func(o fyne.CanvasObject) {
 			switch x := o.(type) {
-			case *widget.Entry:
+			case *widgets.EscEntry:
 				if x.Password {
-					pw = x
+					pw = &x.Entry
 				}
 			case *canvas.Text:
 				if x.Text == sharedPasswordHint {

@@ -16,7 +16,7 @@ import (
 func overlayButton(w fyne.Window, label string) *widget.Button {
 	var found *widget.Button
 	kvWalk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok && b.Text == label {
+		if b := asButton(o); b != nil && b.Text == label {
 			found = b
 		}
 	})

@@ -579,7 +579,7 @@ func TestSwitchBetweenSharedStoreAndKeyFileFolder(t *testing.T) {
 	sw := wt.env.stores
 	sw.switchTo(wt.env, sw.local, nil)
 	wt.bg.wait()
-	wt.tap(wt.prompt().cancel)
+	wt.tap(&wt.prompt().cancel.Button)
 	if n := tableNames(t, wt.w); !slices.Equal(n, []string{"shared key"}) {
 		t.Fatalf("after Cancel the window shows %q, want the shared store", n)
 	}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/workspace"
 )
 
 // tryKeyService is what the Try a key view needs: the verification the API
@@ -62,6 +63,8 @@ type tryKeyView struct {
 
 	// req is Send API Request, for operations of an imported API.
 	req *requestPanel
+	// intro heads the screen: what is and is not sent.
+	intro *widget.Label
 }
 
 // newTryKeyView returns the Try a key view over svc; w parents its dialogs
@@ -154,8 +157,8 @@ func (v *tryKeyView) CreateRenderer() fyne.WidgetRenderer {
 	left := container.NewBorder(
 		container.NewVBox(boldLabel("Operation"), v.search),
 		v.opMsg, nil, nil, v.opList)
-	intro := widget.NewLabel("Nothing is sent over the network: Keydesk checks the key here, exactly as the " +
-		"verification API would, and shows the answer the API would give. A check does not count as the key's last use.")
+	v.intro = widget.NewLabel(workspace.TryKeyIntro)
+	intro := v.intro
 	intro.Wrapping = fyne.TextWrapWord
 	right := container.NewVScroll(container.NewVBox(
 		intro,

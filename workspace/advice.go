@@ -117,10 +117,17 @@ const (
 	OffExpired  = "Off: this key has expired; Duplicate makes a new key with its permissions."
 )
 
+// TryKeyIntro heads the window's Try a key screen: Check the key sends
+// nothing, but Send API Request, offered on the same screen for an
+// imported API's operations, does.
+const TryKeyIntro = "Check the key sends nothing over the network: Keydesk checks the key here, exactly as the " +
+	"verification API would, and shows the answer the API would give; a check does not count as the key's last use. " +
+	"Send API Request, offered below for an imported API's operations, does send a real request to its server."
+
 // Sentences returns every sentence of the advice table and the window's
 // notices above, so that a test can check each is drawable.
 func Sentences() []string {
-	out := []string{DemoNotice, DemoTitle, DemoNoRestore, OffRefused, OffTampered, OffRolled, OffExpired}
+	out := []string{DemoNotice, DemoTitle, DemoNoRestore, OffRefused, OffTampered, OffRolled, OffExpired, TryKeyIntro}
 	for _, a := range advice {
 		out = append(out, a.text)
 	}

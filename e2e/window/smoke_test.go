@@ -286,7 +286,18 @@ func TestSmokeWindow(t *testing.T) {
 		writePNG(t, filepath.Join(root, "docs", "screenshot-create.png"), second)
 	}
 
-	// Esc closes the untouched create dialog.
+	// Tab walks the dialog's controls: the focus (a highlight) moves off
+	// the name onto the presets, the type's radio buttons and the tabs'
+	// controls, which Fyne's own widgets kept Esc from.
+	for range 10 {
+		key(t, wid, "Tab")
+	}
+	waitFor(t, 20*time.Second, "Tab to move the focus in the create dialog", func() bool {
+		c := capture(t, wid)
+		return changedFraction(second, c) > 0.0005 && changedFraction(first, c) > 0.3
+	})
+
+	// Esc closes the untouched create dialog, whatever has the focus.
 	key(t, wid, "Escape")
 	waitFor(t, 20*time.Second, "Esc to close the create dialog", func() bool {
 		return changedFraction(first, capture(t, wid)) < 0.05
@@ -325,6 +336,8 @@ func TestSmokeWindow(t *testing.T) {
 	if !opened {
 		t.Fatalf("at 800×500 no edit button in the actions column opened the rename dialog; stderr:\n%s", lines.String())
 	}
+	// Esc from a button: Tab moves the focus from the name to Cancel.
+	key(t, wid, "Tab")
 	key(t, wid, "Escape")
 	// Closed: the Create API Key button is no longer dimmed. (The window
 	// may have grown meanwhile to its content's minimum plus the menu

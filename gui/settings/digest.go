@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/mail"
 )
 
@@ -87,7 +88,11 @@ func (p *digestPanel) Preview() {
 
 func (p *digestPanel) showPreview(d core.Digest) {
 	content := digestPreview(d, p.loc)
-	dlg := dialog.NewCustom("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), "Close", content, p.ui.Window())
+	dlg := dialog.NewCustomWithoutButtons("Digest for "+d.Slot.UTC().Format(mail.SlotLayout), content, p.ui.Window())
+	// Esc closes the preview also while Close has the focus.
+	closeBtn := widgets.NewEscButton("Close", nil, dlg.Hide)
+	closeBtn.OnEscape = dlg.Hide
+	dlg.SetButtons([]fyne.CanvasObject{closeBtn})
 	dlg.Resize(fyne.NewSize(640, 480))
 	dlg.SetOnClosed(p.ui.OnEscape(dlg.Hide))
 	p.shown = dlg

@@ -15,6 +15,9 @@ type EscEntry struct {
 	widget.Entry
 	// OnEscape runs when Esc is typed in the entry; nil ignores it.
 	OnEscape func()
+	// OnFocus, when set, runs with the entry when it gains the focus (a
+	// dialog scrolls it into view).
+	OnFocus func(fyne.CanvasObject)
 }
 
 // NewEscEntry returns an empty single-line entry.
@@ -34,14 +37,30 @@ func (e *EscEntry) TypedKey(k *fyne.KeyEvent) {
 	e.Entry.TypedKey(k)
 }
 
+// FocusGained shows the cursor and runs OnFocus.
+func (e *EscEntry) FocusGained() {
+	e.Entry.FocusGained()
+	if e.OnFocus != nil {
+		e.OnFocus(e)
+	}
+}
+
 // EscDateEntry is a date entry with a calendar drop-down that hands the Esc
-// key to OnEscape, as EscEntry does.
+// key to OnEscape, as EscEntry does. Its calendar (Calendar, not Fyne's)
+// greys out the days before today and marks today, today being Now's.
 type EscDateEntry struct {
 	widget.DateEntry
 	// OnEscape runs when Esc is typed in the entry; nil ignores it.
 	OnEscape func()
+	// Now is the clock the calendar takes today from (the window's
+	// injected clock); nil is time.Now.
+	Now func() time.Time
+	// RegisterEscape, when set (the window's Esc actions), makes Esc
+	// typed while nothing has the focus close the open calendar first; it
+	// returns the function that drops the action.
+	RegisterEscape func(close func()) (done func())
 
-	calendar *widget.Calendar
+	calendar *Calendar
 	popUp    *widget.PopUp
 }
 
@@ -50,7 +69,12 @@ type EscDateEntry struct {
 // month whatever the date).
 func NewEscDateEntry() *EscDateEntry {
 	e := &EscDateEntry{}
-	b := widget.NewButtonWithIcon("", theme.CalendarIcon(), e.openCalendar)
+	b := NewEscButton("", theme.CalendarIcon(), e.openCalendar)
+	b.OnEscape = func() {
+		if e.OnEscape != nil {
+			e.OnEscape()
+		}
+	}
 	b.Importance = widget.LowImportance
 	e.ActionItem = b
 	e.ExtendBaseWidget(e)
@@ -59,7 +83,7 @@ func NewEscDateEntry() *EscDateEntry {
 }
 
 // Calendar returns the calendar drop-down while it is open, or nil.
-func (e *EscDateEntry) Calendar() *widget.Calendar {
+func (e *EscDateEntry) Calendar() *Calendar {
 	if e.popUp == nil || !e.popUp.Visible() {
 		return nil
 	}
@@ -67,21 +91,45 @@ func (e *EscDateEntry) Calendar() *widget.Calendar {
 }
 
 // openCalendar drops the calendar down under the entry, at the month of
-// the date entered (today's when there is none).
+// the date entered (today's when there is none). Esc closes it.
 func (e *EscDateEntry) openCalendar() {
 	c := fyne.CurrentApp().Driver().CanvasForObject(e)
 	if c == nil {
 		return
 	}
-	start := time.Now()
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	var start time.Time
 	if e.Date != nil {
 		start = *e.Date
 	}
-	e.calendar = widget.NewCalendar(start, func(t time.Time) {
+	done := func() {}
+	hide := func() {
 		e.popUp.Hide()
+		done()
+	}
+	e.calendar = NewCalendar(start, now(), func(t time.Time) {
+		hide()
 		e.SetDate(&t)
 	})
+	e.calendar.OnEscape = hide
 	e.popUp = widget.NewPopUp(e.calendar, c)
+	if e.RegisterEscape != nil {
+		popUp := e.popUp
+		done = e.RegisterEscape(func() {
+			if popUp.Visible() {
+				hide()
+				return
+			}
+			// Closed by a tap outside it: Esc is the dialog's again.
+			done()
+			if e.OnEscape != nil {
+				e.OnEscape()
+			}
+		})
+	}
 	// Under the entry; above it when the window has no room below, as
 	// in a small window.
 	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(e)
@@ -91,7 +139,7 @@ func (e *EscDateEntry) openCalendar() {
 		y = max(0, min(pos.Y-h, c.Size().Height-h))
 	}
 	e.popUp.ShowAtPosition(fyne.NewPos(pos.X, y))
-	e.popUp.Resize(fyne.NewSize(e.Size().Width, h))
+	e.popUp.Resize(fyne.NewSize(max(e.Size().Width, e.popUp.MinSize().Width), h))
 }
 
 // TypedKey runs OnEscape on Esc; other keys edit the text as in

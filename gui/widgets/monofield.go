@@ -7,7 +7,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// MonoField shows text in a monospace, selectable, read-only field.
+// MonoField shows text in a monospace, read-only field. Its text is not
+// selectable: a selectable label takes the focus and keeps Esc to itself,
+// so a dialog showing one could not close on Esc; and the secret dialog's
+// Copy, which takes the key off the clipboard after 60 seconds, is then
+// the only way to copy it.
 type MonoField struct {
 	widget.BaseWidget
 	label *widget.Label
@@ -16,7 +20,6 @@ type MonoField struct {
 // NewMonoField returns a field showing text.
 func NewMonoField(text string) *MonoField {
 	f := &MonoField{label: widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})}
-	f.label.Selectable = true
 	f.ExtendBaseWidget(f)
 	return f
 }

@@ -154,7 +154,10 @@ type TipButton struct {
 	layer *TipLayer
 	// Tip is the tooltip's text.
 	Tip string
-	in  bool
+	// OnEscape runs when Esc is typed while the button has the focus;
+	// nil ignores it.
+	OnEscape func()
+	in       bool
 }
 
 var _ desktop.Hoverable = (*TipButton)(nil)
@@ -196,4 +199,11 @@ func (b *TipButton) Tapped(ev *fyne.PointEvent) {
 		b.layer.HideTip()
 	}
 	b.Button.Tapped(ev)
+}
+
+// TypedKey runs OnEscape on Esc; other keys act as in widget.Button.
+func (b *TipButton) TypedKey(k *fyne.KeyEvent) {
+	if !escaped(k, b.OnEscape) {
+		b.Button.TypedKey(k)
+	}
 }
