@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unique"
+	"unsafe"
 )
 
 // Service errors callers branch on.
@@ -237,12 +238,16 @@ func (s *Service) insert(k *Key) {
 	plausibleUse(k, s.clock.Now())
 	k.Scopes = s.internScopes(k.Scopes)
 	k.Permissions = s.internPermissions(k.Permissions)
-	d := string(k.Digest)
-	if e, ok := s.byDigest[d]; ok {
+	if e, ok := s.byDigest[string(k.Digest)]; ok {
 		e.key = k
 		s.setRow(e)
 		e.sig.Store(sigChecked)
 	} else {
+		// The digest string shares the record's bytes instead of
+		// copying them (32 bytes a key): a record's Digest is never
+		// written once it is indexed (records are replaced, never
+		// changed, and the service indexes its own copies).
+		d := unsafe.String(unsafe.SliceData(k.Digest), len(k.Digest))
 		e := &entry{digest: d, key: k, row: len(s.idleRows)}
 		e.used.Store(noUse)
 		s.byDigest[d] = e

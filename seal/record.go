@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unique"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -370,6 +371,7 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	if r.err != "" {
 		return nil, nil, corrupt(r.err)
 	}
+	rehome(k)
 	// Digest and MAC share one allocation; the three-index slice keeps an
 	// append to Digest from overwriting MAC (as core.Key.Clone does).
 	if n := (dj - di) + (mj - mi); n > 0 {
@@ -384,6 +386,48 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		}
 	}
 	return k, sig, nil
+}
+
+// rehome moves k's strings off the record's string copy that the reader
+// cut them from, so that a record kept in memory (100,000 of them in a
+// window or a replica) does not keep its whole encoded record alive: its
+// own strings (id, name, hint, roll links) share one small allocation, and
+// the strings many records repeat (permission kind, section ids and
+// access, operations, scopes) are interned (unique.Make), so that they are
+// held once for all records.
+func rehome(k *core.Key) {
+	n := len(k.ID) + len(k.Name) + len(k.Hint) + len(k.RolledFrom) + len(k.RolledTo)
+	buf := make([]byte, 0, n)
+	buf = append(append(append(append(append(buf, k.ID...), k.Name...), k.Hint...), k.RolledFrom...), k.RolledTo...)
+	own := string(buf)
+	cut := func(s string) string {
+		v := own[:len(s)]
+		own = own[len(s):]
+		return v
+	}
+	k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo = cut(k.ID), cut(k.Name), cut(k.Hint), cut(k.RolledFrom), cut(k.RolledTo)
+	k.Permissions.Kind = core.PermissionKind(intern(string(k.Permissions.Kind)))
+	if len(k.Permissions.Sections) > 0 {
+		secs := make(map[string]core.Access, len(k.Permissions.Sections))
+		for id, a := range k.Permissions.Sections {
+			secs[intern(id)] = core.Access(intern(string(a)))
+		}
+		k.Permissions.Sections = secs
+	}
+	for i, op := range k.Permissions.Operations {
+		k.Permissions.Operations[i] = intern(op)
+	}
+	for i, sc := range k.Scopes {
+		k.Scopes[i] = intern(sc)
+	}
+}
+
+// intern returns s held once per process (see rehome); "" stays "".
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // strings reads a counted list of strings; nil when empty.
