@@ -151,7 +151,23 @@ func (s *Store) checkSignatures(c *sigCheck, signer *seal.Signer, ed *seal.EdSig
 // StartSignatureCheck starts the background check of the record
 // signatures that Seal set up (see SignatureCheck); it returns at once.
 // Calling it again, or on a store not sealed, does nothing.
-func (s *Store) StartSignatureCheck() { s.sigs.Load().begin() }
+// A background Seal (SealInBackground) that has not ended yet is waited
+// for first, on another goroutine.
+func (s *Store) StartSignatureCheck() {
+	if r := s.sealing.Load(); r != nil {
+		select {
+		case <-r.done:
+		default:
+			go func() {
+				if s.WaitSeal() == nil {
+					s.sigs.Load().begin()
+				}
+			}()
+			return
+		}
+	}
+	s.sigs.Load().begin()
+}
 
 // SignatureCheck waits for the background check of the record signatures
 // that Seal set up (starting it if StartSignatureCheck did not, and
@@ -160,6 +176,9 @@ func (s *Store) StartSignatureCheck() { s.sigs.Load().begin() }
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after
 // which the store refuses every change and read.
 func (s *Store) SignatureCheck() error {
+	if err := s.WaitSeal(); err != nil {
+		return err
+	}
 	c := s.sigs.Load()
 	if c == nil {
 		return nil
@@ -178,6 +197,9 @@ func (s *Store) SignatureCheck() error {
 // stop trusting keys already loaded into memory when a record turns out
 // forged.
 func (s *Store) WaitSignatureCheck() error {
+	if err := s.WaitSeal(); err != nil {
+		return err
+	}
 	for {
 		c := s.sigs.Load()
 		if c == nil {
@@ -192,7 +214,12 @@ func (s *Store) WaitSignatureCheck() error {
 
 // refused returns the error that every operation of a store whose
 // signature check failed returns, nil otherwise.
-func (s *Store) refused() error { return s.sigs.Load().failed() }
+func (s *Store) refused() error {
+	if err := s.sealFailed(); err != nil {
+		return err
+	}
+	return s.sigs.Load().failed()
+}
 
 // read runs fn in a read transaction of a store whose records may be
 // trusted: once the signature check has found a forged record it returns

@@ -62,6 +62,14 @@ type Options struct {
 	Passphrase func(create bool) (string, error)
 	// KeyFileOptions tune the key file (tests lower the scrypt cost).
 	KeyFileOptions storage.KeyFileOptions
+	// CheckLater opens a data folder without waiting for the check of
+	// its records against their signed state or of each record's MAC:
+	// they run in the background once the keys are loaded (see Checks),
+	// every verification waits for the first, and a record is checked at
+	// its first use if the second has not reached it yet. The window uses
+	// it so that its table shows at once; the command line does not (a
+	// command on a file that fails the check fails).
+	CheckLater bool
 }
 
 // Workspace is an opened data folder, demo or shared store. Its parts are
@@ -82,6 +90,9 @@ type Workspace struct {
 	// demo reports whether this is a throw-away demo store (its folder is
 	// removed by Close).
 	demo bool
+	// checks is the progress of the checks Options.CheckLater put after
+	// the load; nil without it.
+	checks *checkState
 
 	closeOnce sync.Once
 	closeErr  error
@@ -223,6 +234,14 @@ func Open(opts Options) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.CheckLater {
+		store, kr, err := openUnsealed(dir, backend, opts.Timeout, clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		store.SealInBackground(kr)
+		return assembleWith(dir, store, kr, clock, catalog, false, true)
+	}
 	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {
 		return nil, err
@@ -295,6 +314,13 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 }
 
 func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Workspace, error) {
+	return assembleWith(dir, store, kr, clock, catalog, demo, false)
+}
+
+// assembleWith is assemble; later means store's Seal runs in the
+// background (storage.Store.SealInBackground) and the records' MACs are
+// checked after the load (see Options.CheckLater).
+func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo, later bool) (*Workspace, error) {
 	if catalog == nil {
 		c, err := core.StoredCatalog(store, kr.Signer())
 		if err != nil {
@@ -303,7 +329,11 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 		}
 		catalog = c
 	}
-	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
+	newService := core.NewService
+	if later {
+		newService = core.NewLazyService
+	}
+	svc, err := newService(store, kr.Signer(), clock, catalog)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -313,12 +343,19 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
-	// Every record is loaded and its MAC checked: now the store's
-	// background check of the record signatures may run (a failure makes
-	// the store refuse every change and read; see SignatureCheck).
-	store.StartSignatureCheck()
+	var checks *checkState
+	if later {
+		// The seal, the MACs, then the signatures, in the background.
+		checks = checkLater(dir, store, svc)
+	} else {
+		// Every record is loaded and its MAC checked: now the store's
+		// background check of the record signatures may run (a
+		// failure makes the store refuse every change and read; see
+		// SignatureCheck).
+		store.StartSignatureCheck()
+	}
 	go distrustOnForgery(dir, store, svc)
-	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo}, nil
+	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo, checks: checks}, nil
 }
 
 // distrustOnForgery waits for the store's background check of its record

@@ -1,0 +1,78 @@
+package workspace
+
+import (
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/storage"
+)
+
+// Checks is the progress of the checks a data folder opened with
+// Options.CheckLater runs after its keys are loaded: the records against
+// their signed state (the seal), then each record's MAC (flagging the
+// tampered ones in the list), then their signatures (storage's background
+// check).
+type Checks struct {
+	// Sealed is set once the records were found to match their signed
+	// state; Failed once they were not (then no key verifies).
+	Sealed, Failed bool
+	// Checked of Total records had their MAC checked.
+	Checked, Total int
+	// Done is set once the seal and MAC checks ended (the signature
+	// check may still run; Workspace.Store().WaitSignatureCheck waits).
+	Done bool
+}
+
+// checkState is what Workspace.Checks reads.
+type checkState struct {
+	cur  atomic.Pointer[Checks]
+	done chan struct{} // closed when the seal and MAC checks ended
+}
+
+// set publishes c.
+func (cs *checkState) set(c Checks) { cs.cur.Store(&c) }
+
+// Checks returns the progress of the checks that Options.CheckLater put
+// after the load, and a channel closed when they end; for a workspace
+// opened without it, they are done and the channel is closed.
+func (b *Workspace) Checks() (Checks, <-chan struct{}) {
+	if b.checks == nil {
+		closed := make(chan struct{})
+		close(closed)
+		return Checks{Sealed: true, Done: true}, closed
+	}
+	return *b.checks.cur.Load(), b.checks.done
+}
+
+// checkLater runs a data folder's checks that Options.CheckLater moved
+// after the load (see Checks), on its own goroutine: it holds every
+// verification of svc until the store's background seal ended, distrusts
+// every key if it failed, then checks the records' MACs and starts the
+// signature check.
+func checkLater(dir string, store *storage.Store, svc *core.Service) *checkState {
+	cs := &checkState{done: make(chan struct{})}
+	cs.set(Checks{})
+	ready := make(chan struct{})
+	svc.VerifyAfter(ready)
+	go func() {
+		defer close(cs.done)
+		err := store.WaitSeal()
+		if err != nil {
+			svc.Distrust()
+			cs.set(Checks{Failed: true, Done: true})
+			close(ready)
+			slog.Error("the data folder does not match its signed state: no key of it verifies any more; restore the folder from a backup",
+				"folder", dir, "error", err)
+			return
+		}
+		cs.set(Checks{Sealed: true})
+		close(ready)
+		svc.CheckRecords(func(done, total int) { cs.set(Checks{Sealed: true, Checked: done, Total: total}) })
+		c := *cs.cur.Load()
+		c.Done = true
+		cs.set(c)
+		store.StartSignatureCheck()
+	}()
+	return cs
+}
