@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unique"
 
@@ -388,18 +389,22 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	return k, sig, nil
 }
 
-// rehome moves k's strings off the record's string copy that the reader
-// cut them from, so that a record kept in memory (100,000 of them in a
-// window or a replica) does not keep its whole encoded record alive: its
-// own strings (id, name, hint, roll links) share one small allocation, and
-// the strings many records repeat (permission kind, section ids and
-// access, operations, scopes) are interned (unique.Make), so that they are
-// held once for all records.
+// rehome moves k's own strings (id, name, hint, roll links) off the
+// record's string copy that the reader cut them from, into one small
+// allocation, and interns its permission kind, so that a record kept in
+// memory (100,000 of them in a window or a replica) does not keep its
+// whole encoded record alive. The section, operation and scope strings
+// stay cut from the copy: core.Service replaces them with the shared sets
+// it interns (most records share a few hundred), after which the copy is
+// garbage.
 func rehome(k *core.Key) {
 	n := len(k.ID) + len(k.Name) + len(k.Hint) + len(k.RolledFrom) + len(k.RolledTo)
-	buf := make([]byte, 0, n)
-	buf = append(append(append(append(append(buf, k.ID...), k.Name...), k.Hint...), k.RolledFrom...), k.RolledTo...)
-	own := string(buf)
+	var b strings.Builder // its String does not copy
+	b.Grow(n)
+	for _, s := range [...]string{k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo} {
+		b.WriteString(s)
+	}
+	own := b.String()
 	cut := func(s string) string {
 		v := own[:len(s)]
 		own = own[len(s):]
@@ -407,19 +412,6 @@ func rehome(k *core.Key) {
 	}
 	k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo = cut(k.ID), cut(k.Name), cut(k.Hint), cut(k.RolledFrom), cut(k.RolledTo)
 	k.Permissions.Kind = core.PermissionKind(intern(string(k.Permissions.Kind)))
-	if len(k.Permissions.Sections) > 0 {
-		secs := make(map[string]core.Access, len(k.Permissions.Sections))
-		for id, a := range k.Permissions.Sections {
-			secs[intern(id)] = core.Access(intern(string(a)))
-		}
-		k.Permissions.Sections = secs
-	}
-	for i, op := range k.Permissions.Operations {
-		k.Permissions.Operations[i] = intern(op)
-	}
-	for i, sc := range k.Scopes {
-		k.Scopes[i] = intern(sc)
-	}
 }
 
 // intern returns s held once per process (see rehome); "" stays "".
