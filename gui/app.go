@@ -371,6 +371,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	// The data folder checks its records' signatures in the background
 	// once open; the window is told the outcome, after it has painted.
 	ui.watchSignatures(ctx, env.bg, signaturesOf(b, s))
+	ui.watchChecks(ctx, env.bg, b)
 	followed := followShared(ctx, env, b, ui.keys.reload)
 	return func() {
 		cancel()

@@ -38,6 +38,9 @@ type keysView struct {
 	stats  core.Stats // counts of every key at now
 	now    time.Time  // the time expiry and relative times are shown for
 	loaded bool
+	// checking is the note after the counts while the data folder's
+	// checks run (setChecking); empty when none.
+	checking string
 
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
@@ -363,10 +366,7 @@ func (v *keysView) sortBy(c column) {
 // the widgets it changes (each keystroke in the search box comes here).
 func (v *keysView) refresh() {
 	setVisible(v.loading, !v.loaded)
-	stats := v.stats.String()
-	if len(v.model.words) > 0 {
-		stats = fmt.Sprintf("%d shown of %s", len(v.model.shown), stats)
-	}
+	stats := v.countsText()
 	noKeys := v.loaded && len(v.model.rows) == 0
 	setVisible(v.empty, noKeys)
 	setVisible(v.table, !noKeys)
@@ -383,6 +383,31 @@ func (v *keysView) refresh() {
 	}
 	v.tips.HideTip()
 	v.table.Refresh()
+}
+
+// setChecking shows note (empty: none) after the counts, for the data
+// folder's checks that run once the table is shown (see watchChecks).
+func (v *keysView) setChecking(note string) {
+	if v.checking == note {
+		return
+	}
+	v.checking = note
+	if text := v.countsText(); v.loaded && v.counts.Text != text {
+		v.counts.SetText(text)
+	}
+}
+
+// countsText is the counts line: the keys by state, how many the search
+// shows, and the note of setChecking.
+func (v *keysView) countsText() string {
+	stats := v.stats.String()
+	if len(v.model.words) > 0 {
+		stats = fmt.Sprintf("%d shown of %s", len(v.model.shown), stats)
+	}
+	if v.checking != "" {
+		stats += " · " + v.checking
+	}
+	return stats
 }
 
 // searchEscape is Esc in the search box: it clears the search if there is

@@ -17,8 +17,9 @@ type Checks struct {
 	// Sealed is set once the records were found to match their signed
 	// state; Failed once they were not (then no key verifies).
 	Sealed, Failed bool
-	// Checked of Total records had their MAC checked.
-	Checked, Total int
+	// Checked of Total records had their MAC checked; Tampered of them
+	// did not match it (they are flagged in the list from then on).
+	Checked, Total, Tampered int
 	// Done is set once the seal and MAC checks ended (the signature
 	// check may still run; Workspace.Store().WaitSignatureCheck waits).
 	Done bool
@@ -68,9 +69,9 @@ func checkLater(dir string, store *storage.Store, svc *core.Service) *checkState
 		}
 		cs.set(Checks{Sealed: true})
 		close(ready)
-		svc.CheckRecords(func(done, total int) { cs.set(Checks{Sealed: true, Checked: done, Total: total}) })
+		bad := svc.CheckRecords(func(done, total int) { cs.set(Checks{Sealed: true, Checked: done, Total: total}) })
 		c := *cs.cur.Load()
-		c.Done = true
+		c.Tampered, c.Done = bad, true
 		cs.set(c)
 		store.StartSignatureCheck()
 	}()
