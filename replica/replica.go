@@ -8,6 +8,7 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,9 +69,19 @@ type Replica struct {
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	elems  map[string]seal.Element // accepted records' set elements
-	acc    seal.Set
-	gen    uint64 // highest signed generation accepted
+	// acc is the set digest of the accepted records. The element of an
+	// accepted record is computed from its MAC when needed (see
+	// acceptedElement): the service holds the accepted record of every
+	// id, except the ids in diverged.
+	acc seal.Set
+	// divergedMu guards diverged; it is held while the service's records
+	// change, so that diverged and the service agree.
+	divergedMu sync.Mutex
+	// diverged holds, for the ids whose accepted record the service no
+	// longer holds as accepted (deleted at once by onChange, or deleted
+	// or rolled by a Sync whose set did not match), that record's MAC.
+	diverged map[string][]byte
+	gen      uint64 // highest signed generation accepted
 	// recorded is the highest generation Generations holds.
 	recorded uint64
 	seq      int64 // last change number read
@@ -125,13 +136,10 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1), storeCatalog: storeCatalog,
-		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		diverged: map[string][]byte{}, acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
 		recorded: seen}
 	if err := r.remember(snap.State.Gen); err != nil {
 		return nil, err
-	}
-	for i, k := range snap.Keys {
-		r.elems[k.ID] = snap.Elements[i]
 	}
 	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
 	if err != nil {
@@ -238,9 +246,36 @@ func (r *Replica) onChange(c pgstore.Change) {
 		return
 	}
 	if c.Key == nil {
+		r.divergedMu.Lock()
+		r.diverge(c.Name)
 		r.svc.RemoveRemote(c.Name)
+		r.divergedMu.Unlock()
 	}
 	r.wake()
+}
+
+// diverge notes that the service is about to stop holding the accepted
+// record of id (see diverged); divergedMu must be held.
+func (r *Replica) diverge(id string) {
+	if _, ok := r.diverged[id]; ok {
+		return
+	}
+	if mac, ok := r.svc.RecordMAC(id); ok {
+		r.diverged[id] = mac
+	}
+}
+
+// acceptedElement returns the set element of the accepted record of id,
+// and whether there is one; divergedMu must be held.
+func (r *Replica) acceptedElement(id string) (seal.Element, bool) {
+	mac, ok := r.diverged[id]
+	if !ok {
+		mac, ok = r.svc.RecordMAC(id)
+	}
+	if !ok {
+		return seal.Element{}, false
+	}
+	return r.v.SetElement(id, mac), true
 }
 
 // wake makes Run do a round now (merged with one already due).
@@ -288,16 +323,16 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
 	a := r.acc
-	elems := make([]seal.Element, len(changes))
-	for i, ch := range changes {
-		if old, ok := r.elems[ch.ID]; ok {
+	r.divergedMu.Lock()
+	for _, ch := range changes {
+		if old, ok := r.acceptedElement(ch.ID); ok {
 			a.Remove(old)
 		}
 		if ch.Key != nil {
-			elems[i] = r.v.SetElement(ch.ID, ch.Key.MAC)
-			a.Add(elems[i])
+			a.Add(r.v.SetElement(ch.ID, ch.Key.MAC))
 		}
 	}
+	r.divergedMu.Unlock()
 	switch {
 	case state.Gen < r.gen:
 		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
@@ -311,14 +346,18 @@ func (r *Replica) Sync(ctx context.Context) error {
 		// and rolls of the records held here (else a database writer
 		// who breaks the set keeps a leaked key working on every
 		// replica after an admin rolled it).
+		r.divergedMu.Lock()
 		for _, ch := range changes {
 			switch {
 			case ch.Key == nil:
+				r.diverge(ch.ID)
 				r.svc.RemoveRemote(ch.ID)
 			case r.rollOfHeld(ch.Key):
+				r.diverge(ch.ID)
 				r.svc.ApplyRemote(ch.Key)
 			}
 		}
+		r.divergedMu.Unlock()
 		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
 			// The changes read do not add up to the signed state: some
 			// were removed or misnumbered. Read the whole signed state
@@ -336,15 +375,16 @@ func (r *Replica) Sync(ctx context.Context) error {
 		r.mu.Unlock()
 		return err
 	}
-	for i, ch := range changes {
+	r.divergedMu.Lock()
+	for _, ch := range changes {
 		if ch.Key == nil {
 			r.svc.RemoveRemote(ch.ID)
-			delete(r.elems, ch.ID)
 		} else {
 			r.svc.ApplyRemote(ch.Key)
-			r.elems[ch.ID] = elems[i]
 		}
+		delete(r.diverged, ch.ID)
 	}
+	r.divergedMu.Unlock()
 	r.acc, r.gen, r.seq = a, state.Gen, last
 	err = r.remember(r.gen)
 	r.mu.Lock()
@@ -362,20 +402,25 @@ func (r *Replica) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	elems := make(map[string]seal.Element, len(snap.Keys))
-	for i, k := range snap.Keys {
-		e := snap.Elements[i]
-		elems[k.ID] = e
-		if old, ok := r.elems[k.ID]; !ok || old != e {
+	// The service holds the snapshot's records from now on: those it
+	// holds with the same MAC stay (a record's element is its id's and
+	// MAC's), the others are applied, and those gone are removed.
+	r.divergedMu.Lock()
+	ids := make(map[string]struct{}, len(snap.Keys))
+	for _, k := range snap.Keys {
+		ids[k.ID] = struct{}{}
+		if mac, ok := r.svc.RecordMAC(k.ID); !ok || !bytes.Equal(mac, k.MAC) {
 			r.svc.ApplyRemote(k)
 		}
 	}
-	for id := range r.elems {
-		if _, ok := elems[id]; !ok {
-			r.svc.RemoveRemote(id)
+	for _, k := range r.svc.List() {
+		if _, ok := ids[k.ID]; !ok {
+			r.svc.RemoveRemote(k.ID)
 		}
 	}
-	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
+	clear(r.diverged)
+	r.divergedMu.Unlock()
+	r.acc, r.gen, r.seq = snap.Set, snap.State.Gen, snap.Seq
 	// The state was accepted; failing to record its generation is the
 	// problem /healthz reports until a later read records it.
 	rerr := r.remember(r.gen)
