@@ -17,7 +17,8 @@ type sealRun struct {
 // returns nil, see core.Service.VerifyAfter). If it fails, the store
 // refuses every read and change with its error, as after a failed
 // signature check, and WaitSignatureCheck and SignatureCheck return it.
-// Call it once, right after Open, instead of Seal.
+// Call it once instead of Seal, after Open and before any change (the
+// window loads the records first, so that the two do not share the CPUs).
 func (s *Store) SealInBackground(kr *Keyring) {
 	r := &sealRun{done: make(chan struct{})}
 	s.sealing.Store(r)

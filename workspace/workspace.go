@@ -239,7 +239,6 @@ func Open(opts Options) (*Workspace, error) {
 		if err != nil {
 			return nil, err
 		}
-		store.SealInBackground(kr)
 		return assembleWith(dir, store, kr, clock, catalog, false, true)
 	}
 	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
@@ -317,9 +316,11 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	return assembleWith(dir, store, kr, clock, catalog, demo, false)
 }
 
-// assembleWith is assemble; later means store's Seal runs in the
-// background (storage.Store.SealInBackground) and the records' MACs are
-// checked after the load (see Options.CheckLater).
+// assembleWith is assemble; later means store is not sealed yet: its Seal
+// runs in the background once the records are loaded
+// (storage.Store.SealInBackground, started after the load so that the two
+// do not share the CPUs), and the records' MACs are checked after it (see
+// Options.CheckLater).
 func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo, later bool) (*Workspace, error) {
 	if catalog == nil {
 		c, err := core.StoredCatalog(store, kr.Signer())
@@ -346,6 +347,7 @@ func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock c
 	var checks *checkState
 	if later {
 		// The seal, the MACs, then the signatures, in the background.
+		store.SealInBackground(kr)
 		checks = checkLater(dir, store, svc)
 	} else {
 		// Every record is loaded and its MAC checked: now the store's
