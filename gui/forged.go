@@ -54,7 +54,7 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 	}
 	bg.run(func() func() {
 		err := w.WaitSignatureCheck()
-		if !errors.Is(err, storage.ErrTampered) {
+		if !refusedFolder(err) {
 			if err != nil {
 				slog.Warn("check the data folder's record signatures", "error", err)
 			}
@@ -66,6 +66,15 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 			}
 		}
 	})
+}
+
+// refusedFolder reports whether err, from the data folder's checks, means
+// the folder refuses every read and change: a forged record, or (the
+// window opens a folder before it is checked against its signed state, see
+// workspace.Options.CheckLater) records added, removed or replaced by
+// hand, an older copy of the file, or a damaged one.
+func refusedFolder(err error) bool {
+	return errors.Is(err, storage.ErrTampered) || errors.Is(err, storage.ErrRolledBack) || errors.Is(err, storage.ErrCorrupt)
 }
 
 // refuseChanges shows the banner above the tabs and turns off creating,
