@@ -90,14 +90,16 @@ func TestCheckRecordsFlagsAlteredRecords(t *testing.T) {
 	}
 }
 
-// VerifyAfter holds verifications until its channel is closed; a Distrust
-// before the close refuses the key that waited.
+// VerifyAfter holds verifications until its channel is closed, having
+// asked for what closes it to start; a Distrust before the close refuses
+// the key that waited.
 func TestVerifyAfterHoldsVerifications(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc, _, _ := newTestService(t)
 		_, secret := mustCreate(t, svc, CreateRequest{Name: "held", Permissions: sections(map[string]Access{"messaging": AccessRead})})
 		ready := make(chan struct{})
-		svc.VerifyAfter(ready)
+		started := make(chan struct{}, 2)
+		svc.VerifyAfter(ready, func() { started <- struct{}{} })
 		got := make(chan Verification, 1)
 		go func() { got <- svc.Verify(secret, Target{}) }()
 		synctest.Wait()
@@ -105,6 +107,9 @@ func TestVerifyAfterHoldsVerifications(t *testing.T) {
 		case v := <-got:
 			t.Fatalf("verified before the channel closed: %+v", v)
 		default:
+		}
+		if len(started) == 0 {
+			t.Fatal("the waiting verification did not call start")
 		}
 		svc.Distrust()
 		close(ready)
@@ -115,7 +120,7 @@ func TestVerifyAfterHoldsVerifications(t *testing.T) {
 		_, secret2 := mustCreate(t, svc2, CreateRequest{Name: "passes", Permissions: sections(map[string]Access{"messaging": AccessRead})})
 		open := make(chan struct{})
 		close(open)
-		svc2.VerifyAfter(open)
+		svc2.VerifyAfter(open, nil)
 		if v := svc2.Verify(secret2, Target{}); !v.Valid {
 			t.Errorf("with the channel closed: %+v, want valid", v)
 		}

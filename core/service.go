@@ -181,22 +181,35 @@ func NewLazyService(store Store, signer Signer, clock Clock, catalog *Catalog) (
 }
 
 // gate holds verifications until ready is closed (see VerifyAfter).
-type gate struct{ ready <-chan struct{} }
+type gate struct {
+	ready <-chan struct{}
+	start func()
+}
 
 // VerifyAfter makes every verification wait until ready is closed: the
 // opener of a store whose records are still being checked against their
 // signed set (a data folder's seal, run after the window's table is on
 // screen) closes it once that check ended, having called Distrust first
 // if it failed, so that no key of a rolled-back or altered file verifies
-// in the meantime. A verification after ready is closed costs one atomic
-// load more.
-func (s *Service) VerifyAfter(ready <-chan struct{}) {
-	s.gate.Store(&gate{ready: ready})
+// in the meantime. A verification that has to wait first calls start, if
+// not nil, which must start that check if it has not started (and may be
+// called any number of times). A verification after ready is closed costs
+// one atomic load more.
+func (s *Service) VerifyAfter(ready <-chan struct{}, start func()) {
+	s.gate.Store(&gate{ready: ready, start: start})
 }
 
-// pass waits for g's channel, then removes the gate.
+// pass waits for g's channel (starting what closes it), then removes the
+// gate.
 func (s *Service) pass(g *gate) {
-	<-g.ready
+	select {
+	case <-g.ready:
+	default:
+		if g.start != nil {
+			g.start()
+		}
+		<-g.ready
+	}
 	s.gate.CompareAndSwap(g, nil)
 }
 

@@ -3,6 +3,7 @@ package gui
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/keydesk/keydesk/workspace"
@@ -12,16 +13,18 @@ import (
 // data folder's checks.
 const checksRefresh = 250 * time.Millisecond
 
-// watchChecks shows, at the end of the keys table's counts line, the
-// progress of the checks a data folder runs once its table is on screen
-// (workspace.Options.CheckLater: the records against their signed state,
-// then each record's MAC), and reloads the table when they found a
-// tampered record, so that its row shows the flag. A failed seal is told
-// by watchSignatures (the banner).
+// watchChecks starts the checks a data folder runs once its table is on
+// screen (workspace.Options.CheckLater: the records against their signed
+// state, then each record's MAC), shows their progress at the end of the
+// keys table's counts line, and reloads the table when they found a
+// tampered record, so that its row shows the flag; then it hands the
+// checks' garbage back to the OS. A failed seal is told by
+// watchSignatures (the banner).
 func (ui *mainUI) watchChecks(ctx context.Context, bg runner, b *workspace.Workspace) {
 	if c, _ := b.Checks(); c.Done {
 		return
 	}
+	ui.keys.afterFirstLoad = b.StartChecks
 	tick, stop := context.WithCancel(ctx)
 	bg.every(tick, checksRefresh, func() {
 		c, _ := b.Checks()
@@ -42,6 +45,11 @@ func (ui *mainUI) watchChecks(ctx context.Context, bg runner, b *workspace.Works
 			if c, _ := b.Checks(); c.Tampered > 0 {
 				ui.keys.reload()
 			}
+			bg.run(func() func() {
+				debug.FreeOSMemory()
+				traceMemory("after-checks")
+				return nil
+			})
 		}
 	})
 }

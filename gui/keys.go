@@ -41,6 +41,10 @@ type keysView struct {
 	// checking is the note after the counts while the data folder's
 	// checks run (setChecking); empty when none.
 	checking string
+	// afterFirstLoad, if set, runs once the first load is on screen and
+	// its garbage handed back (watchChecks starts the data folder's
+	// checks there).
+	afterFirstLoad func()
 
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
@@ -287,7 +291,12 @@ func (v *keysView) setRows(l loadedKeys) {
 				v.env.bg.run(func() func() {
 					debug.FreeOSMemory()
 					traceMemory("after-load")
-					return nil
+					return func() {
+						if f := v.afterFirstLoad; f != nil {
+							v.afterFirstLoad = nil
+							f()
+						}
+					}
 				})
 			}
 		}

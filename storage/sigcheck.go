@@ -152,14 +152,14 @@ func (s *Store) checkSignatures(c *sigCheck, signer *seal.Signer, ed *seal.EdSig
 // signatures that Seal set up (see SignatureCheck); it returns at once.
 // Calling it again, or on a store not sealed, does nothing.
 // A background Seal (SealInBackground) that has not ended yet is waited
-// for first, on another goroutine.
+// for first (without starting it), on another goroutine.
 func (s *Store) StartSignatureCheck() {
 	if r := s.sealing.Load(); r != nil {
 		select {
 		case <-r.done:
 		default:
 			go func() {
-				if s.WaitSeal() == nil {
+				if s.awaitSeal() == nil {
 					s.sigs.Load().begin()
 				}
 			}()
@@ -174,7 +174,9 @@ func (s *Store) StartSignatureCheck() {
 // moving it to every CPU) and returns its result: nil when every record whose
 // MAC checks out carries the store's signature of it (or the store was
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after
-// which the store refuses every change and read.
+// which the store refuses every change and read. A background Seal
+// (SealInBackground) is started if need be and waited for first; its
+// error is returned as is.
 func (s *Store) SignatureCheck() error {
 	if err := s.WaitSeal(); err != nil {
 		return err
@@ -195,9 +197,10 @@ func (s *Store) SignatureCheck() error {
 // started meanwhile, and returns its result as SignatureCheck does. A
 // closed store's check ends at once with nil. Front ends wait on it to
 // stop trusting keys already loaded into memory when a record turns out
-// forged.
+// forged. A background Seal (SealInBackground) is waited for first,
+// without starting it; its error is returned as is.
 func (s *Store) WaitSignatureCheck() error {
-	if err := s.WaitSeal(); err != nil {
+	if err := s.awaitSeal(); err != nil {
 		return err
 	}
 	for {

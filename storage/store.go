@@ -279,7 +279,7 @@ func (s *Store) init(opts Options) error {
 // first waits for its generation to reach the keyring (FlushGeneration); a
 // keyring failure then is reported but does not keep the file open.
 func (s *Store) Close() error {
-	_ = s.WaitSeal() // a background Seal sets up the signature check
+	s.dropSeal() // a background Seal sets up the signature check
 	if c := s.sigs.Load(); c != nil {
 		c.halt()
 	}

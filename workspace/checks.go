@@ -1,7 +1,9 @@
 package workspace
 
 import (
+	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/keydesk/keydesk/core"
@@ -27,8 +29,24 @@ type Checks struct {
 
 // checkState is what Workspace.Checks reads.
 type checkState struct {
-	cur  atomic.Pointer[Checks]
-	done chan struct{} // closed when the seal and MAC checks ended
+	cur   atomic.Pointer[Checks]
+	once  sync.Once
+	begin chan struct{} // closed by StartChecks
+	done  chan struct{} // closed when the seal and MAC checks ended
+}
+
+// start lets the checks run (any number of times).
+func (cs *checkState) start() { cs.once.Do(func() { close(cs.begin) }) }
+
+// StartChecks starts the checks that Options.CheckLater put after the
+// load (see Checks); it returns at once. The window calls it once its
+// table is on screen; a verification, a change or the end of the
+// workspace starts them too. Calling it again, or without CheckLater, does
+// nothing.
+func (b *Workspace) StartChecks() {
+	if b.checks != nil {
+		b.checks.start()
+	}
 }
 
 // set publishes c.
@@ -46,19 +64,31 @@ func (b *Workspace) Checks() (Checks, <-chan struct{}) {
 	return *b.checks.cur.Load(), b.checks.done
 }
 
-// checkLater runs a data folder's checks that Options.CheckLater moved
-// after the load (see Checks), on its own goroutine: it holds every
-// verification of svc until the store's background seal ended, distrusts
-// every key if it failed, then checks the records' MACs and starts the
-// signature check.
+// checkLater sets up a data folder's checks that Options.CheckLater moved
+// after the load (see Checks), on their own goroutine, which waits for
+// StartChecks: it holds every verification of svc until the store's
+// background seal (storage.Store.SealInBackground) ended, distrusts every
+// key if it failed, then checks the records' MACs and starts the signature
+// check. A change waits for the seal and starts it (storage does).
 func checkLater(dir string, store *storage.Store, svc *core.Service) *checkState {
-	cs := &checkState{done: make(chan struct{})}
+	cs := &checkState{begin: make(chan struct{}), done: make(chan struct{})}
 	cs.set(Checks{})
 	ready := make(chan struct{})
-	svc.VerifyAfter(ready)
+	svc.VerifyAfter(ready, cs.start)
 	go func() {
 		defer close(cs.done)
+		select {
+		case <-cs.begin:
+		case <-store.SealStarted():
+		}
 		err := store.WaitSeal()
+		if errors.Is(err, storage.ErrClosedUnchecked) {
+			// Closed before the checks ran: nothing verifies any
+			// more (the store is closed), and nothing was found.
+			svc.Distrust()
+			close(ready)
+			return
+		}
 		if err != nil {
 			svc.Distrust()
 			cs.set(Checks{Failed: true, Done: true})
