@@ -99,6 +99,9 @@ func checkLater(dir string, store *storage.Store, svc *core.Service) *checkState
 		}
 		cs.set(Checks{Sealed: true})
 		close(ready)
+		// The seal read every page of the file; the records are in
+		// memory already (a memory saving only, as after the load).
+		_ = store.ReleaseMappedPages()
 		bad := svc.CheckRecords(func(done, total int) { cs.set(Checks{Sealed: true, Checked: done, Total: total}) })
 		c := *cs.cur.Load()
 		c.Tampered, c.Done = bad, true

@@ -366,7 +366,13 @@ func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock c
 // read and change from then on). It returns when the check ends, at the
 // latest when the store closes.
 func distrustOnForgery(dir string, store *storage.Store, svc *core.Service) {
-	if err := store.WaitSignatureCheck(); errors.Is(err, storage.ErrTampered) {
+	err := store.WaitSignatureCheck()
+	if err == nil {
+		// The check read every record's page: let the kernel drop them
+		// again (a memory saving only).
+		_ = store.ReleaseMappedPages()
+	}
+	if errors.Is(err, storage.ErrTampered) {
 		svc.Distrust()
 		slog.Error("a record of the data folder does not match its signature: no key of it verifies any more; restore the folder from a backup",
 			"folder", dir, "error", err)
