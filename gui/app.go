@@ -357,10 +357,12 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	}
 	addMenuItems(ui.menu, env, b)
 	w.SetMainMenu(ui.menu)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Before the first reload, which starts the data folder's checks.
+	ui.watchChecks(ctx, env.bg, b)
 	ui.keys.reload()
 	settings.load()
 
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -371,7 +373,6 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	// The data folder checks its records' signatures in the background
 	// once open; the window is told the outcome, after it has painted.
 	ui.watchSignatures(ctx, env.bg, signaturesOf(b, s))
-	ui.watchChecks(ctx, env.bg, b)
 	followed := followShared(ctx, env, b, ui.keys.reload)
 	return func() {
 		cancel()

@@ -13,9 +13,9 @@ import (
 // data folder's checks.
 const checksRefresh = 250 * time.Millisecond
 
-// watchChecks starts the checks a data folder runs once its table is on
-// screen (workspace.Options.CheckLater: the records against their signed
-// state, then each record's MAC), shows their progress at the end of the
+// watchChecks starts the checks a data folder runs once its table's rows
+// are read (workspace.Options.CheckLater: the records against their signed
+// state, then each record's MAC; call it before the first reload), shows their progress at the end of the
 // keys table's counts line, and reloads the table when they found a
 // tampered record, so that its row shows the flag; then it hands the
 // checks' garbage back to the OS. A failed seal is told by
@@ -24,7 +24,7 @@ func (ui *mainUI) watchChecks(ctx context.Context, bg runner, b *workspace.Works
 	if c, _ := b.Checks(); c.Done {
 		return
 	}
-	ui.keys.afterFirstLoad = b.StartChecks
+	ui.keys.afterRowsRead = b.StartChecks
 	tick, stop := context.WithCancel(ctx)
 	bg.every(tick, checksRefresh, func() {
 		c, _ := b.Checks()

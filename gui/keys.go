@@ -41,10 +41,10 @@ type keysView struct {
 	// checking is the note after the counts while the data folder's
 	// checks run (setChecking); empty when none.
 	checking string
-	// afterFirstLoad, if set, runs once the first load is on screen and
-	// its garbage handed back (watchChecks starts the data folder's
-	// checks there).
-	afterFirstLoad func()
+	// afterRowsRead, if set, runs (off the UI goroutine) once the next
+	// load has read its rows, then is cleared: watchChecks starts the data
+	// folder's checks there, so that they do not compete with the load.
+	afterRowsRead func()
 
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
@@ -160,9 +160,14 @@ func (v *keysView) emptyState() *fyne.Container {
 // reload reads the keys off the UI goroutine and shows them.
 func (v *keysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
+	after := v.afterRowsRead
+	v.afterRowsRead = nil
 	v.env.bg.run(func() func() {
 		l := v.loadRows(col, desc)
 		trace("rows-ready")
+		if after != nil {
+			after()
+		}
 		return func() { v.setRows(l) }
 	})
 }
@@ -291,12 +296,7 @@ func (v *keysView) setRows(l loadedKeys) {
 				v.env.bg.run(func() func() {
 					debug.FreeOSMemory()
 					traceMemory("after-load")
-					return func() {
-						if f := v.afterFirstLoad; f != nil {
-							v.afterFirstLoad = nil
-							f()
-						}
-					}
+					return nil
 				})
 			}
 		}
