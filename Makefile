@@ -10,7 +10,7 @@ GO        ?= go
 TAGS      := migrated_fynedo
 CI_TAGS   := ci,$(TAGS)
 # Short fuzzing runs inside `make test`: Target:package pairs.
-FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzFastDecode:./server FuzzDecodeKey:./seal FuzzOpen:./vault FuzzAddRemove:./internal/winpath
+FUZZ      ?= FuzzParseKey:./core FuzzMatchRoute:./core FuzzVerifyHandler:./server FuzzAuthHandler:./server FuzzFastDecode:./server FuzzDecodeKey:./seal FuzzOpen:./envelope FuzzAddRemove:./internal/winpath
 # FUZZTIME is a count of executions, not a duration: with a duration, Go 1.26's
 # fuzzing coordinator can fail a target with a bare "context deadline
 # exceeded" when the time runs out on a loaded machine (golang/go#75804,

@@ -26,7 +26,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
 
-	"github.com/keydesk/keydesk/internal/netaddr"
+	"github.com/keydesk/keydesk/internal/httpfetch"
 )
 
 // MaxDocumentSize bounds every file or URL read, the document and each
@@ -69,8 +69,6 @@ type Options struct {
 	Client *http.Client
 }
 
-var defaultClient = &http.Client{Timeout: time.Minute}
-
 // Load reads and parses the document at source: a file name, or an https://
 // URL (http:// only for localhost). Files its $refs name are read the same
 // way, relative to it; a document fetched from a URL cannot read local
@@ -79,10 +77,7 @@ func Load(ctx context.Context, source string, opts Options) (*Document, error) {
 	if strings.TrimSpace(source) == "" {
 		return nil, ErrNoSource
 	}
-	client := opts.Client
-	if client == nil {
-		client = defaultClient
-	}
+	client := httpfetch.Client(opts.Client, time.Minute, true)
 	var (
 		data []byte
 		loc  *url.URL
@@ -231,14 +226,11 @@ func isURL(s string) bool {
 
 // checkURL allows https:// URLs, and http:// for localhost only.
 func checkURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("%s %w: it is not a valid URL", s, ErrFetch)
-	}
+	u, err := httpfetch.CheckURL(s)
 	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && netaddr.IsLoopbackHost(u.Hostname()):
-	default:
+	case errors.Is(err, httpfetch.ErrNotAbsolute):
+		return nil, fmt.Errorf("%s %w: it is not a valid URL", s, ErrFetch)
+	case err != nil:
 		return nil, fmt.Errorf("%s is %w: only https:// URLs can be imported (http:// only from localhost)", s, ErrNotHTTPS)
 	}
 	return u, nil
@@ -254,11 +246,11 @@ func (e *sizeError) Error() string {
 func (e *sizeError) Is(target error) bool { return target == ErrTooLarge }
 
 func readLimited(r io.Reader, what string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentSize+1))
+	data, truncated, err := httpfetch.ReadLimited(r, MaxDocumentSize)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxDocumentSize {
+	if truncated {
 		return nil, &sizeError{what}
 	}
 	return data, nil

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/internal/netaddr"
+	"github.com/keydesk/keydesk/internal/httpfetch"
 )
 
 // MaxResponse is how much of a response body is kept and shown (1 MiB);
@@ -168,14 +168,11 @@ func checkServer(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, fmt.Errorf("%w: the document names no server; give one with --server", ErrBadServer)
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("%w: %q is not an absolute URL", ErrBadServer, s)
-	}
+	u, err := httpfetch.CheckURL(s)
 	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && netaddr.IsLoopbackHost(u.Hostname()):
-	default:
+	case errors.Is(err, httpfetch.ErrNotAbsolute):
+		return nil, fmt.Errorf("%w: %q is not an absolute URL", ErrBadServer, s)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %s is not HTTPS (http:// only to localhost), and the key must not cross the network in clear text", ErrBadServer, u.Redacted())
 	}
 	if u.User != nil {
@@ -304,12 +301,7 @@ func Send(ctx context.Context, r *Request, key string, opts Options) (*Response,
 	if strings.TrimSpace(key) == "" {
 		return nil, ErrNoKey
 	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{Timeout: 2 * time.Minute}
-	}
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c := httpfetch.Client(opts.Client, 2*time.Minute, false)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -330,17 +322,13 @@ func Send(ctx context.Context, r *Request, key string, opts Options) (*Response,
 		return nil, fmt.Errorf("%w: %s", ErrSend, mask(err.Error(), key))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	data, truncated, err := httpfetch.ReadLimited(resp.Body, MaxResponse)
 	elapsed := now().Sub(start)
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the answer: %s", ErrSend, mask(err.Error(), key))
 	}
 	out := &Response{Status: resp.StatusCode, StatusText: resp.Status, Duration: elapsed, Header: resp.Header,
-		ContentType: resp.Header.Get("Content-Type")}
-	if len(data) > MaxResponse {
-		data, out.Truncated = data[:MaxResponse], true
-	}
-	out.Body = data
+		ContentType: resp.Header.Get("Content-Type"), Body: data, Truncated: truncated}
 	if strings.Contains(out.ContentType, "json") && !out.Truncated {
 		var pretty bytes.Buffer
 		if json.Indent(&pretty, data, "", "  ") == nil {

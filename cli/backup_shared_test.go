@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keydesk/keydesk/vault"
+	"github.com/keydesk/keydesk/envelope"
 )
 
 // Backup and restore work on data folders: on a shared store they are
@@ -61,8 +61,8 @@ func TestCredentialExportIntoMissingFolder(t *testing.T) {
 func TestCredentialImportReadsTheGlobalPassphraseStdin(t *testing.T) {
 	const pass = "a long enough passphrase"
 	var env bytes.Buffer
-	if err := vault.Write(&env, pass, vault.Manifest{Kind: "backup", StoreID: "s1", TakenAt: time.Now()},
-		[]vault.File{vault.Bytes("manifest-only", []byte("{}"))}, vault.Options{}); err != nil {
+	if err := envelope.Write(&env, pass, envelope.Manifest{Kind: "backup", StoreID: "s1", TakenAt: time.Now()},
+		[]envelope.File{envelope.Bytes("manifest-only", []byte("{}"))}, envelope.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "other.age")

@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -45,7 +45,7 @@ func readLine(r io.Reader) (string, error) {
 // newPassphrase reads a passphrase that is about to protect something
 // (a backup, a new key file): one line of stdin with --passphrase-stdin,
 // else asked twice on the terminal without echo. Too short, easy to guess
-// (vault.CheckNewPassphrase), or two that differ, is bad input.
+// (envelope.CheckNewPassphrase), or two that differ, is bad input.
 func (e *Env) newPassphrase(what string) (string, error) {
 	var p string
 	switch {
@@ -56,10 +56,10 @@ func (e *Env) newPassphrase(what string) (string, error) {
 		}
 	case e.isTerminal():
 		var err error
-		if p, err = e.readSecret(fmt.Sprintf("Passphrase for %s (at least %d characters): ", what, vault.MinPassphrase)); err != nil {
+		if p, err = e.readSecret(fmt.Sprintf("Passphrase for %s (at least %d characters): ", what, envelope.MinPassphrase)); err != nil {
 			return "", err
 		}
-		if err := vault.CheckNewPassphrase(p); err != nil {
+		if err := envelope.CheckNewPassphrase(p); err != nil {
 			return "", asBadInput(err)
 		}
 		again, err := e.readSecret("The same passphrase again: ")
@@ -72,7 +72,7 @@ func (e *Env) newPassphrase(what string) (string, error) {
 	default:
 		return "", usagef("%s needs a passphrase: type it on a terminal, or pipe it in with --passphrase-stdin", what)
 	}
-	if err := vault.CheckNewPassphrase(p); err != nil {
+	if err := envelope.CheckNewPassphrase(p); err != nil {
 		return "", asBadInput(err)
 	}
 	return p, nil
@@ -150,7 +150,7 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 		return e.existingPassphrase("the key file keydesk.key")
 	}
 	if create {
-		if err := vault.CheckNewPassphrase(p); err != nil {
+		if err := envelope.CheckNewPassphrase(p); err != nil {
 			return "", asBadInput(err)
 		}
 	}
@@ -160,8 +160,8 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 // badInputErrors are the errors of backups, restores and key files that
 // are the input's fault: exit status 2, with workspace.Advice's sentence.
 var badInputErrors = []error{
-	vault.ErrWrongPassphrase, vault.ErrShortPassphrase, vault.ErrDamaged, vault.ErrNotEnvelope, vault.ErrTooNew,
-	vault.ErrUnsafe, vault.ErrWorkFactor, vault.ErrWeakPassphrase, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
+	envelope.ErrWrongPassphrase, envelope.ErrShortPassphrase, envelope.ErrDamaged, envelope.ErrNotEnvelope, envelope.ErrTooNew,
+	envelope.ErrUnsafe, envelope.ErrWorkFactor, envelope.ErrWeakPassphrase, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
 	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, storage.ErrNoKeyFile,
 }
 

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/internal/envelopetest"
 	"github.com/keydesk/keydesk/internal/foldertest"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // The attack of issue #18: a file of a few kilobytes, made with `age -p`,
@@ -32,16 +32,16 @@ func TestCraftedFilesAreRefusedByTheBinary(t *testing.T) {
 		return write(name, envelopetest.Encrypt(t, envelopetest.Tar(append([]envelopetest.Entry{m}, entries...)...), e2ePass, logN))
 	}
 	key := envelopetest.FileInfo{Name: "master.key", Size: 32}
-	sparseKey := backup("sparse-key.kdbackup", vault.DefaultWorkFactor,
+	sparseKey := backup("sparse-key.kdbackup", envelope.DefaultWorkFactor,
 		[]envelopetest.FileInfo{{Name: "keydesk.db", Size: 0}, {Name: "master.key", Size: gig}},
 		envelopetest.File("keydesk.db", nil), envelopetest.Sparse("master.key", gig))
-	sparseDB := backup("sparse-db.kdbackup", vault.DefaultWorkFactor,
+	sparseDB := backup("sparse-db.kdbackup", envelope.DefaultWorkFactor,
 		[]envelopetest.FileInfo{{Name: "keydesk.db", Size: 4 * gig}, key},
 		envelopetest.Sparse("keydesk.db", 4*gig), envelopetest.File("master.key", make([]byte, 32)))
 	cheap := backup("cheap.kdbackup", 10, []envelopetest.FileInfo{{Name: "keydesk.db", Size: 1}, key},
 		envelopetest.File("keydesk.db", []byte("x")), envelopetest.File("master.key", make([]byte, 32)))
 	cm := envelopetest.Manifest("credential", map[string]any{"storeId": "s1"}, envelopetest.FileInfo{Name: "credential.json", Size: gig})
-	sparseCred := write("sparse.credential", envelopetest.Encrypt(t, envelopetest.Tar(cm, envelopetest.Sparse("credential.json", gig)), e2ePass, vault.DefaultWorkFactor))
+	sparseCred := write("sparse.credential", envelopetest.Encrypt(t, envelopetest.Tar(cm, envelopetest.Sparse("credential.json", gig)), e2ePass, envelope.DefaultWorkFactor))
 
 	for _, tc := range []struct {
 		name string

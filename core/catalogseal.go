@@ -55,7 +55,7 @@ func SealCatalog(c *Catalog, s Signer) ([]byte, error) {
 // OpenCatalog checks the signature of a stored catalog (SealCatalog's
 // output) with v and parses it. A changed catalog or signature fails with
 // ErrCatalogForged, an oversized one with ErrCatalog.
-func OpenCatalog(stored []byte, v Verifier) (*Catalog, error) {
+func OpenCatalog(stored []byte, v RecordVerifier) (*Catalog, error) {
 	if len(stored) > MaxCatalogSetting {
 		return nil, fmt.Errorf("%w: the stored catalog is larger than %d MB", ErrCatalog, MaxCatalogSetting>>20)
 	}
@@ -77,7 +77,7 @@ type SettingsReader interface {
 
 // StoredCatalog returns the catalog kept in st (see CatalogSetting),
 // checked with v; the embedded default when none is stored.
-func StoredCatalog(st SettingsReader, v Verifier) (*Catalog, error) {
+func StoredCatalog(st SettingsReader, v RecordVerifier) (*Catalog, error) {
 	raw, err := st.Setting(CatalogSetting)
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog: %w", err)

@@ -29,12 +29,13 @@ type Store interface {
 	AppendAudit(ev AuditEvent) error
 }
 
-// Verifier is the part of a store's signing material that verifies: it
-// digests presented secrets and checks record signatures, but cannot sign.
-// A verification server holds only a Verifier (see NewVerifyService).
+// RecordVerifier is the part of a store's signing material that verifies
+// records: it digests presented secrets and checks record signatures, but
+// cannot sign. A verification server holds only a RecordVerifier (see
+// NewVerifyService).
 // Implementations must be safe for concurrent use: verifications run in
 // parallel and NewService checks records on every CPU.
-type Verifier interface {
+type RecordVerifier interface {
 	// DigestSecret returns HMAC-SHA256 of a key's secret.
 	DigestSecret(secret string) []byte
 	// VerifyRecord reports, in constant time, whether mac authenticates
@@ -42,8 +43,8 @@ type Verifier interface {
 	VerifyRecord(payload, mac []byte) bool
 }
 
-// SecretDigester is implemented by a Verifier that can digest a secret
-// without allocating; verification uses it when the service's Verifier has
+// SecretDigester is implemented by a RecordVerifier that can digest a secret
+// without allocating; verification uses it when the service's RecordVerifier has
 // it (a verification then allocates nothing).
 type SecretDigester interface {
 	// SecretDigest returns DigestSecret's HMAC-SHA256 as an array.
@@ -51,9 +52,9 @@ type SecretDigester interface {
 }
 
 // Signer holds the signing material derived from the store's master key:
-// a Verifier that can also sign records.
+// a RecordVerifier that can also sign records.
 type Signer interface {
-	Verifier
+	RecordVerifier
 	// SignRecord returns the MAC (or signature) of a record payload.
 	SignRecord(payload []byte) []byte
 }

@@ -14,7 +14,7 @@ import (
 func TestVerifyOnlyServiceCannotRoll(t *testing.T) {
 	admin, st, clk := newTestService(t)
 	k, secret := mustCreate(t, admin, CreateRequest{Name: "billing", Permissions: sections(map[string]Access{"users": AccessRead})})
-	for name, open := range map[string]func(Store, Verifier, Clock, *Catalog) (*Service, error){
+	for name, open := range map[string]func(Store, RecordVerifier, Clock, *Catalog) (*Service, error){
 		"verify-only": NewVerifyService, "lazy verify-only": NewLazyVerifyService,
 	} {
 		vs, err := open(st, newSigner(), clk, nil)

@@ -41,7 +41,7 @@ type CreateRequest struct {
 // one map lookup; every change goes through the Service and the Store.
 type Service struct {
 	store  Store
-	signer Verifier
+	signer RecordVerifier
 	// digester is signer, if it is a SecretDigester.
 	digester SecretDigester
 	// admin signs records; nil for a verify-only service.
@@ -151,7 +151,7 @@ func NewService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Ser
 // NewVerifyService is NewService with verification material only: the
 // service verifies keys, but Create, Rename and Delete fail with
 // ErrVerifyOnly.
-func NewVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalog) (*Service, error) {
+func NewVerifyService(store Store, signer RecordVerifier, clock Clock, catalog *Catalog) (*Service, error) {
 	return newService(store, signer, clock, catalog, false)
 }
 
@@ -161,7 +161,7 @@ func NewVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalo
 // start instead of after 100,000 signature checks. List does not flag a
 // record whose signature was not checked yet (CheckRecords checks them
 // all).
-func NewLazyVerifyService(store Store, signer Verifier, clock Clock, catalog *Catalog) (*Service, error) {
+func NewLazyVerifyService(store Store, signer RecordVerifier, clock Clock, catalog *Catalog) (*Service, error) {
 	return newService(store, signer, clock, catalog, true)
 }
 
@@ -284,7 +284,7 @@ func (s *Service) checked(e *entry) *Key {
 	return k
 }
 
-func newService(store Store, signer Verifier, clock Clock, catalog *Catalog, lazy bool) (*Service, error) {
+func newService(store Store, signer RecordVerifier, clock Clock, catalog *Catalog, lazy bool) (*Service, error) {
 	if clock == nil {
 		clock = SystemClock{}
 	}

@@ -272,9 +272,11 @@ func (r *UsageRecorder) Flush() error {
 	return nil
 }
 
-// Run flushes every interval, and at each UTC midnight (which starts the
-// next day's counts), until ctx ends, then once more. Errors go to report
-// (may be nil).
+// Run flushes every interval until ctx ends, then once more. At each UTC
+// midnight it starts the next day's counts without writing: the day that
+// ended is written by the next flush, so a writer writes at most once per
+// interval (plus the last write when ctx ends). Errors go to report (may be
+// nil).
 func (r *UsageRecorder) Run(ctx context.Context, interval time.Duration, report func(error)) {
 	if interval <= 0 {
 		interval = UsageFlushInterval
@@ -296,7 +298,7 @@ func (r *UsageRecorder) Run(ctx context.Context, interval time.Duration, report 
 		case <-t.C:
 			flush()
 		case <-midnight.C:
-			flush()
+			r.rotate(uint32(dayNumber(r.clock.Now())))
 			midnight.Reset(r.untilMidnight())
 		}
 	}

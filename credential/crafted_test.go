@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/internal/envelopetest"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // A crafted admin credential is refused before it is read: a sparse
@@ -18,7 +18,7 @@ func TestDecodeRefusesCraftedCredentials(t *testing.T) {
 	const pass = "correct horse battery"
 	const gig = 1 << 30
 	manifest := envelopetest.Manifest(EnvelopeKind, map[string]any{"storeId": "store1"}, envelopetest.FileInfo{Name: envelopeFile, Size: gig})
-	sparse := envelopetest.Encrypt(t, envelopetest.Tar(manifest, envelopetest.Sparse(envelopeFile, gig)), pass, vault.DefaultWorkFactor)
+	sparse := envelopetest.Encrypt(t, envelopetest.Tar(manifest, envelopetest.Sparse(envelopeFile, gig)), pass, envelope.DefaultWorkFactor)
 	plain := []byte(`{"format":"keydesk-credential","version":1,"kind":"admin","storeId":"store1"}`)
 	good := envelopetest.Tar(envelopetest.Manifest(EnvelopeKind, map[string]any{"storeId": "store1"},
 		envelopetest.FileInfo{Name: envelopeFile, Size: int64(len(plain))}), envelopetest.File(envelopeFile, plain))
@@ -28,8 +28,8 @@ func TestDecodeRefusesCraftedCredentials(t *testing.T) {
 		data []byte
 		want error
 	}{
-		{"sparse credential.json of 1 GiB", sparse, vault.ErrUnsafe},
-		{"scrypt work factor 2^10", cheap, vault.ErrWorkFactor},
+		{"sparse credential.json of 1 GiB", sparse, envelope.ErrUnsafe},
+		{"scrypt work factor 2^10", cheap, envelope.ErrWorkFactor},
 		{"larger than any credential", make([]byte, MaxFile+1), ErrNotCredential},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

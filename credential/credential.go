@@ -3,7 +3,7 @@
 //
 //   - The admin credential holds the store's 256-bit master key (from which
 //     every key of the store derives: see seal.NewEdSigner). It is the
-//     same envelope as a backup (package vault: age with a scrypt passphrase
+//     same envelope as a backup (package envelope: age with a scrypt passphrase
 //     recipient, so the standard `age -d` opens it, holding a tar with a
 //     manifest of kind "credential" and one file, credential.json).
 //   - The verify-only credential holds what a verification server needs
@@ -23,8 +23,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/seal"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // Format is the "format" field of every credential.
@@ -38,7 +38,7 @@ const (
 
 // MinPassphrase is the shortest passphrase accepted for an admin
 // credential, in characters: the envelope's own minimum.
-const MinPassphrase = vault.MinPassphrase
+const MinPassphrase = envelope.MinPassphrase
 
 // Errors callers branch on.
 var (
@@ -86,24 +86,24 @@ func (c *Credential) Verifier() (*seal.EdVerifier, error) {
 }
 
 // CheckPassphrase refuses a passphrase chosen for a new admin credential
-// that is too short (ErrShortPassphrase) or easy to guess (vault's
-// ErrWeakPassphrase errors, see vault.CheckNewPassphrase).
+// that is too short (ErrShortPassphrase) or easy to guess (envelope's
+// ErrWeakPassphrase errors, see envelope.CheckNewPassphrase).
 func CheckPassphrase(p string) error {
-	err := vault.CheckNewPassphrase(p)
-	if errors.Is(err, vault.ErrShortPassphrase) {
+	err := envelope.CheckNewPassphrase(p)
+	if errors.Is(err, envelope.ErrShortPassphrase) {
 		return ErrShortPassphrase
 	}
 	return err
 }
 
-// EnvelopeKind is the vault manifest kind of an admin credential, and
+// EnvelopeKind is the envelope manifest kind of an admin credential, and
 // envelopeFile the name of its one file.
 const (
 	EnvelopeKind = "credential"
 	envelopeFile = "credential.json"
 )
 
-// Encode returns the file content of c: an admin credential in a vault
+// Encode returns the file content of c: an admin credential in an envelope
 // envelope under passphrase, a verify-only one as JSON.
 func Encode(c *Credential, passphrase string) ([]byte, error) {
 	plain, err := json.MarshalIndent(c, "", "  ")
@@ -118,8 +118,8 @@ func Encode(c *Credential, passphrase string) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	m := vault.Manifest{Kind: EnvelopeKind, StoreID: c.StoreID, TakenAt: time.Now()}
-	if err := vault.Write(&buf, passphrase, m, []vault.File{vault.Bytes(envelopeFile, plain)}, vault.Options{}); err != nil {
+	m := envelope.Manifest{Kind: EnvelopeKind, StoreID: c.StoreID, TakenAt: time.Now()}
+	if err := envelope.Write(&buf, passphrase, m, []envelope.File{envelope.Bytes(envelopeFile, plain)}, envelope.Options{}); err != nil {
 		return nil, fmt.Errorf("encrypt credential: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -138,7 +138,7 @@ const MaxFile = 64 << 10
 // Decode reads a credential file's content (at most MaxFile bytes);
 // passphrase is used only for an encrypted one. An encrypted file that
 // holds what Keydesk never writes, or made with another scrypt work factor,
-// fails with vault.ErrUnsafe or vault.ErrWorkFactor before anything of it
+// fails with envelope.ErrUnsafe or envelope.ErrWorkFactor before anything of it
 // is read; any other file that is not a credential, with ErrNotCredential.
 func Decode(data []byte, passphrase string) (*Credential, error) {
 	if len(data) > MaxFile {
@@ -146,13 +146,13 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 	}
 	plain := data
 	if Encrypted(data) {
-		r, err := vault.Open(bytes.NewReader(data), passphrase, vault.OpenOptions{
+		r, err := envelope.Open(bytes.NewReader(data), passphrase, envelope.OpenOptions{
 			Kind: EnvelopeKind, Files: map[string]int64{envelopeFile: MaxFile},
 		})
 		switch {
-		case errors.Is(err, vault.ErrWrongPassphrase):
+		case errors.Is(err, envelope.ErrWrongPassphrase):
 			return nil, ErrWrongPassphrase
-		case errors.Is(err, vault.ErrUnsafe), errors.Is(err, vault.ErrWorkFactor):
+		case errors.Is(err, envelope.ErrUnsafe), errors.Is(err, envelope.ErrWorkFactor):
 			return nil, err
 		case err != nil:
 			return nil, ErrNotCredential
@@ -161,7 +161,7 @@ func Decode(data []byte, passphrase string) (*Credential, error) {
 			return nil, ErrNotCredential
 		}
 		files, err := r.ReadAll()
-		if errors.Is(err, vault.ErrUnsafe) {
+		if errors.Is(err, envelope.ErrUnsafe) {
 			return nil, err
 		} else if err != nil || files[envelopeFile] == nil {
 			return nil, ErrNotCredential

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/seal"
-	"github.com/keydesk/keydesk/vault"
 )
 
 var master = bytes.Repeat([]byte{7}, seal.MasterKeySize)
@@ -30,14 +30,14 @@ func TestAdminCredentialRoundTrip(t *testing.T) {
 	if _, err := Decode(data, "wrong horse battery"); !errors.Is(err, ErrWrongPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	// The same envelope as a backup: vault opens it, kind "credential".
-	r, err := vault.Open(bytes.NewReader(data), "correct horse battery", vault.OpenOptions{Files: map[string]int64{"credential.json": MaxFile}})
+	// The same envelope as a backup: envelope opens it, kind "credential".
+	r, err := envelope.Open(bytes.NewReader(data), "correct horse battery", envelope.OpenOptions{Files: map[string]int64{"credential.json": MaxFile}})
 	if err != nil || r.Manifest.Kind != EnvelopeKind || r.Manifest.StoreID != "store1" {
-		t.Fatalf("vault.Open: %v, manifest %+v", err, r)
+		t.Fatalf("envelope.Open: %v, manifest %+v", err, r)
 	}
 	// A backup (another kind of envelope) is not a credential.
 	var backup bytes.Buffer
-	if err := vault.Write(&backup, "correct horse battery", vault.Manifest{Kind: "backup"}, nil, vault.Options{}); err != nil {
+	if err := envelope.Write(&backup, "correct horse battery", envelope.Manifest{Kind: "backup"}, nil, envelope.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Decode(backup.Bytes(), "correct horse battery"); !errors.Is(err, ErrNotCredential) {

@@ -23,36 +23,37 @@ type auditSource interface {
 	Audit() ([]core.AuditEvent, error)
 }
 
+// keyAuditSource is an auditSource that reads the entries of some keys
+// without the rest of the log (the details panel's).
+type keyAuditSource interface {
+	KeyAudit(ids ...string) ([]core.AuditEvent, error)
+}
+
 // allActions is the action filter's "no filter" choice.
 const allActions = "All actions"
 
 // activityActions are the action filter's choices, with a label each.
-var activityActions = []struct {
-	action core.AuditAction
-	label  string
-}{
-	{core.ActionCreate, "Key created"},
-	{core.ActionRename, "Key renamed"},
-	{core.ActionDelete, "Key deleted"},
-	{core.ActionRoll, "Key rolled"},
-	{core.ActionDigestSent, "Digest sent"},
-	{core.ActionDigestEmpty, "Digest: nothing to send"},
-	{core.ActionDigestFailed, "Digest failed"},
-	{core.ActionSettingsChanged, "Settings changed"},
-	{core.ActionTestMail, "Test e-mail"},
-	{core.ActionBackup, "Backup taken"},
-	{core.ActionRestore, "Restored from a backup"},
-	{core.ActionStoreMoved, "Moved to a shared store"},
-	{core.ActionCatalogImport, "Catalog imported"},
-	{core.ActionCatalogReset, "Catalog reset"},
+var activityActions = widgets.Choices[core.AuditAction]{
+	{Value: core.ActionCreate, Label: "Key created"},
+	{Value: core.ActionRename, Label: "Key renamed"},
+	{Value: core.ActionDelete, Label: "Key deleted"},
+	{Value: core.ActionRoll, Label: "Key rolled"},
+	{Value: core.ActionDigestSent, Label: "Digest sent"},
+	{Value: core.ActionDigestEmpty, Label: "Digest: nothing to send"},
+	{Value: core.ActionDigestFailed, Label: "Digest failed"},
+	{Value: core.ActionSettingsChanged, Label: "Settings changed"},
+	{Value: core.ActionTestMail, Label: "Test e-mail"},
+	{Value: core.ActionBackup, Label: "Backup taken"},
+	{Value: core.ActionRestore, Label: "Restored from a backup"},
+	{Value: core.ActionStoreMoved, Label: "Moved to a shared store"},
+	{Value: core.ActionCatalogImport, Label: "Catalog imported"},
+	{Value: core.ActionCatalogReset, Label: "Catalog reset"},
 }
 
 // actionLabel returns the label of an audit action as the view shows it.
 func actionLabel(a core.AuditAction) string {
-	for _, x := range activityActions {
-		if x.action == a {
-			return x.label
-		}
+	if l, ok := activityActions.Label(a); ok {
+		return l
 	}
 	return string(a)
 }
@@ -102,11 +103,7 @@ func newActivityView(src auditSource, w fyne.Window, bg runner) *activityView {
 	v.keyFilter = widget.NewEntry()
 	v.keyFilter.SetPlaceHolder("Filter by key name or id")
 	v.keyFilter.OnChanged = func(string) { v.applyFilter() }
-	options := []string{allActions}
-	for _, a := range activityActions {
-		options = append(options, a.label)
-	}
-	v.actionFilter = widget.NewSelect(options, nil)
+	v.actionFilter = widget.NewSelect(append([]string{allActions}, activityActions.Labels()...), nil)
 	v.actionFilter.SetSelected(allActions)
 	v.actionFilter.OnChanged = func(string) { v.applyFilter() }
 	v.refresh = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), v.Reload)
@@ -192,12 +189,7 @@ func (v *activityView) Reload() {
 // applyFilter shows the events matching the key and action filters.
 func (v *activityView) applyFilter() {
 	query := strings.ToLower(strings.TrimSpace(v.keyFilter.Text))
-	var action core.AuditAction
-	for _, a := range activityActions {
-		if a.label == v.actionFilter.Selected {
-			action = a.action
-		}
-	}
+	action, _ := activityActions.Value(v.actionFilter.Selected)
 	shown := make([]core.AuditEvent, 0, len(v.all))
 	for _, ev := range v.all {
 		if action != "" && ev.Action != action {

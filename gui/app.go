@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/assets"
+	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
@@ -322,8 +323,7 @@ func restoringPlaceholder() fyne.CanvasObject {
 // background work and waits for it. s, when not nil, adds File → Back Up…
 // and Restore… over its data folder.
 func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (stop func()) {
-	settings := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service(), usage: &windowUsage{b: b}}, w, env.bg)
-	settings.digest.onEscape = env.onEscape
+	settings := settings.New(settings.WorkspaceSource(b), settings.ServiceVerifier(b.Service()), settingsUI{env, w})
 	ui := newMainUI(env, b.Service(), newTryKeyView(b.Service(), w, env.bg), newActivityView(b, w, env.bg), settings)
 	ui.keys.audit = b
 	ui.keys.usage = b.UsageStore()
@@ -361,7 +361,7 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	// Before the first reload, which starts the data folder's checks.
 	ui.watchChecks(ctx, env.bg, b)
 	ui.keys.reload()
-	settings.load()
+	settings.Load()
 
 	done := make(chan struct{})
 	go func() {

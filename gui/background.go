@@ -10,44 +10,41 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/workspace"
 )
 
 // newFieldMessage returns the hidden, danger-styled label shown under a
-// field when its value is refused.
-func newFieldMessage() *widget.Label {
-	l := widget.NewLabel("")
-	l.Importance = widget.DangerImportance
-	l.Wrapping = fyne.TextWrapWord
-	l.Hide()
-	return l
+// field when its value is refused (widgets.NewFieldMessage).
+func newFieldMessage() *widget.Label { return widgets.NewFieldMessage() }
+
+// setMessage shows text in l with importance imp, or hides l when text is ""
+// (widgets.SetMessage).
+func setMessage(l *widget.Label, text string, imp widget.Importance) {
+	widgets.SetMessage(l, text, imp)
 }
 
-// setMessage shows text in the message label l with importance imp, or
-// hides l when text is "".
-func setMessage(l *widget.Label, text string, imp widget.Importance) {
-	l.Text = text
-	l.Importance = imp
-	if text == "" {
-		l.Hide()
-	} else {
-		l.Show()
-	}
-	l.Refresh()
+// backgroundSettings is what the background work needs of the Settings
+// screen (a *settings.View): to show the digest scheduler's status, to let
+// Save wake the scheduler, and to stop the verification API.
+type backgroundSettings interface {
+	SetStatus(mail.Status)
+	AttachScheduler(*mail.Scheduler)
+	StopServer()
 }
 
 // runBackground runs the window's background work until ctx ends: the
 // daily digest scheduler (its status shown in settings), the last-used
 // flusher of the key service, and the verification API when started from
 // settings. It returns after the last flush and the server's shutdown.
-func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings *settingsView) {
+func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, settings backgroundSettings) {
 	sched := b.Scheduler(func(err error) {
 		slog.Warn("expiration digest not delivered", "error", err)
 	})
 	if settings != nil {
-		sched.OnStatus = func(st mail.Status) { bg.do(func() { settings.setStatus(st) }) }
-		settings.attachScheduler(sched)
+		sched.OnStatus = func(st mail.Status) { bg.do(func() { settings.SetStatus(st) }) }
+		settings.AttachScheduler(sched)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = sched.Run(ctx) })
@@ -58,7 +55,7 @@ func runBackground(ctx context.Context, bg runner, b *workspace.Workspace, setti
 	})
 	<-ctx.Done()
 	if settings != nil {
-		settings.stopServer()
+		settings.StopServer()
 	}
 	wg.Wait()
 }

@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/settings"
+	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
@@ -63,14 +65,6 @@ func vwCreate(t *testing.T, svc *core.Service, name string, lifetime core.Lifeti
 	return k, secret
 }
 
-// vwSettings returns the Settings view over b, its dates in vwZone, with a
-// test runner; w parents its dialogs.
-func vwSettings(b *workspace.Workspace, w fyne.Window) *settingsView {
-	v := newSettingsView(workspaceSettings{b}, verifierOnly{svc: b.Service()}, w, &testRunner{})
-	v.setLocation(vwZone)
-	return v
-}
-
 // vwTheme is the default theme forced to one variant, so golden images do
 // not depend on the desktop's preference.
 type vwTheme struct {
@@ -116,6 +110,7 @@ func newTestWindow(t *testing.T) (fyne.Window, *uiEnv, *testRunner) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(theme.DefaultTheme())
+	syncCacheClock()
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)
 	bg := &testRunner{}
@@ -143,12 +138,13 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 		t.Fatalf("last used written before any flush: %v", stored.LastUsedAt)
 	}
 
-	settings := vwSettings(b, nil)
+	bg := &testRunner{}
+	settings := &attachedSettings{View: settings.New(settings.WorkspaceSource(b), settings.ServiceVerifier(b.Service()), settingsUI{env: &uiEnv{bg: bg}})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runBackground(ctx, settings.bg, b, settings)
+		runBackground(ctx, bg, b, settings)
 	}()
 	cancel()
 	<-done
@@ -160,7 +156,19 @@ func TestSettingsRunBackgroundFlushesAndStops(t *testing.T) {
 	if !stored.LastUsedAt.Equal(vwNow) {
 		t.Errorf("last used after runBackground = %v, want %v", stored.LastUsedAt, vwNow)
 	}
-	if settings.sched.Load() == nil {
+	if settings.sched == nil {
 		t.Error("runBackground did not attach the digest scheduler to the settings view")
 	}
+}
+
+// attachedSettings is a Settings view that records the scheduler attached
+// to it.
+type attachedSettings struct {
+	*settings.View
+	sched *mail.Scheduler
+}
+
+func (s *attachedSettings) AttachScheduler(sched *mail.Scheduler) {
+	s.sched = sched
+	s.View.AttachScheduler(sched)
 }

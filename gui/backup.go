@@ -14,14 +14,15 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/envelope"
+	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
 
 // backupRule is the passphrase rule the backup dialog shows.
 var backupRule = fmt.Sprintf("At least %d characters, not easy to guess (several unrelated words work well). Keep it apart from the backup file: "+
-	"without it the backup cannot be opened, and with it anyone holding the file has every key's signing material.", vault.MinPassphrase)
+	"without it the backup cannot be opened, and with it anyone holding the file has every key's signing material.", envelope.MinPassphrase)
 
 // backupDialog is File → Back Up…: a passphrase typed twice, then the
 // backup written off the UI goroutine with a progress bar.
@@ -40,7 +41,7 @@ type backupDialog struct {
 type backupFlow struct {
 	s        *session
 	env      *uiEnv
-	settings *settingsView // shows the last backup; may be nil
+	settings *settings.View // shows the last backup; may be nil
 
 	// chooseSave and chooseOpen ask for the backup file (the file
 	// dialogs); tests replace them.
@@ -51,7 +52,7 @@ type backupFlow struct {
 	restore *restoreDialog
 }
 
-func newBackupFlow(s *session, env *uiEnv, settings *settingsView) *backupFlow {
+func newBackupFlow(s *session, env *uiEnv, settings *settings.View) *backupFlow {
 	f := &backupFlow{s: s, env: env, settings: settings}
 	f.chooseSave = func(done func(string)) {
 		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
@@ -104,7 +105,7 @@ func (f *backupFlow) loadLastBackup(ws *workspace.Workspace) {
 	}
 	f.env.bg.run(func() func() {
 		t, err := ws.LastBackup()
-		return func() { f.settings.setLastBackup(t, err, f.env.loc) }
+		return func() { f.settings.SetLastBackup(t, err, f.env.loc) }
 	})
 }
 
@@ -150,7 +151,7 @@ func (f *backupFlow) runBackup(d *backupDialog, path string) {
 		return
 	}
 	pass := d.pass.Text
-	if err := vault.CheckNewPassphrase(pass); err != nil {
+	if err := envelope.CheckNewPassphrase(pass); err != nil {
 		setMessage(d.msg, sentence(err), widget.DangerImportance)
 		return
 	}

@@ -71,8 +71,8 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	}
 	mk("Kept")
 	gone := mk("Deleted after the backup")
-	if !strings.Contains(s.flow.settings.lastBackup.Text, "never") {
-		t.Fatalf("settings before any backup: %q", s.flow.settings.lastBackup.Text)
+	if !strings.Contains(s.flow.settings.LastBackup(), "never") {
+		t.Fatalf("settings before any backup: %q", s.flow.settings.LastBackup())
 	}
 
 	out := filepath.Join(t.TempDir(), "keys.age")
@@ -109,8 +109,8 @@ func TestBackupAndRestoreFromTheWindow(t *testing.T) {
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v %v", fi, err)
 	}
-	if strings.Contains(s.flow.settings.lastBackup.Text, "never") {
-		t.Fatalf("settings after a backup: %q", s.flow.settings.lastBackup.Text)
+	if strings.Contains(s.flow.settings.LastBackup(), "never") {
+		t.Fatalf("settings after a backup: %q", s.flow.settings.LastBackup())
 	}
 
 	// After the backup: one key deleted, one created.

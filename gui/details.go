@@ -249,7 +249,17 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	if v.audit != nil {
 		src, keyID, from := v.audit, k.ID, k.RolledFrom
 		v.env.bg.run(func() func() {
-			events, err := src.Audit()
+			var events []core.AuditEvent
+			var err error
+			if ka, ok := src.(keyAuditSource); ok {
+				ids := []string{keyID}
+				if from != "" {
+					ids = append(ids, from)
+				}
+				events, err = ka.KeyAudit(ids...)
+			} else {
+				events, err = src.Audit()
+			}
 			var mine []core.AuditEvent
 			for _, ev := range events {
 				switch {
@@ -271,7 +281,9 @@ func (v *keysView) newDetailsPanel(r *keyRow) *detailsPanel {
 	return d
 }
 
-// showUsage shows the key's usage: the summary line and the chart.
+// showUsage shows the key's usage: the summary line and the chart, or
+// shows it again with new counts (the window reads them every
+// usageRefresh).
 func (d *detailsPanel) showUsage(layer *widgets.TipLayer, u core.KeyUsage, err error, shared bool) {
 	if err != nil {
 		d.usageText.SetText("The usage counts could not be read: " + lowerFirst(sentence(err)))
@@ -280,6 +292,14 @@ func (d *detailsPanel) showUsage(layer *widgets.TipLayer, u core.KeyUsage, err e
 		return
 	}
 	d.usageText.SetText(usageSummary(u, shared))
+	d.usageText.Importance = widget.MediumImportance
+	d.usageText.Refresh()
+	if d.chart != nil && d.chart.update(u.Days) {
+		return
+	}
+	if d.chart != nil {
+		d.usage.Remove(d.chart)
+	}
 	d.chart = newUsageChart(layer, u.Days)
 	d.usage.Add(d.chart)
 	d.usage.Refresh()
@@ -340,10 +360,7 @@ func localTimes(detail string, loc *time.Location) string {
 
 // scrollBarGutter is the room kept clear on the right of scrolled content,
 // so that the scroll bar does not cover fields or text.
-func scrollBarGutter() float32 {
-	th := fyne.CurrentApp().Settings().Theme()
-	return th.Size(theme.SizeNameScrollBar) + th.Size(theme.SizeNamePadding)
-}
+func scrollBarGutter() float32 { return widgets.ScrollBarGutter() }
 
 // sidePanelLayout lays out the keys screen's body: the table, and the
 // details panel on its right when that is shown. The panel takes a share of

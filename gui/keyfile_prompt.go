@@ -11,9 +11,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -39,7 +39,7 @@ func (e *needPassphraseError) Error() string { return e.Unwrap().Error() }
 
 func (e *needPassphraseError) Unwrap() error {
 	if e.wrong {
-		return vault.ErrWrongPassphrase
+		return envelope.ErrWrongPassphrase
 	}
 	return workspace.ErrNoPassphrase
 }
@@ -151,7 +151,7 @@ func (s *session) openKeyFile() (*workspace.Workspace, error) {
 		return "", &needPassphraseError{create: create}
 	}
 	b, err := workspace.Open(o)
-	if errors.Is(err, vault.ErrWrongPassphrase) {
+	if errors.Is(err, envelope.ErrWrongPassphrase) {
 		s.kf.wrong(have)
 		return nil, fmt.Errorf("open the key file: %w", &needPassphraseError{wrong: true})
 	}
@@ -272,7 +272,7 @@ type passphraseDialog struct {
 
 // showPassphraseDialog asks for the key file's passphrase for need (wrong:
 // saying so first); then gets it, or ok false on Cancel. A new passphrase
-// must pass vault.CheckNewPassphrase (length, and not easy to guess) and
+// must pass envelope.CheckNewPassphrase (length, and not easy to guess) and
 // be typed twice the same; an existing one is only tried.
 func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass string, ok bool)) *passphraseDialog {
 	d := &passphraseDialog{pass: passwordEntry(), msg: widget.NewLabel("")}
@@ -283,7 +283,7 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 	if need.create {
 		title = "Choose a passphrase for keydesk.key"
 		intro = fmt.Sprintf("The signing key goes into keydesk.key in the data folder, locked with this passphrase of at least %d characters: "+
-			"anyone who copies the folder and learns it can issue keys, so keep it apart from the folder.", vault.MinPassphrase)
+			"anyone who copies the folder and learns it can issue keys, so keep it apart from the folder.", envelope.MinPassphrase)
 		d.again = passwordEntry()
 		items = append(items, widget.NewFormItem("Again", d.again))
 	}
@@ -318,7 +318,7 @@ func showPassphraseDialog(env *uiEnv, need *needPassphraseError, then func(pass 
 		var weak error
 		if d.again != nil && p != "" {
 			// A new keydesk.key: long enough and not easy to guess.
-			weak = vault.CheckNewPassphrase(p)
+			weak = envelope.CheckNewPassphrase(p)
 		}
 		switch {
 		case p == "":

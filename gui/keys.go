@@ -102,7 +102,7 @@ func newKeysView(svc keysService, env *uiEnv) *keysView {
 	v.model.sortCol, v.model.sortDesc = env.prefs.sort()
 
 	v.search = widgets.NewEscEntry()
-	v.search.SetPlaceHolder("Search by name, key or scope, or type idle  (Ctrl+F)")
+	v.search.SetPlaceHolder("Search by name, key or scope, or type idle or denied  (Ctrl+F)")
 	v.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	v.search.OnChanged = v.setQuery
 	v.search.OnEscape = v.searchEscape
@@ -252,7 +252,18 @@ func (v *keysView) refreshUsage() {
 	}
 	st := v.usage
 	now := v.svc.Now()
+	// An open details panel's chart is read again in the same job.
+	d := v.details
+	var keyID string
+	if d != nil && d.usage != nil {
+		keyID = d.key.ID
+	}
 	v.env.bg.run(func() func() {
+		var ku core.KeyUsage
+		var kerr error
+		if keyID != "" {
+			ku, kerr = readKeyUsage(st, keyID, now)
+		}
 		u, err := readUsageTotals(st, now)
 		if err != nil || u == nil {
 			return nil
@@ -266,7 +277,10 @@ func (v *keysView) refreshUsage() {
 			} else if slices.Contains(v.model.words, deniedWord) {
 				v.model.filter()
 			}
-			v.refresh()
+			v.refresh() // hides tooltips: the chart's shows again below
+			if keyID != "" && v.details == d && kerr == nil {
+				d.showUsage(v.tips, ku, nil, v.usageShared)
+			}
 		}
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/core"
 )
 
 // rollInWindow rolls the key named name from the window and closes the
@@ -122,5 +124,31 @@ func TestDetailsActivityOfRolledPair(t *testing.T) {
 	all = strings.Join(f.panelTexts(), "\n")
 	if rfc3339.MatchString(all) || !strings.Contains(all, formatDateTime(got.ExpiresAt, time.UTC)) {
 		t.Errorf("the old key's roll entry does not give its end like the window does:\n%s", all)
+	}
+}
+
+// wholeLogRefused is an audit source whose whole log must not be read.
+type wholeLogRefused struct {
+	keyAuditSource
+	t *testing.T
+}
+
+func (w wholeLogRefused) Audit() ([]core.AuditEvent, error) {
+	w.t.Error("the details panel read the whole audit log")
+	return nil, nil
+}
+
+// TestDetailsReadsOnlyTheKeysAudit: the details panel reads the entries of
+// the key (and of the key it was rolled from), not the whole log.
+func TestDetailsReadsOnlyTheKeysAudit(t *testing.T) {
+	f := newKVFixture(t, theme.VariantLight, kvDemo, 1280, 800)
+	old := f.key("Partner portal (read-only)")
+	f.rollInWindow(old.Name)
+	f.keys.audit = wholeLogRefused{f.store, t}
+	got, _ := f.store.GetKey(old.ID)
+	f.keys.showDetails(f.keys.model.find(got.RolledTo))
+	d := f.keys.details
+	if len(d.entries) != 1 || d.entries[0].Detail != "rolled from "+old.ID {
+		t.Errorf("the new key's entries: %+v, want the roll that made it", d.entries)
 	}
 }

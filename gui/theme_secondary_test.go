@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/internal/wcag"
 )
 
@@ -110,7 +111,7 @@ func faintLabels(o fyne.CanvasObject, inSecondary bool) []string {
 	}
 	var out []string
 	switch x := o.(type) {
-	case *secondaryLabel:
+	case *widgets.SecondaryLabel:
 		inSecondary = true
 	case *widget.Label:
 		if x.Importance == widget.LowImportance && !inSecondary && x.Text != "" {

@@ -58,6 +58,28 @@ func newUsageChart(layer *widgets.TipLayer, days []core.DayUsage) *usageChart {
 // denied attempts.
 func barValue(d core.DayUsage) uint64 { return d.Allowed + d.Denied }
 
+// update shows days (newest first) in the chart's bars, and returns false,
+// changing nothing, when their number differs from the bars'. A bar whose
+// tooltip is open shows its new counts there.
+func (c *usageChart) update(days []core.DayUsage) bool {
+	if len(days) != len(c.bars) {
+		return false
+	}
+	c.max = 0
+	for i, b := range c.bars {
+		b.day = days[len(days)-1-i]
+		c.max = max(c.max, barValue(b.day))
+	}
+	for _, b := range c.bars {
+		b.max = c.max
+		b.Refresh()
+		if b.in {
+			b.layer.ShowTip(widget.NewLabel(b.tipText()), b.at)
+		}
+	}
+	return true
+}
+
 // CreateRenderer returns the chart's renderer.
 func (c *usageChart) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(c.box) }
 
@@ -92,7 +114,9 @@ type chartBar struct {
 	day             core.DayUsage
 	max             uint64
 	allowed, denied *canvas.Rectangle
-	in              bool
+	// in is set while the mouse is over the bar, at is where it came in.
+	in bool
+	at fyne.Position
 }
 
 var _ desktop.Hoverable = (*chartBar)(nil)
@@ -117,7 +141,7 @@ func (b *chartBar) MouseIn(ev *desktop.MouseEvent) {
 	if b.layer == nil {
 		return
 	}
-	b.in = true
+	b.in, b.at = true, ev.AbsolutePosition
 	b.layer.ShowTip(widget.NewLabel(b.tipText()), ev.AbsolutePosition)
 }
 

@@ -124,6 +124,44 @@ func TestKeysUsageRefresh(t *testing.T) {
 	}
 }
 
+// TestDetailsUsageChartRefresh: an open details panel's chart and summary
+// show counts written after it opened on the next periodic refresh, and a
+// bar's open tooltip shows its new values.
+func TestDetailsUsageChartRefresh(t *testing.T) {
+	f := newUsageFixture(t, theme.VariantLight, 1280, 800)
+	f.keys.usageShared = true
+	f.clickRow("CRM sync (production)", colName)
+	d := f.keys.details
+	if d == nil || d.chart == nil {
+		t.Fatal("no usage chart in the details")
+	}
+	chart := d.chart
+	today := chart.bars[29]
+	today.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{AbsolutePosition: fyne.NewPos(1000, 300)}})
+	id := f.key("CRM sync (production)").ID
+	if err := f.store.PutUsage("server-c", []core.UsageRow{{Day: core.UsageDay(kvNow), KeyID: id, Allowed: 800, Denied: 4}}, core.UsageDay(kvNow).AddDate(0, 0, -90)); err != nil {
+		t.Fatal(err)
+	}
+	f.keys.refreshUsage()
+	if got, want := d.usageText.Text, "Today 2,004 · 30 days 36,011 (6 denied) · reported by 3 servers"; got != want {
+		t.Errorf("summary after refresh = %q, want %q", got, want)
+	}
+	if d.chart != chart || len(d.usage.Objects) != 2 {
+		t.Errorf("the refresh built a new chart (%d objects under the summary), want the open one updated", len(d.usage.Objects)-1)
+	}
+	if today.day.Allowed != 2000 || today.day.Denied != 4 {
+		t.Errorf("today's bar after refresh: %+v, want 2,000 allowed and 4 denied", today.day)
+	}
+	if tip, ok := f.keys.tips.Tip().(*widget.Label); !ok || tip.Text != today.tipText() {
+		t.Errorf("open tooltip after refresh = %v, want %q", f.keys.tips.Tip(), today.tipText())
+	}
+	// The largest day (34,002) still fills the chart; today's bar grew.
+	if h := today.allowed.Size().Height; h < float32(2000)/34002*chartHeight-0.5 {
+		t.Errorf("today's bar is %v high after refresh", h)
+	}
+	today.MouseOut()
+}
+
 func TestGoldenKeysRequestsColumn(t *testing.T) {
 	for _, v := range kvVariants {
 		for _, size := range []struct {

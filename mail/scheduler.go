@@ -331,29 +331,20 @@ func sendBuilt(ctx context.Context, s Settings, password string, tlsConfig *tls.
 	return msg, nil
 }
 
-// Clock is core.Clock that also waits; RealClock is the real one, tests
-// inject a fake.
-type Clock interface {
-	core.Clock
+// Timer waits: the scheduler tells the time with a core.Clock and waits
+// with a Timer. RealTimer is the real one; tests inject a fake that moves
+// with their clock.
+type Timer interface {
 	// After returns a channel that receives once d has passed, and a
 	// function that releases the timer.
 	After(d time.Duration) (<-chan time.Time, func())
 }
 
-// RealClock waits with real timers. Its Now comes from Clock (the
-// workspace's, so that --now applies), or time.Now when nil.
-type RealClock struct{ Clock core.Clock }
-
-// Now returns the current time.
-func (c RealClock) Now() time.Time {
-	if c.Clock == nil {
-		return time.Now()
-	}
-	return c.Clock.Now()
-}
+// RealTimer waits with real timers.
+type RealTimer struct{}
 
 // After starts a real timer.
-func (RealClock) After(d time.Duration) (<-chan time.Time, func()) {
+func (RealTimer) After(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTimer(d)
 	return t.C, func() { t.Stop() }
 }
@@ -413,7 +404,9 @@ func (s Status) LastResult(loc *time.Location) string {
 // until it succeeds or the next slot comes.
 type Scheduler struct {
 	Deliverer *Deliverer
-	Clock     Clock
+	// Clock tells the time slots are counted from; Timer waits for them.
+	Clock core.Clock
+	Timer Timer
 	// OnStatus, if set, is called (from Run's goroutine) after every
 	// attempt.
 	OnStatus func(Status)
@@ -438,7 +431,10 @@ type Scheduler struct {
 // actor) on real timers with clock's time, and hands every failed attempt
 // (retried later) to onError.
 func NewScheduler(st Store, pw PasswordStore, sel Selector, actor string, clock core.Clock, onError func(error)) *Scheduler {
-	return &Scheduler{Deliverer: NewDeliverer(st, pw, sel, actor), Clock: RealClock{Clock: clock}, OnError: onError}
+	if clock == nil {
+		clock = core.SystemClock{}
+	}
+	return &Scheduler{Deliverer: NewDeliverer(st, pw, sel, actor), Clock: clock, Timer: RealTimer{}, OnError: onError}
 }
 
 // Status returns the current status.
@@ -524,7 +520,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if s.OnStatus != nil {
 			s.OnStatus(st)
 		}
-		c, stop := s.Clock.After(wait)
+		c, stop := s.Timer.After(wait)
 		select {
 		case <-ctx.Done():
 			stop()

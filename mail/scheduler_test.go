@@ -16,7 +16,7 @@ import (
 	"github.com/keydesk/keydesk/mail"
 )
 
-// fakeClock is a mail.Clock that only moves when the test advances it. Each
+// fakeClock is a core.Clock and mail.Timer that only moves when the test advances it. Each
 // After call is reported on waits, so the test knows the scheduler finished
 // an attempt and is waiting.
 type fakeClock struct {
@@ -122,7 +122,7 @@ func TestSchedulerRetriesWithBackoffUntilServerRecovers(t *testing.T) {
 			clk := newFakeClock(start)
 			var statuses []mail.Status
 			var smu sync.Mutex
-			s := &mail.Scheduler{Deliverer: e.d, Clock: clk, OnStatus: func(st mail.Status) {
+			s := &mail.Scheduler{Deliverer: e.d, Clock: clk, Timer: clk, OnStatus: func(st mail.Status) {
 				smu.Lock()
 				statuses = append(statuses, st)
 				smu.Unlock()
@@ -216,7 +216,7 @@ func TestSchedulerCatchUpAfterThreeMissedSlots(t *testing.T) {
 	e.addKey(t, "Still-ahead", slotT.Add(80*h), 1)
 
 	clk := newFakeClock(slotT.Add(72*h + 4*h))
-	s := &mail.Scheduler{Deliverer: e.d, Clock: clk}
+	s := &mail.Scheduler{Deliverer: e.d, Clock: clk, Timer: clk}
 	runScheduler(t, s)
 	if d := clk.nextWait(t); d != 20*h {
 		t.Errorf("wait after catch-up = %v, want 20h", d)
@@ -261,7 +261,7 @@ func TestSchedulerWaitsForEachSlot(t *testing.T) {
 	clk := newFakeClock(slotT.Add(h))
 	var rmu sync.Mutex
 	var results []mail.Result
-	s := &mail.Scheduler{Deliverer: e.d, Clock: clk, OnResult: func(r mail.Result) {
+	s := &mail.Scheduler{Deliverer: e.d, Clock: clk, Timer: clk, OnResult: func(r mail.Result) {
 		rmu.Lock()
 		results = append(results, r)
 		rmu.Unlock()
@@ -365,7 +365,7 @@ func TestSchedulerRunsDailyOncePerSlot(t *testing.T) {
 	var runs []time.Time
 	var errs []error
 	clk := newFakeClock(slotT.Add(h))
-	s := &mail.Scheduler{Deliverer: e.d, Clock: clk,
+	s := &mail.Scheduler{Deliverer: e.d, Clock: clk, Timer: clk,
 		Daily: func(_ context.Context, now time.Time) error {
 			mu.Lock()
 			defer mu.Unlock()

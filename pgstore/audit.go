@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/seal"
 )
@@ -121,32 +122,61 @@ type AuditEntry struct {
 // marked Unverified (all of them when the store was opened without admin
 // material: nothing here can tell).
 func (s *Store) AuditEntries(limit int) ([]AuditEntry, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
 	var lim *int
 	if limit > 0 {
 		lim = &limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host, sig
+	out, err := s.queryAudit(`SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host, sig
 		FROM audit ORDER BY seq DESC LIMIT $1`, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
-		var seq int64
-		var action string
-		var sig []byte
-		err := r.Scan(&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host, &sig)
-		e.Seq, e.Action, e.Time = uint64(seq), core.AuditAction(action), e.Time.UTC()
-		e.Unverified = s.auditSigner == nil || sig == nil ||
-			!s.auditSigner.VerifyAudit(auditMessage(s.storeID, seq, e.Time, e.AuditEvent, e.OSUser, e.Host), sig)
-		return e, err
-	})
+	return out, nil
+}
+
+// KeyAudit returns the audit entries about the keys ids, newest first,
+// marked Unverified as AuditEntries marks them (schema v6 indexes them by
+// key).
+func (s *Store) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
+	entries, err := s.queryAudit(`SELECT seq, at, actor, action, key_id, key_name, detail, os_user, host, sig
+		FROM audit WHERE key_id = ANY($1) ORDER BY seq DESC`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
+		return nil, fmt.Errorf("read the keys' audit entries: %w", err)
+	}
+	out := make([]core.AuditEvent, len(entries))
+	for i, e := range entries {
+		out[i] = e.AuditEvent
 	}
 	return out, nil
+}
+
+// queryAudit runs query, which selects seq, at, actor, action, key_id,
+// key_name, detail, os_user, host and sig from audit, and checks each
+// entry's signature.
+func (s *Store) queryAudit(query string, args ...any) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.query(func(ctx context.Context, db *pgxpool.Pool) error {
+		rows, err := db.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, s.scanAudit)
+		return err
+	})
+	return out, err
+}
+
+// scanAudit reads one row of queryAudit's columns.
+func (s *Store) scanAudit(r pgx.CollectableRow) (AuditEntry, error) {
+	var e AuditEntry
+	var seq int64
+	var action string
+	var sig []byte
+	err := r.Scan(&seq, &e.Time, &e.Actor, &action, &e.KeyID, &e.KeyName, &e.Detail, &e.OSUser, &e.Host, &sig)
+	e.Seq, e.Action, e.Time = uint64(seq), core.AuditAction(action), e.Time.UTC()
+	e.Unverified = s.auditSigner == nil || sig == nil ||
+		!s.auditSigner.VerifyAudit(auditMessage(s.storeID, seq, e.Time, e.AuditEvent, e.OSUser, e.Host), sig)
+	return e, err
 }
 
 // Audit returns the audit log, newest first.

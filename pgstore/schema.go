@@ -166,6 +166,11 @@ var migrations = [][]string{
 			END LOOP;
 		END $migrate$`,
 	},
+	// v5 -> v6: the details panel reads one key's audit entries
+	// (Store.KeyAudit): index them by key.
+	{
+		`CREATE INDEX IF NOT EXISTS audit_key ON audit (key_id, seq)`,
+	},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/keydesk/keydesk/internal/atomicfile"
+	"github.com/keydesk/keydesk/atomicfile"
 )
 
 // Generations keeps, across restarts, the highest signed generation of the

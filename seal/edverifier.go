@@ -25,14 +25,14 @@ const KeySize = 32
 // It holds nothing that signs, so a verification server given one cannot
 // create, widen or extend a key. It also computes the keyed set elements
 // of the shared store's signed state (see pgstore). It implements
-// core.Verifier and is safe for concurrent use.
+// core.RecordVerifier and is safe for concurrent use.
 type EdVerifier struct {
 	pub            ed25519.PublicKey
 	digestKey, set []byte
 	digest, setMAC sync.Pool
 }
 
-var _ core.Verifier = (*EdVerifier)(nil)
+var _ core.RecordVerifier = (*EdVerifier)(nil)
 
 // VerifyMaterial is what a verification server needs: the digest key, the
 // set key and the Ed25519 public key. Servers keep it in a file readable

@@ -35,8 +35,9 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// Verifier answers whether a key may do something; *core.Service satisfies it.
-type Verifier interface {
+// KeyChecker answers whether a key may do something; *core.Service
+// satisfies it.
+type KeyChecker interface {
 	// Verify checks a presented secret against a target.
 	Verify(secret string, t core.Target) core.Verification
 	// Catalog returns the catalog operations are looked up in.
@@ -46,7 +47,7 @@ type Verifier interface {
 // UseVerifier is implemented by verifiers that tell a real use from an
 // admin's test (*core.Service does): the server, which answers real
 // clients, calls VerifyUse so that Last used counts its verifications.
-// A Verifier without it is called through Verify.
+// A KeyChecker without it is called through Verify.
 type UseVerifier interface {
 	// VerifyUse is Verify that also records the key's last use.
 	VerifyUse(secret string, t core.Target) core.Verification
@@ -114,7 +115,7 @@ type Options struct {
 // Server is the verification API. It is an http.Handler; Serve runs it on a
 // listener with the timeouts and limits above.
 type Server struct {
-	v     Verifier
+	v     KeyChecker
 	uv    UseVerifier // v as a UseVerifier, nil if it is not one
 	log   *slog.Logger
 	opts  Options
@@ -127,7 +128,7 @@ type Server struct {
 }
 
 // New returns a Server answering for v.
-func New(v Verifier, opts Options) *Server {
+func New(v KeyChecker, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

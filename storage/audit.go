@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
@@ -52,6 +54,39 @@ func (s *Store) Audit() ([]core.AuditEvent, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return out, nil
+}
+
+// KeyAudit returns the audit entries about the keys ids, newest first. It
+// walks the log as Audit does but decodes only the entries that name one of
+// the keys, so showing one key's entries costs no more than a scan.
+func (s *Store) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
+	marks := make([][]byte, len(ids))
+	for i, id := range ids {
+		// keyId is written with encoding/json, which escapes none of an
+		// id's characters; the decoded entry is checked again below.
+		marks[i] = []byte(`"keyId":"` + id + `"`)
+	}
+	var out []core.AuditEvent
+	err := s.read(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if !slices.ContainsFunc(marks, func(m []byte) bool { return bytes.Contains(v, m) }) {
+				continue
+			}
+			var ev core.AuditEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("%w: an audit event is not valid JSON: %v", ErrCorrupt, err)
+			}
+			if slices.Contains(ids, ev.KeyID) {
+				out = append(out, ev)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the keys' audit entries: %w", err)
 	}
 	return out, nil
 }

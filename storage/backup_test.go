@@ -12,8 +12,8 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/internal/keytest"
-	"github.com/keydesk/keydesk/vault"
 )
 
 const kfPass = "key file passphrase"
@@ -74,7 +74,7 @@ func TestSnapshotOpensAsTheStore(t *testing.T) {
 // refuses a wrong one, and undoes itself when its last secret goes.
 func TestKeyFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := NewKeyFile(dir, "too short", fastKF); !errors.Is(err, vault.ErrShortPassphrase) {
+	if _, err := NewKeyFile(dir, "too short", fastKF); !errors.Is(err, envelope.ErrShortPassphrase) {
 		t.Errorf("short passphrase: %v", err)
 	}
 	kf, err := NewKeyFile(dir, kfPass, fastKF)
@@ -107,7 +107,7 @@ func TestKeyFile(t *testing.T) {
 	if _, err := NewKeyFile(dir, kfPass, fastKF); err == nil {
 		t.Error("NewKeyFile replaced an existing key file")
 	}
-	if _, err := OpenKeyFile(dir, "wrong passphrase!", fastKF); !errors.Is(err, vault.ErrWrongPassphrase) {
+	if _, err := OpenKeyFile(dir, "wrong passphrase!", fastKF); !errors.Is(err, envelope.ErrWrongPassphrase) {
 		t.Errorf("wrong passphrase: %v", err)
 	}
 	if _, err := OpenKeyFile(t.TempDir(), kfPass, fastKF); !errors.Is(err, ErrNoKeyFile) {

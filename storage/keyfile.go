@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/keydesk/keydesk/internal/atomicfile"
-	"github.com/keydesk/keydesk/vault"
+	"github.com/keydesk/keydesk/atomicfile"
+	"github.com/keydesk/keydesk/envelope"
 )
 
 // KeyFileName is the file in a data folder that keeps the store's signing
@@ -27,7 +27,7 @@ const KeyFileName = "keydesk.key"
 // than it would be inside keydesk.key.
 const keyFileGenName = "keydesk.key.generation"
 
-// keyFileKind is the kind of the envelope (see package vault) keydesk.key
+// keyFileKind is the kind of the envelope (see package envelope) keydesk.key
 // is; its one file holds the entries as a JSON object.
 const (
 	keyFileKind    = "keyfile"
@@ -48,7 +48,7 @@ func KeyFileExists(dir string) (bool, error) { return fileExists(KeyFilePath(dir
 
 // KeyFile is a KeyringBackend kept in a data folder instead of the OS
 // keyring: the master key and the SMTP password in keydesk.key, an
-// envelope (see package vault: age with an scrypt passphrase) rewritten
+// envelope (see package envelope: age with an scrypt passphrase) rewritten
 // atomically on each change to them, and the generation in the clear in
 // keydesk.key.generation. The passphrase stays in memory for the session
 // and is never written anywhere.
@@ -72,10 +72,10 @@ type KeyFileOptions struct {
 }
 
 // NewKeyFile returns an empty key file for dir protected by passphrase
-// (at least vault.MinPassphrase characters); nothing is written until the
+// (at least envelope.MinPassphrase characters); nothing is written until the
 // first entry is set. It refuses a folder that already holds one.
 func NewKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) {
-	if err := vault.CheckPassphrase(passphrase); err != nil {
+	if err := envelope.CheckPassphrase(passphrase); err != nil {
 		return nil, err
 	}
 	if ok, err := KeyFileExists(dir); err != nil {
@@ -88,8 +88,8 @@ func NewKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) {
 }
 
 // OpenKeyFile reads dir's key file with passphrase. It fails with
-// ErrNoKeyFile when there is none, and with vault's errors
-// (vault.ErrWrongPassphrase, vault.ErrDamaged, ...) when it cannot be read.
+// ErrNoKeyFile when there is none, and with envelope's errors
+// (envelope.ErrWrongPassphrase, envelope.ErrDamaged, ...) when it cannot be read.
 func OpenKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) {
 	f, err := os.Open(KeyFilePath(dir))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -98,14 +98,14 @@ func OpenKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) 
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
 	defer f.Close()
-	r, err := vault.Open(f, passphrase, vault.OpenOptions{
+	r, err := envelope.Open(f, passphrase, envelope.OpenOptions{
 		Kind: keyFileKind, WorkFactor: opts.WorkFactor, Files: map[string]int64{keyFileEntries: maxKeyFileEntries},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
 	if r.Manifest.Kind != keyFileKind {
-		return nil, fmt.Errorf("open key file: %w (it is a %q envelope)", vault.ErrNotEnvelope, r.Manifest.Kind)
+		return nil, fmt.Errorf("open key file: %w (it is a %q envelope)", envelope.ErrNotEnvelope, r.Manifest.Kind)
 	}
 	files, err := r.ReadAll()
 	if err != nil {
@@ -114,7 +114,7 @@ func OpenKeyFile(dir, passphrase string, opts KeyFileOptions) (*KeyFile, error) 
 	k := &KeyFile{dir: dir, passphrase: passphrase, secrets: map[string]string{}, gens: map[string]string{},
 		workFactor: opts.WorkFactor, now: time.Now}
 	if err := json.Unmarshal(files[keyFileEntries], &k.secrets); err != nil || k.secrets == nil {
-		return nil, fmt.Errorf("open key file: %w: no entries", vault.ErrDamaged)
+		return nil, fmt.Errorf("open key file: %w: no entries", envelope.ErrDamaged)
 	}
 	gens, err := os.ReadFile(filepath.Join(dir, keyFileGenName))
 	switch {
@@ -216,9 +216,9 @@ func (k *KeyFile) write(user string) error {
 	if err != nil {
 		return err
 	}
-	m := vault.Manifest{Kind: keyFileKind, TakenAt: k.now()}
+	m := envelope.Manifest{Kind: keyFileKind, TakenAt: k.now()}
 	return atomicfile.Write(KeyFilePath(k.dir), func(f *os.File) error {
-		return vault.Write(f, k.passphrase, m, []vault.File{vault.Bytes(keyFileEntries, data)}, vault.Options{WorkFactor: k.workFactor})
+		return envelope.Write(f, k.passphrase, m, []envelope.File{envelope.Bytes(keyFileEntries, data)}, envelope.Options{WorkFactor: k.workFactor})
 	})
 }
 

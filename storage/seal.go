@@ -1,14 +1,11 @@
 package storage
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/seal"
@@ -224,14 +221,8 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 		st.gen = readGeneration(m)
 		if advance {
 			st.gen++
-			if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
-				return err
-			}
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
-			return err
-		}
-		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
+		return s.putDigestState(m, kr, st, advance)
 	})
 	return st, err
 }
@@ -248,15 +239,23 @@ func (s *Store) upgradeDigest(kr *Keyring, st sealState) (sealState, error) {
 			return fmt.Errorf("%w: the generation changed while the store was being checked", ErrCorrupt)
 		}
 		st.gen++
+		return s.putDigestState(m, kr, st, true)
+	})
+	return st, err
+}
+
+// putDigestState ends a move to schema v6 in the meta bucket m: it writes
+// st's generation when gen is set, then the schema and st's state MAC.
+func (s *Store) putDigestState(m *bolt.Bucket, kr *Keyring, st sealState, gen bool) error {
+	if gen {
 		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
 			return err
 		}
-		if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
-			return err
-		}
-		return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
-	})
-	return st, err
+	}
+	if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
+		return err
+	}
+	return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))
 }
 
 // parallel calls fn(i) for every i in [0, n) on every CPU.
@@ -298,324 +297,4 @@ func readGeneration(m *bolt.Bucket) uint64 {
 		return binary.BigEndian.Uint64(v)
 	}
 	return 0
-}
-
-// delta is what one change does to the sealed state.
-type delta struct {
-	signer *seal.Signer   // nil when the store is not sealed
-	ed     *seal.EdSigner // likewise
-	set    seal.Set       // the records added, less those removed
-}
-
-// added and removed record a live record, with its signature, entering or
-// leaving the store.
-func (d *delta) added(k *core.Key, sig []byte) {
-	if d.signer != nil {
-		d.set.Add(d.signer.Element([]byte(k.ID), k.MAC, sig))
-	}
-}
-
-func (d *delta) removed(k *core.Key, sig []byte) {
-	if d.signer != nil {
-		d.set.Remove(d.signer.Element([]byte(k.ID), k.MAC, sig))
-	}
-}
-
-// encode returns the stored form of k and its signature: on a sealed
-// store signed (sig, if not nil, is the signature already made), unsigned
-// otherwise. The store signs only what the record's MAC authenticates: a
-// record whose MAC does not match gets an empty signature (it is tampered
-// and stays so, on a shared store too).
-func (d *delta) encode(k *core.Key, sig []byte) ([]byte, []byte) {
-	if d.signer == nil {
-		return encodeKey(k), nil
-	}
-	if sig == nil {
-		sig = []byte{}
-		if p := k.MACPayload(); d.signer.VerifyRecord(p, k.MAC) {
-			sig = d.ed.SignRecord(p)
-		}
-	}
-	return encodeRecord(k, sig, true), sig
-}
-
-// change runs fn in a write transaction that also advances the generation
-// and, on a sealed store, rewrites the state MAC; after the commit the new
-// generation goes to the keyring in the background (see mirror). A store that was sealed
-// before but not by this process refuses with ErrReadOnly.
-func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
-	if err := s.WaitSeal(); err != nil { // see SealInBackground
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var next sealState
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if s.signer == nil && m.Get(metaStateMAC) != nil {
-			return ErrReadOnly
-		}
-		if err := s.refused(); err != nil {
-			return err
-		}
-		d := &delta{signer: s.signer, ed: s.ed}
-		if err := fn(tx, d); err != nil {
-			return err
-		}
-		gen := readGeneration(m) + 1
-		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, gen)); err != nil {
-			return err
-		}
-		if s.signer == nil {
-			return nil
-		}
-		next = sealState{gen: gen, set: s.state.set}
-		next.set.Merge(&d.set)
-		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID))
-	})
-	if err != nil {
-		return err
-	}
-	if s.signer != nil {
-		s.state = next
-		s.mirror.committed(next.gen)
-	}
-	return nil
-}
-
-// mirror writes a sealed store's latest committed generation to the
-// keyring in the background: a Secret Service write costs more than a
-// durable bbolt commit (about 17 ms against 2-5 ms here), so a change does
-// not wait for it. Writes are coalesced (only the latest generation is
-// written) and never go backwards. If the process dies before a write lands
-// the keyring lags the file, which Seal accepts (the file is ahead), so the
-// cost is only that a copy of the file taken in that moment would not be
-// recognised as older.
-type mirror struct {
-	kr   *Keyring
-	mu   sync.Mutex
-	idle *sync.Cond // signalled when busy becomes false
-	want uint64     // latest committed generation
-	done uint64     // highest generation written to the keyring
-	err  error      // the last write's failure, nil after a success
-	busy bool       // a writer goroutine is running
-}
-
-func newMirror(kr *Keyring, done uint64) *mirror {
-	m := &mirror{kr: kr, want: done, done: done}
-	m.idle = sync.NewCond(&m.mu)
-	return m
-}
-
-// committed records gen as committed and starts a writer if none runs.
-func (m *mirror) committed(gen uint64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.want = max(m.want, gen)
-	if !m.busy && m.done < m.want {
-		m.busy = true
-		go m.run()
-	}
-}
-
-// run writes the wanted generation until the keyring has caught up or a
-// write fails (the next change, or flush, tries again).
-func (m *mirror) run() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for m.done < m.want {
-		gen := m.want
-		m.mu.Unlock()
-		err := m.kr.SetGeneration(gen)
-		m.mu.Lock()
-		if err != nil {
-			m.err = err
-			break
-		}
-		m.done, m.err = gen, nil
-	}
-	m.busy = false
-	m.idle.Broadcast()
-}
-
-// flush waits for a running writer, writes the latest generation if it is
-// still missing, and returns the last write's error.
-func (m *mirror) flush() error {
-	m.mu.Lock()
-	for m.busy {
-		m.idle.Wait()
-	}
-	if m.done < m.want {
-		m.busy = true
-		m.mu.Unlock()
-		m.run()
-		m.mu.Lock()
-	}
-	defer m.mu.Unlock()
-	return m.err
-}
-
-// FlushGeneration waits until the keyring holds the store's latest
-// generation (writing it if a background write failed) and returns the
-// keyring's error, if any. Close calls it; an unsealed store returns nil.
-func (s *Store) FlushGeneration() error {
-	s.mu.Lock()
-	m := s.mirror
-	s.mu.Unlock()
-	if m == nil {
-		return nil
-	}
-	return m.flush()
-}
-
-// scanSeed keys the index checksums of scan: random per process, so that
-// a crafted file cannot make unequal index sets sum alike.
-var scanSeed = maphash.MakeSeed()
-
-// scanResult is what scan reads: the sealed state the records give
-// (generation from the file; the LtHash digest, except for format
-// stateV1), the stored state MAC (nil if none) and the format of the
-// state the file's schema says it holds; for formats stateV1 and stateV2,
-// also the records' XOR digest, which their state MAC covers.
-type scanResult struct {
-	state  sealState
-	xor    seal.XorSet
-	mac    []byte
-	format int
-}
-
-// expectedMAC returns the state MAC that the records give, in the
-// format of the file's schema.
-func (sc *scanResult) expectedMAC(signer *seal.Signer, storeID string) []byte {
-	if sc.format == stateV3 {
-		return sc.state.mac(signer, storeID)
-	}
-	return signer.LegacyStateMAC(storeID, sc.state.gen, &sc.xor, sc.format == stateV1)
-}
-
-// scan reads every record, checks that it decodes under its own id and
-// that the digest and expiry indexes hold exactly one entry per record, and
-// returns what the records give (see scanResult). A sealed store of schema
-// v5 holding an unsigned record fails with ErrTampered. The records are
-// decoded and hashed on every CPU; the indexes are compared through keyed
-// checksums of their entries rather than a lookup per record.
-func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
-	var sc scanResult
-	st := &sc.state
-	err := s.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		st.gen = readGeneration(m)
-		if v := m.Get(metaStateMAC); v != nil {
-			sc.mac = append([]byte(nil), v...)
-		}
-		sc.format = stateV3
-		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
-			sc.format = stateV1
-		} else if binary.BigEndian.Uint64(v) < digestSchema {
-			sc.format = stateV2
-		}
-		recs, err := keyRecords(tx)
-		if err != nil {
-			return err
-		}
-		type part struct {
-			set      seal.Set
-			xor      seal.XorSet
-			dig, exp uint64
-			err      error
-		}
-		workers := min(runtime.GOMAXPROCS(0), max(1, len(recs)/1024))
-		parts := make([]part, workers)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				p := &parts[w]
-				var h maphash.Hash
-				h.SetSeed(scanSeed)
-				ek := make([]byte, 0, 64)
-				for i := w; i < len(recs); i += workers {
-					f, ok := seal.RecordFields(recs[i].data)
-					id, digest, expires := f.ID, f.Digest, f.Expires
-					if !ok || !bytes.Equal(id, recs[i].id) {
-						_, err := decodeKeyAt(recs[i].id, recs[i].data)
-						if err == nil {
-							err = fmt.Errorf("%w: key record %q does not parse", ErrCorrupt, recs[i].id)
-						}
-						p.err = err
-						return
-					}
-					switch {
-					case sc.format == stateV1:
-						p.xor.Add(signer.ElementV1(id, f.MAC))
-					case f.Sig == nil && sc.mac != nil:
-						p.err = fmt.Errorf("%w (key %q has lost its signature)", ErrTampered, id[:min(len(id), 64)])
-						return
-					default:
-						e := signer.Element(id, f.MAC, f.Sig)
-						p.set.Add(e)
-						if sc.format == stateV2 {
-							p.xor.Add(e)
-						}
-					}
-					p.dig += entrySum(&h, digest, id)
-					if expires == seal.ZeroTime {
-						expires = time.Time{}.UnixNano() // as expiryKey stores it
-					}
-					ek = binary.BigEndian.AppendUint64(ek[:0], uint64(expires)^(1<<63))
-					p.exp += entrySum(&h, append(ek, id...), nil)
-				}
-			})
-		}
-		wg.Wait()
-		var dig, exp uint64
-		for _, p := range parts {
-			if p.err != nil {
-				return p.err
-			}
-			st.set.Merge(&p.set)
-			sc.xor.Merge(&p.xor)
-			dig += p.dig
-			exp += p.exp
-		}
-		var h maphash.Hash
-		h.SetSeed(scanSeed)
-		var n int
-		if err := tx.Bucket(bucketDigest).ForEach(func(k, v []byte) error {
-			n++
-			dig -= entrySum(&h, k, v)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if n != len(recs) || dig != 0 {
-			return fmt.Errorf("%w: the digest index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		n = 0
-		if err := tx.Bucket(bucketExpiry).ForEach(func(k, v []byte) error {
-			n++
-			if len(v) != 0 {
-				return fmt.Errorf("%w: an expiry index entry holds a value", ErrCorrupt)
-			}
-			exp -= entrySum(&h, k, nil)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if n != len(recs) || exp != 0 {
-			return fmt.Errorf("%w: the expiry index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		return nil
-	})
-	return sc, err
-}
-
-// entrySum is the keyed checksum of one index entry (key, value).
-func entrySum(h *maphash.Hash, key, value []byte) uint64 {
-	h.Reset()
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(key)))
-	h.Write(n[:])
-	h.Write(key)
-	h.Write(value)
-	return h.Sum64()
 }

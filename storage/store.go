@@ -7,7 +7,10 @@
 // keys.go, audit.go, settings.go and digest_state.go keep what their names
 // say, seal.go binds the set of records to the signing material and the
 // keyring's generation (Store.Seal) and signs every record with the store's
-// Ed25519 key (the shared store's record signatures), sigcheck.go checks
+// Ed25519 key (the shared store's record signatures), seal_scan.go reads
+// and checks every record and index at open, seal_change.go carries each
+// change into the sealed state, seal_mirror.go copies the generation to the
+// keyring in the background, sigcheck.go checks
 // those signatures in the background, check.go checks a whole database,
 // keyring.go and keyring_backend.go keep the keyring entries. The record
 // format and the signing material are package seal's. For backups: snapshot.go

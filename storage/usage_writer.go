@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keydesk/keydesk/atomicfile"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/internal/atomicfile"
 )
 
 // UsageWriterID returns this computer's usage writer id for shared store

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // PasswordInArgs is the warning the command line prints once when --store
@@ -54,19 +54,19 @@ var advice = []struct {
 	{ErrNotKeyFileFolder, "This data folder keeps its signing key in the OS keyring, not in keydesk.key: run without --keyfile, or move it with `keydesk backup` and `keydesk restore --force --keyfile`."},
 	{storage.ErrNoKeyFile, "This data folder has no keydesk.key: run without --keyfile."},
 	{ErrNoPassphrase, "The key file keydesk.key needs its passphrase: type it on a terminal, or give it with --passphrase-stdin or KEYDESK_PASSPHRASE_FILE."},
-	{vault.ErrWrongPassphrase, "The passphrase is wrong."},
-	{vault.ErrShortPassphrase, "The passphrase must be at least 12 characters long."},
-	{vault.ErrPassphraseRepeats, "This passphrase is too easy to guess: it repeats a character or a group of them (like aaaa or abcabc); choose several unrelated words."},
-	{vault.ErrPassphraseSequence, "This passphrase is too easy to guess: it runs through letters or digits in order (like abcd or 1234); choose several unrelated words."},
-	{vault.ErrPassphraseKeyboard, "This passphrase is too easy to guess: it follows neighbouring keys on the keyboard (like qwerty or asdf); choose several unrelated words."},
-	{vault.ErrPassphraseCommon, "This passphrase is too easy to guess: it is made of common passwords, words or names; add unrelated words or choose another."},
-	{vault.ErrPassphraseDate, "This passphrase is too easy to guess: it is mostly dates or years; choose several unrelated words."},
-	{vault.ErrWeakPassphrase, "This passphrase is too easy to guess; choose several unrelated words."},
-	{vault.ErrTooNew, "This backup was written by a newer version of Keydesk; update Keydesk to restore it."},
-	{vault.ErrDamaged, "The file is truncated or was altered, so it cannot be trusted; use another copy of the backup."},
-	{vault.ErrNotEnvelope, "The file is not a Keydesk backup."},
-	{vault.ErrUnsafe, "The file holds what Keydesk never writes (a sparse, linked or special entry, or a file that is unexpected, repeated or too large), so it was refused and nothing was changed."},
-	{vault.ErrWorkFactor, "The file's passphrase protection is not the strength Keydesk writes (its scrypt work factor differs), so it was refused and nothing was changed."},
+	{envelope.ErrWrongPassphrase, "The passphrase is wrong."},
+	{envelope.ErrShortPassphrase, "The passphrase must be at least 12 characters long."},
+	{envelope.ErrPassphraseRepeats, "This passphrase is too easy to guess: it repeats a character or a group of them (like aaaa or abcabc); choose several unrelated words."},
+	{envelope.ErrPassphraseSequence, "This passphrase is too easy to guess: it runs through letters or digits in order (like abcd or 1234); choose several unrelated words."},
+	{envelope.ErrPassphraseKeyboard, "This passphrase is too easy to guess: it follows neighbouring keys on the keyboard (like qwerty or asdf); choose several unrelated words."},
+	{envelope.ErrPassphraseCommon, "This passphrase is too easy to guess: it is made of common passwords, words or names; add unrelated words or choose another."},
+	{envelope.ErrPassphraseDate, "This passphrase is too easy to guess: it is mostly dates or years; choose several unrelated words."},
+	{envelope.ErrWeakPassphrase, "This passphrase is too easy to guess; choose several unrelated words."},
+	{envelope.ErrTooNew, "This backup was written by a newer version of Keydesk; update Keydesk to restore it."},
+	{envelope.ErrDamaged, "The file is truncated or was altered, so it cannot be trusted; use another copy of the backup."},
+	{envelope.ErrNotEnvelope, "The file is not a Keydesk backup."},
+	{envelope.ErrUnsafe, "The file holds what Keydesk never writes (a sparse, linked or special entry, or a file that is unexpected, repeated or too large), so it was refused and nothing was changed."},
+	{envelope.ErrWorkFactor, "The file's passphrase protection is not the strength Keydesk writes (its scrypt work factor differs), so it was refused and nothing was changed."},
 	{ErrStoreExists, "The data folder already holds a store: add --force to replace it (its file is kept as keydesk.db.replaced-<time>), or restore into another folder with --data."},
 	{ErrBadBackup, "The backup decrypted but its contents fail their checks, so nothing was restored; use another backup."},
 	{ErrNoFolder, "The folder to write the backup into does not exist."},

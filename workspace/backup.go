@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keydesk/keydesk/atomicfile"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/internal/atomicfile"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // Version is this Keydesk's version, recorded in backups; main sets it
@@ -24,10 +24,10 @@ var Version = "0.1.0"
 // (RFC 3339, UTC); unset means never.
 const SettingLastBackup = "backup.last"
 
-// BackupKind is the manifest kind of a backup (see package vault).
+// BackupKind is the manifest kind of a backup (see package envelope).
 const BackupKind = "backup"
 
-// The files of a backup (see package vault for the layout).
+// The files of a backup (see package envelope for the layout).
 const (
 	backupDB       = "keydesk.db"
 	backupMaster   = "master.key"
@@ -58,10 +58,10 @@ type BackupInfo struct {
 // WriteBackup writes an encrypted backup of w's store (a consistent copy
 // taken inside one read transaction, so that the window or the server may
 // keep changing the store meanwhile), its signing material and the SMTP
-// password to out under passphrase (a new one: vault.CheckNewPassphrase).
+// password to out under passphrase (a new one: envelope.CheckNewPassphrase).
 // It records nothing; Backup does. ctx cancels the writing.
 func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase string) (BackupInfo, error) {
-	if err := vault.CheckNewPassphrase(passphrase); err != nil {
+	if err := envelope.CheckNewPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
 	if w.store == nil || w.keyring == nil {
@@ -74,7 +74,7 @@ func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase s
 	info := BackupInfo{TakenAt: w.clock.Now().UTC()}
 	err = w.store.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
 		info.KeyCount, info.Generation = s.KeyCount, s.Generation
-		m := vault.Manifest{
+		m := envelope.Manifest{
 			Kind: BackupKind, KeydeskVersion: Version, StoreID: s.StoreID, TakenAt: info.TakenAt,
 			KeyCount: s.KeyCount, Generation: s.Generation,
 		}
@@ -87,14 +87,14 @@ func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase s
 			_, err := copy.WriteTo(pw)
 			pw.CloseWithError(err)
 		}()
-		files := []vault.File{
+		files := []envelope.File{
 			{Name: backupDB, Size: s.Size, Body: pr},
-			vault.Bytes(backupMaster, mat.Master),
+			envelope.Bytes(backupMaster, mat.Master),
 		}
 		if mat.MailPassword != "" {
-			files = append(files, vault.Bytes(backupSMTPPass, []byte(mat.MailPassword)))
+			files = append(files, envelope.Bytes(backupSMTPPass, []byte(mat.MailPassword)))
 		}
-		err := vault.Write(ctxWriter{ctx, out}, passphrase, m, files, vault.Options{})
+		err := envelope.Write(ctxWriter{ctx, out}, passphrase, m, files, envelope.Options{})
 		pr.CloseWithError(errors.New("backup stopped"))
 		<-done
 		return err
@@ -123,10 +123,10 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // over path once complete, so that path never holds half a backup. Then
 // it records the backup in the audit log and the last-backup setting
 // (LastBackup). A folder that does not exist fails with ErrNoFolder; a
-// short or easily guessed passphrase with vault.ErrShortPassphrase or
-// vault.ErrWeakPassphrase; nothing is written then.
+// short or easily guessed passphrase with envelope.ErrShortPassphrase or
+// envelope.ErrWeakPassphrase; nothing is written then.
 func (w *Workspace) Backup(ctx context.Context, path, passphrase string) (BackupInfo, error) {
-	if err := vault.CheckNewPassphrase(passphrase); err != nil {
+	if err := envelope.CheckNewPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
 	if abs, err := filepath.Abs(path); err == nil {

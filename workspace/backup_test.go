@@ -16,9 +16,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/internal/foldertest"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 )
 
 const backupPass = "correct horse battery"
@@ -317,7 +317,7 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x01
 	var other bytes.Buffer
-	if err := vault.Write(&other, backupPass, vault.Manifest{Kind: "credential"}, []vault.File{vault.Bytes("x", []byte("y"))}, vault.Options{}); err != nil {
+	if err := envelope.Write(&other, backupPass, envelope.Manifest{Kind: "credential"}, []envelope.File{envelope.Bytes("x", []byte("y"))}, envelope.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	existing := filepath.Join(tmp, "existing")
@@ -328,11 +328,11 @@ func TestRestoreBadInputChangesNothing(t *testing.T) {
 		name, file, pass, dir string
 		want                  error
 	}{
-		{"wrong passphrase", file, "not the passphrase", "", vault.ErrWrongPassphrase},
-		{"truncated", write("trunc", good[:len(good)*2/3]), backupPass, "", vault.ErrDamaged},
-		{"one byte changed", write("flip", flipped), backupPass, "", vault.ErrDamaged},
-		{"random file", write("random", bytes.Repeat([]byte("random!"), 999)), backupPass, "", vault.ErrNotEnvelope},
-		{"another kind of envelope", write("other", other.Bytes()), backupPass, "", vault.ErrNotEnvelope},
+		{"wrong passphrase", file, "not the passphrase", "", envelope.ErrWrongPassphrase},
+		{"truncated", write("trunc", good[:len(good)*2/3]), backupPass, "", envelope.ErrDamaged},
+		{"one byte changed", write("flip", flipped), backupPass, "", envelope.ErrDamaged},
+		{"random file", write("random", bytes.Repeat([]byte("random!"), 999)), backupPass, "", envelope.ErrNotEnvelope},
+		{"another kind of envelope", write("other", other.Bytes()), backupPass, "", envelope.ErrNotEnvelope},
 		{"folder holds a store", file, backupPass, existing, ErrStoreExists},
 	}
 	// Each case runs twice: with a keyring, and on a computer whose
@@ -414,7 +414,7 @@ func TestBackupBadInput(t *testing.T) {
 	w := open(t, Options{Keyring: storage.NewMemoryKeyring(), Dir: filepath.Join(t.TempDir(), "a"), Now: t0})
 	populate(t, w, 1)
 	tmp := t.TempDir()
-	if _, err := w.Backup(context.Background(), filepath.Join(tmp, "b"), "short pass"); !errors.Is(err, vault.ErrShortPassphrase) {
+	if _, err := w.Backup(context.Background(), filepath.Join(tmp, "b"), "short pass"); !errors.Is(err, envelope.ErrShortPassphrase) {
 		t.Errorf("short passphrase: %v", err)
 	}
 	if _, err := w.Backup(context.Background(), filepath.Join(tmp, "nope", "b"), backupPass); !errors.Is(err, ErrNoFolder) {
@@ -455,7 +455,7 @@ func TestKeyFile(t *testing.T) {
 			t.Error("keydesk.key holds a secret in the clear")
 		}
 	}
-	if _, err := Open(Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, vault.ErrWrongPassphrase) {
+	if _, err := Open(Options{Dir: dir, KeyFile: true, KeyFileOptions: fastKeyFile, Passphrase: func(bool) (string, error) { return "wrong passphrase", nil }}); !errors.Is(err, envelope.ErrWrongPassphrase) {
 		t.Errorf("wrong key file passphrase: %v", err)
 	}
 	if _, err := Open(Options{Dir: dir, Keyring: nil}); !errors.Is(err, ErrKeyFileFolder) {

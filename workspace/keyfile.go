@@ -54,7 +54,7 @@ func orOSKeyring(backend storage.KeyringBackend) storage.KeyringBackend {
 // folder holds one), asking passphrase for its passphrase, or, when the
 // folder holds no store yet, prepares a new one (asking with create set). A
 // folder with a store but no key file fails with ErrNotKeyFileFolder; a
-// wrong passphrase with vault.ErrWrongPassphrase.
+// wrong passphrase with envelope.ErrWrongPassphrase.
 func openKeyFile(dir string, hasKeyFile bool, passphrase func(create bool) (string, error), opts storage.KeyFileOptions) (*storage.KeyFile, error) {
 	if passphrase == nil {
 		return nil, ErrNoPassphrase

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 )
 
-// Restore errors callers branch on (besides vault's, for the file).
+// Restore errors callers branch on (besides envelope's, for the file).
 var (
 	// ErrStoreExists means the data folder already holds a store and
 	// the restore was not forced.
@@ -29,7 +29,7 @@ var (
 )
 
 // MaxStoreCopy is the largest store copy a backup may hold; a manifest
-// claiming more is refused (vault.ErrUnsafe) before anything is written.
+// claiming more is refused (envelope.ErrUnsafe) before anything is written.
 const MaxStoreCopy = 8 << 30
 
 // maxSMTPPassword bounds a backup's SMTP password.
@@ -58,8 +58,8 @@ type RestoreOptions struct {
 	// KeyFileOptions tune the key file (tests lower the scrypt cost).
 	KeyFileOptions storage.KeyFileOptions
 	// WorkFactor is the scrypt work factor (log2) the backup was written
-	// with; zero means the one Keydesk writes (vault.DefaultWorkFactor).
-	// A backup made with another is refused (vault.ErrWorkFactor). Tests
+	// with; zero means the one Keydesk writes (envelope.DefaultWorkFactor).
+	// A backup made with another is refused (envelope.ErrWorkFactor). Tests
 	// lower it.
 	WorkFactor int
 	// Now is the clock (zero means the real one); Actor the audit log's
@@ -76,7 +76,7 @@ type RestoreOptions struct {
 // it. Until then the data folder's store and the keyring are untouched.
 type PendingRestore struct {
 	// Manifest is the backup's manifest.
-	Manifest vault.Manifest
+	Manifest envelope.Manifest
 	// Dir is the data folder.
 	Dir string
 	// KeyCount and Expired count the backup's keys (expired as of now).
@@ -101,7 +101,7 @@ type PendingRestore struct {
 // PrepareRestore decrypts the backup read from r and checks it without
 // making it live: the data folder must hold no store unless opts.Force
 // (ErrStoreExists); the file must open with the passphrase and be whole
-// (vault's errors); the copy must open, seal with its own signing
+// (envelope's errors); the copy must open, seal with its own signing
 // material, pass the store's consistency check and hold only records that
 // verify (ErrBadBackup); only then must the keyring be usable
 // (storage.ErrKeyringUnavailable), so a bad file is reported as such on a
@@ -152,25 +152,25 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 	if opts.KeyFile && opts.KeyFilePassphrase != "" {
 		// A passphrase chosen for the new key file (without one, the
 		// key file takes the backup's, which exists already).
-		if err := vault.CheckNewPassphrase(opts.KeyFilePassphrase); err != nil {
+		if err := envelope.CheckNewPassphrase(opts.KeyFilePassphrase); err != nil {
 			return p, err
 		}
 	}
 
-	// The backup is read as an attacker's file: vault refuses another
+	// The backup is read as an attacker's file: envelope refuses another
 	// work factor, files other than a backup's, larger ones and entries
 	// that are not plain files, before a byte of them is written.
-	rd, err := vault.Open(r, opts.Passphrase, vault.OpenOptions{Kind: BackupKind, WorkFactor: opts.WorkFactor, Files: backupFiles})
+	rd, err := envelope.Open(r, opts.Passphrase, envelope.OpenOptions{Kind: BackupKind, WorkFactor: opts.WorkFactor, Files: backupFiles})
 	if err != nil {
 		return p, err
 	}
 	m := rd.Manifest
 	if m.Kind != BackupKind || m.StoreID == "" {
-		return p, fmt.Errorf("%w (it holds a %q)", vault.ErrNotEnvelope, m.Kind)
+		return p, fmt.Errorf("%w (it holds a %q)", envelope.ErrNotEnvelope, m.Kind)
 	}
 	for _, f := range m.Files {
 		if f.Name == backupMaster && f.Size != storage.MasterKeySize {
-			return p, fmt.Errorf("%w: a signing key of %d bytes", vault.ErrUnsafe, f.Size)
+			return p, fmt.Errorf("%w: a signing key of %d bytes", envelope.ErrUnsafe, f.Size)
 		}
 	}
 	p.Manifest = m
@@ -200,7 +200,7 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 			if err != nil {
 				return p, fmt.Errorf("restore: %w", err)
 			}
-			// At most the manifest's size (vault checks that the entry
+			// At most the manifest's size (envelope checks that the entry
 			// holds exactly that).
 			_, err = io.Copy(f, io.LimitReader(body, fi.Size))
 			if cerr := f.Close(); err == nil {
@@ -246,11 +246,11 @@ func PrepareRestore(ctx context.Context, r io.Reader, opts RestoreOptions) (p *P
 }
 
 // readSmall reads a file of a backup of size bytes (at most its limit in
-// backupFiles, checked by vault.Open) into memory.
+// backupFiles, checked by envelope.Open) into memory.
 func readSmall(body io.Reader, size int64) ([]byte, error) {
 	b := make([]byte, size)
 	if _, err := io.ReadFull(body, b); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("%w: %v", vault.ErrDamaged, err)
+		return nil, fmt.Errorf("%w: %v", envelope.ErrDamaged, err)
 	} else if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func readSmall(body io.Reader, size int64) ([]byte, error) {
 func (p *PendingRestore) check() error {
 	st, err := storage.Open(p.tmp, storage.Options{MustExist: true})
 	if errors.Is(err, storage.ErrSchemaTooNew) {
-		return fmt.Errorf("%w (its store's schema)", vault.ErrTooNew)
+		return fmt.Errorf("%w (its store's schema)", envelope.ErrTooNew)
 	} else if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadBackup, err)
 	}

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/internal/envelopetest"
 	"github.com/keydesk/keydesk/internal/foldertest"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 )
 
 // craftedWorkFactor is the scrypt cost of the crafted backups; the
@@ -39,7 +39,7 @@ func takeApart(t *testing.T) backupParts {
 	if _, err := w.WriteBackup(context.Background(), &buf, backupPass); err != nil {
 		t.Fatal(err)
 	}
-	rd, err := vault.Open(&buf, backupPass, vault.OpenOptions{Files: backupFiles})
+	rd, err := envelope.Open(&buf, backupPass, envelope.OpenOptions{Files: backupFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,28 +102,28 @@ func TestRestoreRefusesCraftedBackups(t *testing.T) {
 		want error
 	}{
 		{"sparse store copy of 1 GiB", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB, Size: gig}, key},
-			envelopetest.Sparse(backupDB, gig), keyFile), vault.ErrUnsafe},
+			envelopetest.Sparse(backupDB, gig), keyFile), envelope.ErrUnsafe},
 		{"sparse signing key of 1 GiB", b.envelope(t, []envelopetest.FileInfo{db, {Name: backupMaster, Size: gig}},
-			dbFile, envelopetest.Sparse(backupMaster, gig)), vault.ErrUnsafe},
-		{"sparse signing key of its size", b.envelope(t, []envelopetest.FileInfo{db, key}, dbFile, envelopetest.Sparse(backupMaster, 32)), vault.ErrUnsafe},
+			dbFile, envelopetest.Sparse(backupMaster, gig)), envelope.ErrUnsafe},
+		{"sparse signing key of its size", b.envelope(t, []envelopetest.FileInfo{db, key}, dbFile, envelopetest.Sparse(backupMaster, 32)), envelope.ErrUnsafe},
 		{"old GNU sparse store copy", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB, Size: gig}, key},
-			envelopetest.OldSparse(backupDB, gig), keyFile), vault.ErrUnsafe},
-		{"hard link", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('1'), keyFile), vault.ErrUnsafe},
-		{"symbolic link", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('2'), keyFile), vault.ErrUnsafe},
-		{"character device", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('3'), keyFile), vault.ErrUnsafe},
-		{"fifo", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('6'), keyFile), vault.ErrUnsafe},
-		{"folder", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('5'), keyFile), vault.ErrUnsafe},
+			envelopetest.OldSparse(backupDB, gig), keyFile), envelope.ErrUnsafe},
+		{"hard link", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('1'), keyFile), envelope.ErrUnsafe},
+		{"symbolic link", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('2'), keyFile), envelope.ErrUnsafe},
+		{"character device", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('3'), keyFile), envelope.ErrUnsafe},
+		{"fifo", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('6'), keyFile), envelope.ErrUnsafe},
+		{"folder", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB}, key}, node('5'), keyFile), envelope.ErrUnsafe},
 		{"signing key twice, the second one right", b.envelope(t, []envelopetest.FileInfo{db, key, key},
-			dbFile, envelopetest.File(backupMaster, make([]byte, 32)), keyFile), vault.ErrUnsafe},
-		{"store copy twice", b.envelope(t, []envelopetest.FileInfo{db, db, key}, dbFile, dbFile, keyFile), vault.ErrUnsafe},
+			dbFile, envelopetest.File(backupMaster, make([]byte, 32)), keyFile), envelope.ErrUnsafe},
+		{"store copy twice", b.envelope(t, []envelopetest.FileInfo{db, db, key}, dbFile, dbFile, keyFile), envelope.ErrUnsafe},
 		{"a file no backup holds", b.envelope(t, []envelopetest.FileInfo{db, key, {Name: "evil.sh", Size: 4}},
-			dbFile, keyFile, envelopetest.File("evil.sh", []byte("boom"))), vault.ErrUnsafe},
+			dbFile, keyFile, envelopetest.File("evil.sh", []byte("boom"))), envelope.ErrUnsafe},
 		{"signing key of 31 bytes", b.envelope(t, []envelopetest.FileInfo{db, {Name: backupMaster, Size: 31}},
-			dbFile, envelopetest.File(backupMaster, b.master[:31])), vault.ErrUnsafe},
+			dbFile, envelopetest.File(backupMaster, b.master[:31])), envelope.ErrUnsafe},
 		{"store copy larger than the manifest says", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB, Size: 4096}, key},
-			dbFile, keyFile), vault.ErrDamaged},
+			dbFile, keyFile), envelope.ErrDamaged},
 		{"store copy larger than a backup may hold", b.envelope(t, []envelopetest.FileInfo{{Name: backupDB, Size: MaxStoreCopy + 1}, key},
-			dbFile, keyFile), vault.ErrUnsafe},
+			dbFile, keyFile), envelope.ErrUnsafe},
 	}
 	// The pieces are right: put together plainly, they restore.
 	good := b.envelope(t, []envelopetest.FileInfo{db, key}, dbFile, keyFile)
@@ -176,8 +176,8 @@ func TestRestoreRefusesALowWorkFactor(t *testing.T) {
 	before := foldertest.State(t, parent)
 	// What Keydesk writes: 2^18; the file has 2^10.
 	_, err := prepareCrafted(t, file, filepath.Join(parent, "data"), 0)
-	if !errors.Is(err, vault.ErrWorkFactor) || Advice(err) == "" {
-		t.Fatalf("got %v (advice %q), want vault.ErrWorkFactor", err, Advice(err))
+	if !errors.Is(err, envelope.ErrWorkFactor) || Advice(err) == "" {
+		t.Fatalf("got %v (advice %q), want envelope.ErrWorkFactor", err, Advice(err))
 	}
 	if foldertest.State(t, parent) != before {
 		t.Error("the folder changed")

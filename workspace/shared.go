@@ -230,6 +230,14 @@ func (b *Workspace) Audit() ([]core.AuditEvent, error) {
 	return b.store.Audit()
 }
 
+// KeyAudit returns the audit entries about the keys ids, newest first.
+func (b *Workspace) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
+	if b.shared != nil {
+		return b.shared.KeyAudit(ids...)
+	}
+	return b.store.KeyAudit(ids...)
+}
+
 // Location names what is open, for messages: the data folder, or the
 // shared store's URL without its password.
 func (b *Workspace) Location() string {

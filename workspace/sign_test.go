@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/vault"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -161,11 +161,11 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := vault.Open(f, backupPass, vault.OpenOptions{Files: backupFiles})
+	rd, err := envelope.Open(f, backupPass, envelope.OpenOptions{Files: backupFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []vault.File
+	var files []envelope.File
 	tmp := t.TempDir()
 	for {
 		fi, body, err := rd.Next()
@@ -186,11 +186,11 @@ func TestRestoreBackupFromBeforeSignatures(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		files = append(files, vault.Bytes(fi.Name, b))
+		files = append(files, envelope.Bytes(fi.Name, b))
 	}
 	f.Close()
 	var old bytes.Buffer
-	if err := vault.Write(&old, backupPass, rd.Manifest, files, vault.Options{WorkFactor: 10}); err != nil {
+	if err := envelope.Write(&old, backupPass, rd.Manifest, files, envelope.Options{WorkFactor: 10}); err != nil {
 		t.Fatal(err)
 	}
 	oldFile := filepath.Join(t.TempDir(), "old.kdbackup")

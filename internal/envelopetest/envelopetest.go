@@ -1,5 +1,5 @@
 // Package envelopetest crafts, in tests, the envelopes an attacker would
-// hand Keydesk (see package vault): an age file with a scrypt passphrase
+// hand Keydesk (see package envelope): an age file with a scrypt passphrase
 // holding a tar archive written byte by byte, so that it can hold what
 // Go's tar writer refuses to write (GNU sparse entries) and what Keydesk
 // never writes (links, devices, repeated files, sizes no manifest allows).

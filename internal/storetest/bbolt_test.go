@@ -6,6 +6,8 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
+	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/storage"
 )
 
 // TestBbolt runs the store contract on the local store: a real bbolt file
@@ -15,3 +17,9 @@ func TestBbolt(t *testing.T) {
 		return storetest.OpenBbolt(t, filepath.Join(t.TempDir(), "data"))
 	})
 }
+
+// The contract's KeyAudit test runs on both real stores.
+var (
+	_ storetest.KeyAuditor = (*storage.Store)(nil)
+	_ storetest.KeyAuditor = (*pgstore.Store)(nil)
+)

@@ -154,6 +154,19 @@ func (s *MemStore) Audit() ([]core.AuditEvent, error) {
 	return out, nil
 }
 
+// KeyAudit returns the audit entries about the keys ids, newest first.
+func (s *MemStore) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []core.AuditEvent
+	for _, ev := range slices.Backward(s.audit) {
+		if slices.Contains(ids, ev.KeyID) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
 // RollKey replaces old and inserts nk with ev (core.KeyRoller), refusing
 // a key rolled already.
 func (s *MemStore) RollKey(old, nk *core.Key, ev core.AuditEvent) error {
