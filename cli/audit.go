@@ -42,7 +42,7 @@ func newAuditCommand(env *Env) *cobra.Command {
 }
 
 func runAudit(env *Env, asJSON bool) error {
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		events, err := b.Audit()
 		if err != nil {
 			return fmt.Errorf("read the audit log: %w", err)

@@ -55,7 +55,7 @@ func runBackup(env *Env, out string) error {
 	if err != nil {
 		return err
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		info, err := b.Backup(env.context(), out, pass)
 		if err != nil {
 			return asBadInput(err)

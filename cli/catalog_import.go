@@ -9,7 +9,6 @@ import (
 
 	"github.com/keydesk/keydesk/apicatalog"
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -76,7 +75,7 @@ func runCatalogImport(env *Env, sources []string, dryRun, asJSON, yes bool) erro
 		}
 		docs = append(docs, d)
 	}
-	return withCatalogBackend(env, func(b *workspace.Workspace) error {
+	return withCatalogWorkspace(env, func(b *workspace.Workspace) error {
 		current, err := currentCatalog(env, b)
 		if err != nil {
 			return err
@@ -166,7 +165,7 @@ func newCatalogResetCommand(env *Env) *cobra.Command {
 			if !yes && !env.isTerminal() {
 				return usagef("not resetting the catalog without confirmation: pass --yes to reset it from a script")
 			}
-			return withCatalogBackend(env, func(b *workspace.Workspace) error {
+			return withCatalogWorkspace(env, func(b *workspace.Workspace) error {
 				_, serr := b.StoredCatalog()
 				forged := errors.Is(serr, core.ErrCatalogForged)
 				current, err := currentCatalog(env, b)
@@ -217,22 +216,22 @@ func storeCatalog(env *Env) (*core.Catalog, error) {
 			}
 			dir = d
 		}
-		if ok, err := storage.Exists(dir); err != nil || !ok {
+		if ok, err := workspace.FolderExists(dir); err != nil || !ok {
 			return core.DefaultCatalog(), nil
 		}
 	}
 	var cat *core.Catalog
-	err := withBackend(env, func(b *workspace.Workspace) error {
+	err := withWorkspace(env, func(b *workspace.Workspace) error {
 		cat = b.Service().Catalog()
 		return nil
 	})
 	return cat, err
 }
 
-// withCatalogBackend opens the store as withBackend does, but with the
+// withCatalogWorkspace opens the store as withWorkspace does, but with the
 // embedded catalog, so that import and reset also work when the stored
 // catalog fails its signature check.
-func withCatalogBackend(env *Env, fn func(b *workspace.Workspace) error) (err error) {
+func withCatalogWorkspace(env *Env, fn func(b *workspace.Workspace) error) (err error) {
 	opts := env.Options()
 	opts.SkipStoredCatalog = true
 	b, err := workspace.Open(opts)

@@ -174,9 +174,10 @@ func sentence(s string) string {
 	return s
 }
 
-// withBackend opens the data folder, runs fn and closes the folder again
-// (which flushes last-used times), reporting the first error.
-func withBackend(env *Env, fn func(b *workspace.Workspace) error) (err error) {
+// withWorkspace opens the workspace (data folder, demo or shared store),
+// runs fn and closes it again (which flushes last-used times), reporting
+// the first error.
+func withWorkspace(env *Env, fn func(b *workspace.Workspace) error) (err error) {
 	b, err := env.Open()
 	if err != nil {
 		return err

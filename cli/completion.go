@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -46,7 +44,7 @@ func (c *completer) keyIDFirst(_ *cobra.Command, args []string, toComplete strin
 			}
 			dir = d
 		}
-		if _, err := os.Stat(storage.Path(dir)); err != nil {
+		if ok, err := workspace.FolderExists(dir); err != nil || !ok {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 	}

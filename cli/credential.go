@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keydesk/keydesk/credential"
-	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -109,7 +107,7 @@ func runCredentialExport(env *Env, out string, verifyOnly bool) error {
 		}
 		pass = p
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		c, err := b.Credential(!verifyOnly)
 		if err != nil {
 			return err
@@ -202,17 +200,15 @@ func runCredentialImport(env *Env, path string) error {
 	if env.StoreURL != "" {
 		ctx, cancel := context.WithTimeout(env.context(), workspace.SharedTimeout)
 		defer cancel()
-		st, err := pgstore.Open(ctx, env.StoreURL, pgstore.Options{})
+		id, err := workspace.SharedStoreID(ctx, env.StoreURL)
 		if err != nil {
 			return err
 		}
-		id := st.StoreID()
-		st.Close()
 		if id != c.StoreID {
 			return usagef("%s is the credential of store %s, but the shared store holds store %s; nothing was imported", path, c.StoreID, id)
 		}
 	}
-	if _, err := storage.ImportKeyringIn(storage.OSKeyring(0), c.StoreID, c.Master); err != nil {
+	if err := workspace.ImportAdminMaterial(workspace.OSKeyring(), c.StoreID, c.Master); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "Imported the signing material of store %s into this computer's keyring.\n", c.StoreID)

@@ -73,7 +73,7 @@ func runDigestPreview(env *Env, slotFlag string, asJSON bool) error {
 		}
 		at = t
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		now := b.Clock().Now()
 		slot := core.NextSlot(now)
 		if !at.IsZero() {

@@ -27,7 +27,7 @@ func newDigestSendCommand(env *Env) *cobra.Command {
 }
 
 func runDigestSend(env *Env) error {
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		out, err := b.Deliverer().DeliverDue(env.context(), b.Clock().Now())
 		if err != nil {
 			return fmt.Errorf("the digest for %s was not sent: %w", out.Slot.Format(mail.SlotLayout), err)

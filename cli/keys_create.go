@@ -129,7 +129,7 @@ func runKeysCreate(env *Env, f *keysCreateFlags) error {
 	if err != nil {
 		return err
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		svc := b.Service()
 		// Plan first: every error it finds is the request's fault.
 		if _, err := svc.Plan(req, svc.Now()); err != nil {

@@ -37,7 +37,7 @@ func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 }
 
 func runKeysDelete(env *Env, id string, yes bool) error {
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		k, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)

@@ -81,7 +81,7 @@ func runKeysList(env *Env, f listFilter) error {
 	if f.expired && f.idle {
 		return usagef("use either --expired or --idle, not both: an expired key is never idle")
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		now := b.Service().Now()
 		all := b.Service().List()
 		var recent, month core.UsageTotals

@@ -29,7 +29,7 @@ func runKeysRename(env *Env, id, name string) error {
 	if _, err := core.CleanName(name); err != nil {
 		return asInput(err)
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		old, err := b.Service().Get(id)
 		if errors.Is(err, core.ErrNotFound) {
 			return notFound(id)

@@ -71,7 +71,7 @@ func runKeysRoll(env *Env, id, graceText string, asJSON bool) error {
 	if err != nil {
 		return usagef("--grace %q: %v", graceText, err)
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		svc := b.Service()
 		r, err := svc.Roll(id, grace)
 		if err != nil {

@@ -51,7 +51,7 @@ func runKeysUsage(env *Env, id string, days int, asJSON bool) error {
 	if days < 1 || days > core.MaxUsageDays {
 		return usagef("--days must be 1 to %d, got %d", core.MaxUsageDays, days)
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		svc := b.Service()
 		if _, err := svc.Get(id); errors.Is(err, core.ErrNotFound) {
 			return notFound(id)

@@ -83,7 +83,7 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 	if secret == "" {
 		return usagef("no key on standard input: pipe the key in, e.g. keydesk keys verify < key.txt")
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		var target core.Target
 		what := "this operation"
 		if opID != "" {

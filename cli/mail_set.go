@@ -77,7 +77,7 @@ func runMailSet(env *Env, f *mailSetFlags, fl *pflag.FlagSet) error {
 		password = &p
 	}
 
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 
 		s, err := mail.LoadSettings(b.MailStore())
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {

@@ -49,7 +49,7 @@ func newMailShowCommand(env *Env) *cobra.Command {
 }
 
 func runMailShow(env *Env, asJSON bool) error {
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		s, err := mail.LoadSettings(b.MailStore())
 		configured := err == nil
 		if err != nil && !errors.Is(err, mail.ErrNotConfigured) {

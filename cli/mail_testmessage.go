@@ -25,7 +25,7 @@ func newMailTestCommand(env *Env) *cobra.Command {
 }
 
 func runMailTest(env *Env) error {
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		d := b.Deliverer()
 		msg, err := d.SendTest(env.context(), b.Clock().Now())
 		if err != nil {

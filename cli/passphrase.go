@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/keydesk/keydesk/envelope"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -162,7 +161,7 @@ func (e *Env) keyFilePassphrase(create bool) (string, error) {
 var badInputErrors = []error{
 	envelope.ErrWrongPassphrase, envelope.ErrShortPassphrase, envelope.ErrDamaged, envelope.ErrNotEnvelope, envelope.ErrTooNew,
 	envelope.ErrUnsafe, envelope.ErrWorkFactor, envelope.ErrWeakPassphrase, workspace.ErrStoreExists, workspace.ErrBadBackup, workspace.ErrNoFolder, workspace.ErrKeyFileFolder,
-	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, storage.ErrNoKeyFile,
+	workspace.ErrNotKeyFileFolder, workspace.ErrNoPassphrase, workspace.ErrNoKeyFile,
 }
 
 // asBadInput turns an error that is the input's fault into a UsageError

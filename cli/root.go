@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -43,7 +42,7 @@ func NewCommand(env *Env) *cobra.Command {
 			}
 			// Once per run: every user of this computer can read a
 			// process's arguments.
-			if pw, _ := pgstore.CheckURL(g.store); pw {
+			if pw, _ := workspace.CheckStoreURL(g.store); pw {
 				fmt.Fprintln(env.Stderr, "keydesk: warning: "+workspace.PasswordInArgs)
 			}
 			return env.readKeyFilePassphrase(cmd.Name())
@@ -136,7 +135,7 @@ func (g *globalFlags) apply(env *Env, serving bool) error {
 		return usagef("--store names a shared store; it cannot be combined with --data or --demo")
 	}
 	if env.StoreURL != "" {
-		if _, err := pgstore.CheckURL(env.StoreURL); err != nil {
+		if _, err := workspace.CheckStoreURL(env.StoreURL); err != nil {
 			return &UsageError{Msg: workspace.Advice(err)}
 		}
 	}

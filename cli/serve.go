@@ -71,7 +71,7 @@ func runServe(env *Env, listen string, allowRemote bool, cred, followURL string,
 	if followURL != "" {
 		return usagef("--follow-url is for a shared store; add --store URL")
 	}
-	return withBackend(env, func(b *workspace.Workspace) error {
+	return withWorkspace(env, func(b *workspace.Workspace) error {
 		ln, err := listenAPI(env, listen, loopback)
 		if err != nil {
 			return err

@@ -11,11 +11,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/credential"
 	"github.com/keydesk/keydesk/mail"
-	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/replica"
-	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/server"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -39,7 +35,7 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 		followURL = env.Getenv(FollowURLEnv)
 	}
 	if followURL != "" {
-		if _, err := pgstore.ParseListenURL(followURL); err != nil {
+		if err := workspace.CheckFollowURL(followURL); err != nil {
 			return usagef("the follow URL (--follow-url or %s) is not a valid PostgreSQL URL", FollowURLEnv)
 		}
 	}
@@ -56,80 +52,42 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 			return usagef("%s: %s", credFile, sentence(err.Error()))
 		}
 	}
-	octx, cancel := context.WithTimeout(ctx, workspace.SharedTimeout)
-	defer cancel()
-	st, err := pgstore.Open(octx, env.StoreURL, pgstore.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var v *seal.EdVerifier
-	var passwords mail.PasswordStore = envPassword{env: env}
-	storeID := st.StoreID()
-	if cred != nil {
-		if cred.StoreID != storeID {
-			return usagef("%s is the credential of store %s, but the shared store holds store %s", credFile, cred.StoreID, storeID)
-		}
-		if v, err = cred.Verifier(); err != nil {
-			return err
-		}
-	} else {
-		kr, err := storage.OpenKeyring(storeID)
-		if err != nil {
-			return err
-		}
-		ed, err := kr.EdSigner()
-		if err != nil {
-			return err
-		}
-		v = ed.Verifier()
-		if env.Getenv(SMTPPasswordFileEnv) == "" {
-			passwords = kr
-		}
-	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	opts := replica.Options{OnError: func(err error) {
-		logger.Warn("following the shared store", "error", err)
-	}, FollowURL: followURL}
+	opts := workspace.ReplicaOptions{StoreURL: env.StoreURL, Credential: cred, Dir: env.DataDir, FollowURL: followURL,
+		OnError: func(err error) {
+			logger.Warn("following the shared store", "error", err)
+		}}
 	if env.Now != nil {
 		opts.Clock = core.FixedClock(*env.Now)
 	}
 	if env.CatalogFile != "" {
+		var err error
 		if opts.Catalog, err = loadCatalog(env); err != nil {
 			return err
 		}
 	}
-	// The highest generation accepted, kept in the data folder: a
-	// restarted replica refuses a database put back to an older copy.
-	dir := env.DataDir
-	if dir == "" {
-		if dir, err = workspace.DefaultDir(); err != nil {
-			return err
-		}
-	}
-	if opts.Generations, err = replica.OpenGenerationFile(dir, storeID); err != nil {
-		return err
-	}
-	r, err := replica.Open(octx, st, storeID, v, opts)
+	r, err := workspace.OpenReplica(ctx, opts)
 	if err != nil {
-		if errors.Is(err, replica.ErrOtherStore) {
+		var other *workspace.OtherStoreError
+		switch {
+		case errors.As(err, &other):
+			return usagef("%s is the credential of store %s, but the shared store holds store %s", credFile, other.Credential, other.Store)
+		case errors.Is(err, workspace.ErrOtherStore):
 			return usagef("the credential belongs to another store than the database holds")
 		}
 		return err
+	}
+	defer r.Close()
+	var passwords mail.PasswordStore = envPassword{env: env}
+	if kr := r.Keyring(); kr != nil && env.Getenv(SMTPPasswordFileEnv) == "" {
+		passwords = kr
 	}
 	ln, err := listenAPI(env, listen, loopback)
 	if err != nil {
 		return err
 	}
 	svc := r.Service()
-	svc.Actor = workspace.Actor()
-	// Usage counts, written as this replica (its writer id is kept in the
-	// data folder, beside the generation file).
-	writer, err := storage.UsageWriterID(dir, storeID)
-	if err != nil {
-		return err
-	}
-	usage, err := core.NewUsageRecorder(st, writer, clockOf(opts.Clock))
+	usage, err := r.UsageRecorder()
 	if err != nil {
 		return err
 	}
@@ -148,6 +106,10 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	// store: then the server stops too rather than answer from data that
 	// belongs to no store.
 	ctx, stopAll := context.WithCancel(ctx)
+	// The replica says which keys changed and when its data goes out of
+	// date or is current again: the log records both (the changes at
+	// debug level).
+	defer r.Subscribe(replicaLog(logger))()
 	done := make(chan error, 1)
 	go func() {
 		err := r.Run(ctx)
@@ -163,10 +125,8 @@ func runSharedServe(ctx context.Context, env *Env, listen string, loopback bool,
 	}()
 	// The daily digest: whichever of the processes sharing the store
 	// claims a slot sends it, exactly once.
-	sched := mail.NewScheduler(st, passwords, svc, svc.Actor, clockOf(opts.Clock), digestWarning(logger))
-	sched.Deliverer.Claim = st.ClaimSlot
+	sched := r.Scheduler(passwords, digestWarning(logger))
 	countDigests(sched, srv)
-	sched.Deliverer.Denied = workspace.DeniedSelector(st, svc)
 	stopDigest := runDigest(ctx, logger, sched)
 	defer func() {
 		stopAll()
@@ -207,10 +167,26 @@ func (envPassword) SetMailPassword(string) error {
 	return errors.New("a verification server does not store the SMTP password; set it with keydesk mail set on an admin's computer")
 }
 
-// clockOf returns c, or the real clock when c is nil.
-func clockOf(c core.Clock) core.Clock {
-	if c == nil {
-		return core.SystemClock{}
+// replicaLog returns a replica subscriber that logs the keys each update
+// changed (at debug level) and each change of the replica's health after
+// the first: a warning when its data may be out of date, a note when it is
+// current again.
+func replicaLog(logger *slog.Logger) func(workspace.ReplicaUpdate) {
+	told, degraded := false, false
+	return func(u workspace.ReplicaUpdate) {
+		if len(u.IDs) > 0 {
+			logger.Debug("applied changes of the shared store", "keys", len(u.IDs))
+		}
+		switch {
+		case !told && !u.Degraded:
+			told = true
+		case u.Degraded && !degraded:
+			told = true
+			degraded = true
+			logger.Warn("the shared store's data may be out of date; answering from memory")
+		case !u.Degraded && degraded:
+			degraded = false
+			logger.Info("the shared store's data is current again")
+		}
 	}
-	return c
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -29,7 +28,7 @@ func newStoreCommand(env *Env) *cobra.Command {
 				return usagef("store init needs the shared store's URL: %s (or set KEYDESK_STORE)", storeInitUsage)
 			}
 			if from != "" {
-				if ok, err := storage.Exists(from); err != nil || !ok {
+				if ok, err := workspace.FolderExists(from); err != nil || !ok {
 					return usagef("--from %s is not a Keydesk data folder", from)
 				}
 			}

@@ -21,7 +21,7 @@ func TestWeakNewPassphrasesAreRefused(t *testing.T) {
 	dir := filepath.Join(parent, "data")
 	// A store whose key file has a strong passphrase, to back up.
 	const strong = "walnut kestrel orbit 7"
-	w, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: storage.KeyFileOptions{WorkFactor: 10},
+	w, err := workspace.Open(workspace.Options{Dir: dir, KeyFile: true, KeyFileOptions: workspace.KeyFileOptions{WorkFactor: 10},
 		Passphrase: func(bool) (string, error) { return strong, nil }})
 	if err != nil {
 		t.Fatal(err)

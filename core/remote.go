@@ -30,21 +30,6 @@ func (s *Service) RemoveRemote(id string) bool {
 	return ok
 }
 
-// RecordMAC returns the MAC (or signature) of the record held for id,
-// without checking it, and whether there is one: a replica computes a
-// record's element in its store's set digest from it instead of keeping
-// the elements of 100,000 records. The slice is the record's own: read it,
-// do not modify it.
-func (s *Service) RecordMAC(id string) ([]byte, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e, ok := s.byID[id]
-	if !ok {
-		return nil, false
-	}
-	return e.key.MAC, true
-}
-
 // dropLocked removes e from both indexes; s.mu must be held for writing.
 func (s *Service) dropLocked(e *entry) {
 	delete(s.byID, e.key.ID)

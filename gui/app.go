@@ -23,7 +23,6 @@ import (
 	"github.com/keydesk/keydesk/assets"
 	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/gui/widgets"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -204,7 +203,7 @@ func (s *session) showOpenError(err error) {
 		s.showFatal(err)
 	case errors.As(err, &need):
 		s.askPassphrase(need)
-	case errors.Is(err, storage.ErrKeyringUnavailable):
+	case errors.Is(err, workspace.ErrKeyringUnavailable):
 		s.showKeyChoice("The OS keyring is not available", sentence(err), false)
 	case errors.Is(err, workspace.ErrNotKeyFileFolder) && s.kf.isChosen():
 		// The key file was chosen in the window for a folder whose

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/internal/wcag"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -52,7 +51,7 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 	env := newAppEnv(a, w)
 	bg := &testRunner{}
 	env.bg = bg
-	s := startSession(w, env, func() (*workspace.Workspace, error) { return nil, storage.ErrAlreadyOpen })
+	s := startSession(w, env, func() (*workspace.Workspace, error) { return nil, workspace.ErrAlreadyOpen })
 	bg.wait()
 	<-s.shown
 	found := false
@@ -67,7 +66,7 @@ func TestSessionOpenFailureShowsOneSentence(t *testing.T) {
 	if _, ok := mainTabs(w.Content()); ok {
 		t.Fatal("the screens are shown although the data folder did not open")
 	}
-	if err := s.finish(); !errors.Is(err, storage.ErrAlreadyOpen) {
+	if err := s.finish(); !errors.Is(err, workspace.ErrAlreadyOpen) {
 		t.Fatalf("finish = %v, want ErrAlreadyOpen", err)
 	}
 }

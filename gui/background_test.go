@@ -15,7 +15,6 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/settings"
 	"github.com/keydesk/keydesk/mail"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -30,7 +29,7 @@ var vwZone = time.FixedZone("CET", 3600)
 // in-memory keyring) with its clock fixed at now.
 func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 	t.Helper()
-	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: storage.NewMemoryKeyring()})
+	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: workspace.NewMemoryKeyring()})
 	if err != nil {
 		t.Fatalf("open workspace: %v", err)
 	}

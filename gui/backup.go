@@ -16,7 +16,6 @@ import (
 
 	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/gui/settings"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -309,7 +308,7 @@ func (f *backupFlow) prepare(dir, path, pass string) (p *workspace.PendingRestor
 		return nil, false, fmt.Errorf("open the backup: %w", err)
 	}
 	defer file.Close()
-	keyFile, err = storage.KeyFileExists(dir)
+	keyFile, err = workspace.KeyFileExists(dir)
 	if err != nil {
 		return nil, false, err
 	}

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -31,7 +30,7 @@ func backupSession(t *testing.T) (*session, *testRunner) {
 	bg := &testRunner{}
 	env.bg = bg
 	dir := t.TempDir()
-	mem := storage.NewMemoryKeyring()
+	mem := workspace.NewMemoryKeyring()
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
 		return workspace.Open(workspace.Options{Dir: dir, Keyring: mem})
 	})
@@ -166,7 +165,7 @@ func TestKeyringUnavailableOffersKeyFileAndDemo(t *testing.T) {
 	quit := false
 	env.quit = func() { quit = true }
 	s := startSession(w, env, func() (*workspace.Workspace, error) {
-		return nil, fmt.Errorf("open keyring: %w", storage.ErrKeyringUnavailable)
+		return nil, fmt.Errorf("open keyring: %w", workspace.ErrKeyringUnavailable)
 	})
 	bg.wait()
 	<-s.shown

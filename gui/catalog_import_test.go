@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -32,7 +31,7 @@ func newCIFixture(t *testing.T, variant fyne.ThemeVariant) *ciFixture {
 	if _, err := os.Stat(blockfrostSpec); err != nil {
 		t.Fatalf("the Blockfrost document: %v", err)
 	}
-	dir, kr := filepath.Join(t.TempDir(), "data"), storage.NewMemoryKeyring()
+	dir, kr := filepath.Join(t.TempDir(), "data"), workspace.NewMemoryKeyring()
 	opts := workspace.Options{Dir: dir, Now: vwNow, Keyring: kr}
 	b, err := workspace.Open(opts)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -19,7 +18,7 @@ import (
 // which the title and the banner are the data folder's.
 func TestDemoIsMarkedWithAWayOut(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	wt := startTestWindow(t, workspace.Options{Dir: dir, Demo: true, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt := startTestWindow(t, workspace.Options{Dir: dir, Demo: true, Keyring: workspace.NewMemoryKeyring()}, nil)
 	if b := wt.screens(); b.Kind() != workspace.KindDemo {
 		t.Fatalf("kind %v, want the demo", b.Kind())
 	}
@@ -90,7 +89,7 @@ func TestDemoSecretDialogSaysNothingIsSaved(t *testing.T) {
 // File → Restore… is off in the demo and says why in its label, before any
 // file or passphrase is asked for; a data folder has it on.
 func TestDemoRestoreIsOffWithTheReason(t *testing.T) {
-	wt := startTestWindow(t, workspace.Options{Demo: true, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt := startTestWindow(t, workspace.Options{Demo: true, Keyring: workspace.NewMemoryKeyring()}, nil)
 	wt.screens()
 	if it := menuItem(wt.w, "Restore…"); it != nil {
 		t.Fatalf("the demo offers Restore… (%+v)", it)
@@ -99,7 +98,7 @@ func TestDemoRestoreIsOffWithTheReason(t *testing.T) {
 		t.Fatalf("the demo's Restore item: %+v, want it off with the reason", it)
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	wt = startTestWindow(t, workspace.Options{Dir: dir, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt = startTestWindow(t, workspace.Options{Dir: dir, Keyring: workspace.NewMemoryKeyring()}, nil)
 	wt.screens()
 	if it := menuItem(wt.w, "Restore…"); it == nil || it.Disabled {
 		t.Fatalf("a data folder's Restore…: %+v, want it on", it)

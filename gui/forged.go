@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -18,17 +17,15 @@ const forgedBanner = "This data folder's records do not match their signatures: 
 
 // signatureWatcher tells the window the outcome of the data folder's
 // background check of its record signatures, which starts once the folder
-// is open. *storage.Store (Workspace.Store) satisfies it; tests fake it.
+// is open. Workspace.Signatures satisfies it; tests fake it.
 type signatureWatcher interface {
 	// WaitSignatureCheck waits for the check to end, without hurrying it
 	// (it runs at a low priority so that the window paints first), and
-	// returns its result: an error wrapping storage.ErrTampered when a
+	// returns its result: an error wrapping workspace.ErrTampered when a
 	// record's signature does not match it. The store then refuses every
 	// read and change, and no key verifies any more.
 	WaitSignatureCheck() error
 }
-
-var _ signatureWatcher = (*storage.Store)(nil)
 
 // signaturesOf returns what tells the window of b's signature check: the
 // one the session was given (tests), else b's data folder; nil for a
@@ -37,8 +34,8 @@ func signaturesOf(b *workspace.Workspace, s *session) signatureWatcher {
 	if s != nil && s.signatures != nil {
 		return s.signatures
 	}
-	if st := b.Store(); st != nil {
-		return st
+	if c := b.Signatures(); c != nil {
+		return c
 	}
 	return nil
 }
@@ -74,7 +71,7 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 // workspace.Options.CheckLater) records added, removed or replaced by
 // hand, an older copy of the file, or a damaged one.
 func refusedFolder(err error) bool {
-	return errors.Is(err, storage.ErrTampered) || errors.Is(err, storage.ErrRolledBack) || errors.Is(err, storage.ErrCorrupt)
+	return errors.Is(err, workspace.ErrTampered) || errors.Is(err, workspace.ErrRolledBack) || errors.Is(err, workspace.ErrCorrupt)
 }
 
 // refuseChanges shows the banner above the tabs and turns off creating,

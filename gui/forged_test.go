@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/keydesk/keydesk/gui/widgets"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -104,7 +103,7 @@ func actionButtons(v *keysView) []fyne.Disableable {
 // the buttons (toolbar, rows, details panel, File menu) are disabled, and
 // the dialogs do not open by shortcut either.
 func TestForgedDataFolderShowsBannerAndRefusesChanges(t *testing.T) {
-	forged := fmt.Errorf("check record signatures: %w (the signature of key %q does not match it)", storage.ErrTampered, "k1")
+	forged := fmt.Errorf("check record signatures: %w (the signature of key %q does not match it)", workspace.ErrTampered, "k1")
 	w, v, _ := openWithCheck(t, forged)
 
 	if got := banners(w); len(got) != 1 || got[0] != forgedBanner {
@@ -184,8 +183,8 @@ func TestForgedDataFolderShowsBannerAndRefusesChanges(t *testing.T) {
 // shows the banner and refuses changes as for a forged record.
 func TestOlderDataFileShowsBanner(t *testing.T) {
 	for _, err := range []error{
-		fmt.Errorf("check the data folder: seal store: %w (generation 1, keyring 2)", storage.ErrRolledBack),
-		fmt.Errorf("check the data folder: seal store: %w: the expiry index does not match the key records", storage.ErrCorrupt),
+		fmt.Errorf("check the data folder: seal store: %w (generation 1, keyring 2)", workspace.ErrRolledBack),
+		fmt.Errorf("check the data folder: seal store: %w: the expiry index does not match the key records", workspace.ErrCorrupt),
 	} {
 		w, v, _ := openWithCheck(t, err)
 		if got := banners(w); len(got) != 1 || got[0] != forgedBanner {

@@ -10,7 +10,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"golang.org/x/image/font/sfnt"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -71,7 +70,7 @@ func shownTexts(o fyne.CanvasObject) map[string]fyne.TextStyle {
 // and every sentence of workspace's advice table, uses only characters the
 // bundled font has (issue 22: "File →� Back Up…" in Settings).
 func TestEveryShownStringHasItsGlyphs(t *testing.T) {
-	wt := startTestWindow(t, workspace.Options{Demo: true, Keyring: storage.NewMemoryKeyring()}, nil)
+	wt := startTestWindow(t, workspace.Options{Demo: true, Keyring: workspace.NewMemoryKeyring()}, nil)
 	wt.screens()
 	tabs, ok := mainTabs(wt.w.Content())
 	if !ok {

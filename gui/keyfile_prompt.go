@@ -13,7 +13,6 @@ import (
 
 	"github.com/keydesk/keydesk/envelope"
 	"github.com/keydesk/keydesk/gui/widgets"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -127,7 +126,7 @@ func (s *session) openLocal() (*workspace.Workspace, error) {
 		}
 		dir = d
 	}
-	if ok, err := storage.KeyFileExists(dir); err == nil && ok {
+	if ok, err := workspace.KeyFileExists(dir); err == nil && ok {
 		return s.openKeyFile()
 	}
 	return workspace.Open(o)

@@ -14,20 +14,19 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
 // noKeyring is a computer without a usable OS keyring (no Secret Service,
-// or a locked one): every call fails with storage.ErrKeyringUnavailable.
+// or a locked one): every call fails with workspace.ErrKeyringUnavailable.
 type noKeyring struct{}
 
-func (noKeyring) Get(string) (string, error) { return "", storage.ErrKeyringUnavailable }
-func (noKeyring) Set(string, string) error   { return storage.ErrKeyringUnavailable }
-func (noKeyring) Delete(string) error        { return storage.ErrKeyringUnavailable }
+func (noKeyring) Get(string) (string, error) { return "", workspace.ErrKeyringUnavailable }
+func (noKeyring) Set(string, string) error   { return workspace.ErrKeyringUnavailable }
+func (noKeyring) Delete(string) error        { return workspace.ErrKeyringUnavailable }
 
 // fastKeyFile lowers the key file's scrypt cost for tests.
-var fastKeyFile = storage.KeyFileOptions{WorkFactor: 10}
+var fastKeyFile = workspace.KeyFileOptions{WorkFactor: 10}
 
 const testPassphrase = "a long passphrase for the test"
 
@@ -179,7 +178,7 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 		if wt.s.prompt != d || !strings.Contains(d.msg.Text, bad.want) {
 			t.Fatalf("passphrase %q/%q: message %q, want %q", bad.p, bad.again, d.msg.Text, bad.want)
 		}
-		if ok, _ := storage.KeyFileExists(dir); ok {
+		if ok, _ := workspace.KeyFileExists(dir); ok {
 			t.Fatalf("keydesk.key was written for a refused passphrase %q", bad.p)
 		}
 	}
@@ -188,7 +187,7 @@ func TestKeyFileChoiceWithoutKeyring(t *testing.T) {
 	d.again.SetText("")
 	wt.answer(testPassphrase, testPassphrase)
 	b := wt.screens()
-	if ok, _ := storage.KeyFileExists(dir); !ok {
+	if ok, _ := workspace.KeyFileExists(dir); !ok {
 		t.Fatal("no keydesk.key after choosing the key file")
 	}
 	if _, _, err := b.Service().Create(sharedReq("kept in a file")); err != nil {

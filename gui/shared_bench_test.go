@@ -7,22 +7,15 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/internal/storetest"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
-
-// directRunner runs UI updates at once on the calling goroutine (the
-// benchmark has no widgets).
-type directRunner struct{ testRunner }
-
-func (*directRunner) do(f func()) { f() }
 
 // BenchmarkSharedWindowPropagation: the time from another admin's create
 // on the shared store to the key in the window's service (where the keys
 // table reloads from), p50 and p99 over b.N creates (the target is 1 s).
 func BenchmarkSharedWindowPropagation(b *testing.B) {
 	u := storetest.PGDatabase(b, "kdgui_")
-	kr := storage.NewMemoryKeyring()
+	kr := workspace.NewMemoryKeyring()
 	opts := workspace.Options{StoreURL: u, Keyring: kr}
 	if _, err := workspace.InitShared(opts, ""); err != nil {
 		b.Fatal(err)
@@ -39,7 +32,7 @@ func BenchmarkSharedWindowPropagation(b *testing.B) {
 	defer win.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	changed := make(chan struct{}, 1)
-	done := startSharedFollower(ctx, &directRunner{}, win, func() {
+	done := win.Follow(ctx, func([]string) {
 		select {
 		case changed <- struct{}{}:
 		default:

@@ -12,8 +12,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/pgstore"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -94,7 +92,7 @@ func splitPassword(raw string) (clean, password string, err error) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-		return "", "", pgstore.ErrBadURL
+		return "", "", workspace.ErrBadURL
 	}
 	if u.User != nil {
 		if pw, ok := u.User.Password(); ok {
@@ -146,7 +144,7 @@ func storePasswordEntry(clean string) string { return "store-password:" + clean 
 // Shared Store… and File → Local Data Folder.
 type storeSwitcher struct {
 	s       *session
-	keyring storage.KeyringBackend
+	keyring workspace.KeyringBackend
 	// initial, when set (tests), is the opener the window started with;
 	// local opens the data folder: initial when the window started on
 	// one, else the default folder ($KEYDESK_DATA or the OS's per-user
@@ -237,9 +235,9 @@ func (s *session) showLastSharedError(err error) *dialog.CustomDialog {
 	return d
 }
 
-func (sw *storeSwitcher) keyringBackend() storage.KeyringBackend {
+func (sw *storeSwitcher) keyringBackend() workspace.KeyringBackend {
 	if sw.keyring == nil {
-		return storage.OSKeyring(0)
+		return workspace.OSKeyring()
 	}
 	return sw.keyring
 }

@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -41,7 +40,7 @@ const deadStore = "postgres://admin@127.0.0.1:1/keydesk?sslmode=disable&connect_
 // data folder, which then opens (and becomes the store shown last).
 func TestLastSharedStoreFailingOffersTheLocalFolder(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
-	kr := storage.NewMemoryKeyring()
+	kr := workspace.NewMemoryKeyring()
 	wt := startTestWindow(t, workspace.Options{Keyring: kr}, lastShown(deadStore))
 	if !wt.overlayHas("cannot be reached") {
 		t.Fatalf("dialog %q, want the unreachable server's sentence", overlayTexts(wt.w))
@@ -74,7 +73,7 @@ func TestLastSharedStoreFailingOffersTheLocalFolder(t *testing.T) {
 // store shown last.
 func TestChosenStoreWinsOverTheLastShared(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	wt := startTestWindow(t, workspace.Options{Dir: dir, Keyring: storage.NewMemoryKeyring()}, lastShown(deadStore))
+	wt := startTestWindow(t, workspace.Options{Dir: dir, Keyring: workspace.NewMemoryKeyring()}, lastShown(deadStore))
 	if b := wt.screens(); b.Dir() != dir {
 		t.Fatalf("opened %q, want %q", b.Dir(), dir)
 	}
@@ -83,7 +82,7 @@ func TestChosenStoreWinsOverTheLastShared(t *testing.T) {
 			t.Errorf("%+v names no store", o)
 		}
 	}
-	if chosen(workspace.Options{CatalogFile: "c", Keyring: storage.NewMemoryKeyring()}) {
+	if chosen(workspace.Options{CatalogFile: "c", Keyring: workspace.NewMemoryKeyring()}) {
 		t.Error("a catalog alone names a store")
 	}
 }
@@ -92,7 +91,7 @@ func TestChosenStoreWinsOverTheLastShared(t *testing.T) {
 // a URL with its own password, or one with nothing kept (PGPASSWORD and
 // ~/.pgpass then apply), stays as it is, as without a keyring.
 func TestWithSavedPassword(t *testing.T) {
-	kr := storage.NewMemoryKeyring()
+	kr := workspace.NewMemoryKeyring()
 	sw := &storeSwitcher{keyring: kr}
 	const withUser = "postgres://admin@db.example:5432/keydesk?sslmode=verify-full"
 	const noUser = "postgres://db.example/keydesk"
@@ -125,7 +124,7 @@ func TestWithSavedPassword(t *testing.T) {
 // A store named on the command line that does not open is one sentence
 // whose dismissal quits: no local folder is offered in its place.
 func TestChosenSharedStoreFailingQuits(t *testing.T) {
-	wt := startTestWindow(t, workspace.Options{StoreURL: deadStore, Keyring: storage.NewMemoryKeyring()}, lastShown(deadStore))
+	wt := startTestWindow(t, workspace.Options{StoreURL: deadStore, Keyring: workspace.NewMemoryKeyring()}, lastShown(deadStore))
 	if !wt.overlayHas("cannot be reached") || overlayButton(wt.w, "Open the local data folder") != nil || wt.s.choice != nil {
 		t.Fatalf("dialog %q", overlayTexts(wt.w))
 	}

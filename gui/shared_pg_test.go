@@ -19,16 +19,15 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/internal/storetest"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
 // initSharedStore initialises the shared store at u with a fresh memory
 // keyring as this computer's, opens another admin's workspace on it and
 // creates the key first there; it returns the keyring and that workspace.
-func initSharedStore(t *testing.T, u, first string) (storage.KeyringBackend, *workspace.Workspace) {
+func initSharedStore(t *testing.T, u, first string) (workspace.KeyringBackend, *workspace.Workspace) {
 	t.Helper()
-	kr := storage.NewMemoryKeyring()
+	kr := workspace.NewMemoryKeyring()
 	if _, err := workspace.InitShared(workspace.Options{StoreURL: u, Keyring: kr}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestSwitchBetweenDataFolderAndSharedStore(t *testing.T) {
 			t.Fatalf("the error dialog shows a password: %q", texts)
 		}
 		if clean, _, err := splitPassword(bad.url); err == nil {
-			if _, err := kr.Get(storePasswordEntry(clean)); !errors.Is(err, storage.ErrNoEntry) {
+			if _, err := kr.Get(storePasswordEntry(clean)); !errors.Is(err, workspace.ErrNoEntry) {
 				t.Fatalf("keyring entry of %q, a store that did not open: %v, want none", clean, err)
 			}
 		}

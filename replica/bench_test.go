@@ -22,7 +22,6 @@ import (
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/server"
 	"github.com/keydesk/keydesk/storage"
-	"github.com/keydesk/keydesk/workspace"
 )
 
 var testMaster = bytes.Repeat([]byte{0x42}, seal.MasterKeySize)
@@ -200,24 +199,39 @@ func BenchmarkReplicaVerifyHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The local data folder as serve opens it (workspace.Open, which
+	// imports this package): the bbolt store sealed with its keyring.
 	kr := storage.NewMemoryKeyring()
 	dir := b.TempDir()
-	ws, err := workspace.Open(workspace.Options{Dir: dir, Keyring: kr})
+	lst, err := storage.Open(dir, storage.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	lkeys, lsecrets := makeKeys(b, n, ws.Keyring().Signer())
+	lkr, err := storage.CreateKeyringIn(kr, lst.StoreID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lst.Seal(lkr); err != nil {
+		b.Fatal(err)
+	}
+	lkeys, lsecrets := makeKeys(b, n, lkr.Signer())
 	for i := 0; i < len(lkeys); i += 2000 {
-		if err := ws.Store().InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
+		if err := lst.InsertKeys(lkeys[i:min(i+2000, len(lkeys))], core.AuditEvent{Actor: "bench", Action: core.ActionCreate}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	ws.Close()
-	if ws, err = workspace.Open(workspace.Options{Dir: dir, Keyring: kr}); err != nil {
+	lst.Close()
+	if lst, err = storage.Open(dir, storage.Options{MustExist: true}); err != nil {
 		b.Fatal(err)
 	}
-	defer ws.Close()
-	local := ws.Service()
+	defer lst.Close()
+	if err := lst.Seal(lkr); err != nil {
+		b.Fatal(err)
+	}
+	local, err := core.NewService(lst, lkr.Signer(), core.SystemClock{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	quiet := server.Options{Logger: nil, FlushInterval: time.Hour}
 	rate := func(h http.Handler, secrets []string, d time.Duration) float64 {

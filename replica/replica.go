@@ -1,10 +1,13 @@
-// Package replica is a verification server's copy of a shared store: every
-// key in memory (core.Service with verify-only material), kept current by
+// Package replica is a copy of a shared store in memory: every key in a
+// core.Service (verify-only material on a verification server, the
+// admin's service in a window: Options.NewService), kept current by
 // following the store's changes (pgstore.Follower), and accepting created
 // or changed records only when the set they form matches the store's
 // Ed25519-signed state (pgstore.SealedStore). Deletions apply at once. With
 // PostgreSQL unreachable it goes on answering from memory and reports the
-// age of its data; it catches up when the server returns.
+// age of its data; it catches up when the server returns. Subscribers
+// (Subscribe) hear which keys changed and whether the data is current.
+// This file holds the follow loop; subscribe.go its subscribers.
 package replica
 
 import (
@@ -51,9 +54,16 @@ type Options struct {
 	// Generations, if set, keeps the highest signed generation accepted
 	// across restarts; Open refuses an older store (see Generations).
 	Generations Generations
+	// NewService, if set, builds the replica's key service over the
+	// records of the signed state Open read (with the catalog in use),
+	// instead of a verify-only service: an admin's window passes one that
+	// signs its own changes, so that the window and its replica share one
+	// index of the keys. Nil means core.NewLazyVerifyService.
+	NewService func(keys []*core.Key, catalog *core.Catalog) (*core.Service, error)
 }
 
-// Replica is a verification server's in-memory copy of a shared store.
+// Replica is an in-memory copy of a shared store (a verification server's,
+// or an admin's window's).
 type Replica struct {
 	st     *pgstore.Store
 	v      *seal.EdVerifier
@@ -69,19 +79,9 @@ type Replica struct {
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	// acc is the set digest of the accepted records. The element of an
-	// accepted record is computed from its MAC when needed (see
-	// acceptedElement): the service holds the accepted record of every
-	// id, except the ids in diverged.
-	acc seal.Set
-	// divergedMu guards diverged; it is held while the service's records
-	// change, so that diverged and the service agree.
-	divergedMu sync.Mutex
-	// diverged holds, for the ids whose accepted record the service no
-	// longer holds as accepted (deleted at once by onChange, or deleted
-	// or rolled by a Sync whose set did not match), that record's MAC.
-	diverged map[string][]byte
-	gen      uint64 // highest signed generation accepted
+	elems  map[string]seal.Element // accepted records' set elements
+	acc    seal.Set
+	gen    uint64 // highest signed generation accepted
 	// recorded is the highest generation Generations holds.
 	recorded uint64
 	seq      int64 // last change number read
@@ -95,6 +95,10 @@ type Replica struct {
 	lastSync time.Time
 	problem  error             // why the last read was not accepted, nil when it was
 	follower *pgstore.Follower // while Run runs
+
+	// subMu guards subs (see Subscribe).
+	subMu sync.Mutex
+	subs  []*subscriber
 }
 
 // Open loads every record of st (whose id must be storeID) and checks the
@@ -136,26 +140,35 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1), storeCatalog: storeCatalog,
-		diverged: map[string][]byte{}, acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
 		recorded: seen}
 	if err := r.remember(snap.State.Gen); err != nil {
 		return nil, err
 	}
-	r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	for i, k := range snap.Keys {
+		r.elems[k.ID] = snap.Elements[i]
+	}
+	if opts.NewService != nil {
+		r.svc, err = opts.NewService(snap.Keys, opts.Catalog)
+	} else {
+		r.svc, err = core.NewLazyVerifyService(pgstore.Preload(st, snap.Keys), v, opts.Clock, opts.Catalog)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	return r, nil
 }
 
-// Service returns the verify-only key service.
+// Service returns the key service the replica keeps current (verify-only
+// unless Options.NewService made it).
 func (r *Replica) Service() *core.Service { return r.svc }
 
 // Run follows the store until ctx ends. It returns ctx's error, or
 // pgstore.ErrStoreChanged when the database no longer holds the store.
 // When the changes it had not applied were pruned (it was away longer than
 // the admins keep them), it reads the whole signed state again and follows
-// on from there.
+// on from there. After each round it tells its subscribers the health
+// (Subscribe).
 func (r *Replica) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -187,17 +200,18 @@ func (r *Replica) Run(ctx context.Context) error {
 				if r.opts.OnError != nil && ctx.Err() == nil {
 					r.opts.OnError(err)
 				}
-				continue
+			} else {
+				ferr = r.follow(ctx)
 			}
-			ferr = r.follow(ctx)
-			continue
+		} else {
+			if err := r.refreshCatalog(); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+				r.opts.OnError(err)
+			}
+			if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
+				r.opts.OnError(err)
+			}
 		}
-		if err := r.refreshCatalog(); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
-			r.opts.OnError(err)
-		}
-		if err := r.Sync(ctx); err != nil && r.opts.OnError != nil && ctx.Err() == nil {
-			r.opts.OnError(err)
-		}
+		r.roundEnded(r.Health().Status != "ok")
 	}
 }
 
@@ -245,37 +259,10 @@ func (r *Replica) onChange(c pgstore.Change) {
 	if c.Kind != pgstore.KindKey {
 		return
 	}
-	if c.Key == nil {
-		r.divergedMu.Lock()
-		r.diverge(c.Name)
-		r.svc.RemoveRemote(c.Name)
-		r.divergedMu.Unlock()
+	if c.Key == nil && r.svc.RemoveRemote(c.Name) {
+		r.changed(c.Name)
 	}
 	r.wake()
-}
-
-// diverge notes that the service is about to stop holding the accepted
-// record of id (see diverged); divergedMu must be held.
-func (r *Replica) diverge(id string) {
-	if _, ok := r.diverged[id]; ok {
-		return
-	}
-	if mac, ok := r.svc.RecordMAC(id); ok {
-		r.diverged[id] = mac
-	}
-}
-
-// acceptedElement returns the set element of the accepted record of id,
-// and whether there is one; divergedMu must be held.
-func (r *Replica) acceptedElement(id string) (seal.Element, bool) {
-	mac, ok := r.diverged[id]
-	if !ok {
-		mac, ok = r.svc.RecordMAC(id)
-	}
-	if !ok {
-		return seal.Element{}, false
-	}
-	return r.v.SetElement(id, mac), true
 }
 
 // wake makes Run do a round now (merged with one already due).
@@ -323,16 +310,16 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
 	a := r.acc
-	r.divergedMu.Lock()
-	for _, ch := range changes {
-		if old, ok := r.acceptedElement(ch.ID); ok {
+	elems := make([]seal.Element, len(changes))
+	for i, ch := range changes {
+		if old, ok := r.elems[ch.ID]; ok {
 			a.Remove(old)
 		}
 		if ch.Key != nil {
-			a.Add(r.v.SetElement(ch.ID, ch.Key.MAC))
+			elems[i] = r.v.SetElement(ch.ID, ch.Key.MAC)
+			a.Add(elems[i])
 		}
 	}
-	r.divergedMu.Unlock()
 	switch {
 	case state.Gen < r.gen:
 		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
@@ -346,18 +333,14 @@ func (r *Replica) Sync(ctx context.Context) error {
 		// and rolls of the records held here (else a database writer
 		// who breaks the set keeps a leaked key working on every
 		// replica after an admin rolled it).
-		r.divergedMu.Lock()
 		for _, ch := range changes {
 			switch {
 			case ch.Key == nil:
-				r.diverge(ch.ID)
-				r.svc.RemoveRemote(ch.ID)
+				r.remove(ch.ID)
 			case r.rollOfHeld(ch.Key):
-				r.diverge(ch.ID)
-				r.svc.ApplyRemote(ch.Key)
+				r.apply(ch.Key)
 			}
 		}
-		r.divergedMu.Unlock()
 		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
 			// The changes read do not add up to the signed state: some
 			// were removed or misnumbered. Read the whole signed state
@@ -375,16 +358,15 @@ func (r *Replica) Sync(ctx context.Context) error {
 		r.mu.Unlock()
 		return err
 	}
-	r.divergedMu.Lock()
-	for _, ch := range changes {
+	for i, ch := range changes {
 		if ch.Key == nil {
-			r.svc.RemoveRemote(ch.ID)
+			r.remove(ch.ID)
+			delete(r.elems, ch.ID)
 		} else {
-			r.svc.ApplyRemote(ch.Key)
+			r.apply(ch.Key)
+			r.elems[ch.ID] = elems[i]
 		}
-		delete(r.diverged, ch.ID)
 	}
-	r.divergedMu.Unlock()
 	r.acc, r.gen, r.seq = a, state.Gen, last
 	err = r.remember(r.gen)
 	r.mu.Lock()
@@ -402,25 +384,20 @@ func (r *Replica) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The service holds the snapshot's records from now on: those it
-	// holds with the same MAC stay (a record's element is its id's and
-	// MAC's), the others are applied, and those gone are removed.
-	r.divergedMu.Lock()
-	ids := make(map[string]struct{}, len(snap.Keys))
-	for _, k := range snap.Keys {
-		ids[k.ID] = struct{}{}
-		if mac, ok := r.svc.RecordMAC(k.ID); !ok || !bytes.Equal(mac, k.MAC) {
-			r.svc.ApplyRemote(k)
+	elems := make(map[string]seal.Element, len(snap.Keys))
+	for i, k := range snap.Keys {
+		e := snap.Elements[i]
+		elems[k.ID] = e
+		if old, ok := r.elems[k.ID]; !ok || old != e {
+			r.apply(k)
 		}
 	}
-	for _, k := range r.svc.List() {
-		if _, ok := ids[k.ID]; !ok {
-			r.svc.RemoveRemote(k.ID)
+	for id := range r.elems {
+		if _, ok := elems[id]; !ok {
+			r.remove(id)
 		}
 	}
-	clear(r.diverged)
-	r.divergedMu.Unlock()
-	r.acc, r.gen, r.seq = snap.Set, snap.State.Gen, snap.Seq
+	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
 	// The state was accepted; failing to record its generation is the
 	// problem /healthz reports until a later read records it.
 	rerr := r.remember(r.gen)
@@ -428,6 +405,26 @@ func (r *Replica) reload(ctx context.Context) error {
 	r.lastSync, r.problem = time.Now(), rerr
 	r.mu.Unlock()
 	return nil
+}
+
+// apply makes k the service's record of its id, unless the service holds
+// that very record already (the window's own change coming back, which
+// would only reset the last-used time the service keeps), and tells the
+// subscribers.
+func (r *Replica) apply(k *core.Key) {
+	if held, err := r.svc.Get(k.ID); err == nil && bytes.Equal(held.MAC, k.MAC) {
+		return
+	}
+	r.svc.ApplyRemote(k)
+	r.changed(k.ID)
+}
+
+// remove drops the service's record of id, telling the subscribers when
+// it held one.
+func (r *Replica) remove(id string) {
+	if r.svc.RemoveRemote(id) {
+		r.changed(id)
+	}
 }
 
 // rollOfHeld reports whether k is a roll of the record held for its id:

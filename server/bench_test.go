@@ -199,7 +199,7 @@ func BenchmarkHTTPVerify(b *testing.B) {
 	// The data folder's background check of 100,000 record signatures
 	// (seconds of CPU on both cores after an open) ends before timing:
 	// the ratio is that of a running server, not of its first seconds.
-	if err := bk.Store().WaitSignatureCheck(); err != nil {
+	if err := bk.Signatures().WaitSignatureCheck(); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC() // the garbage of loading 100,000 keys, before timing

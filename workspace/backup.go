@@ -64,7 +64,8 @@ func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase s
 	if err := envelope.CheckNewPassphrase(passphrase); err != nil {
 		return BackupInfo{}, err
 	}
-	if w.store == nil || w.keyring == nil {
+	snap, ok := w.store.(snapshotter)
+	if !ok || w.keyring == nil {
 		return BackupInfo{}, ErrNotDataFolder
 	}
 	mat, err := w.keyring.Material()
@@ -72,7 +73,7 @@ func (w *Workspace) WriteBackup(ctx context.Context, out io.Writer, passphrase s
 		return BackupInfo{}, fmt.Errorf("back up: %w", err)
 	}
 	info := BackupInfo{TakenAt: w.clock.Now().UTC()}
-	err = w.store.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
+	err = snap.Snapshot(func(s storage.SnapshotInfo, copy io.WriterTo) error {
 		info.KeyCount, info.Generation = s.KeyCount, s.Generation
 		m := envelope.Manifest{
 			Kind: BackupKind, KeydeskVersion: Version, StoreID: s.StoreID, TakenAt: info.TakenAt,
@@ -179,7 +180,7 @@ func sameFile(a, b string) (bool, error) {
 // LastBackup returns when the last backup of w was taken, or the zero time
 // when none was (or w is a shared store, which is not backed up here) (the window's Settings shows "never").
 func (w *Workspace) LastBackup() (time.Time, error) {
-	if w.store == nil {
+	if w.kind == KindShared {
 		return time.Time{}, nil
 	}
 	v, err := w.store.Setting(SettingLastBackup)

@@ -7,37 +7,23 @@ import (
 	"github.com/keydesk/keydesk/core"
 )
 
-// catalogStore is where the workspace keeps its catalog: the shared
-// store's settings, else the data folder's.
-type catalogStore interface {
-	Setting(name string) ([]byte, error)
-	PutSetting(name string, value []byte, ev core.AuditEvent) error
-}
-
-func (b *Workspace) catalogStore() catalogStore {
-	if b.shared != nil {
-		return b.shared
-	}
-	return b.store
-}
-
 // catalogSigner signs the stored catalog: the admins' Ed25519 key on the
 // shared store, the data folder's MAC key otherwise.
-func (b *Workspace) catalogSigner() (core.Signer, error) {
-	if b.shared != nil {
-		return b.shared.Signer(), nil
+func (w *Workspace) catalogSigner() (core.Signer, error) {
+	if s, ok := w.store.(edSigned); ok {
+		return s.Signer(), nil
 	}
-	return b.keyring.Signer(), nil
+	return w.keyring.Signer(), nil
 }
 
 // StoredCatalog reads the catalog kept in the store again and checks its
 // signature: the imported one, else the embedded default.
-func (b *Workspace) StoredCatalog() (*core.Catalog, error) {
-	s, err := b.catalogSigner()
+func (w *Workspace) StoredCatalog() (*core.Catalog, error) {
+	s, err := w.catalogSigner()
 	if err != nil {
 		return nil, err
 	}
-	return core.StoredCatalog(b.catalogStore(), s)
+	return core.StoredCatalog(w.store, s)
 }
 
 // CatalogSource says which documents an imported catalog came from, for
@@ -54,8 +40,8 @@ func CatalogSource(c *core.Catalog) string {
 // catalog.import audit entry naming its documents, in one change (on the
 // shared store, replicas and other admins get it through the change log).
 // The running service keeps its catalog: reopen the workspace to use it.
-func (b *Workspace) ImportCatalog(c *core.Catalog) error {
-	s, err := b.catalogSigner()
+func (w *Workspace) ImportCatalog(c *core.Catalog) error {
+	s, err := w.catalogSigner()
 	if err != nil {
 		return err
 	}
@@ -63,8 +49,8 @@ func (b *Workspace) ImportCatalog(c *core.Catalog) error {
 	if err != nil {
 		return err
 	}
-	ev := core.AuditEvent{Time: b.clock.Now().UTC(), Actor: b.service.Actor, Action: core.ActionCatalogImport, Detail: CatalogSource(c)}
-	if err := b.catalogStore().PutSetting(core.CatalogSetting, sealed, ev); err != nil {
+	ev := core.AuditEvent{Time: w.clock.Now().UTC(), Actor: w.service.Actor, Action: core.ActionCatalogImport, Detail: CatalogSource(c)}
+	if err := w.store.PutSetting(core.CatalogSetting, sealed, ev); err != nil {
 		return fmt.Errorf("import the catalog: %w", err)
 	}
 	return nil
@@ -72,10 +58,10 @@ func (b *Workspace) ImportCatalog(c *core.Catalog) error {
 
 // ResetCatalog removes the imported catalog, so the store goes back to the
 // embedded one, with a catalog.reset audit entry.
-func (b *Workspace) ResetCatalog() error {
-	ev := core.AuditEvent{Time: b.clock.Now().UTC(), Actor: b.service.Actor, Action: core.ActionCatalogReset,
+func (w *Workspace) ResetCatalog() error {
+	ev := core.AuditEvent{Time: w.clock.Now().UTC(), Actor: w.service.Actor, Action: core.ActionCatalogReset,
 		Detail: "back to the embedded catalog"}
-	if err := b.catalogStore().PutSetting(core.CatalogSetting, nil, ev); err != nil {
+	if err := w.store.PutSetting(core.CatalogSetting, nil, ev); err != nil {
 		return fmt.Errorf("reset the catalog: %w", err)
 	}
 	return nil

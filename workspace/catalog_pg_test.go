@@ -38,7 +38,7 @@ func TestSharedStoreCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storeID := b.Shared().StoreID()
+	storeID := b.Store().StoreID()
 	b.Close()
 	st, err := pgstore.Open(context.Background(), u, pgstore.Options{})
 	if err != nil {
@@ -91,7 +91,7 @@ func TestReplicaPicksUpAnImportedCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rep, err := replica.Open(ctx, st, b.Shared().StoreID(), ed.Verifier(), replica.Options{})
+	rep, err := replica.Open(ctx, st, b.Store().StoreID(), ed.Verifier(), replica.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func TestCheckLaterRefusesRevivedKey(t *testing.T) {
 	if _, _, err := b.service.Create(sectionsReq); !errors.Is(err, storage.ErrTampered) {
 		t.Errorf("Create on the refused folder: %v, want ErrTampered", err)
 	}
-	if err := b.store.WaitSignatureCheck(); !errors.Is(err, storage.ErrTampered) {
+	if err := b.store.(*storage.Store).WaitSignatureCheck(); !errors.Is(err, storage.ErrTampered) {
 		t.Errorf("WaitSignatureCheck: %v, want ErrTampered", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestCheckLaterRefusesOlderFile(t *testing.T) {
 	if v := b.service.Verify(secret, core.Target{Scope: "users:read"}); v.Valid || v.Reason != core.ReasonTampered {
 		t.Errorf("the deleted key in the older file: %+v, want refused", v)
 	}
-	if err := b.store.WaitSeal(); !errors.Is(err, storage.ErrRolledBack) {
+	if err := b.store.(*storage.Store).WaitSeal(); !errors.Is(err, storage.ErrRolledBack) {
 		t.Errorf("WaitSeal: %v, want ErrRolledBack", err)
 	}
 	if _, err := b.store.ListKeys(); !errors.Is(err, storage.ErrRolledBack) {

@@ -5,48 +5,60 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 )
 
 // MailStore returns the store of mail settings and digest state: the
 // shared store's, else the data folder's.
-func (b *Workspace) MailStore() mail.Store {
-	if b.shared != nil {
-		return b.shared
-	}
-	return b.store
-}
+func (w *Workspace) MailStore() mail.Store { return w.store }
 
 // MailPassword returns the SMTP password kept in the keyring; "" when none
 // is set.
-func (b *Workspace) MailPassword() (string, error) { return b.keyring.MailPassword() }
+func (w *Workspace) MailPassword() (string, error) { return w.keyring.MailPassword() }
 
 // SaveMail saves the digest's mail settings (and, when given, the SMTP
 // password in the keyring) and records the change in the audit log
 // (mail.SaveSettings).
-func (b *Workspace) SaveMail(c mail.Change) error {
-	return mail.SaveSettings(b.MailStore(), b.keyring, c)
+func (w *Workspace) SaveMail(c mail.Change) error {
+	return mail.SaveSettings(w.MailStore(), w.keyring, c)
 }
 
 // Deliverer is the digest deliverer over the workspace's store, keyring and
 // service, acting as the service's actor. On a shared store it claims each
 // slot first (claimSlots), as the scheduler does, so a `digest send` run
 // by cron beside running windows and replicas never sends a slot twice.
-func (b *Workspace) Deliverer() *mail.Deliverer {
-	d := mail.NewDeliverer(b.MailStore(), b.keyring, b.service, b.service.Actor)
-	b.claimSlots(d)
-	d.Denied = DeniedSelector(b.UsageStore(), b.service)
+func (w *Workspace) Deliverer() *mail.Deliverer {
+	d := mail.NewDeliverer(w.store, w.keyring, w.service, w.service.Actor)
+	claimSlots(d, w.store)
+	d.Denied = DeniedSelector(w.store, w.service)
 	return d
 }
 
-// claimSlots makes d claim each slot in the shared store before delivering
-// it (pgstore.Store.ClaimSlot), so that of every window, replica and
-// `digest send` sharing the store exactly one delivers it; a data folder
-// has one process, and d is left as it is.
-func (b *Workspace) claimSlots(d *mail.Deliverer) {
-	if b.shared != nil {
-		d.Claim = b.shared.ClaimSlot
+// digestStore is what the digest needs of a store: the mail settings, the
+// digest state and the usage counts (for the keys with denied attempts).
+type digestStore interface {
+	mail.Store
+	core.UsageStore
+}
+
+// claimSlots makes d claim each slot in st before delivering it when st is
+// shared by several processes (pgstore.Store.ClaimSlot), so that of every
+// window, replica and `digest send` sharing the store exactly one delivers
+// it; a data folder has one process, and d is left as it is.
+func claimSlots(d *mail.Deliverer, st digestStore) {
+	if c, ok := st.(slotClaimer); ok {
+		d.Claim = c.ClaimSlot
 	}
+}
+
+// newScheduler is the daily digest scheduler of svc's keys over st, on
+// clock, claiming each slot on a shared store (claimSlots).
+func newScheduler(st digestStore, pw mail.PasswordStore, svc *core.Service, clock core.Clock, onError func(error)) *mail.Scheduler {
+	s := mail.NewScheduler(st, pw, svc, svc.Actor, clock, onError)
+	claimSlots(s.Deliverer, st)
+	s.Deliverer.Denied = DeniedSelector(st, svc)
+	return s
 }
 
 // Scheduler is the daily digest scheduler over the workspace, on its clock;
@@ -55,12 +67,10 @@ func (b *Workspace) claimSlots(d *mail.Deliverer) {
 // so the digest goes out exactly once. On a shared store the scheduler
 // also prunes the change log daily (PruneChanges); only admins run it
 // (replicas hold the server role, which cannot delete changes).
-func (b *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
-	s := mail.NewScheduler(b.MailStore(), b.keyring, b.service, b.service.Actor, b.clock, onError)
-	b.claimSlots(s.Deliverer)
-	s.Deliverer.Denied = DeniedSelector(b.UsageStore(), b.service)
-	if b.shared != nil {
-		s.Daily = b.PruneChanges
+func (w *Workspace) Scheduler(onError func(error)) *mail.Scheduler {
+	s := newScheduler(w.store, w.keyring, w.service, w.clock, onError)
+	if _, ok := w.store.(changePruner); ok {
+		s.Daily = w.PruneChanges
 	}
 	return s
 }
@@ -75,11 +85,12 @@ const ChangesKept = 30 * 24 * time.Hour
 // PruneChanges deletes the shared store's changes older than ChangesKept
 // before now (the latest change is always kept); on a data folder it does
 // nothing.
-func (b *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
-	if b.shared == nil {
+func (w *Workspace) PruneChanges(ctx context.Context, now time.Time) error {
+	p, ok := w.store.(changePruner)
+	if !ok {
 		return nil
 	}
-	if _, err := b.shared.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
+	if _, err := p.PruneChanges(ctx, now.Add(-ChangesKept)); err != nil {
 		return fmt.Errorf("prune the shared store's change log: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/mail"
 	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -82,33 +83,35 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
-	snap, err := st.ReadSignedSnapshot(ctx, ed.Verifier(), seen)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
-	}
-	if err := kr.RecordSharedGeneration(snap.State.Gen); err != nil {
-		st.Close()
-		return nil, err
-	}
-	ss.OnCommit(func(gen uint64) {
-		if err := kr.RecordSharedGeneration(gen); err != nil {
-			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
-		}
-	})
 	if catalog == nil {
 		if catalog, err = core.StoredCatalog(st, ed.Verifier()); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 		}
 	}
-	svc, err := core.NewService(pgstore.Preload(ss, snap.Keys), ed, clock, catalog)
+	// The replica reads the records with the store's signed state (not
+	// one older than the keyring's generation) and builds the window's
+	// service over them: its own changes are signed with the admins' key,
+	// other admins' reach it through the replica (Follow). The catalog is
+	// given, so the replica keeps it (an import is used after a reopen).
+	rep, err := replica.Open(ctx, st, st.StoreID(), ed.Verifier(), replica.Options{
+		Clock: clock, Catalog: catalog, Heartbeat: SharedHeartbeat, Generations: kr,
+		NewService: func(keys []*core.Key, catalog *core.Catalog) (*core.Service, error) {
+			return core.NewService(pgstore.Preload(ss, keys), ed, clock, catalog)
+		},
+	})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
+	ss.OnCommit(func(gen uint64) {
+		if err := kr.RecordSharedGeneration(gen); err != nil {
+			slog.Warn("cannot record the shared store's generation in the keyring", "generation", gen, "error", err)
+		}
+	})
+	svc := rep.Service()
 	svc.Actor = Actor()
-	return &Workspace{url: RedactURL(opts.StoreURL), shared: ss, keyring: kr, service: svc, clock: clock}, nil
+	return &Workspace{url: RedactURL(opts.StoreURL), store: ss, kind: KindShared, replica: rep, keyring: kr, service: svc, clock: clock}, nil
 }
 
 // InitResult says what InitShared did.
@@ -223,26 +226,18 @@ type resigned struct {
 func (r resigned) ListKeys() ([]*core.Key, error) { return r.keys, nil }
 
 // Audit returns the audit log, newest first.
-func (b *Workspace) Audit() ([]core.AuditEvent, error) {
-	if b.shared != nil {
-		return b.shared.Audit()
-	}
-	return b.store.Audit()
-}
+func (w *Workspace) Audit() ([]core.AuditEvent, error) { return w.store.Audit() }
 
 // KeyAudit returns the audit entries about the keys ids, newest first.
-func (b *Workspace) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
-	if b.shared != nil {
-		return b.shared.KeyAudit(ids...)
-	}
-	return b.store.KeyAudit(ids...)
+func (w *Workspace) KeyAudit(ids ...string) ([]core.AuditEvent, error) {
+	return w.store.KeyAudit(ids...)
 }
 
 // Location names what is open, for messages: the data folder, or the
 // shared store's URL without its password.
-func (b *Workspace) Location() string {
-	if b.shared != nil {
-		return b.url
+func (w *Workspace) Location() string {
+	if w.kind == KindShared {
+		return w.url
 	}
-	return b.dir
+	return w.dir
 }

@@ -85,7 +85,8 @@ func downgradeToV4(t *testing.T, path string, master []byte) {
 // every record carries the store's Ed25519 signature of it.
 func checkSigned(t *testing.T, w *Workspace) {
 	t.Helper()
-	if v, err := w.store.Schema(); err != nil || v != storage.SchemaVersion {
+	st := w.store.(*storage.Store)
+	if v, err := st.Schema(); err != nil || v != storage.SchemaVersion {
 		t.Fatalf("schema %d, %v; want %d", v, err, storage.SchemaVersion)
 	}
 	if err := w.SignatureCheck(); err != nil {
@@ -95,7 +96,7 @@ func checkSigned(t *testing.T, w *Workspace) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, sigs, err := w.store.ListSignedKeys()
+	keys, sigs, err := st.ListSignedKeys()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,21 +9,16 @@ import (
 
 // UsageStore returns the store that keeps usage counts: the data folder's,
 // or the shared store.
-func (b *Workspace) UsageStore() core.UsageStore {
-	if b.shared != nil {
-		return b.shared
-	}
-	return b.store
-}
+func (w *Workspace) UsageStore() core.UsageStore { return w.store }
 
 // UsageRecorder returns a recorder counting the uses answered by this
 // process's verification API (serve, or the window's). On a data folder
 // it writes as core.LocalUsageWriter (one process holds the folder); on a
 // shared store as this computer's writer id, kept in the data folder.
-func (b *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
+func (w *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
 	writer := core.LocalUsageWriter
-	if b.shared != nil {
-		dir := b.dir
+	if w.kind == KindShared {
+		dir := w.dir
 		if dir == "" {
 			var err error
 			if dir, err = DefaultDir(); err != nil {
@@ -31,11 +26,11 @@ func (b *Workspace) UsageRecorder() (*core.UsageRecorder, error) {
 			}
 		}
 		var err error
-		if writer, err = storage.UsageWriterID(dir, b.shared.StoreID()); err != nil {
+		if writer, err = storage.UsageWriterID(dir, w.store.StoreID()); err != nil {
 			return nil, err
 		}
 	}
-	return core.NewUsageRecorder(b.UsageStore(), writer, b.clock)
+	return core.NewUsageRecorder(w.UsageStore(), writer, w.clock)
 }
 
 // DeniedSelector returns the digest's fourth list for mail.Deliverer:

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
-	"github.com/keydesk/keydesk/pgstore"
+	"github.com/keydesk/keydesk/replica"
 	"github.com/keydesk/keydesk/seal"
 	"github.com/keydesk/keydesk/storage"
 )
@@ -77,19 +77,19 @@ type Options struct {
 // settings, the digest scheduler, credentials) are methods of their own.
 type Workspace struct {
 	dir string
-	// store is the data folder's store; nil on a shared store.
-	store *storage.Store
-	// shared is the shared store (Options.StoreURL); nil on a data folder.
-	shared *pgstore.SealedStore
+	// store is the data folder's store, or the shared store
+	// (Options.StoreURL).
+	store Store
+	kind  Kind
+	// replica follows the shared store, keeping service current (Follow);
+	// nil on a data folder.
+	replica *replica.Replica
 	// url is the shared store's URL without its password; "" on a data
 	// folder.
 	url     string
 	keyring *storage.Keyring
 	service *core.Service
 	clock   core.Clock
-	// demo reports whether this is a throw-away demo store (its folder is
-	// removed by Close).
-	demo bool
 	// checks is the progress of the checks Options.CheckLater put after
 	// the load; nil without it.
 	checks *checkState
@@ -113,36 +113,25 @@ const (
 )
 
 // Kind says whether a data folder, the demo or a shared store is open.
-func (b *Workspace) Kind() Kind {
-	switch {
-	case b.shared != nil:
-		return KindShared
-	case b.demo:
-		return KindDemo
-	}
-	return KindFolder
-}
+func (w *Workspace) Kind() Kind { return w.kind }
 
 // Dir is the data folder (the demo's temporary one); "" on a shared store.
-func (b *Workspace) Dir() string { return b.dir }
+func (w *Workspace) Dir() string { return w.dir }
 
-// Store is the data folder's store; nil on a shared store.
-func (b *Workspace) Store() *storage.Store { return b.store }
-
-// Shared is the shared store; nil on a data folder.
-func (b *Workspace) Shared() *pgstore.SealedStore { return b.shared }
+// Store is the workspace's store: the data folder's, or the shared store.
+func (w *Workspace) Store() Store { return w.store }
 
 // URL is the shared store's URL without its password; "" on a data folder.
-func (b *Workspace) URL() string { return b.url }
+func (w *Workspace) URL() string { return w.url }
 
 // Keyring holds the store's signing material and the SMTP password.
-func (b *Workspace) Keyring() *storage.Keyring { return b.keyring }
+func (w *Workspace) Keyring() *storage.Keyring { return w.keyring }
 
 // Service is the key service over the store.
-func (b *Workspace) Service() *core.Service { return b.service }
+func (w *Workspace) Service() *core.Service { return w.service }
 
 // Clock is the workspace's clock (fixed by Options.Now).
-func (b *Workspace) Clock() core.Clock { return b.clock }
+func (w *Workspace) Clock() core.Clock { return w.clock }
 
 // DefaultDir returns the per-OS default data folder: on Linux and other
 // Unix systems $XDG_DATA_HOME/keydesk or ~/.local/share/keydesk; on Windows
@@ -357,7 +346,11 @@ func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock c
 		store.StartSignatureCheck()
 	}
 	go distrustOnForgery(dir, store, svc)
-	return &Workspace{dir: dir, store: store, keyring: kr, service: svc, clock: clock, demo: demo, checks: checks}, nil
+	kind := KindFolder
+	if demo {
+		kind = KindDemo
+	}
+	return &Workspace{dir: dir, store: store, kind: kind, keyring: kr, service: svc, clock: clock, checks: checks}, nil
 }
 
 // distrustOnForgery waits for the store's background check of its record
@@ -415,36 +408,41 @@ func openDemo(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspace
 
 // SignatureCheck waits for the data folder's background check of its
 // record signatures (storage.Store.SignatureCheck) and returns its result:
-// an error wrapping storage.ErrTampered means a record's signature does
-// not match it, and the store now refuses every change and read. A shared
-// store or no store gives nil.
-func (b *Workspace) SignatureCheck() error {
-	if b.store == nil {
-		return nil
+// an error wrapping ErrTampered means a record's signature does not match
+// it, and the store now refuses every change and read. A shared store or
+// no store gives nil.
+func (w *Workspace) SignatureCheck() error {
+	if c := w.Signatures(); c != nil {
+		return c.SignatureCheck()
 	}
-	return b.store.SignatureCheck()
+	return nil
+}
+
+// Signatures is the data folder's background check of its record
+// signatures; nil on a shared store, whose records are checked against
+// its signed state as they are read.
+func (w *Workspace) Signatures() SignatureChecker {
+	c, _ := w.store.(SignatureChecker)
+	return c
 }
 
 // Close writes pending last-used times, closes the store and, for a demo,
 // removes its folder. Calling it again returns the first result.
-func (b *Workspace) Close() error {
-	b.closeOnce.Do(func() {
+func (w *Workspace) Close() error {
+	w.closeOnce.Do(func() {
 		var errs []error
-		if b.service != nil {
-			errs = append(errs, b.service.FlushLastUsed())
+		if w.service != nil {
+			errs = append(errs, w.service.FlushLastUsed())
 		}
-		if b.store != nil {
-			errs = append(errs, b.store.Close())
+		if w.store != nil {
+			errs = append(errs, w.store.Close())
 		}
-		if b.shared != nil {
-			errs = append(errs, b.shared.Close())
-		}
-		if b.demo && b.dir != "" {
-			if err := os.RemoveAll(b.dir); err != nil {
+		if w.kind == KindDemo && w.dir != "" {
+			if err := os.RemoveAll(w.dir); err != nil {
 				errs = append(errs, fmt.Errorf("remove demo folder: %w", err))
 			}
 		}
-		b.closeErr = errors.Join(errs...)
+		w.closeErr = errors.Join(errs...)
 	})
-	return b.closeErr
+	return w.closeErr
 }

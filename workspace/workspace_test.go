@@ -197,7 +197,7 @@ func TestDemo(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	now := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
 	b := open(t, Options{Keyring: kr, Demo: true, Now: now})
-	if !b.demo || !strings.Contains(filepath.Base(b.dir), "keydesk-demo") {
+	if b.kind != KindDemo || !strings.Contains(filepath.Base(b.dir), "keydesk-demo") {
 		t.Fatalf("demo dir %q", b.dir)
 	}
 	keys := b.service.List()

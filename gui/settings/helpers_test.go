@@ -14,7 +14,6 @@ import (
 
 	"github.com/keydesk/keydesk/core"
 	"github.com/keydesk/keydesk/gui/widgets"
-	"github.com/keydesk/keydesk/storage"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -36,7 +35,7 @@ const (
 // in-memory keyring) with its clock fixed at now.
 func vwBackend(t *testing.T, now time.Time) *workspace.Workspace {
 	t.Helper()
-	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: storage.NewMemoryKeyring()})
+	b, err := workspace.Open(workspace.Options{Dir: t.TempDir(), Now: now, Keyring: workspace.NewMemoryKeyring()})
 	if err != nil {
 		t.Fatalf("open workspace: %v", err)
 	}
