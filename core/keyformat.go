@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/bits"
 	"regexp"
+	"unsafe"
 )
 
 // Key format constants. A key is KeyPrefix, BodyLength base62 characters
@@ -120,17 +121,17 @@ func checksum(s string) string {
 	return string(out)
 }
 
-var crcTable = crc32.MakeTable(crc32.IEEE)
+// prefixCRC is the CRC-32 of KeyPrefix, from which checksumMatches goes on.
+var prefixCRC = crc32.ChecksumIEEE([]byte(KeyPrefix))
 
 // checksumMatches reports whether the last ChecksumLength characters of the
 // KeyLength-character s are the checksum of the rest. It is checksum
-// without allocating, for the verification hot path.
+// without allocating, for the verification hot path: hash/crc32 reads the
+// string's bytes in place (it neither keeps nor changes them), with its
+// slicing-by-8 tables, about four times faster than a byte-at-a-time loop.
 func checksumMatches(s string) bool {
-	c := ^uint32(0)
-	for i := 0; i < KeyLength-ChecksumLength; i++ {
-		c = crcTable[byte(c)^s[i]] ^ (c >> 8)
-	}
-	c = ^c
+	body := s[len(KeyPrefix) : KeyLength-ChecksumLength]
+	c := crc32.Update(prefixCRC, crc32.IEEETable, unsafe.Slice(unsafe.StringData(body), len(body)))
 	for i := KeyLength - 1; i >= KeyLength-ChecksumLength; i-- {
 		if s[i] != base62Alphabet[c%62] {
 			return false
@@ -163,6 +164,21 @@ func GenerateKey(r io.Reader) (string, error) {
 // alphabet, range and checksum. It returns nil or one of the ErrKey* errors
 // or ErrBadChecksum. It never includes s in the error.
 func CheckKey(s string) error {
+	if err := checkShape(s); err != nil {
+		return err
+	}
+	body := s[len(KeyPrefix) : len(KeyPrefix)+BodyLength]
+	if body > maxBody {
+		return ErrKeyRange
+	}
+	if !checksumMatches(s) {
+		return ErrBadChecksum
+	}
+	return nil
+}
+
+// checkShape is the first part of CheckKey: prefix, length and alphabet.
+func checkShape(s string) error {
 	if len(s) != KeyLength {
 		if len(s) >= len(KeyPrefix) && s[:len(KeyPrefix)] != KeyPrefix {
 			return ErrKeyPrefix
@@ -172,17 +188,14 @@ func CheckKey(s string) error {
 	if s[:len(KeyPrefix)] != KeyPrefix {
 		return ErrKeyPrefix
 	}
+	// One test after the loop instead of a branch per character: every
+	// character outside the alphabet has a negative index.
+	var bad int8
 	for i := len(KeyPrefix); i < KeyLength; i++ {
-		if base62Index[s[i]] < 0 {
-			return ErrKeyAlphabet
-		}
+		bad |= base62Index[s[i]]
 	}
-	body := s[len(KeyPrefix) : len(KeyPrefix)+BodyLength]
-	if body > maxBody {
-		return ErrKeyRange
-	}
-	if !checksumMatches(s) {
-		return ErrBadChecksum
+	if bad < 0 {
+		return ErrKeyAlphabet
 	}
 	return nil
 }

@@ -104,6 +104,9 @@ func TestVerifyReasons(t *testing.T) {
 	list, _ := svc.Catalog().Operation("messaging.channels.list")
 	create, _ := svc.Catalog().Operation("messaging.channels.create")
 	badSum := readSecret[:KeyLength-1] + string(flip(readSecret[KeyLength-1]))
+	// Above 2^256-1 with a valid checksum: well-shaped, never issued.
+	outOfRange := KeyPrefix + strings.Repeat("z", BodyLength)
+	outOfRange += checksum(outOfRange)
 
 	tests := []struct {
 		name    string
@@ -122,6 +125,8 @@ func TestVerifyReasons(t *testing.T) {
 		{"malformed", "hello", Target{}, ReasonMalformed, false, false},
 		{"malformed with space", " " + readSecret, Target{}, ReasonMalformed, false, false},
 		{"bad checksum", badSum, Target{}, ReasonBadChecksum, false, false},
+		{"out of range", outOfRange, Target{}, ReasonMalformed, false, false},
+		{"bad alphabet", readSecret[:KeyLength-1] + "-", Target{}, ReasonMalformed, false, false},
 		{"unknown", never, Target{}, ReasonUnknown, false, false},
 		{"deleted", goneSecret, Target{}, ReasonUnknown, false, false},
 	}

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,12 +34,44 @@ func TestUsageMemoryIsToday(t *testing.T) {
 		}
 	}
 	r.Count(Verification{Valid: true, Allowed: true, Reason: ReasonOK, Key: &Key{ID: "today"}})
-	n := 0
-	r.cur.Load().keys.Range(func(any, any) bool { n++; return true })
+	n := r.cur.Load().keys.len()
 	if len(r.retired) != 0 || n != 1 {
 		t.Fatalf("after the day changed: %d days retired, %d keys in memory; want 0 and 1", len(r.retired), n)
 	}
 	if st.puts != 1 {
 		t.Fatalf("%d writes, want 1 (the old day's counts; nothing changed after)", st.puts)
+	}
+}
+
+// TestKeyCountersNewKeysConcurrently: keys first counted from several
+// goroutines at once, while the read-only copy is made again and again,
+// each get one counter that every goroutine finds (run with -race).
+func TestKeyCountersNewKeysConcurrently(t *testing.T) {
+	var c keyCounters
+	const workers, keys = 4, 1000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range keys {
+				c.get(fmt.Sprintf("k%d", (i*7+w*251)%keys)).allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := c.len(); n != keys {
+		t.Fatalf("%d keys, want %d", n, keys)
+	}
+	c.each(func(id string, k *keyUsage) {
+		if n := k.allowed.Load(); n != workers {
+			t.Errorf("%s counted %d times, want %d", id, n, workers)
+		}
+	})
+	// Every key was counted after the last copy was made or is in it: a
+	// lookup of any of them now finds the same counter.
+	for i := range keys {
+		id := fmt.Sprintf("k%d", i)
+		if c.get(id) != c.all[id] {
+			t.Fatalf("%s: two counters", id)
+		}
 	}
 }

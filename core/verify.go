@@ -81,11 +81,15 @@ func (s *Service) VerifyUse(secret string, target Target) Verification {
 }
 
 func (s *Service) verify(secret string, target Target, record bool) Verification {
-	switch err := CheckKey(secret); err {
-	case nil:
-	case ErrBadChecksum:
-		return Verification{Reason: ReasonBadChecksum}
-	default:
+	// Only the key's shape is checked before its HMAC; its range and
+	// checksum (CheckKey's rest) only when no record matches, to tell a
+	// mistyped key from an unknown one. A secret whose digest matches a
+	// record is the key issued for it (HMAC-SHA256 does not collide), and
+	// issued keys are well-formed (GenerateKey), so checking them again
+	// would cost every valid verification time and decide nothing. (A
+	// record forged with the digest of an ill-formed string answers as
+	// tampered: its signature fails like any forged record's.)
+	if checkShape(secret) != nil {
 		return Verification{Reason: ReasonMalformed}
 	}
 	if g := s.gate.Load(); g != nil {
@@ -106,7 +110,7 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 	switch {
 	case !ok:
 		s.mu.RUnlock()
-		return Verification{Reason: ReasonUnknown}
+		return Verification{Reason: unmatchedReason(secret)}
 	case k.Tampered || s.distrusted.Load() || !s.signatureOK(e, k):
 		v.Reason = ReasonTampered
 	case k.Expired(now):
@@ -130,6 +134,18 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 		v.LastUsedAt = now
 	}
 	return v
+}
+
+// unmatchedReason is the reason for a well-shaped secret that matches no
+// record: a bad checksum, out of range, or an unknown key.
+func unmatchedReason(secret string) Reason {
+	switch CheckKey(secret) {
+	case nil:
+		return ReasonUnknown
+	case ErrBadChecksum:
+		return ReasonBadChecksum
+	}
+	return ReasonMalformed
 }
 
 // digestSecret returns the digest of a presented secret, without

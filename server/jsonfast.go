@@ -104,10 +104,19 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// plainJSON tells the bytes encoding/json writes as they are inside a
+// string (HTML-safe): printable ASCII but for ", \\, <, > and &.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as encoding/json writes it (HTML-safe).
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			q, _ := json.Marshal(s) // a string always encodes
 			return append(b, q...)
 		}
@@ -115,6 +124,40 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// reasonJSON holds, for each reason of Reasons, the reason and message
+// members of a verify answer as appendVerifyResponse writes them: the same
+// bytes for every answer with that reason, so they are encoded once.
+var reasonJSON = func() []struct {
+	r    core.Reason
+	json string
+} {
+	t := make([]struct {
+		r    core.Reason
+		json string
+	}, len(Reasons))
+	for i, r := range Reasons {
+		t[i].r, t[i].json = r, string(appendReasonSlow(nil, r))
+	}
+	return t
+}()
+
+// appendReason appends the reason and message members for r.
+func appendReason(b []byte, r core.Reason) []byte {
+	for _, e := range reasonJSON {
+		if e.r == r {
+			return append(b, e.json...)
+		}
+	}
+	return appendReasonSlow(b, r)
+}
+
+func appendReasonSlow(b []byte, r core.Reason) []byte {
+	b = append(b, `,"reason":`...)
+	b = appendString(b, string(r))
+	b = append(b, `,"message":`...)
+	return appendString(b, r.Explain())
 }
 
 func appendBool(b []byte, v bool) []byte {
@@ -132,10 +175,7 @@ func appendVerifyResponse(b []byte, v core.Verification) ([]byte, bool) {
 	b = appendBool(b, v.Valid)
 	b = append(b, `,"allowed":`...)
 	b = appendBool(b, v.Allowed)
-	b = append(b, `,"reason":`...)
-	b = appendString(b, string(v.Reason))
-	b = append(b, `,"message":`...)
-	b = appendString(b, v.Reason.Explain())
+	b = appendReason(b, v.Reason)
 	b = append(b, `,"key":`...)
 	if v.Key == nil {
 		b = append(b, "null"...)

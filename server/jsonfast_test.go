@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,11 +111,17 @@ func TestFastEncodeMatchesEncodingJSON(t *testing.T) {
 		{ID: "02", Name: "n", Scopes: []string{}, ExpiresAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, k := range keys {
-		for _, v := range []core.Verification{
+		vs := []core.Verification{
 			{Valid: true, Allowed: true, Reason: core.ReasonOK, Key: k},
 			{Valid: true, Reason: core.ReasonForbidden, Key: k},
 			{Reason: core.ReasonUnknown},
-		} {
+		}
+		// Every reason (their members are encoded once, at start) and
+		// one that is none of them.
+		for _, r := range append(slices.Clone(Reasons), "<other>") {
+			vs = append(vs, core.Verification{Reason: r, Key: k})
+		}
+		for _, v := range vs {
 			var want bytes.Buffer
 			if err := json.NewEncoder(&want).Encode(NewVerifyResponse(v)); err != nil {
 				t.Fatal(err)

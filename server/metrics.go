@@ -174,19 +174,24 @@ func (s *Server) countNoRoute() {
 	}
 }
 
+// monoBase anchors the readings of started and observe: the time since
+// it is one read of the monotonic clock, where time.Now reads the wall
+// clock too.
+var monoBase = time.Now()
+
 // started is when a request to a verification endpoint started, for
 // observe.
-func (s *Server) started() time.Time {
+func (s *Server) started() time.Duration {
 	if s.uninstrumented {
-		return time.Time{}
+		return 0
 	}
-	return time.Now()
+	return time.Since(monoBase)
 }
 
 // observe records the duration of a request to endpoint ep since start.
-func (s *Server) observe(ep int, start time.Time) {
+func (s *Server) observe(ep int, start time.Duration) {
 	if !s.uninstrumented {
-		s.metrics.durations[ep].Observe(time.Since(start).Seconds())
+		s.metrics.durations[ep].Observe((time.Since(monoBase) - start).Seconds())
 	}
 }
 

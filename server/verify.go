@@ -108,7 +108,14 @@ func decodeVerifyRequest(w http.ResponseWriter, r *http.Request) (verifyInput, i
 		}
 	}()
 	buf.Reset()
-	_, rerr := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	// A body of declared length is read by net/http up to that length,
+	// which verify checked against the limit; only a body of unknown
+	// length (chunked) needs a reader that stops at the limit.
+	body := r.Body
+	if r.ContentLength < 0 {
+		body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	}
+	_, rerr := buf.ReadFrom(body)
 	if in, ok := parseVerifyFast(buf.Bytes()); ok && rerr == nil {
 		if !in.hasKey {
 			return in, http.StatusBadRequest, msgNoKey

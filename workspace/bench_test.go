@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -203,19 +204,29 @@ func perOp(n int, fn func(i int)) float64 {
 }
 
 // BenchmarkVerifyRatio measures Verify and the baseline alternately in the
-// same run (rounds of ratioOps calls each, keeping the fastest round of
-// each so that noise from other processes does not decide the figure) and
-// reports Verify's time as a multiple of the baseline's. Target:
-// x-baseline ≤ 3.
+// same run, in short rounds (ratioOps calls each, about 30 ms, which one
+// goes first alternating), and reports the median of the rounds' ratios,
+// Verify's time as a multiple of the baseline's: load from other processes
+// on a shared machine falls on both sides of a round alike, and a burst of
+// it during a few rounds does not move the median. verify-ns/op and
+// baseline-ns/op are the fastest round of each. Target: x-baseline ≤ 1.5
+// (issue 23).
 func BenchmarkVerifyRatio(b *testing.B) {
 	f := getFixture(b)
 	verify, base := verifier(b, f), baseliner(b, f)
-	const ratioOps, rounds = 200_000, 5
+	const ratioOps, rounds = 20_000, 41
 	var vns, bns float64
+	ratios := make([]float64, rounds)
 	for b.Loop() {
 		vns, bns = 0, 0
 		for r := range rounds {
-			v, bl := perOp(ratioOps, verify), perOp(ratioOps, base)
+			var v, bl float64
+			if r%2 == 0 {
+				v, bl = perOp(ratioOps, verify), perOp(ratioOps, base)
+			} else {
+				bl, v = perOp(ratioOps, base), perOp(ratioOps, verify)
+			}
+			ratios[r] = v / bl
 			if r == 0 || v < vns {
 				vns = v
 			}
@@ -224,9 +235,10 @@ func BenchmarkVerifyRatio(b *testing.B) {
 			}
 		}
 	}
+	slices.Sort(ratios)
 	b.ReportMetric(vns, "verify-ns/op")
 	b.ReportMetric(bns, "baseline-ns/op")
-	b.ReportMetric(vns/bns, "x-baseline")
+	b.ReportMetric(ratios[rounds/2], "x-baseline")
 }
 
 // BenchmarkCreate is core.Service.Create with 100,000 keys in the store,
