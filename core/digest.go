@@ -146,11 +146,11 @@ func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 		var missing []string
 		s.mu.RLock()
 		for _, id := range ids {
-			if k, ok := s.byID[id]; ok {
+			if e, ok := s.byID[id]; ok {
 				// A shallow copy: the service replaces records
 				// instead of changing them, so the slices and
 				// maps they share are never written.
-				c := *k
+				c := *s.checked(e)
 				out = append(out, &c)
 			} else {
 				missing = append(missing, id)
@@ -189,7 +189,7 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 		// Became idle in (after, until] and still active at until.
 		if r.since > lo && r.since <= hi && hi < r.expires {
 			k := r.e.key
-			if s.byID[k.ID] != k {
+			if s.byID[k.ID] != r.e {
 				// A row whose entry left the index without
 				// removeRow: not a live key.
 				continue
@@ -207,7 +207,7 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 	dirty := append([]*entry(nil), s.dirty...)
 	s.usedMu.Unlock()
 	for _, e := range dirty {
-		if k := e.key; s.byID[k.ID] == k && !k.BecameIdle(after, until) {
+		if k := e.key; s.byID[k.ID] == e && !k.BecameIdle(after, until) {
 			if c := withPending(k); c.BecameIdle(after, until) {
 				out = append(out, c)
 			}

@@ -93,16 +93,13 @@ func (s *Service) FlushLastUsed() error {
 	}
 	s.mu.Lock()
 	for id, t := range pending {
-		if k, ok := s.byID[id]; ok && t.After(k.LastUsedAt) {
+		if e, ok := s.byID[id]; ok && t.After(e.key.LastUsedAt) {
 			// Replace the record instead of changing it: Verify and
 			// SelectDigest hand out shallow copies sharing its parts.
-			c := *k
+			c := *e.key
 			c.LastUsedAt = t
-			s.byID[id] = &c
-			if e, ok := s.byDigest[string(c.Digest)]; ok && e.key == k {
-				e.key = &c
-				s.setRow(e)
-			}
+			e.key = &c
+			s.setRow(e)
 		}
 	}
 	s.mu.Unlock()

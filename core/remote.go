@@ -11,7 +11,7 @@ func (s *Service) ApplyRemote(k *Key) {
 	k = k.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.byID[k.ID]; ok && string(old.Digest) != string(k.Digest) {
+	if old, ok := s.byID[k.ID]; ok && old.digest != string(k.Digest) {
 		s.dropLocked(old)
 	}
 	s.index(k)
@@ -23,18 +23,18 @@ func (s *Service) ApplyRemote(k *Key) {
 func (s *Service) RemoveRemote(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.byID[id]
+	e, ok := s.byID[id]
 	if ok {
-		s.dropLocked(k)
+		s.dropLocked(e)
 	}
 	return ok
 }
 
-// dropLocked removes k from both indexes; s.mu must be held for writing.
-func (s *Service) dropLocked(k *Key) {
-	delete(s.byID, k.ID)
-	if e, ok := s.byDigest[string(k.Digest)]; ok && e.key.ID == k.ID {
-		delete(s.byDigest, string(k.Digest))
+// dropLocked removes e from both indexes; s.mu must be held for writing.
+func (s *Service) dropLocked(e *entry) {
+	delete(s.byID, e.key.ID)
+	if s.byDigest[e.digest] == e {
+		delete(s.byDigest, e.digest)
 		s.removeRow(e)
 	}
 }

@@ -193,7 +193,7 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 		return Rolled{}, err
 	}
 
-	old := s.byID[id].Clone() // keeps its stored LastUsedAt
+	old := s.byID[id].key.Clone() // keeps its stored LastUsedAt
 	old.ExpiresAt = plan.OldExpiresAt
 	old.RolledTo = nk.ID
 	old.MAC = s.admin.SignRecord(old.MACPayload())

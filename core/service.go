@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unique"
+	"unsafe"
 )
 
 // Service errors callers branch on.
@@ -55,7 +56,7 @@ type Service struct {
 
 	mu       sync.RWMutex
 	byDigest map[string]*entry // HMAC digest (as string) -> record
-	byID     map[string]*Key
+	byID     map[string]*entry // id -> the same entries
 
 	usedMu sync.Mutex
 	dirty  []*entry // entries given a pending last use since the last flush
@@ -66,6 +67,10 @@ type Service struct {
 	// distrusted is set once the store's records are found forged
 	// (Distrust): no key verifies any more.
 	distrusted atomic.Bool
+
+	// gate, while set, holds verifications until its channel is closed
+	// (see VerifyAfter).
+	gate atomic.Pointer[gate]
 
 	// idleRows holds, for every entry, the times the digest's idle list
 	// reads, packed so that it scans 100,000 keys without touching their
@@ -154,9 +159,129 @@ func NewVerifyService(store Store, signer RecordVerifier, clock Clock, catalog *
 // signature at the record's first verification instead of at load: a
 // server with 100,000 Ed25519-signed records answers within a second of
 // start instead of after 100,000 signature checks. List does not flag a
-// record whose signature was not checked yet.
+// record whose signature was not checked yet (CheckRecords checks them
+// all).
 func NewLazyVerifyService(store Store, signer RecordVerifier, clock Clock, catalog *Catalog) (*Service, error) {
 	return newService(store, signer, clock, catalog, true)
+}
+
+// NewLazyService is NewService that checks each record's MAC later, as
+// NewLazyVerifyService does: at its first verification, before Get,
+// Rename, Roll or Delete hand it out or act on it, or when CheckRecords
+// runs (the window runs it once its table is on screen). A tampered record
+// is refused at its first use all the same; only List does not flag it
+// until it was checked.
+func NewLazyService(store Store, signer Signer, clock Clock, catalog *Catalog) (*Service, error) {
+	s, err := newService(store, signer, clock, catalog, true)
+	if err != nil {
+		return nil, err
+	}
+	s.admin = signer
+	return s, nil
+}
+
+// gate holds verifications until ready is closed (see VerifyAfter).
+type gate struct {
+	ready <-chan struct{}
+	start func()
+}
+
+// VerifyAfter makes every verification wait until ready is closed: the
+// opener of a store whose records are still being checked against their
+// signed set (a data folder's seal, run after the window's table is on
+// screen) closes it once that check ended, having called Distrust first
+// if it failed, so that no key of a rolled-back or altered file verifies
+// in the meantime. A verification that has to wait first calls start, if
+// not nil, which must start that check if it has not started (and may be
+// called any number of times). A verification after ready is closed costs
+// one atomic load more.
+func (s *Service) VerifyAfter(ready <-chan struct{}, start func()) {
+	s.gate.Store(&gate{ready: ready, start: start})
+}
+
+// pass waits for g's channel (starting what closes it), then removes the
+// gate.
+func (s *Service) pass(g *gate) {
+	select {
+	case <-g.ready:
+	default:
+		if g.start != nil {
+			g.start()
+		}
+		<-g.ready
+	}
+	s.gate.CompareAndSwap(g, nil)
+}
+
+// CheckRecords checks the MAC of every record not checked yet (see
+// NewLazyService) on all CPUs but one, calling progress, if not nil, after
+// every batch with the number checked so far and the total; a record that
+// fails is flagged Tampered from then on (List shows it). It returns the
+// number of tampered records found.
+func (s *Service) CheckRecords(progress func(done, total int)) int {
+	s.mu.RLock()
+	pending := make([]*entry, 0, len(s.idleRows))
+	for i := range s.idleRows {
+		if e := s.idleRows[i].e; e.sig.Load() == sigPending {
+			pending = append(pending, e)
+		}
+	}
+	s.mu.RUnlock()
+	const batch = 4096
+	workers := max(1, runtime.GOMAXPROCS(0)-1)
+	var bad []*entry
+	for lo := 0; lo < len(pending); lo += batch {
+		part := pending[lo:min(lo+batch, len(pending))]
+		var wg sync.WaitGroup
+		var badMu sync.Mutex
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(part); i += workers {
+					e := part[i]
+					s.mu.RLock()
+					ok := s.signatureOK(e, e.key)
+					s.mu.RUnlock()
+					if !ok {
+						badMu.Lock()
+						bad = append(bad, e)
+						badMu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if progress != nil {
+			progress(min(lo+batch, len(pending)), len(pending))
+		}
+	}
+	if len(bad) > 0 {
+		s.mu.Lock()
+		for _, e := range bad {
+			// A record replaced meanwhile was checked when it was
+			// indexed (its state is no longer sigBad).
+			if e.sig.Load() == sigBad && !e.key.Tampered {
+				c := *e.key // replaced, never changed in place
+				c.Tampered = true
+				e.key = &c
+			}
+		}
+		s.mu.Unlock()
+	}
+	return len(bad)
+}
+
+// checked returns e's record as the service trusts it: a record whose
+// lazy check (NewLazyService) has not run yet is checked now, and one that
+// fails comes back as a copy flagged Tampered. s.mu must be held (for
+// reading at least).
+func (s *Service) checked(e *entry) *Key {
+	k := e.key
+	if !k.Tampered && !s.signatureOK(e, k) {
+		c := *k
+		c.Tampered = true
+		return &c
+	}
+	return k
 }
 
 func newService(store Store, signer RecordVerifier, clock Clock, catalog *Catalog, lazy bool) (*Service, error) {
@@ -174,7 +299,7 @@ func newService(store Store, signer RecordVerifier, clock Clock, catalog *Catalo
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	s.byDigest = make(map[string]*entry, len(keys))
-	s.byID = make(map[string]*Key, len(keys))
+	s.byID = make(map[string]*entry, len(keys))
 	s.idleRows = make([]idleRow, 0, len(keys))
 	if !lazy {
 		s.checkRecords(keys)
@@ -237,19 +362,36 @@ func (s *Service) insert(k *Key) {
 	plausibleUse(k, s.clock.Now())
 	k.Scopes = s.internScopes(k.Scopes)
 	k.Permissions = s.internPermissions(k.Permissions)
-	d := string(k.Digest)
-	if e, ok := s.byDigest[d]; ok {
+	e, ok := s.byDigest[string(k.Digest)]
+	if ok {
+		if e.key.ID != k.ID {
+			// Another id's record held this digest (stores refuse
+			// duplicate digests): that record can no longer verify,
+			// so it leaves the index.
+			delete(s.byID, e.key.ID)
+		}
 		e.key = k
 		s.setRow(e)
 		e.sig.Store(sigChecked)
 	} else {
-		e := &entry{digest: d, key: k, row: len(s.idleRows)}
+		// The digest string shares the record's bytes instead of
+		// copying them (32 bytes a key): a record's Digest is never
+		// written once it is indexed (records are replaced, never
+		// changed, and the service indexes its own copies).
+		d := unsafe.String(unsafe.SliceData(k.Digest), len(k.Digest))
+		e = &entry{digest: d, key: k, row: len(s.idleRows)}
 		e.used.Store(noUse)
 		s.byDigest[d] = e
 		s.idleRows = append(s.idleRows, idleRow{})
 		s.setRow(e)
 	}
-	s.byID[k.ID] = k
+	if old, ok := s.byID[k.ID]; ok && old != e && s.byDigest[old.digest] == old {
+		// The id's record had another digest (callers drop it first;
+		// this keeps the two maps in step regardless).
+		delete(s.byDigest, old.digest)
+		s.removeRow(old)
+	}
+	s.byID[k.ID] = e
 }
 
 // internScopes returns a slice equal to scopes, shared by every record
@@ -400,8 +542,8 @@ func (s *Service) NameInUse(name string) bool {
 	name = strings.TrimSpace(name)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, k := range s.byID {
-		if strings.EqualFold(k.Name, name) {
+	for _, e := range s.byID {
+		if strings.EqualFold(e.key.Name, name) {
 			return true
 		}
 	}
@@ -415,11 +557,19 @@ func (s *Service) NameInUse(name string) bool {
 func (s *Service) List() []*Key {
 	s.mu.RLock()
 	out := make([]*Key, 0, len(s.byID))
-	for _, k := range s.byID {
-		if t, ok := s.pendingUse(k); ok && t.After(k.LastUsedAt) {
+	for _, e := range s.byID {
+		k := e.key
+		if e.sig.Load() == sigBad && !k.Tampered {
 			c := *k
-			c.LastUsedAt = t
+			c.Tampered = true
 			k = &c
+		}
+		if u := e.used.Load(); u != noUse {
+			if t := time.Unix(0, u).UTC(); t.After(k.LastUsedAt) {
+				c := *k
+				c.LastUsedAt = t
+				k = &c
+			}
 		}
 		out = append(out, k)
 	}
@@ -444,14 +594,14 @@ func (s *Service) Get(id string) (*Key, error) {
 	return k.Clone(), nil
 }
 
-// loaded returns the loaded record of id (not a copy), or ErrNotFound;
-// s.mu must be held.
+// loaded returns the loaded record of id (not a copy; see checked), or
+// ErrNotFound; s.mu must be held.
 func (s *Service) loaded(id string) (*Key, error) {
-	k, ok := s.byID[id]
+	e, ok := s.byID[id]
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
 	}
-	return k, nil
+	return s.checked(e), nil
 }
 
 // Rename changes a key's name, the only thing that can be edited.
@@ -496,12 +646,8 @@ func (s *Service) Delete(id string) (*Key, error) {
 	if err := s.store.DeleteKey(id, s.event(ActionDelete, k, "")); err != nil {
 		return nil, fmt.Errorf("delete key: %w", err)
 	}
-	delete(s.byID, id)
-	if e, ok := s.byDigest[string(k.Digest)]; ok && e.key == k {
-		// A pending last use of the deleted key is dropped by the
-		// store (SetLastUsed skips unknown ids).
-		delete(s.byDigest, string(k.Digest))
-		s.removeRow(e)
-	}
+	// A pending last use of the deleted key is dropped by the store
+	// (SetLastUsed skips unknown ids).
+	s.dropLocked(s.byID[id])
 	return k.Clone(), nil
 }

@@ -358,10 +358,12 @@ func showMainUI(w fyne.Window, env *uiEnv, b *workspace.Workspace, s *session) (
 	}
 	addMenuItems(ui.menu, env, b)
 	w.SetMainMenu(ui.menu)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Before the first reload, which starts the data folder's checks.
+	ui.watchChecks(ctx, env.bg, b)
 	ui.keys.reload()
 	settings.Load()
 
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

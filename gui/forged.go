@@ -51,7 +51,7 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 	}
 	bg.run(func() func() {
 		err := w.WaitSignatureCheck()
-		if !errors.Is(err, workspace.ErrTampered) {
+		if !refusedFolder(err) {
 			if err != nil {
 				slog.Warn("check the data folder's record signatures", "error", err)
 			}
@@ -63,6 +63,15 @@ func (ui *mainUI) watchSignatures(ctx context.Context, bg runner, w signatureWat
 			}
 		}
 	})
+}
+
+// refusedFolder reports whether err, from the data folder's checks, means
+// the folder refuses every read and change: a forged record, or (the
+// window opens a folder before it is checked against its signed state, see
+// workspace.Options.CheckLater) records added, removed or replaced by
+// hand, an older copy of the file, or a damaged one.
+func refusedFolder(err error) bool {
+	return errors.Is(err, workspace.ErrTampered) || errors.Is(err, workspace.ErrRolledBack) || errors.Is(err, workspace.ErrCorrupt)
 }
 
 // refuseChanges shows the banner above the tabs and turns off creating,

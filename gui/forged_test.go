@@ -177,6 +177,25 @@ func TestForgedDataFolderShowsBannerAndRefusesChanges(t *testing.T) {
 	}
 }
 
+// TestOlderDataFileShowsBanner: the window opens the data folder before
+// checking it against its signed state; when that check finds the file
+// older than the last change (or records put back by hand), the window
+// shows the banner and refuses changes as for a forged record.
+func TestOlderDataFileShowsBanner(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("check the data folder: seal store: %w (generation 1, keyring 2)", workspace.ErrRolledBack),
+		fmt.Errorf("check the data folder: seal store: %w: the expiry index does not match the key records", workspace.ErrCorrupt),
+	} {
+		w, v, _ := openWithCheck(t, err)
+		if got := banners(w); len(got) != 1 || got[0] != forgedBanner {
+			t.Errorf("%v: banners = %q, want the forged-folder sentence", err, got)
+		}
+		if !v.create.Disabled() {
+			t.Errorf("%v: Create API Key is still enabled", err)
+		}
+	}
+}
+
 // TestSignaturesMatchShowNoBanner: when the check passes, the window shows
 // no banner and every change stays possible.
 func TestSignaturesMatchShowNoBanner(t *testing.T) {

@@ -100,6 +100,9 @@ func (k *keyFileState) wrong(typed bool) {
 func (s *session) localOptions() workspace.Options {
 	o := s.opts
 	o.StoreURL = ""
+	// The table first; the folder's checks run after it (see
+	// watchChecks).
+	o.CheckLater = true
 	return o
 }
 

@@ -38,6 +38,13 @@ type keysView struct {
 	stats  core.Stats // counts of every key at now
 	now    time.Time  // the time expiry and relative times are shown for
 	loaded bool
+	// checking is the note after the counts while the data folder's
+	// checks run (setChecking); empty when none.
+	checking string
+	// afterRowsRead, if set, runs (off the UI goroutine) once the next
+	// load has read its rows, then is cleared: watchChecks starts the data
+	// folder's checks there, so that they do not compete with the load.
+	afterRowsRead func()
 
 	table *keysTable
 	// cols are the columns the table shows, in order (see fitColumns).
@@ -153,9 +160,14 @@ func (v *keysView) emptyState() *fyne.Container {
 // reload reads the keys off the UI goroutine and shows them.
 func (v *keysView) reload() {
 	col, desc := v.model.sortCol, v.model.sortDesc
+	after := v.afterRowsRead
+	v.afterRowsRead = nil
 	v.env.bg.run(func() func() {
 		l := v.loadRows(col, desc)
 		trace("rows-ready")
+		if after != nil {
+			after()
+		}
 		return func() { v.setRows(l) }
 	})
 }
@@ -377,10 +389,7 @@ func (v *keysView) sortBy(c column) {
 // the widgets it changes (each keystroke in the search box comes here).
 func (v *keysView) refresh() {
 	setVisible(v.loading, !v.loaded)
-	stats := v.stats.String()
-	if len(v.model.words) > 0 {
-		stats = fmt.Sprintf("%d shown of %s", len(v.model.shown), stats)
-	}
+	stats := v.countsText()
 	noKeys := v.loaded && len(v.model.rows) == 0
 	setVisible(v.empty, noKeys)
 	setVisible(v.table, !noKeys)
@@ -397,6 +406,31 @@ func (v *keysView) refresh() {
 	}
 	v.tips.HideTip()
 	v.table.Refresh()
+}
+
+// setChecking shows note (empty: none) after the counts, for the data
+// folder's checks that run once the table is shown (see watchChecks).
+func (v *keysView) setChecking(note string) {
+	if v.checking == note {
+		return
+	}
+	v.checking = note
+	if text := v.countsText(); v.loaded && v.counts.Text != text {
+		v.counts.SetText(text)
+	}
+}
+
+// countsText is the counts line: the keys by state, how many the search
+// shows, and the note of setChecking.
+func (v *keysView) countsText() string {
+	stats := v.stats.String()
+	if len(v.model.words) > 0 {
+		stats = fmt.Sprintf("%d shown of %s", len(v.model.shown), stats)
+	}
+	if v.checking != "" {
+		stats += " · " + v.checking
+	}
+	return stats
 }
 
 // searchEscape is Esc in the search box: it clears the search if there is

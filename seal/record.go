@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/keydesk/keydesk/core"
 )
@@ -370,6 +372,7 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 	if r.err != "" {
 		return nil, nil, corrupt(r.err)
 	}
+	rehome(k)
 	// Digest and MAC share one allocation; the three-index slice keeps an
 	// append to Digest from overwriting MAC (as core.Key.Clone does).
 	if n := (dj - di) + (mj - mi); n > 0 {
@@ -384,6 +387,39 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		}
 	}
 	return k, sig, nil
+}
+
+// rehome moves k's own strings (id, name, hint, roll links) off the
+// record's string copy that the reader cut them from, into one small
+// allocation, and interns its permission kind, so that a record kept in
+// memory (100,000 of them in a window or a replica) does not keep its
+// whole encoded record alive. The section, operation and scope strings
+// stay cut from the copy: core.Service replaces them with the shared sets
+// it interns (most records share a few hundred), after which the copy is
+// garbage.
+func rehome(k *core.Key) {
+	n := len(k.ID) + len(k.Name) + len(k.Hint) + len(k.RolledFrom) + len(k.RolledTo)
+	var b strings.Builder // its String does not copy
+	b.Grow(n)
+	for _, s := range [...]string{k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo} {
+		b.WriteString(s)
+	}
+	own := b.String()
+	cut := func(s string) string {
+		v := own[:len(s)]
+		own = own[len(s):]
+		return v
+	}
+	k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo = cut(k.ID), cut(k.Name), cut(k.Hint), cut(k.RolledFrom), cut(k.RolledTo)
+	k.Permissions.Kind = core.PermissionKind(intern(string(k.Permissions.Kind)))
+}
+
+// intern returns s held once per process (see rehome); "" stays "".
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // strings reads a counted list of strings; nil when empty.

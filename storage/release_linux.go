@@ -15,21 +15,22 @@ import (
 // pages are simply read back from the page cache when a transaction touches
 // them. It changes no data and is safe while transactions run.
 func (s *Store) ReleaseMappedPages() error {
-	info := s.db.Info()
-	var size int64
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		size = tx.Size()
+	// Inside a read transaction, which keeps the mapping in place: a
+	// Close (or a remap) waits for it to end, so the address stays valid.
+	err := s.db.View(func(tx *bolt.Tx) error {
+		info, size := s.db.Info(), tx.Size()
+		if info.Data == 0 || size <= 0 {
+			return nil
+		}
+		// info.Data is the mapping's address; passing it as a uintptr
+		// to the system call keeps the Go pointer rules intact.
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(size), unix.MADV_DONTNEED); errno != 0 {
+			return errno
+		}
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("release mapped pages: %w", err)
-	}
-	if info.Data == 0 || size <= 0 {
-		return nil
-	}
-	// info.Data is the mapping's address; passing it as a uintptr to the
-	// system call keeps the Go pointer rules intact.
-	if _, _, errno := unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(size), unix.MADV_DONTNEED); errno != 0 {
-		return fmt.Errorf("release mapped pages: %w", errno)
 	}
 	return nil
 }

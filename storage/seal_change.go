@@ -52,6 +52,9 @@ func (d *delta) encode(k *core.Key, sig []byte) ([]byte, []byte) {
 // generation goes to the keyring in the background (see mirror). A store that was sealed
 // before but not by this process refuses with ErrReadOnly.
 func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
+	if err := s.WaitSeal(); err != nil { // see SealInBackground
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next sealState

@@ -151,15 +151,36 @@ func (s *Store) checkSignatures(c *sigCheck, signer *seal.Signer, ed *seal.EdSig
 // StartSignatureCheck starts the background check of the record
 // signatures that Seal set up (see SignatureCheck); it returns at once.
 // Calling it again, or on a store not sealed, does nothing.
-func (s *Store) StartSignatureCheck() { s.sigs.Load().begin() }
+// A background Seal (SealInBackground) that has not ended yet is waited
+// for first (without starting it), on another goroutine.
+func (s *Store) StartSignatureCheck() {
+	if r := s.sealing.Load(); r != nil {
+		select {
+		case <-r.done:
+		default:
+			go func() {
+				if s.awaitSeal() == nil {
+					s.sigs.Load().begin()
+				}
+			}()
+			return
+		}
+	}
+	s.sigs.Load().begin()
+}
 
 // SignatureCheck waits for the background check of the record signatures
 // that Seal set up (starting it if StartSignatureCheck did not, and
 // moving it to every CPU) and returns its result: nil when every record whose
 // MAC checks out carries the store's signature of it (or the store was
 // not sealed, or is closed), an error wrapping ErrTampered otherwise, after
-// which the store refuses every change and read.
+// which the store refuses every change and read. A background Seal
+// (SealInBackground) is started if need be and waited for first; its
+// error is returned as is.
 func (s *Store) SignatureCheck() error {
+	if err := s.WaitSeal(); err != nil {
+		return err
+	}
 	c := s.sigs.Load()
 	if c == nil {
 		return nil
@@ -176,8 +197,12 @@ func (s *Store) SignatureCheck() error {
 // started meanwhile, and returns its result as SignatureCheck does. A
 // closed store's check ends at once with nil. Front ends wait on it to
 // stop trusting keys already loaded into memory when a record turns out
-// forged.
+// forged. A background Seal (SealInBackground) is waited for first,
+// without starting it; its error is returned as is.
 func (s *Store) WaitSignatureCheck() error {
+	if err := s.awaitSeal(); err != nil {
+		return err
+	}
 	for {
 		c := s.sigs.Load()
 		if c == nil {
@@ -192,7 +217,12 @@ func (s *Store) WaitSignatureCheck() error {
 
 // refused returns the error that every operation of a store whose
 // signature check failed returns, nil otherwise.
-func (s *Store) refused() error { return s.sigs.Load().failed() }
+func (s *Store) refused() error {
+	if err := s.sealFailed(); err != nil {
+		return err
+	}
+	return s.sigs.Load().failed()
+}
 
 // read runs fn in a read transaction of a store whose records may be
 // trusted: once the signature check has found a forged record it returns

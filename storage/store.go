@@ -129,6 +129,9 @@ type Store struct {
 	// sigs is the background check of the record signatures started by
 	// Seal (sigcheck.go); nil before.
 	sigs atomic.Pointer[sigCheck]
+	// sealing is the Seal that SealInBackground started (sealbg.go); nil
+	// if none.
+	sealing atomic.Pointer[sealRun]
 }
 
 var (
@@ -279,6 +282,7 @@ func (s *Store) init(opts Options) error {
 // first waits for its generation to reach the keyring (FlushGeneration); a
 // keyring failure then is reported but does not keep the file open.
 func (s *Store) Close() error {
+	s.dropSeal() // a background Seal sets up the signature check
 	if c := s.sigs.Load(); c != nil {
 		c.halt()
 	}

@@ -288,6 +288,19 @@ func BenchmarkOpen100k(b *testing.B) {
 	b.ReportMetric(f.built.Seconds(), "fixture-build-s")
 }
 
+// BenchmarkOpenLazy100k is BenchmarkOpen100k as the window loads since
+// issue #23 (Options.CheckLater): core.NewLazyService, every record
+// decoded and indexed, its MAC checked later (CheckRecords, or at its
+// first use).
+func BenchmarkOpenLazy100k(b *testing.B) {
+	f := getFixture(b)
+	for b.Loop() {
+		if _, err := core.NewLazyService(f.store, f.signer, core.FixedClock(benchNow), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSeal100k measures Store.Seal on the 100,000-key store, the check
 // at open that the records match the signed state and that the indexes
 // match the records (every record decoded and hashed on every CPU).

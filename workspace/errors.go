@@ -19,6 +19,12 @@ var (
 	// signature (SignatureChecker); the store then refuses every change
 	// and read.
 	ErrTampered = storage.ErrTampered
+	// ErrRolledBack means a data folder's file is older than the last
+	// change this computer made to it (Options.CheckLater finds it after
+	// the open; the store then refuses every change and read).
+	ErrRolledBack = storage.ErrRolledBack
+	// ErrCorrupt means a data folder's database is damaged (likewise).
+	ErrCorrupt = storage.ErrCorrupt
 	// ErrNoKeyFile means the data folder holds no keydesk.key.
 	ErrNoKeyFile = storage.ErrNoKeyFile
 	// ErrNoEntry means a keyring entry does not exist.

@@ -62,6 +62,14 @@ type Options struct {
 	Passphrase func(create bool) (string, error)
 	// KeyFileOptions tune the key file (tests lower the scrypt cost).
 	KeyFileOptions storage.KeyFileOptions
+	// CheckLater opens a data folder without waiting for the check of
+	// its records against their signed state or of each record's MAC:
+	// they run in the background once the keys are loaded (see Checks),
+	// every verification waits for the first, and a record is checked at
+	// its first use if the second has not reached it yet. The window uses
+	// it so that its table shows at once; the command line does not (a
+	// command on a file that fails the check fails).
+	CheckLater bool
 }
 
 // Workspace is an opened data folder, demo or shared store. Its parts are
@@ -82,6 +90,9 @@ type Workspace struct {
 	keyring *storage.Keyring
 	service *core.Service
 	clock   core.Clock
+	// checks is the progress of the checks Options.CheckLater put after
+	// the load; nil without it.
+	checks *checkState
 
 	closeOnce sync.Once
 	closeErr  error
@@ -212,6 +223,13 @@ func Open(opts Options) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.CheckLater {
+		store, kr, err := openUnsealed(dir, backend, opts.Timeout, clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		return assembleWith(dir, store, kr, clock, catalog, false, true)
+	}
 	store, kr, err := openFolder(dir, backend, opts.Timeout, clock.Now())
 	if err != nil {
 		return nil, err
@@ -284,6 +302,15 @@ func openUnsealed(dir string, backend storage.KeyringBackend, timeout time.Durat
 }
 
 func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo bool) (*Workspace, error) {
+	return assembleWith(dir, store, kr, clock, catalog, demo, false)
+}
+
+// assembleWith is assemble; later means store is not sealed yet: its Seal
+// runs in the background once the records are loaded
+// (storage.Store.SealInBackground, started after the load so that the two
+// do not share the CPUs), and the records' MACs are checked after it (see
+// Options.CheckLater).
+func assembleWith(dir string, store *storage.Store, kr *storage.Keyring, clock core.Clock, catalog *core.Catalog, demo, later bool) (*Workspace, error) {
 	if catalog == nil {
 		c, err := core.StoredCatalog(store, kr.Signer())
 		if err != nil {
@@ -292,7 +319,11 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 		}
 		catalog = c
 	}
-	svc, err := core.NewService(store, kr.Signer(), clock, catalog)
+	newService := core.NewService
+	if later {
+		newService = core.NewLazyService
+	}
+	svc, err := newService(store, kr.Signer(), clock, catalog)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -302,16 +333,24 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 	// database pages the load mapped in (a memory saving only; a failure
 	// changes nothing, so it is not an error for the caller).
 	_ = store.ReleaseMappedPages()
-	// Every record is loaded and its MAC checked: now the store's
-	// background check of the record signatures may run (a failure makes
-	// the store refuse every change and read; see SignatureCheck).
-	store.StartSignatureCheck()
+	var checks *checkState
+	if later {
+		// The seal, the MACs, then the signatures, in the background.
+		store.SealInBackground(kr)
+		checks = checkLater(dir, store, svc)
+	} else {
+		// Every record is loaded and its MAC checked: now the store's
+		// background check of the record signatures may run (a
+		// failure makes the store refuse every change and read; see
+		// SignatureCheck).
+		store.StartSignatureCheck()
+	}
 	go distrustOnForgery(dir, store, svc)
 	kind := KindFolder
 	if demo {
 		kind = KindDemo
 	}
-	return &Workspace{dir: dir, store: store, kind: kind, keyring: kr, service: svc, clock: clock}, nil
+	return &Workspace{dir: dir, store: store, kind: kind, keyring: kr, service: svc, clock: clock, checks: checks}, nil
 }
 
 // distrustOnForgery waits for the store's background check of its record
@@ -320,7 +359,13 @@ func assemble(dir string, store *storage.Store, kr *storage.Keyring, clock core.
 // read and change from then on). It returns when the check ends, at the
 // latest when the store closes.
 func distrustOnForgery(dir string, store *storage.Store, svc *core.Service) {
-	if err := store.WaitSignatureCheck(); errors.Is(err, storage.ErrTampered) {
+	err := store.WaitSignatureCheck()
+	if err == nil {
+		// The check read every record's page: let the kernel drop them
+		// again (a memory saving only).
+		_ = store.ReleaseMappedPages()
+	}
+	if errors.Is(err, storage.ErrTampered) {
 		svc.Distrust()
 		slog.Error("a record of the data folder does not match its signature: no key of it verifies any more; restore the folder from a backup",
 			"folder", dir, "error", err)
