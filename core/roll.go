@@ -178,12 +178,18 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	if !ok {
 		return Rolled{}, ErrRollUnsupported
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.admin == nil {
 		return Rolled{}, ErrVerifyOnly
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.RLock()
 	plan, err := s.planRoll(id, grace, s.clock.Now())
+	var old *Key
+	if err == nil {
+		old = s.byID[id].key.Clone() // keeps its stored LastUsedAt
+	}
+	s.mu.RUnlock()
 	if err != nil {
 		return Rolled{}, err
 	}
@@ -193,7 +199,6 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 		return Rolled{}, err
 	}
 
-	old := s.byID[id].key.Clone() // keeps its stored LastUsedAt
 	old.ExpiresAt = plan.OldExpiresAt
 	old.RolledTo = nk.ID
 	old.MAC = s.admin.SignRecord(old.MACPayload())
@@ -203,7 +208,9 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	if err := roller.RollKey(old, nk, s.event(ActionRoll, old, detail)); err != nil {
 		return Rolled{}, fmt.Errorf("roll key: %w", err)
 	}
+	s.mu.Lock()
 	s.index(old.Clone())
 	s.index(nk.Clone())
+	s.mu.Unlock()
 	return Rolled{Old: old, New: nk, Secret: secret}, nil
 }

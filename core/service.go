@@ -54,6 +54,11 @@ type Service struct {
 	// Rand is the source of secrets and ids; nil means crypto/rand.
 	Rand io.Reader
 
+	// wmu serialises the changes (Rename, Roll, Delete): each reads the
+	// record, writes the store, then indexes the result. mu is held only
+	// to read and to index, never across a store write, so verifications
+	// and lists go on while a change waits on a slow store.
+	wmu      sync.Mutex
 	mu       sync.RWMutex
 	byDigest map[string]*entry // HMAC digest (as string) -> record
 	byID     map[string]*entry // id -> the same entries
@@ -466,9 +471,11 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.RLock()
 	old, err := s.loaded(id)
+	s.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +488,9 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 	if err := s.store.UpdateKey(k, s.event(ActionRename, k, fmt.Sprintf("renamed from %q", old.Name))); err != nil {
 		return nil, fmt.Errorf("rename key: %w", err)
 	}
+	s.mu.Lock()
 	s.index(k.Clone())
+	s.mu.Unlock()
 	return k, nil
 }
 
@@ -490,9 +499,11 @@ func (s *Service) Delete(id string) (*Key, error) {
 	if s.admin == nil {
 		return nil, ErrVerifyOnly
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.RLock()
 	k, err := s.loaded(id)
+	s.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
@@ -501,6 +512,10 @@ func (s *Service) Delete(id string) (*Key, error) {
 	}
 	// A pending last use of the deleted key is dropped by the store
 	// (SetLastUsed skips unknown ids).
-	s.dropLocked(s.byID[id])
+	s.mu.Lock()
+	if e, ok := s.byID[id]; ok {
+		s.dropLocked(e)
+	}
+	s.mu.Unlock()
 	return k.Clone(), nil
 }
