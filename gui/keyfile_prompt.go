@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -96,67 +95,6 @@ func (k *keyFileState) wrong(typed bool) {
 	}
 }
 
-// localOptions are the window's options for its data folder (or the demo).
-func (s *session) localOptions() workspace.Options {
-	o := s.opts
-	o.StoreURL = ""
-	// The table first; the folder's checks run after it (see
-	// watchChecks).
-	o.CheckLater = true
-	return o
-}
-
-// openLocal opens the window's data folder (off the UI goroutine): with the
-// key file when it was chosen (--keyfile, or in the window) or when the
-// folder already keeps its signing key in keydesk.key, else with the OS
-// keyring.
-func (s *session) openLocal() (*workspace.Workspace, error) {
-	o := s.localOptions()
-	if o.Demo {
-		return workspace.Open(o)
-	}
-	if o.KeyFile || s.kf.isChosen() {
-		return s.openKeyFile()
-	}
-	dir := o.Dir
-	if dir == "" {
-		d, err := workspace.DefaultDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	if ok, err := workspace.KeyFileExists(dir); err == nil && ok {
-		return s.openKeyFile()
-	}
-	return workspace.Open(o)
-}
-
-// openKeyFile opens the window's data folder with its signing key in
-// keydesk.key (off the UI goroutine). Without a passphrase (none typed yet,
-// none from the command line) it fails with needPassphraseError, as it does
-// after a wrong one, which it forgets.
-func (s *session) openKeyFile() (*workspace.Workspace, error) {
-	o := s.localOptions()
-	o.Keyring, o.KeyFile, o.Demo = nil, true, false
-	pass, have, given := s.kf.source(o.Passphrase)
-	o.Passphrase = func(create bool) (string, error) {
-		switch {
-		case have:
-			return pass, nil
-		case given != nil:
-			return given(create)
-		}
-		return "", &needPassphraseError{create: create}
-	}
-	b, err := workspace.Open(o)
-	if errors.Is(err, envelope.ErrWrongPassphrase) {
-		s.kf.wrong(have)
-		return nil, fmt.Errorf("open the key file: %w", &needPassphraseError{wrong: true})
-	}
-	return b, err
-}
-
 // keyFileExplained says what keeping the signing key in a file means, for a
 // stolen folder above all.
 const keyFileExplained = "Keep the signing key in a file: Keydesk keeps this folder's signing key in keydesk.key, " +
@@ -209,35 +147,6 @@ func (s *session) showKeyChoice(title, reason string, existing bool) *keyChoice 
 	c.dlg.Show()
 	s.choice = c
 	return c
-}
-
-// useKeyFile opens the data folder with its signing key in keydesk.key,
-// asking for the passphrase (UI goroutine).
-func (s *session) useKeyFile() {
-	s.kf.choose()
-	s.retry(s.openLocal)
-}
-
-// openDemo opens the demo store in place of a data folder that could not
-// be opened.
-func (s *session) openDemo() {
-	o := s.localOptions()
-	s.retry(func() (*workspace.Workspace, error) {
-		return workspace.Open(workspace.Options{Demo: true, Now: o.Now, CatalogFile: o.CatalogFile})
-	})
-}
-
-// retry opens the store again in the background after its error was shown
-// (UI goroutine): with open from now on, or with the same opener when open
-// is nil (a passphrase was typed).
-func (s *session) retry(open func() (*workspace.Workspace, error)) {
-	s.mu.Lock()
-	s.err = nil
-	if open != nil {
-		s.open = open
-	}
-	s.mu.Unlock()
-	s.env.bg.run(s.resume)
 }
 
 // askPassphrase shows the passphrase dialog for need; Open retries with

@@ -371,39 +371,3 @@ func (sw *storeSwitcher) switchTo(env *uiEnv, open func() (*workspace.Workspace,
 		}
 	})
 }
-
-// reopen opens another store with open off the UI goroutine; once it is
-// open, the background work of the current one stops, its store closes and
-// the new screens are shown. then runs on the UI goroutine with open's
-// error (the current store then stays).
-func (s *session) reopen(w fyne.Window, env *uiEnv, open func() (*workspace.Workspace, error), then func(error)) {
-	env.bg.run(func() func() {
-		b, err := open()
-		if err != nil {
-			return func() { then(err) }
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = b.Close()
-			return nil
-		}
-		old, stop := s.b, s.stop
-		s.b, s.stop, s.open = b, func() {}, open
-		s.mu.Unlock()
-		stop()
-		if old != nil {
-			if err := old.Close(); err != nil {
-				slog.Error("could not close the store", "error", err)
-			}
-		}
-		return func() {
-			s.mu.Lock()
-			if !s.closed {
-				s.stop = showMainUI(w, env, b, s)
-			}
-			s.mu.Unlock()
-			then(nil)
-		}
-	})
-}
