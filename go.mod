@@ -152,4 +152,4 @@ tool (
 	honnef.co/go/tools/cmd/staticcheck
 )
 
-replace github.com/trustelem/zxcvbn => ./envelope/zxcvbn
+replace github.com/trustelem/zxcvbn => ./third_party/zxcvbn
