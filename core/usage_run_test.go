@@ -32,9 +32,12 @@ func (w *writeTimes) PutUsage(writer string, rows []core.UsageRow, pruneBefore t
 // writes, two writes less than 10 s apart.)
 func TestUsageRunWritesAtMostOncePerInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		// The bubble's clock starts at 2000-01-01 00:00 UTC; start the
-		// writer 3 s before a midnight that does not fall on a tick.
-		time.Sleep(24*time.Hour - 3*time.Second - 10*time.Second/3)
+		// Start the writer 3 s before a UTC midnight that does not fall on
+		// a tick. (The bubble's clock starts at a midnight, but read it:
+		// make test-dates moves every clock.)
+		first := time.Now()
+		time.Sleep(core.UsageDay(first).AddDate(0, 0, 1).Sub(first) - 3*time.Second - 10*time.Second/3)
+		day1 := core.UsageDay(time.Now())
 		st := &writeTimes{UsageStore: storetest.NewMemStore()}
 		r, err := core.NewUsageRecorder(st, "w1", core.SystemClock{})
 		if err != nil {
@@ -74,7 +77,6 @@ func TestUsageRunWritesAtMostOncePerInterval(t *testing.T) {
 			t.Errorf("%d writes while running for %d s, want about %d", runningWrites, uses, want)
 		}
 		var total uint64
-		day1 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 		if err := st.ReadUsage(day1, day1.AddDate(0, 0, 2), nil, func(row core.UsageRow) error {
 			total += row.Allowed
 			return nil
