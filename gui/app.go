@@ -2,14 +2,12 @@ package gui
 
 import (
 	"context"
-	"image/color"
 	"runtime"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
@@ -248,11 +246,6 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), activity),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), settings),
 	)
-	// The window's minimum size is its content's: a transparent spacer
-	// keeps the content at least minWindowWidth×minWindowHeight, the
-	// smallest size the keys table and the create dialog are laid out for.
-	floor := canvas.NewRectangle(color.Transparent)
-	floor.SetMinSize(fyne.NewSize(minWindowWidth, minWindowHeight))
 	ui.banner = widgets.NewBanner(forgedBanner, theme.ColorNameError)
 	ui.banner.Hide()
 	ui.demoBanner = widgets.NewBanner(workspace.DemoNotice, theme.ColorNameWarning)
@@ -265,7 +258,11 @@ func newMainUI(env *uiEnv, svc keysService, tryKey, activity, settings fyne.Canv
 	ui.top = container.NewVBox(ui.banner, ui.demo)
 	ui.top.Hide()
 	ui.body = container.NewBorder(ui.top, nil, nil, nil, ui.tabs)
-	ui.content = container.NewStack(floor, ui.body)
+	// The window's minimum size is its content's: the floor keeps the
+	// whole window (its menu bar and padding included) at least
+	// minWindowWidth×minWindowHeight, the smallest size the keys table and
+	// the create dialog are laid out for.
+	ui.content = container.New(&windowFloor{}, ui.body)
 
 	newKey := func() {
 		ui.tabs.Select(ui.keysTab)
@@ -334,8 +331,10 @@ func (ui *mainUI) markDemo(env *uiEnv, openFolder, openShared func()) {
 // mainTabs returns the screens' tabs when o is the main window's content
 // (see newMainUI).
 func mainTabs(o fyne.CanvasObject) (*container.AppTabs, bool) {
-	if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 2 {
-		o = c.Objects[1]
+	if c, ok := o.(*fyne.Container); ok && len(c.Objects) == 1 {
+		if _, floor := c.Layout.(*windowFloor); floor {
+			o = c.Objects[0]
+		}
 	}
 	if c, ok := o.(*fyne.Container); ok {
 		for _, x := range c.Objects {
