@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -88,33 +87,9 @@ func TestCheckLaterRefusesAlteredRecordAtFirstVerification(t *testing.T) {
 func TestCheckLaterRefusesRevivedKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
-	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret := keytest.Create(t, b.service, sectionsReq)
-	rec, _ := b.store.GetKey(k.ID)
-	if _, err := b.service.Delete(k.ID); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
-	db, err := bolt.Open(storage.Path(dir), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), seal.EncodeRecord(rec)); err != nil {
-			return err
-		}
-		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {
-			return err
-		}
-		ek := binary.BigEndian.AppendUint64(nil, uint64(k.ExpiresAt.UnixNano())^(1<<63))
-		return tx.Bucket([]byte("idx_expiry")).Put(append(ek, k.ID...), nil)
-	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := reviveDeletedKey(t, kr, dir)
 
-	b = open(t, Options{Keyring: kr, Dir: dir, Now: t0, CheckLater: true})
+	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0, CheckLater: true})
 	if v := b.service.Verify(secret, core.Target{Scope: "users:read"}); v.Valid || v.Reason != core.ReasonTampered {
 		t.Errorf("the revived key right after open: %+v, want refused as tampered", v)
 	}

@@ -465,31 +465,7 @@ func TestConcurrentVerifyFlushRename(t *testing.T) {
 func TestOpenRefusesRevivedKey(t *testing.T) {
 	kr := storage.NewMemoryKeyring()
 	dir := t.TempDir()
-	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
-	k, secret := keytest.Create(t, b.service, sectionsReq)
-	rec, _ := b.store.GetKey(k.ID)
-	if _, err := b.service.Delete(k.ID); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
-	db, err := bolt.Open(storage.Path(dir), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), seal.EncodeRecord(rec)); err != nil {
-			return err
-		}
-		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {
-			return err
-		}
-		ek := binary.BigEndian.AppendUint64(nil, uint64(k.ExpiresAt.UnixNano())^(1<<63))
-		return tx.Bucket([]byte("idx_expiry")).Put(append(ek, k.ID...), nil)
-	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := reviveDeletedKey(t, kr, dir)
 	openRefused(t, Options{Keyring: kr, Dir: dir, Now: t0}, secret, "the revived key", storage.ErrTampered, "Keys were added, removed or replaced")
 }
 
@@ -545,4 +521,38 @@ func TestAdviceOneSentencePerError(t *testing.T) {
 	if got := Advice(errors.New("disk full")); got != "" {
 		t.Errorf("Advice(other) = %q, want empty", got)
 	}
+}
+
+// reviveDeletedKey creates a key in a new data folder dir, deletes it, and
+// writes its record and index entries back into keydesk.db, as someone who
+// can edit the file would (bbolt leaves a deleted record's bytes in it). It
+// returns the revived key's secret.
+func reviveDeletedKey(t *testing.T, kr *storage.MemoryKeyring, dir string) string {
+	t.Helper()
+	b := open(t, Options{Keyring: kr, Dir: dir, Now: t0})
+	k, secret := keytest.Create(t, b.service, sectionsReq)
+	rec, _ := b.store.GetKey(k.ID)
+	if _, err := b.service.Delete(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	db, err := bolt.Open(storage.Path(dir), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("keys")).Put([]byte(k.ID), seal.EncodeRecord(rec)); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("idx_digest")).Put(k.Digest, []byte(k.ID)); err != nil {
+			return err
+		}
+		ek := binary.BigEndian.AppendUint64(nil, uint64(k.ExpiresAt.UnixNano())^(1<<63))
+		return tx.Bucket([]byte("idx_expiry")).Put(append(ek, k.ID...), nil)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
