@@ -3,43 +3,19 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/legacystate"
 	"github.com/keydesk/keydesk/pgstore"
 )
 
-// refundCatalog returns a catalog of two sections, orders and payments,
-// whose operation "refund" is in section in: a key with full access to
-// orders may refund while it is there, not once an admin moved it to
-// payments.
+// refundCatalog is keytest.RefundCatalog of version "test".
 func refundCatalog(t *testing.T, in string) *core.Catalog {
 	t.Helper()
-	return refundCatalogVersion(t, in, "test")
-}
-
-// refundCatalogVersion is refundCatalog with the catalog version given.
-func refundCatalogVersion(t *testing.T, in, version string) *core.Catalog {
-	t.Helper()
-	refund := `{"id": "refund", "method": "POST", "path": "/orders/{id}/refund", "summary": "Refund an order", "scopes": ["` + in + `:refund"]}`
-	section := func(id, extra string) string {
-		return fmt.Sprintf(`{"id": %[1]q, "title": %[1]q, "readOnlyScope": "%[1]s:read", "fullAccessScope": "%[1]s:*", "operations": [
-			{"id": "%[1]s-list", "method": "GET", "path": "/%[1]s", "summary": "List", "readOnly": true, "scopes": ["%[1]s:read"]}%[2]s]}`, id, extra)
-	}
-	orders, payments := section("orders", ""), section("payments", "")
-	if in == "orders" {
-		orders = section("orders", ", "+refund)
-	} else {
-		payments = section("payments", ", "+refund)
-	}
-	c, err := core.ParseCatalog([]byte(`{"catalogVersion": "` + version + `", "sections": [` + orders + `, ` + payments + `]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return keytest.RefundCatalog(t, in, "test")
 }
 
 // importCatalog stores c as the store's catalog as an admin's import does
@@ -162,7 +138,7 @@ func TestReplicaRefusesACatalogWrittenBackBeforeItRead(t *testing.T) {
 	}
 	// The admin imports a later version; before the replica reads it, the
 	// first catalog (refund in orders) is written back.
-	importCatalog(t, ss, refundCatalogVersion(t, "payments", "test 2"))
+	importCatalog(t, ss, keytest.RefundCatalog(t, "payments", "test 2"))
 	exec(t, ss, `UPDATE settings SET value = (SELECT value FROM old_catalog) WHERE name = $1`, core.CatalogSetting)
 	_, newSecret := createKey(t, ss)
 	if err := r.Sync(ctx); !errors.Is(err, pgstore.ErrCatalogMismatch) {
@@ -177,7 +153,7 @@ func TestReplicaRefusesACatalogWrittenBackBeforeItRead(t *testing.T) {
 	if h := r.Health(); h.Status != "degraded" || h.Problem == "" {
 		t.Fatalf("health with the catalog written back: %+v", h)
 	}
-	importCatalog(t, ss, refundCatalogVersion(t, "payments", "test 3"))
+	importCatalog(t, ss, keytest.RefundCatalog(t, "payments", "test 3"))
 	if err := r.Sync(ctx); err != nil {
 		t.Fatalf("Sync after the admin's import: %v", err)
 	}
