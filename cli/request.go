@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -169,15 +168,8 @@ func responseJSON(req *apirequest.Request, r *apirequest.Response) responseOut {
 
 func printResponse(env *Env, req *apirequest.Request, r *apirequest.Response) {
 	fmt.Fprintf(env.Stdout, "%s %s\n%s in %d ms\n", req.Method, req.URL.Redacted(), r.StatusText, r.Duration.Milliseconds())
-	names := make([]string, 0, len(r.Header))
-	for n := range r.Header {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, v := range r.Header[n] {
-			fmt.Fprintf(env.Stdout, "%s: %s\n", n, v)
-		}
+	for _, l := range apirequest.HeaderLines(r.Header) {
+		fmt.Fprintln(env.Stdout, l)
 	}
 	fmt.Fprintln(env.Stdout)
 	env.Stdout.Write(r.Body)
