@@ -75,9 +75,7 @@ func newRequestCommand(env *Env) *cobra.Command {
 				return usagef("no key on standard input: pipe the key in, e.g. keydesk request %s < key.txt", args[0])
 			}
 			if !req.ReadOnly() && !yes {
-				fmt.Fprintf(env.Stderr, "Send %s %s? It is not read-only. [y/N] ", req.Method, req.URL.Redacted())
-				line, _ := readLine(env.Stdin)
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				if !env.confirm(fmt.Sprintf("Send %s %s? It is not read-only.", req.Method, req.URL.Redacted())) {
 					fmt.Fprintln(env.Stdout, "Not sent.")
 					return nil
 				}
