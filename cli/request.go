@@ -61,18 +61,9 @@ func newRequestCommand(env *Env) *cobra.Command {
 			if !req.ReadOnly() && !yes && !env.isTerminal() {
 				return usagef("not sending %s %s without confirmation: it is not read-only; pass --yes to send it from a script", req.Method, req.Op.Path)
 			}
-			var key string
-			if env.isTerminal() {
-				key, err = env.readSecret("Paste the key and press Enter: ")
-				key = strings.TrimSpace(key)
-			} else {
-				key, err = readKey(env.Stdin)
-			}
+			key, err := env.readKey("keydesk request " + args[0])
 			if err != nil {
 				return err
-			}
-			if key == "" {
-				return usagef("no key on standard input: pipe the key in, e.g. keydesk request %s < key.txt", args[0])
 			}
 			if !req.ReadOnly() && !yes {
 				if !env.confirm(fmt.Sprintf("Send %s %s? It is not read-only.", req.Method, req.URL.Redacted())) {
