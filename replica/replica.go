@@ -230,12 +230,21 @@ func (r *Replica) follow(ctx context.Context) <-chan error {
 	return ferr
 }
 
+// round starts a read of the store (Sync or reloadAll): it takes syncMu
+// and bounds ctx to five heartbeats; end releases both.
+func (r *Replica) round(ctx context.Context) (qctx context.Context, end func()) {
+	r.syncMu.Lock()
+	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
+	return qctx, func() {
+		cancel()
+		r.syncMu.Unlock()
+	}
+}
+
 // reloadAll reads the whole signed state (reload) under syncMu.
 func (r *Replica) reloadAll(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
+	qctx, end := r.round(ctx)
+	defer end()
 	if err := r.reload(qctx); err != nil {
 		r.mu.Lock()
 		r.problem = err
@@ -301,10 +310,8 @@ func (r *Replica) refreshCatalog() error {
 // (pgstore.ErrStateMismatch, also pgstore.ErrOldState for a state of an
 // older format; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
+	qctx, end := r.round(ctx)
+	defer end()
 	changes, last, state, err := r.st.KeyChanges(qctx, r.seq)
 	if err != nil {
 		return fmt.Errorf("follow the shared store: %w", err)
