@@ -241,12 +241,21 @@ func (r *Replica) follow(ctx context.Context) <-chan error {
 	return ferr
 }
 
+// round starts a read of the store (Sync or reloadAll): it takes syncMu
+// and bounds ctx to five heartbeats; end releases both.
+func (r *Replica) round(ctx context.Context) (qctx context.Context, end func()) {
+	r.syncMu.Lock()
+	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
+	return qctx, func() {
+		cancel()
+		r.syncMu.Unlock()
+	}
+}
+
 // reloadAll reads the whole signed state (reload) under syncMu.
 func (r *Replica) reloadAll(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
+	qctx, end := r.round(ctx)
+	defer end()
 	if err := r.reload(qctx); err != nil {
 		r.mu.Lock()
 		r.problem = err
@@ -379,10 +388,8 @@ func (r *Replica) acceptCatalog(state pgstore.StateRow, catalogRead bool, catalo
 // a state of an older format and pgstore.ErrCatalogMismatch for a catalog
 // the state does not name; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
+	qctx, end := r.round(ctx)
+	defer end()
 	var have *pgstore.CatalogDigest
 	if r.storeCatalog {
 		have = &r.catalog

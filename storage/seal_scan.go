@@ -122,36 +122,36 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 			dig += p.dig
 			exp += p.exp
 		}
-		var h maphash.Hash
-		h.SetSeed(scanSeed)
-		var n int
-		if err := tx.Bucket(bucketDigest).ForEach(func(k, v []byte) error {
-			n++
-			dig -= entrySum(&h, k, v)
-			return nil
-		}); err != nil {
+		if err := checkIndex(tx.Bucket(bucketDigest), "digest index", len(recs), dig, false); err != nil {
 			return err
 		}
-		if n != len(recs) || dig != 0 {
-			return fmt.Errorf("%w: the digest index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		n = 0
-		if err := tx.Bucket(bucketExpiry).ForEach(func(k, v []byte) error {
-			n++
-			if len(v) != 0 {
-				return fmt.Errorf("%w: an expiry index entry holds a value", ErrCorrupt)
-			}
-			exp -= entrySum(&h, k, nil)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if n != len(recs) || exp != 0 {
-			return fmt.Errorf("%w: the expiry index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		return nil
+		return checkIndex(tx.Bucket(bucketExpiry), "expiry index", len(recs), exp, true)
 	})
 	return sc, err
+}
+
+// checkIndex checks that the index b (named what in errors) holds one entry
+// per key record, records of them, and that its entries' sum (entrySum)
+// is want, the sum the records' own fields give. With noValues an entry
+// holding a value is corrupt too.
+func checkIndex(b *bolt.Bucket, what string, records int, want uint64, noValues bool) error {
+	var h maphash.Hash
+	h.SetSeed(scanSeed)
+	n := 0
+	if err := b.ForEach(func(k, v []byte) error {
+		n++
+		if noValues && len(v) != 0 {
+			return fmt.Errorf("%w: an %s entry holds a value", ErrCorrupt, what)
+		}
+		want -= entrySum(&h, k, v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n != records || want != 0 {
+		return fmt.Errorf("%w: the %s (%d entries) does not match the %d key records", ErrCorrupt, what, n, records)
+	}
+	return nil
 }
 
 // entrySum is the keyed checksum of one index entry (key, value).
