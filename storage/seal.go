@@ -23,9 +23,9 @@ import (
 //     depends on), and a state MAC: HMAC, under a key derived from the
 //     master key for this use alone, of (store id, generation, set
 //     digest, and from schema v7 the digest of the catalog setting: see
-//     seal_catalog.go). The set digest (seal.Set: an LtHash of the live records,
-//     with their count) is over the elements HMAC(id, record MAC, record
-//     signature) under the same key (see "Record signatures" below). It is
+//     seal_catalog.go). The set digest (seal.Set: an LtHash of the live
+//     records, with their count) is over the elements HMAC(id, record
+//     MAC, record signature) under the same key (see "Record signatures" below). It is
 //     kept in memory only (Seal recomputes it from the records), so the
 //     file never shows an element value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
@@ -72,8 +72,9 @@ import (
 // A store of schema 4 or older is migrated by Seal, after its state MAC
 // checks out: every record whose MAC checks out is signed, one that fails
 // is stored with an empty signature (it stays tampered), the schema goes
-// to the current one (v7), the generation advances (so the unsigned copy of the file is
-// older) and the state MAC is rewritten, in one transaction.
+// to the current one (v7), the generation advances (so the unsigned copy
+// of the file is older) and the state MAC is rewritten, in one
+// transaction.
 
 // The set digest (schema v6). Up to schema v5 the set was digested as the
 // XOR of its elements (seal.XorSet), which is linear: whoever can compute

@@ -21,10 +21,9 @@ var scanSeed = maphash.MakeSeed()
 // (generation from the file; the LtHash digest, except for format
 // stateV1; the catalog digest the file names for format stateV4, else, or
 // without a state MAC, the digest of the catalog setting, which a move to
-// stateV4 names), the
-// stored state MAC (nil if none) and the format of the state the file's
-// schema says it holds; for formats stateV1 and stateV2, also the records'
-// XOR digest, which their state MAC covers.
+// stateV4 names), the stored state MAC (nil if none) and the format of the
+// state the file's schema says it holds; for formats stateV1 and stateV2,
+// also the records' XOR digest, which their state MAC covers.
 type scanResult struct {
 	state  sealState
 	xor    seal.XorSet
