@@ -19,7 +19,9 @@ var scanSeed = maphash.MakeSeed()
 
 // scanResult is what scan reads: the sealed state the records give
 // (generation from the file; the LtHash digest, except for format
-// stateV1), the stored state MAC (nil if none) and the format of the
+// stateV1; the catalog digest the file names for format stateV4, else, or
+// without a state MAC, the digest of the catalog setting, which a move to
+// stateV4 names), the stored state MAC (nil if none) and the format of the
 // state the file's schema says it holds; for formats stateV1 and stateV2,
 // also the records' XOR digest, which their state MAC covers.
 type scanResult struct {
@@ -32,8 +34,11 @@ type scanResult struct {
 // expectedMAC returns the state MAC that the records give, in the
 // format of the file's schema.
 func (sc *scanResult) expectedMAC(signer *seal.Signer, storeID string) []byte {
-	if sc.format == stateV3 {
+	switch sc.format {
+	case stateV4:
 		return sc.state.mac(signer, storeID)
+	case stateV3:
+		return signer.StateMAC(storeID, sc.state.gen, &sc.state.set)
 	}
 	return signer.LegacyStateMAC(storeID, sc.state.gen, &sc.xor, sc.format == stateV1)
 }
@@ -53,12 +58,25 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 		if v := m.Get(metaStateMAC); v != nil {
 			sc.mac = append([]byte(nil), v...)
 		}
-		sc.format = stateV3
-		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
+		switch v := m.Get(metaSchema); {
+		case len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema:
 			sc.format = stateV1
-		} else if binary.BigEndian.Uint64(v) < digestSchema {
+		case binary.BigEndian.Uint64(v) < digestSchema:
 			sc.format = stateV2
+		case binary.BigEndian.Uint64(v) < catalogSchema:
+			sc.format = stateV3
+		default:
+			sc.format = stateV4
 		}
+		named, bound, err := namedCatalog(m)
+		if err != nil {
+			return err
+		}
+		if !bound || sc.mac == nil {
+			// What a move to stateV4 (or a first Seal) names.
+			named = storedCatalog(tx)
+		}
+		st.catalog = named
 		recs, err := keyRecords(tx)
 		if err != nil {
 			return err

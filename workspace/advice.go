@@ -32,6 +32,7 @@ var advice = []struct {
 	{storage.ErrRolledBack, "This data file is older than the last change this computer made to it (it was replaced with an older copy): put the newer file back, or restore a backup with `keydesk restore`."},
 	{storage.ErrTampered, "Keys were added, removed or replaced in this data file outside Keydesk, so none of its keys can be trusted: restore a backup of the data folder with `keydesk restore`, or use a new data folder."},
 	{storage.ErrCorrupt, "The Keydesk database is damaged: restore a backup of the data folder with `keydesk restore`, or use a new data folder."},
+	{storage.ErrCatalogMismatch, "This data folder's permission catalog is not the one its signed state names (an older catalog was put back, or it was removed or replaced outside Keydesk), so it is not used: import the API documents again with `keydesk catalog import`, go back to the embedded catalog with `keydesk catalog reset`, or restore a backup of the data folder with `keydesk restore`."},
 	{storage.ErrReadOnly, "This data folder was opened without its signing key, so it cannot be changed."},
 	{storage.ErrKeyringUnavailable, "The OS keyring is not available or is locked: unlock it (or start a Secret Service such as gnome-keyring) and try again."},
 	{storage.ErrMasterKeyMissing, "This data folder's signing key is missing from the OS keyring, so its keys cannot be verified or changed: restore it from a backup with `keydesk restore --force BACKUP`, or use a new data folder."},

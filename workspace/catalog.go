@@ -20,9 +20,10 @@ func (w *Workspace) catalogSigner() (core.Signer, error) {
 }
 
 // StoredCatalog reads the catalog kept in the store again and checks its
-// signature: the imported one, else the embedded default. On the shared
-// store it must also be the one the store's signed state names (see
-// sharedCatalog).
+// signature: the imported one, else the embedded default. It must also be
+// the one the store's signed state names: on the shared store see
+// sharedCatalog; a data folder's state MAC names it (storage.Store.Setting
+// fails with storage.ErrCatalogMismatch otherwise).
 func (w *Workspace) StoredCatalog() (*core.Catalog, error) {
 	if ss, ok := w.store.(*pgstore.SealedStore); ok {
 		seen, err := w.keyring.SharedGeneration()
@@ -68,7 +69,8 @@ func CatalogSource(c *core.Catalog) string {
 // catalog.import audit entry naming its documents, in one change (on the
 // shared store, replicas and other admins get it through the change log;
 // the change also advances the store's signed state, which names the
-// catalog: see pgstore.SealedStore.PutSetting).
+// catalog: see pgstore.SealedStore.PutSetting and, for a data folder,
+// storage.Store.PutSetting).
 // The running service keeps its catalog: reopen the workspace to use it.
 func (w *Workspace) ImportCatalog(c *core.Catalog) error {
 	s, err := w.catalogSigner()
