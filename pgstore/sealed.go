@@ -69,30 +69,6 @@ import (
 // stateName is the store_meta row of the signed state.
 const stateName = "signed_state"
 
-// Errors callers branch on.
-var (
-	// ErrStateMismatch means the key records do not match the store's
-	// signed state: rows were added, removed or replaced outside Keydesk.
-	ErrStateMismatch = errors.New("the keys in the database do not match their signed state")
-	// ErrStateRolledBack means the store's signed state is older than one
-	// already seen (the database was put back to an older copy).
-	ErrStateRolledBack = errors.New("the database holds an older state of the store than this process has seen")
-	// ErrNoSignedState means the store has no signed state (it was not
-	// created by `keydesk store init`, or the row was removed).
-	ErrNoSignedState = errors.New("the shared store has no signed state")
-	// ErrOldState means the store's signed state is in the format of an
-	// older Keydesk (an XOR digest), which readers do not accept: an
-	// admin's Keydesk moves the store to the current format when it opens
-	// it. Errors wrapping it also wrap ErrStateMismatch.
-	ErrOldState = errors.New("the shared store's signed state is in an older format; an admin's keydesk upgrades it when it opens the store")
-	// ErrCatalogMismatch means the permission catalog stored in the
-	// database is not the one the store's signed state names: an older
-	// catalog was written back, or it was removed or replaced outside
-	// Keydesk. Errors wrapping it also wrap ErrStateMismatch and
-	// core.ErrCatalogForged.
-	ErrCatalogMismatch = errors.New("the permission catalog in the database is not the one the store's signed state names")
-)
-
 // StateFormat is the format of the signed state this build writes: 4, the
 // LtHash digest of the keys and the digest of the catalog setting.
 // Format 3 (the keys only) is still read; format 2 is the XOR digest of

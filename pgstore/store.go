@@ -50,27 +50,6 @@ const DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 // no context.
 const DefaultTimeout = 10 * time.Second
 
-// Errors callers branch on. Front ends add what the user should do.
-var (
-	// ErrBadURL means the store URL does not parse.
-	ErrBadURL = errors.New("the store URL is not a valid PostgreSQL URL")
-	// ErrUnreachable means no connection to the server could be made.
-	ErrUnreachable = errors.New("the PostgreSQL server cannot be reached")
-	// ErrLoginRefused means the server refused the user or password.
-	ErrLoginRefused = errors.New("the PostgreSQL server refused the login")
-	// ErrNotInitialised means the database holds no Keydesk store.
-	ErrNotInitialised = errors.New("the database holds no Keydesk store")
-	// ErrAlreadyInitialised means Init found a store in the database.
-	ErrAlreadyInitialised = errors.New("the database already holds a Keydesk store")
-	// ErrSchemaTooNew means the database was written by a newer Keydesk.
-	ErrSchemaTooNew = errors.New("the database was written by a newer version of Keydesk")
-	// ErrUpgradeNeeded means the database holds an older schema that this
-	// role may not upgrade (a server role): an admin's open upgrades it.
-	ErrUpgradeNeeded = errors.New("the database holds an older Keydesk schema that only the admin role can upgrade")
-	// ErrCorrupt means a row does not decode or contradicts its record.
-	ErrCorrupt = errors.New("the Keydesk database is damaged")
-)
-
 // Options tune Open and Init.
 type Options struct {
 	// Timeout bounds each operation of the core.Store methods; zero means

@@ -21,20 +21,6 @@ const KeyringService = "keydesk"
 // MasterKeySize is the size of a store's master key in bytes (256 bits).
 const MasterKeySize = seal.MasterKeySize
 
-// Keyring errors callers branch on. Front ends add the advice for people
-// (unlock the keyring, restore the entry, use a new data folder).
-var (
-	// ErrKeyringUnavailable means the OS keyring cannot be reached or is
-	// locked.
-	ErrKeyringUnavailable = errors.New("os keyring unavailable or locked")
-	// ErrMasterKeyMissing means the store exists but its master key is not
-	// in the OS keyring, so its keys can neither be verified nor changed.
-	ErrMasterKeyMissing = errors.New("signing key missing from the os keyring")
-	// ErrMasterKeyInvalid means the keyring entry exists but does not hold
-	// a Keydesk master key.
-	ErrMasterKeyInvalid = seal.ErrMasterKeyInvalid
-)
-
 // keyringError reports an OS keyring failure as ErrKeyringUnavailable while
 // keeping the underlying cause for logs (errors.Unwrap).
 type keyringError struct{ cause error }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/keydesk/keydesk/core"
@@ -54,13 +53,6 @@ var metaCatalog = []byte("catalog_digest")
 
 // catalogKey is the catalog setting's key in the settings bucket.
 var catalogKey = []byte(core.CatalogSetting)
-
-// ErrCatalogMismatch means the permission catalog stored in the data file
-// is not the one its signed state names: an older catalog was written
-// back, or it was removed or replaced outside Keydesk. Errors wrapping it
-// also wrap core.ErrCatalogForged, so that catalog import and reset, which
-// replace a forged catalog, replace this one too.
-var ErrCatalogMismatch = errors.New("the permission catalog in the data file is not the one its signed state names")
 
 // errCatalogMismatch is ErrCatalogMismatch as the store returns it.
 var errCatalogMismatch error = catalogMismatch{}

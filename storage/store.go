@@ -46,33 +46,6 @@ const FileName = "keydesk.db"
 // the database before answering ErrAlreadyOpen.
 const DefaultOpenTimeout = time.Second
 
-// Storage errors callers branch on. They are short and lowercase; the front
-// ends add the advice for people.
-var (
-	// ErrAlreadyOpen means another Keydesk process holds the data folder.
-	ErrAlreadyOpen = errors.New("data folder already open in another keydesk process")
-	// ErrSchemaTooNew means the database was written by a newer Keydesk.
-	ErrSchemaTooNew = errors.New("data folder written by a newer keydesk")
-	// ErrCorrupt means the database's contents are inconsistent (an index
-	// points at a missing record, a key record does not decode or is
-	// stored under another record's id, ...).
-	ErrCorrupt = seal.ErrCorrupt
-	// ErrNoStore means the data folder holds no Keydesk database.
-	ErrNoStore = errors.New("no keydesk database in the data folder")
-	// ErrTampered means the set of key records does not match the store's
-	// signed state: records were added, removed or replaced outside
-	// Keydesk (a deleted key written back, for one). Seal reports it.
-	ErrTampered = errors.New("key records changed outside keydesk")
-	// ErrRolledBack means the data file is older than the last change this
-	// computer made to it (it was replaced with an older copy). Seal
-	// reports it; a restore from a backup is the legitimate way back
-	// (Keyring.SetGeneration).
-	ErrRolledBack = errors.New("data file older than the last change made to it")
-	// ErrReadOnly means a change was asked of a sealed store opened
-	// without its signing material (see Store.Seal).
-	ErrReadOnly = errors.New("store opened without its signing key is read-only")
-)
-
 // Bucket names. The expiry index maps ExpiresAt (8 bytes, see expiryKey)
 // followed by the key id to nothing, so a time window is a cursor range.
 var (
