@@ -33,7 +33,7 @@ PG_PKGS ?= ./pgstore/... ./replica/... ./e2e/shared/...
 PG_GUI_RUN ?= ^Test(SharedWindow|SwitchBetween)
 # make perf-gui: the window with this many keys.
 PERF_KEYS ?= 100000
-# make perf-gui PERF_FLAGS=-cpuprofile=/tmp/start.prof: also profile the start.
+# make perf-gui PERF_FLAGS="-cpuprofile=/tmp/start.prof -heapprofile=/tmp/heap.prof": also profile the start.
 PERF_FLAGS ?=
 DIST      ?= dist
 

@@ -19,6 +19,12 @@ const startupTraceEnv = "KEYDESK_STARTUP_TRACE"
 // -cpuprofile sets it).
 const startupProfileEnv = "KEYDESK_STARTUP_CPUPROFILE"
 
+// startupHeapProfileEnv names the environment variable holding a file
+// name: the window then writes a heap profile there once the first load's
+// garbage has been handed back (the "after-load" memory line; make
+// perf-gui -heapprofile sets it).
+const startupHeapProfileEnv = "KEYDESK_STARTUP_HEAPPROFILE"
+
 // processStart approximates the process's start, for the start-up trace.
 var processStart = time.Now()
 
@@ -59,6 +65,11 @@ func traceMemory(when string) {
 	if os.Getenv(startupTraceEnv) == "" {
 		return
 	}
+	if name := os.Getenv(startupHeapProfileEnv); name != "" && when == "after-load" {
+		if err := writeHeapProfile(name); err != nil {
+			fmt.Fprintf(os.Stderr, "keydesk-trace: no heap profile: %v\n", err)
+		}
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	fmt.Fprintf(os.Stderr, "keydesk-trace: memory %s go-heap-alloc-mb=%d go-heap-inuse-mb=%d go-heap-released-mb=%d go-sys-mb=%d\n",
@@ -84,4 +95,17 @@ func traceKeysView(v *keysView) {
 	v.onFiltered = func(n int, d time.Duration) {
 		fmt.Fprintf(os.Stderr, "keydesk-trace: filter shown=%d ms=%.3f\n", n, float64(d)/float64(time.Millisecond))
 	}
+}
+
+// writeHeapProfile writes the heap profile to the file name.
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -45,6 +45,7 @@ func main() {
 	bin := flag.String("bin", "", "the keydesk binary to measure (built with cgo)")
 	n := flag.Int("keys", 100_000, "number of keys in the store")
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of keydesk's start (to the table shown) to this file")
+	heapProfile = flag.String("heapprofile", "", "write a heap profile of keydesk once its keys are loaded and shown to this file")
 	hello := flag.String("hello", "", "a Fyne hello window (cmd/perfhello, built with cgo) to measure keydesk's memory over")
 	flag.Parse()
 	if *bin == "" {
@@ -177,8 +178,8 @@ type result struct {
 	rssMB, peakMB           int
 }
 
-// cpuProfile is the -cpuprofile flag.
-var cpuProfile *string
+// cpuProfile and heapProfile are the -cpuprofile and -heapprofile flags.
+var cpuProfile, heapProfile *string
 
 // measure starts the binary on dir and reads its start-up trace.
 func measure(bin, dir string) (*result, error) {
@@ -186,6 +187,9 @@ func measure(bin, dir string) (*result, error) {
 	cmd.Env = append(os.Environ(), "KEYDESK_STARTUP_TRACE=1", "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
 	if *cpuProfile != "" {
 		cmd.Env = append(cmd.Env, "KEYDESK_STARTUP_CPUPROFILE="+*cpuProfile)
+	}
+	if *heapProfile != "" {
+		cmd.Env = append(cmd.Env, "KEYDESK_STARTUP_HEAPPROFILE="+*heapProfile)
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
