@@ -25,7 +25,7 @@ func plausibleUse(k *Key, now time.Time) {
 // pendingUse returns k's last use not yet written to the store, if any;
 // s.mu must be held.
 func (s *Service) pendingUse(k *Key) (time.Time, bool) {
-	e, ok := s.byDigest[string(k.Digest)]
+	e, ok := s.byID[k.ID]
 	if !ok || e.key != k {
 		return time.Time{}, false
 	}
@@ -98,8 +98,7 @@ func (s *Service) FlushLastUsed() error {
 			// SelectDigest hand out shallow copies sharing its parts.
 			c := *e.key
 			c.LastUsedAt = t
-			e.key = &c
-			s.setRow(e)
+			s.setKey(e, &c, e.scopes)
 		}
 	}
 	s.mu.Unlock()

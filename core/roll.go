@@ -209,8 +209,8 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 		return Rolled{}, fmt.Errorf("roll key: %w", err)
 	}
 	s.mu.Lock()
-	s.index(old.Clone())
-	s.index(nk.Clone())
+	s.ownIndex(old.Clone())
+	s.ownIndex(nk.Clone())
 	s.mu.Unlock()
 	return Rolled{Old: old, New: nk, Secret: secret}, nil
 }

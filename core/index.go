@@ -1,0 +1,131 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"time"
+)
+
+// The digest index: every record's entry, found by its HMAC digest.
+//
+// A verification reads the map's group and one entry, and nothing else:
+// the map is keyed by the digest's first 8 bytes (HMAC-SHA256 output is
+// uniform, so they spread like a hash, and a uint64 key is compared in the
+// group itself instead of through a pointer to the digest's bytes), and
+// the entry holds the whole digest, the expiry, the last use, the scope
+// set and the check state, so the record (Key) itself is not read. The
+// rare records whose first 8 bytes are equal are chained by entry.next.
+
+// digestLen is the length of a digest the index holds (HMAC-SHA256).
+const digestLen = sha256.Size
+
+// digestPrefix is the index's map key for d.
+func digestPrefix(d *[digestLen]byte) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
+
+// lookup returns the entry of digest d, or nil; s.mu must be held. The
+// digests are compared in constant time.
+func (s *Service) lookup(d *[digestLen]byte) *entry {
+	for e := s.byDigest[digestPrefix(d)]; e != nil; e = e.next {
+		if equalDigest(&e.digest, d) {
+			return e
+		}
+	}
+	return nil
+}
+
+// equalDigest compares a and b in constant time.
+func equalDigest(a, b *[digestLen]byte) bool {
+	var x uint64
+	for i := 0; i < digestLen; i += 8 {
+		x |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	return x == 0
+}
+
+// link adds e to the digest index; s.mu must be held for writing.
+func (s *Service) link(e *entry) {
+	p := digestPrefix(&e.digest)
+	e.next = s.byDigest[p]
+	s.byDigest[p] = e
+}
+
+// unlink removes e from the digest index; s.mu must be held for writing.
+func (s *Service) unlink(e *entry) {
+	p := digestPrefix(&e.digest)
+	for at, prev := s.byDigest[p], (*entry)(nil); at != nil; prev, at = at, at.next {
+		if at != e {
+			continue
+		}
+		switch {
+		case prev != nil:
+			prev.next = e.next
+		case e.next != nil:
+			s.byDigest[p] = e.next
+		default:
+			delete(s.byDigest, p)
+		}
+		e.next = nil
+		return
+	}
+}
+
+// digestOf returns k's digest as the index keys it, and false when it is
+// not an HMAC-SHA256 digest (a forged record: no presented key matches
+// it, so it is listed but not in the digest index).
+func digestOf(k *Key) (d [digestLen]byte, ok bool) {
+	if len(k.Digest) != digestLen {
+		return d, false
+	}
+	copy(d[:], k.Digest)
+	return d, true
+}
+
+// unixNano returns t in Unix ns, saturated to the int64 range (a time
+// before 1678 or after 2262, such as the zero time, has no ns value).
+func unixNano(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s <= math.MinInt64/int64(time.Second)+1:
+		return math.MinInt64 + 1
+	case s >= math.MaxInt64/int64(time.Second)-1:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// scopeSet is one interned list of scopes (see internScopes).
+type scopeSet struct{ list []string }
+
+// noScopes is the scope set of a record without scopes.
+var noScopes = &scopeSet{}
+
+// setKey makes k e's record and copies what a verification reads into e
+// (not the check state: see setChecked); s.mu must be held for writing.
+func (s *Service) setKey(e *entry, k *Key, scopes *scopeSet) {
+	e.key = k
+	e.scopes = scopes
+	e.expires = unixNano(k.ExpiresAt)
+	e.lastUsed = noUse
+	if !k.LastUsedAt.IsZero() {
+		e.lastUsed = unixNano(k.LastUsedAt)
+	}
+	s.setRow(e)
+}
+
+// setChecked sets e's check state from its record's Tampered flag, for a
+// record whose MAC or signature was checked.
+func (e *entry) setChecked() {
+	if e.key.Tampered {
+		e.sig.Store(sigBad)
+	} else {
+		e.sig.Store(sigChecked)
+	}
+}
+
+// lastUsedAt is e's stored last use (Key.LastUsedAt), zero if never.
+func (e *entry) lastUsedAt() time.Time {
+	if e.lastUsed == noUse {
+		return time.Time{}
+	}
+	return time.Unix(0, e.lastUsed).UTC()
+}

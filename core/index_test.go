@@ -1,0 +1,81 @@
+package core
+
+import (
+	"testing"
+	"time"
+
+	"github.com/keydesk/keydesk/internal/clocktest"
+)
+
+// prefixSigner is hmacSigner whose digests all begin with the same 8
+// bytes: every record lands in one chain of the digest index.
+type prefixSigner struct{ hmacSigner }
+
+func (s prefixSigner) DigestSecret(secret string) []byte {
+	d := s.hmacSigner.DigestSecret(secret)
+	clear(d[:8])
+	return d
+}
+
+// Records whose digests share the index's 8-byte map key are told apart
+// by their whole digest: each verifies as itself, and removing one (at the
+// head, middle or end of the chain), renaming or rolling one leaves the
+// others verifying.
+func TestDigestIndexChains(t *testing.T) {
+	st := newMemStore()
+	clk := clocktest.New(t0)
+	svc, err := NewService(st, prefixSigner{newSigner()}, clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := CreateRequest{Name: "chained", Lifetime: Lifetime{Duration: 30 * 24 * time.Hour}, Permissions: sections(map[string]Access{"messaging": AccessRead})}
+	var ids, secrets []string
+	for range 6 {
+		k, secret, err := svc.Create(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, secrets = append(ids, k.ID), append(secrets, secret)
+	}
+	if len(svc.byDigest) != 1 {
+		t.Fatalf("%d map keys, want one chain", len(svc.byDigest))
+	}
+	check := func(gone map[int]bool) {
+		t.Helper()
+		for i, secret := range secrets {
+			v := svc.Verify(secret, Target{})
+			switch {
+			case gone[i] && v.Reason != ReasonUnknown:
+				t.Fatalf("deleted key %d verifies: %s", i, v.Reason)
+			case !gone[i] && (v.Reason != ReasonOK || v.Key.ID != ids[i]):
+				t.Fatalf("key %d: %s (%v)", i, v.Reason, v.Key)
+			}
+		}
+		checkIdleRows(t, svc)
+	}
+	check(nil)
+	gone := map[int]bool{}
+	for _, i := range []int{5, 2, 0} { // the chain's head (newest), middle, end
+		if _, err := svc.Delete(ids[i]); err != nil {
+			t.Fatal(err)
+		}
+		gone[i] = true
+		check(gone)
+	}
+	if _, err := svc.Rename(ids[3], "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	check(gone)
+	r, err := svc.Roll(ids[4], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, secrets = append(ids, r.New.ID), append(secrets, r.Secret)
+	gone[4] = false
+	if v := svc.Verify(secrets[4], Target{}); v.Reason != ReasonExpired {
+		t.Fatalf("the rolled key with no grace: %s", v.Reason)
+	}
+	secrets[4] = r.Secret // the old one is checked above
+	ids[4] = r.New.ID
+	check(gone)
+}
