@@ -260,6 +260,11 @@ func (s *Service) insert(k *Key) *entry {
 		s.setKey(e, k, scopes)
 		e.setChecked()
 	}
+	if hashed {
+		// The record's digest is the entry's (records are replaced,
+		// never changed): the copy it came with is not kept.
+		k.Digest = e.digest[:digestLen:digestLen]
+	}
 	if old, ok := s.byID[k.ID]; ok && old != e && old.indexed {
 		// The id's record had another digest (callers drop it first;
 		// this keeps the two maps in step regardless).
