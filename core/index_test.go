@@ -79,3 +79,41 @@ func TestDigestIndexChains(t *testing.T) {
 	ids[4] = r.New.ID
 	check(gone)
 }
+
+// A record whose digest is not an HMAC-SHA256 digest (written into the
+// store by someone else: no presented key can match it) is listed and can
+// be deleted, and leaves the others verifying, loaded at once or lazily.
+func TestRecordWithAShortDigest(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		svc, st, clk := newTestService(t)
+		k, secret, err := svc.Create(CreateRequest{Name: "real", Lifetime: Lifetime{Duration: 24 * time.Hour}, Permissions: sections(map[string]Access{"messaging": AccessRead})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		odd := k.Clone()
+		odd.ID, odd.Digest = "0123456789abcdef", odd.Digest[:5]
+		odd.MAC = newSigner().SignRecord(odd.MACPayload())
+		st.keys[odd.ID] = odd
+		open := NewService
+		if lazy {
+			open = NewLazyService
+		}
+		if svc, err = open(st, newSigner(), clk, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(svc.List()); n != 2 {
+			t.Fatalf("lazy %v: %d keys listed, want 2", lazy, n)
+		}
+		checkIdleRows(t, svc)
+		if v := svc.Verify(secret, Target{}); v.Reason != ReasonOK || v.Key.ID != k.ID {
+			t.Fatalf("lazy %v: the real key: %s", lazy, v.Reason)
+		}
+		if _, err := svc.Delete(odd.ID); err != nil {
+			t.Fatalf("lazy %v: delete: %v", lazy, err)
+		}
+		checkIdleRows(t, svc)
+		if v := svc.Verify(secret, Target{}); v.Reason != ReasonOK {
+			t.Fatalf("lazy %v: the real key after the delete: %s", lazy, v.Reason)
+		}
+	}
+}
