@@ -15,7 +15,9 @@ import (
 // group itself instead of through a pointer to the digest's bytes), and
 // the entry holds the whole digest, the expiry, the last use, the scope
 // set and the check state, so the record (Key) itself is not read. The
-// rare records whose first 8 bytes are equal are chained by entry.next.
+// rare entry whose digest's first 8 bytes are another indexed entry's is
+// kept in a second map, by its whole digest (collided), which is read
+// only when the first map's entry is not the digest looked up.
 
 // digestLen is the length of a digest the index holds (HMAC-SHA256).
 const digestLen = sha256.Size
@@ -26,12 +28,16 @@ func digestPrefix(d *[digestLen]byte) uint64 { return binary.LittleEndian.Uint64
 // lookup returns the entry of digest d, or nil; s.mu must be held. The
 // digests are compared in constant time.
 func (s *Service) lookup(d *[digestLen]byte) *entry {
-	for e := s.byDigest[digestPrefix(d)]; e != nil; e = e.next {
-		if equalDigest(&e.digest, d) {
-			return e
-		}
+	e := s.byDigest[digestPrefix(d)]
+	switch {
+	case e == nil:
+		return nil
+	case equalDigest(&e.digest, d):
+		return e
+	case len(s.collided) == 0:
+		return nil
 	}
-	return nil
+	return s.collided[*d]
 }
 
 // equalDigest compares a and b in constant time.
@@ -43,30 +49,35 @@ func equalDigest(a, b *[digestLen]byte) bool {
 	return x == 0
 }
 
-// link adds e to the digest index; s.mu must be held for writing.
+// link adds e, whose digest is not indexed, to the digest index; s.mu
+// must be held for writing.
 func (s *Service) link(e *entry) {
 	p := digestPrefix(&e.digest)
-	e.next = s.byDigest[p]
-	s.byDigest[p] = e
+	if _, taken := s.byDigest[p]; !taken {
+		s.byDigest[p] = e
+		return
+	}
+	if s.collided == nil {
+		s.collided = make(map[[digestLen]byte]*entry)
+	}
+	s.collided[e.digest] = e
 }
 
 // unlink removes e from the digest index; s.mu must be held for writing.
+// An entry of the same prefix moves from collided to the first map.
 func (s *Service) unlink(e *entry) {
 	p := digestPrefix(&e.digest)
-	for at, prev := s.byDigest[p], (*entry)(nil); at != nil; prev, at = at, at.next {
-		if at != e {
-			continue
-		}
-		switch {
-		case prev != nil:
-			prev.next = e.next
-		case e.next != nil:
-			s.byDigest[p] = e.next
-		default:
-			delete(s.byDigest, p)
-		}
-		e.next = nil
+	if s.byDigest[p] != e {
+		delete(s.collided, e.digest)
 		return
+	}
+	delete(s.byDigest, p)
+	for d, o := range s.collided {
+		if digestPrefix(&d) == p {
+			delete(s.collided, d)
+			s.byDigest[p] = o
+			return
+		}
 	}
 }
 

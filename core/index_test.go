@@ -3,6 +3,7 @@ package core
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/keydesk/keydesk/internal/clocktest"
 )
@@ -18,9 +19,9 @@ func (s prefixSigner) DigestSecret(secret string) []byte {
 }
 
 // Records whose digests share the index's 8-byte map key are told apart
-// by their whole digest: each verifies as itself, and removing one (at the
-// head, middle or end of the chain), renaming or rolling one leaves the
-// others verifying.
+// by their whole digest: each verifies as itself, and removing one (the
+// one in the first map, or a collided one), renaming or rolling one leaves
+// the others verifying.
 func TestDigestIndexChains(t *testing.T) {
 	st := newMemStore()
 	clk := clocktest.New(t0)
@@ -37,8 +38,8 @@ func TestDigestIndexChains(t *testing.T) {
 		}
 		ids, secrets = append(ids, k.ID), append(secrets, secret)
 	}
-	if len(svc.byDigest) != 1 {
-		t.Fatalf("%d map keys, want one chain", len(svc.byDigest))
+	if len(svc.byDigest) != 1 || len(svc.collided) != 5 {
+		t.Fatalf("%d entries in the first map, %d collided, want 1 and 5", len(svc.byDigest), len(svc.collided))
 	}
 	check := func(gone map[int]bool) {
 		t.Helper()
@@ -55,7 +56,7 @@ func TestDigestIndexChains(t *testing.T) {
 	}
 	check(nil)
 	gone := map[int]bool{}
-	for _, i := range []int{5, 2, 0} { // the chain's head (newest), middle, end
+	for _, i := range []int{0, 2, 5} { // the first map's (the first created), then collided ones
 		if _, err := svc.Delete(ids[i]); err != nil {
 			t.Fatal(err)
 		}
@@ -115,5 +116,13 @@ func TestRecordWithAShortDigest(t *testing.T) {
 		if v := svc.Verify(secret, Target{}); v.Reason != ReasonOK {
 			t.Fatalf("lazy %v: the real key after the delete: %s", lazy, v.Reason)
 		}
+	}
+}
+
+// An index entry stays within the 80-byte size class (100,000 keys: 1.6 MB
+// more for each class above).
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n > 80 {
+		t.Fatalf("an index entry is %d bytes, more than 80", n)
 	}
 }

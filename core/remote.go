@@ -33,7 +33,7 @@ func (s *Service) RemoveRemote(id string) bool {
 // dropLocked removes e from both indexes; s.mu must be held for writing.
 func (s *Service) dropLocked(e *entry) {
 	delete(s.byID, e.key.ID)
-	if e.indexed {
+	if e.indexed() {
 		s.unindex(e)
 	}
 }

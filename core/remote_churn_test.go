@@ -45,12 +45,7 @@ func checkIdleRows(t *testing.T, s *Service) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	indexed := 0
-	for _, e := range s.byDigest {
-		for ; e != nil; e = e.next {
-			indexed++
-		}
-	}
+	indexed := len(s.byDigest) + len(s.collided)
 	for _, r := range s.idleRows {
 		if r.e != nil && len(r.e.key.Digest) != digestLen {
 			indexed++ // in the rows, not in the digest map (see digestOf)
@@ -60,7 +55,7 @@ func checkIdleRows(t *testing.T, s *Service) {
 		t.Fatalf("%d idle rows for %d keys", len(s.idleRows), indexed)
 	}
 	for i, r := range s.idleRows {
-		if r.e == nil || int(r.e.row) != i || !r.e.indexed ||
+		if r.e == nil || int(r.e.row) != i || !r.e.indexed() ||
 			len(r.e.key.Digest) == digestLen && s.lookup(&r.e.digest) != r.e {
 			t.Fatalf("idle row %d does not belong to a live entry (%+v)", i, r)
 		}

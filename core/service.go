@@ -59,8 +59,9 @@ type Service struct {
 	// and lists go on while a change waits on a slow store.
 	wmu      sync.Mutex
 	mu       sync.RWMutex
-	byDigest map[uint64]*entry // digest's first 8 bytes -> entries (see index.go)
-	byID     map[string]*entry // id -> the same entries
+	byDigest map[uint64]*entry          // digest's first 8 bytes -> entry (see index.go)
+	collided map[[digestLen]byte]*entry // entries whose prefix byDigest holds for another
+	byID     map[string]*entry          // id -> the same entries
 
 	usedMu sync.Mutex
 	dirty  []*entry // entries given a pending last use since the last flush
@@ -112,11 +113,12 @@ const noUse = math.MinInt64
 // record: the whole digest, the expiry, the stored last use, the scope set
 // and the check state are copied here from the record (setKey), and the
 // key's pending last use is set here without a map write.
+//
+// It is 80 bytes, a size class of its own: add a field only with the
+// size in mind (TestEntrySize).
 type entry struct {
 	digest [digestLen]byte
-	// next chains entries whose digests share their first 8 bytes.
-	next *entry
-	key  *Key // replaced, never changed; guarded by Service.mu
+	key    *Key // replaced, never changed; guarded by Service.mu
 	// scopes is key's interned scope set.
 	scopes *scopeSet
 	// expires and lastUsed are key's ExpiresAt and LastUsedAt in Unix
@@ -128,11 +130,14 @@ type entry struct {
 	// loaded record (NewLazyVerifyService) starts sigPending and is
 	// checked at its first verification.
 	sig atomic.Int32
-	row int32 // position in Service.idleRows; guarded by Service.mu
-	// indexed is set while the entry is the one of its digest (in
-	// byDigest and idleRows); guarded by Service.mu.
-	indexed bool
+	// row is the entry's position in Service.idleRows while it is the
+	// entry of its digest (in the digest index and the idle rows), else
+	// -1; guarded by Service.mu.
+	row int32
 }
+
+// indexed reports whether e is the entry of its digest; s.mu must be held.
+func (e *entry) indexed() bool { return e.row >= 0 }
 
 // setRow updates e's idle row from e.key; s.mu must be held for writing.
 func (s *Service) setRow(e *entry) {
@@ -251,7 +256,7 @@ func (s *Service) insert(k *Key) *entry {
 		s.setKey(e, k, scopes)
 		e.setChecked()
 	} else {
-		e = &entry{digest: d, row: int32(len(s.idleRows)), indexed: true}
+		e = &entry{digest: d, row: int32(len(s.idleRows))}
 		e.used.Store(noUse)
 		if hashed {
 			s.link(e)
@@ -265,7 +270,7 @@ func (s *Service) insert(k *Key) *entry {
 		// never changed): the copy it came with is not kept.
 		k.Digest = e.digest[:digestLen:digestLen]
 	}
-	if old, ok := s.byID[k.ID]; ok && old != e && old.indexed {
+	if old, ok := s.byID[k.ID]; ok && old != e && old.indexed() {
 		// The id's record had another digest (callers drop it first;
 		// this keeps the two maps in step regardless).
 		s.unindex(old)
@@ -277,9 +282,11 @@ func (s *Service) insert(k *Key) *entry {
 // unindex removes e from the digest index and the idle rows; s.mu must be
 // held for writing.
 func (s *Service) unindex(e *entry) {
-	s.unlink(e)
+	if len(e.key.Digest) == digestLen { // else never linked (digestOf)
+		s.unlink(e)
+	}
 	s.removeRow(e)
-	e.indexed = false
+	e.row = -1
 }
 
 // internScopes returns the scope set equal to scopes, shared by every
