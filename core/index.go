@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"iter"
 	"math"
 	"time"
 )
@@ -139,4 +140,83 @@ func (e *entry) lastUsedAt() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, e.lastUsed).UTC()
+}
+
+// idIndex finds entries by key id. Keydesk's ids are 16 lowercase hex
+// digits (8 random bytes): those are kept by their value, 8 bytes a map
+// slot instead of a 16-byte string header; any other id (a record written
+// by something else) by its string.
+type idIndex struct {
+	hex   map[uint64]*entry
+	other map[string]*entry
+}
+
+func newIDIndex(n int) idIndex {
+	return idIndex{hex: make(map[uint64]*entry, n)}
+}
+
+// hexID returns the value of a 16-digit lowercase hex id.
+func hexID(id string) (uint64, bool) {
+	if len(id) != 16 {
+		return 0, false
+	}
+	var v uint64
+	for i := range len(id) {
+		c := id[i]
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+func (x *idIndex) get(id string) (*entry, bool) {
+	if v, ok := hexID(id); ok {
+		e, ok := x.hex[v]
+		return e, ok
+	}
+	e, ok := x.other[id]
+	return e, ok
+}
+
+func (x *idIndex) set(id string, e *entry) {
+	if v, ok := hexID(id); ok {
+		x.hex[v] = e
+		return
+	}
+	if x.other == nil {
+		x.other = make(map[string]*entry)
+	}
+	x.other[id] = e
+}
+
+func (x *idIndex) del(id string) {
+	if v, ok := hexID(id); ok {
+		delete(x.hex, v)
+		return
+	}
+	delete(x.other, id)
+}
+
+func (x *idIndex) len() int { return len(x.hex) + len(x.other) }
+
+// all yields every entry.
+func (x *idIndex) all() iter.Seq[*entry] {
+	return func(yield func(*entry) bool) {
+		for _, e := range x.hex {
+			if !yield(e) {
+				return
+			}
+		}
+		for _, e := range x.other {
+			if !yield(e) {
+				return
+			}
+		}
+	}
 }

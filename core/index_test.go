@@ -126,3 +126,53 @@ func TestEntrySize(t *testing.T) {
 		t.Fatalf("an index entry is %d bytes, more than 80", n)
 	}
 }
+
+// Ids that are not 16 lowercase hex digits (records written by something
+// else) are found by their string: an upper-case id and its lower-case
+// twin are two keys, each found, renamed and deleted on its own.
+func TestIDsOfOtherShapes(t *testing.T) {
+	svc, st, clk := newTestService(t)
+	k, _, err := svc.Create(CreateRequest{Name: "made here", Lifetime: Lifetime{Duration: 24 * time.Hour}, Permissions: sections(map[string]Access{"messaging": AccessRead})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := hexID(k.ID); !ok {
+		t.Fatalf("a created key's id %q is not 16 lowercase hex digits", k.ID)
+	}
+	ids := []string{"abcdef0123456789", "ABCDEF0123456789", "k1", "abcdef012345678g"}
+	for _, id := range ids {
+		c := k.Clone()
+		c.ID, c.Name = id, "other "+id
+		c.Digest = newSigner().DigestSecret("secret " + id)
+		c.MAC = newSigner().SignRecord(c.MACPayload())
+		st.keys[id] = c
+	}
+	svc, err = NewService(st, newSigner(), clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(svc.List()); n != 5 {
+		t.Fatalf("%d keys listed, want 5", n)
+	}
+	for _, id := range ids {
+		if got, err := svc.Get(id); err != nil || got.Name != "other "+id {
+			t.Fatalf("Get(%s) = %v, %v", id, got, err)
+		}
+	}
+	if _, err := svc.Rename(ids[1], "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.Get(ids[0]); got.Name != "other "+ids[0] {
+		t.Fatalf("renaming %s renamed %s: %q", ids[1], ids[0], got.Name)
+	}
+	if _, err := svc.Delete(ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.Get(ids[1]); err != nil || got.Name != "renamed" {
+		t.Fatalf("deleting %s: Get(%s) = %v, %v", ids[0], ids[1], got, err)
+	}
+	if n := len(svc.List()); n != 4 {
+		t.Fatalf("%d keys listed after a delete, want 4", n)
+	}
+	checkIdleRows(t, svc)
+}

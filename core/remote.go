@@ -11,7 +11,7 @@ func (s *Service) ApplyRemote(k *Key) {
 	k = k.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.byID[k.ID]; ok && string(old.key.Digest) != string(k.Digest) {
+	if old, ok := s.byID.get(k.ID); ok && string(old.key.Digest) != string(k.Digest) {
 		s.dropLocked(old)
 	}
 	s.index(k)
@@ -23,7 +23,7 @@ func (s *Service) ApplyRemote(k *Key) {
 func (s *Service) RemoveRemote(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.byID[id]
+	e, ok := s.byID.get(id)
 	if ok {
 		s.dropLocked(e)
 	}
@@ -32,7 +32,7 @@ func (s *Service) RemoveRemote(id string) bool {
 
 // dropLocked removes e from both indexes; s.mu must be held for writing.
 func (s *Service) dropLocked(e *entry) {
-	delete(s.byID, e.key.ID)
+	s.byID.del(e.key.ID)
 	if e.indexed() {
 		s.unindex(e)
 	}
@@ -62,7 +62,7 @@ func (s *Service) observeOwn(id string) {
 		return
 	}
 	var before *Key
-	if e, ok := s.byID[id]; ok {
+	if e, ok := s.byID.get(id); ok {
 		before = e.key
 	}
 	s.ownChange(id, before)
@@ -74,7 +74,7 @@ func (s *Service) observeOwn(id string) {
 func (s *Service) RecordMAC(id string) ([]byte, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	e, ok := s.byID[id]
+	e, ok := s.byID.get(id)
 	if !ok {
 		return nil, false
 	}

@@ -61,7 +61,7 @@ type Service struct {
 	mu       sync.RWMutex
 	byDigest map[uint64]*entry          // digest's first 8 bytes -> entry (see index.go)
 	collided map[[digestLen]byte]*entry // entries whose prefix byDigest holds for another
-	byID     map[string]*entry          // id -> the same entries
+	byID     idIndex                    // id -> the same entries
 
 	usedMu sync.Mutex
 	dirty  []*entry // entries given a pending last use since the last flush
@@ -195,7 +195,7 @@ func newService(store Store, signer RecordVerifier, clock Clock, catalog *Catalo
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	s.byDigest = make(map[uint64]*entry, len(keys))
-	s.byID = make(map[string]*entry, len(keys))
+	s.byID = newIDIndex(len(keys))
 	s.idleRows = make([]idleRow, 0, len(keys))
 	if !lazy {
 		s.checkRecords(keys)
@@ -251,7 +251,7 @@ func (s *Service) insert(k *Key) *entry {
 			// Another id's record held this digest (stores refuse
 			// duplicate digests): that record can no longer verify,
 			// so it leaves the index.
-			delete(s.byID, e.key.ID)
+			s.byID.del(e.key.ID)
 		}
 		s.setKey(e, k, scopes)
 		e.setChecked()
@@ -270,12 +270,12 @@ func (s *Service) insert(k *Key) *entry {
 		// never changed): the copy it came with is not kept.
 		k.Digest = e.digest[:digestLen:digestLen]
 	}
-	if old, ok := s.byID[k.ID]; ok && old != e && old.indexed() {
+	if old, ok := s.byID.get(k.ID); ok && old != e && old.indexed() {
 		// The id's record had another digest (callers drop it first;
 		// this keeps the two maps in step regardless).
 		s.unindex(old)
 	}
-	s.byID[k.ID] = e
+	s.byID.set(k.ID, e)
 	return e
 }
 
@@ -442,7 +442,7 @@ func (s *Service) NameInUse(name string) bool {
 	name = strings.TrimSpace(name)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, e := range s.byID {
+	for e := range s.byID.all() {
 		if strings.EqualFold(e.key.Name, name) {
 			return true
 		}
@@ -456,8 +456,8 @@ func (s *Service) NameInUse(name string) bool {
 // copying them keeps a 100,000-key list cheap for the window.
 func (s *Service) List() []*Key {
 	s.mu.RLock()
-	out := make([]*Key, 0, len(s.byID))
-	for _, e := range s.byID {
+	out := make([]*Key, 0, s.byID.len())
+	for e := range s.byID.all() {
 		k := e.key
 		if e.sig.Load() == sigBad && !k.Tampered {
 			c := *k
@@ -497,7 +497,7 @@ func (s *Service) Get(id string) (*Key, error) {
 // loaded returns the loaded record of id (not a copy; see checked), or
 // ErrNotFound; s.mu must be held.
 func (s *Service) loaded(id string) (*Key, error) {
-	e, ok := s.byID[id]
+	e, ok := s.byID.get(id)
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
 	}
@@ -555,7 +555,7 @@ func (s *Service) Delete(id string) (*Key, error) {
 	// A pending last use of the deleted key is dropped by the store
 	// (SetLastUsed skips unknown ids).
 	s.mu.Lock()
-	if e, ok := s.byID[id]; ok {
+	if e, ok := s.byID.get(id); ok {
 		s.observeOwn(id)
 		s.dropLocked(e)
 	}
