@@ -106,3 +106,65 @@ func TestOwnChangesKeepTheSetDigest(t *testing.T) {
 		t.Fatalf("another admin's key: %v", err)
 	}
 }
+
+// The same while the replica runs (its follower deleting at once, Sync on
+// every change and heartbeat) and the window and another admin change keys
+// at the same time: no Sync needs a full reload, and once both stop the
+// replica's digest is the store's with no exception left.
+func TestOwnChangesWhileFollowing(t *testing.T) {
+	ss, other, _ := sharedStore(t, 0)
+	long := req
+	long.Lifetime = core.Lifetime{Duration: 30 * 24 * time.Hour}
+	var own *core.Service
+	r := running(t, ss, Options{NewService: func(keys []*core.Key, catalog *core.Catalog) (*core.Service, error) {
+		svc, err := core.NewService(pgstore.Preload(ss, keys), ss.Signer(), core.SystemClock{}, catalog)
+		own = svc
+		return svc, err
+	}})
+	churn := func(svc *core.Service, rounds int) error {
+		for range rounds {
+			k, _, err := svc.Create(long)
+			if err != nil {
+				return err
+			}
+			if _, err := svc.Rename(k.ID, "renamed"); err != nil {
+				return err
+			}
+			rolled, err := svc.Roll(k.ID, time.Hour)
+			if err != nil {
+				return err
+			}
+			if _, err := svc.Delete(rolled.Old.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- churn(own, 15) }()
+	go func() { errs <- churn(other, 15) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := ss.ReadSignedSnapshot(context.Background(), ss.Signer().Verifier(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, 20*time.Second, "the replica to read every change back", func() bool {
+		r.syncMu.Lock()
+		defer r.syncMu.Unlock()
+		return r.seq >= snap.Seq && r.acc.Equal(&snap.Set)
+	})
+	r.syncMu.Lock()
+	reloads := r.reloads
+	r.syncMu.Unlock()
+	if reloads != 0 {
+		t.Fatalf("the replica reloaded the whole signed state %d times", reloads)
+	}
+	within(t, 20*time.Second, "no exception left", func() bool { return r.diverging() == 0 })
+	if got, want := len(own.List()), len(snap.Keys); got != want {
+		t.Fatalf("%d keys in the window's service, %d in the store", got, want)
+	}
+}
