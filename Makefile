@@ -33,6 +33,8 @@ PG_PKGS ?= ./pgstore/... ./replica/... ./e2e/shared/...
 PG_GUI_RUN ?= ^Test(SharedWindow|SwitchBetween)
 # make perf-gui: the window with this many keys.
 PERF_KEYS ?= 100000
+# make perf-gui PERF_FLAGS=-cpuprofile=/tmp/start.prof: also profile the start.
+PERF_FLAGS ?=
 DIST      ?= dist
 
 .PHONY: all run deps test fmt-check vet lint test-headless test-dates test-race test-keyring test-pg fuzz test-smoke screenshot perf-gui bench package clean icon man \
@@ -132,7 +134,7 @@ perf-gui: deps
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-perf .
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(DIST)/keydesk-hello ./cmd/perfhello
 	CGO_ENABLED=1 scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -hello $(DIST)/keydesk-hello -keys $(PERF_KEYS)
+		$(GO) run -tags $(TAGS) ./cmd/perfgui -bin $(DIST)/keydesk-perf -hello $(DIST)/keydesk-hello -keys $(PERF_KEYS) $(PERF_FLAGS)
 	CGO_ENABLED=0 $(GO) test -tags $(CI_TAGS) -run '^$$' -bench 'BenchmarkFilter$$' ./gui/
 
 ## bench: the benchmarks (those of the shared store on a throw-away

@@ -3,7 +3,8 @@ package apicatalog
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -60,12 +61,7 @@ func requestSpec(api *core.API, path, method string, item *openapi3.PathItem, op
 		sec = *op.Security
 	}
 	for _, req := range sec {
-		names := make([]string, 0, len(req))
-		for name := range req {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(req)) {
 			if _, ok := api.Schemes[name]; !ok {
 				continue
 			}
@@ -85,11 +81,7 @@ func jsonMedia(c openapi3.Content) (string, *openapi3.MediaType) {
 	if len(c) == 0 {
 		return "", nil
 	}
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c))
 	for _, k := range keys {
 		if strings.Contains(k, "json") {
 			return k, c[k]
@@ -112,12 +104,7 @@ func mediaExample(m *openapi3.MediaType) any {
 }
 
 func firstExample(ex openapi3.Examples) any {
-	names := make([]string, 0, len(ex))
-	for n := range ex {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(ex)) {
 		if e := ex[n]; e != nil && e.Value != nil && e.Value.Value != nil {
 			return e.Value.Value
 		}

@@ -14,9 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,12 +133,7 @@ func Prepare(cat *core.Catalog, opID string, in Input) (*Request, error) {
 	}
 	// Query values the document does not list are sent too (APIs accept
 	// more than they describe).
-	names := make([]string, 0, len(in.Query))
-	for n := range in.Query {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(in.Query)) {
 		if _, listed := known["query\x00"+n]; !listed && in.Query[n] != "" {
 			query.Set(n, in.Query[n])
 		}
@@ -232,6 +228,19 @@ func (r *Request) withKey(key string) (*url.URL, http.Header) {
 	return &u, h
 }
 
+// HeaderLines returns h as "Name: value" lines, sorted by name, a line a
+// value: as the window and `keydesk request` show a response's header and
+// as Curl passes a request's.
+func HeaderLines(h http.Header) []string {
+	var lines []string
+	for _, n := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[n] {
+			lines = append(lines, n+": "+v)
+		}
+	}
+	return lines
+}
+
 // Curl returns the request as a curl command line with the key replaced by
 // KeyPlaceholder: "Copy as curl" never holds the key.
 func (r *Request) Curl() string {
@@ -242,15 +251,8 @@ func (r *Request) Curl() string {
 		b.WriteString(" -X " + r.Method)
 	}
 	b.WriteString(" " + shellQuote(strings.ReplaceAll(u.String(), url.QueryEscape(KeyPlaceholder), KeyPlaceholder)))
-	names := make([]string, 0, len(h))
-	for n := range h {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, v := range h[n] {
-			b.WriteString(" -H " + shellQuote(n+": "+v))
-		}
+	for _, l := range HeaderLines(h) {
+		b.WriteString(" -H " + shellQuote(l))
 	}
 	if r.Body != nil {
 		b.WriteString(" --data " + shellQuote(string(r.Body)))

@@ -100,9 +100,7 @@ func runCatalogImport(env *Env, sources []string, dryRun, asJSON, yes bool) erro
 			return nil
 		}
 		if !yes {
-			fmt.Fprint(env.Stderr, "Import this catalog? [y/N] ")
-			line, _ := readLine(env.Stdin)
-			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			if !env.confirm("Import this catalog?") {
 				fmt.Fprintln(env.Stdout, "Not imported; the catalog is unchanged.")
 				return nil
 			}
@@ -181,9 +179,7 @@ func newCatalogResetCommand(env *Env) *cobra.Command {
 					fmt.Fprintf(env.Stdout, "  - %s\n", l)
 				}
 				if !yes {
-					fmt.Fprint(env.Stderr, "Go back to the embedded catalog? [y/N] ")
-					line, _ := readLine(env.Stdin)
-					if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+					if !env.confirm("Go back to the embedded catalog?") {
 						fmt.Fprintln(env.Stdout, "Not reset; the catalog is unchanged.")
 						return nil
 					}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -74,61 +73,60 @@ func (c *completer) catalog() *core.Catalog {
 	return cat
 }
 
-// operations completes operation ids, described by their summaries.
-func (c *completer) operations(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+// fromCatalog completes with the candidates offer is given from the
+// catalog of the command line being completed, each a value with its
+// description: those starting with toComplete, each value once (the first
+// description wins). It offers nothing when there is no usable catalog.
+func (c *completer) fromCatalog(toComplete string, each func(cat *core.Catalog, offer func(value, desc string))) ([]cobra.Completion, cobra.ShellCompDirective) {
 	cat := c.catalog()
 	if cat == nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []cobra.Completion
-	for _, s := range cat.Sections {
-		for _, o := range s.Operations {
-			if strings.HasPrefix(o.ID, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(o.ID, o.Summary))
+	seen := map[string]bool{}
+	each(cat, func(value, desc string) {
+		if strings.HasPrefix(value, toComplete) && !seen[value] {
+			seen[value] = true
+			out = append(out, cobra.CompletionWithDesc(value, desc))
+		}
+	})
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// operations completes operation ids, described by their summaries.
+func (c *completer) operations(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return c.fromCatalog(toComplete, func(cat *core.Catalog, offer func(value, desc string)) {
+		for _, s := range cat.Sections {
+			for _, o := range s.Operations {
+				offer(o.ID, o.Summary)
 			}
 		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // sections completes ID=read and ID=full, described by the section titles.
 func (c *completer) sections(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	cat := c.catalog()
-	if cat == nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []cobra.Completion
-	for _, s := range cat.Sections {
-		for _, a := range []core.Access{core.AccessRead, core.AccessFull} {
-			if v := s.ID + "=" + string(a); strings.HasPrefix(v, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(v, s.Title))
+	return c.fromCatalog(toComplete, func(cat *core.Catalog, offer func(value, desc string)) {
+		for _, s := range cat.Sections {
+			for _, a := range []core.Access{core.AccessRead, core.AccessFull} {
+				offer(s.ID+"="+string(a), s.Title)
 			}
 		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // scopes completes the scopes of the catalog: each section's read-only and
 // full-access scope and each operation's scope.
 func (c *completer) scopes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	cat := c.catalog()
-	if cat == nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var out []cobra.Completion
-	add := func(scope, desc string) {
-		if strings.HasPrefix(scope, toComplete) && !slices.ContainsFunc(out, func(c cobra.Completion) bool { return strings.HasPrefix(c, scope+"\t") }) {
-			out = append(out, cobra.CompletionWithDesc(scope, desc))
+	return c.fromCatalog(toComplete, func(cat *core.Catalog, offer func(value, desc string)) {
+		for _, s := range cat.Sections {
+			offer(s.ReadOnlyScope, s.Title+", read-only")
+			offer(s.FullAccessScope, s.Title+", full access")
+			for _, o := range s.Operations {
+				offer(o.Scope(), o.Summary)
+			}
 		}
-	}
-	for _, s := range cat.Sections {
-		add(s.ReadOnlyScope, s.Title+", read-only")
-		add(s.FullAccessScope, s.Title+", full access")
-		for _, o := range s.Operations {
-			add(o.Scope(), o.Summary)
-		}
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // fixedCompletions completes a flag with fixed values.

@@ -53,6 +53,16 @@ func notFound(id string) error {
 	return usagef("no key has the id %q (see keydesk keys list)", id)
 }
 
+// getKey returns the key with this id; an id that names no key is bad
+// input (notFound).
+func getKey(svc *core.Service, id string) (*core.Key, error) {
+	k, err := svc.Get(id)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, notFound(id)
+	}
+	return k, err
+}
+
 // verifyMessage is one sentence saying why a key was allowed or denied,
 // naming the key when it was found. It never contains the secret.
 func verifyMessage(v core.Verification, what string, now time.Time) string {

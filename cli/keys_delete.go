@@ -38,10 +38,8 @@ func newKeysDeleteCommand(env *Env, c *completer) *cobra.Command {
 
 func runKeysDelete(env *Env, id string, yes bool) error {
 	return withWorkspace(env, func(b *workspace.Workspace) error {
-		k, err := b.Service().Get(id)
-		if errors.Is(err, core.ErrNotFound) {
-			return notFound(id)
-		} else if err != nil {
+		k, err := getKey(b.Service(), id)
+		if err != nil {
 			return err
 		}
 		if !yes {

@@ -30,10 +30,8 @@ func runKeysRename(env *Env, id, name string) error {
 		return asInput(err)
 	}
 	return withWorkspace(env, func(b *workspace.Workspace) error {
-		old, err := b.Service().Get(id)
-		if errors.Is(err, core.ErrNotFound) {
-			return notFound(id)
-		} else if err != nil {
+		old, err := getKey(b.Service(), id)
+		if err != nil {
 			return err
 		}
 		k, err := b.Service().Rename(id, name)

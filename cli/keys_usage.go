@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -53,9 +52,7 @@ func runKeysUsage(env *Env, id string, days int, asJSON bool) error {
 	}
 	return withWorkspace(env, func(b *workspace.Workspace) error {
 		svc := b.Service()
-		if _, err := svc.Get(id); errors.Is(err, core.ErrNotFound) {
-			return notFound(id)
-		} else if err != nil {
+		if _, err := getKey(svc, id); err != nil {
 			return err
 		}
 		u, err := core.ReadKeyUsage(b.UsageStore(), id, svc.Now(), days)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,11 +13,25 @@ import (
 
 const verifyUsage = "keydesk keys verify [--op OPERATION_ID | --scope SCOPE] [--json]   (the key is read from stdin)"
 
-// readKey reads the first line of r (readLine: at most 4,096 bytes; a key
-// is 53 characters), trimmed.
-func readKey(r io.Reader) (string, error) {
-	line, err := readLine(r)
-	return strings.TrimSpace(line), err
+// readKey reads the key a command is given: on a terminal without echo
+// (it stays off the screen and the scrollback), else the first line of
+// standard input (readLine: at most 4,096 bytes; a key is 53 characters),
+// trimmed. No key is bad input, with how to pipe one into command.
+func (e *Env) readKey(command string) (string, error) {
+	var key string
+	var err error
+	if e.isTerminal() {
+		key, err = e.readSecret("Paste the key and press Enter: ")
+	} else {
+		key, err = readLine(e.Stdin)
+	}
+	if err != nil {
+		return "", err
+	}
+	if key = strings.TrimSpace(key); key == "" {
+		return "", usagef("no key on standard input: pipe the key in, e.g. %s < key.txt", command)
+	}
+	return key, nil
 }
 
 // newKeysVerifyCommand is `keydesk keys verify`.
@@ -49,7 +62,6 @@ func newKeysVerifyCommand(env *Env, c *completer) *cobra.Command {
 }
 
 func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
-	var err error
 	if opID != "" && scope != "" {
 		return usagef("use either --op or --scope, not both")
 	}
@@ -69,19 +81,9 @@ func runKeysVerify(env *Env, opID, scope string, asJSON bool) error {
 			return usagef("%s %q (see keydesk catalog)", core.ErrUnknownOperation, opID)
 		}
 	}
-	var secret string
-	if env.isTerminal() {
-		// No echo: the key stays off the screen and the scrollback.
-		secret, err = env.readSecret("Paste the key and press Enter: ")
-		secret = strings.TrimSpace(secret)
-	} else {
-		secret, err = readKey(env.Stdin)
-	}
+	secret, err := env.readKey("keydesk keys verify")
 	if err != nil {
 		return err
-	}
-	if secret == "" {
-		return usagef("no key on standard input: pipe the key in, e.g. keydesk keys verify < key.txt")
 	}
 	return withWorkspace(env, func(b *workspace.Workspace) error {
 		var target core.Target

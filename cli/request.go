@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -62,23 +61,12 @@ func newRequestCommand(env *Env) *cobra.Command {
 			if !req.ReadOnly() && !yes && !env.isTerminal() {
 				return usagef("not sending %s %s without confirmation: it is not read-only; pass --yes to send it from a script", req.Method, req.Op.Path)
 			}
-			var key string
-			if env.isTerminal() {
-				key, err = env.readSecret("Paste the key and press Enter: ")
-				key = strings.TrimSpace(key)
-			} else {
-				key, err = readKey(env.Stdin)
-			}
+			key, err := env.readKey("keydesk request " + args[0])
 			if err != nil {
 				return err
 			}
-			if key == "" {
-				return usagef("no key on standard input: pipe the key in, e.g. keydesk request %s < key.txt", args[0])
-			}
 			if !req.ReadOnly() && !yes {
-				fmt.Fprintf(env.Stderr, "Send %s %s? It is not read-only. [y/N] ", req.Method, req.URL.Redacted())
-				line, _ := readLine(env.Stdin)
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				if !env.confirm(fmt.Sprintf("Send %s %s? It is not read-only.", req.Method, req.URL.Redacted())) {
 					fmt.Fprintln(env.Stdout, "Not sent.")
 					return nil
 				}
@@ -169,15 +157,8 @@ func responseJSON(req *apirequest.Request, r *apirequest.Response) responseOut {
 
 func printResponse(env *Env, req *apirequest.Request, r *apirequest.Response) {
 	fmt.Fprintf(env.Stdout, "%s %s\n%s in %d ms\n", req.Method, req.URL.Redacted(), r.StatusText, r.Duration.Milliseconds())
-	names := make([]string, 0, len(r.Header))
-	for n := range r.Header {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for _, v := range r.Header[n] {
-			fmt.Fprintf(env.Stdout, "%s: %s\n", n, v)
-		}
+	for _, l := range apirequest.HeaderLines(r.Header) {
+		fmt.Fprintln(env.Stdout, l)
 	}
 	fmt.Fprintln(env.Stdout)
 	env.Stdout.Write(r.Body)

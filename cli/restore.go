@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,9 +86,7 @@ func runRestore(env *Env, file string, force bool) error {
 		if pending.Replaces {
 			what += ", replacing its store"
 		}
-		fmt.Fprintf(env.Stderr, "%s? [y/N] ", what)
-		line, _ := readLine(env.Stdin)
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		if !env.confirm(what + "?") {
 			pending.Abort()
 			fmt.Fprintln(env.Stdout, "Nothing was restored.")
 			return nil

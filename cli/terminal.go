@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -38,6 +39,16 @@ func (t fileTerminal) ReadSecret() (string, error) {
 // isTerminal reports whether the run's standard input is an interactive
 // terminal.
 func (e *Env) isTerminal() bool { return e.Terminal != nil && e.Terminal.IsTerminal() }
+
+// confirm asks question on standard error, followed by " [y/N] ", and
+// reports whether the line read from standard input says y or yes (in any
+// case); anything else, end of input included, is no.
+func (e *Env) confirm(question string) bool {
+	fmt.Fprint(e.Stderr, question+" [y/N] ")
+	line, _ := readLine(e.Stdin)
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
 
 // readSecret prompts on stderr and reads a secret from the terminal without
 // echo, ending the prompt's line afterwards (the Enter was not echoed).

@@ -2,8 +2,8 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -231,13 +231,8 @@ func widenings(old, new *Catalog, keys []*Key) []Widening {
 			}
 		}
 	}
-	scopes := make([]string, 0, len(holders))
-	for s := range holders {
-		scopes = append(scopes, s)
-	}
-	sort.Strings(scopes)
 	var out []Widening
-	for _, s := range scopes {
+	for _, s := range slices.Sorted(maps.Keys(holders)) {
 		held := []string{s}
 		var gained []string
 		for _, sec := range new.Sections {

@@ -82,6 +82,12 @@ func StoredCatalog(st SettingsReader, v RecordVerifier) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the catalog: %w", err)
 	}
+	return OpenStoredCatalog(raw, v)
+}
+
+// OpenStoredCatalog is StoredCatalog over the setting's value already
+// read (nil when none is stored: the embedded catalog).
+func OpenStoredCatalog(raw []byte, v RecordVerifier) (*Catalog, error) {
 	if raw == nil {
 		return DefaultCatalog(), nil
 	}

@@ -52,10 +52,7 @@ var activityActions = widgets.Choices[core.AuditAction]{
 
 // actionLabel returns the label of an audit action as the view shows it.
 func actionLabel(a core.AuditAction) string {
-	if l, ok := activityActions.Label(a); ok {
-		return l
-	}
-	return string(a)
+	return activityActions.Label(a, string(a))
 }
 
 var activityColumns = []struct {

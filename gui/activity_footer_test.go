@@ -6,16 +6,18 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 )
 
 // TestActivityFooterShowsTheEventInFull: at the smallest window, the line
 // under the table that shows the selected event in full is not cut with
 // "…": it wraps, and the view gives it the height of every line.
 func TestActivityFooterShowsTheEventInFull(t *testing.T) {
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	v := newActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
-	v.loc = vwZone
-	win := vwWindow(t, v, minWindowWidth, minWindowHeight)
+	v.loc = guitest.Zone
+	win := guitest.Window(t, v, minWindowWidth, minWindowHeight)
 	v.Reload()
 	bgWait(v.bg)
 	// The e-mail settings change: a detail longer than the window is wide.

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/gui/widgets"
 )
 
@@ -40,7 +41,7 @@ func (f *fakeAudit) set(events []core.AuditEvent, err error) {
 
 // actEvents is a fixed audit log, newest first.
 func actEvents() []core.AuditEvent {
-	at := func(h int) time.Time { return vwNow.Add(-time.Duration(h) * time.Hour) }
+	at := func(h int) time.Time { return guitest.Now.Add(-time.Duration(h) * time.Hour) }
 	return []core.AuditEvent{
 		{Seq: 7, Time: at(1), Actor: "ana", Action: core.ActionDelete, KeyID: "9f2c41d07a3e5b18", KeyName: "Old reporting cron"},
 		{Seq: 6, Time: at(3), Actor: "ana", Action: core.ActionTestMail, Detail: "test e-mail sent to ops@example.com"},
@@ -54,10 +55,10 @@ func actEvents() []core.AuditEvent {
 
 func newActivity(t *testing.T, src auditSource) *activityView {
 	t.Helper()
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	v := newActivityView(src, nil, &testRunner{})
-	v.loc = vwZone
-	vwWindow(t, v, 1100, 500)
+	v.loc = guitest.Zone
+	guitest.Window(t, v, 1100, 500)
 	v.Reload()
 	bgWait(v.bg)
 	return v
@@ -85,7 +86,7 @@ func TestActivityLoadsWhenShownNewestFirst(t *testing.T) {
 	}
 	// Cells: local time, actor, action label, key "name (id)", detail.
 	ev := v.shown[0]
-	want := []string{ev.Time.In(vwZone).Format("2006-01-02 15:04:05"), "ana", "Key deleted", "Old reporting cron (9f2c41d07a3e5b18)", ""}
+	want := []string{ev.Time.In(guitest.Zone).Format("2006-01-02 15:04:05"), "ana", "Key deleted", "Old reporting cron (9f2c41d07a3e5b18)", ""}
 	for col, w := range want {
 		if got := v.cellText(ev, col); got != w {
 			t.Errorf("column %d = %q, want %q", col, got, w)
@@ -168,8 +169,8 @@ func TestActivityReadError(t *testing.T) {
 }
 
 func TestActivityRealStore(t *testing.T) {
-	b := vwBackend(t, vwNow)
-	k, _ := vwCreate(t, b.Service(), "Nightly export", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	b := guitest.Workspace(t, guitest.Now)
+	k, _ := guitest.Create(t, b.Service(), "Nightly export", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
 	if _, err := b.Service().Rename(k.ID, "Nightly CDR export"); err != nil {
 		t.Fatal(err)
 	}
@@ -184,17 +185,17 @@ func TestActivityRealStore(t *testing.T) {
 }
 
 func TestActivityGolden(t *testing.T) {
-	for _, th := range vwVariants {
-		t.Run(th.name, func(t *testing.T) {
-			vwApp(t, th.variant)
+	for _, th := range guitest.Variants {
+		t.Run(th.Name, func(t *testing.T) {
+			guitest.App(t, th.Variant)
 			v := newActivityView(&fakeAudit{events: actEvents()}, nil, &testRunner{})
-			v.loc = vwZone
-			w := vwWindow(t, v, 1100, 460)
+			v.loc = guitest.Zone
+			w := guitest.Window(t, v, 1100, 460)
 			v.Reload()
 			bgWait(v.bg)
 			v.table.Select(widget.TableCellID{Row: 2, Col: 0})
 			w.Canvas().Unfocus()
-			test.AssertImageMatches(t, "activity_"+th.name+".png", w.Canvas().Capture())
+			test.AssertImageMatches(t, "activity_"+th.Name+".png", w.Canvas().Capture())
 		})
 	}
 }

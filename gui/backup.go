@@ -56,26 +56,20 @@ func newBackupFlow(s *session, env *uiEnv, settings *settings.View) *backupFlow 
 	f := &backupFlow{s: s, env: env, settings: settings}
 	f.chooseSave = func(done func(string)) {
 		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-			if err != nil || w == nil {
-				return
-			}
-			path := w.URI().Path()
-			w.Close()
 			// The dialog created the file empty; the backup replaces it
 			// whole, or removes it if it fails (removeEmpty).
-			done(path)
+			if path, ok := chosenPath(w, err); ok {
+				done(path)
+			}
 		}, env.win)
 		d.SetFileName(backupFileName(time.Now(), env.loc))
 		d.Show()
 	}
 	f.chooseOpen = func(done func(string)) {
 		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
+			if path, ok := chosenPath(r, err); ok {
+				done(path)
 			}
-			path := r.URI().Path()
-			r.Close()
-			done(path)
 		}, env.win)
 		d.Show()
 	}
@@ -135,14 +129,22 @@ func (f *backupFlow) openBackup(path string) *backupDialog {
 		}
 	})
 	content := container.NewVBox(intro, d.pass, d.again, secondaryText(rule), d.msg, d.progress)
-	d.dlg = dialog.NewCustomWithoutButtons("Back up the keys", content, f.env.win)
-	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.start})
-	d.dlg.Resize(fyne.NewSize(560, d.dlg.MinSize().Height+20))
 	// Esc is Cancel (nothing is written until Back Up).
-	d.dlg.SetOnClosed(f.env.onEscape(cancel.OnTapped))
-	d.dlg.Show()
-	f.env.win.Canvas().Focus(d.pass)
+	d.dlg = f.showPassphraseDialog("Back up the keys", content, 560, d.pass, cancel, d.start)
 	f.backup = d
+	return d
+}
+
+// showPassphraseDialog shows the dialog of a backup or a restore, width
+// wide: content over the buttons, cancel first, then the others. Esc is
+// cancel's action; the focus starts in pass, the passphrase.
+func (f *backupFlow) showPassphraseDialog(title string, content fyne.CanvasObject, width float32, pass *widgets.EscEntry, cancel *widgets.EscButton, others ...fyne.CanvasObject) *dialog.CustomDialog {
+	d := dialog.NewCustomWithoutButtons(title, content, f.env.win)
+	d.SetButtons(append([]fyne.CanvasObject{cancel}, others...))
+	d.Resize(fyne.NewSize(width, d.MinSize().Height+20))
+	d.SetOnClosed(f.env.onEscape(cancel.OnTapped))
+	d.Show()
+	f.env.win.Canvas().Focus(pass)
 	return d
 }
 
@@ -240,13 +242,8 @@ func (f *backupFlow) openRestore(path string) *restoreDialog {
 	d.restore.Hide()
 	cancel := f.env.button("Cancel", theme.CancelIcon(), func() { f.cancelRestore(d) })
 	content := container.NewVBox(widget.NewLabel("Backup file: "+path), warn, d.pass, d.msg, d.summary)
-	d.dlg = dialog.NewCustomWithoutButtons("Restore from a backup", content, f.env.win)
-	d.dlg.SetButtons([]fyne.CanvasObject{cancel, d.check, d.restore})
-	d.dlg.Resize(fyne.NewSize(600, d.dlg.MinSize().Height+20))
 	// Esc is Cancel: nothing is restored until Restore.
-	d.dlg.SetOnClosed(f.env.onEscape(cancel.OnTapped))
-	d.dlg.Show()
-	f.env.win.Canvas().Focus(d.pass)
+	d.dlg = f.showPassphraseDialog("Restore from a backup", content, 600, d.pass, cancel, d.check, d.restore)
 	f.restore = d
 	return d
 }

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -23,7 +24,7 @@ import (
 func backupSession(t *testing.T) (*session, *testRunner) {
 	t.Helper()
 	a := test.NewTempApp(t)
-	syncCacheClock()
+	guitest.SyncCacheClock()
 	a.Settings().SetTheme(theme.DefaultTheme())
 	w := test.NewTempWindow(t, nil)
 	env := newAppEnv(a, w)

@@ -67,11 +67,10 @@ func (f *catalogFlow) showChooser() {
 	c.msg = newFieldMessage()
 	choose := f.env.button("Choose File…", nil, func() {
 		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
+			path, ok := chosenPath(r, err)
+			if !ok {
 				return
 			}
-			path := r.URI().Path()
-			_ = r.Close()
 			text := strings.TrimRight(c.sources.Text, "\n")
 			if text != "" {
 				text += "\n"

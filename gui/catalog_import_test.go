@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/workspace"
 )
 
@@ -19,7 +20,7 @@ import (
 const blockfrostSpec = "../testdata/openapi/blockfrost-openapi.yaml"
 
 // ciFixture is a window on a real data folder holding three keys of the
-// built-in catalog, opened at vwNow.
+// built-in catalog, opened at guitest.Now.
 type ciFixture struct {
 	w  fyne.Window
 	s  *session
@@ -32,20 +33,20 @@ func newCIFixture(t *testing.T, variant fyne.ThemeVariant) *ciFixture {
 		t.Fatalf("the Blockfrost document: %v", err)
 	}
 	dir, kr := filepath.Join(t.TempDir(), "data"), workspace.NewMemoryKeyring()
-	opts := workspace.Options{Dir: dir, Now: vwNow, Keyring: kr}
+	opts := workspace.Options{Dir: dir, Now: guitest.Now, Keyring: kr}
 	b, err := workspace.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := vwService(t, b, vwNow, 3)
-	vwCreate(t, svc, "CRM sync", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}})
-	vwCreate(t, svc, "Channel reader", core.Lifetime{}, core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list"}})
-	vwCreate(t, svc, "Local dev", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	svc := guitest.Service(t, b, guitest.Now, 3)
+	guitest.Create(t, svc, "CRM sync", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}})
+	guitest.Create(t, svc, "Channel reader", core.Lifetime{}, core.Permissions{Kind: core.KindOperations, Operations: []string{"messaging.channels.list"}})
+	guitest.Create(t, svc, "Local dev", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	a := vwApp(t, variant)
+	a := guitest.App(t, variant)
 	w := test.NewTempWindow(t, nil)
 	w.Resize(fyne.NewSize(1280, 800))
 	env := newAppEnv(a, w)

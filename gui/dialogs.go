@@ -234,3 +234,17 @@ func (v *keysView) confirmDelete(r *keyRow) *confirmDialog {
 	d.Show()
 	return d
 }
+
+// chosenPath is the path of the file a file dialog hands its callback (f,
+// err), which it closes: false when the dialog was cancelled or failed.
+func chosenPath(f interface {
+	URI() fyne.URI
+	Close() error
+}, err error) (string, bool) {
+	if err != nil || f == nil {
+		return "", false
+	}
+	path := f.URI().Path()
+	_ = f.Close() // only its path is wanted
+	return path, true
+}

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/internal/clocktest"
 	"github.com/keydesk/keydesk/internal/storetest"
 )
@@ -128,7 +129,7 @@ var kvDemo = []kvSeed{
 func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h float32) *kvFixture {
 	t.Helper()
 	a := test.NewTempApp(t)
-	syncCacheClock()
+	guitest.SyncCacheClock()
 	a.Settings().SetTheme(kvTheme{newAppTheme(), variant})
 	f := &kvFixture{t: t, app: a, store: storetest.NewMemStore(), clock: clocktest.New(kvNow), bg: &testRunner{inline: true}}
 

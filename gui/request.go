@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -411,7 +410,7 @@ func (p *requestPanel) showResponse(req *apirequest.Request, r *apirequest.Respo
 	}
 	meta += " · the key went in " + req.KeyLocation()
 	p.meta.SetText(meta)
-	p.headers.SetText(headerLines(r.Header))
+	p.headers.SetText(strings.Join(apirequest.HeaderLines(r.Header), "\n"))
 	body := string(r.Body)
 	if body == "" {
 		body = "(empty)"
@@ -425,22 +424,6 @@ func (p *requestPanel) showResponse(req *apirequest.Request, r *apirequest.Respo
 		p.truncated.Hide()
 	}
 	p.response.Show()
-}
-
-// headerLines is h as "Name: value" lines, sorted by name.
-func headerLines(h http.Header) string {
-	names := make([]string, 0, len(h))
-	for n := range h {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var lines []string
-	for _, n := range names {
-		for _, v := range h[n] {
-			lines = append(lines, n+": "+v)
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // CopyCurl copies the request as a curl command line, the key masked as

@@ -21,6 +21,7 @@ import (
 	"github.com/keydesk/keydesk/apicatalog"
 	"github.com/keydesk/keydesk/apirequest"
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 )
 
 // rqDoc is a small OpenAPI document; its server is the test's loopback
@@ -160,18 +161,18 @@ type rqFixture struct {
 func newRQFixture(t *testing.T, variant fyne.ThemeVariant, w, h float32) *rqFixture {
 	t.Helper()
 	api := newRQServer(t)
-	b := vwBackend(t, vwNow)
-	svc, err := core.NewService(b.Store(), b.Keyring().Signer(), core.FixedClock(vwNow), rqCatalog(t))
+	b := guitest.Workspace(t, guitest.Now)
+	svc, err := core.NewService(b.Store(), b.Keyring().Signer(), core.FixedClock(guitest.Now), rqCatalog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.Actor, svc.Rand = "ana", rand.NewChaCha8([32]byte{7})
-	vwApp(t, variant)
+	guitest.App(t, variant)
 	bg := &testRunner{}
 	v := newTryKeyView(svc, nil, bg)
-	v.req.opts.Now = (&rqClock{t: vwNow}).now
+	v.req.opts.Now = (&rqClock{t: guitest.Now}).now
 	v.req.opts.Client = api.client()
-	win := vwWindow(t, v, w, h)
+	win := guitest.Window(t, v, w, h)
 	v.win = win
 	return &rqFixture{v: v, win: win, bg: bg, api: api, svc: svc}
 }
@@ -230,7 +231,7 @@ func TestSendAPIRequestShowsTheResponse(t *testing.T) {
 			if p.bodyBox.Visible() {
 				t.Error("a GET shows a body editor")
 			}
-			key, secret := vwCreate(t, f.svc, "Shop client", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+			key, secret := guitest.Create(t, f.svc, "Shop client", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
 			test.Type(f.v.token, secret)
 			test.Tap(p.send)
 			f.bg.wait()

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/gui/widgets"
 )
 
@@ -31,8 +32,8 @@ func walkObjects(t *testing.T, o fyne.CanvasObject, fn func(fyne.CanvasObject)) 
 // Store password field's placeholder and the hint under it fit the field's
 // width (the placeholder overflowed it).
 func TestOpenSharedStorePasswordFits(t *testing.T) {
-	vwApp(t, theme.VariantLight)
-	win := vwWindow(t, widget.NewLabel(""), minWindowWidth, minWindowHeight)
+	guitest.App(t, theme.VariantLight)
+	win := guitest.Window(t, widget.NewLabel(""), minWindowWidth, minWindowHeight)
 	sw := &storeSwitcher{}
 	sw.showOpenDialog(&uiEnv{win: win})
 	var pw *widget.Entry

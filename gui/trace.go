@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 )
 
@@ -12,8 +13,38 @@ import (
 // search refilter took (make perf-gui reads it). It never prints a key.
 const startupTraceEnv = "KEYDESK_STARTUP_TRACE"
 
+// startupProfileEnv names the environment variable holding a file name:
+// the window then writes a CPU profile of its start, from the gui
+// package's initialisation to the keys table first shown (make perf-gui
+// -cpuprofile sets it).
+const startupProfileEnv = "KEYDESK_STARTUP_CPUPROFILE"
+
 // processStart approximates the process's start, for the start-up trace.
 var processStart = time.Now()
+
+// stopStartupProfile ends the start-up CPU profile; nil when none runs.
+var stopStartupProfile func()
+
+func init() {
+	name := os.Getenv(startupProfileEnv)
+	if name == "" {
+		return
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keydesk-trace: no start-up profile: %v\n", err)
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "keydesk-trace: no start-up profile: %v\n", err)
+		f.Close()
+		return
+	}
+	stopStartupProfile = func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
 
 // trace prints a start-up milestone with the time since the process started
 // when startupTraceEnv is set. It never prints a key.
@@ -41,6 +72,10 @@ func traceKeysView(v *keysView) {
 		return
 	}
 	v.onTableShown = func() {
+		if stopStartupProfile != nil {
+			stopStartupProfile()
+			stopStartupProfile = nil
+		}
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		fmt.Fprintf(os.Stderr, "keydesk-trace: table-shown rows=%d go-heap-mb=%d go-sys-mb=%d at-ms=%d\n",

@@ -12,10 +12,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 )
 
 // tkFixture is a real key service (bbolt store, keyring-derived signer)
-// with keys of every state, seen at vwNow.
+// with keys of every state, seen at guitest.Now.
 type tkFixture struct {
 	svc                                     *core.Service
 	global, readOnly, expired, otherSection string
@@ -24,17 +25,17 @@ type tkFixture struct {
 
 func newTKFixture(t *testing.T) *tkFixture {
 	t.Helper()
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	// Keys created two hours earlier; the expired one lived one hour.
-	earlier := vwService(t, b, vwNow.Add(-2*time.Hour), 1)
+	earlier := guitest.Service(t, b, guitest.Now.Add(-2*time.Hour), 1)
 	f := &tkFixture{}
-	_, f.global = vwCreate(t, earlier, "Local dev", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
-	f.readOnlyKey, f.readOnly = vwCreate(t, earlier, "Slack bridge", core.Lifetime{Months: 6},
+	_, f.global = guitest.Create(t, earlier, "Local dev", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	f.readOnlyKey, f.readOnly = guitest.Create(t, earlier, "Slack bridge", core.Lifetime{Months: 6},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
-	_, f.expired = vwCreate(t, earlier, "Debug session", core.Lifetime{Duration: time.Hour}, core.Permissions{Kind: core.KindGlobal})
-	_, f.otherSection = vwCreate(t, earlier, "Billing sync", core.Lifetime{},
+	_, f.expired = guitest.Create(t, earlier, "Debug session", core.Lifetime{Duration: time.Hour}, core.Permissions{Kind: core.KindGlobal})
+	_, f.otherSection = guitest.Create(t, earlier, "Billing sync", core.Lifetime{},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"users": core.AccessFull}})
-	f.svc = vwService(t, b, vwNow, 2)
+	f.svc = guitest.Service(t, b, guitest.Now, 2)
 	return f
 }
 
@@ -53,10 +54,10 @@ func (c *countingService) Verify(secret string, t core.Target) core.Verification
 // window, whose verifications are counted.
 func (f *tkFixture) countingView(t *testing.T) (*tryKeyView, *countingService) {
 	t.Helper()
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	svc := &countingService{tryKeyService: f.svc}
 	v := newTryKeyView(svc, nil, &testRunner{})
-	vwWindow(t, v, 1000, 700)
+	guitest.Window(t, v, 1000, 700)
 	return v, svc
 }
 
@@ -118,9 +119,9 @@ func TestTryKeyResponses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			vwApp(t, theme.VariantLight)
+			guitest.App(t, theme.VariantLight)
 			v := newTryKeyView(f.svc, nil, &testRunner{})
-			w := vwWindow(t, v, 1000, 700)
+			w := guitest.Window(t, v, 1000, 700)
 			tkPick(t, v, c.query, c.op)
 			tkSend(t, v, map[string]string{"channelId": "123"}, c.token)
 
@@ -164,10 +165,10 @@ func TestTryKeyResponses(t *testing.T) {
 
 func TestTryKeyShowsScopesOfMatchedKey(t *testing.T) {
 	f := newTKFixture(t)
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	v := newTryKeyView(f.svc, nil, &testRunner{})
-	v.loc = vwZone
-	vwWindow(t, v, 1000, 700)
+	v.loc = guitest.Zone
+	guitest.Window(t, v, 1000, 700)
 	tkPick(t, v, "ListChannels", "messaging.channels.list")
 	if len(v.paramEntry) != 0 {
 		t.Fatalf("operation without parameters shows %d parameter fields", len(v.paramEntry))
@@ -179,7 +180,7 @@ func TestTryKeyShowsScopesOfMatchedKey(t *testing.T) {
 	if v.keyID.Text != f.readOnlyKey.ID || v.keyScopes.Text != "messaging:read" {
 		t.Errorf("key id %q scopes %q, want %q and messaging:read", v.keyID.Text, v.keyScopes.Text, f.readOnlyKey.ID)
 	}
-	wantExp := f.readOnlyKey.ExpiresAt.In(vwZone).Format("2006-01-02 15:04 MST") + " (" + f.readOnlyKey.ExpiresAt.UTC().Format("15:04 UTC") + ")"
+	wantExp := f.readOnlyKey.ExpiresAt.In(guitest.Zone).Format("2006-01-02 15:04 MST") + " (" + f.readOnlyKey.ExpiresAt.UTC().Format("15:04 UTC") + ")"
 	if v.keyExpires.Text != wantExp {
 		t.Errorf("expires = %q, want %q", v.keyExpires.Text, wantExp)
 	}
@@ -239,9 +240,9 @@ func TestTryKeyRequiresOperationAndToken(t *testing.T) {
 
 func TestTryKeySearchFiltersOperations(t *testing.T) {
 	f := newTKFixture(t)
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	v := newTryKeyView(f.svc, nil, &testRunner{})
-	vwWindow(t, v, 1000, 700)
+	guitest.Window(t, v, 1000, 700)
 	all := len(v.ops)
 	if all != f.svc.Catalog().OperationCount() {
 		t.Fatalf("list shows %d operations, catalog has %d", all, f.svc.Catalog().OperationCount())
@@ -275,16 +276,16 @@ func TestTryKeyGolden(t *testing.T) {
 		{"403", "messaging.channels.delete", "DeleteChannel", f.readOnly},
 		{"401", "messaging.channels.get", "GetChannel", f.expired},
 	} {
-		for _, th := range vwVariants {
-			t.Run(tc.name+"_"+th.name, func(t *testing.T) {
-				vwApp(t, th.variant)
+		for _, th := range guitest.Variants {
+			t.Run(tc.name+"_"+th.Name, func(t *testing.T) {
+				guitest.App(t, th.Variant)
 				v := newTryKeyView(f.svc, nil, &testRunner{})
-				v.loc = vwZone
-				w := vwWindow(t, v, 1000, 680)
+				v.loc = guitest.Zone
+				w := guitest.Window(t, v, 1000, 680)
 				tkPick(t, v, tc.query, tc.op)
 				tkSend(t, v, map[string]string{"channelId": "123"}, tc.token)
 				w.Canvas().Unfocus()
-				test.AssertImageMatches(t, "trykey_"+tc.name+"_"+th.name+".png", w.Canvas().Capture())
+				test.AssertImageMatches(t, "trykey_"+tc.name+"_"+th.Name+".png", w.Canvas().Capture())
 			})
 		}
 	}

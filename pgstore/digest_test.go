@@ -65,8 +65,8 @@ func TestUpgradeStateFromFormat2(t *testing.T) {
 	if _, err := ss.ReadSignedSnapshot(ctx, v, 0); !errors.Is(err, ErrOldState) || !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("a reader given a format 2 state: %v, want ErrOldState", err)
 	}
-	if _, _, state, err := ss.KeyChanges(ctx, 0); err != nil || state.Format != legacyStateFormat || state.Check(v, ss.storeID, snap.Set) {
-		t.Fatalf("KeyChanges state: format %d, %v; a format 2 state must not check", state.Format, err)
+	if read, err := ss.KeyChanges(ctx, 0, nil); err != nil || read.State.Format != legacyStateFormat || read.State.Check(v, ss.storeID, snap.Set) {
+		t.Fatalf("KeyChanges state: %+v, %v; a format 2 state must not check", read, err)
 	}
 
 	admin, asnap, err := OpenSealed(ctx, u, newEdSigner(t), Options{})

@@ -183,10 +183,11 @@ func TestSealedRollKeepsTheSignedState(t *testing.T) {
 	if _, _, err := OpenSealed(ctx, u, ss.Signer(), Options{}); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("an admin opening the store with the pre-roll row: %v, want ErrStateMismatch", err)
 	}
-	changes, _, state, err := ss.KeyChanges(ctx, latest.Seq)
+	read, err := ss.KeyChanges(ctx, latest.Seq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	changes, state := read.Keys, read.State
 	a := Accumulate(v, latest.Keys)
 	for _, ch := range changes {
 		if held, ok := keys[ch.ID]; ok {

@@ -49,6 +49,22 @@ import (
 // generation than the row's refuses it too, but an admin that never opened
 // the store since before the move cannot tell a format 2 row written back
 // from one never moved.
+//
+// State format 4 binds the store's permission catalog too: the signed
+// message (seal.CatalogStateMessage) adds the SHA-256 of the catalog
+// setting's value (CatalogDigest; zero when none is stored, the embedded
+// catalog), and every import or reset of the catalog by an admin
+// (SealedStore.PutSetting) advances the state in the setting's own
+// transaction. A key's sections map to operations through the catalog, so
+// an older, validly signed catalog written back (an operation moved out of
+// a section comes back into it), or the setting removed, would widen keys;
+// readers check the setting they read against the digest the state names
+// and refuse both (ErrCatalogMismatch). Format 3 (the catalog not bound)
+// is still read, with the catalog unchecked, until an admin's open moves
+// it to format 4 (UpgradeState) at the next generation; every format 3
+// state is therefore older than every format 4 one, and a reader that has
+// seen format 4 refuses a format 3 state written back as a rollback (its
+// generation is older; the replica checks the format too).
 
 // stateName is the store_meta row of the signed state.
 const stateName = "signed_state"
@@ -69,35 +85,116 @@ var (
 	// admin's Keydesk moves the store to the current format when it opens
 	// it. Errors wrapping it also wrap ErrStateMismatch.
 	ErrOldState = errors.New("the shared store's signed state is in an older format; an admin's keydesk upgrades it when it opens the store")
+	// ErrCatalogMismatch means the permission catalog stored in the
+	// database is not the one the store's signed state names: an older
+	// catalog was written back, or it was removed or replaced outside
+	// Keydesk. Errors wrapping it also wrap ErrStateMismatch and
+	// core.ErrCatalogForged.
+	ErrCatalogMismatch = errors.New("the permission catalog in the database is not the one the store's signed state names")
 )
 
-// StateFormat is the format of the signed state this build writes and
-// reads: 3, the LtHash digest. Format 2 is the XOR digest of builds before.
-const StateFormat = 3
+// StateFormat is the format of the signed state this build writes: 4, the
+// LtHash digest of the keys and the digest of the catalog setting.
+// Format 3 (the keys only) is still read; format 2 is the XOR digest of
+// builds before format 3, which readers refuse.
+const StateFormat = 4
 
-// legacyStateFormat is the format of builds before the LtHash digest.
-const legacyStateFormat = 2
+// Formats of older builds: unboundStateFormat (3) signs the keys' LtHash
+// digest but not the catalog; legacyStateFormat (2) the XOR digest.
+const (
+	unboundStateFormat = 3
+	legacyStateFormat  = 2
+)
 
 // errOldState is the error of a reader given a state of an older format.
 var errOldState = fmt.Errorf("%w (%w)", ErrStateMismatch, ErrOldState)
 
-// StateRow is the stored signed state.
-type StateRow struct {
-	// Format is StateFormat, or legacyStateFormat for a row that builds
-	// before the LtHash digest wrote (then Digest is empty).
-	Format     int
-	Gen, Count uint64
-	// Digest is the stored set digest (format 3): admins read it back to
-	// update it in O(1) per change; readers check the digest of the rows
-	// they read instead.
-	Digest seal.Set
-	Sig    []byte
+// errCatalogMismatch is ErrCatalogMismatch as readers return it: it is
+// also ErrStateMismatch (the state is refused) and core.ErrCatalogForged
+// (an admin's catalog import or reset replaces it, as it replaces a
+// catalog whose own signature fails).
+var errCatalogMismatch error = catalogMismatch{}
+
+type catalogMismatch struct{}
+
+func (catalogMismatch) Error() string { return ErrCatalogMismatch.Error() }
+
+func (catalogMismatch) Is(target error) bool {
+	return target == ErrCatalogMismatch || target == ErrStateMismatch || target == core.ErrCatalogForged
 }
 
-// Check reports whether the row is of the current format and the store's
-// signature of the set a.
+// CatalogDigest is what a signed state of format 4 names of the store's
+// catalog setting (core.CatalogSetting): the SHA-256 of its value, zero
+// when none is stored (the embedded catalog).
+type CatalogDigest [sha256.Size]byte
+
+// DigestCatalog returns the CatalogDigest of a catalog setting's value
+// (nil: none stored).
+func DigestCatalog(value []byte) CatalogDigest {
+	if value == nil {
+		return CatalogDigest{}
+	}
+	return sha256.Sum256(value)
+}
+
+// DowngradeError returns the error of a reader that accepted a state of
+// format 4 given one of format 3 at generation gen: a rollback (every
+// format 3 state is older than the first format 4 one). It wraps
+// ErrStateRolledBack.
+func DowngradeError(gen uint64) error {
+	return fmt.Errorf("%w (a state of format %d, which does not name the catalog, at generation %d, after one of format %d)",
+		ErrStateRolledBack, unboundStateFormat, gen, StateFormat)
+}
+
+// StateRow is the stored signed state.
+type StateRow struct {
+	// Format is StateFormat, 3 for a row that builds before the catalog's
+	// binding wrote (then Catalog is zero and not signed), or 2 for one
+	// that builds before the LtHash digest wrote (then Digest is empty).
+	Format     int
+	Gen, Count uint64
+	// Digest is the stored set digest (formats 3 and 4): admins read it
+	// back to update it in O(1) per change; readers check the digest of
+	// the rows they read instead.
+	Digest seal.Set
+	// Catalog is the digest of the catalog setting the state names
+	// (format 4).
+	Catalog CatalogDigest
+	Sig     []byte
+}
+
+// Legacy reports whether the row is of format 2 (the XOR digest), which
+// readers refuse (ErrOldState).
+func (r StateRow) Legacy() bool { return r.Format == legacyStateFormat }
+
+// BindsCatalog reports whether the row names the store's catalog (format
+// 4): then a reader accepts only the catalog setting whose digest is
+// Catalog.
+func (r StateRow) BindsCatalog() bool { return r.Format == StateFormat }
+
+// Check reports whether the row is of a format readers accept (4, or 3)
+// and the store's signature of the set a (and, in format 4, of Catalog).
 func (r StateRow) Check(v *seal.EdVerifier, storeID string, a seal.Set) bool {
-	return r.Format == StateFormat && r.Count == a.Count && v.VerifyState(storeID, r.Gen, &a, r.Sig)
+	if r.Count != a.Count {
+		return false
+	}
+	switch r.Format {
+	case StateFormat:
+		return v.VerifyCatalogState(storeID, r.Gen, &a, r.Catalog, r.Sig)
+	case unboundStateFormat:
+		return v.VerifyState(storeID, r.Gen, &a, r.Sig)
+	}
+	return false
+}
+
+// checkCatalog fails with ErrCatalogMismatch (wrapping ErrStateMismatch)
+// if the row binds the catalog and value (the catalog setting read with
+// it; nil when none is stored) is not the one it names.
+func (r StateRow) checkCatalog(value []byte) error {
+	if r.BindsCatalog() && DigestCatalog(value) != r.Catalog {
+		return errCatalogMismatch
+	}
+	return nil
 }
 
 // checkLegacy reports whether the row is of format 2 and the store's
@@ -108,17 +205,24 @@ func (r StateRow) checkLegacy(v *seal.EdVerifier, storeID string, a seal.XorSet)
 
 // Sizes of the stored forms: format 2 is generation, count, the masked
 // XOR accumulator and the signature; format 3 is the format byte,
-// generation, the set digest (with its count) and the signature.
+// generation, the set digest (with its count) and the signature; format 4
+// adds the catalog digest before the signature.
 const (
-	legacyStateSize = 16 + sha256.Size + ed25519.SignatureSize
-	stateSize       = 1 + 8 + seal.SetSize + ed25519.SignatureSize
+	legacyStateSize  = 16 + sha256.Size + ed25519.SignatureSize
+	unboundStateSize = 1 + 8 + seal.SetSize + ed25519.SignatureSize
+	stateSize        = unboundStateSize + sha256.Size
 )
 
+// encode returns the stored form of r in its format (4, or 3: the tests
+// write format 3 rows as builds before format 4 did).
 func (r StateRow) encode() string {
 	b := make([]byte, 0, stateSize)
-	b = append(b, StateFormat)
+	b = append(b, byte(r.Format))
 	b = binary.BigEndian.AppendUint64(b, r.Gen)
 	b, _ = r.Digest.AppendBinary(b)
+	if r.Format == StateFormat {
+		b = append(b, r.Catalog[:]...)
+	}
 	b = append(b, r.Sig...)
 	return base64.StdEncoding.EncodeToString(b)
 }
@@ -142,11 +246,17 @@ func decodeStateRow(s string) (StateRow, error) {
 		// check it is read for (its digest is recomputed from the rows).
 		return StateRow{Format: legacyStateFormat, Gen: binary.BigEndian.Uint64(b), Count: binary.BigEndian.Uint64(b[8:]),
 			Sig: b[16+sha256.Size:]}, nil
-	case len(b) == stateSize && b[0] == StateFormat:
-		r := StateRow{Format: StateFormat, Gen: binary.BigEndian.Uint64(b[1:]), Sig: b[1+8+seal.SetSize:]}
+	case len(b) == unboundStateSize && b[0] == unboundStateFormat, len(b) == stateSize && b[0] == StateFormat:
+		r := StateRow{Format: int(b[0]), Gen: binary.BigEndian.Uint64(b[1:])}
 		if err := r.Digest.UnmarshalBinary(b[1+8 : 1+8+seal.SetSize]); err != nil {
 			return StateRow{}, bad
 		}
+		rest := b[1+8+seal.SetSize:]
+		if r.Format == StateFormat {
+			r.Catalog = CatalogDigest(rest[:sha256.Size])
+			rest = rest[sha256.Size:]
+		}
+		r.Sig = rest
 		r.Count = r.Digest.Count
 		return r, nil
 	}
@@ -211,9 +321,10 @@ func Sealed(s *Store, signer *seal.EdSigner) *SealedStore {
 // Signer returns the store's admin material.
 func (s *SealedStore) Signer() *seal.EdSigner { return s.signer }
 
-// writeState signs a and writes it as generation gen.
-func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a seal.Set) error {
-	r := StateRow{Format: StateFormat, Gen: gen, Count: a.Count, Digest: a, Sig: s.signer.SignState(s.storeID, gen, &a)}
+// writeState signs a and catalog and writes them as generation gen.
+func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a seal.Set, catalog CatalogDigest) error {
+	r := StateRow{Format: StateFormat, Gen: gen, Count: a.Count, Digest: a, Catalog: catalog,
+		Sig: s.signer.SignCatalogState(s.storeID, gen, &a, catalog)}
 	_, err := tx.Exec(ctx, `INSERT INTO store_meta (name, value) VALUES ($1, $2)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, stateName, r.encode())
 	if err != nil {
@@ -223,11 +334,18 @@ func (s *SealedStore) writeState(ctx context.Context, tx pgx.Tx, gen uint64, a s
 }
 
 // advance moves the signed state by one generation: removed records leave
-// the set, added ones join it. The caller holds the change lock (addChange).
-// A state whose signature does not check, or of an older format, is
-// refused: an admin never signs on top of a forged state. *gen receives
-// the new generation.
+// the set, added ones join it; the catalog it names stays (see
+// advanceCatalog). The caller holds the change lock (addChange). A state
+// whose signature does not check, or of an older format, is refused: an
+// admin never signs on top of a forged state. *gen receives the new
+// generation.
 func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, gen *uint64, removed, added []*core.Key) error {
+	return s.advanceCatalog(ctx, tx, gen, removed, added, nil)
+}
+
+// advanceCatalog is advance that also names catalog, when not nil, as the
+// store's catalog setting.
+func (s *SealedStore) advanceCatalog(ctx context.Context, tx pgx.Tx, gen *uint64, removed, added []*core.Key, catalog *CatalogDigest) error {
 	if err := lockChanges(ctx, tx); err != nil {
 		return err
 	}
@@ -252,7 +370,11 @@ func (s *SealedStore) advance(ctx context.Context, tx pgx.Tx, gen *uint64, remov
 	for _, k := range added {
 		a.Add(s.signer.SetElement(k.ID, k.MAC))
 	}
-	return s.writeState(ctx, tx, r.Gen+1, a)
+	c := r.Catalog
+	if catalog != nil {
+		c = *catalog
+	}
+	return s.writeState(ctx, tx, r.Gen+1, a, c)
 }
 
 // SealFromRows writes the first signed state, over the key rows the
@@ -282,7 +404,11 @@ func (s *SealedStore) SealFromRows(ctx context.Context) error {
 		if err := s.signUnsignedAudit(ctx, tx, s.signer); err != nil {
 			return err
 		}
-		return s.writeState(ctx, tx, 1, Accumulate(s.signer.Verifier(), keys))
+		catalog, err := readCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.writeState(ctx, tx, 1, Accumulate(s.signer.Verifier(), keys), DigestCatalog(catalog))
 	})
 	if err != nil {
 		return fmt.Errorf("sign the store's state: %w", err)
@@ -342,14 +468,26 @@ type SignedSnapshot struct {
 	Set   seal.Set
 	Seq   int64
 	State StateRow
+	// Catalog is the catalog setting's value (core.CatalogSetting) read
+	// in the same snapshot, nil when none is stored. A caller that uses
+	// it checks it against State (CheckCatalog), and its own signature
+	// (core.OpenStoredCatalog).
+	Catalog []byte
 }
 
-// ReadSignedSnapshot reads every key record, the last change number and
-// the signed state in one snapshot, and checks the records against the
-// state with v: a set that does not match fails with ErrStateMismatch, a
-// store without a state with ErrNoSignedState, a generation below minGen
-// with ErrStateRolledBack. Records whose own signature fails are returned
-// (the caller marks them tampered).
+// CheckCatalog fails with ErrCatalogMismatch (wrapping ErrStateMismatch)
+// if the state is of format 4 and Catalog is not the catalog it names.
+func (s *SignedSnapshot) CheckCatalog() error { return s.State.checkCatalog(s.Catalog) }
+
+// ReadSignedSnapshot reads every key record, the last change number, the
+// catalog setting and the signed state in one snapshot, and checks the
+// records against the state with v: a set that does not match fails with
+// ErrStateMismatch, a store without a state with ErrNoSignedState, a
+// generation below minGen with ErrStateRolledBack. The catalog is checked
+// by callers that use it (SignedSnapshot.CheckCatalog): an admin opening a
+// store whose catalog was written back must still be able to replace it.
+// Records whose own signature fails are returned (the caller marks them
+// tampered).
 func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minGen uint64) (*SignedSnapshot, error) {
 	snap := &SignedSnapshot{}
 	var ok bool
@@ -359,6 +497,9 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minG
 			return err
 		}
 		if snap.State, ok, err = readState(ctx, tx); err != nil || !ok {
+			return err
+		}
+		if snap.Catalog, err = readCatalog(ctx, tx); err != nil {
 			return err
 		}
 		snap.Keys, err = allKeys(ctx, tx)
@@ -375,7 +516,7 @@ func (s *Store) ReadSignedSnapshot(ctx context.Context, v *seal.EdVerifier, minG
 	switch {
 	case !ok:
 		return nil, ErrNoSignedState
-	case snap.State.Format != StateFormat:
+	case snap.State.Format == legacyStateFormat:
 		return nil, errOldState
 	case !snap.State.Check(v, s.storeID, snap.Set):
 		return nil, ErrStateMismatch
@@ -394,19 +535,52 @@ type KeyChange struct {
 	Key *core.Key
 }
 
+// Changes is what KeyChanges reads in one snapshot.
+type Changes struct {
+	// Keys are the key changes (one per key: its latest).
+	Keys []KeyChange
+	// Last is the number of the last change of any kind.
+	Last int64
+	// State is the signed state.
+	State StateRow
+	// CatalogRead says State binds a catalog other than the one the
+	// caller holds: then Catalog is the catalog setting's value (nil when
+	// none is stored), read in the same snapshot.
+	CatalogRead bool
+	Catalog     []byte
+}
+
+// CheckCatalog fails with ErrCatalogMismatch (wrapping ErrStateMismatch)
+// if the catalog read (CatalogRead) is not the one State names. The caller
+// checks State itself first (StateRow.Check).
+func (c *Changes) CheckCatalog() error {
+	if !c.CatalogRead {
+		return nil
+	}
+	return c.State.checkCatalog(c.Catalog)
+}
+
 // KeyChanges reads, in one snapshot, the key changes numbered above after
 // (one per key: its latest, with the key's current row), the number of the
-// last change of any kind, and the signed state. A row that does not
-// decode reads as a deleted key.
-func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChange, last int64, state StateRow, err error) {
+// last change of any kind, and the signed state; and the catalog setting
+// when have is not nil and the state (of format 4) names another one than
+// *have. A row that does not decode reads as a deleted key.
+func (s *Store) KeyChanges(ctx context.Context, after int64, have *CatalogDigest) (*Changes, error) {
 	var ok bool
-	err = pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
+	var out Changes
+	err := pgx.BeginTxFunc(ctx, s.pool, snapshotTx, func(tx pgx.Tx) error {
 		var err error
-		if last, err = lastChange(ctx, tx); err != nil {
+		if out.Last, err = lastChange(ctx, tx); err != nil {
 			return err
 		}
-		if state, ok, err = readState(ctx, tx); err != nil {
+		if out.State, ok, err = readState(ctx, tx); err != nil {
 			return err
+		}
+		if ok && have != nil && out.State.BindsCatalog() && out.State.Catalog != *have {
+			out.CatalogRead = true
+			if out.Catalog, err = readCatalog(ctx, tx); err != nil {
+				return err
+			}
 		}
 		rows, err := tx.Query(ctx, `SELECT c.seq, c.name, k.record, k.last_used_ns FROM
 			(SELECT name, max(seq) AS seq FROM changes WHERE kind = 'key' AND seq > $1 GROUP BY name) c
@@ -424,7 +598,7 @@ func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChang
 					ch.Key = k
 				}
 			}
-			changes = append(changes, ch)
+			out.Keys = append(out.Keys, ch)
 			return nil
 		})
 		return err
@@ -433,9 +607,9 @@ func (s *Store) KeyChanges(ctx context.Context, after int64) (changes []KeyChang
 		err = ErrNoSignedState
 	}
 	if err != nil {
-		return nil, 0, StateRow{}, fmt.Errorf("read changes: %w", err)
+		return nil, fmt.Errorf("read changes: %w", err)
 	}
-	return changes, last, state, nil
+	return &out, nil
 }
 
 // distinctIDs fails with ErrStateMismatch if two rows hold one record (a
@@ -475,12 +649,16 @@ func OpenSealed(ctx context.Context, url string, signer *seal.EdSigner, opts Opt
 }
 
 // UpgradeState moves a signed state of format 2 (builds before the LtHash
-// digest) to the current format, in one transaction under the change
-// lock: the rows are checked against the old state with the XOR digest
-// (ErrStateMismatch if they do not match it, ErrStateRolledBack if its
-// generation is below minGen) and the new state is signed over their
-// LtHash digest at the next generation. A state already in the current
-// format, or none, is left alone.
+// digest) or 3 (before the catalog's binding) to the current format, in
+// one transaction under the change lock: the rows are checked against the
+// old state (with the XOR digest for format 2; ErrStateMismatch if they do
+// not match it, ErrStateRolledBack if its generation is below minGen) and
+// the new state is signed over their LtHash digest and the catalog
+// setting stored now at the next generation. A state already in the
+// current format, or none, is left alone. (The catalog bound is the one
+// the database holds at the move: a catalog written back before it cannot
+// be told from the current one; its own signature is still checked by
+// every reader.)
 func (s *SealedStore) UpgradeState(ctx context.Context, minGen uint64) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockChanges(ctx, tx); err != nil {
@@ -499,17 +677,23 @@ func (s *SealedStore) UpgradeState(ctx context.Context, minGen uint64) error {
 		}
 		v := s.signer.Verifier()
 		elems := elements(v, keys)
+		set := seal.SetOf(elems)
 		var old seal.XorSet
 		for _, e := range elems {
 			old.Add(e)
 		}
 		switch {
-		case !r.checkLegacy(v, s.storeID, old):
+		case r.Format == legacyStateFormat && !r.checkLegacy(v, s.storeID, old),
+			r.Format == unboundStateFormat && !r.Check(v, s.storeID, set):
 			return ErrStateMismatch
 		case r.Gen < minGen:
 			return fmt.Errorf("%w (generation %d, seen %d)", ErrStateRolledBack, r.Gen, minGen)
 		}
-		return s.writeState(ctx, tx, r.Gen+1, seal.SetOf(elems))
+		catalog, err := readCatalog(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.writeState(ctx, tx, r.Gen+1, set, DigestCatalog(catalog))
 	})
 	if err != nil {
 		return fmt.Errorf("move the signed state to the current format: %w", err)

@@ -124,10 +124,11 @@ func TestDeletedKeyRevivedByDatabaseWriterIsRefused(t *testing.T) {
 	if _, err := ss.ReadSignedSnapshot(ctx, ss.Signer().Verifier(), 0); !errors.Is(err, ErrStateMismatch) {
 		t.Fatalf("snapshot with a revived row: %v, want ErrStateMismatch", err)
 	}
-	changes, _, state, err := ss.KeyChanges(ctx, before.Seq)
+	read, err := ss.KeyChanges(ctx, before.Seq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	changes, state := read.Keys, read.State
 	a := Accumulate(ss.Signer().Verifier(), before.Keys)
 	for _, ch := range changes {
 		if ch.Key != nil {

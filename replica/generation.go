@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/keydesk/keydesk/atomicfile"
+	"github.com/keydesk/keydesk/seal"
 )
 
 // Generations keeps, across restarts, the highest signed generation of the
@@ -80,12 +81,11 @@ func (g *GenerationFile) SharedGeneration() (uint64, error) {
 func (g *GenerationFile) RecordSharedGeneration(gen uint64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if seen, err := g.SharedGeneration(); err == nil && seen >= gen {
-		return nil
-	}
-	return atomicfile.Write(g.path, func(f *os.File) error {
-		_, err := f.WriteString(strconv.FormatUint(gen, 10) + "\n")
-		return err
+	return seal.RaiseGeneration(gen, g.SharedGeneration, func(gen uint64) error {
+		return atomicfile.Write(g.path, func(f *os.File) error {
+			_, err := f.WriteString(strconv.FormatUint(gen, 10) + "\n")
+			return err
+		})
 	})
 }
 

@@ -38,9 +38,9 @@ type Options struct {
 	// Clock is the service's clock; nil means the real one.
 	Clock core.Clock
 	// Catalog is the permission catalog; nil means the store's (see
-	// core.StoredCatalog): the imported one, else the embedded one. It is
-	// read when the replica opens: a replica started before an import
-	// uses the new catalog after a restart.
+	// core.StoredCatalog): the imported one, else the embedded one, read
+	// with the signed state that names it and replaced when an admin
+	// imports or resets it.
 	Catalog *core.Catalog
 	// Heartbeat: zero means DefaultHeartbeat.
 	Heartbeat time.Duration
@@ -89,6 +89,13 @@ type Replica struct {
 	reloadGen uint64
 	// reloads counts the full reads of the signed state after Open.
 	reloads int
+	// catalog is the digest of the store's catalog setting in use (when
+	// storeCatalog); bound says a state of format 4 was accepted: from
+	// then on the catalog is checked against the digest each signed state
+	// names (when storeCatalog), and a state of an older format is a
+	// rollback (see checkState).
+	catalog pgstore.CatalogDigest
+	bound   bool
 
 	// applyMu serialises the replica's changes of the service's records
 	// (accepted.go); accMu guards diverged, the accepted records the
@@ -143,14 +150,18 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 	storeCatalog := opts.Catalog == nil
 	if storeCatalog {
 		// The store's catalog (imported by an admin, signed with the
-		// admins' key), else the embedded one.
-		if opts.Catalog, err = core.StoredCatalog(st, v); err != nil {
+		// admins' key; the one the signed state names), else the
+		// embedded one.
+		if err := snap.CheckCatalog(); err != nil {
+			return nil, err
+		}
+		if opts.Catalog, err = core.OpenStoredCatalog(snap.Catalog, v); err != nil {
 			return nil, err
 		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1), storeCatalog: storeCatalog,
 		diverged: map[string]acceptedRecord{}, acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
-		recorded: seen}
+		recorded: seen, catalog: pgstore.DigestCatalog(snap.Catalog), bound: snap.State.BindsCatalog()}
 	if err := r.remember(snap.State.Gen); err != nil {
 		return nil, err
 	}
@@ -239,12 +250,21 @@ func (r *Replica) follow(ctx context.Context) <-chan error {
 	return ferr
 }
 
+// round starts a read of the store (Sync or reloadAll): it takes syncMu
+// and bounds ctx to five heartbeats; end releases both.
+func (r *Replica) round(ctx context.Context) (qctx context.Context, end func()) {
+	r.syncMu.Lock()
+	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
+	return qctx, func() {
+		cancel()
+		r.syncMu.Unlock()
+	}
+}
+
 // reloadAll reads the whole signed state (reload) under syncMu.
 func (r *Replica) reloadAll(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
+	qctx, end := r.round(ctx)
+	defer end()
 	if err := r.reload(qctx); err != nil {
 		r.mu.Lock()
 		r.problem = err
@@ -258,10 +278,13 @@ func (r *Replica) reloadAll(ctx context.Context) error {
 // once (that never grants anything, so it needs no signed state); every
 // key change wakes Sync.
 func (r *Replica) onChange(c pgstore.Change) {
-	if c.Kind == pgstore.KindSetting && c.Name == core.CatalogSetting && r.storeCatalog {
-		// An admin imported or reset the catalog: read it on the next
-		// round of Run (refreshCatalog).
-		r.catalogChanged.Store(true)
+	if c.Kind == pgstore.KindSetting && c.Name == core.CatalogSetting {
+		// An admin imported or reset the catalog: the next round of Run
+		// reads it (Sync, with the signed state naming it; refreshCatalog
+		// on a store whose state does not name it yet).
+		if r.storeCatalog {
+			r.catalogChanged.Store(true)
+		}
 		r.wake()
 		return
 	}
@@ -283,7 +306,10 @@ func (r *Replica) wake() {
 }
 
 // refreshCatalog reads the store's catalog again when a change announced
-// a new one, and puts it in use. The catalog is checked against the
+// a new one, and puts it in use, on a store whose signed state does not
+// name its catalog yet (format 3, until an admin's open moves it): once a
+// state naming it was accepted, Sync reads the catalog with the state and
+// checks it against it instead. The catalog is checked against the
 // admins' signature as at Open: a forged one is refused (the replica keeps
 // the catalog it has, and the error says why); an unreachable store is
 // tried again on the next round.
@@ -291,7 +317,16 @@ func (r *Replica) refreshCatalog() error {
 	if !r.catalogChanged.Swap(false) {
 		return nil
 	}
-	c, err := core.StoredCatalog(r.st, r.v)
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	if r.bound {
+		return nil
+	}
+	raw, err := r.st.Setting(core.CatalogSetting)
+	var c *core.Catalog
+	if err == nil {
+		c, err = core.OpenStoredCatalog(raw, r.v)
+	}
 	if err != nil {
 		if pgstore.IsUnavailable(err) {
 			r.catalogChanged.Store(true)
@@ -299,25 +334,80 @@ func (r *Replica) refreshCatalog() error {
 		return fmt.Errorf("the catalog an admin changed: %w", err)
 	}
 	r.svc.SetCatalog(c)
+	r.catalog = pgstore.DigestCatalog(raw)
 	return nil
 }
 
+// checkState reports why the signed state read (with the key set a the
+// replica would hold, and the catalog setting read with it, catalogRead,
+// when the replica uses the store's catalog and the state names another
+// one) is not accepted, nil when it is: a generation older than one
+// accepted, a state of an older format after one of format 4, a set it
+// does not sign, a catalog it does not name (checkCatalog) or whose own
+// signature fails. It returns the store's catalog to put in use when it
+// changed. syncMu is held.
+func (r *Replica) checkState(state pgstore.StateRow, a seal.Set, catalogRead bool, catalog []byte, checkCatalog func() error) (*core.Catalog, error) {
+	switch {
+	case state.Gen < r.gen:
+		return nil, &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
+	case state.Legacy():
+		return nil, fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
+	case r.bound && !state.BindsCatalog():
+		return nil, pgstore.DowngradeError(state.Gen)
+	case !state.Check(r.v, r.st.StoreID(), a):
+		return nil, pgstore.ErrStateMismatch
+	}
+	if !catalogRead {
+		return nil, nil
+	}
+	if err := checkCatalog(); err != nil {
+		return nil, err
+	}
+	if pgstore.DigestCatalog(catalog) == r.catalog {
+		return nil, nil
+	}
+	c, err := core.OpenStoredCatalog(catalog, r.v)
+	if err != nil {
+		// The state names it, but it is not an admin's catalog.
+		return nil, fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, err)
+	}
+	return c, nil
+}
+
+// acceptCatalog records the catalog setting of a state accepted (when it
+// was read: catalogRead) and puts c, when not nil, in use. syncMu is held.
+func (r *Replica) acceptCatalog(state pgstore.StateRow, catalogRead bool, catalog []byte, c *core.Catalog) {
+	if catalogRead {
+		r.catalog = pgstore.DigestCatalog(catalog)
+	}
+	if c != nil {
+		r.svc.SetCatalog(c)
+	}
+	r.bound = r.bound || state.BindsCatalog()
+}
+
 // Sync reads the key changes since the last accepted read, with the signed
-// state of the same snapshot, and applies them if the resulting set
-// matches that state and its generation is not older than one already
-// accepted. Otherwise only deletions and rolls of records held here apply
-// (they only restrict), and the error says why
-// (pgstore.ErrStateMismatch, also pgstore.ErrOldState for a state of an
-// older format; pgstore.ErrStateRolledBack).
+// state of the same snapshot (and the catalog setting, when the state
+// names another one than the replica's), and applies them if the
+// resulting set and the catalog match that state and its generation is
+// not older than one already accepted (see checkState); a new catalog
+// named is put in use. Otherwise only deletions and rolls of records held
+// here apply (they only restrict), the catalog in use stays, and the
+// error says why (pgstore.ErrStateMismatch, also pgstore.ErrOldState for
+// a state of an older format and pgstore.ErrCatalogMismatch for a catalog
+// the state does not name; pgstore.ErrStateRolledBack).
 func (r *Replica) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	qctx, cancel := context.WithTimeout(ctx, 5*r.opts.Heartbeat)
-	defer cancel()
-	changes, last, state, err := r.st.KeyChanges(qctx, r.seq)
+	qctx, end := r.round(ctx)
+	defer end()
+	var have *pgstore.CatalogDigest
+	if r.storeCatalog {
+		have = &r.catalog
+	}
+	read, err := r.st.KeyChanges(qctx, r.seq, have)
 	if err != nil {
 		return fmt.Errorf("follow the shared store: %w", err)
 	}
+	changes, last, state := read.Keys, read.Last, read.State
 	a := r.acc
 	elems := make([]seal.Element, len(changes))
 	for i, ch := range changes {
@@ -329,14 +419,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 			a.Add(elems[i])
 		}
 	}
-	switch {
-	case state.Gen < r.gen:
-		err = &pgstore.RolledBackError{Gen: state.Gen, Seen: r.gen}
-	case state.Format != pgstore.StateFormat:
-		err = fmt.Errorf("%w (%w)", pgstore.ErrStateMismatch, pgstore.ErrOldState)
-	case !state.Check(r.v, r.st.StoreID(), a):
-		err = pgstore.ErrStateMismatch
-	}
+	catalog, err := r.checkState(state, a, read.CatalogRead, read.Catalog, read.CheckCatalog)
 	if err != nil {
 		// Only what restricts applies without a signed set: deletions,
 		// and rolls of the records held here (else a database writer
@@ -371,6 +454,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 		r.accept(ch.ID, ch.Key, elems[i])
 	}
 	r.settleAll()
+	r.acceptCatalog(state, read.CatalogRead, read.Catalog, catalog)
 	r.acc, r.gen, r.seq = a, state.Gen, last
 	err = r.remember(r.gen)
 	r.mu.Lock()
@@ -379,12 +463,20 @@ func (r *Replica) Sync(ctx context.Context) error {
 	return err
 }
 
-// reload reads every record and the signed state in one snapshot and, if
-// they match (and the generation is not older than one accepted), makes
-// them the replica's: records gone stop verifying, new or changed ones are
-// applied. syncMu must be held.
+// reload reads every record, the catalog and the signed state in one
+// snapshot and, if they match (and the generation is not older than one
+// accepted, see checkState), makes them the replica's: records gone stop
+// verifying, new or changed ones are applied, a new catalog is put in
+// use. syncMu must be held.
 func (r *Replica) reload(ctx context.Context) error {
 	snap, err := r.st.ReadSignedSnapshot(ctx, r.v, r.gen)
+	if err != nil {
+		return err
+	}
+	// ReadSignedSnapshot checked the set against the state: checkState
+	// adds the downgrade and, when the store's catalog is in use, its
+	// check against the state and its signature.
+	catalog, err := r.checkState(snap.State, snap.Set, r.storeCatalog, snap.Catalog, snap.CheckCatalog)
 	if err != nil {
 		return err
 	}
@@ -417,6 +509,7 @@ func (r *Replica) reload(ctx context.Context) error {
 		}
 	}
 	r.settleAll()
+	r.acceptCatalog(snap.State, r.storeCatalog, snap.Catalog, catalog)
 	r.acc, r.gen, r.seq = snap.Set, snap.State.Gen, snap.Seq
 	// The state was accepted; failing to record its generation is the
 	// problem /healthz reports until a later read records it.

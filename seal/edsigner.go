@@ -2,6 +2,7 @@ package seal
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/keydesk/keydesk/core"
@@ -63,6 +64,12 @@ func (s *EdSigner) SignRecord(payload []byte) []byte { return ed25519.Sign(s.pri
 // gen, set): see StateMessage.
 func (s *EdSigner) SignState(storeID string, gen uint64, set *Set) []byte {
 	return ed25519.Sign(s.priv, StateMessage(storeID, gen, set))
+}
+
+// SignCatalogState returns the Ed25519 signature of the shared state
+// (storeID, gen, set, catalog): see CatalogStateMessage.
+func (s *EdSigner) SignCatalogState(storeID string, gen uint64, set *Set, catalog [sha256.Size]byte) []byte {
+	return ed25519.Sign(s.priv, CatalogStateMessage(storeID, gen, set, catalog))
 }
 
 // SignAudit returns the Ed25519 signature of an audit entry's message

@@ -53,6 +53,15 @@ func TestEdSignerDerivation(t *testing.T) {
 	if v.VerifyState("s", 1, &empty, st) || v.VerifyRecord(StateMessage("s", 1, &set), sig) || v.VerifyState("s", 1, &set, sig) {
 		t.Fatal("a state signature passes for another set, or for a record signature")
 	}
+	cat := [32]byte{1}
+	cst := shared.SignCatalogState("s", 1, &set, cat)
+	if !v.VerifyCatalogState("s", 1, &set, cat, cst) || v.VerifyCatalogState("s", 1, &set, [32]byte{}, cst) ||
+		v.VerifyCatalogState("s", 2, &set, cat, cst) || v.VerifyCatalogState("s", 1, &empty, cat, cst) {
+		t.Fatal("state signatures of format 4 do not check as they should")
+	}
+	if v.VerifyState("s", 1, &set, cst) || v.VerifyCatalogState("s", 1, &set, [32]byte{}, st) {
+		t.Fatal("a state signature of format 4 passes for one of format 3, or the other way round")
+	}
 	xs := XorSet{Count: set.Count}
 	if v.VerifyLegacyState("s", 1, &xs, st) {
 		t.Fatal("a state signature of format 3 passes for one of format 2")

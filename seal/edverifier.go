@@ -85,6 +85,13 @@ func (v *EdVerifier) VerifyState(storeID string, gen uint64, set *Set, sig []byt
 	return v.verify(StateMessage(storeID, gen, set), sig)
 }
 
+// VerifyCatalogState reports whether sig is the store's Ed25519 signature
+// of the shared state (storeID, gen, set, catalog): see
+// CatalogStateMessage.
+func (v *EdVerifier) VerifyCatalogState(storeID string, gen uint64, set *Set, catalog [sha256.Size]byte, sig []byte) bool {
+	return v.verify(CatalogStateMessage(storeID, gen, set, catalog), sig)
+}
+
 // VerifyLegacyState reports whether sig is the store's Ed25519 signature
 // of a state of format 2 (builds before Set). Only an admin moving a store
 // to format 3 calls it (see XorSet).
@@ -124,6 +131,22 @@ func StateMessage(storeID string, gen uint64, set *Set) []byte {
 	b = binary.BigEndian.AppendUint64(b, gen)
 	b, _ = set.AppendBinary(b)
 	return b
+}
+
+// CatalogStateMessage is what a shared store's state signature covers in
+// state format 4: StateMessage's fields and the digest of the store's
+// permission catalog setting (package pgstore's CatalogDigest; zero when
+// none is stored), so that a catalog written back or removed matches no
+// signed state. Its prefix differs from StateMessage's, so neither
+// signature passes for the other.
+func CatalogStateMessage(storeID string, gen uint64, set *Set, catalog [sha256.Size]byte) []byte {
+	b := make([]byte, 0, 32+len(storeID)+SetSize+sha256.Size)
+	b = append(b, "keydesk shared state v4\x00"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(storeID)))
+	b = append(b, storeID...)
+	b = binary.BigEndian.AppendUint64(b, gen)
+	b, _ = set.AppendBinary(b)
+	return append(b, catalog[:]...)
 }
 
 // legacyStateMessage is what the state signature covered in format 2

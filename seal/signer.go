@@ -149,12 +149,24 @@ func (s *Signer) Element(id, mac, sig []byte) Element {
 }
 
 // StateMAC returns the MAC of a local store's state: its id, generation,
-// and the set of its live records (schema v6 and later). Its label differs
+// and the set of its live records (schema v6; CatalogStateMAC from v7 on,
+// which Seal moves a v6 store to after checking this one). Its label differs
 // from LegacyStateMAC's, so no state passes for one of another format.
 func (s *Signer) StateMAC(storeID string, gen uint64, set *Set) []byte {
 	b := stateHeader(storeID, gen)
 	b, _ = set.AppendBinary(b)
 	return s.stateMAC([]byte("keydesk store state v3"), b)
+}
+
+// CatalogStateMAC returns the MAC of a local store's state from schema v7
+// on: StateMAC's input and the SHA-256 of the store's catalog setting
+// (zero when none is stored), so that an older catalog written back, or
+// the catalog removed, no longer matches the state. Its label differs
+// from StateMAC's, so no state passes for one of another format.
+func (s *Signer) CatalogStateMAC(storeID string, gen uint64, set *Set, catalog [sha256.Size]byte) []byte {
+	b := stateHeader(storeID, gen)
+	b, _ = set.AppendBinary(b)
+	return s.stateMAC([]byte("keydesk store state v4"), b, catalog[:])
 }
 
 // LegacyStateMAC returns the MAC of a local store's state as Keydesk wrote

@@ -56,8 +56,8 @@ func schema5Folder(t *testing.T) (string, *Keyring) {
 }
 
 // TestSealMigratesSchema5Folder opens a data folder of the previous schema:
-// Seal checks its XOR state MAC once, then moves it to schema 6 (the LtHash
-// digest) in one transaction, with the generation advanced (keyring too);
+// Seal checks its XOR state MAC once, then moves it to the current schema
+// (the LtHash digest, and the catalog's) in one transaction, with the generation advanced (keyring too);
 // the keys load unchanged, untampered and signed.
 func TestSealMigratesSchema5Folder(t *testing.T) {
 	dir, kr := schema5Folder(t)
@@ -68,8 +68,8 @@ func TestSealMigratesSchema5Folder(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Seal of a schema 5 folder: %v", err)
 	}
-	if v, _ := s.Schema(); v != digestSchema {
-		t.Fatalf("schema after Seal %d, want %d", v, digestSchema)
+	if v, _ := s.Schema(); v != SchemaVersion {
+		t.Fatalf("schema after Seal %d, want %d", v, SchemaVersion)
 	}
 	if g, _ := s.Generation(); g != schema5Gen+1 {
 		t.Fatalf("generation after the move %d, want %d", g, schema5Gen+1)
@@ -113,8 +113,8 @@ func TestSealMigratesSchema5Folder(t *testing.T) {
 	s2.Close()
 }
 
-// TestDigestDowngradeRefused: once a store is at schema 6, neither a
-// schema set back to 5 in the file (its v6 state MAC then checked as a
+// TestDigestDowngradeRefused: once a store has moved past schema 5, neither a
+// schema set back to 5 in the file (its current state MAC then checked as a
 // v5 one) nor the schema 5 copy of the file from before the move (older
 // than the keyring's generation) opens; and a schema 5 folder whose
 // records do not match its XOR state is refused, not moved.
@@ -132,7 +132,7 @@ func TestDigestDowngradeRefused(t *testing.T) {
 
 	rawUpdate(t, dir, func(tx *bolt.Tx) error { setSchema(t, tx, 5); return nil })
 	if _, err := reseal(t, dir, kr); !errors.Is(err, ErrTampered) {
-		t.Fatalf("Seal of a v6 file set back to schema 5 = %v, want ErrTampered", err)
+		t.Fatalf("Seal of a moved file set back to schema 5 = %v, want ErrTampered", err)
 	}
 	if err := os.WriteFile(Path(dir), v5, 0o600); err != nil {
 		t.Fatal(err)

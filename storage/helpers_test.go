@@ -178,7 +178,7 @@ func checkSealState(s *Store) error {
 		return err
 	}
 	st, mac := sc.state, sc.mac
-	if sc.format != stateV3 {
+	if sc.format != stateV4 {
 		return errors.New("a sealed store is not at the current schema")
 	}
 	if st != s.state {

@@ -13,9 +13,10 @@ import (
 // each runs in the same transaction as the version bump. A migration that
 // needs the signing material (which Open does not have) belongs in Seal
 // instead: the v3 state MAC, keyed on what the file lacks, the v5 record
-// signatures (signedSchema) and the v6 set digest (digestSchema), keyed on
-// the schema version. A schema version after v6 must keep that order: Open
-// must not take a v4 file past v4.
+// signatures (signedSchema), the v6 set digest (digestSchema) and the v7
+// catalog digest (catalogSchema), keyed on the schema version. A schema
+// version after v7 must keep that order: Open must not take a v4 file past
+// v4.
 var migrations = []func(tx *bolt.Tx) error{
 	// v0 -> v1: the initial layout.
 	func(tx *bolt.Tx) error {
@@ -90,5 +91,6 @@ const signedSchema = 5
 // of v4 or older straight from signing its records.
 const digestSchema = 6
 
-// SchemaVersion is the schema version this build writes.
-var SchemaVersion = uint64(digestSchema)
+// SchemaVersion is the schema version this build writes: catalogSchema
+// (seal_catalog.go), whose state MAC also names the catalog setting.
+var SchemaVersion = uint64(catalogSchema)

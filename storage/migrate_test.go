@@ -95,9 +95,9 @@ func TestMigrateJSONRecords(t *testing.T) {
 		t.Fatalf("Open v1 store: %v", err)
 	}
 	defer s2.Close()
-	// Open migrates up to v4; Seal signs the records (v5) and digests them
-	// anew (v6).
-	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != 6 {
+	// Open migrates up to v4; Seal signs the records (v5), digests them
+	// anew (v6) and names the catalog (v7).
+	if v, err := s2.Schema(); err != nil || v != 4 || SchemaVersion != catalogSchema {
 		t.Fatalf("schema after migration = %d, %v; want 4 (SchemaVersion %d)", v, err, SchemaVersion)
 	}
 	if err := s2.Check(); err != nil {

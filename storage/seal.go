@@ -22,9 +22,10 @@ import (
 //     events; not last-used times, which no MAC covers and no decision
 //     depends on), and a state MAC: HMAC, under a key derived from the
 //     master key for this use alone, of (store id, generation, set
-//     digest). The set digest (seal.Set: an LtHash of the live records,
-//     with their count) is over the elements HMAC(id, record MAC, record
-//     signature) under the same key (see "Record signatures" below). It is
+//     digest, and from schema v7 the digest of the catalog setting: see
+//     seal_catalog.go). The set digest (seal.Set: an LtHash of the live
+//     records, with their count) is over the elements HMAC(id, record
+//     MAC, record signature) under the same key (see "Record signatures" below). It is
 //     kept in memory only (Seal recomputes it from the records), so the
 //     file never shows an element value, and updated in O(1) per change.
 //   - The keyring mirrors the generation ("generation:<storeID>"), written
@@ -71,8 +72,9 @@ import (
 // A store of schema 4 or older is migrated by Seal, after its state MAC
 // checks out: every record whose MAC checks out is signed, one that fails
 // is stored with an empty signature (it stays tampered), the schema goes
-// to v6, the generation advances (so the unsigned copy of the file is
-// older) and the state MAC is rewritten, in one transaction.
+// to the current one (v7), the generation advances (so the unsigned copy
+// of the file is older) and the state MAC is rewritten, in one
+// transaction.
 
 // The set digest (schema v6). Up to schema v5 the set was digested as the
 // XOR of its elements (seal.XorSet), which is linear: whoever can compute
@@ -84,18 +86,21 @@ import (
 // store state v3"), and a file's schema decides which MAC is expected, so
 // a v6 file set back to v5 fails with ErrTampered, and the v5 copy of the
 // file taken before the move is older than the keyring's generation
-// (ErrRolledBack).
+// (ErrRolledBack). A store of schema v5 now goes straight to v7 (the
+// catalog digest too, see seal_catalog.go), one of v6 the same way.
 
 // sealState is what the state MAC covers besides the store id: the
-// generation and the set of live records.
+// generation, the set of live records and the digest of the catalog
+// setting (seal_catalog.go).
 type sealState struct {
-	gen uint64
-	set seal.Set
+	gen     uint64
+	set     seal.Set
+	catalog catalogDigest
 }
 
 // mac returns the state MAC of st for the store storeID.
 func (st *sealState) mac(signer *seal.Signer, storeID string) []byte {
-	return signer.StateMAC(storeID, st.gen, &st.set)
+	return signer.CatalogStateMAC(storeID, st.gen, &st.set, st.catalog)
 }
 
 // The formats of a local store's state, by schema.
@@ -103,6 +108,7 @@ const (
 	stateV1 = 1 // schema 3 and 4: unsigned records, XOR digest
 	stateV2 = 2 // schema 5: signed records, XOR digest
 	stateV3 = 3 // schema 6 (digestSchema): signed records, LtHash digest
+	stateV4 = 4 // schema 7 (catalogSchema): stateV3 and the catalog's digest
 )
 
 // decodeKeyAt, decodeSignedAt, encodeKey and encodeRecord are package
@@ -127,11 +133,16 @@ func encodeRecord(k *core.Key, sig []byte, signed bool) []byte {
 // and keeps them for every later change (see the comment above sealState).
 // Call it once, right after Open and before the store is used. It fails
 // with ErrCorrupt when the records and their indexes disagree, with
-// ErrTampered when the records do not match the signed state, and with
-// ErrRolledBack when the file is older than the keyring's generation; the
-// store stays unsealed (and read-only if it was sealed before). A store
-// without record signatures gets them (see above); the record signatures
-// are then checked in the background (SignatureCheck).
+// ErrTampered when the records do not match the signed state, with
+// ErrRolledBack when the file is older than the keyring's generation, and
+// with ErrCatalogMismatch when a catalog Setting returned before it is not
+// the one the state names; the store stays unsealed (and read-only if it
+// was sealed before). A store without record signatures gets them (see
+// above), one of an older schema moves to the current state format; the
+// record signatures are then checked in the background (SignatureCheck).
+// A catalog setting that is not the one the state names does not fail
+// Seal: reads of it do (ErrCatalogMismatch), until a catalog import or
+// reset replaces it.
 func (s *Store) Seal(kr *Keyring) error {
 	if kr.StoreID() != s.storeID {
 		return fmt.Errorf("seal store: keyring of store %s given for store %s", kr.StoreID(), s.storeID)
@@ -157,14 +168,17 @@ func (s *Store) Seal(kr *Keyring) error {
 	case kok && st.gen < kgen:
 		return fmt.Errorf("seal store: %w (generation %d, keyring %d)", ErrRolledBack, st.gen, kgen)
 	}
+	if err := s.checkCatalogSeen(st.catalog); err != nil {
+		return fmt.Errorf("seal store: %w", err)
+	}
 	switch {
 	case sc.mac == nil || sc.format == stateV1:
-		if st, err = s.signRecords(kr, sc.mac != nil); err != nil {
+		if st, err = s.signRecords(kr, sc.mac != nil, st.catalog); err != nil {
 			return fmt.Errorf("seal store: sign the key records: %w", err)
 		}
-	case sc.format == stateV2:
-		if st, err = s.upgradeDigest(kr, st); err != nil {
-			return fmt.Errorf("seal store: move to the new set digest: %w", err)
+	case sc.format == stateV2 || sc.format == stateV3:
+		if st, err = s.upgradeState(kr, st); err != nil {
+			return fmt.Errorf("seal store: move to the current state format: %w", err)
 		}
 	}
 	if !kok || st.gen > kgen {
@@ -177,13 +191,17 @@ func (s *Store) Seal(kr *Keyring) error {
 	return nil
 }
 
-// signRecords moves the store to schema v6 (see above): in one
+// signRecords moves the store to the current schema (see above): in one
 // transaction, every record is signed if its MAC checks out (an empty
-// signature otherwise), the schema is bumped and the state MAC rewritten;
-// advance moves the generation on. It returns the new state.
-func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
+// signature otherwise), the schema is bumped and the state MAC rewritten,
+// naming catalog, the digest of the catalog setting scan read; advance
+// moves the generation on. It returns the new state.
+func (s *Store) signRecords(kr *Keyring, advance bool, catalog catalogDigest) (sealState, error) {
 	var st sealState
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if st.catalog = storedCatalog(tx); st.catalog != catalog {
+			return fmt.Errorf("%w: the catalog changed while the store was being checked", ErrCorrupt)
+		}
 		b := tx.Bucket(bucketKeys)
 		// The raw records stay valid until the transaction ends (bbolt
 		// copies the keys it is given to Put).
@@ -222,37 +240,42 @@ func (s *Store) signRecords(kr *Keyring, advance bool) (sealState, error) {
 		if advance {
 			st.gen++
 		}
-		return s.putDigestState(m, kr, st, advance)
+		return s.putState(m, kr, st, advance)
 	})
 	return st, err
 }
 
-// upgradeDigest moves a store of schema v5, whose state st (with the
-// records' LtHash digest) scan read and whose XOR state MAC Seal checked,
-// to schema v6: in one transaction the generation advances, the schema is
-// bumped and the state MAC rewritten over the LtHash digest. It returns
-// the new state.
-func (s *Store) upgradeDigest(kr *Keyring, st sealState) (sealState, error) {
+// upgradeState moves a store of schema v5 or v6, whose state st (with the
+// records' LtHash digest and the digest of the catalog setting) scan read
+// and whose state MAC of that schema Seal checked, to the current schema:
+// in one transaction the generation advances, the schema is bumped and
+// the state MAC rewritten over the LtHash digest and the catalog's. It
+// returns the new state.
+func (s *Store) upgradeState(kr *Keyring, st sealState) (sealState, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
-		if readGeneration(m) != st.gen {
-			return fmt.Errorf("%w: the generation changed while the store was being checked", ErrCorrupt)
+		if readGeneration(m) != st.gen || storedCatalog(tx) != st.catalog {
+			return fmt.Errorf("%w: the store changed while it was being checked", ErrCorrupt)
 		}
 		st.gen++
-		return s.putDigestState(m, kr, st, true)
+		return s.putState(m, kr, st, true)
 	})
 	return st, err
 }
 
-// putDigestState ends a move to schema v6 in the meta bucket m: it writes
-// st's generation when gen is set, then the schema and st's state MAC.
-func (s *Store) putDigestState(m *bolt.Bucket, kr *Keyring, st sealState, gen bool) error {
+// putState ends a move to the current schema in the meta bucket m: it
+// writes st's generation when gen is set, then the schema, the catalog
+// digest st names and st's state MAC.
+func (s *Store) putState(m *bolt.Bucket, kr *Keyring, st sealState, gen bool) error {
 	if gen {
 		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, st.gen)); err != nil {
 			return err
 		}
 	}
-	if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, digestSchema)); err != nil {
+	if err := m.Put(metaSchema, binary.BigEndian.AppendUint64(nil, catalogSchema)); err != nil {
+		return err
+	}
+	if err := m.Put(metaCatalog, st.catalog[:]); err != nil {
 		return err
 	}
 	return m.Put(metaStateMAC, st.mac(kr.signer, s.storeID))

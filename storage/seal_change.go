@@ -13,6 +13,9 @@ type delta struct {
 	signer *seal.Signer   // nil when the store is not sealed
 	ed     *seal.EdSigner // likewise
 	set    seal.Set       // the records added, less those removed
+	// catalog, when set, is the digest of the catalog setting the change
+	// stores (see seal_catalog.go).
+	catalog *catalogDigest
 }
 
 // added and removed record a live record, with its signature, entering or
@@ -47,8 +50,9 @@ func (d *delta) encode(k *core.Key, sig []byte) ([]byte, []byte) {
 	return encodeRecord(k, sig, true), sig
 }
 
-// change runs fn in a write transaction that also advances the generation
-// and, on a sealed store, rewrites the state MAC; after the commit the new
+// change runs fn in a write transaction that also advances the generation,
+// names the catalog fn stored (d.catalog) and, on a sealed store, rewrites
+// the state MAC; after the commit the new
 // generation goes to the keyring in the background (see mirror). A store that was sealed
 // before but not by this process refuses with ErrReadOnly.
 func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
@@ -58,6 +62,7 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next sealState
+	var newCatalog bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if s.signer == nil && m.Get(metaStateMAC) != nil {
@@ -74,15 +79,30 @@ func (s *Store) change(fn func(tx *bolt.Tx, d *delta) error) error {
 		if err := m.Put(metaGeneration, binary.BigEndian.AppendUint64(nil, gen)); err != nil {
 			return err
 		}
+		if d.catalog != nil {
+			if err := m.Put(metaCatalog, d.catalog[:]); err != nil {
+				return err
+			}
+		}
+		newCatalog = d.catalog != nil
 		if s.signer == nil {
 			return nil
 		}
-		next = sealState{gen: gen, set: s.state.set}
+		next = sealState{gen: gen, set: s.state.set, catalog: s.state.catalog}
 		next.set.Merge(&d.set)
+		if d.catalog != nil {
+			next.catalog = *d.catalog
+		}
 		return m.Put(metaStateMAC, next.mac(s.signer, s.storeID))
 	})
 	if err != nil {
 		return err
+	}
+	if newCatalog {
+		// The store's own change (of a store not sealed yet, nothing
+		// else changes one): the catalogs read before it are not ones
+		// Seal must find named.
+		s.catalogSeen = nil
 	}
 	if s.signer != nil {
 		s.state = next

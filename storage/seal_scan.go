@@ -19,7 +19,9 @@ var scanSeed = maphash.MakeSeed()
 
 // scanResult is what scan reads: the sealed state the records give
 // (generation from the file; the LtHash digest, except for format
-// stateV1), the stored state MAC (nil if none) and the format of the
+// stateV1; the catalog digest the file names for format stateV4, else, or
+// without a state MAC, the digest of the catalog setting, which a move to
+// stateV4 names), the stored state MAC (nil if none) and the format of the
 // state the file's schema says it holds; for formats stateV1 and stateV2,
 // also the records' XOR digest, which their state MAC covers.
 type scanResult struct {
@@ -32,8 +34,11 @@ type scanResult struct {
 // expectedMAC returns the state MAC that the records give, in the
 // format of the file's schema.
 func (sc *scanResult) expectedMAC(signer *seal.Signer, storeID string) []byte {
-	if sc.format == stateV3 {
+	switch sc.format {
+	case stateV4:
 		return sc.state.mac(signer, storeID)
+	case stateV3:
+		return signer.StateMAC(storeID, sc.state.gen, &sc.state.set)
 	}
 	return signer.LegacyStateMAC(storeID, sc.state.gen, &sc.xor, sc.format == stateV1)
 }
@@ -53,12 +58,25 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 		if v := m.Get(metaStateMAC); v != nil {
 			sc.mac = append([]byte(nil), v...)
 		}
-		sc.format = stateV3
-		if v := m.Get(metaSchema); len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema {
+		switch v := m.Get(metaSchema); {
+		case len(v) != 8 || binary.BigEndian.Uint64(v) < signedSchema:
 			sc.format = stateV1
-		} else if binary.BigEndian.Uint64(v) < digestSchema {
+		case binary.BigEndian.Uint64(v) < digestSchema:
 			sc.format = stateV2
+		case binary.BigEndian.Uint64(v) < catalogSchema:
+			sc.format = stateV3
+		default:
+			sc.format = stateV4
 		}
+		named, bound, err := namedCatalog(m)
+		if err != nil {
+			return err
+		}
+		if !bound || sc.mac == nil {
+			// What a move to stateV4 (or a first Seal) names.
+			named = storedCatalog(tx)
+		}
+		st.catalog = named
 		recs, err := keyRecords(tx)
 		if err != nil {
 			return err
@@ -122,36 +140,36 @@ func (s *Store) scan(signer *seal.Signer) (scanResult, error) {
 			dig += p.dig
 			exp += p.exp
 		}
-		var h maphash.Hash
-		h.SetSeed(scanSeed)
-		var n int
-		if err := tx.Bucket(bucketDigest).ForEach(func(k, v []byte) error {
-			n++
-			dig -= entrySum(&h, k, v)
-			return nil
-		}); err != nil {
+		if err := checkIndex(tx.Bucket(bucketDigest), "digest index", len(recs), dig, false); err != nil {
 			return err
 		}
-		if n != len(recs) || dig != 0 {
-			return fmt.Errorf("%w: the digest index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		n = 0
-		if err := tx.Bucket(bucketExpiry).ForEach(func(k, v []byte) error {
-			n++
-			if len(v) != 0 {
-				return fmt.Errorf("%w: an expiry index entry holds a value", ErrCorrupt)
-			}
-			exp -= entrySum(&h, k, nil)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if n != len(recs) || exp != 0 {
-			return fmt.Errorf("%w: the expiry index (%d entries) does not match the %d key records", ErrCorrupt, n, len(recs))
-		}
-		return nil
+		return checkIndex(tx.Bucket(bucketExpiry), "expiry index", len(recs), exp, true)
 	})
 	return sc, err
+}
+
+// checkIndex checks that the index b (named what in errors) holds one entry
+// per key record, records of them, and that its entries' sum (entrySum)
+// is want, the sum the records' own fields give. With noValues an entry
+// holding a value is corrupt too.
+func checkIndex(b *bolt.Bucket, what string, records int, want uint64, noValues bool) error {
+	var h maphash.Hash
+	h.SetSeed(scanSeed)
+	n := 0
+	if err := b.ForEach(func(k, v []byte) error {
+		n++
+		if noValues && len(v) != 0 {
+			return fmt.Errorf("%w: an %s entry holds a value", ErrCorrupt, what)
+		}
+		want -= entrySum(&h, k, v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n != records || want != 0 {
+		return fmt.Errorf("%w: the %s (%d entries) does not match the %d key records", ErrCorrupt, what, n, records)
+	}
+	return nil
 }
 
 // entrySum is the keyed checksum of one index entry (key, value).

@@ -76,11 +76,10 @@ func (k *Keyring) SharedGeneration() (uint64, error) {
 func (k *Keyring) RecordSharedGeneration(gen uint64) error {
 	k.sharedMu.Lock()
 	defer k.sharedMu.Unlock()
-	if seen, err := k.SharedGeneration(); err == nil && seen >= gen {
+	return seal.RaiseGeneration(gen, k.SharedGeneration, func(gen uint64) error {
+		if err := k.backend.Set(sharedGenerationUser(k.storeID), strconv.FormatUint(gen, 10)); err != nil {
+			return unavailable(err)
+		}
 		return nil
-	}
-	if err := k.backend.Set(sharedGenerationUser(k.storeID), strconv.FormatUint(gen, 10)); err != nil {
-		return unavailable(err)
-	}
-	return nil
+	})
 }

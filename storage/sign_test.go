@@ -37,7 +37,8 @@ func rawRecords(t testing.TB, dir string) (map[string]*core.Key, map[string][]by
 // rewriteState rewrites the state MAC of the closed store in dir over the
 // records as they are, as only someone holding the master key can, in
 // format (stateV1: a pre-signature, schema 4 state; stateV2: schema 5's
-// XOR digest; stateV3: the current one). It leaves the schema alone.
+// XOR digest; stateV3: schema 6's; stateV4: the current one, naming the
+// catalog digest in the file). It leaves the schema alone.
 func rewriteState(t testing.TB, dir string, kr *Keyring, format int) {
 	t.Helper()
 	rawUpdate(t, dir, func(tx *bolt.Tx) error {
@@ -62,8 +63,16 @@ func rewriteState(t testing.TB, dir string, kr *Keyring, format int) {
 		}); err != nil {
 			return err
 		}
-		if format == stateV3 {
+		switch format {
+		case stateV4:
+			named, _, err := namedCatalog(m)
+			if err != nil {
+				return err
+			}
+			st.catalog = named
 			return m.Put(metaStateMAC, st.mac(kr.signer, s0(tx)))
+		case stateV3:
+			return m.Put(metaStateMAC, kr.signer.StateMAC(s0(tx), st.gen, &st.set))
 		}
 		return m.Put(metaStateMAC, kr.signer.LegacyStateMAC(s0(tx), st.gen, &xor, format == stateV1))
 	})
@@ -97,7 +106,7 @@ func makeV4(t testing.TB, dir string, kr *Keyring) {
 	rewriteState(t, dir, kr, stateV1)
 }
 
-// TestNewStoreSignsRecords: a new store is at the current schema (6) and every record
+// TestNewStoreSignsRecords: a new store is at the current schema (7) and every record
 // carries the Ed25519 signature a shared store would hold for it (the
 // same bytes: Ed25519 is deterministic), through create, rename, roll and
 // last-used updates.
@@ -116,8 +125,8 @@ func TestNewStoreSignsRecords(t *testing.T) {
 	if err := s.SetLastUsed(map[string]time.Time{keys[2].ID: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.Schema(); v != digestSchema {
-		t.Fatalf("schema %d, want %d", v, digestSchema)
+	if v, _ := s.Schema(); v != SchemaVersion {
+		t.Fatalf("schema %d, want %d", v, SchemaVersion)
 	}
 	lk, ls, err := s.ListSignedKeys()
 	if err != nil || len(lk) != 4 {
@@ -143,7 +152,7 @@ func TestNewStoreSignsRecords(t *testing.T) {
 // TestSealMigratesV4Store opens a store as Keydesk before record
 // signatures left it, with one record edited in place: Seal checks the
 // state MAC, signs every record whose MAC checks out, gives the edited one
-// an empty signature (it stays tampered), moves to schema 6 and advances
+// an empty signature (it stays tampered), moves to the current schema and advances
 // the generation, so the unsigned copy of the file is refused afterwards.
 func TestSealMigratesV4Store(t *testing.T) {
 	kr, dir, keys, secrets := v4StoreWithKeys(t, 3)
@@ -161,8 +170,8 @@ func TestSealMigratesV4Store(t *testing.T) {
 		t.Fatalf("Seal of a v4 store: %v", err)
 	}
 	gen, _ := s2.Generation()
-	if v, _ := s2.Schema(); v != digestSchema {
-		t.Fatalf("schema after the migration %d, want %d", v, digestSchema)
+	if v, _ := s2.Schema(); v != SchemaVersion {
+		t.Fatalf("schema after the migration %d, want %d", v, SchemaVersion)
 	}
 	if err := s2.SignatureCheck(); err != nil {
 		t.Fatalf("SignatureCheck after the migration: %v", err)
@@ -321,7 +330,7 @@ func TestBadSignatureRefusesTheStore(t *testing.T) {
 		put(t, tx, keys[0].ID, encodeRecord(keys[0], sigs[keys[1].ID], true))
 		return nil
 	})
-	rewriteState(t, dir, kr, stateV3)
+	rewriteState(t, dir, kr, stateV4)
 	s2, err := Open(dir, Options{MustExist: true})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,8 @@
 // Ed25519 key (the shared store's record signatures), seal_scan.go reads
 // and checks every record and index at open, seal_change.go carries each
 // change into the sealed state, seal_mirror.go copies the generation to the
-// keyring in the background, sigcheck.go checks
+// keyring in the background, seal_catalog.go binds the catalog setting
+// to the sealed state, sigcheck.go checks
 // those signatures in the background, check.go checks a whole database,
 // keyring.go and keyring_backend.go keep the keyring entries. The record
 // format and the signing material are package seal's. For backups: snapshot.go
@@ -126,6 +127,10 @@ type Store struct {
 	ed     *seal.EdSigner
 	state  sealState
 	mirror *mirror
+	// catalogSeen holds the digests of the catalog settings Setting
+	// handed out before Seal, which Seal checks (seal_catalog.go);
+	// guarded by mu.
+	catalogSeen []catalogDigest
 	// sigs is the background check of the record signatures started by
 	// Seal (sigcheck.go); nil before.
 	sigs atomic.Pointer[sigCheck]

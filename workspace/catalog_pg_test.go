@@ -3,12 +3,14 @@ package workspace
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/internal/keytest"
 	"github.com/keydesk/keydesk/internal/storetest"
 	"github.com/keydesk/keydesk/pgstore"
 	"github.com/keydesk/keydesk/replica"
@@ -129,4 +131,87 @@ func TestReplicaPicksUpAnImportedCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(false, "go back to the embedded catalog after a reset")
+}
+
+// TestSharedStoreRefusesAWrittenBackCatalog: a database writer puts back
+// the catalog an admin replaced (validly signed, but older: the operation
+// the admin moved out of section orders is back in it), or removes the
+// catalog. A window and a verification server refuse to open the store,
+// with the sentence saying why; an admin's catalog import or reset (which
+// opens the store with the embedded catalog) still works and puts it
+// right.
+func TestSharedStoreRefusesAWrittenBackCatalog(t *testing.T) {
+	u := storetest.PGDatabase(t, "catalog_replay")
+	kr := storage.NewMemoryKeyring()
+	if _, err := InitShared(Options{StoreURL: u, Keyring: kr}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, core.CatalogSetting); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	b := open(t, Options{StoreURL: u, Keyring: kr})
+	if err := b.ImportCatalog(keytest.RefundCatalog(t, "orders", "1")); err != nil {
+		t.Fatal(err)
+	}
+	exec(`CREATE TABLE old_catalog AS SELECT * FROM settings WHERE name = $1`)
+	if err := b.ImportCatalog(keytest.RefundCatalog(t, "payments", "2")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+
+	refused := func(what string) {
+		t.Helper()
+		_, err := Open(Options{StoreURL: u, Keyring: kr})
+		if !errors.Is(err, pgstore.ErrCatalogMismatch) {
+			t.Fatalf("a window on the store with %s: %v, want ErrCatalogMismatch", what, err)
+		}
+		if !strings.Contains(Advice(err), "not the one its signed state names") {
+			t.Errorf("the sentence for %s: %q", what, Advice(err))
+		}
+		rep, err := OpenReplica(ctx, ReplicaOptions{StoreURL: u, Keyring: kr, Dir: t.TempDir()})
+		if !errors.Is(err, pgstore.ErrCatalogMismatch) {
+			if err == nil {
+				rep.Close()
+			}
+			t.Fatalf("a server's replica on the store with %s: %v, want ErrCatalogMismatch", what, err)
+		}
+	}
+	exec(`UPDATE settings SET value = (SELECT value FROM old_catalog) WHERE name = $1`)
+	refused("the older catalog written back")
+
+	// catalog import and reset open with the embedded catalog: the stored
+	// one reads as forged, which the reset replaces.
+	b = open(t, Options{StoreURL: u, Keyring: kr, SkipStoredCatalog: true})
+	if _, err := b.StoredCatalog(); !errors.Is(err, core.ErrCatalogForged) || !errors.Is(err, pgstore.ErrCatalogMismatch) {
+		t.Fatalf("the stored catalog, written back, read by an admin: %v", err)
+	}
+	if err := b.ResetCatalog(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b = open(t, Options{StoreURL: u, Keyring: kr})
+	if b.Service().Catalog().Imported() || b.Service().Catalog().Version == "1" {
+		t.Fatalf("after the reset the window opens with catalog %q", b.Service().Catalog().Version)
+	}
+	if err := b.ImportCatalog(keytest.RefundCatalog(t, "payments", "3")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b = open(t, Options{StoreURL: u, Keyring: kr})
+	if v := b.Service().Catalog().Version; v != "3" {
+		t.Fatalf("after the import the window opens with catalog %q, want 3", v)
+	}
+	b.Close()
+
+	exec(`DELETE FROM settings WHERE name = $1`)
+	refused("the catalog removed")
 }

@@ -84,7 +84,9 @@ func openShared(opts Options, clock core.Clock, catalog *core.Catalog) (*Workspa
 		return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 	}
 	if catalog == nil {
-		if catalog, err = core.StoredCatalog(st, ed.Verifier()); err != nil {
+		// The store's catalog, the one its signed state names (not an
+		// older one written back, nor none in place of one).
+		if catalog, err = sharedCatalog(ctx, st, ed.Verifier(), seen); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("open %s: %w", RedactURL(opts.StoreURL), err)
 		}

@@ -44,6 +44,7 @@ const (
 func main() {
 	bin := flag.String("bin", "", "the keydesk binary to measure (built with cgo)")
 	n := flag.Int("keys", 100_000, "number of keys in the store")
+	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of keydesk's start (to the table shown) to this file")
 	hello := flag.String("hello", "", "a Fyne hello window (cmd/perfhello, built with cgo) to measure keydesk's memory over")
 	flag.Parse()
 	if *bin == "" {
@@ -64,9 +65,9 @@ func main() {
 	}
 	fmt.Printf("perf-gui: store of %d keys built in %v\n", *n, time.Since(t0).Round(time.Millisecond))
 
-	helloRSS, helloPeak := 0, 0
+	helloRSS, helloPeak, helloShown := 0, 0, time.Duration(0)
 	if *hello != "" {
-		if helloRSS, helloPeak, err = measureHello(*hello); err != nil {
+		if helloRSS, helloPeak, helloShown, err = measureHello(*hello); err != nil {
 			fail(err)
 		}
 	}
@@ -90,7 +91,8 @@ func main() {
 		res.rssMB, res.peakMB, targetRSSMB, check(res.peakMB <= targetRSSMB))
 	if *hello != "" {
 		over := res.rssMB - helloRSS
-		fmt.Printf("  Fyne hello window:    %6d MB resident, %d MB peak (same module, same X server)\n", helloRSS, helloPeak)
+		fmt.Printf("  Fyne hello window:    %6d MB resident, %d MB peak, shown in %.0f ms (same module, same X server)\n", helloRSS, helloPeak, ms(helloShown))
+		fmt.Printf("  start over the hello window: %+.0f ms\n", ms(res.start-helloShown))
 		fmt.Printf("  over the hello window: %+5d MB (%.2f× its memory, %d B per key) (target ≤ +%d MB) %s\n",
 			over, float64(res.rssMB)/float64(helloRSS), int64(over)<<20/int64(max(*n, 1)), targetOverHelloMB, check(over <= targetOverHelloMB))
 	}
@@ -175,10 +177,16 @@ type result struct {
 	rssMB, peakMB           int
 }
 
+// cpuProfile is the -cpuprofile flag.
+var cpuProfile *string
+
 // measure starts the binary on dir and reads its start-up trace.
 func measure(bin, dir string) (*result, error) {
 	cmd := exec.Command(bin, "--data", dir)
 	cmd.Env = append(os.Environ(), "KEYDESK_STARTUP_TRACE=1", "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+	if *cpuProfile != "" {
+		cmd.Env = append(cmd.Env, "KEYDESK_STARTUP_CPUPROFILE="+*cpuProfile)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -283,16 +291,19 @@ func measure(bin, dir string) (*result, error) {
 }
 
 // measureHello starts the hello window, waits until it is shown and mapped,
-// and returns its resident and peak memory in MB.
-func measureHello(bin string) (rss, peak int, err error) {
+// and returns its resident and peak memory in MB and the time from its
+// start to its "shown" line (the Fyne app started, its window up): the
+// floor under keydesk's start to table shown.
+func measureHello(bin string) (rss, peak int, shownIn time.Duration, err error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, fmt.Errorf("start %s: %w", bin, err)
+		return 0, 0, 0, fmt.Errorf("start %s: %w", bin, err)
 	}
 	defer func() {
 		cmd.Process.Kill()
@@ -304,13 +315,15 @@ func measureHello(bin string) (rss, peak int, err error) {
 		shown = sc.Text() == "perfhello: shown"
 	}
 	if !shown {
-		return 0, 0, fmt.Errorf("%s exited before its window was shown", bin)
+		return 0, 0, 0, fmt.Errorf("%s exited before its window was shown", bin)
 	}
+	shownIn = time.Since(start)
 	go io.Copy(io.Discard, stderr)
 	if err := exec.Command("xdotool", "search", "--sync", "--name", "^Keydesk hello$").Run(); err != nil {
-		return 0, 0, fmt.Errorf("find the hello window: %w", err)
+		return 0, 0, 0, fmt.Errorf("find the hello window: %w", err)
 	}
-	return memory(cmd.Process.Pid)
+	rss, peak, err = memory(cmd.Process.Pid)
+	return rss, peak, shownIn, err
 }
 
 // memory reads VmRSS and VmHWM (peak resident) of a process, in MB.

@@ -55,10 +55,7 @@ var securityChoices = widgets.Choices[mail.Security]{
 
 // securityLabel is the label of s, STARTTLS's for an unknown one.
 func securityLabel(s mail.Security) string {
-	if l, ok := securityChoices.Label(s); ok {
-		return l
-	}
-	return securityChoices[0].Label
+	return securityChoices.Label(s, securityChoices[0].Label)
 }
 
 // securityOf is the security labelled label ("" for none).

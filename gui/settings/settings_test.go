@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/internal/msg"
 	"github.com/keydesk/keydesk/internal/smtptest"
 	"github.com/keydesk/keydesk/mail"
@@ -26,9 +27,9 @@ import (
 
 func newSettings(t *testing.T, b *workspace.Workspace) (*View, *widget.Label, *testUI) {
 	t.Helper()
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	v, ui := vwSettings(b)
-	ui.win = vwWindow(t, v, 900, 900)
+	ui.win = guitest.Window(t, v, 900, 900)
 	v.Load()
 	ui.wait()
 	return v, v.mail.formMsg, ui
@@ -47,7 +48,7 @@ func stFill(v *mailForm, host, port, security, user, pass, from, to string) {
 }
 
 func TestSettingsValidationMessages(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	v, _, ui := newSettings(t, b)
 	cases := []struct {
 		name                                       string
@@ -85,7 +86,7 @@ func TestSettingsValidationMessages(t *testing.T) {
 }
 
 func TestSettingsSaveAndReload(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	v, formMsg, ui := newSettings(t, b)
 	if v.mail.password.PlaceHolder != "not set" || !strings.Contains(formMsg.Text, "not set up yet") {
 		t.Fatalf("fresh store: password placeholder %q, message %q", v.mail.password.PlaceHolder, formMsg.Text)
@@ -153,7 +154,7 @@ func stJSON(v any) string {
 }
 
 func TestSettingsSendTestEmail(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	srv := smtptest.Start(t, smtptest.Options{User: "keydesk", Pass: "pw-in-keyring"}) // plain, which Keydesk allows to a loopback host
 	v, formMsg, ui := newSettings(t, b)
 	host, port, _ := net.SplitHostPort(srv.Addr())
@@ -206,17 +207,17 @@ func TestSettingsSendTestEmail(t *testing.T) {
 }
 
 func TestSettingsPreviewDigest(t *testing.T) {
-	b := vwBackend(t, vwNow)
-	earlier := vwService(t, b, vwNow.Add(-10*24*time.Hour), 3)
-	vwCreate(t, earlier, "Old reporting cron", core.Lifetime{Duration: 10*24*time.Hour - 3*time.Hour},
+	b := guitest.Workspace(t, guitest.Now)
+	earlier := guitest.Service(t, b, guitest.Now.Add(-10*24*time.Hour), 3)
+	guitest.Create(t, earlier, "Old reporting cron", core.Lifetime{Duration: 10*24*time.Hour - 3*time.Hour},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"analytics": core.AccessRead}}) // expired 3h ago
-	vwCreate(t, earlier, "Zapier integration", core.Lifetime{Duration: 12 * 24 * time.Hour},
+	guitest.Create(t, earlier, "Zapier integration", core.Lifetime{Duration: 12 * 24 * time.Hour},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessFull}}) // expires in 2 days
-	vwCreate(t, earlier, "Data warehouse loader", core.Lifetime{Months: 6},
+	guitest.Create(t, earlier, "Data warehouse loader", core.Lifetime{Months: 6},
 		core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"history": core.AccessRead}}) // not in the digest
 	v, _, ui := newSettings(t, b)
 	// The next slot is 2026-03-12 11:00 UTC.
-	slot := core.NextSlot(vwNow)
+	slot := core.NextSlot(guitest.Now)
 	d, err := b.Service().SelectDigest(slot, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestSettingsPreviewDigest(t *testing.T) {
 }
 
 func TestSettingsStatusLine(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	v, _, _ := newSettings(t, b)
 	if v.digest.nextSlot.Text != "Next digest: 2026-03-12 11:00 UTC (12:00 CET), in 1 hour." {
 		t.Errorf("next slot = %q", v.digest.nextSlot.Text)
@@ -284,8 +285,8 @@ func TestSettingsStatusLine(t *testing.T) {
 }
 
 func TestSettingsVerificationServer(t *testing.T) {
-	b := vwBackend(t, vwNow)
-	_, secret := vwCreate(t, b.Service(), "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
+	b := guitest.Workspace(t, guitest.Now)
+	_, secret := guitest.Create(t, b.Service(), "Gateway", core.Lifetime{}, core.Permissions{Kind: core.KindSections, Sections: map[string]core.Access{"messaging": core.AccessRead}})
 	v, _, ui := newSettings(t, b)
 
 	v.api.listen.SetText("not an address")
@@ -341,10 +342,10 @@ func TestSettingsVerificationServer(t *testing.T) {
 // where the e-mail fields start, and at the smallest window, where the
 // screen scrolls, no field reaches under the scroll bar.
 func TestSettingsFieldsLineUpClearOfTheScrollBar(t *testing.T) {
-	b := vwBackend(t, vwNow)
-	vwApp(t, theme.VariantLight)
+	b := guitest.Workspace(t, guitest.Now)
+	guitest.App(t, theme.VariantLight)
 	v, _ := vwSettings(b)
-	w := vwWindow(t, v, minWindowWidth, minWindowHeight)
+	w := guitest.Window(t, v, minWindowWidth, minWindowHeight)
 	d := fyne.CurrentApp().Driver()
 	host, listen := d.AbsolutePositionForObject(v.mail.host), d.AbsolutePositionForObject(v.api.listen)
 	if host.X != listen.X || v.mail.host.Size().Width != v.api.listen.Size().Width {
@@ -361,12 +362,12 @@ func TestSettingsFieldsLineUpClearOfTheScrollBar(t *testing.T) {
 }
 
 func TestSettingsGolden(t *testing.T) {
-	for _, th := range vwVariants {
-		t.Run(th.name, func(t *testing.T) {
-			b := vwBackend(t, vwNow)
-			vwApp(t, th.variant)
+	for _, th := range guitest.Variants {
+		t.Run(th.Name, func(t *testing.T) {
+			b := guitest.Workspace(t, guitest.Now)
+			guitest.App(t, th.Variant)
 			v, ui := vwSettings(b)
-			w := vwWindow(t, v, 820, 900)
+			w := guitest.Window(t, v, 820, 900)
 			v.Load()
 			ui.wait()
 			stFill(v.mail, "smtp.example.com", "587", "STARTTLS", "keydesk", "", "Keydesk <keydesk@example.com>", "ops@example.com")
@@ -374,7 +375,7 @@ func TestSettingsGolden(t *testing.T) {
 			ui.wait()
 			v.SetStatus(mail.Status{Last: mail.ResultSent, LastSlot: time.Date(2026, 3, 11, 11, 0, 0, 0, time.UTC), LastTime: time.Date(2026, 3, 11, 11, 0, 4, 0, time.UTC)})
 			w.Canvas().Unfocus()
-			test.AssertImageMatches(t, "settings_"+th.name+".png", w.Canvas().Capture())
+			test.AssertImageMatches(t, "settings_"+th.Name+".png", w.Canvas().Capture())
 		})
 	}
 }
@@ -405,22 +406,22 @@ func (s *stSource) SendTestMail(_ context.Context, m mail.Settings, password str
 	s.sentPw = append(s.sentPw, password)
 	return nil
 }
-func (s *stSource) Now() time.Time                             { return vwNow }
+func (s *stSource) Now() time.Time                             { return guitest.Now }
 func (s *stSource) Actor() string                              { return "ana" }
 func (s *stSource) UsageCounter() (server.UsageCounter, error) { return nil, nil }
 func (s *stSource) NextDigest() (core.Digest, error) {
-	return core.Digest{Slot: core.NextSlot(vwNow)}, nil
+	return core.Digest{Slot: core.NextSlot(guitest.Now)}, nil
 }
 
 // Send test e-mail hands the form's settings and the typed password to the
 // source as values; nothing is saved by it.
 func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
-	vwApp(t, theme.VariantLight)
+	guitest.App(t, theme.VariantLight)
 	src := &stSource{saved: mail.Settings{Host: "smtp.example.com", Port: 587, Security: mail.SecurityStartTLS,
 		Username: "keydesk", From: "keydesk@example.com", To: []string{"ops@example.com"}}, hasPw: true}
 	ui := &testUI{}
 	v := New(src, nil, ui)
-	ui.win = vwWindow(t, v, 900, 900)
+	ui.win = guitest.Window(t, v, 900, 900)
 	v.Load()
 	ui.wait()
 	if v.mail.host.Text != "smtp.example.com" || v.mail.password.PlaceHolder != savedPasswordPlaceholder {
@@ -450,7 +451,7 @@ func TestSettingsSendTestPassesTheFormAsValues(t *testing.T) {
 // failed and what to check, the technical error behind Details; a server
 // that never answers shows progress and can be cancelled.
 func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	v, formMsg, ui := newSettings(t, b)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -502,7 +503,7 @@ func TestSettingsTestEmailFailureInPlainWords(t *testing.T) {
 // TestSettingsPreviewClosesOnEscape: the digest preview asks the window
 // for Esc, Esc closes it, and closing gives Esc back.
 func TestSettingsPreviewClosesOnEscape(t *testing.T) {
-	b := vwBackend(t, vwNow)
+	b := guitest.Workspace(t, guitest.Now)
 	v, _, ui := newSettings(t, b)
 	test.Tap(v.digest.preview)
 	ui.wait()

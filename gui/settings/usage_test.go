@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 )
 
 // TestWindowAPICountsUsage: the window's in-app verification API counts
@@ -17,8 +18,8 @@ import (
 // (Verify) is not counted.
 func TestWindowAPICountsUsage(t *testing.T) {
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	b := vwBackend(t, now)
-	k, secret := vwCreate(t, b.Service(), "Counted", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
+	b := guitest.Workspace(t, now)
+	k, secret := guitest.Create(t, b.Service(), "Counted", core.Lifetime{}, core.Permissions{Kind: core.KindGlobal})
 	a := &apiServer{v: ServiceVerifier(b.Service()), usage: WorkspaceSource(b).UsageCounter}
 	verify := func(key string) {
 		t.Helper()

@@ -19,14 +19,14 @@ func (cs Choices[T]) Labels() []string {
 	return out
 }
 
-// Label returns the label of v, and whether v has one.
-func (cs Choices[T]) Label(v T) (string, bool) {
+// Label returns the label of v, or otherwise when v has none.
+func (cs Choices[T]) Label(v T, otherwise string) string {
 	for _, c := range cs {
 		if c.Value == v {
-			return c.Label, true
+			return c.Label
 		}
 	}
-	return "", false
+	return otherwise
 }
 
 // Value returns the value labelled label, and whether there is one.

@@ -10,11 +10,11 @@ func TestChoices(t *testing.T) {
 	if got := cs.Labels(); !slices.Equal(got, []string{"one", "two", "three"}) {
 		t.Errorf("Labels = %q", got)
 	}
-	if l, ok := cs.Label(2); !ok || l != "two" {
-		t.Errorf("Label(2) = %q, %v", l, ok)
+	if l := cs.Label(2, "none"); l != "two" {
+		t.Errorf("Label(2) = %q", l)
 	}
-	if l, ok := cs.Label(4); ok || l != "" {
-		t.Errorf("Label(4) = %q, %v; want none", l, ok)
+	if l := cs.Label(4, "none"); l != "none" {
+		t.Errorf("Label(4) = %q; want the fallback", l)
 	}
 	if v, ok := cs.Value("three"); !ok || v != 3 {
 		t.Errorf(`Value("three") = %d, %v`, v, ok)

@@ -21,15 +21,39 @@ func escaped(k *fyne.KeyEvent, onEscape func()) bool {
 	return true
 }
 
+// EscKeys is what the widgets below add to Fyne's: Esc goes to OnEscape,
+// and OnFocus hears when the widget gains the focus. Each embeds it next to
+// the Fyne widget it extends and hands its TypedKey and FocusGained to it.
+type EscKeys struct {
+	// OnEscape runs when Esc is typed while the widget has the focus; nil
+	// ignores it (the Fyne widget gets the key).
+	OnEscape func()
+	// OnFocus, when set, runs with the widget when it gains the focus (a
+	// dialog scrolls it into view).
+	OnFocus func(fyne.CanvasObject)
+}
+
+// typedKey runs OnEscape on Esc; other keys go to fyneKey, the Fyne
+// widget's TypedKey.
+func (e *EscKeys) typedKey(k *fyne.KeyEvent, fyneKey func(*fyne.KeyEvent)) {
+	if !escaped(k, e.OnEscape) {
+		fyneKey(k)
+	}
+}
+
+// focusGained runs fyneFocus, the Fyne widget's FocusGained, then OnFocus
+// with w, the widget.
+func (e *EscKeys) focusGained(w fyne.CanvasObject, fyneFocus func()) {
+	fyneFocus()
+	if e.OnFocus != nil {
+		e.OnFocus(w)
+	}
+}
+
 // EscButton is a button that hands the Esc key to OnEscape.
 type EscButton struct {
 	widget.Button
-	// OnFocus, when set, runs with the widget when it gains the focus
-	// (a dialog scrolls it into view).
-	OnFocus func(fyne.CanvasObject)
-	// OnEscape runs when Esc is typed while the button has the focus;
-	// nil ignores it.
-	OnEscape func()
+	EscKeys
 }
 
 // NewEscButton returns a button with a label, an icon (nil for none) and
@@ -42,21 +66,15 @@ func NewEscButton(label string, icon fyne.Resource, tapped func()) *EscButton {
 }
 
 // TypedKey runs OnEscape on Esc; other keys act as in widget.Button.
-func (b *EscButton) TypedKey(k *fyne.KeyEvent) {
-	if !escaped(k, b.OnEscape) {
-		b.Button.TypedKey(k)
-	}
-}
+func (b *EscButton) TypedKey(k *fyne.KeyEvent) { b.typedKey(k, b.Button.TypedKey) }
+
+// FocusGained shows the focus and runs OnFocus.
+func (b *EscButton) FocusGained() { b.focusGained(b, b.Button.FocusGained) }
 
 // EscCheck is a check box that hands the Esc key to OnEscape.
 type EscCheck struct {
 	widget.Check
-	// OnFocus, when set, runs with the widget when it gains the focus
-	// (a dialog scrolls it into view).
-	OnFocus func(fyne.CanvasObject)
-	// OnEscape runs when Esc is typed while the box has the focus; nil
-	// ignores it.
-	OnEscape func()
+	EscKeys
 }
 
 // NewEscCheck returns a check box with a label, calling changed when it
@@ -69,18 +87,15 @@ func NewEscCheck(label string, changed func(bool)) *EscCheck {
 }
 
 // TypedKey runs OnEscape on Esc; other keys act as in widget.Check.
-func (c *EscCheck) TypedKey(k *fyne.KeyEvent) {
-	if !escaped(k, c.OnEscape) {
-		c.Check.TypedKey(k)
-	}
-}
+func (c *EscCheck) TypedKey(k *fyne.KeyEvent) { c.typedKey(k, c.Check.TypedKey) }
+
+// FocusGained shows the focus and runs OnFocus.
+func (c *EscCheck) FocusGained() { c.focusGained(c, c.Check.FocusGained) }
 
 // EscHyperlink is a link that hands the Esc key to OnEscape.
 type EscHyperlink struct {
 	widget.Hyperlink
-	// OnEscape runs when Esc is typed while the link has the focus; nil
-	// ignores it.
-	OnEscape func()
+	EscKeys
 }
 
 // NewEscHyperlink returns a link showing text that runs tapped.
@@ -92,27 +107,10 @@ func NewEscHyperlink(text string, tapped func()) *EscHyperlink {
 }
 
 // TypedKey runs OnEscape on Esc; other keys act as in widget.Hyperlink.
-func (h *EscHyperlink) TypedKey(k *fyne.KeyEvent) {
-	if !escaped(k, h.OnEscape) {
-		h.Hyperlink.TypedKey(k)
-	}
-}
+func (h *EscHyperlink) TypedKey(k *fyne.KeyEvent) { h.typedKey(k, h.Hyperlink.TypedKey) }
 
 // FocusGained shows the focus and runs OnFocus.
-func (b *EscButton) FocusGained() {
-	b.Button.FocusGained()
-	if b.OnFocus != nil {
-		b.OnFocus(b)
-	}
-}
-
-// FocusGained shows the focus and runs OnFocus.
-func (c *EscCheck) FocusGained() {
-	c.Check.FocusGained()
-	if c.OnFocus != nil {
-		c.OnFocus(c)
-	}
-}
+func (h *EscHyperlink) FocusGained() { h.focusGained(h, h.Hyperlink.FocusGained) }
 
 // ScrollIntoView scrolls s, if o lies in its content, just enough for o
 // to show whole (its top when o is taller than s). Keyboard focus moving

@@ -13,11 +13,7 @@ import (
 // the key to itself).
 type EscEntry struct {
 	widget.Entry
-	// OnEscape runs when Esc is typed in the entry; nil ignores it.
-	OnEscape func()
-	// OnFocus, when set, runs with the entry when it gains the focus (a
-	// dialog scrolls it into view).
-	OnFocus func(fyne.CanvasObject)
+	EscKeys
 }
 
 // NewEscEntry returns an empty single-line entry.
@@ -29,29 +25,17 @@ func NewEscEntry() *EscEntry {
 
 // TypedKey runs OnEscape on Esc; other keys edit the text as in
 // widget.Entry.
-func (e *EscEntry) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && e.OnEscape != nil {
-		e.OnEscape()
-		return
-	}
-	e.Entry.TypedKey(k)
-}
+func (e *EscEntry) TypedKey(k *fyne.KeyEvent) { e.typedKey(k, e.Entry.TypedKey) }
 
 // FocusGained shows the cursor and runs OnFocus.
-func (e *EscEntry) FocusGained() {
-	e.Entry.FocusGained()
-	if e.OnFocus != nil {
-		e.OnFocus(e)
-	}
-}
+func (e *EscEntry) FocusGained() { e.focusGained(e, e.Entry.FocusGained) }
 
 // EscDateEntry is a date entry with a calendar drop-down that hands the Esc
 // key to OnEscape, as EscEntry does. Its calendar (Calendar, not Fyne's)
 // greys out the days before today and marks today, today being Now's.
 type EscDateEntry struct {
 	widget.DateEntry
-	// OnEscape runs when Esc is typed in the entry; nil ignores it.
-	OnEscape func()
+	EscKeys
 	// Now is the clock the calendar takes today from (the window's
 	// injected clock); nil is time.Now.
 	Now func() time.Time
@@ -144,10 +128,7 @@ func (e *EscDateEntry) openCalendar() {
 
 // TypedKey runs OnEscape on Esc; other keys edit the text as in
 // widget.DateEntry.
-func (e *EscDateEntry) TypedKey(k *fyne.KeyEvent) {
-	if k.Name == fyne.KeyEscape && e.OnEscape != nil {
-		e.OnEscape()
-		return
-	}
-	e.DateEntry.TypedKey(k)
-}
+func (e *EscDateEntry) TypedKey(k *fyne.KeyEvent) { e.typedKey(k, e.DateEntry.TypedKey) }
+
+// FocusGained shows the cursor and runs OnFocus.
+func (e *EscDateEntry) FocusGained() { e.focusGained(e, e.DateEntry.FocusGained) }

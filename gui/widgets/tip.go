@@ -154,10 +154,8 @@ type TipButton struct {
 	layer *TipLayer
 	// Tip is the tooltip's text.
 	Tip string
-	// OnEscape runs when Esc is typed while the button has the focus;
-	// nil ignores it.
-	OnEscape func()
-	in       bool
+	EscKeys
+	in bool
 }
 
 var _ desktop.Hoverable = (*TipButton)(nil)
@@ -202,8 +200,7 @@ func (b *TipButton) Tapped(ev *fyne.PointEvent) {
 }
 
 // TypedKey runs OnEscape on Esc; other keys act as in widget.Button.
-func (b *TipButton) TypedKey(k *fyne.KeyEvent) {
-	if !escaped(k, b.OnEscape) {
-		b.Button.TypedKey(k)
-	}
-}
+func (b *TipButton) TypedKey(k *fyne.KeyEvent) { b.typedKey(k, b.Button.TypedKey) }
+
+// FocusGained shows the focus and runs OnFocus.
+func (b *TipButton) FocusGained() { b.focusGained(b, b.Button.FocusGained) }

@@ -3,7 +3,8 @@
 // made it, for the tests of its migration and of its refusal afterwards:
 // the XOR of the records' set elements, masked with a pad, and the
 // Ed25519 signature of the format 2 message, with the keys those builds
-// derived from the master key by HKDF-SHA256.
+// derived from the master key by HKDF-SHA256. RowV3 writes what builds
+// before the catalog's binding wrote (state format 3).
 package legacystate
 
 import (
@@ -60,5 +61,30 @@ func Row(master []byte, storeID string, gen uint64, keys []*core.Key) (string, e
 	row := binary.BigEndian.AppendUint64(nil, gen)
 	row = binary.BigEndian.AppendUint64(row, uint64(len(keys)))
 	row = append(append(row, acc[:]...), sig...)
+	return base64.StdEncoding.EncodeToString(row), nil
+}
+
+// RowV3 returns the value of store_meta's "signed_state" row for the
+// records keys at generation gen of the store storeID whose master key is
+// master, as builds before the catalog's binding (state format 3) wrote
+// it: the format byte, the generation, the LtHash set digest of the
+// records and the Ed25519 signature of seal.StateMessage, naming no
+// catalog.
+func RowV3(master []byte, storeID string, gen uint64, keys []*core.Key) (string, error) {
+	ed, err := seal.NewEdSigner(master)
+	if err != nil {
+		return "", err
+	}
+	elems := make([]seal.Element, len(keys))
+	for i, k := range keys {
+		elems[i] = ed.SetElement(k.ID, k.MAC)
+	}
+	set := seal.SetOf(elems)
+	row := binary.BigEndian.AppendUint64([]byte{3}, gen)
+	row, err = set.AppendBinary(row)
+	if err != nil {
+		return "", err
+	}
+	row = append(row, ed.SignState(storeID, gen, &set)...)
 	return base64.StdEncoding.EncodeToString(row), nil
 }

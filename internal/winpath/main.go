@@ -53,6 +53,20 @@ func reason(err error) string {
 	return fmt.Sprintf("it could not be read or written (%v)", err)
 }
 
+// reports is, for each outcome of Add and Remove, the sentence Main prints
+// (with the folder) and the exit status it returns.
+var reports = map[Outcome]struct {
+	sentence string
+	exit     int
+}{
+	Added:   {"Added %s to your PATH.\n", ExitChanged},
+	Created: {"Added %s to your PATH.\n", ExitCreated},
+	Present: {"%s is already on your PATH.\n", ExitUnchanged},
+	Removed: {"Removed %s from your PATH.\n", ExitChanged},
+	Deleted: {"Removed %s from your PATH.\n", ExitChanged},
+	Absent:  {"%s is not on your PATH; it was left as it was.\n", ExitUnchanged},
+}
+
 const usage = "usage: winpath add FOLDER | winpath remove [--created] FOLDER"
 
 // Main runs `winpath add FOLDER` or `winpath remove [--created] FOLDER`
@@ -96,13 +110,13 @@ func Main(args []string, stdout io.Writer, reg Registry) int {
 	if err != nil {
 		return refuse(err)
 	}
-	switch outcome {
-	case Present:
-		fmt.Fprintf(stdout, "%s is already on your PATH.\n", dir)
-		return ExitUnchanged
-	case Absent:
-		fmt.Fprintf(stdout, "%s is not on your PATH; it was left as it was.\n", dir)
-		return ExitUnchanged
+	report := func() int {
+		r := reports[outcome]
+		fmt.Fprintf(stdout, r.sentence, dir)
+		return r.exit
+	}
+	if reports[outcome].exit == ExitUnchanged {
+		return report()
 	}
 	// Check once more just before writing: another program may have
 	// changed the value since it was read (the registry has no
@@ -122,14 +136,5 @@ func Main(args []string, stdout io.Writer, reg Registry) int {
 		fmt.Fprintf(stdout, "Your PATH could not be checked after it was written, because %s: check it in the Environment Variables settings.\n", reason(err))
 		return ExitRefused
 	}
-	switch outcome {
-	case Created:
-		fmt.Fprintf(stdout, "Added %s to your PATH.\n", dir)
-		return ExitCreated
-	case Added:
-		fmt.Fprintf(stdout, "Added %s to your PATH.\n", dir)
-	default:
-		fmt.Fprintf(stdout, "Removed %s from your PATH.\n", dir)
-	}
-	return ExitChanged
+	return report()
 }
