@@ -146,7 +146,7 @@ func (s *Service) SelectDigest(slot, lastDelivered time.Time) (Digest, error) {
 		var missing []string
 		s.mu.RLock()
 		for _, id := range ids {
-			if e, ok := s.byID[id]; ok {
+			if e, ok := s.byID.get(id); ok {
 				// A shallow copy: the service replaces records
 				// instead of changing them, so the slices and
 				// maps they share are never written.
@@ -189,7 +189,7 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 		// Became idle in (after, until] and still active at until.
 		if r.since > lo && r.since <= hi && hi < r.expires {
 			k := r.e.key
-			if s.byID[k.ID] != r.e {
+			if !s.live(r.e) {
 				// A row whose entry left the index without
 				// removeRow: not a live key.
 				continue
@@ -207,7 +207,7 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 	dirty := append([]*entry(nil), s.dirty...)
 	s.usedMu.Unlock()
 	for _, e := range dirty {
-		if k := e.key; s.byID[k.ID] == e && !k.BecameIdle(after, until) {
+		if k := e.key; s.live(e) && !k.BecameIdle(after, until) {
 			if c := withPending(k); c.BecameIdle(after, until) {
 				out = append(out, c)
 			}
@@ -215,6 +215,13 @@ func (s *Service) selectIdle(after, until time.Time) ([]*Key, error) {
 	}
 	sortIdle(out)
 	return out, nil
+}
+
+// live reports whether e is the entry of its record's id; s.mu must be
+// held.
+func (s *Service) live(e *entry) bool {
+	held, _ := s.byID.get(e.key.ID)
+	return held == e
 }
 
 // Store returns the service's store.

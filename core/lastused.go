@@ -25,7 +25,7 @@ func plausibleUse(k *Key, now time.Time) {
 // pendingUse returns k's last use not yet written to the store, if any;
 // s.mu must be held.
 func (s *Service) pendingUse(k *Key) (time.Time, bool) {
-	e, ok := s.byDigest[string(k.Digest)]
+	e, ok := s.byID.get(k.ID)
 	if !ok || e.key != k {
 		return time.Time{}, false
 	}
@@ -93,13 +93,12 @@ func (s *Service) FlushLastUsed() error {
 	}
 	s.mu.Lock()
 	for id, t := range pending {
-		if e, ok := s.byID[id]; ok && t.After(e.key.LastUsedAt) {
+		if e, ok := s.byID.get(id); ok && t.After(e.key.LastUsedAt) {
 			// Replace the record instead of changing it: Verify and
 			// SelectDigest hand out shallow copies sharing its parts.
 			c := *e.key
 			c.LastUsedAt = t
-			e.key = &c
-			s.setRow(e)
+			s.setKey(e, &c, e.scopes)
 		}
 	}
 	s.mu.Unlock()

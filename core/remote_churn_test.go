@@ -45,17 +45,33 @@ func checkIdleRows(t *testing.T, s *Service) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if len(s.idleRows) != len(s.byDigest) {
-		t.Fatalf("%d idle rows for %d keys", len(s.idleRows), len(s.byDigest))
+	indexed := len(s.byDigest) + len(s.collided)
+	for _, r := range s.idleRows {
+		if r.e != nil && len(r.e.key.Digest) != digestLen {
+			indexed++ // in the rows, not in the digest map (see digestOf)
+		}
+	}
+	if len(s.idleRows) != indexed {
+		t.Fatalf("%d idle rows for %d keys", len(s.idleRows), indexed)
 	}
 	for i, r := range s.idleRows {
-		if r.e == nil || r.e.row != i || s.byDigest[r.e.digest] != r.e {
+		if r.e == nil || int(r.e.row) != i || !r.e.indexed() ||
+			len(r.e.key.Digest) == digestLen && s.lookup(&r.e.digest) != r.e {
 			t.Fatalf("idle row %d does not belong to a live entry (%+v)", i, r)
 		}
-		if r.since != r.e.key.IdleSince().UnixNano() || r.expires != r.e.key.ExpiresAt.UnixNano() {
+		if r.since != r.e.key.IdleSince().UnixNano() || r.expires != r.e.key.ExpiresAt.UnixNano() ||
+			r.e.expires != r.expires || r.e.lastUsed != lastUsedNano(r.e.key) {
 			t.Fatalf("idle row %d is stale for key %s", i, r.e.key.ID)
 		}
 	}
+}
+
+// lastUsedNano is k's stored last use as an entry keeps it.
+func lastUsedNano(k *Key) int64 {
+	if k.LastUsedAt.IsZero() {
+		return noUse
+	}
+	return k.LastUsedAt.UnixNano()
 }
 
 // A replica follows an admin through many remote creates, renames, rolls

@@ -187,7 +187,8 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 	plan, err := s.planRoll(id, grace, s.clock.Now())
 	var old *Key
 	if err == nil {
-		old = s.byID[id].key.Clone() // keeps its stored LastUsedAt
+		e, _ := s.byID.get(id)
+		old = e.key.Clone() // keeps its stored LastUsedAt
 	}
 	s.mu.RUnlock()
 	if err != nil {
@@ -209,8 +210,8 @@ func (s *Service) Roll(id string, grace time.Duration) (Rolled, error) {
 		return Rolled{}, fmt.Errorf("roll key: %w", err)
 	}
 	s.mu.Lock()
-	s.index(old.Clone())
-	s.index(nk.Clone())
+	s.ownIndex(old.Clone())
+	s.ownIndex(nk.Clone())
 	s.mu.Unlock()
 	return Rolled{Old: old, New: nk, Secret: secret}, nil
 }

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unique"
-	"unsafe"
 )
 
 // Service errors callers branch on.
@@ -60,14 +59,19 @@ type Service struct {
 	// and lists go on while a change waits on a slow store.
 	wmu      sync.Mutex
 	mu       sync.RWMutex
-	byDigest map[string]*entry // HMAC digest (as string) -> record
-	byID     map[string]*entry // id -> the same entries
+	byDigest map[uint64]*entry          // digest's first 8 bytes -> entry (see index.go)
+	collided map[[digestLen]byte]*entry // entries whose prefix byDigest holds for another
+	byID     idIndex                    // id -> the same entries
 
 	usedMu sync.Mutex
 	dirty  []*entry // entries given a pending last use since the last flush
 
-	scopeSets map[string][]string    // see internScopes; guarded by mu
+	scopeSets map[string]*scopeSet   // see internScopes; guarded by mu
 	permSets  map[string]Permissions // see internPermissions; guarded by mu
+
+	// ownChange, if set, hears of the service's own changes (see
+	// ObserveOwnChanges).
+	ownChange func(id string, before *Key)
 
 	// distrusted is set once the store's records are found forged
 	// (Distrust): no key verifies any more.
@@ -105,28 +109,44 @@ type idleRow struct {
 const noUse = math.MinInt64
 
 // entry is what Verify reads for one key, kept together so that a
-// verification touches few cache lines: the digest (the very string that is
-// the map key, so comparing it reads memory the lookup already loaded), the
-// record, and the key's pending last use (set without a map write).
+// verification reads the digest map's group and this entry, never the
+// record: the whole digest, the expiry, the stored last use, the scope set
+// and the check state are copied here from the record (setKey), and the
+// key's pending last use is set here without a map write.
+//
+// It is 80 bytes, a size class of its own: add a field only with the
+// size in mind (TestEntrySize).
 type entry struct {
-	digest string
-	key    *Key         // replaced, never changed; guarded by Service.mu
-	used   atomic.Int64 // pending last use in Unix ns, or noUse
-	row    int          // position in Service.idleRows; guarded by Service.mu
-	// sig is sigChecked once key.Tampered tells the record's signature
-	// check; a lazily loaded record (NewLazyVerifyService) starts
-	// sigPending and is checked at its first verification.
+	digest [digestLen]byte
+	key    *Key // replaced, never changed; guarded by Service.mu
+	// scopes is key's interned scope set.
+	scopes *scopeSet
+	// expires and lastUsed are key's ExpiresAt and LastUsedAt in Unix
+	// ns (lastUsed is noUse if never used).
+	expires, lastUsed int64
+	used              atomic.Int64 // pending last use in Unix ns, or noUse
+	// sig is sigChecked or sigBad once the record's MAC or signature was
+	// checked (sigBad: key.Tampered, or found so later); a lazily
+	// loaded record (NewLazyVerifyService) starts sigPending and is
+	// checked at its first verification.
 	sig atomic.Int32
+	// row is the entry's position in Service.idleRows while it is the
+	// entry of its digest (in the digest index and the idle rows), else
+	// -1; guarded by Service.mu.
+	row int32
 }
+
+// indexed reports whether e is the entry of its digest; s.mu must be held.
+func (e *entry) indexed() bool { return e.row >= 0 }
 
 // setRow updates e's idle row from e.key; s.mu must be held for writing.
 func (s *Service) setRow(e *entry) {
-	s.idleRows[e.row] = idleRow{since: e.key.IdleSince().UnixNano(), expires: e.key.ExpiresAt.UnixNano(), e: e}
+	s.idleRows[e.row] = idleRow{since: unixNano(e.key.IdleSince()), expires: e.expires, e: e}
 }
 
 // removeRow removes e's idle row; s.mu must be held for writing.
 func (s *Service) removeRow(e *entry) {
-	last := len(s.idleRows) - 1
+	last := int32(len(s.idleRows) - 1)
 	if e.row != last {
 		s.idleRows[e.row] = s.idleRows[last]
 		s.idleRows[e.row].e.row = e.row
@@ -174,16 +194,16 @@ func newService(store Store, signer RecordVerifier, clock Clock, catalog *Catalo
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
-	s.byDigest = make(map[string]*entry, len(keys))
-	s.byID = make(map[string]*entry, len(keys))
+	s.byDigest = make(map[uint64]*entry, len(keys))
+	s.byID = newIDIndex(len(keys))
 	s.idleRows = make([]idleRow, 0, len(keys))
 	if !lazy {
 		s.checkRecords(keys)
 	}
 	for _, k := range keys {
-		s.insert(k)
+		e := s.insert(k)
 		if lazy {
-			s.byDigest[string(k.Digest)].sig.Store(sigPending)
+			e.sig.Store(sigPending)
 		}
 	}
 	return s, nil
@@ -214,55 +234,76 @@ func (s *Service) checkRecords(keys []*Key) {
 	wg.Wait()
 }
 
-// insert adds or replaces a record whose Tampered flag is set; s.mu must be
-// held for writing.
-func (s *Service) insert(k *Key) {
+// insert adds or replaces a record whose Tampered flag is set and returns
+// its entry; s.mu must be held for writing.
+func (s *Service) insert(k *Key) *entry {
 	plausibleUse(k, s.clock.Now())
-	k.Scopes = s.internScopes(k.Scopes)
+	scopes := s.internScopes(k.Scopes)
+	k.Scopes = scopes.list
 	k.Permissions = s.internPermissions(k.Permissions)
-	e, ok := s.byDigest[string(k.Digest)]
-	if ok {
+	d, hashed := digestOf(k)
+	var e *entry
+	if hashed {
+		e = s.lookup(&d)
+	}
+	if e != nil {
 		if e.key.ID != k.ID {
 			// Another id's record held this digest (stores refuse
 			// duplicate digests): that record can no longer verify,
 			// so it leaves the index.
-			delete(s.byID, e.key.ID)
+			s.byID.del(e.key.ID)
 		}
-		e.key = k
-		s.setRow(e)
-		e.sig.Store(sigChecked)
+		s.setKey(e, k, scopes)
+		e.setChecked()
 	} else {
-		// The digest string shares the record's bytes instead of
-		// copying them (32 bytes a key): a record's Digest is never
-		// written once it is indexed (records are replaced, never
-		// changed, and the service indexes its own copies).
-		d := unsafe.String(unsafe.SliceData(k.Digest), len(k.Digest))
-		e = &entry{digest: d, key: k, row: len(s.idleRows)}
+		e = &entry{digest: d, row: int32(len(s.idleRows))}
 		e.used.Store(noUse)
-		s.byDigest[d] = e
+		if hashed {
+			s.link(e)
+		}
 		s.idleRows = append(s.idleRows, idleRow{})
-		s.setRow(e)
+		s.setKey(e, k, scopes)
+		e.setChecked()
 	}
-	if old, ok := s.byID[k.ID]; ok && old != e && s.byDigest[old.digest] == old {
+	if hashed {
+		// The record's digest is the entry's (records are replaced,
+		// never changed): the copy it came with is not kept.
+		k.Digest = e.digest[:digestLen:digestLen]
+	}
+	if old, ok := s.byID.get(k.ID); ok && old != e && old.indexed() {
 		// The id's record had another digest (callers drop it first;
 		// this keeps the two maps in step regardless).
-		delete(s.byDigest, old.digest)
-		s.removeRow(old)
+		s.unindex(old)
 	}
-	s.byID[k.ID] = e
+	s.byID.set(k.ID, e)
+	return e
 }
 
-// internScopes returns a slice equal to scopes, shared by every record
-// holding the same scopes, whose strings are shared too: less memory, and
-// Verify's scope check reads memory that stays in cache instead of a slice
-// and strings per key. Records never change their Scopes in place (they are
-// replaced), so sharing is safe. s.mu must be held for writing.
-func (s *Service) internScopes(scopes []string) []string {
+// unindex removes e from the digest index and the idle rows; s.mu must be
+// held for writing.
+func (s *Service) unindex(e *entry) {
+	if len(e.key.Digest) == digestLen { // else never linked (digestOf)
+		s.unlink(e)
+	}
+	s.removeRow(e)
+	e.row = -1
+}
+
+// internScopes returns the scope set equal to scopes, shared by every
+// record holding the same scopes, whose strings are shared too: less
+// memory, and Verify's scope check reads memory that stays in cache
+// instead of a slice and strings per key. Records never change their
+// Scopes in place (they are replaced), so sharing is safe. s.mu must be
+// held for writing.
+func (s *Service) internScopes(scopes []string) *scopeSet {
 	if len(scopes) == 0 {
-		return scopes
+		if scopes == nil {
+			return noScopes
+		}
+		return &scopeSet{list: scopes}
 	}
 	if s.scopeSets == nil {
-		s.scopeSets = make(map[string][]string)
+		s.scopeSets = make(map[string]*scopeSet)
 	}
 	id := strings.Join(scopes, "\x00")
 	if shared, ok := s.scopeSets[id]; ok {
@@ -272,8 +313,9 @@ func (s *Service) internScopes(scopes []string) []string {
 	for i, sc := range scopes {
 		shared[i] = unique.Make(sc).Value()
 	}
-	s.scopeSets[id] = shared
-	return shared
+	set := &scopeSet{list: shared}
+	s.scopeSets[id] = set
+	return set
 }
 
 // internPermissions returns permissions equal to p whose section map and
@@ -366,7 +408,7 @@ func (s *Service) Create(req CreateRequest) (*Key, string, error) {
 		return nil, "", fmt.Errorf("create key: %w", err)
 	}
 	s.mu.Lock()
-	s.index(k.Clone())
+	s.ownIndex(k.Clone())
 	s.mu.Unlock()
 	return k, secret, nil
 }
@@ -400,7 +442,7 @@ func (s *Service) NameInUse(name string) bool {
 	name = strings.TrimSpace(name)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, e := range s.byID {
+	for e := range s.byID.all() {
 		if strings.EqualFold(e.key.Name, name) {
 			return true
 		}
@@ -414,8 +456,8 @@ func (s *Service) NameInUse(name string) bool {
 // copying them keeps a 100,000-key list cheap for the window.
 func (s *Service) List() []*Key {
 	s.mu.RLock()
-	out := make([]*Key, 0, len(s.byID))
-	for _, e := range s.byID {
+	out := make([]*Key, 0, s.byID.len())
+	for e := range s.byID.all() {
 		k := e.key
 		if e.sig.Load() == sigBad && !k.Tampered {
 			c := *k
@@ -455,7 +497,7 @@ func (s *Service) Get(id string) (*Key, error) {
 // loaded returns the loaded record of id (not a copy; see checked), or
 // ErrNotFound; s.mu must be held.
 func (s *Service) loaded(id string) (*Key, error) {
-	e, ok := s.byID[id]
+	e, ok := s.byID.get(id)
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNotFound, id)
 	}
@@ -489,7 +531,7 @@ func (s *Service) Rename(id, name string) (*Key, error) {
 		return nil, fmt.Errorf("rename key: %w", err)
 	}
 	s.mu.Lock()
-	s.index(k.Clone())
+	s.ownIndex(k.Clone())
 	s.mu.Unlock()
 	return k, nil
 }
@@ -513,7 +555,8 @@ func (s *Service) Delete(id string) (*Key, error) {
 	// A pending last use of the deleted key is dropped by the store
 	// (SetLastUsed skips unknown ids).
 	s.mu.Lock()
-	if e, ok := s.byID[id]; ok {
+	if e, ok := s.byID.get(id); ok {
+		s.observeOwn(id)
 		s.dropLocked(e)
 	}
 	s.mu.Unlock()

@@ -98,26 +98,21 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 	digest := s.digestSecret(secret)
 	now := s.clock.Now()
 	s.mu.RLock()
-	e, ok := s.byDigest[string(digest[:])]
-	if ok && !constantTimeEqual(e.digest, digest[:]) {
-		ok = false
-	}
-	var k *Key
-	if ok {
-		k = e.key
-	}
-	var v Verification
-	switch {
-	case !ok:
+	// The digest map's group and the entry: the record is not read.
+	e := s.lookup(&digest)
+	if e == nil {
 		s.mu.RUnlock()
 		return Verification{Reason: unmatchedReason(secret)}
-	case k.Tampered || s.distrusted.Load() || !s.signatureOK(e, k):
+	}
+	var v Verification
+	switch sig := e.sig.Load(); {
+	case sig == sigBad || s.distrusted.Load() || sig == sigPending && !s.signatureOK(e, e.key):
 		v.Reason = ReasonTampered
-	case k.Expired(now):
+	case unixNano(now) >= e.expires:
 		v.Reason = ReasonExpired
 	default:
 		v.Valid = true
-		v.Allowed = s.allowed(k.Scopes, target)
+		v.Allowed = s.allowed(e.scopes.list, target)
 		v.Reason = ReasonOK
 		if !v.Allowed {
 			v.Reason = ReasonForbidden
@@ -125,8 +120,8 @@ func (s *Service) verify(secret string, target Target, record bool) Verification
 	}
 	// Records in the index are replaced, never changed, so the record
 	// itself is handed out.
-	v.Key = k
-	v.LastUsedAt = k.LastUsedAt
+	v.Key = e.key
+	v.LastUsedAt = e.lastUsedAt()
 	s.mu.RUnlock()
 	if v.Allowed && record {
 		now = now.UTC()
@@ -156,19 +151,6 @@ func (s *Service) digestSecret(secret string) (d [sha256.Size]byte) {
 	}
 	copy(d[:], s.signer.DigestSecret(secret))
 	return d
-}
-
-// constantTimeEqual compares a and b in time that depends only on their
-// lengths.
-func constantTimeEqual(a string, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := range b {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
 }
 
 func (s *Service) allowed(scopes []string, t Target) bool {

@@ -79,15 +79,16 @@ type Replica struct {
 
 	// syncMu serialises Sync and guards what it keeps.
 	syncMu sync.Mutex
-	elems  map[string]seal.Element // accepted records' set elements
-	acc    seal.Set
-	gen    uint64 // highest signed generation accepted
+	acc    seal.Set // the digest of the accepted records (accepted.go)
+	gen    uint64   // highest signed generation accepted
 	// recorded is the highest generation Generations holds.
 	recorded uint64
 	seq      int64 // last change number read
 	// reloadGen is the generation of the last signed state a full reload
 	// did not match (see reload).
 	reloadGen uint64
+	// reloads counts the full reads of the signed state after Open.
+	reloads int
 	// catalog is the digest of the store's catalog setting in use (when
 	// storeCatalog); bound says a state of format 4 was accepted: from
 	// then on the catalog is checked against the digest each signed state
@@ -95,6 +96,14 @@ type Replica struct {
 	// rollback (see checkState).
 	catalog pgstore.CatalogDigest
 	bound   bool
+
+	// applyMu serialises the replica's changes of the service's records
+	// (accepted.go); accMu guards diverged, the accepted records the
+	// service does not hold. Order: applyMu, then the service's lock,
+	// then accMu.
+	applyMu  sync.Mutex
+	accMu    sync.Mutex
+	diverged map[string]acceptedRecord
 
 	// mu guards the health fields (never held across a query, so that
 	// /healthz answers while the store does not).
@@ -151,13 +160,10 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 		}
 	}
 	r := &Replica{st: st, v: v, opts: opts, listen: listen, kick: make(chan struct{}, 1), storeCatalog: storeCatalog,
-		elems: make(map[string]seal.Element, len(snap.Keys)), acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
+		diverged: map[string]acceptedRecord{}, acc: snap.Set, gen: snap.State.Gen, seq: snap.Seq, lastSync: time.Now(),
 		recorded: seen, catalog: pgstore.DigestCatalog(snap.Catalog), bound: snap.State.BindsCatalog()}
 	if err := r.remember(snap.State.Gen); err != nil {
 		return nil, err
-	}
-	for i, k := range snap.Keys {
-		r.elems[k.ID] = snap.Elements[i]
 	}
 	if opts.NewService != nil {
 		r.svc, err = opts.NewService(snap.Keys, opts.Catalog)
@@ -167,6 +173,9 @@ func Open(ctx context.Context, st *pgstore.Store, storeID string, v *seal.EdVeri
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
+	// The service holds the accepted records; a window's changes of its
+	// own are reported (accepted.go).
+	r.svc.ObserveOwnChanges(r.ownChange)
 	return r, nil
 }
 
@@ -282,8 +291,8 @@ func (r *Replica) onChange(c pgstore.Change) {
 	if c.Kind != pgstore.KindKey {
 		return
 	}
-	if c.Key == nil && r.svc.RemoveRemote(c.Name) {
-		r.changed(c.Name)
+	if c.Key == nil {
+		r.unaccepted(c.Name, func() { r.remove(c.Name) })
 	}
 	r.wake()
 }
@@ -402,7 +411,7 @@ func (r *Replica) Sync(ctx context.Context) error {
 	a := r.acc
 	elems := make([]seal.Element, len(changes))
 	for i, ch := range changes {
-		if old, ok := r.elems[ch.ID]; ok {
+		if old, ok := r.element(ch.ID); ok {
 			a.Remove(old)
 		}
 		if ch.Key != nil {
@@ -419,9 +428,9 @@ func (r *Replica) Sync(ctx context.Context) error {
 		for _, ch := range changes {
 			switch {
 			case ch.Key == nil:
-				r.remove(ch.ID)
+				r.unaccepted(ch.ID, func() { r.remove(ch.ID) })
 			case r.rollOfHeld(ch.Key):
-				r.apply(ch.Key)
+				r.unaccepted(ch.ID, func() { r.apply(ch.Key) })
 			}
 		}
 		if errors.Is(err, pgstore.ErrStateMismatch) && state.Gen != r.reloadGen {
@@ -442,14 +451,9 @@ func (r *Replica) Sync(ctx context.Context) error {
 		return err
 	}
 	for i, ch := range changes {
-		if ch.Key == nil {
-			r.remove(ch.ID)
-			delete(r.elems, ch.ID)
-		} else {
-			r.apply(ch.Key)
-			r.elems[ch.ID] = elems[i]
-		}
+		r.accept(ch.ID, ch.Key, elems[i])
 	}
+	r.settleAll()
 	r.acceptCatalog(state, read.CatalogRead, read.Catalog, catalog)
 	r.acc, r.gen, r.seq = a, state.Gen, last
 	err = r.remember(r.gen)
@@ -476,21 +480,37 @@ func (r *Replica) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	elems := make(map[string]seal.Element, len(snap.Keys))
+	r.reloads++
+	inSnap := make(map[string]struct{}, len(snap.Keys))
 	for i, k := range snap.Keys {
-		e := snap.Elements[i]
-		elems[k.ID] = e
-		if old, ok := r.elems[k.ID]; !ok || old != e {
-			r.apply(k)
+		inSnap[k.ID] = struct{}{}
+		if old, ok := r.element(k.ID); !ok || old != snap.Elements[i] {
+			r.accept(k.ID, k, snap.Elements[i])
 		}
 	}
-	for id := range r.elems {
-		if _, ok := elems[id]; !ok {
-			r.remove(id)
+	// The records accepted before that the snapshot no longer holds (a
+	// key the window created since is not one: it stays).
+	var gone []string
+	for _, k := range r.svc.List() {
+		if _, ok := inSnap[k.ID]; !ok {
+			gone = append(gone, k.ID)
 		}
 	}
+	r.accMu.Lock()
+	for id := range r.diverged {
+		if _, ok := inSnap[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	r.accMu.Unlock()
+	for _, id := range gone {
+		if _, accepted := r.element(id); accepted {
+			r.accept(id, nil, seal.Element{})
+		}
+	}
+	r.settleAll()
 	r.acceptCatalog(snap.State, r.storeCatalog, snap.Catalog, catalog)
-	r.elems, r.acc, r.gen, r.seq = elems, snap.Set, snap.State.Gen, snap.Seq
+	r.acc, r.gen, r.seq = snap.Set, snap.State.Gen, snap.Seq
 	// The state was accepted; failing to record its generation is the
 	// problem /healthz reports until a later read records it.
 	rerr := r.remember(r.gen)
@@ -505,7 +525,7 @@ func (r *Replica) reload(ctx context.Context) error {
 // would only reset the last-used time the service keeps), and tells the
 // subscribers.
 func (r *Replica) apply(k *core.Key) {
-	if held, err := r.svc.Get(k.ID); err == nil && bytes.Equal(held.MAC, k.MAC) {
+	if mac, held := r.svc.RecordMAC(k.ID); held && bytes.Equal(mac, k.MAC) {
 		return
 	}
 	r.svc.ApplyRemote(k)

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -373,18 +374,14 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		return nil, nil, corrupt(r.err)
 	}
 	rehome(k)
-	// Digest and MAC share one allocation; the three-index slice keeps an
-	// append to Digest from overwriting MAC (as core.Key.Clone does).
-	if n := (dj - di) + (mj - mi); n > 0 {
-		buf := make([]byte, n)
-		copy(buf, data[di:dj])
-		copy(buf[dj-di:], data[mi:mj])
-		if dj > di {
-			k.Digest = buf[: dj-di : dj-di]
-		}
-		if mj > mi {
-			k.MAC = buf[dj-di:]
-		}
+	// Digest and MAC are allocated apart: core.Service keeps the digest
+	// in its index entry and points the record's Digest there, so that
+	// the copy made here is garbage once the record is indexed.
+	if dj > di {
+		k.Digest = bytes.Clone(data[di:dj])
+	}
+	if mj > mi {
+		k.MAC = bytes.Clone(data[mi:mj])
 	}
 	return k, sig, nil
 }
