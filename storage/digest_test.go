@@ -29,8 +29,15 @@ const (
 // with a keyring holding the fixture's master key and generation, as the
 // previous build left them.
 func schema5Folder(t *testing.T) (string, *Keyring) {
+	return fixtureFolder(t, schema5Fixture, schema5StoreID, schema5Gen)
+}
+
+// fixtureFolder copies the data file fixture into a fresh data folder and
+// returns it with a keyring holding the master key testMaster for store
+// storeID and the generation gen, as the build that wrote it left them.
+func fixtureFolder(t *testing.T, fixture, storeID string, gen uint64) (string, *Keyring) {
 	t.Helper()
-	data, err := os.ReadFile(schema5Fixture)
+	data, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +49,14 @@ func schema5Folder(t *testing.T) (string, *Keyring) {
 		t.Fatal(err)
 	}
 	backend := NewMemoryKeyring()
-	if err := backend.Set(masterUser(schema5StoreID), base64.StdEncoding.EncodeToString(testMaster)); err != nil {
+	if err := backend.Set(masterUser(storeID), base64.StdEncoding.EncodeToString(testMaster)); err != nil {
 		t.Fatal(err)
 	}
-	kr, err := OpenKeyringIn(backend, schema5StoreID)
+	kr, err := OpenKeyringIn(backend, storeID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kr.SetGeneration(schema5Gen); err != nil {
+	if err := kr.SetGeneration(gen); err != nil {
 		t.Fatal(err)
 	}
 	return dir, kr

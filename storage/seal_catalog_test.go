@@ -2,10 +2,8 @@ package storage
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/keydesk/keydesk/core"
@@ -233,30 +231,7 @@ const (
 // schema6Folder copies the fixture into a fresh data folder and returns it
 // with a keyring holding the fixture's master key and generation.
 func schema6Folder(t *testing.T) (string, *Keyring) {
-	t.Helper()
-	data, err := os.ReadFile(schema6Fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(Path(dir), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	backend := NewMemoryKeyring()
-	if err := backend.Set(masterUser(schema6StoreID), base64.StdEncoding.EncodeToString(testMaster)); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := OpenKeyringIn(backend, schema6StoreID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kr.SetGeneration(schema6Gen); err != nil {
-		t.Fatal(err)
-	}
-	return dir, kr
+	return fixtureFolder(t, schema6Fixture, schema6StoreID, schema6Gen)
 }
 
 // TestSchema6FolderMovesToCatalogState opens a data folder of the previous
