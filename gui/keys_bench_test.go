@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 )
 
 // kvManyKeys returns n keys with varied names, hints and scopes, newest
@@ -103,7 +104,7 @@ func (s *kvListService) Now() time.Time         { return kvNow }
 func kvBenchView(b *testing.B, keys []*core.Key) *keysView {
 	b.Helper()
 	a := test.NewTempApp(b)
-	a.Settings().SetTheme(kvTheme{theme.DefaultTheme(), theme.VariantLight})
+	a.Settings().SetTheme(guitest.Variant(theme.DefaultTheme(), theme.VariantLight))
 	win := test.NewTempWindow(b, nil)
 	env := &uiEnv{
 		win:       win,

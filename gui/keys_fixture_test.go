@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"image/color"
 	"testing"
 	"time"
 
@@ -53,17 +52,6 @@ func (r *kvRand) Read(p []byte) (int, error) {
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
-}
-
-// kvTheme is the default theme in one variant, so golden images do not
-// depend on the desktop's preference.
-type kvTheme struct {
-	fyne.Theme
-	variant fyne.ThemeVariant
-}
-
-func (t kvTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
-	return t.Theme.Color(n, t.variant)
 }
 
 // kvFixture is a window with the keys screen over a real core.Service on an
@@ -130,7 +118,7 @@ func newKVFixture(t *testing.T, variant fyne.ThemeVariant, seeds []kvSeed, w, h 
 	t.Helper()
 	a := test.NewTempApp(t)
 	guitest.SyncCacheClock()
-	a.Settings().SetTheme(kvTheme{newAppTheme(), variant})
+	a.Settings().SetTheme(guitest.Variant(newAppTheme(), variant))
 	f := &kvFixture{t: t, app: a, store: storetest.NewMemStore(), clock: clocktest.New(kvNow), bg: &testRunner{inline: true}}
 
 	seeder, err := core.NewService(f.store, kvSigner{}, f.clock, nil)

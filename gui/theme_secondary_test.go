@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/keydesk/keydesk/gui/internal/guitest"
 	"github.com/keydesk/keydesk/gui/widgets"
 	"github.com/keydesk/keydesk/internal/wcag"
 )
@@ -56,7 +57,7 @@ func TestSecondaryTextDrawsLowImportanceReadably(t *testing.T) {
 	for _, v := range kvVariants {
 		t.Run(v.name, func(t *testing.T) {
 			a := test.NewTempApp(t)
-			th := kvTheme{newAppTheme(), v.variant}
+			th := guitest.Variant(newAppTheme(), v.variant)
 			a.Settings().SetTheme(th)
 			low := widget.NewLabel("18 of 100 characters.")
 			low.Importance = widget.LowImportance

@@ -68,7 +68,13 @@ func Create(t *testing.T, svc *core.Service, name string, lifetime core.Lifetime
 	return k, secret
 }
 
-// variantTheme is the app theme forced to one variant.
+// Variant returns th forced to one variant, so that golden images do not
+// depend on the desktop's preference.
+func Variant(th fyne.Theme, variant fyne.ThemeVariant) fyne.Theme {
+	return variantTheme{th, variant}
+}
+
+// variantTheme is a theme forced to one variant.
 type variantTheme struct {
 	fyne.Theme
 	variant fyne.ThemeVariant
@@ -91,7 +97,7 @@ var Variants = []struct {
 func App(t *testing.T, variant fyne.ThemeVariant) fyne.App {
 	t.Helper()
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(variantTheme{widgets.NewAppTheme(), variant})
+	a.Settings().SetTheme(Variant(widgets.NewAppTheme(), variant))
 	SyncCacheClock()
 	return a
 }
