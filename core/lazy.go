@@ -69,12 +69,15 @@ func (s *Service) pass(g *gate) {
 
 // CheckRecords checks the MAC of every record not checked yet (see
 // NewLazyService) on all CPUs but one, calling progress, if not nil, after
-// every batch with the number checked so far and the total; a record that
-// fails is flagged Tampered from then on (List shows it). It returns the
-// number of tampered records found.
+// every batch (and once if nothing was left to check) with the number of
+// records checked so far, those a verification or a change checked first
+// included, and their total; a record that failed, here or at its first
+// use, is flagged Tampered from then on (List shows it). It returns the
+// number of tampered records.
 func (s *Service) CheckRecords(progress func(done, total int)) int {
 	s.mu.RLock()
-	pending := make([]*entry, 0, len(s.idleRows))
+	total := len(s.idleRows)
+	pending := make([]*entry, 0, total)
 	for i := range s.idleRows {
 		if e := s.idleRows[i].e; e.sig.Load() == sigPending {
 			pending = append(pending, e)
@@ -83,45 +86,47 @@ func (s *Service) CheckRecords(progress func(done, total int)) int {
 	s.mu.RUnlock()
 	const batch = 4096
 	workers := max(1, runtime.GOMAXPROCS(0)-1)
-	var bad []*entry
+	before := total - len(pending)
 	for lo := 0; lo < len(pending); lo += batch {
 		part := pending[lo:min(lo+batch, len(pending))]
 		var wg sync.WaitGroup
-		var badMu sync.Mutex
 		for w := range workers {
 			wg.Go(func() {
 				for i := w; i < len(part); i += workers {
 					e := part[i]
 					s.mu.RLock()
-					ok := s.signatureOK(e, e.key)
+					s.signatureOK(e, e.key)
 					s.mu.RUnlock()
-					if !ok {
-						badMu.Lock()
-						bad = append(bad, e)
-						badMu.Unlock()
-					}
 				}
 			})
 		}
 		wg.Wait()
 		if progress != nil {
-			progress(min(lo+batch, len(pending)), len(pending))
+			progress(before+lo+len(part), total)
 		}
 	}
-	if len(bad) > 0 {
-		s.mu.Lock()
-		for _, e := range bad {
-			// A record replaced meanwhile was checked when it was
-			// indexed (its state is no longer sigBad).
-			if e.sig.Load() == sigBad && !e.key.Tampered {
-				c := *e.key // replaced, never changed in place
-				c.Tampered = true
-				e.key = &c
-			}
-		}
-		s.mu.Unlock()
+	if len(pending) == 0 && progress != nil {
+		progress(total, total)
 	}
-	return len(bad)
+	// Flag every record found bad, by this pass or by a first use before
+	// it, so that List shows it. A record replaced meanwhile was checked
+	// when it was indexed (its state follows its new record).
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bad := 0
+	for i := range s.idleRows {
+		e := s.idleRows[i].e
+		if e.sig.Load() != sigBad {
+			continue
+		}
+		bad++
+		if !e.key.Tampered {
+			c := *e.key // replaced, never changed in place
+			c.Tampered = true
+			e.key = &c
+		}
+	}
+	return bad
 }
 
 // checked returns e's record as the service trusts it: a record whose

@@ -82,8 +82,36 @@ func TestCheckRecordsFlagsAlteredRecords(t *testing.T) {
 			t.Errorf("List: %s Tampered = %v, want %v", k.Name, k.Tampered, want)
 		}
 	}
-	if n := svc.CheckRecords(nil); n != 0 {
-		t.Errorf("a second CheckRecords found %d, want 0 (every record checked)", n)
+	if n := svc.CheckRecords(nil); n != 1 {
+		t.Errorf("a second CheckRecords found %d, want the same 1", n)
+	}
+	if k, _ := svc.Get(good.ID); k.Tampered {
+		t.Error("the intact record is flagged")
+	}
+}
+
+// Records that their first verification checked before CheckRecords ran
+// count as checked in its progress (which still reaches its total), and
+// one refused there is counted and flagged in the list like the others.
+func TestCheckRecordsCountsRecordsCheckedAtFirstUse(t *testing.T) {
+	svc, bad, good, badSecret, goodSecret := lazyFixture(t)
+	if v := svc.Verify(badSecret, Target{}); v.Valid || v.Reason != ReasonTampered {
+		t.Errorf("the altered record's first verification: %+v, want refused as tampered", v)
+	}
+	if v := svc.Verify(goodSecret, Target{}); !v.Valid {
+		t.Errorf("the intact record's first verification: %+v, want valid", v)
+	}
+	calls, last, total := 0, 0, 0
+	if n := svc.CheckRecords(func(done, all int) { calls, last, total = calls+1, done, all }); n != 1 {
+		t.Errorf("CheckRecords found %d tampered records, want 1 (refused at its first verification)", n)
+	}
+	if calls != 1 || last != 2 || total != 2 {
+		t.Errorf("progress called %d times, last %d of %d; want once, 2 of 2", calls, last, total)
+	}
+	for _, k := range svc.List() {
+		if want := k.ID == bad.ID; k.Tampered != want {
+			t.Errorf("List: %s Tampered = %v, want %v", k.Name, k.Tampered, want)
+		}
 	}
 	if k, _ := svc.Get(good.ID); k.Tampered {
 		t.Error("the intact record is flagged")
