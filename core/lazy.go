@@ -108,25 +108,35 @@ func (s *Service) CheckRecords(progress func(done, total int)) int {
 	if len(pending) == 0 && progress != nil {
 		progress(total, total)
 	}
-	// Flag every record found bad, by this pass or by a first use before
-	// it, so that List shows it. A record replaced meanwhile was checked
-	// when it was indexed (its state follows its new record).
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	bad := 0
+	// Count every record found bad, by this pass or by a first use before
+	// it, and flag those not flagged yet so that List shows them without
+	// a copy; the write lock only when there is one to flag.
+	s.mu.RLock()
+	var bad []*entry
+	unflagged := 0
 	for i := range s.idleRows {
-		e := s.idleRows[i].e
-		if e.sig.Load() != sigBad {
-			continue
-		}
-		bad++
-		if !e.key.Tampered {
-			c := *e.key // replaced, never changed in place
-			c.Tampered = true
-			e.key = &c
+		if e := s.idleRows[i].e; e.sig.Load() == sigBad {
+			bad = append(bad, e)
+			if !e.key.Tampered {
+				unflagged++
+			}
 		}
 	}
-	return bad
+	s.mu.RUnlock()
+	if unflagged > 0 {
+		s.mu.Lock()
+		for _, e := range bad {
+			// A record replaced meanwhile was checked when it was
+			// indexed (its state follows its new record).
+			if e.sig.Load() == sigBad && !e.key.Tampered {
+				c := *e.key // replaced, never changed in place
+				c.Tampered = true
+				e.key = &c
+			}
+		}
+		s.mu.Unlock()
+	}
+	return len(bad)
 }
 
 // checked returns e's record as the service trusts it: a record whose
