@@ -339,7 +339,13 @@ func (s *Store) deleteKey(id string, ev core.AuditEvent, withOld func(ctx contex
 
 // decodeRow decodes a stored record and sets its last-used time.
 func decodeRow(record []byte, lastUsed *int64) (*core.Key, error) {
-	k, err := seal.DecodeRecord(record)
+	return decodeRowWith(nil, record, lastUsed)
+}
+
+// decodeRowWith is decodeRow with the record in d's blocks (nil: its own
+// allocations).
+func decodeRowWith(d *seal.RecordDecoder, record []byte, lastUsed *int64) (*core.Key, error) {
+	k, err := d.Decode(record)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -411,12 +417,15 @@ func collectKeys(rows pgx.Rows) ([]*core.Key, error) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			// The records are kept together: in blocks of the worker's
+			// decoder.
+			var d seal.RecordDecoder
 			for i := w; i < len(recs); i += workers {
 				var lu *int64
 				if recs[i].used {
 					lu = &recs[i].lastUsed
 				}
-				k, err := decodeRow(recs[i].rec, lu)
+				k, err := decodeRowWith(&d, recs[i].rec, lu)
 				if err != nil {
 					errs[w] = err
 					return

@@ -91,14 +91,14 @@ func EncodeSignedRecord(k *core.Key, sig []byte) []byte { return encodeRecord(k,
 // error wrapping ErrCorrupt that names the record's id when it could be
 // read, never other contents.
 func DecodeRecord(data []byte) (*core.Key, error) {
-	k, _, err := decodeRecord(data, nil)
+	k, _, err := decodeRecord(nil, data, nil)
 	return k, err
 }
 
 // DecodeSignedRecord is DecodeRecord that also returns the record's
 // Ed25519 signature: nil for an unsigned record.
 func DecodeSignedRecord(data []byte) (k *core.Key, sig []byte, err error) {
-	k, sig, err = decodeRecord(data, nil)
+	k, sig, err = decodeRecord(nil, data, nil)
 	if sig != nil {
 		sig = append([]byte{}, sig...)
 	}
@@ -115,7 +115,7 @@ func DecodeRecordAt(id, data []byte) (*core.Key, []byte, error) {
 	if id == nil {
 		id = []byte{}
 	}
-	return decodeRecord(data, id)
+	return decodeRecord(nil, data, id)
 }
 
 // encodeRecord returns the binary record of k: signed (format v3, with
@@ -299,7 +299,7 @@ func (r *recordReader) time(what string) time.Time {
 // when unsigned; otherwise a slice of data, which the caller copies if it
 // keeps it past data's life); errors name id, or the id read from the
 // record when id is nil.
-func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
+func decodeRecord(d *RecordDecoder, data, id []byte) (*core.Key, []byte, error) {
 	corrupt := func(what string) error {
 		name := "a key record"
 		if len(id) > 0 {
@@ -315,7 +315,7 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		return nil, nil, corrupt(fmt.Sprintf("unknown format 0x%02x", data[0]))
 	}
 	r := &recordReader{data: data, str: string(data), off: 1}
-	k := new(core.Key)
+	k := d.newKey()
 	k.ID = r.string("id")
 	if id == nil && r.err == "" {
 		id = data[1+uvarintLen(uint64(len(k.ID))):][:len(k.ID)]
@@ -371,9 +371,10 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		r.fail("holds the id of another record")
 	}
 	if r.err != "" {
+		*k = core.Key{} // a slot of d's block: keep nothing of data alive
 		return nil, nil, corrupt(r.err)
 	}
-	rehome(k)
+	d.rehome(k)
 	// Digest and MAC are allocated apart: core.Service keeps the digest
 	// in its index entry and points the record's Digest there, so that
 	// the copy made here is garbage once the record is indexed.
@@ -381,27 +382,26 @@ func decodeRecord(data, id []byte) (*core.Key, []byte, error) {
 		k.Digest = bytes.Clone(data[di:dj])
 	}
 	if mj > mi {
-		k.MAC = bytes.Clone(data[mi:mj])
+		k.MAC = d.clone(data[mi:mj])
 	}
 	return k, sig, nil
 }
 
 // rehome moves k's own strings (id, name, hint, roll links) off the
-// record's string copy that the reader cut them from, into one small
-// allocation, and interns its permission kind, so that a record kept in
+// record's string copy that the reader cut them from, appending them to b
+// (a builder of their own, or a RecordDecoder's block), and interns its
+// permission kind, so that a record kept in
 // memory (100,000 of them in a window or a replica) does not keep its
 // whole encoded record alive. The section, operation and scope strings
 // stay cut from the copy: core.Service replaces them with the shared sets
 // it interns (most records share a few hundred), after which the copy is
 // garbage.
-func rehome(k *core.Key) {
-	n := len(k.ID) + len(k.Name) + len(k.Hint) + len(k.RolledFrom) + len(k.RolledTo)
-	var b strings.Builder // its String does not copy
-	b.Grow(n)
+func rehome(k *core.Key, b *strings.Builder) {
+	start := b.Len()
 	for _, s := range [...]string{k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo} {
 		b.WriteString(s)
 	}
-	own := b.String()
+	own := b.String()[start:]
 	cut := func(s string) string {
 		v := own[:len(s)]
 		own = own[len(s):]
@@ -409,6 +409,11 @@ func rehome(k *core.Key) {
 	}
 	k.ID, k.Name, k.Hint, k.RolledFrom, k.RolledTo = cut(k.ID), cut(k.Name), cut(k.Hint), cut(k.RolledFrom), cut(k.RolledTo)
 	k.Permissions.Kind = core.PermissionKind(intern(string(k.Permissions.Kind)))
+}
+
+// ownLen is the length of k's own strings, which rehome copies.
+func ownLen(k *core.Key) int {
+	return len(k.ID) + len(k.Name) + len(k.Hint) + len(k.RolledFrom) + len(k.RolledTo)
 }
 
 // intern returns s held once per process (see rehome); "" stays "".

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keydesk/keydesk/core"
+	"github.com/keydesk/keydesk/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -286,8 +287,11 @@ func (s *Store) listKeys(withSigs bool) ([]*core.Key, [][]byte, error) {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
+				// The records are kept together: in blocks of the
+				// worker's decoder.
+				var d seal.RecordDecoder
 				for i := w; i < len(recs); i += workers {
-					k, sig, err := decodeSignedAt(recs[i].id, recs[i].data)
+					k, sig, err := d.DecodeAt(recs[i].id, recs[i].data)
 					if err != nil {
 						errs[w] = err
 						return
