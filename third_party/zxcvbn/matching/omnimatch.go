@@ -61,7 +61,7 @@ var (
 
 func loadDefaultDictionnaries() dictionaryMatch {
 	rd := make(map[string]rankedDictionnary)
-	for n, list := range frequency.FrequencyLists {
+	for n, list := range frequency.FrequencyLists() {
 		rd[n] = buildRankedDict(list)
 	}
 	return dictionaryMatch{
