@@ -91,8 +91,7 @@ func EncodeSignedRecord(k *core.Key, sig []byte) []byte { return encodeRecord(k,
 // error wrapping ErrCorrupt that names the record's id when it could be
 // read, never other contents.
 func DecodeRecord(data []byte) (*core.Key, error) {
-	k, _, err := decodeRecord(nil, data, nil)
-	return k, err
+	return (*RecordDecoder)(nil).Decode(data)
 }
 
 // DecodeSignedRecord is DecodeRecord that also returns the record's
@@ -112,10 +111,7 @@ func DecodeSignedRecord(data []byte) (k *core.Key, sig []byte, err error) {
 // the caller copies if it keeps it past data's life. A record holding
 // another id fails with ErrCorrupt; errors name id.
 func DecodeRecordAt(id, data []byte) (*core.Key, []byte, error) {
-	if id == nil {
-		id = []byte{}
-	}
-	return decodeRecord(nil, data, id)
+	return (*RecordDecoder)(nil).DecodeAt(id, data)
 }
 
 // encodeRecord returns the binary record of k: signed (format v3, with
@@ -298,7 +294,8 @@ func (r *recordReader) time(what string) time.Time {
 // decodeRecord decodes data and returns the key and its signature (nil
 // when unsigned; otherwise a slice of data, which the caller copies if it
 // keeps it past data's life); errors name id, or the id read from the
-// record when id is nil.
+// record when id is nil. The record, its own strings and its MAC come from
+// d's blocks, or from allocations of their own when d is nil.
 func decodeRecord(d *RecordDecoder, data, id []byte) (*core.Key, []byte, error) {
 	corrupt := func(what string) error {
 		name := "a key record"
